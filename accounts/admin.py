@@ -1,0 +1,187 @@
+from django import forms
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import UserChangeForm, UserCreationForm
+
+from accounts import selectors, services
+from accounts.choices import TeamRole, UserKind
+from accounts.models import (
+    AccountAssignment,
+    AuditEvent,
+    Invitation,
+    Membership,
+    Organisation,
+    User,
+)
+
+
+class PortalUserCreationForm(UserCreationForm):
+    class Meta:
+        model = User
+        fields = ("email", "full_name", "kind", "department")
+
+
+class PortalUserChangeForm(UserChangeForm):
+    class Meta:
+        model = User
+        fields = "__all__"
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    fk_name = "user"
+    extra = 0
+    autocomplete_fields = ["organisation"]
+    fields = ["organisation", "role", "is_active", "deactivated_at"]
+    readonly_fields = ["deactivated_at"]
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    form = PortalUserChangeForm
+    add_form = PortalUserCreationForm
+    ordering = ["full_name"]
+    list_display = ["full_name", "email", "kind", "department", "is_active", "last_login"]
+    list_filter = ["kind", "department", "is_active", "is_staff", "is_superuser"]
+    search_fields = ["full_name", "email"]
+    inlines = [MembershipInline]
+    fieldsets = [
+        (None, {"fields": ["email", "password"]}),
+        ("Person", {"fields": ["full_name", "phone", "kind", "department"]}),
+        (
+            "Permissions",
+            {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]},
+        ),
+        ("Dates", {"fields": ["last_login", "date_joined"]}),
+    ]
+    add_fieldsets = [
+        (
+            None,
+            {
+                "classes": ["wide"],
+                "fields": ["email", "full_name", "kind", "department", "password1", "password2"],
+            },
+        )
+    ]
+
+
+class OrganisationMembershipInline(admin.TabularInline):
+    model = Membership
+    fk_name = "organisation"
+    extra = 0
+    autocomplete_fields = ["user"]
+    fields = ["user", "role", "is_active", "deactivated_at"]
+    readonly_fields = ["deactivated_at"]
+
+
+class AssignmentHistoryInline(admin.TabularInline):
+    """The account team's history: changed through the form above, never edited in place."""
+
+    model = AccountAssignment
+    extra = 0
+    can_delete = False
+    fields = ["role", "user", "started_at", "ended_at", "assigned_by", "handoff_note"]
+    readonly_fields = fields
+    verbose_name_plural = "Account team history"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+_STAFF = User.objects.exclude(kind=UserKind.CUSTOMER)
+
+
+class OrganisationAdminForm(forms.ModelForm):
+    primary_am = forms.ModelChoiceField(_STAFF, required=False, label="Account manager")
+    backup_am = forms.ModelChoiceField(_STAFF, required=False, label="Backup account manager")
+    executive_sponsor = forms.ModelChoiceField(_STAFF, required=False)
+    handoff_note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        help_text="Kept with the ending term when a team member changes.",
+    )
+
+    class Meta:
+        model = Organisation
+        fields = "__all__"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            for role, assignment in selectors.account_team(organisation=self.instance).items():
+                self.fields[role].initial = assignment.user
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(admin.ModelAdmin):
+    form = OrganisationAdminForm
+    list_display = ["name", "customer_number", "lifecycle_stage", "renewal_date", "created_at"]
+    list_filter = ["lifecycle_stage"]
+    search_fields = ["name", "customer_number"]
+    date_hierarchy = "renewal_date"
+    inlines = [OrganisationMembershipInline, AssignmentHistoryInline]
+    fieldsets = [
+        (None, {"fields": ["name", "customer_number", "time_zone"]}),
+        ("Life cycle", {"fields": ["lifecycle_stage", "renewal_date"]}),
+        ("Account team", {"fields": [r.value for r in TeamRole] + ["handoff_note"]}),
+    ]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        for role in TeamRole:
+            if role.value in form.changed_data:
+                services.account_team_assign(
+                    organisation=obj,
+                    role=role.value,
+                    user=form.cleaned_data[role.value],
+                    by=request.user,
+                    handoff_note=form.cleaned_data["handoff_note"],
+                )
+
+
+@admin.register(AccountAssignment)
+class AccountAssignmentAdmin(admin.ModelAdmin):
+    list_display = ["organisation", "role", "user", "started_at", "ended_at"]
+    list_filter = ["role", ("ended_at", admin.EmptyFieldListFilter)]
+    search_fields = ["organisation__name", "user__full_name", "user__email"]
+    list_select_related = ["organisation", "user"]
+
+    def has_change_permission(self, request, obj=None):
+        return False  # history: change the team on the organisation
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "organisation", "role", "is_active"]
+    list_filter = ["role", "is_active"]
+    search_fields = ["user__email", "user__full_name", "organisation__name"]
+    autocomplete_fields = ["user", "organisation"]
+    list_select_related = ["user", "organisation"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ["email", "organisation", "role", "created_at", "expires_at", "accepted_at"]
+    list_filter = ["role"]
+    search_fields = ["email", "organisation__name"]
+    exclude = ["token_hash"]
+    readonly_fields = ["accepted_at", "accepted_by", "invited_by"]
+    list_select_related = ["organisation"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ["at", "actor", "action", "organisation", "via_view_as", "target"]
+    list_filter = ["action", "via_view_as", ("at", admin.DateFieldListFilter)]
+    search_fields = ["actor__email", "organisation__name", "target"]
+    list_select_related = ["actor", "organisation"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

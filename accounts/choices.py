@@ -1,0 +1,47 @@
+from django.db import models
+
+
+class UserKind(models.TextChoices):
+    CUSTOMER = "customer", "Customer"
+    ACCOUNT_MANAGER = "account_manager", "Account manager"
+    EXECUTIVE = "executive", "Executive"
+    SUPPORT_AGENT = "support_agent", "Support agent"
+    ADMIN = "admin", "Admin"
+
+
+class Department(models.TextChoices):
+    BILLING = "billing", "Billing"
+    LOGISTICS = "logistics", "Logistics"
+    PRODUCT = "product", "Product"
+    ONBOARDING = "onboarding", "Onboarding"
+    SALES = "sales", "Sales"
+    CUSTOMER_SUCCESS = "customer_success", "Customer success"
+
+
+class LifecycleStage(models.TextChoices):
+    PROSPECT = "prospect", "Prospect"
+    ONBOARDING = "onboarding", "Onboarding"
+    ACTIVE = "active", "Active"
+    RENEWAL = "renewal", "Renewal"
+    CHURNED = "churned", "Churned"
+
+
+class MembershipRole(models.TextChoices):
+    MEMBER = "member", "Member"
+    ADMIN = "admin", "Customer admin"
+
+
+class TeamRole(models.TextChoices):
+    PRIMARY_AM = "primary_am", "Account manager"
+    BACKUP_AM = "backup_am", "Backup account manager"
+    EXECUTIVE_SPONSOR = "executive_sponsor", "Executive sponsor"
+
+
+class AuditAction(models.TextChoices):
+    VIEW_AS_START = "view_as.start", "Started viewing as customer"
+    VIEW_AS_ACTION = "view_as.action", "Acted while viewing as customer"
+    VIEW_AS_END = "view_as.end", "Stopped viewing as customer"
+    MEMBER_INVITED = "member.invited", "Invited a colleague"
+    MEMBER_JOINED = "member.joined", "Accepted an invitation"
+    MEMBER_DEACTIVATED = "member.deactivated", "Deactivated a colleague"
+    TEAM_ASSIGNED = "team.assigned", "Changed the account team"

@@ -1,0 +1,28 @@
+from accounts import policy
+from accounts.selectors import customer_organisations
+
+
+def portal_context(request):
+    """What the page frame needs: the organisation shown, view-as, the switcher.
+
+    Values that cost a query are lazy, so pages that don't render them
+    don't pay for them.
+    """
+    user = getattr(request, "user", None)
+    organisation = getattr(request, "organisation", None)
+    viewing_as = getattr(request, "viewing_as", False)
+    switchable = []
+    if user is not None and user.is_authenticated and not user.is_employee:
+        switchable = customer_organisations(user=user)  # a lazy queryset
+
+    def can_manage_members() -> bool:
+        return organisation is not None and policy.can_manage_members(
+            user, organisation, viewing_as=viewing_as
+        )
+
+    return {
+        "current_organisation": organisation,
+        "viewing_as": viewing_as,
+        "switchable_organisations": switchable,
+        "can_manage_members": can_manage_members,
+    }

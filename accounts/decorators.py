@@ -1,0 +1,26 @@
+"""View guards shared by every customer screen."""
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect
+
+
+def customer_screen(view):
+    """A screen of one organisation: the customer's own, or staff viewing as them.
+
+    Staff outside "view as" have no organisation to show, so they are sent
+    to their workspace to pick one.
+    """
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if request.organisation is None:
+            if request.user.is_employee:
+                messages.info(request, "Choose an account and use “View as customer” first.")
+            return redirect("home")
+        return view(request, *args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,77 @@
+"""Which organisation's screens a request shows, and the audit of view-as actions.
+
+`request.organisation` is the organisation whose customer screens this
+request renders (None for staff outside "view as"), and
+`request.viewing_as` is True when staff are looking through the customer's
+eyes. Both are re-checked against the access policy on every request.
+"""
+
+from accounts import policy
+from accounts.choices import AuditAction
+from accounts.models import Organisation
+from accounts.selectors import customer_organisations
+
+SESSION_ORGANISATION = "organisation_id"
+SESSION_VIEW_AS = "view_as_organisation_id"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
+
+
+def client_ip(request) -> str | None:
+    return request.META.get("REMOTE_ADDR")
+
+
+def _resolve(request) -> tuple[Organisation | None, bool]:
+    user = request.user
+    if not user.is_authenticated:
+        return None, False
+    session = request.session
+    view_as_id = session.get(SESSION_VIEW_AS)
+    if view_as_id is not None:
+        organisation = Organisation.objects.visible_to(user).filter(pk=view_as_id).first()
+        if organisation is not None and policy.can_view_as(user, organisation):
+            return organisation, True
+        session.pop(SESSION_VIEW_AS, None)  # access was removed: view-as ends here
+    if user.is_employee:
+        return None, False
+    mine = customer_organisations(user=user)
+    chosen_id = session.get(SESSION_ORGANISATION)
+    organisation = (mine.filter(pk=chosen_id).first() if chosen_id else None) or mine.first()
+    if organisation is None:
+        session.pop(SESSION_ORGANISATION, None)
+    return organisation, False
+
+
+class CurrentOrganisationMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.organisation, request.viewing_as = _resolve(request)
+        return self.get_response(request)
+
+
+class ViewAsAuditMiddleware:
+    """Every change made while viewing as a customer is attributed and recorded."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            getattr(request, "viewing_as", False)
+            and request.method not in SAFE_METHODS
+            and response.status_code < 400
+        ):
+            from accounts.services import audit_record
+
+            audit_record(
+                actor=request.user,
+                action=AuditAction.VIEW_AS_ACTION,
+                organisation=request.organisation,
+                target=request.path,
+                detail={"method": request.method, "status": response.status_code},
+                via_view_as=True,
+                ip_address=client_ip(request),
+            )
+        return response

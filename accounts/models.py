@@ -1,0 +1,278 @@
+"""Organisations, the people in them and the staff who look after them."""
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from accounts.choices import (
+    AuditAction,
+    Department,
+    LifecycleStage,
+    MembershipRole,
+    TeamRole,
+    UserKind,
+)
+from accounts.querysets import OrganisationOwnedQuerySet, OrganisationQuerySet
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    @classmethod
+    def normalize_email(cls, email: str | None) -> str:
+        # One address, one account: foo@X.com and FOO@x.com are the same person.
+        return (email or "").strip().lower()
+
+    def get_by_natural_key(self, username):
+        return self.get(email__iexact=username)
+
+    def create_user(self, email: str, password: str | None = None, **fields):
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=self.normalize_email(email), **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **fields):
+        fields.update(is_staff=True, is_superuser=True, kind=UserKind.ADMIN)
+        return self.create_user(email, password, **fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who logs in: a customer, or staff (AM, executive, agent, admin).
+
+    `is_staff` keeps Django's meaning (may use Django admin); `kind` says what
+    the person does in the portal.
+    """
+
+    email = models.EmailField(unique=True)
+    full_name = models.CharField(max_length=200)
+    phone = models.CharField(max_length=40, blank=True)
+    kind = models.CharField(max_length=20, choices=UserKind, default=UserKind.CUSTOMER)
+    department = models.CharField(
+        max_length=20,
+        choices=Department,
+        blank=True,
+        help_text="The queue a support agent works in.",
+    )
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False, help_text="May log in to Django admin.")
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["full_name"]
+
+    class Meta:
+        ordering = ["full_name"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"),
+                name="user_email_ci_unique",
+                violation_error_message="A user with this email address already exists.",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind=UserKind.SUPPORT_AGENT, department__gt="")
+                | (~Q(kind=UserKind.SUPPORT_AGENT) & Q(department="")),
+                name="user_department_iff_agent",
+                violation_error_message="Support agents need a department; nobody else has one.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email
+
+    def clean(self):
+        super().clean()
+        self.email = User.objects.normalize_email(self.email)
+
+    def get_full_name(self) -> str:
+        return self.full_name
+
+    def get_short_name(self) -> str:
+        return self.full_name.split(" ")[0] if self.full_name else self.email
+
+    @property
+    def is_employee(self) -> bool:
+        return self.kind != UserKind.CUSTOMER or self.is_superuser
+
+    @property
+    def is_portal_admin(self) -> bool:
+        return self.is_superuser or self.kind == UserKind.ADMIN
+
+    @property
+    def initials(self) -> str:
+        parts = [p for p in self.full_name.split() if p]
+        letters = "".join(p[0] for p in parts[:1] + parts[-1:] if parts) if parts else self.email[0]
+        return letters.upper()
+
+
+class Organisation(models.Model):
+    """A customer company: one login, one set of screens, one account team."""
+
+    name = models.CharField(max_length=200)
+    customer_number = models.CharField(max_length=32, unique=True)
+    lifecycle_stage = models.CharField(
+        max_length=20, choices=LifecycleStage, default=LifecycleStage.ONBOARDING
+    )
+    renewal_date = models.DateField(null=True, blank=True)
+    time_zone = models.CharField(
+        max_length=64, default="UTC", help_text="Business hours and dates are shown in this zone."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OrganisationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.customer_number})"
+
+
+class Membership(models.Model):
+    """A user's place in an organisation, with the role they hold there."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=20, choices=MembershipRole, default=MembershipRole.MEMBER)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+    deactivated_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = OrganisationOwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["organisation__name", "user__full_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "organisation"],
+                name="membership_unique_user_organisation",
+                violation_error_message="This person is already a member of the organisation.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.organisation} ({self.get_role_display()})"
+
+    @property
+    def is_customer_admin(self) -> bool:
+        return self.is_active and self.role == MembershipRole.ADMIN
+
+
+class AccountAssignment(models.Model):
+    """One staff member's term in one role on an organisation's account team.
+
+    A reassignment ends the current term and starts a new one, so the history
+    (who, from, until, the handoff note) is never overwritten.
+    """
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="assignments"
+    )
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="assignments")
+    role = models.CharField(max_length=20, choices=TeamRole)
+    started_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    handoff_note = models.TextField(
+        blank=True, help_text="What the next person needs to know about this account."
+    )
+    assigned_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = OrganisationOwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["organisation__name", "role", "-started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "role"],
+                condition=Q(ended_at__isnull=True),
+                name="assignment_one_current_per_role",
+                violation_error_message="This role already has a current holder on the account.",
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_at__isnull=True) | Q(ended_at__gte=models.F("started_at")),
+                name="assignment_ends_after_start",
+                violation_error_message="An assignment cannot end before it starts.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_role_display()} of {self.organisation}: {self.user}"
+
+    @property
+    def is_current(self) -> bool:
+        return self.ended_at is None
+
+
+class Invitation(models.Model):
+    """An emailed, single-use, expiring invitation to join an organisation.
+
+    Only a hash of the token is stored: a database leak does not leak
+    working links.
+    """
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="invitations"
+    )
+    email = models.EmailField()
+    role = models.CharField(max_length=20, choices=MembershipRole, default=MembershipRole.MEMBER)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = OrganisationOwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Invitation of {self.email} to {self.organisation}"
+
+    @property
+    def is_usable(self) -> bool:
+        return self.accepted_at is None and self.expires_at > timezone.now()
+
+
+class AuditEvent(models.Model):
+    """Who did what, when, and on whose behalf. Append-only."""
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    organisation = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=40, choices=AuditAction)
+    via_view_as = models.BooleanField(
+        default=False, help_text="Done by staff while viewing as the customer."
+    )
+    target = models.CharField(max_length=200, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    objects = OrganisationOwnedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["organisation", "-at"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor}: {self.get_action_display()}"

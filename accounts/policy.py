@@ -1,0 +1,79 @@
+"""The access policy: the one answer to "may this user see this organisation".
+
+Everything that belongs to an organisation reaches the database through
+`.visible_to(user)` (see querysets.py), which is built on
+`visible_organisation_ids`. The policy is read from the database on every
+request, so removing an AM from an account or deactivating a person or a
+membership takes effect on their very next request.
+
+Who sees which organisations:
+- admins (kind admin, or superuser): all of them;
+- customers: the organisations where they hold an active membership;
+- account managers and executive sponsors: the organisations where they
+  hold a current account-team assignment;
+- support agents: none as such; they see tickets routed to their
+  department (the tickets app adds that clause).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db.models import Q, QuerySet
+
+from accounts.choices import MembershipRole
+
+if TYPE_CHECKING:
+    from accounts.models import Organisation, User
+
+
+def _is_active_user(user) -> bool:
+    return bool(user and user.is_authenticated and user.is_active)
+
+
+def sees_everything(user) -> bool:
+    return _is_active_user(user) and user.is_portal_admin
+
+
+def visible_organisation_ids(user) -> QuerySet | None:
+    """A subquery of visible organisation ids, or None meaning "all"."""
+    from accounts.models import AccountAssignment, Membership, Organisation
+
+    if not _is_active_user(user):
+        return Organisation.objects.none().values("pk")
+    if user.is_portal_admin:
+        return None
+    members = Membership.objects.filter(user=user, is_active=True).values("organisation_id")
+    team = AccountAssignment.objects.filter(user=user, ended_at__isnull=True).values(
+        "organisation_id"
+    )
+    return Organisation.objects.filter(Q(pk__in=members) | Q(pk__in=team)).values("pk")
+
+
+def organisation_q(user, field: str = "organisation") -> Q:
+    """A filter keeping rows whose `field` points at a visible organisation."""
+    ids = visible_organisation_ids(user)
+    return Q() if ids is None else Q(**{f"{field}__in": ids})
+
+
+def is_account_team(user: User, organisation: Organisation) -> bool:
+    """Is `user` currently on the organisation's account team (AM, backup, sponsor)?"""
+    if not _is_active_user(user):
+        return False
+    return organisation.assignments.filter(user=user, ended_at__isnull=True).exists()
+
+
+def can_view_as(user: User, organisation: Organisation) -> bool:
+    """Staff who may open the customer's own screens for this organisation."""
+    return sees_everything(user) or is_account_team(user, organisation)
+
+
+def can_manage_members(user: User, organisation: Organisation, *, viewing_as: bool) -> bool:
+    """Customer admins manage their colleagues; so does staff viewing as the customer."""
+    if not _is_active_user(user):
+        return False
+    if viewing_as:
+        return can_view_as(user, organisation)
+    return organisation.memberships.filter(
+        user=user, is_active=True, role=MembershipRole.ADMIN
+    ).exists()

@@ -1,0 +1,26 @@
+"""Querysets that apply the access policy; see accounts/policy.py."""
+
+from django.db import models
+
+from accounts import policy
+
+
+class OrganisationQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        return self.filter(policy.organisation_q(user, "pk"))
+
+
+class OrganisationOwnedQuerySet(models.QuerySet):
+    """For models with a foreign key to the organisation they belong to.
+
+    Subclasses whose path to the organisation is longer set
+    `organisation_field` (e.g. "order__organisation").
+    """
+
+    organisation_field = "organisation"
+
+    def visible_to(self, user):
+        return self.filter(policy.organisation_q(user, self.organisation_field))
+
+    def for_organisation(self, organisation):
+        return self.filter(**{self.organisation_field: organisation})

@@ -1,0 +1,153 @@
+"""Login, organisation switching, "view as customer", and colleagues."""
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts import policy, selectors, services
+from accounts.decorators import customer_screen
+from accounts.forms import AcceptInvitationForm, InvitationForm, LoginForm
+from accounts.middleware import SESSION_ORGANISATION, SESSION_VIEW_AS, client_ip
+from accounts.models import Organisation
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "accounts/login.html"
+    authentication_form = LoginForm
+    redirect_authenticated_user = True
+
+
+@require_POST
+def organisation_switch(request):
+    if not request.user.is_authenticated:
+        return redirect("accounts:login")
+    try:
+        pk = int(request.POST.get("organisation", ""))
+    except ValueError:
+        raise Http404 from None
+    organisation = selectors.customer_organisations(user=request.user).filter(pk=pk).first()
+    if organisation is None:
+        raise Http404
+    request.session[SESSION_ORGANISATION] = organisation.pk
+    return redirect("home")
+
+
+@require_POST
+def view_as_start(request, organisation_id: int):
+    if not request.user.is_authenticated:
+        return redirect("accounts:login")
+    organisation = selectors.organisation_get(user=request.user, pk=organisation_id)
+    if not policy.can_view_as(request.user, organisation):
+        raise Http404  # a customer of this organisation has nobody to view as
+    services.view_as_start(
+        user=request.user, organisation=organisation, ip_address=client_ip(request)
+    )
+    request.session[SESSION_VIEW_AS] = organisation.pk
+    return redirect("home")
+
+
+@require_POST
+def view_as_exit(request):
+    if not request.user.is_authenticated:
+        return redirect("accounts:login")
+    organisation_id = request.session.pop(SESSION_VIEW_AS, None)
+    organisation = Organisation.objects.filter(pk=organisation_id).first()
+    if organisation is not None:
+        services.view_as_end(
+            user=request.user, organisation=organisation, ip_address=client_ip(request)
+        )
+    return redirect("home")
+
+
+def _require_member_manager(request):
+    if not policy.can_manage_members(
+        request.user, request.organisation, viewing_as=request.viewing_as
+    ):
+        raise PermissionDenied("Only your organisation's customer admins manage colleagues.")
+
+
+@customer_screen
+def member_list(request):
+    _require_member_manager(request)
+    return render(
+        request,
+        "accounts/members.html",
+        {
+            "members": selectors.member_list(organisation=request.organisation),
+            "form": InvitationForm(),
+        },
+    )
+
+
+@require_POST
+@customer_screen
+def member_invite(request):
+    _require_member_manager(request)
+    form = InvitationForm(request.POST)
+    if form.is_valid():
+        try:
+            services.invitation_create(
+                organisation=request.organisation,
+                invited_by=request.user,
+                via_view_as=request.viewing_as,
+                **form.cleaned_data,
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
+            return redirect("accounts:members")
+    members = selectors.member_list(organisation=request.organisation)
+    return render(
+        request, "accounts/members.html", {"members": members, "form": form}, status=400
+    )
+
+
+@require_POST
+@customer_screen
+def member_deactivate(request, membership_id: int):
+    _require_member_manager(request)
+    membership = selectors.member_get(organisation=request.organisation, pk=membership_id)
+    try:
+        services.membership_deactivate(
+            membership=membership, by=request.user, via_view_as=request.viewing_as
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"{membership.user} no longer has access.")
+    return redirect("accounts:members")
+
+
+def invitation_accept(request, token: str):
+    invitation = services.invitation_get_usable(token=token)
+    if invitation is None:
+        return render(request, "accounts/invitation_invalid.html", status=404)
+    user = request.user if request.user.is_authenticated else None
+    existing = user is not None or selectors.user_exists(email=invitation.email)
+    form = None if existing else AcceptInvitationForm(request.POST or None, email=invitation.email)
+    if request.method == "POST" and (form is None or form.is_valid()):
+        try:
+            membership = services.invitation_accept(
+                token=token,
+                user=user,
+                full_name=form.cleaned_data["full_name"] if form else "",
+                password=form.cleaned_data["password1"] if form else "",
+            )
+        except (ValidationError, PermissionDenied) as error:
+            messages.error(request, str(error.args[0]) if error.args else "Not allowed.")
+        else:
+            if user is None:
+                login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
+            request.session[SESSION_ORGANISATION] = membership.organisation_id
+            messages.success(request, f"Welcome to {membership.organisation.name}.")
+            return redirect("home")
+    return render(
+        request,
+        "accounts/invitation_accept.html",
+        {"invitation": invitation, "form": form, "needs_login": existing and user is None},
+    )

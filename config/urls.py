@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from portal import views as portal_views
+
+admin.site.site_header = "Customer Portal administration"
+admin.site.site_title = "Customer Portal admin"
+
+urlpatterns = [
+    path("", portal_views.home, name="home"),
+    path("accounts/", include("accounts.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,14 @@
+from django.core.management.base import BaseCommand
+
+from portal.demo import DEMO_PASSWORD, LOGINS, demo_load
+
+
+class Command(BaseCommand):
+    help = "Load the demo organisations, people and account teams (safe to run twice)."
+
+    def handle(self, *args, **options):
+        counts = demo_load()
+        self.stdout.write(self.style.SUCCESS(f"Demo loaded: {counts}"))
+        self.stdout.write("\nLog in at http://127.0.0.1:8000/ with password " + DEMO_PASSWORD)
+        for role, email in LOGINS:
+            self.stdout.write(f"  {role:<40} {email}")

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Run a command with PostgreSQL and Redis available.
+#
+# DATABASE_URL / REDIS_URL already set: they are used as they are.
+# Otherwise throwaway servers are started on free loopback ports in a temp
+# directory (PostgreSQL as an unprivileged user, since initdb refuses root)
+# and stopped afterwards, also when the command fails. Missing Debian
+# packages (postgresql, redis-server, chromium) are installed when root.
+set -euo pipefail
+
+workdir=""
+redis_pidfile=""
+pg_data=""
+run_as=()
+
+cleanup() {
+    local status=$?
+    if [ -n "$pg_data" ] && [ -f "$pg_data/postmaster.pid" ]; then
+        "${run_as[@]}" "$PG_BIN/pg_ctl" -D "$pg_data" -m immediate stop >/dev/null 2>&1 || true
+    fi
+    if [ -n "$redis_pidfile" ] && [ -f "$redis_pidfile" ]; then
+        kill "$(cat "$redis_pidfile")" 2>/dev/null || true
+    fi
+    [ -n "$workdir" ] && rm -rf "$workdir"
+    exit "$status"
+}
+trap cleanup EXIT INT TERM
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+apt_install() {
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        echo "Installing $* ..." >&2
+        [ -n "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -print -quit 2>/dev/null)" ] \
+            || apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+    else
+        echo "Missing: $* (install them, or set DATABASE_URL / REDIS_URL)" >&2
+        exit 1
+    fi
+}
+
+workdir=$(mktemp -d /tmp/portal-test-XXXXXX)
+chmod 755 "$workdir"
+
+if [ -z "${DATABASE_URL:-}" ]; then
+    PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+    if [ -z "$PG_BIN" ]; then
+        apt_install postgresql
+        PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+    fi
+    if [ "$(id -u)" = 0 ]; then
+        id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres
+        chown postgres "$workdir"
+        run_as=(runuser -u postgres --)
+    fi
+    pg_data="$workdir/pg"
+    pg_port=$(free_port)
+    "${run_as[@]}" "$PG_BIN/initdb" -D "$pg_data" -U postgres --auth=trust -E UTF8 \
+        --no-locale >/dev/null
+    # Durability settings off: this cluster lives for one test run.
+    "${run_as[@]}" "$PG_BIN/pg_ctl" -D "$pg_data" -l "$workdir/pg.log" -w \
+        -o "-p $pg_port -k $workdir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+        start >/dev/null
+    "$PG_BIN/createdb" -h 127.0.0.1 -p "$pg_port" -U postgres portal
+    export DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/portal"
+    export PG_BIN PG_DATA="$pg_data" PG_RUN_AS="${run_as[*]}"
+    echo "PostgreSQL: $DATABASE_URL" >&2
+fi
+
+if [ -z "${REDIS_URL:-}" ]; then
+    command -v redis-server >/dev/null || apt_install redis-server
+    redis_port=$(free_port)
+    redis_pidfile="$workdir/redis.pid"
+    redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
+        --daemonize yes --pidfile "$redis_pidfile" --dir "$workdir" \
+        --logfile "$workdir/redis.log"
+    for _ in $(seq 50); do [ -f "$redis_pidfile" ] && break; sleep 0.1; done
+    export REDIS_URL="redis://127.0.0.1:$redis_port/0"
+    echo "Redis: $REDIS_URL" >&2
+fi
+
+if [ ! -x /usr/bin/chromium ]; then
+    apt_install chromium
+fi
+
+"$@"
