@@ -103,7 +103,7 @@ class OrganisationAdminForm(forms.ModelForm):
 
     class Meta:
         model = Organisation
-        fields = "__all__"
+        fields = ["name", "customer_number", "time_zone", "lifecycle_stage", "renewal_date"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -16,9 +16,11 @@ from accounts.models import Invitation
     max_retries=5,
 )
 def invitation_send(invitation_id: int, token: str) -> str:
-    invitation = Invitation.objects.select_related("organisation", "invited_by").filter(
-        pk=invitation_id
-    ).first()
+    invitation = (
+        Invitation.objects.select_related("organisation", "invited_by")
+        .filter(pk=invitation_id)
+        .first()
+    )
     if invitation is None or not invitation.is_usable:
         return "skipped"
     link = settings.PORTAL_BASE_URL.rstrip("/") + reverse(

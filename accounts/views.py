@@ -102,9 +102,7 @@ def member_invite(request):
             messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
             return redirect("accounts:members")
     members = selectors.member_list(organisation=request.organisation)
-    return render(
-        request, "accounts/members.html", {"members": members, "form": form}, status=400
-    )
+    return render(request, "accounts/members.html", {"members": members, "form": form}, status=400)
 
 
 @require_POST

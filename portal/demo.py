@@ -13,11 +13,16 @@ from accounts.models import Organisation, User
 
 DEMO_PASSWORD = "portal-demo-2026"  # noqa: S105 - printed by `make run` on purpose
 
+ACTIVE, RENEWAL, ONBOARDING = (
+    LifecycleStage.ACTIVE,
+    LifecycleStage.RENEWAL,
+    LifecycleStage.ONBOARDING,
+)
 ORGANISATIONS = [
-    ("C-1001", "Northwind Family Clinic", LifecycleStage.ACTIVE, date(2027, 3, 31), "Europe/London"),
-    ("C-1002", "St Mary's Hospital", LifecycleStage.RENEWAL, date(2027, 1, 15), "Europe/London"),
-    ("C-1003", "Riverside Medical Group", LifecycleStage.ONBOARDING, date(2027, 9, 1), "Europe/Dublin"),
-    ("C-1004", "Harbour Paediatrics", LifecycleStage.ACTIVE, date(2027, 6, 30), "Europe/London"),
+    ("C-1001", "Northwind Family Clinic", ACTIVE, date(2027, 3, 31), "Europe/London"),
+    ("C-1002", "St Mary's Hospital", RENEWAL, date(2027, 1, 15), "Europe/London"),
+    ("C-1003", "Riverside Medical Group", ONBOARDING, date(2027, 9, 1), "Europe/Dublin"),
+    ("C-1004", "Harbour Paediatrics", ACTIVE, date(2027, 6, 30), "Europe/London"),
 ]
 
 STAFF = [

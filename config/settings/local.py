@@ -4,4 +4,4 @@ import os
 
 os.environ.setdefault("DEBUG", "true")
 
-from config.settings.base import *  # noqa: E402, F403
+from config.settings.base import *  # noqa: F403

@@ -1,6 +1,6 @@
 """Production: behind an HTTPS proxy, SECRET_KEY required (base refuses to start without it)."""
 
-from config.env import env_bool, env_int
+from config.env import env_bool, env_int, env_str
 from config.settings.base import *  # noqa: F403
 
 DEBUG = False
@@ -11,3 +11,4 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
+STATIC_ROOT = env_str("STATIC_ROOT") or str(BASE_DIR / "staticfiles")  # noqa: F405

@@ -1,0 +1,71 @@
+"""Shared fixtures: two organisations and the people around them.
+
+Like healthchecks' alice/bob/charlie, each user has one clear role:
+
+- member_a, customer_admin_a: customers of organisation A
+- member_b, customer_admin_b: customers of organisation B
+- am_a: primary account manager of A; am_b: of B
+- agent: a support agent in billing; admin: operations
+"""
+
+from dataclasses import dataclass
+
+import pytest
+
+from accounts.choices import Department, MembershipRole, TeamRole, UserKind
+from accounts.models import Organisation, User
+from accounts.tests.factories import (
+    AssignmentFactory,
+    MembershipFactory,
+    OrganisationFactory,
+    StaffFactory,
+    UserFactory,
+)
+
+PASSWORD = "correct horse battery"
+
+
+@dataclass
+class World:
+    org_a: Organisation
+    org_b: Organisation
+    member_a: User
+    customer_admin_a: User
+    member_b: User
+    customer_admin_b: User
+    am_a: User
+    am_b: User
+    agent: User
+    admin: User
+
+
+@pytest.fixture
+def world(db) -> World:
+    org_a = OrganisationFactory(name="Alpha Clinic", customer_number="C-A001")
+    org_b = OrganisationFactory(name="Bravo Hospital", customer_number="C-B001")
+
+    def customer(email, org, role=MembershipRole.MEMBER):
+        user = UserFactory(email=email, full_name=email.split("@")[0].replace(".", " ").title())
+        MembershipFactory(user=user, organisation=org, role=role)
+        return user
+
+    am_a = StaffFactory(email="am.a@portal.test", full_name="Anna Manager")
+    am_b = StaffFactory(email="am.b@portal.test", full_name="Bert Manager")
+    AssignmentFactory(organisation=org_a, user=am_a, role=TeamRole.PRIMARY_AM)
+    AssignmentFactory(organisation=org_b, user=am_b, role=TeamRole.PRIMARY_AM)
+    return World(
+        org_a=org_a,
+        org_b=org_b,
+        member_a=customer("member.a@alpha.test", org_a),
+        customer_admin_a=customer("admin.a@alpha.test", org_a, MembershipRole.ADMIN),
+        member_b=customer("member.b@bravo.test", org_b),
+        customer_admin_b=customer("admin.b@bravo.test", org_b, MembershipRole.ADMIN),
+        am_a=am_a,
+        am_b=am_b,
+        agent=UserFactory(
+            email="agent@portal.test", kind=UserKind.SUPPORT_AGENT, department=Department.BILLING
+        ),
+        admin=UserFactory(
+            email="admin@portal.test", kind=UserKind.ADMIN, is_staff=True, is_superuser=True
+        ),
+    )

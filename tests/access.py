@@ -1,0 +1,161 @@
+"""The access matrix: every route, every role, the expected answer.
+
+Each route of the URL resolver must be listed here (tests/test_access_matrix.py
+fails otherwise), with the status every role gets. Roles without access to
+organisation A must also never see A's name or customer number in the
+response, so a leak through a label or a count is caught too.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.urls import URLPattern, URLResolver, get_resolver
+
+ROLES = [
+    "anonymous",
+    "member_a",
+    "customer_admin_a",
+    "member_b",
+    "customer_admin_b",
+    "am_a",
+    "am_a_viewing_as_a",
+    "am_b",
+    "agent",
+    "admin",
+]
+
+# Roles that may see organisation A's data; everyone else must not.
+SEES_A = {"member_a", "customer_admin_a", "am_a", "am_a_viewing_as_a", "admin"}
+
+
+@dataclass
+class Route:
+    name: str
+    expect: dict[str, int]
+    method: str = "get"
+    args: Callable = lambda world: []
+    data: Callable = lambda world: {}
+    # Routes whose page is about A for anyone holding the link (e.g. an invitation).
+    leak_checked: bool = True
+    notes: str = ""
+
+
+def everyone(status: int, **overrides: int) -> dict[str, int]:
+    return {role: overrides.get(role, status) for role in ROLES}
+
+
+LOGIN = 302  # anonymous users are sent to the login page
+
+
+MATRIX: list[Route] = [
+    Route("home", everyone(200, anonymous=LOGIN)),
+    Route("accounts:login", everyone(302, anonymous=200)),
+    Route("accounts:logout", everyone(302), method="post"),
+    Route("accounts:password_change", everyone(200, anonymous=LOGIN)),
+    Route("accounts:password_change_done", everyone(200, anonymous=LOGIN)),
+    Route("accounts:password_reset", everyone(200)),
+    Route("accounts:password_reset_done", everyone(200)),
+    Route(
+        "accounts:password_reset_confirm",
+        everyone(200),
+        args=lambda w: ["bm9uZQ", "bad-token"],
+    ),
+    Route("accounts:password_reset_complete", everyone(200)),
+    Route(
+        "accounts:organisation_switch",
+        everyone(404, anonymous=LOGIN, member_a=302, customer_admin_a=302),
+        method="post",
+        data=lambda w: {"organisation": w.org_a.pk},
+    ),
+    Route(
+        "accounts:view_as_start",
+        everyone(404, anonymous=LOGIN, am_a=302, am_a_viewing_as_a=302, admin=302),
+        method="post",
+        args=lambda w: [w.org_a.pk],
+    ),
+    Route("accounts:view_as_exit", everyone(302), method="post"),
+    Route(
+        "accounts:members",
+        # Staff outside view-as are sent home to pick an account (302).
+        everyone(
+            403,
+            anonymous=LOGIN,
+            customer_admin_a=200,
+            customer_admin_b=200,
+            am_a=302,
+            am_b=302,
+            agent=302,
+            admin=302,
+            am_a_viewing_as_a=200,
+        ),
+    ),
+    Route(
+        "accounts:member_invite",
+        everyone(
+            403,
+            anonymous=LOGIN,
+            customer_admin_a=302,
+            customer_admin_b=302,
+            am_a=302,
+            am_b=302,
+            agent=302,
+            admin=302,
+            am_a_viewing_as_a=302,
+        ),
+        method="post",
+        data=lambda w: {"email": "new.colleague@example.org", "role": "member"},
+    ),
+    Route(
+        "accounts:member_deactivate",
+        # B's customer admin names A's membership id: the same 404 as a missing id.
+        everyone(
+            403,
+            anonymous=LOGIN,
+            customer_admin_a=302,
+            customer_admin_b=404,
+            am_a=302,
+            am_b=302,
+            agent=302,
+            admin=302,
+            am_a_viewing_as_a=302,
+        ),
+        method="post",
+        args=lambda w: [w.member_a.memberships.get().pk],
+    ),
+    Route(
+        "accounts:invitation_accept",
+        everyone(200),
+        args=lambda w: [w.invitation_token],
+        leak_checked=False,
+        notes="The token is the capability: whoever holds the link sees whom it invites to.",
+    ),
+]
+
+
+def route_names(resolver: URLResolver | None = None, prefix: str = "") -> set[str]:
+    """Every named route of the URL configuration, with namespaces."""
+    resolver = resolver or get_resolver()
+    names: set[str] = set()
+    for pattern in resolver.url_patterns:
+        if isinstance(pattern, URLResolver):
+            namespace = f"{prefix}{pattern.namespace}:" if pattern.namespace else prefix
+            names |= route_names(pattern, namespace)
+        elif isinstance(pattern, URLPattern):
+            names.add(prefix + (pattern.name or f"<unnamed: {pattern.pattern}>"))
+    return names
+
+
+def uncovered_routes() -> set[str]:
+    """Routes neither in the matrix nor in Django admin (tested by test_admin_access)."""
+    listed = {route.name for route in MATRIX}
+    return {n for n in route_names() if n not in listed and not n.startswith("admin:")}
+
+
+@dataclass
+class Case:
+    route: Route
+    role: str
+    expected: int = field(init=False)
+
+    def __post_init__(self):
+        self.expected = self.route.expect[self.role]

@@ -1,0 +1,94 @@
+"""Every route answers every role as the matrix says, and leaks nothing of A."""
+
+import pytest
+from django.contrib import admin
+from django.test import override_settings
+from django.urls import reverse
+
+from accounts.services import invitation_create
+from tests.access import MATRIX, ROLES, SEES_A, route_names, uncovered_routes
+from tests.helpers import invitation_token_from
+
+
+def client_for(client, world, role):
+    if role == "anonymous":
+        return client
+    user = getattr(world, role.removesuffix("_viewing_as_a"))
+    client.force_login(user)
+    if role.endswith("_viewing_as_a"):
+        response = client.post(reverse("accounts:view_as_start", args=[world.org_a.pk]))
+        assert response.status_code == 302
+    return client
+
+
+@pytest.fixture
+def matrix_world(world, django_capture_on_commit_callbacks, mailoutbox):
+    with django_capture_on_commit_callbacks(execute=True):
+        invitation_create(
+            organisation=world.org_a,
+            email="invited@alpha.test",
+            role="member",
+            invited_by=world.customer_admin_a,
+        )
+    world.invitation_token = invitation_token_from(mailoutbox[-1])
+    mailoutbox.clear()
+    return world
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("route", MATRIX, ids=[r.name for r in MATRIX])
+def test_route_answers_role_as_the_matrix_says(client, matrix_world, route, role):
+    world = matrix_world
+    client = client_for(client, world, role)
+    url = reverse(route.name, args=route.args(world))
+    response = getattr(client, route.method)(url, route.data(world))
+    assert response.status_code == route.expect[role], (
+        f"{route.method.upper()} {url} as {role}: {response.status_code}"
+    )
+    if role == "anonymous" and route.expect[role] == 302:
+        assert response["Location"].startswith(reverse("accounts:login")) or (
+            route.name in {"accounts:logout", "accounts:view_as_exit"}
+        )
+    if route.leak_checked and role not in SEES_A:
+        body = response.content.decode()
+        assert world.org_a.name not in body
+        assert world.org_a.customer_number not in body
+
+
+def test_every_route_is_in_the_matrix():
+    assert uncovered_routes() == set()
+
+
+@override_settings(ROOT_URLCONF="tests.urls_with_unlisted_route")
+def test_a_new_unlisted_route_is_reported():
+    assert uncovered_routes() == {"unlisted"}
+
+
+@pytest.mark.parametrize("role", [r for r in ROLES if r != "admin"])
+def test_django_admin_is_for_admins_only(client, world, role):
+    client = client_for(client, world, role)
+    for url in _admin_urls(world):
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith(reverse("admin:login")), url
+
+
+def test_admin_opens_every_admin_page(client, world):
+    client.force_login(world.admin)
+    for url in _admin_urls(world):
+        assert client.get(url).status_code == 200, url
+
+
+def _admin_urls(world):
+    urls = [reverse("admin:index")]
+    for model in admin.site._registry:
+        info = (model._meta.app_label, model._meta.model_name)
+        urls.append(reverse("admin:{}_{}_changelist".format(*info)))
+        obj = model._default_manager.first()
+        if obj is not None:
+            urls.append(reverse("admin:{}_{}_change".format(*info), args=[obj.pk]))
+    return urls
+
+
+def test_admin_routes_are_all_under_the_admin_site():
+    assert {n for n in route_names() if n.startswith("admin:")}
