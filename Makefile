@@ -37,3 +37,9 @@ fmt: install
 
 clean:
 	rm -rf $(VENV) var staticfiles
+
+# README screenshots from the demo, served for the occasion on a spare port.
+screenshots: demo
+	$(PY) manage.py runserver 127.0.0.1:8765 --noreload >/dev/null 2>&1 & pid=$$!; \
+	sleep 3; PORTAL_URL=http://127.0.0.1:8765 $(PY) scripts/screenshots.py; status=$$?; \
+	kill $$pid; exit $$status

@@ -15,6 +15,7 @@ import pytest
 from accounts.choices import Department, MembershipRole, TeamRole, UserKind
 from accounts.models import Organisation, User
 from accounts.tests.factories import (
+    PASSWORD,
     AssignmentFactory,
     MembershipFactory,
     OrganisationFactory,
@@ -22,7 +23,7 @@ from accounts.tests.factories import (
     UserFactory,
 )
 
-PASSWORD = "correct horse battery"
+__all__ = ["PASSWORD", "World"]
 
 
 @dataclass

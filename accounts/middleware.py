@@ -60,6 +60,8 @@ class ViewAsAuditMiddleware:
         response = self.get_response(request)
         if (
             getattr(request, "viewing_as", False)
+            # Leaving view-as is recorded as its own event, not as an action in it.
+            and request.session.get(SESSION_VIEW_AS) is not None
             and request.method not in SAFE_METHODS
             and response.status_code < 400
         ):

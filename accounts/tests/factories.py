@@ -3,6 +3,8 @@ import factory
 from accounts.choices import MembershipRole, TeamRole, UserKind
 from accounts.models import AccountAssignment, Membership, Organisation, User
 
+PASSWORD = "correct horse battery"  # every factory-made user logs in with it
+
 
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
@@ -12,7 +14,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     email = factory.Sequence(lambda n: f"person{n}@example.com")
     full_name = factory.Faker("name")
     kind = UserKind.CUSTOMER
-    password = factory.PostGenerationMethodCall("set_password", "correct horse battery")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
 
     @factory.post_generation
     def _save(obj, create, extracted, **kwargs):

@@ -12,3 +12,8 @@ SECURE_HSTS_PRELOAD = True
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 STATIC_ROOT = env_str("STATIC_ROOT") or str(BASE_DIR / "staticfiles")  # noqa: F405
+# Hashed, compressed file names: cached forever by browsers, served by WhiteNoise.
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
