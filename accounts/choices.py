@@ -45,3 +45,4 @@ class AuditAction(models.TextChoices):
     MEMBER_JOINED = "member.joined", "Accepted an invitation"
     MEMBER_DEACTIVATED = "member.deactivated", "Deactivated a colleague"
     TEAM_ASSIGNED = "team.assigned", "Changed the account team"
+    TIER_CHANGED = "tier.changed", "Changed the service tier"

@@ -4,6 +4,7 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import Http404
 from django.shortcuts import redirect
 
 
@@ -21,6 +22,19 @@ def customer_screen(view):
             if request.user.is_employee:
                 messages.info(request, "Choose an account and use “View as customer” first.")
             return redirect("home")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def staff_only(view):
+    """A staff tool: customers get the same 404 as for a page that does not exist."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_employee:
+            raise Http404
         return view(request, *args, **kwargs)
 
     return wrapper

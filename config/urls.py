@@ -9,5 +9,7 @@ admin.site.site_title = "Customer Portal admin"
 urlpatterns = [
     path("", portal_views.home, name="home"),
     path("accounts/", include("accounts.urls")),
+    path("tickets/", include("tickets.urls")),
+    path("tier/", include("tiers.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -3,13 +3,20 @@
 Loading twice changes nothing: every row is found by its natural key first.
 """
 
-from datetime import date
+from datetime import date, timedelta
+from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 
 from accounts import services as account_services
 from accounts.choices import Department, LifecycleStage, MembershipRole, TeamRole, UserKind
 from accounts.models import Organisation, User
+from tickets import services as ticket_services
+from tickets.models import Ticket
+from tiers import services as tier_services
+from tiers.choices import Clock
+from tiers.models import ServiceTier, SlaTarget
 
 DEMO_PASSWORD = "portal-demo-2026"  # noqa: S105 - printed by `make run` on purpose
 
@@ -77,6 +84,163 @@ def _user(email: str, full_name: str, **fields) -> User:
     return user
 
 
+TIERS = [
+    {
+        "name": "Essential",
+        "rank": 1,
+        "tagline": "Everything you need to order with confidence.",
+        "annual_fee": Decimal("0"),
+        "list_price_discount_percent": Decimal("0"),
+        "perks": "One portal for orders, deliveries and invoices\n"
+        "Named account manager\nSupport on working days",
+        "clock": Clock.BUSINESS_HOURS,
+        "health_check_every_days": 365,
+        "targets": {
+            "low": (960, 7200),
+            "normal": (480, 4800),
+            "high": (240, 2400),
+            "urgent": (120, 960),
+        },
+    },
+    {
+        "name": "Professional",
+        "rank": 2,
+        "tagline": "Faster answers and a yearly plan with your account manager.",
+        "annual_fee": Decimal("4800"),
+        "list_price_discount_percent": Decimal("5"),
+        "perks": "Everything in Essential\n5 % off list prices\nBackup account manager\n"
+        "Quarterly business reviews\nPriority routing of urgent tickets",
+        "clock": Clock.BUSINESS_HOURS,
+        "review_every_days": 90,
+        "health_check_every_days": 180,
+        "targets": {
+            "low": (480, 4800),
+            "normal": (240, 2400),
+            "high": (120, 960),
+            "urgent": (60, 480),
+        },
+    },
+    {
+        "name": "Enterprise",
+        "rank": 3,
+        "tagline": "Round-the-clock service and senior attention.",
+        "annual_fee": Decimal("18000"),
+        "list_price_discount_percent": Decimal("12"),
+        "perks": "Everything in Professional\n12 % off list prices\n24/7 support clock\n"
+        "Executive sponsor\nMonthly health checks",
+        "clock": Clock.ALWAYS,
+        "review_every_days": 90,
+        "health_check_every_days": 30,
+        "executive_sponsor_promised": True,
+        "sponsor_contact_every_days": 60,
+        "targets": {
+            "low": (240, 2880),
+            "normal": (120, 1440),
+            "high": (60, 480),
+            "urgent": (15, 240),
+        },
+    },
+]
+
+ORGANISATION_TIERS = {
+    "C-1001": "Enterprise",
+    "C-1002": "Professional",
+    "C-1003": "Essential",
+    "C-1004": "Professional",
+}
+
+
+def _tiers(admin: User) -> dict[str, ServiceTier]:
+    tiers = {}
+    for spec in TIERS:
+        spec = dict(spec)
+        targets = spec.pop("targets")
+        tier, created = ServiceTier.objects.get_or_create(name=spec["name"], defaults=spec)
+        if created:
+            SlaTarget.objects.bulk_create(
+                SlaTarget(
+                    tier=tier,
+                    priority=priority,
+                    first_response_minutes=first,
+                    resolution_minutes=resolution,
+                )
+                for priority, (first, resolution) in targets.items()
+            )
+        tiers[tier.name] = tier
+    return tiers
+
+
+def _tickets(organisations, users, admin) -> None:
+    """A few tickets in different states, once (when the organisation has none)."""
+    northwind = organisations["C-1001"]
+    if northwind.tickets.exists():
+        return
+    alice, bob = users["alice@northwind.example"], users["bob@northwind.example"]
+    amelia, sam = users["amelia.hart@portal.example"], users["sam.patel@portal.example"]
+    now = timezone.now()
+    invoice = ticket_services.ticket_create(
+        organisation=northwind,
+        requester=alice,
+        subject="Invoice INV-20417 charges list price, not our discount",
+        category="billing",
+        priority="normal",
+        body="Our Enterprise discount of 12 % is missing on invoice INV-20417.",
+        now=now - timedelta(days=9),
+    )
+    ticket_services.ticket_reply(
+        ticket=invoice,
+        author=sam,
+        body="Billing applied the old price list. A credit note is on its way.",
+        now=now - timedelta(days=9, hours=-1),
+    )
+    ticket_services.ticket_reply(
+        ticket=invoice,
+        author=sam,
+        internal=True,
+        body="Third discount miss this quarter: price list sync from contracts is late.",
+        now=now - timedelta(days=9, hours=-1),
+    )
+    ticket_services.ticket_set_status(
+        ticket=invoice, by=alice, status="resolved", now=now - timedelta(days=8)
+    )
+    ticket_services.ticket_rate(
+        ticket=invoice, by=alice, csat=4, effort=3, comment="Quick, thanks."
+    )
+    ticket_services.ticket_triage(
+        ticket=invoice,
+        by=sam,
+        assignee=sam,
+        department="billing",
+        priority="normal",
+        feedback_department="sales",
+        feedback_note="Contract discounts do not reach billing in time.",
+    )
+    delivery = ticket_services.ticket_create(
+        organisation=northwind,
+        requester=bob,
+        subject="Samples for Dr Osei not delivered",
+        category="delivery",
+        priority="high",
+        body="Shipment for the paediatrics ward was due Tuesday and has not arrived.",
+        now=now - timedelta(hours=3),
+    )
+    ticket_services.ticket_reply(
+        ticket=delivery,
+        author=amelia,
+        body="I have asked logistics to trace it and will update you by noon.",
+        now=now - timedelta(hours=2),
+    )
+    ticket_services.ticket_create(
+        organisation=northwind,
+        requester=alice,
+        subject="Add a second delivery address",
+        category="access",
+        priority="low",
+        body="Our new clinic on Harbour Street needs deliveries too.",
+        now=now - timedelta(minutes=20),
+    )
+
+
 @transaction.atomic
 def demo_load() -> dict[str, int]:
     organisations = {}
@@ -109,9 +273,21 @@ def demo_load() -> dict[str, int]:
                 organisation=organisations[number], user=user, role=role
             )
     admin = staff["admin@portal.example"]
+    tiers = _tiers(admin)
+    for number, tier_name in ORGANISATION_TIERS.items():
+        tier_services.tier_assign(
+            organisation=organisations[number], tier=tiers[tier_name], by=admin, reason="Demo"
+        )
     for number, team in TEAMS.items():
         for role, email in team.items():
             account_services.account_team_assign(
                 organisation=organisations[number], role=role, user=staff[email], by=admin
             )
-    return {"organisations": len(organisations), "users": User.objects.count()}
+    users = {u.email: u for u in User.objects.all()}
+    _tickets(organisations, users, admin)
+    return {
+        "organisations": len(organisations),
+        "users": len(users),
+        "tiers": len(tiers),
+        "tickets": Ticket.objects.count(),
+    }

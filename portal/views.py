@@ -6,6 +6,9 @@ from django.shortcuts import render
 
 from accounts import selectors as account_selectors
 from accounts.choices import TeamRole
+from portal import selectors
+from tickets import selectors as ticket_selectors
+from tiers import selectors as tier_selectors
 
 
 @login_required
@@ -22,6 +25,9 @@ def home(request):
 def customer_home(request):
     organisation = request.organisation
     team = account_selectors.account_team(organisation=organisation)
+    open_tickets = ticket_selectors.ticket_list(
+        user=request.user, organisation=organisation, status="open"
+    )[:5]
     return render(
         request,
         "portal/home.html",
@@ -30,6 +36,9 @@ def customer_home(request):
             "primary_am": team.get(TeamRole.PRIMARY_AM),
             "backup_am": team.get(TeamRole.BACKUP_AM),
             "sponsor": team.get(TeamRole.EXECUTIVE_SPONSOR),
+            "tier": tier_selectors.current_tier(organisation=organisation),
+            "open_tickets": open_tickets,
+            "timeline": selectors.timeline(organisation=organisation, limit=10),
         },
     )
 

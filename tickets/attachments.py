@@ -1,0 +1,40 @@
+"""Checks on uploaded files: size, extension and that the content matches it."""
+
+from pathlib import PurePath
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.template.defaultfilters import filesizeformat
+
+# What the first bytes of each kind of file must be; text is checked separately.
+SIGNATURES = {
+    ".pdf": (b"%PDF-",),
+    ".png": (b"\x89PNG\r\n\x1a\n",),
+    ".jpg": (b"\xff\xd8\xff",),
+    ".jpeg": (b"\xff\xd8\xff",),
+    ".xlsx": (b"PK\x03\x04",),
+    ".docx": (b"PK\x03\x04",),
+}
+TEXT_EXTENSIONS = {".txt", ".csv"}
+
+
+def validate_upload(upload) -> tuple[str, str]:
+    """Return (safe file name, content type) or raise ValidationError saying why not."""
+    name = PurePath(upload.name or "file").name[:200]
+    extension = PurePath(name).suffix.lower()
+    allowed = settings.TICKET_ATTACHMENT_TYPES
+    if extension not in allowed:
+        kinds = ", ".join(sorted(allowed))
+        raise ValidationError(f"“{name}”: files of this type are not accepted (use {kinds}).")
+    limit = settings.TICKET_ATTACHMENT_MAX_BYTES
+    if upload.size > limit:
+        raise ValidationError(f"“{name}” is larger than {filesizeformat(limit)}.")
+    upload.seek(0)
+    head = upload.read(4096)
+    upload.seek(0)
+    if extension in TEXT_EXTENSIONS:
+        if b"\x00" in head:
+            raise ValidationError(f"“{name}” is not a text file.")
+    elif not head.startswith(SIGNATURES[extension]):
+        raise ValidationError(f"“{name}” does not contain what its name says ({extension}).")
+    return name, allowed[extension]

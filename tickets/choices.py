@@ -1,0 +1,65 @@
+from django.db import models
+
+from accounts.choices import Department
+
+
+class Status(models.TextChoices):
+    NEW = "new", "New"
+    OPEN = "open", "Open"
+    WAITING_ON_CUSTOMER = "waiting", "Waiting on customer"
+    RESOLVED = "resolved", "Resolved"
+    CLOSED = "closed", "Closed"
+
+
+OPEN_STATUSES = [Status.NEW, Status.OPEN, Status.WAITING_ON_CUSTOMER]
+DONE_STATUSES = [Status.RESOLVED, Status.CLOSED]
+
+
+class Category(models.TextChoices):
+    BILLING = "billing", "Invoices and payments"
+    DELIVERY = "delivery", "Deliveries and shipments"
+    PRODUCT = "product", "A product or sample"
+    ACCESS = "access", "Portal access and onboarding"
+    PRICING = "pricing", "Prices, contracts and quotes"
+    OTHER = "other", "Something else"
+
+
+# Each category is routed to the department that can fix its cause.
+CATEGORY_DEPARTMENT = {
+    Category.BILLING: Department.BILLING,
+    Category.DELIVERY: Department.LOGISTICS,
+    Category.PRODUCT: Department.PRODUCT,
+    Category.ACCESS: Department.ONBOARDING,
+    Category.PRICING: Department.SALES,
+    Category.OTHER: Department.CUSTOMER_SUCCESS,
+}
+
+
+class Source(models.TextChoices):
+    PORTAL = "portal", "Portal"
+    EMAIL = "email", "Email"
+    LEGACY = "legacy", "Legacy help desk"
+
+
+class SlaState(models.TextChoices):
+    NONE = "none", "No SLA"
+    ON_TRACK = "on_track", "On track"
+    AT_RISK = "at_risk", "At risk"
+    BREACHED = "breached", "Breached"
+    PAUSED = "paused", "Paused: waiting on customer"
+    MET = "met", "Met"
+
+
+FEEDBACK_DEPARTMENTS = [
+    Department.PRODUCT,
+    Department.SALES,
+    Department.ONBOARDING,
+    Department.BILLING,
+    Department.LOGISTICS,
+]
+
+
+class ImprovementStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    IN_PROGRESS = "in_progress", "In progress"
+    DONE = "done", "Done"

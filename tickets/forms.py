@@ -1,0 +1,103 @@
+from django import forms
+
+from accounts.choices import Department
+from tickets.choices import FEEDBACK_DEPARTMENTS, Category, ImprovementStatus
+from tiers.choices import Priority
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one field (the pattern from Django's file upload docs)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        kwargs.setdefault("required", False)
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data if item]
+        return [single(data, initial)] if data else []
+
+
+ATTACHMENT_HELP = "PDF, images, text, CSV, Word or Excel; up to 10 MB each."
+
+
+class TicketForm(forms.Form):
+    subject = forms.CharField(max_length=200)
+    category = forms.ChoiceField(
+        choices=Category.choices, help_text="It decides which team picks it up."
+    )
+    priority = forms.ChoiceField(choices=Priority.choices, initial=Priority.NORMAL)
+    body = forms.CharField(label="What happened?", widget=forms.Textarea(attrs={"rows": 6}))
+    attachments = MultipleFileField(help_text=ATTACHMENT_HELP)
+
+
+class ReplyForm(forms.Form):
+    body = forms.CharField(label="Your reply", widget=forms.Textarea(attrs={"rows": 4}))
+    internal = forms.BooleanField(
+        required=False,
+        label="Internal note (staff only, never shown to the customer)",
+    )
+    attachments = MultipleFileField(help_text=ATTACHMENT_HELP)
+
+
+SCORES = [(i, str(i)) for i in range(1, 6)]
+
+
+class RatingForm(forms.Form):
+    csat = forms.TypedChoiceField(
+        label="How satisfied are you with how this was handled?",
+        choices=SCORES,
+        coerce=int,
+        widget=forms.RadioSelect,
+        help_text="1 very unhappy, 5 very happy",
+    )
+    effort = forms.TypedChoiceField(
+        label="How easy was it to get this resolved?",
+        choices=SCORES,
+        coerce=int,
+        widget=forms.RadioSelect,
+        help_text="1 very hard, 5 very easy",
+    )
+    comment = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class TriageForm(forms.Form):
+    assignee = forms.ModelChoiceField(queryset=None, required=False)
+    department = forms.ChoiceField(choices=Department.choices)
+    priority = forms.ChoiceField(choices=Priority.choices)
+    feedback_department = forms.ChoiceField(
+        label="Feedback for",
+        required=False,
+        choices=[("", "Not feedback")] + [(d.value, d.label) for d in FEEDBACK_DEPARTMENTS],
+        help_text="Flag the department whose work caused this ticket.",
+    )
+    feedback_note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, staff, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = staff
+
+
+class ImprovementForm(forms.Form):
+    title = forms.CharField(max_length=200, label="What will change")
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    tickets = forms.TypedMultipleChoiceField(coerce=int, choices=[], required=False)
+
+    def __init__(self, *args, ticket_choices=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["tickets"].choices = ticket_choices
+
+
+class ImprovementStatusForm(forms.Form):
+    status = forms.ChoiceField(choices=ImprovementStatus.choices)
+    what_changed = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Needed for Done: affected customers get it on their timeline and by email.",
+    )

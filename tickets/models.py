@@ -1,0 +1,203 @@
+"""Customer service: tickets, their threads, SLA clocks, ratings and improvements."""
+
+from django.db import models
+from django.db.models import Q
+
+from accounts.choices import Department
+from accounts.models import Organisation, User
+from tickets.choices import (
+    OPEN_STATUSES,
+    Category,
+    ImprovementStatus,
+    Source,
+    Status,
+)
+from tickets.querysets import AttachmentQuerySet, MessageQuerySet, TicketQuerySet
+from tiers.choices import Priority
+from tiers.models import ServiceTier
+
+
+class Improvement(models.Model):
+    """A fix a department makes to a cause that tickets revealed.
+
+    When it is done, the customers whose tickets are linked are told what changed.
+    """
+
+    department = models.CharField(max_length=20, choices=Department)
+    title = models.CharField(max_length=200, help_text="What will change.")
+    description = models.TextField(blank=True)
+    owner = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    status = models.CharField(
+        max_length=20, choices=ImprovementStatus, default=ImprovementStatus.OPEN
+    )
+    what_changed = models.TextField(
+        blank=True, help_text="Told to the affected customers when the improvement is done."
+    )
+    created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Ticket(models.Model):
+    """A customer's request to us, with its thread and its SLA clocks.
+
+    Due times come from the organisation's tier when the ticket opens, on that
+    tier's calendar. `sla_paused_seconds` is the clock time spent waiting on
+    the customer (or resolved and later reopened); it pushes the resolution
+    due time back.
+    """
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="tickets")
+    subject = models.CharField(max_length=200)
+    category = models.CharField(max_length=20, choices=Category)
+    priority = models.CharField(max_length=10, choices=Priority, default=Priority.NORMAL)
+    status = models.CharField(max_length=10, choices=Status, default=Status.NEW)
+    requester = models.ForeignKey(
+        User, null=True, on_delete=models.SET_NULL, related_name="requested_tickets"
+    )
+    assignee = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_tickets"
+    )
+    department = models.CharField(max_length=20, choices=Department)
+    source = models.CharField(max_length=10, choices=Source, default=Source.PORTAL)
+    created_at = models.DateTimeField(db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    tier = models.ForeignKey(
+        ServiceTier,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The tier whose SLA applies, fixed when the ticket opened.",
+    )
+    first_response_due_at = models.DateTimeField(null=True, blank=True)
+    first_response_warn_at = models.DateTimeField(null=True, blank=True)
+    first_responded_at = models.DateTimeField(null=True, blank=True)
+    resolution_due_at = models.DateTimeField(null=True, blank=True)
+    resolution_warn_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    sla_paused_at = models.DateTimeField(null=True, blank=True)
+    sla_paused_seconds = models.PositiveIntegerField(default=0)
+    sla_warned_at = models.DateTimeField(null=True, blank=True)
+    sla_breached_at = models.DateTimeField(null=True, blank=True)
+
+    feedback_department = models.CharField(
+        max_length=20,
+        choices=Department,
+        blank=True,
+        help_text="Flag the ticket as feedback for the department that caused it.",
+    )
+    feedback_note = models.TextField(blank=True)
+    improvement = models.ForeignKey(
+        Improvement, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+    )
+
+    objects = TicketQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["organisation", "-created_at"]),
+            models.Index(fields=["department", "status"]),
+            # The SLA scan looks only at open tickets whose clocks have passed a point.
+            models.Index(
+                fields=["resolution_warn_at"],
+                name="ticket_open_warn_idx",
+                condition=Q(status__in=OPEN_STATUSES),
+            ),
+            models.Index(
+                fields=["resolution_due_at"],
+                name="ticket_open_due_idx",
+                condition=Q(status__in=OPEN_STATUSES),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference}: {self.subject}"
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("tickets:detail", args=[self.pk])
+
+    @property
+    def reference(self) -> str:
+        return f"T-{self.pk:06d}" if self.pk else "T-new"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+class Message(models.Model):
+    """One entry in a ticket's thread. Internal notes are for staff only."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="messages")
+    author = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    body = models.TextField()
+    is_internal = models.BooleanField(
+        default=False, help_text="Internal note: never shown to the customer."
+    )
+    via_view_as = models.BooleanField(default=False)
+    created_at = models.DateTimeField(db_index=True)
+
+    objects = MessageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{'Note' if self.is_internal else 'Message'} on {self.ticket_id}"
+
+
+def attachment_path(instance, filename: str) -> str:
+    import uuid
+
+    # A random name: the original one is kept in `filename`, never used as a path.
+    return f"attachments/{instance.message.ticket_id}/{uuid.uuid4().hex}"
+
+
+class Attachment(models.Model):
+    """A file on a message, stored outside the static path and served through the policy."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=attachment_path, max_length=300)
+    filename = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+
+    objects = AttachmentQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class Rating(models.Model):
+    """How the customer felt about a resolved ticket: CSAT and effort (CES)."""
+
+    ticket = models.OneToOneField(Ticket, on_delete=models.CASCADE, related_name="rating")
+    csat = models.PositiveSmallIntegerField(help_text="Satisfaction, 1 (very unhappy) to 5.")
+    effort = models.PositiveSmallIntegerField(help_text="Ease, 1 (very hard) to 5 (very easy).")
+    comment = models.TextField(blank=True)
+    rated_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(csat__gte=1, csat__lte=5, effort__gte=1, effort__lte=5),
+                name="rating_scores_1_to_5",
+                violation_error_message="Scores go from 1 to 5.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"CSAT {self.csat}, effort {self.effort} on {self.ticket_id}"

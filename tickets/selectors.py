@@ -1,0 +1,139 @@
+"""Reads for tickets, always through the access policy."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db.models import Avg, Count, Prefetch, Q, QuerySet
+from django.db.models.functions import TruncMonth
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from accounts.models import Organisation, User
+from tickets.choices import DONE_STATUSES, OPEN_STATUSES, SlaState
+from tickets.models import Attachment, Improvement, Message, Ticket
+
+
+def ticket_list(
+    *,
+    user: User,
+    organisation: Organisation | None = None,
+    status: str = "",
+    sla_state: str = "",
+    department: str = "",
+    now: datetime | None = None,
+) -> QuerySet[Ticket]:
+    """Tickets the user may see, newest first, with their SLA state."""
+    tickets = Ticket.objects.visible_to(user).with_sla_state(now or timezone.now())
+    if organisation is not None:
+        tickets = tickets.filter(organisation=organisation)
+    if status == "open":
+        tickets = tickets.filter(status__in=OPEN_STATUSES)
+    elif status == "done":
+        tickets = tickets.filter(status__in=DONE_STATUSES)
+    elif status:
+        tickets = tickets.filter(status=status)
+    if sla_state:
+        tickets = tickets.filter(sla_state=sla_state)
+    if department:
+        tickets = tickets.filter(department=department)
+    return tickets.select_related("organisation", "requester", "assignee").order_by(
+        "-created_at", "-pk"
+    )
+
+
+def ticket_get(*, user: User, pk: int, now: datetime | None = None) -> Ticket:
+    """The ticket if visible to the user; 404 otherwise, whether or not it exists."""
+    tickets = (
+        Ticket.objects.visible_to(user)
+        .with_sla_state(now or timezone.now())
+        .select_related("organisation", "tier", "requester", "assignee", "rating", "improvement")
+    )
+    return get_object_or_404(tickets, pk=pk)
+
+
+def ticket_thread(*, ticket: Ticket, user: User) -> QuerySet[Message]:
+    """The messages of a ticket this user may read: internal notes only for staff."""
+    return (
+        Message.objects.visible_to(user)
+        .filter(ticket=ticket)
+        .select_related("author")
+        .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("pk")))
+    )
+
+
+def attachment_get(*, user: User, pk: int) -> Attachment:
+    return get_object_or_404(Attachment.objects.visible_to(user), pk=pk)
+
+
+def staff_choices() -> QuerySet[User]:
+    return User.objects.filter(is_active=True).exclude(kind="customer").order_by("full_name")
+
+
+def department_insights(*, user: User, department: str, months: int = 6) -> dict:
+    """Per month, for tickets routed to a department: counts by category, SLA, CSAT, effort.
+
+    Only tickets the user may see count, so an AM's insights cover their
+    accounts and an agent's their department.
+    """
+    now = timezone.now()
+    since = (now - timedelta(days=31 * (months - 1))).replace(
+        day=1, hour=0, minute=0, second=0, microsecond=0
+    )
+    tickets = (
+        Ticket.objects.visible_to(user)
+        .filter(created_at__gte=since)
+        .with_sla_state(now)
+        .annotate(month=TruncMonth("created_at"))
+    )
+    if department:
+        tickets = tickets.filter(department=department)
+    by_category = tickets.values("month", "category").annotate(n=Count("pk")).order_by("month")
+    by_month = (
+        tickets.values("month")
+        .annotate(
+            total=Count("pk"),
+            met=Count("pk", filter=Q(sla_state=SlaState.MET)),
+            breached=Count("pk", filter=Q(sla_state=SlaState.BREACHED)),
+            csat=Avg("rating__csat"),
+            effort=Avg("rating__effort"),
+            ratings=Count("rating"),
+        )
+        .order_by("-month")
+    )
+    months_rows = []
+    categories: dict = {}
+    for row in by_category:
+        categories.setdefault(row["month"], {})[row["category"]] = row["n"]
+    for row in by_month:
+        judged = row["met"] + row["breached"]
+        row["attainment"] = round(100 * row["met"] / judged) if judged else None
+        row["categories"] = categories.get(row["month"], {})
+        months_rows.append(row)
+    return {"months": months_rows, "since": since}
+
+
+def flagged_feedback(*, user: User, department: str) -> QuerySet[Ticket]:
+    """Tickets flagged as feedback for a department and not yet turned into an improvement."""
+    tickets = Ticket.objects.visible_to(user).filter(improvement__isnull=True)
+    if department:
+        tickets = tickets.filter(feedback_department=department)
+    else:
+        tickets = tickets.exclude(feedback_department="")
+    return tickets.select_related("organisation").order_by("-created_at")[:200]
+
+
+def improvement_list(*, department: str) -> QuerySet[Improvement]:
+    rows = Improvement.objects.select_related("owner").annotate(ticket_count=Count("tickets"))
+    return rows.filter(department=department) if department else rows
+
+
+def improvement_get(*, user: User, pk: int) -> tuple[Improvement, QuerySet[Ticket]]:
+    """An improvement (staff only) and the linked tickets this user may see."""
+    improvement = get_object_or_404(Improvement.objects.select_related("owner"), pk=pk)
+    tickets = (
+        Ticket.objects.visible_to(user)
+        .filter(improvement=improvement)
+        .select_related("organisation")
+    )
+    return improvement, tickets

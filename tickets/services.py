@@ -1,0 +1,432 @@
+"""Writes for tickets: opening, replying, status changes, SLA clocks, ratings, feedback."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Organisation, User
+from portal.models import TimelineEvent, TimelineKind
+from portal.services import timeline_record
+from tickets import tasks
+from tickets.attachments import validate_upload
+from tickets.choices import (
+    CATEGORY_DEPARTMENT,
+    DONE_STATUSES,
+    FEEDBACK_DEPARTMENTS,
+    OPEN_STATUSES,
+    ImprovementStatus,
+    Status,
+)
+from tickets.models import Attachment, Improvement, Message, Rating, Ticket
+from tickets.querysets import first_response_breached, resolution_breached
+from tiers.models import SlaTarget
+from tiers.selectors import current_tier
+
+# --- SLA clocks -------------------------------------------------------------------------
+
+
+def sla_schedule(ticket: Ticket) -> None:
+    """Set the ticket's due and warning times from its tier, priority and pauses.
+
+    Everything is measured on the tier's calendar from the moment the ticket
+    opened; time spent paused pushes the resolution clock back by as much.
+    """
+    target = (
+        SlaTarget.objects.filter(tier=ticket.tier, priority=ticket.priority).first()
+        if ticket.tier_id
+        else None
+    )
+    if target is None:
+        ticket.first_response_due_at = ticket.first_response_warn_at = None
+        ticket.resolution_due_at = ticket.resolution_warn_at = None
+        return
+    calendar = ticket.tier.calendar(ticket.organisation.time_zone)
+    fraction = settings.SLA_WARNING_FRACTION
+    first = timedelta(minutes=target.first_response_minutes)
+    resolution = timedelta(minutes=target.resolution_minutes)
+    paused = timedelta(seconds=ticket.sla_paused_seconds)
+    start = ticket.created_at
+    ticket.first_response_due_at = calendar.add(start, first)
+    ticket.first_response_warn_at = calendar.add(start, first * fraction)
+    ticket.resolution_due_at = calendar.add(start, resolution + paused)
+    ticket.resolution_warn_at = calendar.add(start, resolution * fraction + paused)
+
+
+def _pause(ticket: Ticket, now: datetime) -> None:
+    if ticket.sla_paused_at is None:
+        ticket.sla_paused_at = now
+
+
+def _resume(ticket: Ticket, now: datetime) -> None:
+    if ticket.sla_paused_at is None:
+        return
+    if ticket.tier_id:
+        calendar = ticket.tier.calendar(ticket.organisation.time_zone)
+        paused = calendar.between(ticket.sla_paused_at, now)
+        ticket.sla_paused_seconds += int(paused.total_seconds())
+    ticket.sla_paused_at = None
+    sla_schedule(ticket)
+
+
+def _mark_breach_if_late(ticket: Ticket, now: datetime) -> None:
+    late_first = (
+        ticket.first_response_due_at
+        and ticket.first_responded_at
+        and ticket.first_responded_at > ticket.first_response_due_at
+    )
+    late_resolution = (
+        ticket.resolution_due_at
+        and ticket.resolved_at
+        and ticket.resolved_at > ticket.resolution_due_at
+    )
+    if (late_first or late_resolution) and ticket.sla_breached_at is None:
+        ticket.sla_breached_at = now
+
+
+# --- Opening and the thread ---------------------------------------------------------------
+
+
+def _attach(message: Message, uploads) -> None:
+    for upload in uploads:
+        filename, content_type = validate_upload(upload)
+        Attachment.objects.create(
+            message=message,
+            file=upload,
+            filename=filename,
+            content_type=content_type,
+            size=upload.size,
+        )
+
+
+def _validate_uploads(uploads) -> None:
+    """Check every file before anything is written, so a bad one loses nothing."""
+    errors = []
+    for upload in uploads:
+        try:
+            validate_upload(upload)
+        except ValidationError as error:
+            errors.extend(error.messages)
+    if errors:
+        raise ValidationError({"attachments": errors})
+
+
+@transaction.atomic
+def ticket_create(
+    *,
+    organisation: Organisation,
+    requester: User,
+    subject: str,
+    category: str,
+    priority: str,
+    body: str,
+    attachments=(),
+    via_view_as: bool = False,
+    now: datetime | None = None,
+) -> Ticket:
+    """Open a ticket for an organisation the requester may act for."""
+    if not Organisation.objects.visible_to(requester).filter(pk=organisation.pk).exists():
+        raise PermissionDenied
+    _validate_uploads(attachments)
+    now = now or timezone.now()
+    ticket = Ticket(
+        organisation=organisation,
+        subject=subject,
+        category=category,
+        priority=priority,
+        requester=requester,
+        department=CATEGORY_DEPARTMENT[category],
+        created_at=now,
+        tier=current_tier(organisation=organisation),
+    )
+    sla_schedule(ticket)
+    ticket.full_clean()
+    ticket.save()
+    message = Message.objects.create(
+        ticket=ticket, author=requester, body=body, via_view_as=via_view_as, created_at=now
+    )
+    _attach(message, attachments)
+    timeline_record(
+        organisation=organisation,
+        kind=TimelineKind.TICKET_OPENED,
+        at=now,
+        title=f"Ticket {ticket.reference} opened: {subject}",
+        link=reverse("tickets:detail", args=[ticket.pk]),
+    )
+    transaction.on_commit(lambda: tasks.notify_new_ticket.delay(ticket.pk))
+    return ticket
+
+
+@transaction.atomic
+def ticket_reply(
+    *,
+    ticket: Ticket,
+    author: User,
+    body: str,
+    internal: bool = False,
+    attachments=(),
+    via_view_as: bool = False,
+    now: datetime | None = None,
+) -> Message:
+    """Add to the thread.
+
+    A staff reply is the first response; a customer reply resumes a paused clock.
+    """
+    ticket = _lock_visible(ticket, author)
+    if ticket.status == Status.CLOSED:
+        raise ValidationError("This ticket is closed. Open a new one and mention its reference.")
+    if internal and not author.is_employee:
+        raise PermissionDenied("Only staff write internal notes.")
+    _validate_uploads(attachments)
+    now = now or timezone.now()
+    message = Message.objects.create(
+        ticket=ticket,
+        author=author,
+        body=body,
+        is_internal=internal,
+        via_view_as=via_view_as,
+        created_at=now,
+    )
+    _attach(message, attachments)
+    if not internal:
+        if author.is_employee:
+            if ticket.first_responded_at is None:
+                ticket.first_responded_at = now
+                _mark_breach_if_late(ticket, now)
+            if ticket.status == Status.NEW:
+                ticket.status = Status.OPEN
+            transaction.on_commit(lambda: tasks.notify_staff_reply.delay(message.pk))
+        elif ticket.status in (Status.WAITING_ON_CUSTOMER, Status.RESOLVED):
+            _reopen(ticket, now)
+    ticket.save()
+    return message
+
+
+def _lock_visible(ticket: Ticket, user: User) -> Ticket:
+    """Re-read the ticket under a row lock, through the policy."""
+    locked = (
+        Ticket.objects.visible_to(user)
+        .select_for_update(of=("self",))
+        .select_related("organisation", "tier")
+        .filter(pk=ticket.pk)
+        .first()
+    )
+    if locked is None:
+        raise PermissionDenied
+    return locked
+
+
+def _reopen(ticket: Ticket, now: datetime) -> None:
+    ticket.status = Status.OPEN
+    ticket.resolved_at = None
+    ticket.closed_at = None
+    _resume(ticket, now)
+
+
+# Who may move a ticket from which status to which.
+CUSTOMER_TRANSITIONS = {
+    Status.RESOLVED: set(OPEN_STATUSES),
+    Status.OPEN: {Status.RESOLVED},  # reopen
+}
+STAFF_TRANSITIONS = {
+    Status.WAITING_ON_CUSTOMER: {Status.NEW, Status.OPEN},
+    Status.OPEN: {Status.NEW, Status.WAITING_ON_CUSTOMER, Status.RESOLVED, Status.CLOSED},
+    Status.RESOLVED: set(OPEN_STATUSES),
+    Status.CLOSED: set(OPEN_STATUSES) | {Status.RESOLVED},
+}
+
+
+def allowed_transitions(ticket: Ticket, user: User) -> list[str]:
+    table = STAFF_TRANSITIONS if user.is_employee else CUSTOMER_TRANSITIONS
+    return [target for target, sources in table.items() if ticket.status in sources]
+
+
+@transaction.atomic
+def ticket_set_status(
+    *, ticket: Ticket, by: User, status: str, now: datetime | None = None
+) -> Ticket:
+    ticket = _lock_visible(ticket, by)
+    if status not in allowed_transitions(ticket, by):
+        raise ValidationError(
+            f"A ticket that is {ticket.get_status_display().lower()} cannot be set to "
+            f"{Status(status).label.lower()} by you."
+        )
+    now = now or timezone.now()
+    if status == Status.WAITING_ON_CUSTOMER:
+        ticket.status = status
+        _pause(ticket, now)
+    elif status == Status.OPEN:
+        _reopen(ticket, now)
+    elif status == Status.RESOLVED:
+        ticket.status = status
+        ticket.resolved_at = ticket.resolved_at or now
+        _pause(ticket, now)  # the clock stops; a reopen resumes it
+        _mark_breach_if_late(ticket, now)
+        timeline_record(
+            organisation=ticket.organisation,
+            kind=TimelineKind.TICKET_RESOLVED,
+            at=now,
+            title=f"Ticket {ticket.reference} resolved: {ticket.subject}",
+            link=reverse("tickets:detail", args=[ticket.pk]),
+        )
+    elif status == Status.CLOSED:
+        ticket.status = status
+        ticket.resolved_at = ticket.resolved_at or now
+        ticket.closed_at = now
+        _pause(ticket, now)
+        _mark_breach_if_late(ticket, now)
+    ticket.save()
+    return ticket
+
+
+@transaction.atomic
+def ticket_triage(
+    *,
+    ticket: Ticket,
+    by: User,
+    assignee: User | None,
+    department: str,
+    priority: str,
+    feedback_department: str = "",
+    feedback_note: str = "",
+) -> Ticket:
+    """Staff route, assign, re-prioritise and flag a ticket as feedback."""
+    if not by.is_employee:
+        raise PermissionDenied("Only staff triage tickets.")
+    ticket = _lock_visible(ticket, by)
+    if assignee is not None and not assignee.is_employee:
+        raise ValidationError({"assignee": "Tickets are assigned to staff."})
+    if feedback_department and feedback_department not in FEEDBACK_DEPARTMENTS:
+        raise ValidationError({"feedback_department": "Choose a department that takes feedback."})
+    ticket.assignee = assignee
+    ticket.department = department
+    ticket.feedback_department = feedback_department
+    ticket.feedback_note = feedback_note if feedback_department else ""
+    if priority != ticket.priority:
+        ticket.priority = priority
+        sla_schedule(ticket)
+    ticket.full_clean()
+    ticket.save()
+    return ticket
+
+
+@transaction.atomic
+def ticket_rate(*, ticket: Ticket, by: User, csat: int, effort: int, comment: str = "") -> Rating:
+    """The customer's CSAT and effort score on a resolved ticket (once; later edits replace it)."""
+    if by.is_employee:
+        raise PermissionDenied("Ratings are the customer's own voice.")
+    ticket = _lock_visible(ticket, by)
+    if ticket.status not in DONE_STATUSES:
+        raise ValidationError("A ticket can be rated once it is resolved.")
+    rating, _ = Rating.objects.update_or_create(
+        ticket=ticket,
+        defaults={"csat": csat, "effort": effort, "comment": comment, "rated_by": by},
+    )
+    rating.full_clean()
+    return rating
+
+
+# --- The periodic SLA scan ---------------------------------------------------------------
+
+
+def sla_scan(*, now: datetime | None = None) -> dict[str, int]:
+    """Mark breaches and send the 80 % warnings, set-based: one statement each.
+
+    Run every minute by beat. Rows are claimed by the UPDATE itself, so two
+    scans at once cannot warn twice.
+    """
+    now = now or timezone.now()
+    open_unbreached = Ticket.objects.filter(status__in=OPEN_STATUSES, sla_breached_at__isnull=True)
+    breached = open_unbreached.filter(
+        first_response_breached(now) | resolution_breached(now)
+    ).update(sla_breached_at=now)
+
+    at_risk = Q(first_responded_at__isnull=True, first_response_warn_at__lte=now) | Q(
+        sla_paused_at__isnull=True, resolution_warn_at__lte=now
+    )
+    to_warn = list(
+        Ticket.objects.filter(status__in=OPEN_STATUSES, sla_warned_at__isnull=True)
+        .filter(at_risk)
+        .values_list("pk", flat=True)[:5000]
+    )
+    warned = Ticket.objects.filter(pk__in=to_warn, sla_warned_at__isnull=True).update(
+        sla_warned_at=now
+    )
+    if to_warn:
+        transaction.on_commit(lambda: tasks.notify_sla_warnings.delay(to_warn))
+    return {"breached": breached, "warned": warned}
+
+
+# --- Closing the loop -----------------------------------------------------------------------
+
+
+@transaction.atomic
+def improvement_create(
+    *,
+    by: User,
+    department: str,
+    title: str,
+    description: str = "",
+    owner: User | None = None,
+    ticket_ids: list[int] = (),
+) -> Improvement:
+    """Turn flagged tickets into an improvement a department owns."""
+    if not by.is_employee:
+        raise PermissionDenied
+    tickets = Ticket.objects.visible_to(by).filter(
+        pk__in=ticket_ids, feedback_department=department
+    )
+    if len(ticket_ids) != tickets.count():
+        raise ValidationError(
+            {"tickets": "Link only tickets you can see that are flagged for this department."}
+        )
+    improvement = Improvement(
+        department=department,
+        title=title,
+        description=description,
+        owner=owner or by,
+        created_by=by,
+    )
+    improvement.full_clean()
+    improvement.save()
+    tickets.update(improvement=improvement)
+    return improvement
+
+
+@transaction.atomic
+def improvement_set_status(
+    *, improvement: Improvement, by: User, status: str, what_changed: str = ""
+) -> Improvement:
+    """Move an improvement along; when done, tell every affected customer what changed."""
+    if not by.is_employee:
+        raise PermissionDenied
+    improvement = Improvement.objects.select_for_update().get(pk=improvement.pk)
+    if status == ImprovementStatus.DONE:
+        if not what_changed.strip():
+            raise ValidationError({"what_changed": "Say what changed: the customers will read it."})
+        if improvement.status == ImprovementStatus.DONE:
+            return improvement
+        now = timezone.now()
+        improvement.done_at = now
+        improvement.what_changed = what_changed
+        organisation_ids = set(improvement.tickets.values_list("organisation_id", flat=True))
+        TimelineEvent.objects.bulk_create(
+            TimelineEvent(
+                organisation_id=organisation_id,
+                kind=TimelineKind.IMPROVEMENT,
+                at=now,
+                title=f"We fixed something you told us about: {improvement.title}"[:200],
+                body=what_changed,
+            )
+            for organisation_id in organisation_ids
+        )
+        transaction.on_commit(lambda: tasks.notify_improvement_done.delay(improvement.pk))
+    improvement.status = status
+    improvement.save()
+    return improvement

@@ -1,0 +1,20 @@
+from django.urls import path
+
+from tickets import views
+
+app_name = "tickets"
+
+urlpatterns = [
+    path("", views.ticket_list, name="list"),
+    path("new/", views.ticket_create, name="create"),
+    path("<int:pk>/", views.ticket_detail, name="detail"),
+    path("<int:pk>/reply/", views.ticket_reply, name="reply"),
+    path("<int:pk>/status/", views.ticket_status, name="status"),
+    path("<int:pk>/triage/", views.ticket_triage, name="triage"),
+    path("<int:pk>/rate/", views.ticket_rate, name="rate"),
+    path("attachments/<int:pk>/", views.attachment_download, name="attachment"),
+    path("queue/", views.ticket_queue, name="queue"),
+    path("insights/", views.insights, name="insights"),
+    path("improvements/new/", views.improvement_create, name="improvement_create"),
+    path("improvements/<int:pk>/", views.improvement_detail, name="improvement"),
+]

@@ -1,0 +1,288 @@
+"""Ticket screens: the same pages for the customer and the staff working the ticket."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from accounts.choices import Department
+from accounts.decorators import customer_screen, staff_only
+from tickets import selectors, services
+from tickets.choices import ImprovementStatus, SlaState, Status
+from tickets.forms import (
+    ImprovementForm,
+    ImprovementStatusForm,
+    RatingForm,
+    ReplyForm,
+    TicketForm,
+    TriageForm,
+)
+
+PAGE_SIZE = 25
+
+
+def _page(request, rows):
+    return Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def _form_errors(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, errors in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+@customer_screen
+def ticket_list(request):
+    status = request.GET.get("status", "open")
+    tickets = selectors.ticket_list(
+        user=request.user, organisation=request.organisation, status=status
+    )
+    return render(
+        request,
+        "tickets/list.html",
+        {"page": _page(request, tickets), "status": status},
+    )
+
+
+@customer_screen
+def ticket_create(request):
+    form = TicketForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            ticket = services.ticket_create(
+                organisation=request.organisation,
+                requester=request.user,
+                via_view_as=request.viewing_as,
+                **form.cleaned_data,
+            )
+        except ValidationError as error:
+            _form_errors(form, error)
+        else:
+            messages.success(request, f"Ticket {ticket.reference} is open. We will answer here.")
+            return redirect("tickets:detail", ticket.pk)
+    status = 400 if form.errors else 200
+    return render(request, "tickets/create.html", {"form": form}, status=status)
+
+
+def _detail_context(request, ticket, **forms):
+    user = request.user
+    context = {
+        "ticket": ticket,
+        "thread": selectors.ticket_thread(ticket=ticket, user=user),
+        "transitions": services.allowed_transitions(ticket, user),
+        "reply_form": forms.get("reply_form") or ReplyForm(),
+        "is_staff_view": user.is_employee,
+    }
+    if user.is_employee:
+        context["triage_form"] = forms.get("triage_form") or TriageForm(
+            staff=selectors.staff_choices(),
+            initial={
+                "assignee": ticket.assignee_id,
+                "department": ticket.department,
+                "priority": ticket.priority,
+                "feedback_department": ticket.feedback_department,
+                "feedback_note": ticket.feedback_note,
+            },
+        )
+    elif ticket.status in (Status.RESOLVED, Status.CLOSED):
+        rating = getattr(ticket, "rating", None)
+        initial = (
+            {"csat": rating.csat, "effort": rating.effort, "comment": rating.comment}
+            if rating
+            else None
+        )
+        context["rating_form"] = forms.get("rating_form") or RatingForm(initial=initial)
+    return context
+
+
+@login_required
+def ticket_detail(request, pk: int):
+    ticket = selectors.ticket_get(user=request.user, pk=pk)
+    return render(request, "tickets/detail.html", _detail_context(request, ticket))
+
+
+@require_POST
+@login_required
+def ticket_reply(request, pk: int):
+    ticket = selectors.ticket_get(user=request.user, pk=pk)
+    form = ReplyForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            services.ticket_reply(
+                ticket=ticket,
+                author=request.user,
+                body=form.cleaned_data["body"],
+                internal=form.cleaned_data["internal"] and request.user.is_employee,
+                attachments=form.cleaned_data["attachments"],
+                via_view_as=request.viewing_as,
+            )
+        except ValidationError as error:
+            _form_errors(form, error)
+        else:
+            return redirect(f"{ticket.get_absolute_url()}#latest")
+    context = _detail_context(request, ticket, reply_form=form)
+    return render(request, "tickets/detail.html", context, status=400)
+
+
+@require_POST
+@login_required
+def ticket_status(request, pk: int):
+    ticket = selectors.ticket_get(user=request.user, pk=pk)
+    try:
+        services.ticket_set_status(
+            ticket=ticket, by=request.user, status=request.POST.get("status", "")
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    except ValueError:
+        messages.error(request, "Unknown status.")
+    return redirect(ticket.get_absolute_url())
+
+
+@require_POST
+@staff_only
+def ticket_triage(request, pk: int):
+    ticket = selectors.ticket_get(user=request.user, pk=pk)
+    form = TriageForm(request.POST, staff=selectors.staff_choices())
+    if form.is_valid():
+        try:
+            services.ticket_triage(ticket=ticket, by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            _form_errors(form, error)
+        else:
+            messages.success(request, "Ticket updated.")
+            return redirect(ticket.get_absolute_url())
+    context = _detail_context(request, ticket, triage_form=form)
+    return render(request, "tickets/detail.html", context, status=400)
+
+
+@require_POST
+@login_required
+def ticket_rate(request, pk: int):
+    ticket = selectors.ticket_get(user=request.user, pk=pk)
+    form = RatingForm(request.POST)
+    if form.is_valid():
+        try:
+            services.ticket_rate(ticket=ticket, by=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            _form_errors(form, error)
+        else:
+            messages.success(request, "Thank you: your rating helps us improve.")
+            return redirect(ticket.get_absolute_url())
+    context = _detail_context(request, ticket, rating_form=form)
+    return render(request, "tickets/detail.html", context, status=400)
+
+
+@login_required
+def attachment_download(request, pk: int):
+    attachment = selectors.attachment_get(user=request.user, pk=pk)
+    return FileResponse(
+        attachment.file.open("rb"),
+        as_attachment=True,
+        filename=attachment.filename,
+        content_type=attachment.content_type,
+    )
+
+
+@staff_only
+def ticket_queue(request):
+    """Staff: the tickets they work, across accounts (agents: their department's queue)."""
+    department = request.GET.get("department", "")
+    status = request.GET.get("status", "open")
+    sla_state = request.GET.get("sla", "")
+    tickets = selectors.ticket_list(
+        user=request.user, status=status, sla_state=sla_state, department=department
+    )
+    return render(
+        request,
+        "tickets/queue.html",
+        {
+            "page": _page(request, tickets),
+            "status": status,
+            "sla": sla_state,
+            "department": department,
+            "departments": Department.choices,
+            "sla_states": SlaState.choices,
+        },
+    )
+
+
+def _insights_department(request) -> str:
+    default = request.user.department if request.user.kind == "support_agent" else ""
+    department = request.GET.get("department", default)
+    return department if department in Department.values else ""
+
+
+@staff_only
+def insights(request):
+    department = _insights_department(request)
+    flagged = selectors.flagged_feedback(user=request.user, department=department)
+    return render(
+        request,
+        "tickets/insights.html",
+        {
+            "department": department,
+            "departments": Department.choices,
+            "data": selectors.department_insights(user=request.user, department=department),
+            "flagged": flagged,
+            "improvements": selectors.improvement_list(department=department)[:50],
+            "form": ImprovementForm(),
+        },
+    )
+
+
+@require_POST
+@staff_only
+def improvement_create(request):
+    department = request.POST.get("department", "")
+    if department not in Department.values:
+        messages.error(request, "Choose a department first.")
+        return redirect("tickets:insights")
+    flagged = selectors.flagged_feedback(user=request.user, department=department)
+    form = ImprovementForm(request.POST, ticket_choices=[(t.pk, t.reference) for t in flagged])
+    if form.is_valid():
+        try:
+            improvement = services.improvement_create(
+                by=request.user,
+                department=department,
+                title=form.cleaned_data["title"],
+                description=form.cleaned_data["description"],
+                ticket_ids=form.cleaned_data["tickets"],
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, "Improvement created.")
+            return redirect("tickets:improvement", improvement.pk)
+    else:
+        messages.error(request, "Give the improvement a title and pick flagged tickets.")
+    return redirect(f"{reverse('tickets:insights')}?department={department}")
+
+
+@staff_only
+def improvement_detail(request, pk: int):
+    improvement, tickets = selectors.improvement_get(user=request.user, pk=pk)
+    form = ImprovementStatusForm(request.POST or None, initial={"status": improvement.status})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.improvement_set_status(
+                improvement=improvement, by=request.user, **form.cleaned_data
+            )
+        except ValidationError as error:
+            _form_errors(form, error)
+        else:
+            if form.cleaned_data["status"] == ImprovementStatus.DONE:
+                messages.success(request, "Done. The affected customers have been told.")
+            return redirect("tickets:improvement", improvement.pk)
+    return render(
+        request,
+        "tickets/improvement.html",
+        {"improvement": improvement, "tickets": tickets, "form": form},
+        status=400 if form.errors else 200,
+    )

@@ -1,0 +1,18 @@
+from django.shortcuts import render
+
+from accounts.decorators import customer_screen
+from tiers import selectors
+
+
+@customer_screen
+def my_tier(request):
+    tier = selectors.current_tier(organisation=request.organisation)
+    return render(
+        request,
+        "tiers/mine.html",
+        {
+            "tier": tier,
+            "targets": selectors.sla_targets(tier=tier) if tier else [],
+            "history": selectors.tier_history(organisation=request.organisation),
+        },
+    )
