@@ -12,6 +12,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0001_initial'),
+        ('tiers', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -60,17 +61,6 @@ class Migration(migrations.Migration):
             ],
         ),
         migrations.CreateModel(
-            name='Rating',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('csat', models.PositiveSmallIntegerField(help_text='Satisfaction, 1 (very unhappy) to 5.')),
-                ('effort', models.PositiveSmallIntegerField(help_text='Ease, 1 (very hard) to 5 (very easy).')),
-                ('comment', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('rated_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-            ],
-        ),
-        migrations.CreateModel(
             name='Ticket',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
@@ -99,9 +89,47 @@ class Migration(migrations.Migration):
                 ('improvement', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='tickets', to='tickets.improvement')),
                 ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tickets', to='accounts.organisation')),
                 ('requester', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='requested_tickets', to=settings.AUTH_USER_MODEL)),
+                ('tier', models.ForeignKey(blank=True, help_text='The tier whose SLA applies, fixed when the ticket opened.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='tiers.servicetier')),
             ],
             options={
                 'ordering': ['-created_at'],
             },
+        ),
+        migrations.CreateModel(
+            name='Rating',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('csat', models.PositiveSmallIntegerField(help_text='Satisfaction, 1 (very unhappy) to 5.')),
+                ('effort', models.PositiveSmallIntegerField(help_text='Ease, 1 (very hard) to 5 (very easy).')),
+                ('comment', models.TextField(blank=True)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('rated_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('ticket', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='rating', to='tickets.ticket')),
+            ],
+        ),
+        migrations.AddField(
+            model_name='message',
+            name='ticket',
+            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='messages', to='tickets.ticket'),
+        ),
+        migrations.AddIndex(
+            model_name='ticket',
+            index=models.Index(fields=['organisation', '-created_at'], name='tickets_tic_organis_513e12_idx'),
+        ),
+        migrations.AddIndex(
+            model_name='ticket',
+            index=models.Index(fields=['department', 'status'], name='tickets_tic_departm_5a9bf9_idx'),
+        ),
+        migrations.AddIndex(
+            model_name='ticket',
+            index=models.Index(condition=models.Q(('status__in', ['new', 'open', 'waiting'])), fields=['resolution_warn_at'], name='ticket_open_warn_idx'),
+        ),
+        migrations.AddIndex(
+            model_name='ticket',
+            index=models.Index(condition=models.Q(('status__in', ['new', 'open', 'waiting'])), fields=['resolution_due_at'], name='ticket_open_due_idx'),
+        ),
+        migrations.AddConstraint(
+            model_name='rating',
+            constraint=models.CheckConstraint(condition=models.Q(('csat__gte', 1), ('csat__lte', 5), ('effort__gte', 1), ('effort__lte', 5)), name='rating_scores_1_to_5', violation_error_message='Scores go from 1 to 5.'),
         ),
     ]
