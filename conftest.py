@@ -11,6 +11,7 @@ Like healthchecks' alice/bob/charlie, each user has one clear role:
 from dataclasses import dataclass
 
 import pytest
+from django.utils import timezone
 
 from accounts.choices import Department, MembershipRole, TeamRole, UserKind
 from accounts.models import Organisation, User
@@ -22,6 +23,8 @@ from accounts.tests.factories import (
     StaffFactory,
     UserFactory,
 )
+from tiers.choices import Clock
+from tiers.models import ServiceTier, SlaTarget, TierAssignment
 
 __all__ = ["PASSWORD", "World"]
 
@@ -38,12 +41,20 @@ class World:
     am_b: User
     agent: User
     admin: User
+    tier: ServiceTier
 
 
 @pytest.fixture
 def world(db) -> World:
-    org_a = OrganisationFactory(name="Alpha Clinic", customer_number="C-A001")
-    org_b = OrganisationFactory(name="Bravo Hospital", customer_number="C-B001")
+    org_a = OrganisationFactory(
+        name="Alpha Clinic", customer_number="C-A001", time_zone="Europe/London"
+    )
+    org_b = OrganisationFactory(
+        name="Bravo Hospital", customer_number="C-B001", time_zone="Europe/London"
+    )
+    tier = business_hours_tier()
+    for org in (org_a, org_b):
+        TierAssignment.objects.create(organisation=org, tier=tier, started_at=timezone.now())
 
     def customer(email, org, role=MembershipRole.MEMBER):
         user = UserFactory(email=email, full_name=email.split("@")[0].replace(".", " ").title())
@@ -69,4 +80,24 @@ def world(db) -> World:
         admin=UserFactory(
             email="admin@portal.test", kind=UserKind.ADMIN, is_staff=True, is_superuser=True
         ),
+        tier=tier,
     )
+
+
+def business_hours_tier(**overrides) -> ServiceTier:
+    """Mon-Fri 09:00-17:00; normal tickets: answer in 1 h, resolve in 8 business hours."""
+    fields = {"name": "Standard", "rank": 1, "annual_fee": 0, "clock": Clock.BUSINESS_HOURS}
+    tier = ServiceTier.objects.create(**{**fields, **overrides})
+    for priority, first, resolution in [
+        ("low", 240, 2400),
+        ("normal", 60, 480),
+        ("high", 30, 240),
+        ("urgent", 15, 120),
+    ]:
+        SlaTarget.objects.create(
+            tier=tier,
+            priority=priority,
+            first_response_minutes=first,
+            resolution_minutes=resolution,
+        )
+    return tier
