@@ -46,6 +46,37 @@ def everyone(status: int, **overrides: int) -> dict[str, int]:
 
 LOGIN = 302  # anonymous users are sent to the login page
 
+# A screen of the current organisation: customers see their own; staff are sent
+# home to pick an account unless they are viewing as one.
+CUSTOMER_SCREEN = everyone(
+    302,
+    member_a=200,
+    customer_admin_a=200,
+    member_b=200,
+    customer_admin_b=200,
+    am_a_viewing_as_a=200,
+)
+
+
+def OF_TICKET_A(ok: int) -> dict[str, int]:
+    """A ticket of A (routed to logistics): A's people and staff on A; everyone else 404."""
+    return everyone(
+        404,
+        anonymous=LOGIN,
+        member_a=ok,
+        customer_admin_a=ok,
+        am_a=ok,
+        am_a_viewing_as_a=ok,
+        admin=ok,
+    )
+
+
+def STAFF_TOOL(ok: int) -> dict[str, int]:
+    """Staff tools: every employee, each seeing only their own share; customers 404."""
+    return everyone(
+        404, anonymous=LOGIN, am_a=ok, am_a_viewing_as_a=ok, am_b=ok, agent=ok, admin=ok
+    )
+
 
 MATRIX: list[Route] = [
     Route("home", everyone(200, anonymous=LOGIN)),
@@ -122,6 +153,50 @@ MATRIX: list[Route] = [
         method="post",
         args=lambda w: [w.member_a.memberships.get().pk],
     ),
+    # Tickets and tiers -----------------------------------------------------------------
+    Route("tickets:list", CUSTOMER_SCREEN),
+    Route("tickets:create", CUSTOMER_SCREEN),
+    Route("tiers:mine", CUSTOMER_SCREEN),
+    Route("tickets:detail", OF_TICKET_A(200), args=lambda w: [w.ticket_a.pk]),
+    Route(
+        "tickets:reply",
+        OF_TICKET_A(302),
+        method="post",
+        args=lambda w: [w.ticket_a.pk],
+        data=lambda w: {"body": "Any news?"},
+    ),
+    Route(
+        "tickets:status",
+        OF_TICKET_A(302),
+        method="post",
+        args=lambda w: [w.ticket_a.pk],
+        data=lambda w: {"status": "resolved"},
+    ),
+    Route(
+        "tickets:triage",
+        {**OF_TICKET_A(302), "member_a": 404, "customer_admin_a": 404},
+        method="post",
+        args=lambda w: [w.ticket_a.pk],
+        data=lambda w: {"department": "logistics", "priority": "high"},
+    ),
+    Route(
+        "tickets:rate",
+        # Staff may read a rating but never give one: the customer's own voice.
+        {**OF_TICKET_A(302), "am_a": 403, "am_a_viewing_as_a": 403, "admin": 403},
+        method="post",
+        args=lambda w: [w.resolved_a.pk],
+        data=lambda w: {"csat": 5, "effort": 4},
+    ),
+    Route("tickets:attachment", OF_TICKET_A(200), args=lambda w: [w.attachment_a.pk]),
+    Route("tickets:queue", STAFF_TOOL(200)),
+    Route("tickets:insights", STAFF_TOOL(200)),
+    Route(
+        "tickets:improvement_create",
+        STAFF_TOOL(302),
+        method="post",
+        data=lambda w: {"department": "logistics", "title": "Trace parcels", "tickets": []},
+    ),
+    Route("tickets:improvement", STAFF_TOOL(200), args=lambda w: [w.improvement.pk]),
     Route(
         "accounts:invitation_accept",
         everyone(200),

@@ -2,12 +2,15 @@
 
 import pytest
 from django.contrib import admin
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 from django.urls import reverse
 
 from accounts.services import invitation_create
 from tests.access import MATRIX, ROLES, SEES_A, route_names, uncovered_routes
 from tests.helpers import invitation_token_from
+from tickets.models import Attachment, Ticket
+from tickets.services import improvement_create, ticket_create, ticket_set_status
 
 
 def client_for(client, world, role):
@@ -31,8 +34,40 @@ def matrix_world(world, django_capture_on_commit_callbacks, mailoutbox):
             invited_by=world.customer_admin_a,
         )
     world.invitation_token = invitation_token_from(mailoutbox[-1])
+    add_tickets_of_a(world)
     mailoutbox.clear()
     return world
+
+
+def add_tickets_of_a(world):
+    """A's logistics ticket with an attachment, a resolved one, and an improvement."""
+    pdf = SimpleUploadedFile("label.pdf", b"%PDF-1.4 shipping label", "application/pdf")
+    world.ticket_a = ticket_create(
+        organisation=world.org_a,
+        requester=world.member_a,
+        subject="Parcel missing",
+        category="delivery",
+        priority="normal",
+        body="Where is it?",
+        attachments=[pdf],
+    )
+    world.attachment_a = Attachment.objects.get(message__ticket=world.ticket_a)
+    world.resolved_a = ticket_create(
+        organisation=world.org_a,
+        requester=world.member_a,
+        subject="Wrong delivery address",
+        category="delivery",
+        priority="low",
+        body="Please fix.",
+    )
+    ticket_set_status(ticket=world.resolved_a, by=world.member_a, status="resolved")
+    Ticket.objects.filter(pk=world.resolved_a.pk).update(feedback_department="logistics")
+    world.improvement = improvement_create(
+        by=world.admin,
+        department="logistics",
+        title="Parcel tracing from the portal",
+        ticket_ids=[world.resolved_a.pk],
+    )
 
 
 @pytest.mark.parametrize("role", ROLES)
