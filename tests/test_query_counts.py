@@ -1,0 +1,80 @@
+"""Pages make a number of SQL queries that does not grow with the data.
+
+Each page is measured at two data sizes; both runs must stay under the
+pinned maximum and make the same number of queries.
+"""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from tickets import services
+
+
+def add_tickets(world, count: int) -> list:
+    tickets = []
+    for i in range(count):
+        ticket = services.ticket_create(
+            organisation=world.org_a,
+            requester=world.member_a,
+            subject=f"Ticket {i}",
+            category="delivery" if i % 2 else "billing",
+            priority="normal",
+            body="x",
+            attachments=[SimpleUploadedFile(f"f{i}.txt", b"hello")],
+        )
+        services.ticket_reply(ticket=ticket, author=world.am_a, body="Note", internal=True)
+        services.ticket_reply(ticket=ticket, author=world.am_a, body="Answer")
+        if i % 3 == 0:
+            services.ticket_set_status(ticket=ticket, by=world.member_a, status="resolved")
+            services.ticket_rate(ticket=ticket, by=world.member_a, csat=4, effort=4)
+            services.ticket_triage(
+                ticket=ticket,
+                by=world.admin,
+                assignee=world.agent,
+                department="logistics",
+                priority="normal",
+                feedback_department="logistics",
+            )
+        tickets.append(ticket)
+    return tickets
+
+
+def count_queries(client, url) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return len(queries)
+
+
+# (who, url name, pinned maximum); the url may need the first ticket's id.
+PAGES = [
+    ("member_a", "home", 12),
+    ("member_a", "tickets:list", 10),
+    ("member_a", "tickets:detail", 11),
+    ("member_a", "tiers:mine", 11),
+    ("customer_admin_a", "accounts:members", 10),
+    ("am_a", "home", 8),
+    ("am_a", "tickets:detail", 9),
+    ("am_a", "tickets:queue", 7),
+    ("am_a", "tickets:insights", 9),
+    ("admin", "tickets:queue", 7),
+    ("admin", "tickets:insights", 9),
+]
+
+
+@pytest.mark.parametrize(("role", "name", "maximum"), PAGES, ids=[f"{p[0]}-{p[1]}" for p in PAGES])
+def test_page_queries_do_not_grow_with_data(client, world, role, name, maximum):
+    client.force_login(getattr(world, role))
+    first = add_tickets(world, 2)[0]
+    url = reverse(name, args=[first.pk]) if name == "tickets:detail" else reverse(name)
+    small = count_queries(client, url)
+    add_tickets(world, 12)
+    for _ in range(8):
+        services.ticket_reply(ticket=first, author=world.member_a, body="More")
+        services.ticket_reply(ticket=first, author=world.am_a, body="Note", internal=True)
+    large = count_queries(client, url)
+    assert large == small, f"{url}: {small} queries with little data, {large} with more"
+    assert large <= maximum, f"{url}: {large} queries, pinned at {maximum}"

@@ -1,0 +1,367 @@
+"""Tickets end to end through the web layer: threads, notes, routing, ratings, the loop."""
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from accounts.tests.factories import UserFactory
+from portal.models import TimelineEvent
+from tickets import services
+from tickets.models import Attachment, Message, Rating, Ticket
+
+SECRET = "Customer is on the churn watch list"
+
+
+@pytest.fixture
+def ticket(world):
+    return services.ticket_create(
+        organisation=world.org_a,
+        requester=world.member_a,
+        subject="Parcel missing",
+        category="delivery",
+        priority="normal",
+        body="Where is it?",
+    )
+
+
+def post_note_and_reply(client, world, ticket):
+    client.force_login(world.am_a)
+    url = reverse("tickets:reply", args=[ticket.pk])
+    client.post(url, {"body": SECRET, "internal": "on"})
+    client.post(url, {"body": "It left the depot this morning."})
+
+
+class TestInternalNotes:
+    def test_customer_page_never_shows_notes_staff_page_does(self, client, world, ticket):
+        post_note_and_reply(client, world, ticket)
+        detail = reverse("tickets:detail", args=[ticket.pk])
+        assert SECRET in client.get(detail).content.decode()
+        client.force_login(world.member_a)
+        page = client.get(detail).content.decode()
+        assert "It left the depot this morning." in page
+        assert SECRET not in page
+        assert "Internal note" not in page
+
+    def test_am_viewing_as_the_customer_still_sees_notes_marked_internal(
+        self, client, world, ticket
+    ):
+        post_note_and_reply(client, world, ticket)
+        client.post(reverse("accounts:view_as_start", args=[world.org_a.pk]))
+        page = client.get(reverse("tickets:detail", args=[ticket.pk])).content.decode()
+        assert SECRET in page
+        assert "customers never see this" in page
+
+    def test_notes_send_no_email_and_replies_carry_no_notes(
+        self, client, world, ticket, mailoutbox, django_capture_on_commit_callbacks
+    ):
+        mailoutbox.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            post_note_and_reply(client, world, ticket)
+        assert [m.to for m in mailoutbox] == [[world.member_a.email]]
+        assert SECRET not in mailoutbox[0].body
+        assert "It left the depot" in mailoutbox[0].body
+
+    def test_notes_stay_off_the_timeline_and_the_customer_thread(self, client, world, ticket):
+        post_note_and_reply(client, world, ticket)
+        assert not TimelineEvent.objects.filter(title__contains=SECRET).exists()
+        assert not TimelineEvent.objects.filter(body__contains=SECRET).exists()
+        bodies = Message.objects.visible_to(world.member_a).values_list("body", flat=True)
+        assert SECRET not in bodies
+        client.force_login(world.member_a)
+        assert SECRET not in client.get(reverse("home")).content.decode()
+
+    def test_a_customer_cannot_write_an_internal_note(self, client, world, ticket):
+        client.force_login(world.member_a)
+        client.post(reverse("tickets:reply", args=[ticket.pk]), {"body": "psst", "internal": "on"})
+        assert Message.objects.get(body="psst").is_internal is False
+        with pytest.raises(PermissionDenied):
+            services.ticket_reply(ticket=ticket, author=world.member_a, body="x", internal=True)
+
+
+class TestRouting:
+    def test_category_routes_to_department_and_agents_see_their_queue(self, client, world):
+        billing = services.ticket_create(
+            organisation=world.org_b,
+            requester=world.member_b,
+            subject="Invoice twice",
+            category="billing",
+            priority="normal",
+            body="Charged twice.",
+        )
+        assert billing.department == "billing"
+        client.force_login(world.agent)  # billing agent
+        assert client.get(reverse("tickets:detail", args=[billing.pk])).status_code == 200
+        queue = client.get(reverse("tickets:queue")).content.decode()
+        assert "Invoice twice" in queue
+
+    def test_rerouting_takes_the_ticket_out_of_the_agents_queue(self, client, world):
+        billing = services.ticket_create(
+            organisation=world.org_b,
+            requester=world.member_b,
+            subject="Invoice twice",
+            category="billing",
+            priority="normal",
+            body="x",
+        )
+        services.ticket_triage(
+            ticket=billing, by=world.admin, assignee=None, department="sales", priority="normal"
+        )
+        client.force_login(world.agent)
+        assert client.get(reverse("tickets:detail", args=[billing.pk])).status_code == 404
+
+    def test_only_staff_can_be_assignees(self, world, ticket):
+        with pytest.raises(ValidationError):
+            services.ticket_triage(
+                ticket=ticket,
+                by=world.am_a,
+                assignee=world.member_a,
+                department="logistics",
+                priority="normal",
+            )
+
+
+class TestStatusAndRating:
+    def test_customer_resolves_rates_and_can_change_the_rating(self, client, world, ticket):
+        client.force_login(world.member_a)
+        client.post(reverse("tickets:status", args=[ticket.pk]), {"status": "resolved"})
+        rate = reverse("tickets:rate", args=[ticket.pk])
+        assert client.post(rate, {"csat": 2, "effort": 1, "comment": "Slow"}).status_code == 302
+        assert client.post(rate, {"csat": 4, "effort": 4}).status_code == 302
+        rating = Rating.objects.get(ticket=ticket)
+        assert (rating.csat, rating.effort, rating.rated_by) == (4, 4, world.member_a)
+
+    def test_rating_an_open_ticket_is_refused(self, world, ticket):
+        with pytest.raises(ValidationError):
+            services.ticket_rate(ticket=ticket, by=world.member_a, csat=5, effort=5)
+
+    def test_out_of_range_scores_name_the_field(self, client, world, ticket):
+        client.force_login(world.member_a)
+        client.post(reverse("tickets:status", args=[ticket.pk]), {"status": "resolved"})
+        response = client.post(reverse("tickets:rate", args=[ticket.pk]), {"csat": 9, "effort": 3})
+        assert response.status_code == 400
+        assert "Select a valid choice. 9 is not one of the available choices." in (
+            response.content.decode()
+        )
+        assert not Rating.objects.exists()
+
+    def test_customer_cannot_put_a_ticket_on_hold(self, world, ticket):
+        with pytest.raises(ValidationError):
+            services.ticket_set_status(ticket=ticket, by=world.member_a, status="waiting")
+        assert Ticket.objects.get(pk=ticket.pk).status == "new"
+
+    def test_closed_ticket_takes_no_more_replies(self, world, ticket):
+        services.ticket_set_status(ticket=ticket, by=world.am_a, status="closed")
+        with pytest.raises(ValidationError):
+            services.ticket_reply(ticket=ticket, author=world.member_a, body="One more thing")
+
+
+class TestAttachments:
+    def test_upload_and_download_through_the_policy(self, client, world):
+        client.force_login(world.member_a)
+        pdf = SimpleUploadedFile("proof.pdf", b"%PDF-1.7 proof of delivery", "application/pdf")
+        response = client.post(
+            reverse("tickets:create"),
+            {
+                "subject": "Damaged box",
+                "category": "delivery",
+                "priority": "high",
+                "body": "See the photo.",
+                "attachments": [pdf],
+            },
+        )
+        assert response.status_code == 302
+        attachment = Attachment.objects.get()
+        assert "static" not in attachment.file.path
+        assert "proof" not in attachment.file.name  # stored under a random name
+        download = client.get(reverse("tickets:attachment", args=[attachment.pk]))
+        assert b"".join(download.streaming_content) == b"%PDF-1.7 proof of delivery"
+        assert 'attachment; filename="proof.pdf"' in download["Content-Disposition"]
+        client.force_login(world.member_b)
+        assert client.get(reverse("tickets:attachment", args=[attachment.pk])).status_code == 404
+
+    @pytest.mark.parametrize(
+        ("name", "content", "error"),
+        [
+            ("run.exe", b"MZ...", "files of this type are not accepted"),
+            ("fake.pdf", b"<html>not a pdf", "does not contain what its name says"),
+            ("notes.txt", b"\x00\x01binary", "is not a text file"),
+        ],
+    )
+    def test_bad_files_are_refused_with_a_reason_and_nothing_is_saved(
+        self, client, world, name, content, error
+    ):
+        client.force_login(world.member_a)
+        response = client.post(
+            reverse("tickets:create"),
+            {
+                "subject": "With a file",
+                "category": "other",
+                "priority": "low",
+                "body": "x",
+                "attachments": [SimpleUploadedFile(name, content)],
+            },
+        )
+        assert response.status_code == 400
+        assert error in response.content.decode()
+        assert not Ticket.objects.exists()
+
+    def test_too_large_files_are_refused(self, client, world, settings):
+        settings.TICKET_ATTACHMENT_MAX_BYTES = 10
+        client.force_login(world.member_a)
+        response = client.post(
+            reverse("tickets:reply", args=[self._ticket(world).pk]),
+            {"body": "x", "attachments": [SimpleUploadedFile("a.txt", b"hello world, long")]},
+        )
+        assert response.status_code == 400
+        assert "is larger than 10" in response.content.decode()
+        assert not Message.objects.filter(body="x").exists()
+
+    def _ticket(self, world):
+        return services.ticket_create(
+            organisation=world.org_a,
+            requester=world.member_a,
+            subject="s",
+            category="other",
+            priority="low",
+            body="b",
+        )
+
+
+class TestClosingTheLoop:
+    def test_done_improvement_tells_each_affected_customer(
+        self, client, world, mailoutbox, django_capture_on_commit_callbacks
+    ):
+        tickets = [
+            services.ticket_create(
+                organisation=org,
+                requester=requester,
+                subject=f"Late delivery {org.name}",
+                category="delivery",
+                priority="normal",
+                body="Late again.",
+            )
+            for org, requester in [(world.org_a, world.member_a), (world.org_b, world.member_b)]
+        ]
+        for ticket in tickets:
+            services.ticket_triage(
+                ticket=ticket,
+                by=world.admin,
+                assignee=None,
+                department="logistics",
+                priority="normal",
+                feedback_department="logistics",
+                feedback_note="Carrier misses Tuesday slots",
+            )
+        client.force_login(world.admin)
+        response = client.post(
+            reverse("tickets:improvement_create"),
+            {
+                "department": "logistics",
+                "title": "New carrier for Tuesday rounds",
+                "tickets": [t.pk for t in tickets],
+            },
+        )
+        improvement_url = response["Location"]
+        mailoutbox.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            client.post(
+                improvement_url, {"status": "done", "what_changed": "Tuesday rounds moved."}
+            )
+        assert sorted(m.to[0] for m in mailoutbox) == sorted(
+            [world.member_a.email, world.member_b.email]
+        )
+        assert "Tuesday rounds moved." in mailoutbox[0].body
+        for org in (world.org_a, world.org_b):
+            assert TimelineEvent.objects.filter(organisation=org, kind="improvement").count() == 1
+        client.force_login(world.member_b)
+        assert "New carrier for Tuesday rounds" in client.get(reverse("home")).content.decode()
+
+    def test_done_needs_a_message_for_the_customers(self, client, world):
+        client.force_login(world.admin)
+        from tickets.models import Improvement
+
+        improvement = Improvement.objects.create(department="product", title="x")
+        response = client.post(
+            reverse("tickets:improvement", args=[improvement.pk]), {"status": "done"}
+        )
+        assert response.status_code == 400
+        assert "Say what changed" in response.content.decode()
+        improvement.refresh_from_db()
+        assert improvement.status == "open"
+
+    def test_only_visible_flagged_tickets_can_be_linked(self, world):
+        ticket = services.ticket_create(
+            organisation=world.org_b,
+            requester=world.member_b,
+            subject="x",
+            category="delivery",
+            priority="low",
+            body="x",
+        )
+        Ticket.objects.filter(pk=ticket.pk).update(feedback_department="logistics")
+        with pytest.raises(ValidationError):
+            services.improvement_create(
+                by=world.am_a, department="logistics", title="t", ticket_ids=[ticket.pk]
+            )
+
+
+def test_insights_count_categories_sla_and_csat_per_month(client, world):
+    for category in ["delivery", "delivery", "billing"]:
+        services.ticket_create(
+            organisation=world.org_a,
+            requester=world.member_a,
+            subject=category,
+            category=category,
+            priority="normal",
+            body="x",
+        )
+    rated = Ticket.objects.filter(category="billing").get()
+    services.ticket_reply(ticket=rated, author=world.am_a, body="Done")
+    services.ticket_set_status(ticket=rated, by=world.member_a, status="resolved")
+    services.ticket_rate(ticket=rated, by=world.member_a, csat=4, effort=2)
+    from tickets.selectors import department_insights
+
+    months = department_insights(user=world.admin, department="")["months"]
+    assert len(months) == 1
+    month = months[0]
+    assert month["total"] == 3
+    assert month["categories"] == {"delivery": 2, "billing": 1}
+    assert (month["met"], month["breached"], month["attainment"]) == (1, 0, 100)
+    assert (month["csat"], month["effort"], month["ratings"]) == (4, 2, 1)
+    assert department_insights(user=world.am_b, department="")["months"] == []
+
+
+def test_am_of_a_new_ticket_gets_an_email(world, mailoutbox, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.ticket_create(
+            organisation=world.org_a,
+            requester=world.member_a,
+            subject="Need help",
+            category="other",
+            priority="high",
+            body="x",
+        )
+    assert [m.to for m in mailoutbox] == [[world.am_a.email]]
+    assert "New ticket from Alpha Clinic" in mailoutbox[0].subject
+
+
+def test_a_requester_of_another_organisation_cannot_open_a_ticket_there(world):
+    with pytest.raises(PermissionDenied):
+        services.ticket_create(
+            organisation=world.org_a,
+            requester=world.member_b,
+            subject="x",
+            category="other",
+            priority="low",
+            body="x",
+        )
+    assert not Ticket.objects.exists()
+
+
+def test_a_staff_user_can_be_made_an_assignee(world, ticket):
+    agent = UserFactory(kind="support_agent", department="logistics")
+    services.ticket_triage(
+        ticket=ticket, by=world.am_a, assignee=agent, department="logistics", priority="normal"
+    )
+    assert Ticket.objects.get(pk=ticket.pk).assignee == agent
