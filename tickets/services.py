@@ -275,6 +275,8 @@ def ticket_set_status(
             title=f"Ticket {ticket.reference} resolved: {ticket.subject}",
             link=reverse("tickets:detail", args=[ticket.pk]),
         )
+        if by.is_employee:  # the customer did not do it themselves: tell them, ask for a rating
+            transaction.on_commit(lambda: tasks.notify_resolved.delay(ticket.pk))
     elif status == Status.CLOSED:
         ticket.status = status
         ticket.resolved_at = ticket.resolved_at or now

@@ -77,6 +77,23 @@ def notify_staff_reply(message_id: int) -> int:
 
 
 @shared_task(**MAIL_RETRY)
+def notify_resolved(ticket_id: int) -> int:
+    """Staff resolved the ticket: tell the requester and ask how it went."""
+    from tickets.models import Ticket
+
+    ticket = Ticket.objects.select_related("requester").get(pk=ticket_id)
+    if ticket.requester is None or not ticket.requester.is_active:
+        return 0
+    body = render_to_string(
+        "tickets/email/resolved.txt",
+        {"ticket": ticket, "link": _link("tickets:detail", ticket.pk)},
+    )
+    return _send(
+        [(f"[{ticket.reference}] Resolved: {ticket.subject}", body, [ticket.requester.email])]
+    )
+
+
+@shared_task(**MAIL_RETRY)
 def notify_sla_warnings(ticket_ids: list[int]) -> int:
     from tickets.models import Ticket
 

@@ -365,3 +365,18 @@ def test_a_staff_user_can_be_made_an_assignee(world, ticket):
         ticket=ticket, by=world.am_a, assignee=agent, department="logistics", priority="normal"
     )
     assert Ticket.objects.get(pk=ticket.pk).assignee == agent
+
+
+def test_staff_resolving_asks_the_customer_for_a_rating(
+    world, ticket, mailoutbox, django_capture_on_commit_callbacks
+):
+    mailoutbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.ticket_set_status(ticket=ticket, by=world.am_a, status="resolved")
+    assert [m.to for m in mailoutbox] == [[world.member_a.email]]
+    assert "how satisfied are you" in mailoutbox[0].body
+    mailoutbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.ticket_set_status(ticket=ticket, by=world.member_a, status="open")
+        services.ticket_set_status(ticket=ticket, by=world.member_a, status="resolved")
+    assert mailoutbox == []  # the customer resolved it themselves
