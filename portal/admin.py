@@ -1,6 +1,19 @@
+from django import forms
 from django.contrib import admin
 
-from portal.models import TimelineEvent
+from portal import tasks
+from portal.models import (
+    CustomerIdentity,
+    Invoice,
+    Order,
+    OrderLine,
+    QuarantinedRecord,
+    Shipment,
+    SourceSystem,
+    SyncRun,
+    TimelineEvent,
+)
+from portal.sync import identity, runs
 
 
 @admin.register(TimelineEvent)
@@ -10,3 +23,148 @@ class TimelineEventAdmin(admin.ModelAdmin):
     search_fields = ["title", "organisation__name"]
     list_select_related = ["organisation"]
     date_hierarchy = "at"
+
+
+@admin.register(SourceSystem)
+class SourceSystemAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "system",
+        "kind",
+        "entity",
+        "department",
+        "enabled",
+        "paused",
+        "last_success_at",
+    ]
+    list_filter = ["kind", "entity", "department", "enabled"]
+    search_fields = ["name", "system"]
+    actions = ["run_now", "run_full", "resume"]
+    readonly_fields = ["last_started_at", "last_success_at", "last_full_at"]
+
+    @admin.display(boolean=True)
+    def paused(self, obj):
+        return bool(obj.paused_reason)
+
+    @admin.action(description="Run now (queued for a worker)")
+    def run_now(self, request, queryset):
+        for source in queryset:
+            tasks.source_sync.delay(source.pk)
+        self.message_user(request, f"Queued {queryset.count()} source(s).")
+
+    @admin.action(description="Run a full reconciliation now")
+    def run_full(self, request, queryset):
+        for source in queryset:
+            tasks.source_sync.delay(source.pk, True)
+        self.message_user(request, f"Queued a full run of {queryset.count()} source(s).")
+
+    @admin.action(description="Resume paused sources (after fixing the mapping)")
+    def resume(self, request, queryset):
+        resumed = queryset.exclude(paused_reason="").update(paused_reason="")
+        self.message_user(request, f"Resumed {resumed} source(s).")
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(admin.ModelAdmin):
+    list_display = [
+        "source",
+        "status",
+        "full",
+        "started_at",
+        "finished_at",
+        "read",
+        "created",
+        "updated",
+        "unchanged",
+        "quarantined",
+        "deleted",
+        "progress",
+    ]
+    list_filter = ["status", "full", "source"]
+    list_select_related = ["source"]
+    date_hierarchy = "started_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(QuarantinedRecord)
+class QuarantinedRecordAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "source", "external_id", "reason", "label", "resolved_at"]
+    list_filter = ["source", ("resolved_at", admin.EmptyFieldListFilter)]
+    search_fields = ["external_id", "reason"]
+    list_select_related = ["source"]
+    readonly_fields = ["source", "run", "external_id", "reason", "raw", "label", "resolved_at"]
+    actions = ["retry"]
+
+    @admin.action(description="Retry with the source's current mapping")
+    def retry(self, request, queryset):
+        result = runs.quarantine_retry(records=list(queryset.select_related("source")))
+        self.message_user(request, f"{result['landed']} landed, {result['failed']} still failing.")
+
+
+class IdentityForm(forms.ModelForm):
+    class Meta:
+        model = CustomerIdentity
+        fields = ["organisation"]
+
+
+@admin.register(CustomerIdentity)
+class CustomerIdentityAdmin(admin.ModelAdmin):
+    """The review queue: unknown customers of legacy systems, matched to organisations."""
+
+    form = IdentityForm
+    list_display = ["external_name", "external_id", "system", "organisation", "matched_at"]
+    list_filter = ["system", ("organisation", admin.EmptyFieldListFilter)]
+    search_fields = ["external_name", "external_id"]
+    autocomplete_fields = ["organisation"]
+    readonly_fields = ["system", "external_id", "external_name", "suggested", "matched_by"]
+    fields = ["system", "external_id", "external_name", "suggested", "organisation", "matched_by"]
+    list_select_related = ["organisation"]
+
+    @admin.display(description="Suggested matches")
+    def suggested(self, obj):
+        found = identity.suggestions(obj)
+        return ", ".join(f"{org} ({why})" for org, why in found) or "none"
+
+    def save_model(self, request, obj, form, change):
+        identity.identity_match(identity=obj, organisation=obj.organisation, by=request.user)
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ["number", "organisation", "customer_name", "status", "ordered_at", "source"]
+    list_filter = ["source", "status", ("deleted_at", admin.EmptyFieldListFilter)]
+    search_fields = ["number", "external_id", "customer_name"]
+    list_select_related = ["organisation", "source"]
+    date_hierarchy = "ordered_at"
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(admin.ModelAdmin):
+    list_display = ["number", "organisation", "amount", "currency", "issued_on", "status"]
+    list_filter = ["source", "status", "currency"]
+    search_fields = ["number", "external_id", "customer_name"]
+    list_select_related = ["organisation"]
+
+
+@admin.register(Shipment)
+class ShipmentAdmin(admin.ModelAdmin):
+    list_display = ["external_id", "organisation", "carrier", "tracking_number", "status"]
+    list_filter = ["source", "status", "carrier"]
+    search_fields = ["external_id", "tracking_number", "order_id_external"]
+    list_select_related = ["organisation"]
+
+
+@admin.register(OrderLine)
+class OrderLineAdmin(admin.ModelAdmin):
+    list_display = ["external_id", "order", "product_code", "quantity", "unit_price", "lot"]
+    list_filter = ["source"]
+    search_fields = ["external_id", "product_code", "order_id_external"]
+    list_select_related = ["order"]

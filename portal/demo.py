@@ -3,8 +3,10 @@
 Loading twice changes nothing: every row is found by its natural key first.
 """
 
+import os
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from django.db import transaction
 from django.utils import timezone
@@ -239,6 +241,37 @@ def _tickets(organisations, users, admin) -> None:
         body="Our new clinic on Harbour Street needs deliveries too.",
         now=now - timedelta(minutes=20),
     )
+
+
+def estate_load(directory: Path) -> dict[str, int]:
+    """Generate the legacy estate (once), register its sources, sync, and match customers.
+
+    Matching stands in for an admin working the review queue: every legacy
+    customer whose name normalises to an organisation's is matched; the one
+    the portal does not know stays in the queue.
+    """
+    from portal import demo_estate
+    from portal.models import CustomerIdentity, SourceSystem
+    from portal.sync import identity, runs
+
+    paths = {
+        "order_entry": directory / "order_entry.sqlite3",
+        "fulfilment": directory / "fulfilment",
+        "billing": directory / "billing",
+    }
+    if not paths["order_entry"].exists():
+        paths = demo_estate.generate(directory)
+    os.environ.setdefault("DEMO_ORDER_ENTRY_DSN", f"sqlite:///{paths['order_entry']}")
+    for spec in demo_estate.source_configs(paths):
+        SourceSystem.objects.get_or_create(name=spec["name"], defaults=spec)
+    for source in SourceSystem.objects.filter(enabled=True, paused_reason=""):
+        runs.source_sync(source=source)
+    organisations = {identity.normalise_name(o.name): o for o in Organisation.objects.all()}
+    for pending in CustomerIdentity.objects.filter(organisation__isnull=True):
+        match = organisations.get(identity.normalise_name(pending.external_name))
+        if match is not None:
+            identity.identity_match(identity=pending, organisation=match, by=None)
+    return {"sources": SourceSystem.objects.count()}
 
 
 @transaction.atomic

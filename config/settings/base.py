@@ -144,6 +144,9 @@ TICKET_ATTACHMENT_TYPES = {
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 }
+# A sync run whose heartbeat is older than this is taken as dead (its worker was killed).
+SYNC_STALE_SECONDS = env_int("SYNC_STALE_SECONDS", 600)
+
 # SLA warnings go out when this share of a target has passed.
 SLA_WARNING_FRACTION = 0.8
 
@@ -176,6 +179,16 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    "sync-dispatch": {
+        "task": "portal.tasks.dispatch_due_sources",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+}
+# With acks_late, a task whose worker died is delivered again after this many
+# seconds; longer than the longest task (the hard time limit).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 60 * 60),
 }
 
 if REDIS_URL:

@@ -1,6 +1,7 @@
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from portal.demo import DEMO_PASSWORD, LOGINS, demo_load
+from portal.demo import DEMO_PASSWORD, LOGINS, demo_load, estate_load
 
 
 class Command(BaseCommand):
@@ -8,6 +9,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         counts = demo_load()
+        counts |= estate_load(settings.VAR_DIR / "demo-estate")
         self.stdout.write(self.style.SUCCESS(f"Demo loaded: {counts}"))
         self.stdout.write("\nLog in at http://127.0.0.1:8000/ with password " + DEMO_PASSWORD)
         for role, email in LOGINS:

@@ -1,0 +1,273 @@
+"""A simulated legacy estate for the demo: departmental systems with their own ids and spellings.
+
+- Order entry: a SQL database (SQLite file) with orders and order lines;
+  customers are "OE-<n>" and spelled in capitals.
+- Fulfilment: a CSV drop (UTF-8 with BOM, commas, day-first dates) of shipments.
+- Billing: a CSV drop (Windows-1252, semicolons, decimal commas, German
+  headers) of invoices; customers are "B-<n>" with their legal names.
+
+A few records are bad on purpose (a negative quantity, an unknown currency, a
+date that does not exist), and one customer is unknown to the portal, so the
+quarantine and the identity review queue have something to show.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+PRODUCTS = [
+    ("AMX-500", "Amoxicillin 500 mg samples", "Antibiotics", Decimal("4.20")),
+    ("IBU-200", "Ibuprofen 200 mg samples", "Analgesics", Decimal("1.10")),
+    ("SAL-100", "Salbutamol inhaler samples", "Respiratory", Decimal("6.75")),
+    ("MET-850", "Metformin 850 mg samples", "Diabetes", Decimal("2.40")),
+    ("ATV-20", "Atorvastatin 20 mg samples", "Cardiology", Decimal("3.95")),
+    ("VAC-FLU", "Influenza vaccine demo kit", "Vaccines", Decimal("18.00")),
+]
+CARRIERS = ["DHL", "UPS", "Royal Mail", "DPD"]
+
+
+@dataclass(frozen=True)
+class Customer:
+    number: str  # our customer number, when the portal knows them
+    order_entry_id: str
+    order_entry_name: str
+    billing_id: str
+    billing_name: str
+
+
+CUSTOMERS = [
+    Customer(
+        "C-1001", "OE-2231", "NORTHWIND FAMILY CLINIC", "B-00017", "Northwind Family Clinic Ltd"
+    ),
+    Customer("C-1002", "OE-2240", "ST MARYS HOSPITAL", "B-00021", "St. Mary's Hospital"),
+    Customer("C-1003", "OE-2302", "RIVERSIDE MED GRP", "B-00033", "Riverside Medical Group"),
+    Customer("C-1004", "OE-2318", "HARBOUR PAEDIATRICS", "B-00040", "Harbour Paediatrics LLP"),
+    # Not a portal customer yet: waits in the identity review queue.
+    Customer("", "OE-2400", "LAKESIDE CARE HOME", "B-00052", "Lakeside Care Home"),
+]
+
+
+def generate(directory: Path, *, orders: int = 300, seed: int = 7) -> dict[str, Path]:
+    """Write the estate into `directory` and return where each system lives."""
+    rng = random.Random(seed)
+    directory.mkdir(parents=True, exist_ok=True)
+    fulfilment = directory / "fulfilment"
+    billing = directory / "billing"
+    for folder in (fulfilment, billing):
+        folder.mkdir(exist_ok=True)
+    now = datetime.now(UTC).replace(microsecond=0)
+    order_rows = _orders(rng, orders, now)
+    _write_order_entry(directory / "order_entry.sqlite3", order_rows, rng, now)
+    _write_shipments(fulfilment / f"shipments-{now:%Y%m%d}.csv", order_rows, rng, now)
+    _write_invoices(billing / f"invoices-{now:%Y%m%d}.csv", order_rows, rng, now)
+    return {
+        "order_entry": directory / "order_entry.sqlite3",
+        "fulfilment": fulfilment,
+        "billing": billing,
+    }
+
+
+def _orders(rng, count, now):
+    rows = []
+    for i in range(count):
+        customer = CUSTOMERS[i % len(CUSTOMERS)]
+        placed = now - timedelta(days=rng.randint(0, 400), minutes=rng.randint(0, 1440))
+        rows.append((10_000 + i, customer, placed))
+    return rows
+
+
+def _write_order_entry(path: Path, orders, rng, now) -> None:
+    path.unlink(missing_ok=True)
+    db = sqlite3.connect(path)
+    db.executescript(
+        """
+        CREATE TABLE orders (id INTEGER PRIMARY KEY, cust_no TEXT, cust_name TEXT,
+            order_no TEXT, status TEXT, placed TEXT, currency TEXT, total TEXT, updated_at TEXT);
+        CREATE TABLE order_lines (id INTEGER PRIMARY KEY, order_id INTEGER, sku TEXT,
+            description TEXT, qty INTEGER, price TEXT, lot TEXT, updated_at TEXT);
+        """
+    )
+    line_id = 500_000
+    for order_id, customer, placed in orders:
+        lines = []
+        for _ in range(rng.randint(1, 4)):
+            code, name, _line, price = rng.choice(PRODUCTS)
+            line_id += 1
+            lot = f"L{rng.randint(1000, 9999)}" if rng.random() < 0.7 else None
+            lines.append((line_id, order_id, code, name, rng.randint(1, 40), str(price), lot))
+        if order_id % 97 == 0:  # bad on purpose: a negative quantity
+            lines[0] = (*lines[0][:4], -5, *lines[0][5:])
+        total = sum(Decimal(p) * q for *_, q, p, _lot in lines)
+        status = "shipped" if placed < now - timedelta(days=3) else "open"
+        stamp = placed.isoformat()
+        db.execute(
+            "INSERT INTO orders VALUES (?,?,?,?,?,?,?,?,?)",
+            (order_id, customer.order_entry_id, customer.order_entry_name, f"SO-{order_id}",
+             status, stamp, "GBP", str(total), stamp),
+        )  # fmt: skip
+        db.executemany(
+            "INSERT INTO order_lines VALUES (?,?,?,?,?,?,?,?)",
+            [(*line, stamp) for line in lines],
+        )
+    db.commit()
+    db.close()
+
+
+def _write_shipments(path: Path, orders, rng, now) -> None:
+    with path.open("w", encoding="utf-8-sig", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(
+            ["Shipment Ref", "Order No", "Carrier", "Tracking", "Status", "Shipped", "Delivered"]
+        )
+        for order_id, _customer, placed in orders:
+            if placed > now - timedelta(days=3):
+                continue
+            shipped = placed + timedelta(days=1, hours=rng.randint(0, 12))
+            delivered = shipped + timedelta(days=rng.randint(1, 3))
+            done = delivered < now
+            writer.writerow([
+                f"SH-{order_id}", str(order_id), rng.choice(CARRIERS),
+                f"TRK{rng.randint(10**9, 10**10 - 1)}", "delivered" if done else "in transit",
+                shipped.strftime("%d/%m/%Y %H:%M"), delivered.strftime("%d/%m/%Y %H:%M") if done else "",
+            ])  # fmt: skip
+
+
+def _write_invoices(path: Path, orders, rng, now) -> None:
+    with path.open("w", encoding="cp1252", newline="") as out:
+        writer = csv.writer(out, delimiter=";")
+        writer.writerow(
+            [
+                "Rechnung",
+                "KundeNr",
+                "Kunde",
+                "Betrag",
+                "Währung",
+                "Datum",
+                "Fällig",
+                "Bezahlt",
+                "Produktlinie",
+            ]
+        )
+        for n, (order_id, customer, placed) in enumerate(orders):
+            issued = placed + timedelta(days=1)
+            due = issued + timedelta(days=30)
+            paid = issued + timedelta(days=rng.randint(5, 45)) if rng.random() < 0.8 else None
+            paid = paid if paid and paid < now else None
+            amount = Decimal(rng.randint(2_000, 250_000)) / 100
+            currency = "XXX" if n == 13 else "GBP"  # bad on purpose: unknown currency
+            issued_text = "31.02.2026" if n == 29 else issued.strftime("%d.%m.%Y")  # no such day
+            writer.writerow([
+                f"R-{order_id}", customer.billing_id, customer.billing_name,
+                f"{amount:.2f}".replace(".", ","), currency, issued_text, due.strftime("%d.%m.%Y"),
+                paid.strftime("%d.%m.%Y") if paid else "", rng.choice(PRODUCTS)[2],
+            ])  # fmt: skip
+
+
+def source_configs(paths: dict[str, Path]) -> list[dict]:
+    """The source systems that read the estate: configuration only, no code."""
+    return [
+        {
+            "name": "Order entry: orders",
+            "system": "order-entry",
+            "department": "sales",
+            "kind": "sql",
+            "entity": "orders",
+            "config": {
+                "dsn_env": "DEMO_ORDER_ENTRY_DSN",
+                "table": "orders",
+                "cursor_column": "updated_at",
+                "key_column": "id",
+                "fields": {
+                    "external_id": "id",
+                    "customer_id": "cust_no",
+                    "customer_name": "cust_name",
+                    "number": "order_no",
+                    "status": "status",
+                    "ordered_at": {"from": "placed", "type": "datetime"},
+                    "currency": {"from": "currency", "type": "currency"},
+                    "total": {"from": "total", "type": "decimal", "min": 0},
+                },
+            },
+        },
+        {
+            "name": "Order entry: order lines",
+            "system": "order-entry",
+            "department": "sales",
+            "kind": "sql",
+            "entity": "order_lines",
+            "config": {
+                "dsn_env": "DEMO_ORDER_ENTRY_DSN",
+                "table": "order_lines",
+                "cursor_column": "updated_at",
+                "key_column": "id",
+                "fields": {
+                    "external_id": "id",
+                    "order_id": "order_id",
+                    "product_code": "sku",
+                    "product_name": {"from": "description", "required": False},
+                    "quantity": {"from": "qty", "type": "decimal", "min": 0},
+                    "unit_price": {"from": "price", "type": "decimal", "min": 0},
+                    "lot": {"from": "lot", "required": False},
+                },
+            },
+        },
+        {
+            "name": "Fulfilment: shipments",
+            "system": "order-entry",  # fulfilment quotes order-entry order numbers
+            "department": "logistics",
+            "kind": "csv",
+            "entity": "shipments",
+            "config": {
+                "path": str(paths["fulfilment"]),
+                "fields": {
+                    "external_id": "Shipment Ref",
+                    "order_id": "Order No",
+                    "carrier": "Carrier",
+                    "tracking_number": "Tracking",
+                    "status": "Status",
+                    "shipped_at": {
+                        "from": "Shipped",
+                        "type": "datetime",
+                        "format": "%d/%m/%Y %H:%M",
+                        "tz": "Europe/London",
+                    },
+                    "delivered_at": {
+                        "from": "Delivered",
+                        "type": "datetime",
+                        "format": "%d/%m/%Y %H:%M",
+                        "tz": "Europe/London",
+                    },
+                },
+            },
+        },
+        {
+            "name": "Billing: invoices",
+            "system": "billing",
+            "department": "billing",
+            "kind": "csv",
+            "entity": "invoices",
+            "config": {
+                "path": str(paths["billing"]),
+                "encoding": "auto",
+                "delimiter": "auto",
+                "fields": {
+                    "external_id": "Rechnung",
+                    "number": "Rechnung",
+                    "customer_id": "KundeNr",
+                    "customer_name": "Kunde",
+                    "amount": {"from": "Betrag", "type": "decimal", "decimal_comma": True},
+                    "currency": {"from": "Währung", "type": "currency"},
+                    "issued_on": {"from": "Datum", "type": "date", "format": "%d.%m.%Y"},
+                    "due_on": {"from": "Fällig", "type": "date", "format": "%d.%m.%Y"},
+                    "paid_on": {"from": "Bezahlt", "type": "date", "format": "%d.%m.%Y"},
+                    "product_line": "Produktlinie",
+                },
+            },
+        },
+    ]

@@ -1,0 +1,134 @@
+"""Which organisation a legacy system's customer id stands for.
+
+Every (system, customer id) a sync meets is recorded once. Known ones give
+their records an organisation; unknown ones wait in the review queue, their
+records kept (and hidden) until someone matches them, which links every
+record of that customer at once.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from accounts.models import Organisation, User
+from portal.models import CustomerIdentity, Invoice, Order, OrderLine, Shipment, SourceSystem
+
+LEGAL_WORDS = {
+    "ltd", "limited", "plc", "llc", "llp", "inc", "gmbh", "ag", "sa", "bv", "co", "company",
+    "the", "and", "of", "group",
+}  # fmt: skip
+
+
+def normalise_name(name: str) -> str:
+    """'St. Mary's Hospital Ltd' and 'ST MARYS HOSPITAL' both become 'st marys hospital'."""
+    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    text = text.replace("&", " and ").replace("'", "")
+    words = re.findall(r"[a-z0-9]+", text)
+    return " ".join(w for w in words if w not in LEGAL_WORDS)
+
+
+def resolve(*, system: str, customers: dict[str, str], auto_match_numbers: bool = False) -> dict:
+    """Record the customers of a batch and return {external id: organisation id or None}.
+
+    `customers` maps external id to the name the source uses. With
+    `auto_match_numbers`, an id equal to one of our customer numbers matches
+    at once (for systems that already use our numbers).
+    """
+    if not customers:
+        return {}
+    CustomerIdentity.objects.bulk_create(
+        [
+            CustomerIdentity(system=system, external_id=cid, external_name=name[:200])
+            for cid, name in customers.items()
+        ],
+        ignore_conflicts=True,
+    )
+    if auto_match_numbers:
+        numbers = dict(
+            Organisation.objects.filter(customer_number__in=list(customers)).values_list(
+                "customer_number", "pk"
+            )
+        )
+        for cid, organisation_id in numbers.items():
+            CustomerIdentity.objects.filter(
+                system=system, external_id=cid, organisation__isnull=True
+            ).update(organisation_id=organisation_id, matched_at=timezone.now())
+    known = dict(
+        CustomerIdentity.objects.filter(
+            system=system, external_id__in=list(customers), organisation__isnull=False
+        ).values_list("external_id", "organisation_id")
+    )
+    return {cid: known.get(cid) for cid in customers}
+
+
+def suggestions(identity: CustomerIdentity, limit: int = 3) -> list[tuple[Organisation, str]]:
+    """Organisations this identity may be, with why: same normalised name or number."""
+    wanted = normalise_name(identity.external_name)
+    digits = re.sub(r"\D", "", identity.external_id)
+    found = []
+    for organisation in Organisation.objects.only("pk", "name", "customer_number"):
+        number_digits = re.sub(r"\D", "", organisation.customer_number)
+        if wanted and normalise_name(organisation.name) == wanted:
+            found.append((organisation, "same name"))
+        elif digits and number_digits and digits.endswith(number_digits):
+            found.append((organisation, "same customer number"))
+    return found[:limit]
+
+
+@transaction.atomic
+def identity_match(
+    *, identity: CustomerIdentity, organisation: Organisation | None, by: User | None
+) -> int:
+    """Link a legacy customer to an organisation (or unlink it) and all its records.
+
+    Returns the number of records (orders and invoices) that changed hands;
+    their lines and shipments follow their orders.
+    """
+    identity.organisation = organisation
+    identity.matched_at = timezone.now() if organisation else None
+    identity.matched_by = by if organisation else None
+    identity.save(update_fields=["organisation", "matched_at", "matched_by"])
+    sources = list(SourceSystem.objects.filter(system=identity.system).values_list("pk", flat=True))
+    organisation_id = organisation.pk if organisation else None
+    changed = 0
+    for model in (Order, Invoice):
+        changed += model.objects.filter(
+            source_id__in=sources, customer_id=identity.external_id
+        ).update(organisation_id=organisation_id)
+    for child in (OrderLine, Shipment):
+        link_children(child, sources=sources)
+    return changed
+
+
+def link_children(
+    model, *, sources: list[int], child_ids_sql: str = "", order_ids_sql: str = ""
+) -> None:
+    """Point lines and shipments at their order (same legacy system) and its organisation.
+
+    Set-based, one UPDATE ... FROM, writing only rows whose link changes.
+    `child_ids_sql` / `order_ids_sql` (SQL selecting external ids) limit it to
+    the children, or the orders, of the batch just written.
+    """
+    if not sources:
+        return
+    table = connection.ops.quote_name(model._meta.db_table)
+    orders = connection.ops.quote_name(Order._meta.db_table)
+    marks = ", ".join(["%s"] * len(sources))
+    scope = ""
+    if child_ids_sql:
+        scope += f" AND {table}.external_id IN ({child_ids_sql})"
+    if order_ids_sql:
+        scope += f" AND o.external_id IN ({order_ids_sql})"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET order_id = o.id, organisation_id = o.organisation_id "  # noqa: S608 - identifiers from model meta
+            f"FROM {orders} o WHERE o.external_id = {table}.order_id_external "
+            f"AND o.source_id IN ({marks}) AND {table}.source_id IN ({marks}) "
+            f"AND ({table}.order_id IS DISTINCT FROM o.id "
+            f"OR {table}.organisation_id IS DISTINCT FROM o.organisation_id){scope}",
+            [*sources, *sources],
+        )

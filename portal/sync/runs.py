@@ -1,0 +1,379 @@
+"""The sync engine: one run of one source, batch by batch, each batch in one transaction.
+
+    connector.fetch(cursor) -> mapping (bad record: quarantined with its reason)
+    -> identity (unknown customer: kept, queued for matching) -> set-based upsert
+    -> links to orders -> cursor and processed file saved with the batch -> run counts
+
+A crash at any point leaves whole batches only, with the cursor of the last
+one that landed; the next run starts from there and, since the cursor is
+inclusive and unchanged rows are not written, converges to the same rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+
+from portal.choices import Entity, RunStatus
+from portal.models import (
+    Invoice,
+    Order,
+    OrderLine,
+    ProcessedFile,
+    QuarantinedRecord,
+    SeenKey,
+    Shipment,
+    SourceSystem,
+    SyncRun,
+)
+from portal.sync import identity
+from portal.sync.base import Batch, PermanentError, ShapeError, TransientError
+from portal.sync.connectors import build_connector
+from portal.sync.mapping import Mapping, MappingError
+from portal.sync.upsert import UpsertCounts, staged_external_ids_sql, upsert
+
+logger = logging.getLogger(__name__)
+
+# Entity -> (model, {mapping field: model field}); a mapping field mapped to None is dropped.
+ENTITY_MODELS: dict[str, tuple[type[models.Model], dict[str, str | None]]] = {
+    Entity.ORDERS: (Order, {}),
+    Entity.ORDER_LINES: (OrderLine, {"order_id": "order_id_external"}),
+    Entity.SHIPMENTS: (Shipment, {"order_id": "order_id_external", "customer_id": None}),
+    Entity.INVOICES: (Invoice, {}),
+}
+BOOKKEEPING = ["source", "external_id", "organisation", "content_hash", "synced_at", "deleted_at"]
+HAS_CUSTOMER = {Entity.ORDERS, Entity.INVOICES}
+
+Progress = Callable[[SyncRun], None]
+
+
+class Plan:
+    """What a source's batches turn into: the model, its columns and how to fill them."""
+
+    def __init__(self, source: SourceSystem):
+        self.source = source
+        self.model, renames = ENTITY_MODELS[source.entity]
+        self.mapping = Mapping(source.entity, source.config.get("fields", {}))
+        # Every data column of the model, filled from the mapping field of the same
+        # name (after renames) or left empty when the source does not have it.
+        source_name = {model_field: name for name, model_field in renames.items() if model_field}
+        mapped = set(self.mapping.fields)
+        columns = [
+            f
+            for f in self.model._meta.concrete_fields
+            if f.name not in (*BOOKKEEPING, "id", "order")
+        ]
+        self.targets = [
+            (
+                source_name.get(f.name, f.name)
+                if source_name.get(f.name, f.name) in mapped
+                else None,
+                f.name,
+            )
+            for f in columns
+        ]
+        self.fields = BOOKKEEPING + [f.name for f in columns]
+        # A value the column takes when the source leaves an optional field empty.
+        self.empty = [None if f.null else "" for f in columns]
+        spec = source.config.get("fields", {}).get("external_id", "")
+        self.key_column = spec if isinstance(spec, str) else spec.get("from", "")
+        self.system_sources = list(
+            SourceSystem.objects.filter(system=source.system).values_list("pk", flat=True)
+        )
+
+
+def content_hash(values: tuple) -> str:
+    return hashlib.blake2b(repr(values).encode(), digest_size=16).hexdigest()
+
+
+def jsonable(raw: dict) -> dict:
+    return json.loads(json.dumps(raw, cls=DjangoJSONEncoder, default=str))
+
+
+# --- Claiming a run -----------------------------------------------------------------------------
+
+
+def run_claim(*, source: SourceSystem, full: bool) -> SyncRun | None:
+    """Start a run unless one is already running; None means "already running".
+
+    The database allows one running run per source. A run whose heartbeat
+    stopped (its worker died) is failed first, so the redelivered task can go on.
+    """
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.SYNC_STALE_SECONDS)
+    SyncRun.objects.filter(source=source, status=RunStatus.RUNNING, heartbeat_at__lt=stale).update(
+        status=RunStatus.FAILED, finished_at=now, error="The worker stopped (no heartbeat)."
+    )
+    try:
+        with transaction.atomic():
+            return SyncRun.objects.create(
+                source=source,
+                full=full,
+                started_at=now,
+                heartbeat_at=now,
+                cursor_from="" if full else source.cursor,
+            )
+    except IntegrityError:
+        return None
+
+
+# --- Landing a batch ----------------------------------------------------------------------------
+
+
+def _map(plan: Plan, run: SyncRun, records: list[dict], label: str):
+    """Typed rows by external id (the last one wins) and the quarantined records."""
+    rows: dict[str, dict] = {}
+    bad: list[QuarantinedRecord] = []
+    for raw in records:
+        try:
+            values = plan.mapping.apply(raw)
+        except MappingError as error:
+            bad.append(
+                QuarantinedRecord(
+                    source=plan.source,
+                    run=run,
+                    external_id=str(raw.get(plan.key_column) or "")[:100],
+                    reason=str(error),
+                    raw=jsonable(raw),
+                    label=label[:300],
+                )
+            )
+        else:
+            rows[str(values["external_id"])] = values
+    return rows, bad
+
+
+def _quarantine(plan: Plan, bad: list[QuarantinedRecord], *, landed: list[str], now) -> None:
+    """Keep one waiting row per bad record; a record that now lands is resolved."""
+    waiting = QuarantinedRecord.objects.filter(source=plan.source, resolved_at__isnull=True)
+    if landed:
+        waiting.filter(external_id__in=landed).update(resolved_at=now)
+    again = [q.external_id for q in bad if q.external_id]
+    if again:
+        waiting.filter(external_id__in=again).delete()
+    QuarantinedRecord.objects.bulk_create(bad)
+
+
+def _rows(plan: Plan, rows: dict[str, dict], organisations: dict, now) -> list[tuple]:
+    out = []
+    for external_id, values in rows.items():
+        data = tuple(
+            empty if name is None or values.get(name) is None else values[name]
+            for (name, _), empty in zip(plan.targets, plan.empty, strict=True)
+        )
+        organisation = organisations.get(values.get("customer_id"))
+        out.append(
+            (plan.source.pk, external_id, organisation, content_hash(data), now, None, *data)
+        )
+    return out
+
+
+def _link(plan: Plan) -> None:
+    if plan.model in (OrderLine, Shipment):
+        identity.link_children(
+            plan.model,
+            sources=plan.system_sources,
+            child_ids_sql=staged_external_ids_sql(plan.model),
+        )
+    elif plan.model is Order:
+        for child in (OrderLine, Shipment):
+            identity.link_children(
+                child, sources=plan.system_sources, order_ids_sql=staged_external_ids_sql(Order)
+            )
+
+
+def _mark_deleted(plan: Plan, run: SyncRun, now) -> int:
+    """Records of this source that the full read did not see are gone from the source."""
+    seen = SeenKey.objects.filter(run=run).values("external_id")
+    deleted = (
+        plan.model.objects.filter(source=plan.source, deleted_at__isnull=True)
+        .exclude(external_id__in=seen)
+        .update(deleted_at=now)
+    )
+    SeenKey.objects.filter(run=run).delete()
+    return deleted
+
+
+def land(plan: Plan, run: SyncRun, batch: Batch, *, track_seen: bool) -> UpsertCounts:
+    """Write one batch and everything that must move with it, in one transaction."""
+    if batch.columns:
+        plan.mapping.check_columns(batch.columns)
+    now = timezone.now()
+    with transaction.atomic():
+        rows, bad = _map(plan, run, batch.records, batch.label)
+        organisations = {}
+        if plan.source.entity in HAS_CUSTOMER:
+            customers = {v["customer_id"]: v.get("customer_name") or "" for v in rows.values()}
+            organisations = identity.resolve(
+                system=plan.source.system,
+                customers=customers,
+                auto_match_numbers=plan.source.config.get("customer_ids_are_ours", False),
+            )
+        counts = upsert(plan.model, plan.fields, _rows(plan, rows, organisations, now))
+        _link(plan)
+        _quarantine(plan, bad, landed=list(rows), now=now)
+        if track_seen or batch.snapshot_complete:
+            keys = list(rows) + [q.external_id for q in bad if q.external_id]
+            SeenKey.objects.bulk_create(SeenKey(run=run, external_id=k) for k in keys)
+        if batch.snapshot_complete:
+            run.deleted += _mark_deleted(plan, run, now)
+        if batch.completed_file:
+            ProcessedFile.objects.get_or_create(
+                source=plan.source, checksum=batch.completed_file, defaults={"name": batch.label}
+            )
+        if batch.cursor is not None:
+            plan.source.cursor = batch.cursor
+            plan.source.save(update_fields=["cursor"])
+            run.cursor_to = batch.cursor
+        run.read += len(batch.records)
+        run.created += counts.created
+        run.updated += counts.updated
+        run.unchanged += counts.unchanged
+        run.quarantined += len(bad)
+        run.heartbeat_at = now
+        run.progress = f"{run.read:,} read · {batch.label}"[:200]
+        run.save()
+    return counts
+
+
+# --- A whole run --------------------------------------------------------------------------------
+
+
+def _finish(run: SyncRun, status: str, error: str = "") -> SyncRun:
+    run.status = status
+    run.error = error
+    run.finished_at = timezone.now()
+    run.save(update_fields=["status", "error", "finished_at"])
+    return run
+
+
+def source_sync(
+    *, source: SourceSystem, full: bool = False, progress: Progress | None = None
+) -> SyncRun | None:
+    """Run one source now. None when a run of it is already going on.
+
+    Transient errors fail the run and are raised again so the task retries;
+    a changed shape pauses the source; other permanent errors fail the run.
+    """
+    run = run_claim(source=source, full=full)
+    if run is None:
+        return None
+    source.last_started_at = run.started_at
+    source.save(update_fields=["last_started_at"])
+    connector = None
+    try:
+        plan = Plan(source)
+        connector = build_connector(
+            source.kind,
+            source.config,
+            is_processed=lambda checksum: ProcessedFile.objects.filter(
+                source=source, checksum=checksum
+            ).exists(),
+        )
+        cursor = None if full else (source.cursor or None)
+        for batch in connector.fetch(cursor, started_at=run.started_at):
+            land(plan, run, batch, track_seen=full)
+            if progress:
+                progress(run)
+        if full:
+            with transaction.atomic():
+                run.deleted += _mark_deleted(plan, run, timezone.now())
+                run.save(update_fields=["deleted"])
+                source.last_full_at = run.started_at
+    except ShapeError as error:
+        source.paused_reason = str(error)
+        source.save(update_fields=["paused_reason"])
+        _close(connector, succeeded=False)
+        return _finish(run, RunStatus.FAILED, f"Paused: {error}")
+    except TransientError as error:
+        _close(connector, succeeded=False)
+        _finish(run, RunStatus.FAILED, f"Will retry: {error}")
+        raise
+    except PermanentError as error:
+        _close(connector, succeeded=False)
+        return _finish(run, RunStatus.FAILED, str(error))
+    except Exception as error:
+        _close(connector, succeeded=False)
+        _finish(run, RunStatus.FAILED, f"Unexpected error: {error!r}")
+        raise
+    _close(connector, succeeded=True)
+    source.last_success_at = timezone.now()
+    source.save(update_fields=["last_success_at", "last_full_at"])
+    return _finish(run, RunStatus.SUCCEEDED)
+
+
+def _close(connector, *, succeeded: bool) -> None:
+    if connector is not None:
+        try:
+            connector.finish(succeeded=succeeded)
+        except OSError:
+            logger.exception("Could not finish the connector")
+
+
+def sources_due(now=None) -> list[SourceSystem]:
+    """Enabled, unpaused sources whose schedule says it is time."""
+    now = now or timezone.now()
+    due = []
+    for source in SourceSystem.objects.filter(enabled=True, paused_reason=""):
+        last = source.last_started_at
+        if last is None or last <= now - timedelta(minutes=source.schedule_minutes):
+            due.append(source)
+    return due
+
+
+def needs_full(source: SourceSystem, now=None) -> bool:
+    now = now or timezone.now()
+    last = source.last_full_at
+    return source.kind != "csv" and (
+        last is None or last <= now - timedelta(hours=source.full_every_hours)
+    )
+
+
+@transaction.atomic
+def quarantine_retry(*, records: list[QuarantinedRecord]) -> dict[str, int]:
+    """Try quarantined records again with the source's current mapping.
+
+    Records that now map land like any other (in a run of their own); the
+    others keep waiting with their new reason.
+    """
+    landed = failed = 0
+    by_source: dict[int, list[QuarantinedRecord]] = {}
+    for record in records:
+        if record.resolved_at is None:
+            by_source.setdefault(record.source_id, []).append(record)
+    for source_id, pending in by_source.items():
+        source = SourceSystem.objects.get(pk=source_id)
+        run = run_claim(source=source, full=False)
+        if run is None:
+            continue
+        plan = Plan(source)
+        good = []
+        for record in pending:
+            try:
+                plan.mapping.apply(record.raw)
+            except MappingError as error:
+                record.reason = str(error)
+                record.save(update_fields=["reason"])
+                failed += 1
+            else:
+                good.append(record)
+        land(
+            plan,
+            run,
+            Batch(records=[r.raw for r in good], label="quarantine retry"),
+            track_seen=False,
+        )
+        QuarantinedRecord.objects.filter(pk__in=[r.pk for r in good]).update(
+            resolved_at=timezone.now()
+        )
+        landed += len(good)
+        _finish(run, RunStatus.SUCCEEDED)
+    return {"landed": landed, "failed": failed}
