@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1:8000
 
-.PHONY: install run demo test lint fmt screenshots clean
+.PHONY: install run demo test lint fmt screenshots clean bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,3 +43,8 @@ screenshots: demo
 	$(PY) manage.py runserver 127.0.0.1:8765 --noreload >/dev/null 2>&1 & pid=$$!; \
 	sleep 3; PORTAL_URL=http://127.0.0.1:8765 $(PY) scripts/screenshots.py; status=$$?; \
 	kill $$pid; exit $$status
+
+# Benchmarks against real PostgreSQL in a throwaway database (docs/benchmarks.md).
+# BENCH_ARGS picks benchmarks and sizes, e.g. BENCH_ARGS="sla_scan --tickets 50000".
+bench: install
+	scripts/with-services.sh $(PY) scripts/bench.py $(BENCH_ARGS)

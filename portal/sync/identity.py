@@ -68,13 +68,13 @@ def resolve(*, system: str, customers: dict[str, str], auto_match_numbers: bool 
 def suggestions(identity: CustomerIdentity, limit: int = 3) -> list[tuple[Organisation, str]]:
     """Organisations this identity may be, with why: same normalised name or number."""
     wanted = normalise_name(identity.external_name)
-    digits = re.sub(r"\D", "", identity.external_id)
+    digits = re.sub(r"\D", "", identity.external_id).lstrip("0")
     found = []
     for organisation in Organisation.objects.only("pk", "name", "customer_number"):
-        number_digits = re.sub(r"\D", "", organisation.customer_number)
+        number_digits = re.sub(r"\D", "", organisation.customer_number).lstrip("0")
         if wanted and normalise_name(organisation.name) == wanted:
             found.append((organisation, "same name"))
-        elif digits and number_digits and digits.endswith(number_digits):
+        elif digits and digits == number_digits:
             found.append((organisation, "same customer number"))
     return found[:limit]
 

@@ -218,7 +218,8 @@ def land(plan: Plan, run: SyncRun, batch: Batch, *, track_seen: bool) -> UpsertC
                 auto_match_numbers=plan.source.config.get("customer_ids_are_ours", False),
             )
         counts = upsert(plan.model, plan.fields, _rows(plan, rows, organisations, now))
-        _link(plan)
+        if rows:
+            _link(plan)
         _quarantine(plan, bad, landed=list(rows), now=now)
         if track_seen or batch.snapshot_complete:
             keys = list(rows) + [q.external_id for q in bad if q.external_id]

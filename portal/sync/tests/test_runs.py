@@ -1,0 +1,421 @@
+"""The sync engine against real PostgreSQL: convergence, quarantine, identity, failures, deletes."""
+
+import copy
+import sqlite3
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import connection
+
+from accounts.models import Organisation
+from portal.choices import RunStatus
+from portal.models import (
+    CustomerIdentity,
+    Invoice,
+    Order,
+    OrderLine,
+    QuarantinedRecord,
+    SourceSystem,
+    SyncRun,
+)
+from portal.sync import identity, runs
+from portal.sync.base import TransientError
+from portal.sync.tests.http_server import ApiServer, Reply
+
+T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+ORDER_FIELDS_SPEC = {
+    "external_id": "id",
+    "customer_id": "cust",
+    "customer_name": "cust_name",
+    "number": "no",
+    "status": "status",
+    "ordered_at": {"from": "placed", "type": "datetime"},
+    "total": {"from": "total", "type": "decimal", "min": 0},
+}
+
+
+def order_fields(without=()) -> dict:
+    """A fresh copy each time: tests change their source's mapping."""
+    return {k: copy.deepcopy(v) for k, v in ORDER_FIELDS_SPEC.items() if k not in without}
+
+
+class LegacyOrders:
+    """A real SQLite order-entry database the test can change between runs."""
+
+    def __init__(self, path):
+        self.path = path
+        self.db = sqlite3.connect(path)
+        self.db.execute(
+            "CREATE TABLE orders (id INTEGER PRIMARY KEY, cust TEXT, cust_name TEXT, no TEXT,"
+            " status TEXT, placed TEXT, total TEXT, updated_at TEXT)"
+        )
+
+    def put(self, order_id, *, cust="OE-1", total="10.00", status="open", at=T0):
+        self.db.execute(
+            "INSERT OR REPLACE INTO orders VALUES (?,?,?,?,?,?,?,?)",
+            (order_id, cust, f"Customer {cust}", f"SO-{order_id}", status, T0.isoformat(),
+             total, at.isoformat()),
+        )  # fmt: skip
+        self.db.commit()
+
+    def delete(self, order_id):
+        self.db.execute("DELETE FROM orders WHERE id = ?", (order_id,))
+        self.db.commit()
+
+
+@pytest.fixture
+def legacy(tmp_path, monkeypatch):
+    db = LegacyOrders(tmp_path / "orders.sqlite3")
+    monkeypatch.setenv("TEST_ORDERS_DSN", f"sqlite:///{db.path}")
+    return db
+
+
+@pytest.fixture
+def order_source(db):
+    return SourceSystem.objects.create(
+        name="Order entry",
+        system="order-entry",
+        department="sales",
+        kind="sql",
+        entity="orders",
+        config={
+            "dsn_env": "TEST_ORDERS_DSN",
+            "table": "orders",
+            "cursor_column": "updated_at",
+            "key_column": "id",
+            "batch_size": 3,
+            "fields": order_fields(),
+        },
+    )
+
+
+def sync(source, **kwargs):
+    source.refresh_from_db()
+    return runs.source_sync(source=source, **kwargs)
+
+
+def counts(run):
+    return (run.read, run.created, run.updated, run.unchanged, run.quarantined, run.deleted)
+
+
+def test_rerun_converges_to_the_same_rows(legacy, order_source):
+    for i in range(1, 8):
+        legacy.put(i)
+    first = sync(order_source)
+    assert first.status == RunStatus.SUCCEEDED
+    assert counts(first) == (7, 7, 0, 0, 0, 0)
+    again = sync(order_source, full=True)
+    assert counts(again) == (7, 0, 0, 7, 0, 0)
+    assert Order.objects.count() == 7
+    assert sorted(Order.objects.values_list("external_id", flat=True)) == [
+        str(i) for i in range(1, 8)
+    ]
+
+
+def test_unchanged_rows_are_not_written(legacy, order_source):
+    legacy.put(1)
+    sync(order_source)
+    before = Order.objects.get().synced_at
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT xmin FROM portal_order")
+        version = cursor.fetchone()
+    sync(order_source, full=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT xmin FROM portal_order")
+        assert cursor.fetchone() == version  # no new row version: nothing was written
+    assert Order.objects.get().synced_at == before
+
+
+def test_changes_are_picked_up_incrementally(legacy, order_source):
+    legacy.put(1)
+    legacy.put(2)
+    sync(order_source)
+    legacy.put(2, total="99.50", at=T0 + timedelta(hours=1))
+    run = sync(order_source)
+    assert run.cursor_from == T0.isoformat()
+    assert (run.read, run.updated, run.unchanged) == (2, 1, 1)  # inclusive: row 1 again
+    assert str(Order.objects.get(external_id="2").total) == "99.50"
+
+
+def test_bad_records_are_quarantined_while_the_rest_lands(legacy, order_source):
+    legacy.put(1)
+    legacy.put(2, total="-4.00")
+    legacy.put(3)
+    run = sync(order_source)
+    assert counts(run) == (3, 2, 0, 0, 1, 0)
+    bad = QuarantinedRecord.objects.get()
+    assert bad.external_id == "2"
+    assert bad.reason == "total (column total): must not be negative, got '-4.00'"
+    assert bad.raw["total"] == "-4.00"
+    # The same bad record on the next run keeps one waiting row, not two.
+    sync(order_source, full=True)
+    assert QuarantinedRecord.objects.filter(resolved_at__isnull=True).count() == 1
+
+
+def test_quarantined_records_land_after_the_mapping_is_fixed(legacy, order_source):
+    legacy.put(1, total="-4.00")
+    sync(order_source)
+    order_source.config["fields"]["total"] = {"from": "total", "type": "decimal"}  # refunds ok
+    order_source.save()
+    result = runs.quarantine_retry(records=list(QuarantinedRecord.objects.all()))
+    assert result == {"landed": 1, "failed": 0}
+    assert str(Order.objects.get(external_id="1").total) == "-4.00"
+    assert QuarantinedRecord.objects.get().resolved_at is not None
+
+
+def test_unknown_customer_waits_and_is_linked_when_matched(legacy, order_source, world):
+    legacy.put(1, cust="OE-77")
+    legacy.put(2, cust="OE-77")
+    sync(order_source)
+    pending = CustomerIdentity.objects.get(external_id="OE-77")
+    assert pending.organisation is None
+    assert Order.objects.count() == 2  # kept
+    assert not Order.objects.visible_to(world.admin).exists()  # but nobody sees them yet
+    changed = identity.identity_match(identity=pending, organisation=world.org_a, by=world.am_a)
+    assert changed == 2
+    assert Order.objects.visible_to(world.member_a).count() == 2
+    assert not Order.objects.visible_to(world.member_b).exists()
+    legacy.put(3, cust="OE-77", at=T0 + timedelta(minutes=5))
+    sync(order_source)
+    assert Order.objects.visible_to(world.member_a).count() == 3  # new records link at once
+
+
+def test_identity_suggestions_by_name_and_number(world):
+    Organisation.objects.filter(pk=world.org_a.pk).update(customer_number="C-1001")
+    by_name = CustomerIdentity(system="x", external_id="Z9", external_name="ALPHA CLINIC LTD.")
+    by_number = CustomerIdentity(system="x", external_id="CUST-1001", external_name="Alfa")
+    assert [(o.pk, why) for o, why in identity.suggestions(by_name)] == [
+        (world.org_a.pk, "same name")
+    ]
+    assert [(o.pk, why) for o, why in identity.suggestions(by_number)] == [
+        (world.org_a.pk, "same customer number")
+    ]
+
+
+def test_full_reconciliation_marks_records_gone_from_the_source(legacy, order_source, world):
+    for i in (1, 2, 3):
+        legacy.put(i, cust="OE-1")
+    sync(order_source)
+    identity.identity_match(
+        identity=CustomerIdentity.objects.get(external_id="OE-1"),
+        organisation=world.org_a,
+        by=None,
+    )
+    legacy.delete(2)
+    assert sync(order_source).deleted == 0  # an incremental read cannot see deletes
+    run = sync(order_source, full=True)
+    assert run.deleted == 1
+    gone = Order.objects.get(external_id="2")
+    assert gone.deleted_at is not None  # kept
+    assert sorted(
+        Order.objects.visible_to(world.member_a).values_list("external_id", flat=True)
+    ) == [
+        "1",
+        "3",
+    ]
+    legacy.put(2, at=T0 + timedelta(hours=2))  # it came back
+    sync(order_source)
+    assert Order.objects.get(external_id="2").deleted_at is None
+
+
+def test_a_changed_shape_pauses_the_source_and_writes_nothing(legacy, order_source):
+    legacy.put(1)
+    order_source.config["fields"]["number"] = "order_number"  # the column was renamed
+    order_source.save()
+    run = sync(order_source)
+    order_source.refresh_from_db()
+    assert run.status == RunStatus.FAILED
+    assert "missing required column(s): order_number" in run.error
+    assert "order_number" in order_source.paused_reason
+    assert not Order.objects.exists()
+    assert order_source.cursor == ""
+    assert runs.sources_due() == []  # paused sources are not dispatched
+
+
+def test_a_second_run_of_a_running_source_is_refused(order_source):
+    first = runs.run_claim(source=order_source, full=False)
+    assert first is not None
+    assert runs.run_claim(source=order_source, full=False) is None
+    SyncRun.objects.filter(pk=first.pk).update(heartbeat_at=T0)  # its worker died long ago
+    assert runs.run_claim(source=order_source, full=False) is not None
+    first.refresh_from_db()
+    assert first.status == RunStatus.FAILED
+    assert "no heartbeat" in first.error
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ten_triggers_at_once_run_once(tmp_path, monkeypatch):
+    monkeypatch.setenv("SLOW_TOKEN", "t")
+    with ApiServer(token="t") as api:
+        at = "2026-11-01T09:00:00+00:00"
+        page = [{"id": "1", "cust": "OE-1", "no": "SO-1", "status": "open", "placed": at,
+                 "updated_at": at}]  # fmt: skip
+        api.route("/orders", Reply(200, {"results": page, "next": None}, delay=0.5))
+        source = SourceSystem.objects.create(
+            name="Slow API",
+            system="slow",
+            department="sales",
+            kind="http",
+            entity="orders",
+            config={
+                "url": api.url("/orders"),
+                "token_env": "SLOW_TOKEN",
+                "fields": order_fields(without=["total"]),
+            },
+        )
+        barrier = threading.Barrier(10)
+        results = []
+
+        def trigger():
+            barrier.wait()
+            results.append(runs.source_sync(source=SourceSystem.objects.get(pk=source.pk)))
+            connection.close()
+
+        threads = [threading.Thread(target=trigger) for _ in range(10)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    ran = [r for r in results if r is not None]
+    assert len(ran) == 1
+    assert api.hits("/orders") == 1
+    assert SyncRun.objects.count() == 1
+    assert Order.objects.count() == 1
+
+
+def test_failure_on_page_three_keeps_what_landed_and_the_cursor_before_it(monkeypatch, db):
+    monkeypatch.setenv("API_TOKEN", "secret")
+
+    def record(i):
+        at = (T0 + timedelta(minutes=i)).isoformat()
+        return {"id": str(i), "cust": "OE-1", "no": f"SO-{i}", "status": "open", "placed": at,
+                "updated_at": at}  # fmt: skip
+
+    with ApiServer(token="secret") as api:
+        api.route("/o", (200, {"results": [record(1), record(2)], "next": api.url("/o2")}))
+        api.route("/o2", (200, {"results": [record(3), record(4)], "next": api.url("/o3")}))
+        api.route("/o3", (503, "down"))
+        source = SourceSystem.objects.create(
+            name="API orders",
+            system="api",
+            department="sales",
+            kind="http",
+            entity="orders",
+            config={
+                "url": api.url("/o"),
+                "token_env": "API_TOKEN",
+                "backoff": 0.01,
+                "max_retries": 2,
+                "fields": order_fields(without=["total"]),
+            },
+        )
+        with pytest.raises(TransientError):
+            sync(source)
+        source.refresh_from_db()
+        assert source.cursor == (T0 + timedelta(minutes=4)).isoformat()
+        assert Order.objects.count() == 4
+        run = SyncRun.objects.get()
+        assert run.status == RunStatus.FAILED
+        assert run.error.startswith("Will retry")
+        assert api.hits("/o3") == 3  # tried, then retried twice
+
+        api.route("/o", (200, {"results": [record(4), record(5)], "next": None}))
+        again = sync(source)
+        assert api.requests[-1].query["updated_since"] == [(T0 + timedelta(minutes=4)).isoformat()]
+    assert again.status == RunStatus.SUCCEEDED
+    assert (again.created, again.unchanged) == (1, 1)
+    assert Order.objects.count() == 5
+
+
+def test_lines_link_to_their_order_whichever_arrives_first(tmp_path, monkeypatch, world):
+    path = tmp_path / "oe.sqlite3"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE lines (id INTEGER, order_id INTEGER, sku TEXT, qty INTEGER,"
+               " price TEXT, updated_at TEXT)")  # fmt: skip
+    db.execute("INSERT INTO lines VALUES (1, 1, 'AMX', 3, '4.20', ?)", (T0.isoformat(),))
+    db.commit()
+    monkeypatch.setenv("OE_DSN", f"sqlite:///{path}")
+    lines = SourceSystem.objects.create(
+        name="Lines",
+        system="order-entry",
+        department="sales",
+        kind="sql",
+        entity="order_lines",
+        config={
+            "dsn_env": "OE_DSN",
+            "table": "lines",
+            "cursor_column": "updated_at",
+            "key_column": "id",
+            "fields": {
+                "external_id": "id",
+                "order_id": "order_id",
+                "product_code": "sku",
+                "quantity": {"from": "qty", "type": "decimal", "min": 0},
+                "unit_price": {"from": "price", "type": "decimal"},
+            },
+        },
+    )
+    sync(lines)
+    assert OrderLine.objects.get().order is None  # its order has not arrived yet
+    monkeypatch.setenv("TEST_ORDERS_DSN", f"sqlite:///{tmp_path / 'orders.sqlite3'}")
+    legacy = LegacyOrders(tmp_path / "orders.sqlite3")
+    legacy.put(1, cust="OE-5")
+    orders = SourceSystem.objects.create(
+        name="Orders",
+        system="order-entry",
+        department="sales",
+        kind="sql",
+        entity="orders",
+        config={
+            "dsn_env": "TEST_ORDERS_DSN",
+            "table": "orders",
+            "cursor_column": "updated_at",
+            "key_column": "id",
+            "fields": order_fields(),
+        },
+    )
+    sync(orders)
+    line = OrderLine.objects.get()
+    assert line.order == Order.objects.get()
+    identity.identity_match(
+        identity=CustomerIdentity.objects.get(external_id="OE-5"), organisation=world.org_b, by=None
+    )
+    assert OrderLine.objects.visible_to(world.member_b).count() == 1
+    assert not OrderLine.objects.visible_to(world.member_a).exists()
+
+
+def test_invoices_from_a_windows_csv_drop_land_and_the_file_is_taken_once(tmp_path, world):
+    drop = tmp_path / "billing"
+    drop.mkdir()
+    (drop / "inv.csv").write_bytes(
+        "Rechnung;KundeNr;Kunde;Betrag;Währung;Datum\n"
+        "R-1;B-1;Müller Praxis;1.234,50;EUR;05.11.2026\n"
+        "R-2;B-1;Müller Praxis;99,00;XXX;05.11.2026\n".encode("cp1252")
+    )
+    source = SourceSystem.objects.create(
+        name="Billing",
+        system="billing",
+        department="billing",
+        kind="csv",
+        entity="invoices",
+        config={
+            "path": str(drop),
+            "fields": {
+                "external_id": "Rechnung",
+                "number": "Rechnung",
+                "customer_id": "KundeNr",
+                "customer_name": "Kunde",
+                "amount": {"from": "Betrag", "type": "decimal", "decimal_comma": True},
+                "currency": {"from": "Währung", "type": "currency"},
+                "issued_on": {"from": "Datum", "type": "date", "format": "%d.%m.%Y"},
+            },
+        },
+    )
+    run = sync(source)
+    assert counts(run) == (2, 1, 0, 0, 1, 0)
+    invoice = Invoice.objects.get()
+    assert (str(invoice.amount), invoice.customer_name) == ("1234.50", "Müller Praxis")
+    assert (drop / "archive" / "inv.csv").exists()
+    (drop / "archive" / "inv.csv").rename(drop / "inv.csv")  # dropped again by mistake
+    assert sync(source).read == 0
