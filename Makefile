@@ -19,6 +19,9 @@ demo: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo
 
+# The demo's legacy order-entry database; production sources name their own variables.
+export DEMO_ORDER_ENTRY_DSN ?= sqlite:///$(CURDIR)/var/demo-estate/order_entry.sqlite3
+
 run: demo
 	$(PY) manage.py runserver $(HOST)
 
