@@ -21,8 +21,11 @@ demo: install
 
 # The demo's legacy order-entry database; production sources name their own variables.
 export DEMO_ORDER_ENTRY_DSN ?= sqlite:///$(CURDIR)/var/demo-estate/order_entry.sqlite3
+export DEMO_LEGACY_API_TOKEN ?= demo-legacy-token
 
+# The portal, and beside it the demo's old help desk and CRM APIs (stopped with it).
 run: demo
+	$(PY) manage.py demo_legacy_api & api=$$!; trap "kill $$api" EXIT INT TERM; \
 	$(PY) manage.py runserver $(HOST)
 
 # The whole suite against real PostgreSQL and Redis (throwaway servers unless

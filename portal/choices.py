@@ -12,6 +12,8 @@ class Entity(models.TextChoices):
     ORDER_LINES = "order_lines", "Order lines"
     SHIPMENTS = "shipments", "Shipments"
     INVOICES = "invoices", "Invoices"
+    TICKETS = "tickets", "Old help-desk tickets"
+    ACCOUNTS = "accounts", "CRM accounts"
 
 
 class RunStatus(models.TextChoices):

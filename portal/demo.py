@@ -250,7 +250,7 @@ def estate_load(directory: Path) -> dict[str, int]:
     customer whose name normalises to an organisation's is matched; the one
     the portal does not know stays in the queue.
     """
-    from portal import demo_estate
+    from portal import demo_estate, demo_legacy_api
     from portal.models import CustomerIdentity, SourceSystem
     from portal.sync import identity, runs
 
@@ -264,8 +264,14 @@ def estate_load(directory: Path) -> dict[str, int]:
     os.environ.setdefault("DEMO_ORDER_ENTRY_DSN", f"sqlite:///{paths['order_entry']}")
     for spec in demo_estate.source_configs(paths):
         SourceSystem.objects.get_or_create(name=spec["name"], defaults=spec)
-    for source in SourceSystem.objects.filter(enabled=True, paused_reason=""):
-        runs.source_sync(source=source)
+    os.environ.setdefault("DEMO_LEGACY_API_TOKEN", demo_legacy_api.token())
+    api = demo_legacy_api.serve_in_thread(directory)  # the old help desk and the CRM
+    try:
+        for source in SourceSystem.objects.filter(enabled=True, paused_reason=""):
+            runs.source_sync(source=source)
+    finally:
+        api.shutdown()
+        api.server_close()
     organisations = {identity.normalise_name(o.name): o for o in Organisation.objects.all()}
     for pending in CustomerIdentity.objects.filter(organisation__isnull=True):
         match = organisations.get(identity.normalise_name(pending.external_name))

@@ -14,6 +14,7 @@ quarantine and the identity review queue have something to show.
 from __future__ import annotations
 
 import csv
+import json
 import random
 import sqlite3
 from dataclasses import dataclass
@@ -66,6 +67,8 @@ def generate(directory: Path, *, orders: int = 300, seed: int = 7) -> dict[str, 
     _write_order_entry(directory / "order_entry.sqlite3", order_rows, rng, now)
     _write_shipments(fulfilment / f"shipments-{now:%Y%m%d}.csv", order_rows, rng, now)
     _write_invoices(billing / f"invoices-{now:%Y%m%d}.csv", order_rows, rng, now)
+    _write_helpdesk(directory / "helpdesk_tickets.json", rng, now)
+    _write_crm(directory / "crm_accounts.json", now)
     return {
         "order_entry": directory / "order_entry.sqlite3",
         "fulfilment": fulfilment,
@@ -169,7 +172,49 @@ def _write_invoices(path: Path, orders, rng, now) -> None:
             ])  # fmt: skip
 
 
-def source_configs(paths: dict[str, Path]) -> list[dict]:
+HELPDESK_SUBJECTS = [
+    ("Wrong lot number on delivery note", "Logistics"),
+    ("Invoice sent to the old address", "Billing"),
+    ("Cannot log in to the order line", "Access"),
+    ("Samples arrived warm", "Logistics"),
+    ("Need a copy of the certificate of analysis", "Product"),
+]
+
+
+def _write_helpdesk(path: Path, rng, now) -> None:
+    """The old help desk: tickets since 2019, customers named by their help-desk id."""
+    tickets = []
+    for n in range(60):
+        customer = CUSTOMERS[n % len(CUSTOMERS)]
+        subject, category = rng.choice(HELPDESK_SUBJECTS)
+        opened = now - timedelta(days=rng.randint(400, 2000))
+        tickets.append({
+            "ticket_id": f"HD-{7000 + n}", "account": customer.billing_id.replace("B-", "HD-C"),
+            "account_name": customer.billing_name, "title": subject, "state": "closed",
+            "category": category, "created": opened.isoformat(),
+            "closed": (opened + timedelta(days=rng.randint(1, 20))).isoformat(),
+            "updated_at": (opened + timedelta(days=21)).isoformat(),
+        })  # fmt: skip
+    path.write_text(json.dumps(tickets))
+
+
+def _write_crm(path: Path, now) -> None:
+    """The CRM knows our customer numbers: its accounts match themselves."""
+    accounts = [
+        {
+            "id": f"CRM-{i}",
+            "company": c.billing_name,
+            "customer_no": c.number,
+            "city": "London",
+            "segment": "Hospital" if "Hospital" in c.billing_name else "Clinic",
+            "updated_at": now.isoformat(),
+        }
+        for i, c in enumerate(CUSTOMERS, start=1)
+    ]
+    path.write_text(json.dumps(accounts))
+
+
+def source_configs(paths: dict[str, Path], api_url: str = "http://127.0.0.1:8701") -> list[dict]:
     """The source systems that read the estate: configuration only, no code."""
     return [
         {
@@ -267,6 +312,45 @@ def source_configs(paths: dict[str, Path]) -> list[dict]:
                     "due_on": {"from": "Fällig", "type": "date", "format": "%d.%m.%Y"},
                     "paid_on": {"from": "Bezahlt", "type": "date", "format": "%d.%m.%Y"},
                     "product_line": "Produktlinie",
+                },
+            },
+        },
+        {
+            "name": "Help desk: old tickets",
+            "system": "helpdesk",
+            "department": "customer_success",
+            "kind": "http",
+            "entity": "tickets",
+            "config": {
+                "url": f"{api_url}/helpdesk/tickets/",
+                "token_env": "DEMO_LEGACY_API_TOKEN",
+                "fields": {
+                    "external_id": "ticket_id",
+                    "customer_id": "account",
+                    "customer_name": "account_name",
+                    "subject": "title",
+                    "status": "state",
+                    "category": "category",
+                    "opened_at": {"from": "created", "type": "datetime"},
+                    "closed_at": {"from": "closed", "type": "datetime"},
+                },
+            },
+        },
+        {
+            "name": "CRM: accounts",
+            "system": "crm",
+            "department": "sales",
+            "kind": "http",
+            "entity": "accounts",
+            "config": {
+                "url": f"{api_url}/crm/accounts/",
+                "token_env": "DEMO_LEGACY_API_TOKEN",
+                "fields": {
+                    "external_id": "id",
+                    "name": "company",
+                    "customer_number": "customer_no",
+                    "city": "city",
+                    "segment": "segment",
                 },
             },
         },

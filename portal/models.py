@@ -324,3 +324,40 @@ class Invoice(SyncedRecord):
 
     def __str__(self) -> str:
         return self.number
+
+
+class LegacyTicket(SyncedRecord):
+    """A ticket from the old help desk, kept read-only so the history is in one place."""
+
+    customer_id = models.CharField(max_length=100)
+    customer_name = models.CharField(max_length=200, blank=True)
+    subject = models.CharField(max_length=300)
+    status = models.CharField(max_length=30)
+    category = models.CharField(max_length=100, blank=True)
+    opened_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    body = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-opened_at"]
+        constraints = [_unique_per_source("legacy_ticket")]
+        indexes = [models.Index(fields=["organisation", "-opened_at"])]
+
+    def __str__(self) -> str:
+        return self.subject
+
+
+class CrmAccount(SyncedRecord):
+    """A customer account as the CRM knows it; its customer number links it to ours."""
+
+    name = models.CharField(max_length=200)
+    customer_number = models.CharField(max_length=32, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    segment = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [_unique_per_source("crm_account")]
+
+    def __str__(self) -> str:
+        return self.name

@@ -104,3 +104,82 @@ def page(browser, live_server):
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+class CeleryWorkers:
+    """Starts real `celery worker` processes that a test may kill and start again.
+
+    Each worker gets the test database, the real Redis broker and the given
+    environment overrides (e.g. SYNC_STALE_SECONDS, CELERY_VISIBILITY_TIMEOUT,
+    a connector's token variable). Its output goes to a log file in `folder`.
+    """
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.started: list[tuple[subprocess.Popen, Path]] = []
+
+    def start(self, **env_overrides: str) -> subprocess.Popen:
+        log = self.folder / f"worker-{len(self.started) + 1}.log"
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings.test",
+            "DATABASE_URL": test_database_url(),
+            **env_overrides,
+        }
+        with log.open("w") as out:
+            # With --pool=solo this process itself runs the tasks: killing
+            # its pid kills the task mid-run.
+            worker = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "config",
+                    "worker",
+                    "--pool=solo",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--loglevel=info",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        self.started.append((worker, log))
+        return worker
+
+    def stop_all(self) -> None:
+        for worker, log in self.started:
+            if worker.poll() is None:
+                worker.terminate()
+                try:
+                    worker.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
+                    worker.wait()
+            # Shown by pytest when the test failed.
+            print(f"--- {log.name} (exit {worker.returncode}) ---")
+            print(log.read_text())
+
+
+@pytest.fixture
+def celery_workers(transactional_db, tmp_path):
+    """A `CeleryWorkers` for this test; every worker it started is stopped afterwards.
+
+    Tasks are sent through the broker (not run inline) while the test runs.
+    """
+    if not os.environ.get("REDIS_URL") or not os.environ.get("DATABASE_URL"):
+        pytest.fail("A real worker needs REDIS_URL and DATABASE_URL (run through `make test`).")
+    from config.celery import app
+
+    folder = tmp_path / "workers"
+    folder.mkdir()
+    workers = CeleryWorkers(folder)
+    app.conf.task_always_eager = False
+    try:
+        yield workers
+    finally:
+        app.conf.task_always_eager = True
+        workers.stop_all()

@@ -15,7 +15,16 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Organisation, User
-from portal.models import CustomerIdentity, Invoice, Order, OrderLine, Shipment, SourceSystem
+from portal.models import (
+    CrmAccount,
+    CustomerIdentity,
+    Invoice,
+    LegacyTicket,
+    Order,
+    OrderLine,
+    Shipment,
+    SourceSystem,
+)
 
 LEGAL_WORDS = {
     "ltd", "limited", "plc", "llc", "llp", "inc", "gmbh", "ag", "sa", "bv", "co", "company",
@@ -31,12 +40,14 @@ def normalise_name(name: str) -> str:
     return " ".join(w for w in words if w not in LEGAL_WORDS)
 
 
-def resolve(*, system: str, customers: dict[str, str], auto_match_numbers: bool = False) -> dict:
+def resolve(
+    *, system: str, customers: dict[str, str], numbers: dict[str, str] | None = None
+) -> dict:
     """Record the customers of a batch and return {external id: organisation id or None}.
 
-    `customers` maps external id to the name the source uses. With
-    `auto_match_numbers`, an id equal to one of our customer numbers matches
-    at once (for systems that already use our numbers).
+    `customers` maps external id to the name the source uses. `numbers` maps
+    external ids to one of *our* customer numbers where the source knows it
+    (a CRM does; some systems use our numbers as their ids): those match at once.
     """
     if not customers:
         return {}
@@ -47,16 +58,17 @@ def resolve(*, system: str, customers: dict[str, str], auto_match_numbers: bool 
         ],
         ignore_conflicts=True,
     )
-    if auto_match_numbers:
-        numbers = dict(
-            Organisation.objects.filter(customer_number__in=list(customers)).values_list(
+    if numbers:
+        ours = dict(
+            Organisation.objects.filter(customer_number__in=set(numbers.values())).values_list(
                 "customer_number", "pk"
             )
         )
-        for cid, organisation_id in numbers.items():
-            CustomerIdentity.objects.filter(
-                system=system, external_id=cid, organisation__isnull=True
-            ).update(organisation_id=organisation_id, matched_at=timezone.now())
+        for cid, number in numbers.items():
+            if number in ours:
+                CustomerIdentity.objects.filter(
+                    system=system, external_id=cid, organisation__isnull=True
+                ).update(organisation_id=ours[number], matched_at=timezone.now())
     known = dict(
         CustomerIdentity.objects.filter(
             system=system, external_id__in=list(customers), organisation__isnull=False
@@ -95,10 +107,13 @@ def identity_match(
     sources = list(SourceSystem.objects.filter(system=identity.system).values_list("pk", flat=True))
     organisation_id = organisation.pk if organisation else None
     changed = 0
-    for model in (Order, Invoice):
+    for model in (Order, Invoice, LegacyTicket):
         changed += model.objects.filter(
             source_id__in=sources, customer_id=identity.external_id
         ).update(organisation_id=organisation_id)
+    CrmAccount.objects.filter(source_id__in=sources, external_id=identity.external_id).update(
+        organisation_id=organisation_id
+    )
     for child in (OrderLine, Shipment):
         link_children(child, sources=sources)
     return changed

@@ -24,7 +24,9 @@ from django.utils import timezone
 
 from portal.choices import Entity, RunStatus
 from portal.models import (
+    CrmAccount,
     Invoice,
+    LegacyTicket,
     Order,
     OrderLine,
     ProcessedFile,
@@ -48,9 +50,18 @@ ENTITY_MODELS: dict[str, tuple[type[models.Model], dict[str, str | None]]] = {
     Entity.ORDER_LINES: (OrderLine, {"order_id": "order_id_external"}),
     Entity.SHIPMENTS: (Shipment, {"order_id": "order_id_external", "customer_id": None}),
     Entity.INVOICES: (Invoice, {}),
+    Entity.TICKETS: (LegacyTicket, {}),
+    Entity.ACCOUNTS: (CrmAccount, {}),
 }
 BOOKKEEPING = ["source", "external_id", "organisation", "content_hash", "synced_at", "deleted_at"]
-HAS_CUSTOMER = {Entity.ORDERS, Entity.INVOICES}
+# Which mapped field names the customer, per entity; a CRM account *is* a customer.
+CUSTOMER_KEY = {
+    Entity.ORDERS: "customer_id",
+    Entity.INVOICES: "customer_id",
+    Entity.TICKETS: "customer_id",
+    Entity.ACCOUNTS: "external_id",
+}
+CUSTOMER_NAME = {Entity.ACCOUNTS: "name"}
 
 Progress = Callable[[SyncRun], None]
 
@@ -162,14 +173,28 @@ def _quarantine(plan: Plan, bad: list[QuarantinedRecord], *, landed: list[str], 
     QuarantinedRecord.objects.bulk_create(bad)
 
 
+def _organisations(plan: Plan, rows: dict[str, dict]) -> dict:
+    """{customer id: organisation id or None} for the customers of a batch."""
+    key = CUSTOMER_KEY.get(plan.source.entity)
+    if key is None:
+        return {}
+    name = CUSTOMER_NAME.get(plan.source.entity, "customer_name")
+    customers = {str(v[key]): v.get(name) or "" for v in rows.values()}
+    numbers = {str(v[key]): v["customer_number"] for v in rows.values() if v.get("customer_number")}
+    if plan.source.config.get("customer_ids_are_ours", False):
+        numbers.update({cid: cid for cid in customers})
+    return identity.resolve(system=plan.source.system, customers=customers, numbers=numbers)
+
+
 def _rows(plan: Plan, rows: dict[str, dict], organisations: dict, now) -> list[tuple]:
+    key = CUSTOMER_KEY.get(plan.source.entity)
     out = []
     for external_id, values in rows.items():
         data = tuple(
             empty if name is None or values.get(name) is None else values[name]
             for (name, _), empty in zip(plan.targets, plan.empty, strict=True)
         )
-        organisation = organisations.get(values.get("customer_id"))
+        organisation = organisations.get(str(values[key])) if key else None
         out.append(
             (plan.source.pk, external_id, organisation, content_hash(data), now, None, *data)
         )
@@ -209,14 +234,7 @@ def land(plan: Plan, run: SyncRun, batch: Batch, *, track_seen: bool) -> UpsertC
     now = timezone.now()
     with transaction.atomic():
         rows, bad = _map(plan, run, batch.records, batch.label)
-        organisations = {}
-        if plan.source.entity in HAS_CUSTOMER:
-            customers = {v["customer_id"]: v.get("customer_name") or "" for v in rows.values()}
-            organisations = identity.resolve(
-                system=plan.source.system,
-                customers=customers,
-                auto_match_numbers=plan.source.config.get("customer_ids_are_ours", False),
-            )
+        organisations = _organisations(plan, rows)
         counts = upsert(plan.model, plan.fields, _rows(plan, rows, organisations, now))
         if rows:
             _link(plan)
@@ -241,8 +259,23 @@ def land(plan: Plan, run: SyncRun, batch: Batch, *, track_seen: bool) -> UpsertC
         run.quarantined += len(bad)
         run.heartbeat_at = now
         run.progress = f"{run.read:,} read · {batch.label}"[:200]
-        run.save()
+        _save_progress(run)
     return counts
+
+
+class RunTakenOver(PermanentError):
+    """Another run took this one over (its heartbeat looked stale): stop, write nothing more."""
+
+
+def _save_progress(run: SyncRun) -> None:
+    fields = ["read", "created", "updated", "unchanged", "quarantined", "deleted"]
+    fields += ["heartbeat_at", "progress", "cursor_to"]
+    # Compare-and-set on the status: a run failed as stale must not carry on writing.
+    still_ours = SyncRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+        **{field: getattr(run, field) for field in fields}
+    )
+    if not still_ours:
+        raise RunTakenOver("This run was taken over after its heartbeat went stale.")
 
 
 # --- A whole run --------------------------------------------------------------------------------
@@ -252,7 +285,10 @@ def _finish(run: SyncRun, status: str, error: str = "") -> SyncRun:
     run.status = status
     run.error = error
     run.finished_at = timezone.now()
-    run.save(update_fields=["status", "error", "finished_at"])
+    # Only a run still running is finished here; one failed as stale keeps its verdict.
+    SyncRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+        status=status, error=error, finished_at=run.finished_at
+    )
     return run
 
 
@@ -287,7 +323,7 @@ def source_sync(
         if full:
             with transaction.atomic():
                 run.deleted += _mark_deleted(plan, run, timezone.now())
-                run.save(update_fields=["deleted"])
+                _save_progress(run)
                 source.last_full_at = run.started_at
     except ShapeError as error:
         source.paused_reason = str(error)

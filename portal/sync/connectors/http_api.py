@@ -88,7 +88,8 @@ class HttpApiConnector:
         tries = 1 + self.max_retries
         for attempt in range(1, tries + 1):
             try:
-                response = client.get(url, params=params)
+                # An empty dict would wipe the query string of a `next` link: pass None instead.
+                response = client.get(url, params=params or None)
             except RETRYABLE_ERRORS as error:
                 reason, retry_after = f"{type(error).__name__}: {error}", None
             except httpx.HTTPError as error:  # a malformed URL, an unsupported scheme

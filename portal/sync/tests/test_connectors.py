@@ -520,6 +520,21 @@ def test_http_follows_next_links_with_the_bearer_token(api):
     assert {request.authorization for request in api.requests} == {f"Bearer {TOKEN}"}
 
 
+def test_http_next_links_keep_their_query_string(api):
+    # Page-number pagination on one path: the query string is all that tells pages apart.
+    api.route(
+        "/tickets",
+        (200, {"results": [{"id": 1, "updated_at": "2024-05-01T10:00:00Z"}],
+               "next": api.url("/tickets") + "?page=2"}),
+        (200, {"results": [{"id": 2, "updated_at": "2024-05-02T10:00:00Z"}], "next": None}),
+    )  # fmt: skip
+
+    batches = collect(http_connector(api))
+
+    assert ids(batches) == [1, 2]
+    assert [request.query for request in api.requests] == [{}, {"page": ["2"]}]
+
+
 def test_http_wrong_token_is_refused_permanently(api, monkeypatch):
     serve_pages(api)
     monkeypatch.setenv("HELPDESK_TOKEN", "wrong")

@@ -419,3 +419,17 @@ def test_invoices_from_a_windows_csv_drop_land_and_the_file_is_taken_once(tmp_pa
     assert (drop / "archive" / "inv.csv").exists()
     (drop / "archive" / "inv.csv").rename(drop / "inv.csv")  # dropped again by mistake
     assert sync(source).read == 0
+
+
+def test_a_run_taken_over_as_stale_stops_without_writing(legacy, order_source):
+    for i in range(1, 8):
+        legacy.put(i)
+    order_source.refresh_from_db()
+
+    def fail_me_as_stale(run):
+        SyncRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED, error="stale")
+
+    run = runs.source_sync(source=order_source, progress=fail_me_as_stale)
+    assert run.status == RunStatus.FAILED
+    assert SyncRun.objects.get(pk=run.pk).error == "stale"  # the takeover's verdict stays
+    assert Order.objects.count() == 3  # the first batch of 3 landed, nothing after it
