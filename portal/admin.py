@@ -127,7 +127,7 @@ class CustomerIdentityAdmin(admin.ModelAdmin):
 
     @admin.display(description="Suggested matches")
     def suggested(self, obj):
-        found = identity.suggestions(obj)
+        found = identity.suggestions(obj)  # one identity per page: one pass is fine
         return ", ".join(f"{org} ({why})" for org, why in found) or "none"
 
     def save_model(self, request, obj, form, change):

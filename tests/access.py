@@ -197,6 +197,16 @@ MATRIX: list[Route] = [
         data=lambda w: {"department": "logistics", "title": "Trace parcels", "tickets": []},
     ),
     Route("tickets:improvement", STAFF_TOOL(200), args=lambda w: [w.improvement.pk]),
+    # The AM workspace -------------------------------------------------------------------
+    Route("portal:identity_queue", STAFF_TOOL(200)),
+    Route(
+        "portal:identity_match",
+        # Matching to A needs A to be yours: B's AM and the agent get the same 404 as a typo.
+        {**STAFF_TOOL(302), "am_b": 404, "agent": 404},
+        method="post",
+        args=lambda w: [w.pending_identity.pk],
+        data=lambda w: {"organisation": w.org_a.pk},
+    ),
     Route(
         "accounts:invitation_accept",
         everyone(200),

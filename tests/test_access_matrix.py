@@ -7,6 +7,7 @@ from django.test import override_settings
 from django.urls import reverse
 
 from accounts.services import invitation_create
+from portal.models import CustomerIdentity
 from tests.access import MATRIX, ROLES, SEES_A, route_names, uncovered_routes
 from tests.helpers import invitation_token_from
 from tickets.models import Attachment, Ticket
@@ -35,6 +36,9 @@ def matrix_world(world, django_capture_on_commit_callbacks, mailoutbox):
         )
     world.invitation_token = invitation_token_from(mailoutbox[-1])
     add_tickets_of_a(world)
+    world.pending_identity = CustomerIdentity.objects.create(
+        system="order-entry", external_id="OE-9", external_name="ALFA CLINIC"
+    )
     mailoutbox.clear()
     return world
 

@@ -78,3 +78,21 @@ def test_page_queries_do_not_grow_with_data(client, world, role, name, maximum):
     large = count_queries(client, url)
     assert large == small, f"{url}: {small} queries with little data, {large} with more"
     assert large <= maximum, f"{url}: {large} queries, pinned at {maximum}"
+
+
+def test_identity_queue_queries_do_not_grow_with_waiting_customers(client, world):
+    from portal.models import CustomerIdentity
+
+    def add(n, start):
+        CustomerIdentity.objects.bulk_create(
+            CustomerIdentity(system="oe", external_id=f"OE-{i}", external_name=f"Customer {i}")
+            for i in range(start, start + n)
+        )
+
+    client.force_login(world.am_a)
+    add(2, 0)
+    small = count_queries(client, reverse("portal:identity_queue"))
+    add(40, 100)
+    large = count_queries(client, reverse("portal:identity_queue"))
+    assert large == small
+    assert large <= 9

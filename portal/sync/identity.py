@@ -77,18 +77,41 @@ def resolve(
     return {cid: known.get(cid) for cid in customers}
 
 
+class Suggester:
+    """Suggests organisations for legacy customers: same normalised name, or same number.
+
+    Built once from the organisations someone may match to, then asked per identity
+    without further queries.
+    """
+
+    def __init__(self, organisations):
+        self.by_name: dict[str, list[Organisation]] = {}
+        self.by_number: dict[str, list[Organisation]] = {}
+        for organisation in organisations.only("pk", "name", "customer_number"):
+            self.by_name.setdefault(normalise_name(organisation.name), []).append(organisation)
+            digits = _digits(organisation.customer_number)
+            if digits:
+                self.by_number.setdefault(digits, []).append(organisation)
+
+    def suggest(self, identity: CustomerIdentity, limit: int = 3) -> list[tuple]:
+        found = [
+            (o, "same name") for o in self.by_name.get(normalise_name(identity.external_name), [])
+        ]
+        found += [
+            (o, "same customer number")
+            for o in self.by_number.get(_digits(identity.external_id), [])
+            if all(o.pk != f.pk for f, _ in found)
+        ]
+        return found[:limit]
+
+
+def _digits(text: str) -> str:
+    return re.sub(r"\D", "", text).lstrip("0")
+
+
 def suggestions(identity: CustomerIdentity, limit: int = 3) -> list[tuple[Organisation, str]]:
     """Organisations this identity may be, with why: same normalised name or number."""
-    wanted = normalise_name(identity.external_name)
-    digits = re.sub(r"\D", "", identity.external_id).lstrip("0")
-    found = []
-    for organisation in Organisation.objects.only("pk", "name", "customer_number"):
-        number_digits = re.sub(r"\D", "", organisation.customer_number).lstrip("0")
-        if wanted and normalise_name(organisation.name) == wanted:
-            found.append((organisation, "same name"))
-        elif digits and digits == number_digits:
-            found.append((organisation, "same customer number"))
-    return found[:limit]
+    return Suggester(Organisation.objects.all()).suggest(identity, limit)
 
 
 @transaction.atomic

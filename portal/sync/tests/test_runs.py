@@ -433,3 +433,21 @@ def test_a_run_taken_over_as_stale_stops_without_writing(legacy, order_source):
     assert run.status == RunStatus.FAILED
     assert SyncRun.objects.get(pk=run.pk).error == "stale"  # the takeover's verdict stays
     assert Order.objects.count() == 3  # the first batch of 3 landed, nothing after it
+
+
+def test_am_matches_a_waiting_customer_from_the_workspace(client, legacy, order_source, world):
+    legacy.put(1, cust="OE-42")
+    sync(order_source)
+    pending = CustomerIdentity.objects.get(external_id="OE-42")
+    client.force_login(world.am_a)
+    page = client.get("/workspace/identities/").content.decode()
+    assert "Customer OE-42" in page
+    assert world.org_b.name not in page  # only your own accounts to match to
+    response = client.post(
+        f"/workspace/identities/{pending.pk}/match/", {"organisation": world.org_a.pk}
+    )
+    assert response.status_code == 302
+    assert Order.objects.visible_to(world.member_a).count() == 1
+    assert "Every customer of every system is matched" in client.get(
+        "/workspace/identities/"
+    ).content.decode()
