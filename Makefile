@@ -21,6 +21,7 @@ demo: install
 
 # The demo's legacy order-entry database; production sources name their own variables.
 export DEMO_ORDER_ENTRY_DSN ?= sqlite:///$(CURDIR)/var/demo-estate/order_entry.sqlite3
+export DEMO_CONTRACTS_DSN ?= sqlite:///$(CURDIR)/var/demo-estate/contracts.sqlite3
 export DEMO_LEGACY_API_TOKEN ?= demo-legacy-token
 
 # The portal, and beside it the demo's old help desk and CRM APIs (stopped with it).

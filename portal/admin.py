@@ -3,11 +3,15 @@ from django.contrib import admin
 
 from portal import tasks
 from portal.models import (
+    CrmAccount,
     CustomerIdentity,
     Invoice,
+    LegacyTicket,
     Order,
     OrderLine,
+    PriceAgreement,
     QuarantinedRecord,
+    SampleReceipt,
     Shipment,
     SourceSystem,
     SyncRun,
@@ -168,3 +172,34 @@ class OrderLineAdmin(admin.ModelAdmin):
     list_filter = ["source"]
     search_fields = ["external_id", "product_code", "order_id_external"]
     list_select_related = ["order"]
+
+
+@admin.register(LegacyTicket)
+class LegacyTicketAdmin(admin.ModelAdmin):
+    list_display = ["external_id", "organisation", "subject", "status", "opened_at"]
+    list_filter = ["source", "status"]
+    search_fields = ["external_id", "subject", "customer_name"]
+    list_select_related = ["organisation"]
+
+
+@admin.register(CrmAccount)
+class CrmAccountAdmin(admin.ModelAdmin):
+    list_display = ["name", "customer_number", "organisation", "city", "segment"]
+    search_fields = ["name", "customer_number", "external_id"]
+    list_select_related = ["organisation"]
+
+
+@admin.register(PriceAgreement)
+class PriceAgreementAdmin(admin.ModelAdmin):
+    list_display = ["product_code", "organisation", "unit_price", "currency", "valid_from"]
+    list_filter = ["source", "currency"]
+    search_fields = ["product_code", "customer_name", "external_id"]
+    list_select_related = ["organisation"]
+
+
+@admin.register(SampleReceipt)
+class SampleReceiptAdmin(admin.ModelAdmin):
+    list_display = ["lot", "product_code", "quantity", "recipient", "organisation", "signed_at"]
+    list_filter = ["source"]
+    search_fields = ["lot", "recipient", "external_id"]
+    list_select_related = ["organisation"]

@@ -14,6 +14,8 @@ class Entity(models.TextChoices):
     INVOICES = "invoices", "Invoices"
     TICKETS = "tickets", "Old help-desk tickets"
     ACCOUNTS = "accounts", "CRM accounts"
+    PRICES = "prices", "Contract prices"
+    SAMPLES = "samples", "Sample receipts"
 
 
 class RunStatus(models.TextChoices):

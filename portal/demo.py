@@ -258,10 +258,13 @@ def estate_load(directory: Path) -> dict[str, int]:
         "order_entry": directory / "order_entry.sqlite3",
         "fulfilment": directory / "fulfilment",
         "billing": directory / "billing",
+        "contracts": directory / "contracts.sqlite3",
+        "samples": directory / "samples",
     }
-    if not paths["order_entry"].exists():
+    if not paths["contracts"].exists():
         paths = demo_estate.generate(directory)
     os.environ.setdefault("DEMO_ORDER_ENTRY_DSN", f"sqlite:///{paths['order_entry']}")
+    os.environ.setdefault("DEMO_CONTRACTS_DSN", f"sqlite:///{paths['contracts']}")
     for spec in demo_estate.source_configs(paths):
         SourceSystem.objects.get_or_create(name=spec["name"], defaults=spec)
     os.environ.setdefault("DEMO_LEGACY_API_TOKEN", demo_legacy_api.token())

@@ -69,10 +69,16 @@ def generate(directory: Path, *, orders: int = 300, seed: int = 7) -> dict[str, 
     _write_invoices(billing / f"invoices-{now:%Y%m%d}.csv", order_rows, rng, now)
     _write_helpdesk(directory / "helpdesk_tickets.json", rng, now)
     _write_crm(directory / "crm_accounts.json", now)
+    _write_contracts(directory / "contracts.sqlite3", rng, now)
+    samples = directory / "samples"
+    samples.mkdir(exist_ok=True)
+    _write_samples(samples / f"receipts-{now:%Y%m%d}.csv", order_rows, rng)
     return {
         "order_entry": directory / "order_entry.sqlite3",
         "fulfilment": fulfilment,
         "billing": billing,
+        "contracts": directory / "contracts.sqlite3",
+        "samples": samples,
     }
 
 
@@ -214,6 +220,58 @@ def _write_crm(path: Path, now) -> None:
     path.write_text(json.dumps(accounts))
 
 
+def _write_contracts(path: Path, rng, now) -> None:
+    """Contracts and pricing: agreed prices per customer and product, customers by number."""
+    path.unlink(missing_ok=True)
+    db = sqlite3.connect(path)
+    db.execute(
+        "CREATE TABLE agreements (id INTEGER PRIMARY KEY, account TEXT, account_name TEXT,"
+        " sku TEXT, price TEXT, currency TEXT, valid_from TEXT, valid_to TEXT, changed TEXT)"
+    )
+    n = 0
+    for customer in CUSTOMERS:
+        for code, _name, _line, list_price in PRODUCTS:
+            n += 1
+            agreed = (list_price * Decimal(rng.choice(["0.88", "0.95", "1.00"]))).quantize(
+                Decimal("0.01")
+            )
+            start = (now - timedelta(days=rng.randint(30, 700))).date()
+            db.execute(
+                "INSERT INTO agreements VALUES (?,?,?,?,?,?,?,?,?)",
+                (n, f"CT/{customer.billing_id[2:]}", customer.billing_name, code, str(agreed), "GBP",
+                 start.isoformat(), (start + timedelta(days=730)).isoformat(), now.isoformat()),
+            )  # fmt: skip
+    db.commit()
+    db.close()
+
+
+def _write_samples(path: Path, orders, rng) -> None:
+    """Sample accountability: which clinician signed for which lot (tab-separated, UTF-8)."""
+    clinicians = ["Dr A. Osei", "Dr M. Keller", "Dr S. Ahmed", "Dr L. Novak", "Nurse J. Reid"]
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out, delimiter="\t")
+        writer.writerow(
+            [
+                "receipt",
+                "practice",
+                "practice_name",
+                "lot",
+                "sku",
+                "units",
+                "signed_by",
+                "signed_on",
+            ]
+        )
+        for n, (order_id, customer, placed) in enumerate(orders[::3]):
+            signed = placed + timedelta(days=2)
+            writer.writerow([
+                f"SR-{order_id}", customer.order_entry_id, customer.order_entry_name,
+                f"L{rng.randint(1000, 9999)}", rng.choice(PRODUCTS)[0], rng.randint(1, 20),
+                "" if n == 7 else rng.choice(clinicians),  # one unsigned receipt: quarantined
+                signed.strftime("%Y-%m-%d %H:%M"),
+            ])  # fmt: skip
+
+
 def source_configs(paths: dict[str, Path], api_url: str = "http://127.0.0.1:8701") -> list[dict]:
     """The source systems that read the estate: configuration only, no code."""
     return [
@@ -351,6 +409,55 @@ def source_configs(paths: dict[str, Path], api_url: str = "http://127.0.0.1:8701
                     "customer_number": "customer_no",
                     "city": "city",
                     "segment": "segment",
+                },
+            },
+        },
+        {
+            "name": "Contracts: agreed prices",
+            "system": "contracts",
+            "department": "sales",
+            "kind": "sql",
+            "entity": "prices",
+            "config": {
+                "dsn_env": "DEMO_CONTRACTS_DSN",
+                "table": "agreements",
+                "cursor_column": "changed",
+                "key_column": "id",
+                "fields": {
+                    "external_id": "id",
+                    "customer_id": "account",
+                    "customer_name": "account_name",
+                    "product_code": "sku",
+                    "unit_price": {"from": "price", "type": "decimal", "min": 0},
+                    "currency": {"from": "currency", "type": "currency"},
+                    "valid_from": {"from": "valid_from", "type": "date"},
+                    "valid_until": {"from": "valid_to", "type": "date"},
+                },
+            },
+        },
+        {
+            "name": "Sample accountability: receipts",
+            "system": "order-entry",  # practices are named by their order-entry ids
+            "department": "product",
+            "kind": "csv",
+            "entity": "samples",
+            "config": {
+                "path": str(paths["samples"]),
+                "delimiter": "\t",
+                "fields": {
+                    "external_id": "receipt",
+                    "customer_id": "practice",
+                    "customer_name": "practice_name",
+                    "lot": "lot",
+                    "product_code": "sku",
+                    "quantity": {"from": "units", "type": "decimal", "min": 0},
+                    "recipient": "signed_by",
+                    "signed_at": {
+                        "from": "signed_on",
+                        "type": "datetime",
+                        "format": "%Y-%m-%d %H:%M",
+                        "tz": "Europe/London",
+                    },
                 },
             },
         },

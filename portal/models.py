@@ -361,3 +361,41 @@ class CrmAccount(SyncedRecord):
 
     def __str__(self) -> str:
         return self.name
+
+
+class PriceAgreement(SyncedRecord):
+    """A contracted price for one product, from the contracts and pricing system."""
+
+    customer_id = models.CharField(max_length=100)
+    customer_name = models.CharField(max_length=200, blank=True)
+    product_code = models.CharField(max_length=50)
+    unit_price = models.DecimalField(max_digits=14, decimal_places=4)
+    currency = models.CharField(max_length=3)
+    valid_from = models.DateField()
+    valid_until = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["product_code", "-valid_from"]
+        constraints = [_unique_per_source("price_agreement")]
+
+    def __str__(self) -> str:
+        return f"{self.product_code} {self.unit_price} {self.currency}"
+
+
+class SampleReceipt(SyncedRecord):
+    """Samples of a lot signed for by a named clinician (sample accountability)."""
+
+    customer_id = models.CharField(max_length=100)
+    customer_name = models.CharField(max_length=200, blank=True)
+    lot = models.CharField(max_length=50)
+    product_code = models.CharField(max_length=50)
+    quantity = models.DecimalField(max_digits=12, decimal_places=3)
+    recipient = models.CharField(max_length=200)
+    signed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-signed_at"]
+        constraints = [_unique_per_source("sample_receipt")]
+
+    def __str__(self) -> str:
+        return f"{self.lot} × {self.quantity}"

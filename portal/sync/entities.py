@@ -48,6 +48,31 @@ ENTITIES = {
             optional=("customer_name", "category", "closed_at", "body"),
         ),
         EntitySchema(
+            "prices",
+            required=(
+                "external_id",
+                "customer_id",
+                "product_code",
+                "unit_price",
+                "currency",
+                "valid_from",
+            ),
+            optional=("customer_name", "valid_until"),
+        ),
+        EntitySchema(
+            "samples",
+            required=(
+                "external_id",
+                "customer_id",
+                "lot",
+                "product_code",
+                "quantity",
+                "recipient",
+                "signed_at",
+            ),
+            optional=("customer_name",),
+        ),
+        EntitySchema(
             "accounts",
             required=("external_id", "name"),
             optional=("customer_number", "city", "segment"),

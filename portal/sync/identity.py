@@ -22,6 +22,8 @@ from portal.models import (
     LegacyTicket,
     Order,
     OrderLine,
+    PriceAgreement,
+    SampleReceipt,
     Shipment,
     SourceSystem,
 )
@@ -130,7 +132,7 @@ def identity_match(
     sources = list(SourceSystem.objects.filter(system=identity.system).values_list("pk", flat=True))
     organisation_id = organisation.pk if organisation else None
     changed = 0
-    for model in (Order, Invoice, LegacyTicket):
+    for model in (Order, Invoice, LegacyTicket, PriceAgreement, SampleReceipt):
         changed += model.objects.filter(
             source_id__in=sources, customer_id=identity.external_id
         ).update(organisation_id=organisation_id)

@@ -29,8 +29,10 @@ from portal.models import (
     LegacyTicket,
     Order,
     OrderLine,
+    PriceAgreement,
     ProcessedFile,
     QuarantinedRecord,
+    SampleReceipt,
     SeenKey,
     Shipment,
     SourceSystem,
@@ -52,6 +54,8 @@ ENTITY_MODELS: dict[str, tuple[type[models.Model], dict[str, str | None]]] = {
     Entity.INVOICES: (Invoice, {}),
     Entity.TICKETS: (LegacyTicket, {}),
     Entity.ACCOUNTS: (CrmAccount, {}),
+    Entity.PRICES: (PriceAgreement, {}),
+    Entity.SAMPLES: (SampleReceipt, {}),
 }
 BOOKKEEPING = ["source", "external_id", "organisation", "content_hash", "synced_at", "deleted_at"]
 # Which mapped field names the customer, per entity; a CRM account *is* a customer.
@@ -60,6 +64,8 @@ CUSTOMER_KEY = {
     Entity.INVOICES: "customer_id",
     Entity.TICKETS: "customer_id",
     Entity.ACCOUNTS: "external_id",
+    Entity.PRICES: "customer_id",
+    Entity.SAMPLES: "customer_id",
 }
 CUSTOMER_NAME = {Entity.ACCOUNTS: "name"}
 

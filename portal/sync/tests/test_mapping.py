@@ -807,7 +807,7 @@ def test_unknown_entity():
         Mapping("invoice", INVOICE)
     assert str(caught.value) == (
         "unknown entity 'invoice'; expected one of:"
-        " accounts, invoices, order_lines, orders, shipments, tickets"
+        " accounts, invoices, order_lines, orders, prices, samples, shipments, tickets"
     )
 
 

@@ -448,6 +448,7 @@ def test_am_matches_a_waiting_customer_from_the_workspace(client, legacy, order_
     )
     assert response.status_code == 302
     assert Order.objects.visible_to(world.member_a).count() == 1
-    assert "Every customer of every system is matched" in client.get(
-        "/workspace/identities/"
-    ).content.decode()
+    assert (
+        "Every customer of every system is matched"
+        in client.get("/workspace/identities/").content.decode()
+    )
