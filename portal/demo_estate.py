@@ -161,6 +161,7 @@ def _write_invoices(path: Path, orders, rng, now) -> None:
                 "Fällig",
                 "Bezahlt",
                 "Produktlinie",
+                "Auftrag",
             ]
         )
         for n, (order_id, customer, placed) in enumerate(orders):
@@ -174,7 +175,7 @@ def _write_invoices(path: Path, orders, rng, now) -> None:
             writer.writerow([
                 f"R-{order_id}", customer.billing_id, customer.billing_name,
                 f"{amount:.2f}".replace(".", ","), currency, issued_text, due.strftime("%d.%m.%Y"),
-                paid.strftime("%d.%m.%Y") if paid else "", rng.choice(PRODUCTS)[2],
+                paid.strftime("%d.%m.%Y") if paid else "", rng.choice(PRODUCTS)[2], str(order_id),
             ])  # fmt: skip
 
 
@@ -357,6 +358,7 @@ def source_configs(paths: dict[str, Path], api_url: str = "http://127.0.0.1:8701
             "entity": "invoices",
             "config": {
                 "path": str(paths["billing"]),
+                "order_system": "order-entry",  # invoices quote order-entry order numbers
                 "encoding": "auto",
                 "delimiter": "auto",
                 "fields": {
@@ -370,6 +372,7 @@ def source_configs(paths: dict[str, Path], api_url: str = "http://127.0.0.1:8701
                     "due_on": {"from": "Fällig", "type": "date", "format": "%d.%m.%Y"},
                     "paid_on": {"from": "Bezahlt", "type": "date", "format": "%d.%m.%Y"},
                     "product_line": "Produktlinie",
+                    "order_id": "Auftrag",
                 },
             },
         },

@@ -316,6 +316,10 @@ class Invoice(SyncedRecord):
     paid_on = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=20, blank=True)
     product_line = models.CharField(max_length=100, blank=True)
+    order_id_external = models.CharField(max_length=100, blank=True)
+    order = models.ForeignKey(
+        Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="invoices"
+    )
 
     class Meta:
         ordering = ["-issued_on"]

@@ -40,7 +40,7 @@ ENTITIES = {
         EntitySchema(
             "invoices",
             required=("external_id", "customer_id", "number", "amount", "currency", "issued_on"),
-            optional=("due_on", "paid_on", "status", "customer_name", "product_line"),
+            optional=("due_on", "paid_on", "status", "customer_name", "product_line", "order_id"),
         ),
         EntitySchema(
             "tickets",

@@ -140,24 +140,38 @@ def identity_match(
         organisation_id=organisation_id
     )
     for child in (OrderLine, Shipment):
-        link_children(child, sources=sources)
+        link_children(child, order_sources=sources, child_sources=sources)
     return changed
 
 
 def link_children(
-    model, *, sources: list[int], child_ids_sql: str = "", order_ids_sql: str = ""
+    model,
+    *,
+    order_sources: list[int],
+    child_sources: list[int],
+    child_ids_sql: str = "",
+    order_ids_sql: str = "",
+    set_organisation: bool = True,
 ) -> None:
-    """Point lines and shipments at their order (same legacy system) and its organisation.
+    """Point lines, shipments and invoices at their order.
 
+    Lines and shipments also take their order's organisation (they do not name
+    the customer themselves); invoices keep the one their own system gives.
     Set-based, one UPDATE ... FROM, writing only rows whose link changes.
     `child_ids_sql` / `order_ids_sql` (SQL selecting external ids) limit it to
     the children, or the orders, of the batch just written.
     """
-    if not sources:
+    if not order_sources or not child_sources:
         return
     table = connection.ops.quote_name(model._meta.db_table)
     orders = connection.ops.quote_name(Order._meta.db_table)
-    marks = ", ".join(["%s"] * len(sources))
+    order_marks = ", ".join(["%s"] * len(order_sources))
+    child_marks = ", ".join(["%s"] * len(child_sources))
+    assign = "order_id = o.id"
+    changed = f"{table}.order_id IS DISTINCT FROM o.id"
+    if set_organisation:
+        assign += ", organisation_id = o.organisation_id"
+        changed += f" OR {table}.organisation_id IS DISTINCT FROM o.organisation_id"
     scope = ""
     if child_ids_sql:
         scope += f" AND {table}.external_id IN ({child_ids_sql})"
@@ -165,10 +179,18 @@ def link_children(
         scope += f" AND o.external_id IN ({order_ids_sql})"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET order_id = o.id, organisation_id = o.organisation_id "  # noqa: S608 - identifiers from model meta
+            f"UPDATE {table} SET {assign} "  # noqa: S608 - identifiers from model meta
             f"FROM {orders} o WHERE o.external_id = {table}.order_id_external "
-            f"AND o.source_id IN ({marks}) AND {table}.source_id IN ({marks}) "
-            f"AND ({table}.order_id IS DISTINCT FROM o.id "
-            f"OR {table}.organisation_id IS DISTINCT FROM o.organisation_id){scope}",
-            [*sources, *sources],
+            f"AND o.source_id IN ({order_marks}) AND {table}.source_id IN ({child_marks}) "
+            f"AND ({changed}){scope}",
+            [*order_sources, *child_sources],
         )
+
+
+def invoice_sources_for(system: str) -> list[int]:
+    """Billing feeds whose invoices quote the orders of `system`."""
+    return list(
+        SourceSystem.objects.filter(entity="invoices", config__order_system=system).values_list(
+            "pk", flat=True
+        )
+    )

@@ -51,7 +51,7 @@ ENTITY_MODELS: dict[str, tuple[type[models.Model], dict[str, str | None]]] = {
     Entity.ORDERS: (Order, {}),
     Entity.ORDER_LINES: (OrderLine, {"order_id": "order_id_external"}),
     Entity.SHIPMENTS: (Shipment, {"order_id": "order_id_external", "customer_id": None}),
-    Entity.INVOICES: (Invoice, {}),
+    Entity.INVOICES: (Invoice, {"order_id": "order_id_external"}),
     Entity.TICKETS: (LegacyTicket, {}),
     Entity.ACCOUNTS: (CrmAccount, {}),
     Entity.PRICES: (PriceAgreement, {}),
@@ -208,17 +208,38 @@ def _rows(plan: Plan, rows: dict[str, dict], organisations: dict, now) -> list[t
 
 
 def _link(plan: Plan) -> None:
+    """Connect the batch to the orders it quotes, or the waiting records to its orders."""
+    staged = staged_external_ids_sql(plan.model)
+    own = plan.system_sources
     if plan.model in (OrderLine, Shipment):
         identity.link_children(
-            plan.model,
-            sources=plan.system_sources,
-            child_ids_sql=staged_external_ids_sql(plan.model),
+            plan.model, order_sources=own, child_sources=own, child_ids_sql=staged
+        )
+    elif plan.model is Invoice and plan.source.config.get("order_system"):
+        order_sources = list(
+            SourceSystem.objects.filter(
+                system=plan.source.config["order_system"], entity="orders"
+            ).values_list("pk", flat=True)
+        )
+        identity.link_children(
+            Invoice,
+            order_sources=order_sources,
+            child_sources=[plan.source.pk],
+            child_ids_sql=staged,
+            set_organisation=False,
         )
     elif plan.model is Order:
         for child in (OrderLine, Shipment):
             identity.link_children(
-                child, sources=plan.system_sources, order_ids_sql=staged_external_ids_sql(Order)
+                child, order_sources=own, child_sources=own, order_ids_sql=staged
             )
+        identity.link_children(
+            Invoice,
+            order_sources=[plan.source.pk],
+            child_sources=identity.invoice_sources_for(plan.source.system),
+            order_ids_sql=staged,
+            set_organisation=False,
+        )
 
 
 def _mark_deleted(plan: Plan, run: SyncRun, now) -> int:
