@@ -11,6 +11,6 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("tickets/", include("tickets.urls")),
     path("tier/", include("tiers.urls")),
-    path("workspace/", include("portal.urls")),
+    path("", include("portal.urls")),
     path("admin/", admin.site.urls),
 ]

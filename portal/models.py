@@ -9,14 +9,17 @@ from portal.choices import Entity, RunStatus, SourceKind
 
 
 class TimelineKind(models.TextChoices):
-    TICKET_OPENED = "ticket_opened", "Ticket opened"
-    TICKET_RESOLVED = "ticket_resolved", "Ticket resolved"
     IMPROVEMENT = "improvement", "Improvement made"
     TIER_CHANGED = "tier_changed", "Tier changed"
 
 
 class TimelineEvent(models.Model):
-    """One touchpoint in an organisation's relationship with us, newest first."""
+    """News we give a customer on their timeline (an improvement made, a tier change).
+
+    Orders, deliveries, invoices and tickets are on the timeline straight from
+    their own tables (portal.selectors.timeline); only news without a record of
+    its own is kept here.
+    """
 
     organisation = models.ForeignKey(
         Organisation, on_delete=models.CASCADE, related_name="timeline"

@@ -1,5 +1,7 @@
 """The portal's screens: the customer's home and the staff workspace."""
 
+from datetime import date
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -9,13 +11,15 @@ from django.views.decorators.http import require_POST
 
 from accounts import selectors as account_selectors
 from accounts.choices import TeamRole
-from accounts.decorators import staff_only
+from accounts.decorators import customer_screen, staff_only
 from portal import selectors
 from portal.models import CustomerIdentity
 from portal.sync import identity
 from portal.sync.identity import Suggester
 from tickets import selectors as ticket_selectors
 from tiers import selectors as tier_selectors
+
+PAGE_SIZE = 25
 
 
 @login_required
@@ -45,7 +49,12 @@ def customer_home(request):
             "sponsor": team.get(TeamRole.EXECUTIVE_SPONSOR),
             "tier": tier_selectors.current_tier(organisation=organisation),
             "open_tickets": open_tickets,
+            "recent_orders": selectors.order_list(user=request.user, organisation=organisation)[:5],
+            "invoices_due": selectors.invoice_list(
+                user=request.user, organisation=organisation, state="unpaid"
+            )[:5],
             "timeline": selectors.timeline(organisation=organisation, limit=10),
+            "sources": selectors.source_freshness(),
         },
     )
 
@@ -96,3 +105,105 @@ def identity_match(request, pk: int):
         request, f"{pending.external_name} is now {organisation.name}: {linked} records linked."
     )
     return redirect("portal:identity_queue")
+
+
+# --- The customer's records ---------------------------------------------------------------------
+
+
+def _date(value: str):
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+@customer_screen
+def order_list(request):
+    params = request.GET
+    orders = selectors.order_list(
+        user=request.user,
+        organisation=request.organisation,
+        search=params.get("q", "").strip()[:100],
+        status=params.get("status", ""),
+        date_from=_date(params.get("from", "")),
+        date_to=_date(params.get("to", "")),
+        sort=params.get("sort", "newest"),
+    )
+    context = {
+        "page": Paginator(orders, PAGE_SIZE).get_page(params.get("page")),
+        "statuses": selectors.order_statuses(organisation=request.organisation),
+        "sorts": selectors.ORDER_SORTS,
+        "filters": params,
+        "sources": selectors.source_freshness(),
+        "query": _query_without_page(request),
+    }
+    template = "portal/orders_rows.html" if request.htmx else "portal/orders.html"
+    return render(request, template, context)
+
+
+@login_required
+def order_detail(request, pk: int):
+    order = selectors.order_get(user=request.user, pk=pk)
+    return render(
+        request,
+        "portal/order_detail.html",
+        {"order": order, "sources": selectors.source_freshness()},
+    )
+
+
+@customer_screen
+def shipment_list(request):
+    shipments = selectors.shipment_list(user=request.user, organisation=request.organisation)
+    return render(
+        request,
+        "portal/shipments.html",
+        {
+            "page": Paginator(shipments, PAGE_SIZE).get_page(request.GET.get("page")),
+            "sources": selectors.source_freshness(),
+        },
+    )
+
+
+@customer_screen
+def invoice_list(request):
+    state = request.GET.get("state", "")
+    invoices = selectors.invoice_list(
+        user=request.user, organisation=request.organisation, state=state
+    )
+    return render(
+        request,
+        "portal/invoices.html",
+        {
+            "page": Paginator(invoices, PAGE_SIZE).get_page(request.GET.get("page")),
+            "state": state,
+            "states": selectors.INVOICE_STATES,
+            "sources": selectors.source_freshness(),
+            "query": _query_without_page(request),
+        },
+    )
+
+
+@login_required
+def invoice_detail(request, pk: int):
+    invoice = selectors.invoice_get(user=request.user, pk=pk)
+    return render(
+        request,
+        "portal/invoice_detail.html",
+        {"invoice": invoice, "sources": selectors.source_freshness()},
+    )
+
+
+@customer_screen
+def timeline(request):
+    kind = request.GET.get("kind", "")
+    events = selectors.timeline(organisation=request.organisation, kind=kind, limit=100)
+    context = {"timeline": events, "kind": kind, "kinds": selectors.TIMELINE_KINDS}
+    template = "portal/timeline_items.html" if request.htmx else "portal/timeline.html"
+    return render(request, template, context)
+
+
+def _query_without_page(request) -> str:
+    """The current filters as a query string, for pagination links."""
+    params = request.GET.copy()
+    params.pop("page", None)
+    return params.urlencode()

@@ -71,6 +71,19 @@ def OF_TICKET_A(ok: int) -> dict[str, int]:
     )
 
 
+# A record of A synced from a legacy system: A's people and A's staff; others 404. Unlike
+# tickets, no department queue reaches synced records.
+OF_RECORD_OF_A = everyone(
+    404,
+    anonymous=LOGIN,
+    member_a=200,
+    customer_admin_a=200,
+    am_a=200,
+    am_a_viewing_as_a=200,
+    admin=200,
+)
+
+
 def STAFF_TOOL(ok: int) -> dict[str, int]:
     """Staff tools: every employee, each seeing only their own share; customers 404."""
     return everyone(
@@ -197,6 +210,13 @@ MATRIX: list[Route] = [
         data=lambda w: {"department": "logistics", "title": "Trace parcels", "tickets": []},
     ),
     Route("tickets:improvement", STAFF_TOOL(200), args=lambda w: [w.improvement.pk]),
+    # The customer's records ----------------------------------------------------------
+    Route("portal:orders", CUSTOMER_SCREEN),
+    Route("portal:shipments", CUSTOMER_SCREEN),
+    Route("portal:invoices", CUSTOMER_SCREEN),
+    Route("portal:timeline", CUSTOMER_SCREEN),
+    Route("portal:order", OF_RECORD_OF_A, args=lambda w: [w.order_a.pk]),
+    Route("portal:invoice", OF_RECORD_OF_A, args=lambda w: [w.invoice_a.pk]),
     # The AM workspace -------------------------------------------------------------------
     Route("portal:identity_queue", STAFF_TOOL(200)),
     Route(

@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from accounts.services import invitation_create
 from portal.models import CustomerIdentity
+from portal.tests.records import add_orders
 from tests.access import MATRIX, ROLES, SEES_A, route_names, uncovered_routes
 from tests.helpers import invitation_token_from
 from tickets.models import Attachment, Ticket
@@ -36,6 +37,8 @@ def matrix_world(world, django_capture_on_commit_callbacks, mailoutbox):
         )
     world.invitation_token = invitation_token_from(mailoutbox[-1])
     add_tickets_of_a(world)
+    world.order_a = add_orders(world.org_a, 1)[0]
+    world.invoice_a = world.order_a.invoices.get()
     world.pending_identity = CustomerIdentity.objects.create(
         system="order-entry", external_id="OE-9", external_name="ALFA CLINIC"
     )

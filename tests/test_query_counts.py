@@ -51,7 +51,7 @@ def count_queries(client, url) -> int:
 
 # (who, url name, pinned maximum); the url may need the first ticket's id.
 PAGES = [
-    ("member_a", "home", 12),
+    ("member_a", "home", 15),
     ("member_a", "tickets:list", 10),
     ("member_a", "tickets:detail", 11),
     ("member_a", "tiers:mine", 11),
@@ -96,3 +96,32 @@ def test_identity_queue_queries_do_not_grow_with_waiting_customers(client, world
     large = count_queries(client, reverse("portal:identity_queue"))
     assert large == small
     assert large <= 9
+
+
+RECORD_PAGES = [
+    ("member_a", "home", 15),
+    ("member_a", "portal:orders", 12),
+    ("member_a", "portal:order", 13),
+    ("member_a", "portal:shipments", 11),
+    ("member_a", "portal:invoices", 11),
+    ("member_a", "portal:invoice", 10),
+    ("member_a", "portal:timeline", 9),
+]
+
+
+@pytest.mark.parametrize(
+    ("role", "name", "maximum"), RECORD_PAGES, ids=[f"{p[0]}-{p[1]}" for p in RECORD_PAGES]
+)
+def test_record_pages_queries_do_not_grow_with_data(client, world, role, name, maximum):
+    from portal.models import Invoice
+    from portal.tests.records import add_orders
+
+    client.force_login(getattr(world, role))
+    first = add_orders(world.org_a, 2)[0]
+    args = {"portal:order": [first.pk], "portal:invoice": [Invoice.objects.first().pk]}
+    url = reverse(name, args=args.get(name, []))
+    small = count_queries(client, url)
+    add_orders(world.org_a, 30, start=10)
+    large = count_queries(client, url)
+    assert large == small, f"{url}: {small} queries with little data, {large} with more"
+    assert large <= maximum, f"{url}: {large} queries, pinned at {maximum}"

@@ -8,12 +8,10 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
-from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Organisation, User
 from portal.models import TimelineEvent, TimelineKind
-from portal.services import timeline_record
 from tickets import tasks
 from tickets.attachments import validate_upload
 from tickets.choices import (
@@ -151,13 +149,6 @@ def ticket_create(
         ticket=ticket, author=requester, body=body, via_view_as=via_view_as, created_at=now
     )
     _attach(message, attachments)
-    timeline_record(
-        organisation=organisation,
-        kind=TimelineKind.TICKET_OPENED,
-        at=now,
-        title=f"Ticket {ticket.reference} opened: {subject}",
-        link=reverse("tickets:detail", args=[ticket.pk]),
-    )
     transaction.on_commit(lambda: tasks.notify_new_ticket.delay(ticket.pk))
     return ticket
 
@@ -267,13 +258,6 @@ def ticket_set_status(
         ticket.resolved_at = ticket.resolved_at or now
         _pause(ticket, now)  # the clock stops; a reopen resumes it
         _mark_breach_if_late(ticket, now)
-        timeline_record(
-            organisation=ticket.organisation,
-            kind=TimelineKind.TICKET_RESOLVED,
-            at=now,
-            title=f"Ticket {ticket.reference} resolved: {ticket.subject}",
-            link=reverse("tickets:detail", args=[ticket.pk]),
-        )
         if by.is_employee:  # the customer did not do it themselves: tell them, ask for a rating
             transaction.on_commit(lambda: tasks.notify_resolved.delay(ticket.pk))
     elif status == Status.CLOSED:

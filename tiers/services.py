@@ -6,6 +6,8 @@ from django.utils import timezone
 from accounts.choices import AuditAction
 from accounts.models import Organisation, User
 from accounts.services import audit_record
+from portal.models import TimelineKind
+from portal.services import timeline_record
 from tiers.models import ServiceTier, TierAssignment
 
 
@@ -28,6 +30,13 @@ def tier_assign(
         current.save(update_fields=["ended_at"])
     assignment = TierAssignment.objects.create(
         organisation=organisation, tier=tier, started_at=now, changed_by=by, reason=reason
+    )
+    timeline_record(
+        organisation=organisation,
+        kind=TimelineKind.TIER_CHANGED,
+        at=now,
+        title=f"Your service tier is now {tier.name}",
+        body=tier.tagline,
     )
     audit_record(
         actor=by,

@@ -18,3 +18,18 @@ def minutes(value):
     if hours and rest:
         return f"{hours} h {rest} min"
     return f"{hours} h" if hours else f"{rest} min"
+
+
+@register.inclusion_tag("includes/source_label.html")
+def source_label(record, sources):
+    """ "From Billing: invoices · synced 5 minutes ago" for a synced record."""
+    return {"source": sources.get(record.source_id) if sources else None}
+
+
+@register.filter
+def multiply(value, other):
+    """Line amount: quantity × unit price."""
+    try:
+        return value * other
+    except TypeError:
+        return None
