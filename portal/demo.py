@@ -265,7 +265,8 @@ def estate_load(directory: Path) -> dict[str, int]:
         paths = demo_estate.generate(directory)
     os.environ.setdefault("DEMO_ORDER_ENTRY_DSN", f"sqlite:///{paths['order_entry']}")
     os.environ.setdefault("DEMO_CONTRACTS_DSN", f"sqlite:///{paths['contracts']}")
-    for spec in demo_estate.source_configs(paths):
+    api_url = f"http://127.0.0.1:{demo_legacy_api.DEFAULT_PORT}"
+    for spec in demo_estate.source_configs(paths, api_url=api_url):
         SourceSystem.objects.get_or_create(name=spec["name"], defaults=spec)
     os.environ.setdefault("DEMO_LEGACY_API_TOKEN", demo_legacy_api.token())
     api = demo_legacy_api.serve_in_thread(directory)  # the old help desk and the CRM

@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 PAGE_SIZE = 50
 ROUTES = {"/helpdesk/tickets/": "helpdesk_tickets.json", "/crm/accounts/": "crm_accounts.json"}
-DEFAULT_PORT = 8701
+DEFAULT_PORT = int(os.environ.get("DEMO_LEGACY_API_PORT", "8701"))
 
 
 def token() -> str:

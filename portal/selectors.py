@@ -159,8 +159,9 @@ TIMELINE_KINDS = {
 
 
 def _touchpoints(queryset, kind: str, at, title, target) -> QuerySet:
-    # Prefixed names: TimelineEvent has fields called kind, at and title.
-    return queryset.annotate(
+    # Prefixed names: TimelineEvent has fields called kind, at and title. No ordering
+    # inside the parts: SQLite refuses ORDER BY in the arms of a UNION.
+    return queryset.order_by().annotate(
         tl_kind=Value(kind, output_field=CharField()),
         tl_at=Cast(at, DateTimeField()),
         tl_title=Cast(title, CharField()),

@@ -66,3 +66,63 @@ def test_demo_loads_twice_without_duplicating_anything():
         counts
     )
     assert counts[0] >= 3
+
+
+SMOKE = """
+import django
+django.setup()
+from django.core.management import call_command
+from django.test import Client
+call_command("migrate", verbosity=0)
+call_command("load_demo", verbosity=0)
+pages = {
+    "alice@northwind.example": ["/", "/orders/", "/shipments/", "/invoices/", "/timeline/",
+                                "/tickets/", "/tier/", "/accounts/members/"],
+    "amelia.hart@portal.example": ["/", "/tickets/queue/", "/tickets/insights/",
+                                   "/workspace/identities/"],
+}
+from accounts.models import User
+from portal.models import Order
+for email, urls in pages.items():
+    client = Client(SERVER_NAME="127.0.0.1")
+    client.force_login(User.objects.get(email=email))
+    for url in urls:
+        status = client.get(url).status_code
+        assert status == 200, (email, url, status)
+order = Order.objects.filter(organisation__customer_number="C-1001").first()
+client = Client(SERVER_NAME="127.0.0.1")
+client.force_login(User.objects.get(email="alice@northwind.example"))
+assert client.get(f"/orders/{order.pk}/").status_code == 200
+print("smoke ok", Order.objects.count())
+"""
+
+
+@pytest.mark.slow
+def test_the_demo_runs_on_the_embedded_sqlite_default(tmp_path):
+    """What `make run` does, on SQLite with tasks inline: every main page answers."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "DEMO_ORDER_ENTRY_DSN", "DEMO_CONTRACTS_DSN"}
+    }
+    env |= {
+        "DJANGO_SETTINGS_MODULE": "config.settings.local",
+        "PORTAL_VAR_DIR": str(tmp_path),
+        "DEMO_LEGACY_API_PORT": str(port),
+    }
+    result = subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, "-c", SMOKE],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "smoke ok" in result.stdout
