@@ -161,12 +161,16 @@ TIMELINE_KINDS = {
 def _touchpoints(queryset, kind: str, at, title, target) -> QuerySet:
     # Prefixed names: TimelineEvent has fields called kind, at and title. No ordering
     # inside the parts: SQLite refuses ORDER BY in the arms of a UNION.
-    return queryset.order_by().annotate(
-        tl_kind=Value(kind, output_field=CharField()),
-        tl_at=Cast(at, DateTimeField()),
-        tl_title=Cast(title, CharField()),
-        tl_target=Cast(target, CharField()),
-    ).values_list("tl_kind", "tl_at", "tl_title", "tl_target")
+    return (
+        queryset.order_by()
+        .annotate(
+            tl_kind=Value(kind, output_field=CharField()),
+            tl_at=Cast(at, DateTimeField()),
+            tl_title=Cast(title, CharField()),
+            tl_target=Cast(target, CharField()),
+        )
+        .values_list("tl_kind", "tl_at", "tl_title", "tl_target")
+    )
 
 
 def timeline(*, organisation: Organisation, kind: str = "", limit: int = 20) -> list[dict]:
@@ -284,3 +288,35 @@ STAFF_KINDS = ["account_manager", "executive", "support_agent", "admin"]
 def _count(queryset):
     counted = queryset.order_by().values("organisation").annotate(n=Count("pk")).values("n")[:1]
     return Coalesce(Subquery(counted), 0)
+
+
+def tickets_waiting_for_staff(*, user: User) -> QuerySet[Ticket]:
+    """Open tickets whose last public word is the customer's: the ball is in our court."""
+    last_public = Message.objects.filter(ticket=OuterRef("pk"), is_internal=False).order_by(
+        "-created_at", "-pk"
+    )
+    return (
+        ticket_list_for_queue(user=user)
+        .annotate(last_author_kind=Subquery(last_public.values("author__kind")[:1]))
+        .filter(Q(last_author_kind="customer") | Q(last_author_kind__isnull=True))
+        .exclude(status="waiting")
+    )
+
+
+def ticket_list_for_queue(*, user: User) -> QuerySet[Ticket]:
+    from tickets.selectors import ticket_list
+
+    return ticket_list(user=user, status="open").order_by("created_at", "pk")
+
+
+def work_queue_counts(*, user: User) -> dict[str, int]:
+    """The numbers on the workspace's queue card: one query each, whatever the data."""
+    from portal.models import CustomerIdentity
+    from tickets.selectors import ticket_list
+
+    return {
+        "waiting": tickets_waiting_for_staff(user=user).count(),
+        "at_risk": ticket_list(user=user, status="open", sla_state="at_risk").count(),
+        "breached": ticket_list(user=user, status="open", sla_state="breached").count(),
+        "to_match": CustomerIdentity.objects.filter(organisation__isnull=True).count(),
+    }

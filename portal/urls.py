@@ -5,6 +5,7 @@ from portal import views
 app_name = "portal"
 
 urlpatterns = [
+    path("workspace/queue/", views.work_queue, name="work_queue"),
     path("workspace/identities/", views.identity_queue, name="identity_queue"),
     path("workspace/identities/<int:pk>/match/", views.identity_match, name="identity_match"),
     path("orders/", views.order_list, name="orders"),

@@ -60,14 +60,34 @@ def customer_home(request):
 
 
 def workspace(request):
-    accounts = account_selectors.managed_organisations(user=request.user)
-    page = Paginator(accounts, 50).get_page(request.GET.get("page"))
+    """My accounts: what each needs, sortable; the way into "view as customer"."""
+    sort = request.GET.get("sort", "name")
+    accounts = selectors.workspace_accounts(user=request.user, sort=sort)
     return render(
         request,
         "portal/workspace.html",
         {
-            "page": page,
+            "page": Paginator(accounts, 50).get_page(request.GET.get("page")),
             "roles": account_selectors.team_roles_of(user=request.user),
+            "sort": sort,
+            "queue": selectors.work_queue_counts(user=request.user),
+        },
+    )
+
+
+@staff_only
+def work_queue(request):
+    """One queue across my accounts: tickets waiting for us, SLAs at risk, customers to match."""
+    return render(
+        request,
+        "portal/work_queue.html",
+        {
+            "waiting": selectors.tickets_waiting_for_staff(user=request.user)[:50],
+            "at_risk": ticket_selectors.ticket_list(user=request.user, sla_state="at_risk")[:50],
+            "breached": ticket_selectors.ticket_list(
+                user=request.user, status="open", sla_state="breached"
+            )[:50],
+            "to_match": CustomerIdentity.objects.filter(organisation__isnull=True).count(),
         },
     )
 

@@ -219,6 +219,7 @@ MATRIX: list[Route] = [
     Route("portal:invoice", OF_RECORD_OF_A, args=lambda w: [w.invoice_a.pk]),
     # The AM workspace -------------------------------------------------------------------
     Route("portal:identity_queue", STAFF_TOOL(200)),
+    Route("portal:work_queue", STAFF_TOOL(200)),
     Route(
         "portal:identity_match",
         # Matching to A needs A to be yours: B's AM and the agent get the same 404 as a typo.

@@ -33,3 +33,9 @@ def multiply(value, other):
         return value * other
     except TypeError:
         return None
+
+
+@register.filter
+def sort_headers(spec: str) -> list[tuple[str, str]]:
+    """ "name:Organisation,stage:Stage" -> [("name", "Organisation"), ("stage", "Stage")]."""
+    return [tuple(item.split(":", 1)) for item in spec.split(",")]
