@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from config import views as config_views
 from portal import views as portal_views
 
 admin.site.site_header = "Customer Portal administration"
@@ -13,4 +14,5 @@ urlpatterns = [
     path("tier/", include("tiers.urls")),
     path("", include("portal.urls")),
     path("admin/", admin.site.urls),
+    path("ping/", config_views.ping, name="ping"),
 ]

@@ -93,6 +93,7 @@ def STAFF_TOOL(ok: int) -> dict[str, int]:
 
 MATRIX: list[Route] = [
     Route("home", everyone(200, anonymous=LOGIN)),
+    Route("ping", everyone(200), notes="Public and trivial: the benchmarks' baseline."),
     Route("accounts:login", everyone(302, anonymous=200)),
     Route("accounts:logout", everyone(302), method="post"),
     Route("accounts:password_change", everyone(200, anonymous=LOGIN)),
