@@ -47,7 +47,7 @@ class UserAdmin(DjangoUserAdmin):
     inlines = [MembershipInline]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
-        ("Person", {"fields": ["full_name", "phone", "kind", "department"]}),
+        ("Person", {"fields": ["full_name", "phone", "kind", "department", "away_until"]}),
         (
             "Permissions",
             {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]},

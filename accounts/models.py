@@ -59,6 +59,11 @@ class User(AbstractBaseUser, PermissionsMixin):
         blank=True,
         help_text="The queue a support agent works in.",
     )
+    away_until = models.DateField(
+        null=True,
+        blank=True,
+        help_text="Staff on leave until this day: customers are pointed to the backup.",
+    )
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False, help_text="May log in to Django admin.")
     date_joined = models.DateTimeField(default=timezone.now)
@@ -105,6 +110,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_portal_admin(self) -> bool:
         return self.is_superuser or self.kind == UserKind.ADMIN
+
+    @property
+    def is_away(self) -> bool:
+        return self.away_until is not None and self.away_until >= timezone.localdate()
 
     @property
     def initials(self) -> str:
