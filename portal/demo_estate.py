@@ -64,9 +64,9 @@ def generate(directory: Path, *, orders: int = 300, seed: int = 7) -> dict[str, 
         folder.mkdir(exist_ok=True)
     now = datetime.now(UTC).replace(microsecond=0)
     order_rows = _orders(rng, orders, now)
-    _write_order_entry(directory / "order_entry.sqlite3", order_rows, rng, now)
+    totals = _write_order_entry(directory / "order_entry.sqlite3", order_rows, rng, now)
     _write_shipments(fulfilment / f"shipments-{now:%Y%m%d}.csv", order_rows, rng, now)
-    _write_invoices(billing / f"invoices-{now:%Y%m%d}.csv", order_rows, rng, now)
+    _write_invoices(billing / f"invoices-{now:%Y%m%d}.csv", order_rows, totals, rng, now)
     _write_helpdesk(directory / "helpdesk_tickets.json", rng, now)
     _write_crm(directory / "crm_accounts.json", now)
     _write_contracts(directory / "contracts.sqlite3", rng, now)
@@ -91,7 +91,8 @@ def _orders(rng, count, now):
     return rows
 
 
-def _write_order_entry(path: Path, orders, rng, now) -> None:
+def _write_order_entry(path: Path, orders, rng, now) -> dict[int, Decimal]:
+    """Write the orders and lines; return each order's total, which billing invoices."""
     path.unlink(missing_ok=True)
     db = sqlite3.connect(path)
     db.executescript(
@@ -103,6 +104,7 @@ def _write_order_entry(path: Path, orders, rng, now) -> None:
         """
     )
     line_id = 500_000
+    totals = {}
     for order_id, customer, placed in orders:
         lines = []
         for _ in range(rng.randint(1, 4)):
@@ -113,6 +115,7 @@ def _write_order_entry(path: Path, orders, rng, now) -> None:
         if order_id % 97 == 0:  # bad on purpose: a negative quantity
             lines[0] = (*lines[0][:4], -5, *lines[0][5:])
         total = sum(Decimal(p) * q for *_, q, p, _lot in lines)
+        totals[order_id] = abs(total)
         status = "shipped" if placed < now - timedelta(days=3) else "open"
         stamp = placed.isoformat()
         db.execute(
@@ -126,6 +129,7 @@ def _write_order_entry(path: Path, orders, rng, now) -> None:
         )
     db.commit()
     db.close()
+    return totals
 
 
 def _write_shipments(path: Path, orders, rng, now) -> None:
@@ -147,7 +151,7 @@ def _write_shipments(path: Path, orders, rng, now) -> None:
             ])  # fmt: skip
 
 
-def _write_invoices(path: Path, orders, rng, now) -> None:
+def _write_invoices(path: Path, orders, totals, rng, now) -> None:
     with path.open("w", encoding="cp1252", newline="") as out:
         writer = csv.writer(out, delimiter=";")
         writer.writerow(
@@ -169,7 +173,7 @@ def _write_invoices(path: Path, orders, rng, now) -> None:
             due = issued + timedelta(days=30)
             paid = issued + timedelta(days=rng.randint(5, 45)) if rng.random() < 0.8 else None
             paid = paid if paid and paid < now else None
-            amount = Decimal(rng.randint(2_000, 250_000)) / 100
+            amount = totals[order_id]
             currency = "XXX" if n == 13 else "GBP"  # bad on purpose: unknown currency
             issued_text = "31.02.2026" if n == 29 else issued.strftime("%d.%m.%Y")  # no such day
             writer.writerow([

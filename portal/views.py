@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
 from accounts import selectors as account_selectors
@@ -157,8 +158,7 @@ def order_list(request):
         "sources": selectors.source_freshness(),
         "query": _query_without_page(request),
     }
-    template = "portal/orders_rows.html" if request.htmx else "portal/orders.html"
-    return render(request, template, context)
+    return _page_or_fragment(request, "portal/orders.html", "portal/orders_rows.html", context)
 
 
 @login_required
@@ -218,8 +218,19 @@ def timeline(request):
     kind = request.GET.get("kind", "")
     events = selectors.timeline(organisation=request.organisation, kind=kind, limit=100)
     context = {"timeline": events, "kind": kind, "kinds": selectors.TIMELINE_KINDS}
-    template = "portal/timeline_items.html" if request.htmx else "portal/timeline.html"
-    return render(request, template, context)
+    return _page_or_fragment(request, "portal/timeline.html", "portal/timeline_panel.html", context)
+
+
+def _page_or_fragment(request, page: str, fragment: str, context: dict):
+    """The whole page, or only the part htmx swaps in place.
+
+    History restores get the whole page, and the answer varies on HX-Request so a
+    browser's cache never shows a bare fragment on Back.
+    """
+    partial = request.htmx and not request.htmx.history_restore_request
+    response = render(request, fragment if partial else page, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 def _query_without_page(request) -> str:

@@ -39,3 +39,16 @@ def multiply(value, other):
 def sort_headers(spec: str) -> list[tuple[str, str]]:
     """ "name:Organisation,stage:Stage" -> [("name", "Organisation"), ("stage", "Stage")]."""
     return [tuple(item.split(":", 1)) for item in spec.split(",")]
+
+
+@register.filter
+def ago(moment) -> str:
+    """ "just now" under a minute, else "5 minutes ago"."""
+    from django.utils import timezone
+    from django.utils.timesince import timesince
+
+    if moment is None:
+        return ""
+    if (timezone.now() - moment).total_seconds() < 60:
+        return "just now"
+    return f"{timesince(moment)} ago"

@@ -43,9 +43,14 @@ def test_orders_list_searches_filters_and_sorts(client, world):
 def test_orders_list_answers_htmx_with_only_the_results(client, world):
     add_orders(world.org_a, 2)
     client.force_login(world.member_a)
-    fragment = client.get(reverse("portal:orders"), HTTP_HX_REQUEST="true").content.decode()
-    assert "<table" in fragment
-    assert "<html" not in fragment
+    response = client.get(reverse("portal:orders"), HTTP_HX_REQUEST="true")
+    assert "<table" in response.content.decode()
+    assert "<html" not in response.content.decode()
+    assert "HX-Request" in response["Vary"]  # Back never shows a bare fragment from cache
+    restore = client.get(
+        reverse("portal:orders"), HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true"
+    )
+    assert "<html" in restore.content.decode()
 
 
 def test_deleted_and_unmatched_records_stay_hidden(client, world):
