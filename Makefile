@@ -52,6 +52,8 @@ screenshots: demo
 	kill $$pid; exit $$status
 
 # Benchmarks against real PostgreSQL in a throwaway database (docs/benchmarks.md).
-# BENCH_ARGS picks benchmarks and sizes, e.g. BENCH_ARGS="sla_scan --tickets 50000".
+# BENCH_ARGS picks benchmarks and sizes, e.g. BENCH_ARGS="sla_scan --tickets 50000";
+# BENCH_PAGES_ARGS the page benchmark's, e.g. BENCH_PAGES_ARGS="--orders 100000 --duration 5".
 bench: install
 	scripts/with-services.sh $(PY) scripts/bench.py $(BENCH_ARGS)
+	scripts/with-services.sh $(PY) scripts/bench_pages.py $(BENCH_PAGES_ARGS)

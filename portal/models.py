@@ -300,7 +300,14 @@ class Shipment(SyncedRecord):
     class Meta:
         ordering = ["-shipped_at"]
         constraints = [_unique_per_source("shipment")]
-        indexes = [models.Index(fields=["order_id_external"])]
+        indexes = [
+            models.Index(fields=["order_id_external"]),
+            models.Index(  # deliveries on the timeline
+                fields=["organisation", "-delivered_at"],
+                name="shipment_delivered_idx",
+                condition=models.Q(delivered_at__isnull=False),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.carrier} {self.tracking_number}"
@@ -327,7 +334,20 @@ class Invoice(SyncedRecord):
     class Meta:
         ordering = ["-issued_on"]
         constraints = [_unique_per_source("invoice")]
-        indexes = [models.Index(fields=["organisation", "-issued_on"])]
+        indexes = [
+            models.Index(fields=["organisation", "-issued_on"]),
+            # "Invoices to pay" on the home page, and payments on the timeline.
+            models.Index(
+                fields=["organisation", "due_on"],
+                name="invoice_unpaid_idx",
+                condition=models.Q(paid_on__isnull=True, deleted_at__isnull=True),
+            ),
+            models.Index(
+                fields=["organisation", "-paid_on"],
+                name="invoice_paid_idx",
+                condition=models.Q(paid_on__isnull=False),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.number

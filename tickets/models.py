@@ -111,6 +111,17 @@ class Ticket(models.Model):
         indexes = [
             models.Index(fields=["organisation", "-created_at"]),
             models.Index(fields=["department", "status"]),
+            # The workspace's per-account counts and the timeline's resolutions.
+            models.Index(
+                fields=["organisation"],
+                name="ticket_open_org_idx",
+                condition=Q(status__in=OPEN_STATUSES),
+            ),
+            models.Index(
+                fields=["organisation", "-resolved_at"],
+                name="ticket_resolved_idx",
+                condition=Q(resolved_at__isnull=False),
+            ),
             # The per-minute SLA scan: one partial index per clock it watches, so a scan
             # with nothing to do reads almost nothing, however many tickets are open.
             models.Index(

@@ -1,0 +1,661 @@
+"""Page benchmarks: `make bench`, or `python scripts/bench_pages.py [options]`.
+
+Measures the customer home and the AM workspace under concurrent load at scale
+(5,000 organisations, 1,000,000 orders, 200,000 tickets by default), served by
+gunicorn with the production settings on PostgreSQL, each as requests/s and p50/p95
+latency and as a ratio to the trivial JSON view `/ping/` served by the same server in
+the same run.
+
+The runner creates a throwaway database (`portal_bench_pages`) on the server
+DATABASE_URL points at, migrates it, fills it with `manage.py bench_data`, collects the
+static files into a temporary directory, starts gunicorn on a free loopback port and
+loads each URL with `wrk` (or, without wrk, a Python client). Then it stops gunicorn
+and prints, for each page, its queries and EXPLAIN (ANALYZE, BUFFERS) of the slow ones,
+taken through the Django test client against the same database. gunicorn is stopped
+and the database dropped at the end, also when something fails.
+
+Run it through scripts/with-services.sh, which provides DATABASE_URL and REDIS_URL:
+
+    scripts/with-services.sh .venv/bin/python scripts/bench_pages.py --orders 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import http.client
+import json
+import os
+import platform
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+POSTGRES_SCHEMES = {"postgres", "postgresql", "pgsql", "postgis"}
+EMAIL_DOMAIN = "bench.example"  # as in portal/management/commands/bench_data.py
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+# --- The throwaway database (as in scripts/bench.py) ------------------------------------------
+
+
+def server_url() -> str:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url:
+        sys.exit(
+            "bench_pages: DATABASE_URL is not set. The benchmark needs PostgreSQL: run"
+            " `make bench`, or `scripts/with-services.sh .venv/bin/python scripts/bench_pages.py`."
+        )
+    if urlsplit(url).scheme not in POSTGRES_SCHEMES:
+        sys.exit(f"bench_pages: DATABASE_URL must be PostgreSQL, not {urlsplit(url).scheme!r}.")
+    return url
+
+
+def with_database(url: str, name: str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
+def admin_execute(url: str, statement: str, name: str) -> None:
+    """Run CREATE/DROP DATABASE `name` from the database the URL names (autocommit)."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(sql.SQL(statement).format(sql.Identifier(name)))
+
+
+def drop_database(url: str, name: str) -> None:
+    try:
+        from django.db import connections
+
+        connections.close_all()
+    except Exception as error:  # dropping must still be tried
+        say(f"bench_pages: closing Django connections failed: {error}")
+    admin_execute(url, "DROP DATABASE IF EXISTS {} WITH (FORCE)", name)
+
+
+def setup_django(env: dict[str, str]) -> None:
+    """Django in this process, with the same settings and environment as the server."""
+    os.environ.update(env)
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+
+
+# --- The server -------------------------------------------------------------------------------
+
+
+def gunicorn_version() -> str:
+    from importlib.metadata import version
+
+    return version("gunicorn")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(port: int, path: str, cookie: str = "", timeout: float = 60) -> tuple[int, bytes]:
+    """One GET without following redirects (a redirect to the login page is a failure)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request("GET", path, headers={"Cookie": cookie} if cookie else {})
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen
+    port: int
+    log: Path
+    command: list[str] = field(default_factory=list)
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log.read_text().splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)  # graceful: the master stops its workers
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_server(args: argparse.Namespace, env: dict[str, str], workdir: Path) -> Server:
+    port = free_port()
+    log = workdir / "gunicorn.log"
+    worker = ["--worker-class", "gthread", "--threads", str(args.threads)]
+    if args.threads == 1:
+        worker = ["--worker-class", "sync"]
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "config.wsgi",
+        "--workers",
+        str(args.workers),
+        *worker,
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--timeout",
+        "120",
+        "--log-level",
+        "warning",
+    ]
+    # gunicorn's and Django's logs (stderr) go to one file, shown at the end when not empty.
+    with log.open("ab") as log_file:
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+            command,
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    server = Server(process, port, log, command)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {process.returncode}:\n{server.log_tail()}")
+        try:
+            if http_get(port, "/ping/", timeout=2)[0] == 200:
+                return server
+        except OSError:
+            pass
+        time.sleep(0.2)
+    server.stop()
+    raise RuntimeError(f"gunicorn did not answer /ping/ within 60 s:\n{server.log_tail()}")
+
+
+# --- The load ---------------------------------------------------------------------------------
+
+# Rotates the session cookies over the requests (16 clients, 16 sessions: the session row
+# each request saves is not one hot row), counts non-2xx answers (wrk itself counts only
+# 4xx and 5xx: a redirect to the login page would pass) and prints the figures.
+WRK_SCRIPT = r"""
+local threads = {}
+
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  requests = {}
+  for i, cookie in ipairs(args) do
+    requests[i] = wrk.format(nil, nil, {["Cookie"] = cookie})
+  end
+  if #requests == 0 then requests[1] = wrk.format() end
+  position = 0
+  bad = 0
+end
+
+function request()
+  position = position % #requests + 1
+  return requests[position]
+end
+
+function response(status, headers, body)
+  if status < 200 or status > 299 then bad = bad + 1 end
+end
+
+function done(summary, latency, requests)
+  local non2xx = 0
+  for _, thread in ipairs(threads) do non2xx = non2xx + thread:get("bad") end
+  local e = summary.errors
+  io.write(string.format(
+    'WRK_JSON {"requests": %d, "seconds": %f, "p50_ms": %f, "p95_ms": %f, "p99_ms": %f,'
+    .. ' "max_ms": %f, "non2xx": %d, "socket_errors": %d}\n',
+    summary.requests, summary.duration / 1e6, latency:percentile(50) / 1e3,
+    latency:percentile(95) / 1e3, latency:percentile(99) / 1e3, latency.max / 1e3,
+    non2xx, e.connect + e.read + e.write + e.timeout))
+end
+"""
+
+
+@dataclass
+class Load:
+    requests: int
+    seconds: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    max_ms: float
+    non2xx: int
+    socket_errors: int
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds
+
+    @property
+    def errors(self) -> int:
+        return self.non2xx + self.socket_errors
+
+
+def load_wrk(args, port: int, path: str, cookies: list[str], seconds: float, script: Path):
+    command = [
+        shutil.which("wrk") or "wrk",
+        f"--threads={min(2, args.concurrency)}",
+        f"--connections={args.concurrency}",
+        f"--duration={seconds:g}s",
+        "--timeout=60s",
+        f"--script={script}",
+        f"http://127.0.0.1:{port}{path}",
+        "--",
+        *cookies,
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
+    for line in done.stdout.splitlines():
+        if line.startswith("WRK_JSON "):
+            return Load(**json.loads(line.removeprefix("WRK_JSON ")))
+    raise RuntimeError(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+
+
+def load_python(args, port: int, path: str, cookies: list[str], seconds: float, _script=None):
+    """A closed-loop httpx client: `concurrency` clients, each with its own session.
+
+    It runs in this process on the same CPUs as the server and costs far more per
+    request than wrk: requests/s of fast URLs (/ping/) come out low, so the pages'
+    ratios to /ping/ come out high.
+    """
+    import httpx
+
+    async def run() -> Load:
+        latencies: list[float] = []
+        bad = errors = 0
+        limits = httpx.Limits(max_connections=args.concurrency)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", limits=limits) as c:
+            deadline = time.perf_counter() + seconds
+
+            async def client(index: int) -> None:
+                nonlocal bad, errors
+                headers = {"Cookie": cookies[index % len(cookies)]} if cookies else {}
+                while time.perf_counter() < deadline:
+                    started = time.perf_counter()
+                    try:
+                        response = await c.get(path, headers=headers, timeout=60)
+                    except httpx.HTTPError:
+                        errors += 1
+                        continue
+                    latencies.append(time.perf_counter() - started)
+                    bad += not 200 <= response.status_code < 300
+
+            started = time.perf_counter()
+            await asyncio.gather(*(client(i) for i in range(args.concurrency)))
+            elapsed = time.perf_counter() - started
+        cuts = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else latencies * 99
+        return Load(
+            requests=len(latencies),
+            seconds=elapsed,
+            p50_ms=cuts[49] * 1000,
+            p95_ms=cuts[94] * 1000,
+            p99_ms=cuts[98] * 1000,
+            max_ms=max(latencies, default=0) * 1000,
+            non2xx=bad,
+            socket_errors=errors,
+        )
+
+    return asyncio.run(run())
+
+
+# --- The estate: who logs in, and their sessions -----------------------------------------------
+
+
+@dataclass
+class Target:
+    label: str
+    path: str
+    cookies: list[str]  # "sessionid=...", one per concurrent client
+    expect: str  # text the page must contain: a wrong page fails the run
+    note: str = ""
+
+
+def sessions_for(user, count: int) -> list[str]:
+    """Sessions created server-side, as a login would, as Cookie headers.
+
+    The production settings mark the session cookie Secure, so nothing would send it
+    over plain HTTP: the clients send the header themselves.
+    """
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    keys = []
+    for _ in range(count):
+        session = SessionStore()
+        session[SESSION_KEY] = str(user.pk)
+        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        session.create()
+        keys.append(f"{settings.SESSION_COOKIE_NAME}={session.session_key}")
+    return keys
+
+
+def targets(args) -> list[Target]:
+    from accounts.models import AccountAssignment, User
+    from portal.models import Order
+    from tickets.models import Ticket
+
+    def customer(rank: int, label: str) -> Target:
+        user = User.objects.get(email=f"customer-{rank:05d}@{EMAIL_DOMAIN}")
+        organisation = user.memberships.get().organisation
+        orders = Order.objects.filter(organisation=organisation).count()
+        tickets = Ticket.objects.filter(organisation=organisation).count()
+        return Target(
+            label,
+            "/",
+            sessions_for(user, args.concurrency),
+            organisation.name,
+            f"{organisation.customer_number}: {orders:,} orders, {tickets:,} tickets",
+        )
+
+    median = args.organisations // 2 + 1
+    am = User.objects.get(email=f"am-001@{EMAIL_DOMAIN}")
+    accounts = AccountAssignment.objects.filter(user=am, ended_at__isnull=True)
+    ids = accounts.values("organisation_id")
+    am_note = (
+        f"{accounts.count()} accounts, {Order.objects.filter(organisation__in=ids).count():,}"
+        f" orders, {Ticket.objects.filter(organisation__in=ids).count():,} tickets"
+    )
+    pages = [
+        customer(1, "customer home, largest organisation"),
+        customer(median, "customer home, typical organisation"),
+        Target("AM workspace", "/", sessions_for(am, args.concurrency), "My accounts", am_note),
+    ]
+    ping = Target("/ping/ (trivial JSON)", "/ping/", [], '"ok": true')
+    again = Target("/ping/ again (drift check)", "/ping/", [], '"ok": true')
+    return [ping, *pages, again]
+
+
+def ping_ms(port: int) -> float:
+    started = time.perf_counter()
+    http_get(port, "/ping/")
+    return (time.perf_counter() - started) * 1000
+
+
+def wait_idle(port: int, baseline_ms: float, timeout: float = 120) -> float:
+    """Wait until the server has finished the requests the last load left in flight.
+
+    wrk stops at the deadline, but the server still works through the requests it has
+    accepted (seconds of work for a slow page), which would be billed to the next URL.
+    Idle: no active query on the database and /ping/ as fast as before any load, three
+    times in a row. Returns the seconds waited.
+    """
+    from django.db import connection
+
+    start = time.monotonic()
+    quiet = 0
+    while quiet < 3 and time.monotonic() - start < timeout:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND state = 'active' AND pid <> pg_backend_pid()"
+            )
+            (active,) = cursor.fetchone()
+        fast = not active and ping_ms(port) < max(5.0, 3 * baseline_ms)
+        quiet = quiet + 1 if fast else 0
+        time.sleep(0.1)
+    return time.monotonic() - start
+
+
+def check(port: int, target: Target) -> int:
+    """The page answers 200 with the expected content; returns its size in bytes."""
+    status, body = http_get(port, target.path, target.cookies[0] if target.cookies else "")
+    if status != 200 or target.expect.encode() not in body:
+        raise RuntimeError(f"{target.label}: {status}, {body[:300]!r}: not the expected page")
+    return len(body)
+
+
+# --- Why a page is slow -----------------------------------------------------------------------
+
+
+def explain_pages(pages: list[Target], threshold_ms: float) -> list[str]:
+    """Each page once through the test client: its queries, and EXPLAIN of the slow ones."""
+    from django.db import connection, transaction
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    class Rollback(Exception):
+        pass
+
+    def explain(sql: str) -> list[str]:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
+                lines = [line for (line,) in cursor.fetchall()]
+                raise Rollback
+        except Rollback:
+            pass
+        # The plan nodes, and under them what says where the time goes.
+        details = ("->", "Rows Removed", "Sort Method", "Execution Time", "Index Cond", "Filter")
+        return [
+            "    " + line.rstrip()
+            for i, line in enumerate(lines)
+            if not i or line.strip().startswith(details)
+        ]
+
+    out: list[str] = []
+    for target in pages:
+        client = Client(HTTP_HOST="127.0.0.1")
+        name, _, value = target.cookies[0].partition("=")
+        client.cookies[name] = value
+        client.get(target.path)  # warm
+        with CaptureQueriesContext(connection) as captured:
+            started = time.perf_counter()
+            response = client.get(target.path)
+            elapsed = (time.perf_counter() - started) * 1000
+        if response.status_code != 200:
+            raise RuntimeError(f"{target.label}: the test client got {response.status_code}")
+        # Slowest first, each with its place in the request (#1 ran first).
+        queries = sorted(
+            ({**q, "n": n} for n, q in enumerate(captured.captured_queries, 1)),
+            key=lambda q: -float(q["time"]),
+        )
+        sql_ms = sum(float(q["time"]) for q in queries) * 1000
+        out.append(
+            f"== {target.label}: one request {elapsed:.0f} ms, {len(queries)} queries,"
+            f" {sql_ms:.0f} ms in SQL"
+        )
+        for query in queries:
+            ms = float(query["time"]) * 1000
+            if ms < threshold_ms:
+                break
+            sql = query["sql"]
+            out.append(
+                f"  #{query['n']} {ms:.0f} ms  {sql[:300]}{' ...' if len(sql) > 300 else ''}"
+            )
+            out.extend(explain(query["sql"]))
+        fastest = [
+            f"{float(q['time']) * 1000:.1f}"
+            for q in queries
+            if float(q["time"]) * 1000 < threshold_ms
+        ]
+        if fastest:
+            out.append(f"  the other {len(fastest)} queries (ms): {', '.join(fastest)}")
+    return out
+
+
+# --- The runner -------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--organisations", type=int, default=5000, help="(5000)")
+    parser.add_argument("--orders", type=int, default=1_000_000, help="(1000000)")
+    parser.add_argument("--tickets", type=int, default=200_000, help="(200000)")
+    parser.add_argument("--lines-per-order", type=int, default=0, help="order lines (0)")
+    parser.add_argument("--duration", type=float, default=15, help="seconds per URL (15)")
+    parser.add_argument("--warmup", type=float, default=3, help="seconds of warm-up per URL (3)")
+    parser.add_argument("--concurrency", type=int, default=16, help="concurrent clients (16)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (2)")
+    parser.add_argument(
+        "--threads", type=int, default=4, help="threads per worker (4; 1: sync workers)"
+    )
+    parser.add_argument(
+        "--client",
+        choices=["auto", "wrk", "python"],
+        default="auto",
+        help="load generator: wrk, or a Python httpx client (auto: wrk when installed)",
+    )
+    parser.add_argument(
+        "--explain-ms",
+        type=float,
+        default=10,
+        help="EXPLAIN the pages' queries slower than this (10; 0 explains all)",
+    )
+    parser.add_argument("--db-name", default="portal_bench_pages", help="throwaway database")
+    args = parser.parse_args(argv)
+    if args.organisations < 2 or args.concurrency < 1 or args.workers < 1 or args.threads < 1:
+        parser.error("--organisations must be at least 2; --concurrency, --workers, --threads 1")
+    if args.duration <= 0 or args.warmup < 0:
+        parser.error("--duration must be positive and --warmup not negative")
+    if args.client == "auto":
+        args.client = "wrk" if shutil.which("wrk") else "python"
+        if args.client == "python":
+            say("bench_pages: wrk is not installed (apt-get install wrk): using the Python client")
+    elif args.client == "wrk" and not shutil.which("wrk"):
+        parser.error("wrk is not installed (Debian: apt-get install wrk)")
+    return args
+
+
+def figures(results: list[tuple[Target, int, Load]]) -> list[str]:
+    """A Markdown table; the ratio is to the mean of the two /ping/ runs (before and after)."""
+    pings = [load.rps for target, _, load in results if target.path == "/ping/"]
+    baseline = statistics.mean(pings)
+    rows = [
+        "| URL | requests | requests/s | p50 ms | p95 ms | p99 ms | errors | rps / ping"
+        " | page | data |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for target, size, load in results:
+        rows.append(
+            f"| {target.label} | {load.requests:,} | {load.rps:,.1f} | {load.p50_ms:.1f}"
+            f" | {load.p95_ms:.1f} | {load.p99_ms:.1f} | {load.errors}"
+            f" | {load.rps / baseline:.4f} | {size / 1024:.1f} KiB | {target.note} |"
+        )
+    drift = max(pings) / min(pings)
+    rows.append(f"\n/ping/ before and after differ {drift:.2f}x (1.00: a quiet machine).")
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    url = server_url()
+    if urlsplit(url).path.lstrip("/") == args.db_name:
+        sys.exit(f"bench_pages: DATABASE_URL already names {args.db_name!r}; it would be dropped.")
+    total = time.perf_counter()
+    workdir = Path(tempfile.mkdtemp(prefix="bench-pages-"))
+    env = {
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "SECRET_KEY": secrets.token_urlsafe(50),  # the server and this process share it
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "false",  # plain HTTP on loopback, no proxy in front
+        "DATABASE_URL": with_database(url, args.db_name),
+        "STATIC_ROOT": str(workdir / "static"),
+        "LOG_LEVEL": "WARNING",
+    }
+    server: Server | None = None
+    results: list[tuple[Target, int, Load]] = []
+    admin_execute(url, "DROP DATABASE IF EXISTS {} WITH (FORCE)", args.db_name)
+    admin_execute(url, "CREATE DATABASE {}", args.db_name)
+    try:
+        setup_django(env)
+        from django.core.management import call_command
+        from django.db import connection
+
+        start = time.perf_counter()
+        call_command("migrate", interactive=False, verbosity=0)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT version()")
+            (version,) = cursor.fetchone()
+        say(
+            f"bench_pages: {version.split(' on ')[0]}, {os.cpu_count()} CPUs,"
+            f" Python {platform.python_version()}, gunicorn {gunicorn_version()}"
+        )
+        say(f"bench_pages: migrated {args.db_name} in {time.perf_counter() - start:.1f} s")
+        start = time.perf_counter()
+        call_command(
+            "bench_data",
+            organisations=args.organisations,
+            orders=args.orders,
+            tickets=args.tickets,
+            lines_per_order=args.lines_per_order,
+        )
+        generation = time.perf_counter() - start
+        call_command("collectstatic", interactive=False, verbosity=0)
+        plan = targets(args)
+        server = start_server(args, env, workdir)
+        mode = f"{args.threads} threads" if args.threads > 1 else "sync"
+        say(
+            f"bench_pages: gunicorn {args.workers} workers x {mode} on port {server.port};"
+            f" {args.client}, {args.concurrency} connections, {args.warmup:g} s warm-up"
+            f" + {args.duration:g} s per URL"
+        )
+        load = load_wrk if args.client == "wrk" else load_python
+        script = workdir / "bench.lua"
+        script.write_text(WRK_SCRIPT)
+        baseline_ms = min(ping_ms(server.port) for _ in range(20))
+        for target in plan:
+            waited = wait_idle(server.port, baseline_ms)
+            if waited > 1:
+                say(f"  (waited {waited:.0f} s for the server to finish the last URL's requests)")
+            size = check(server.port, target)
+            if args.warmup:
+                load(args, server.port, target.path, target.cookies, args.warmup, script)
+            result = load(args, server.port, target.path, target.cookies, args.duration, script)
+            say(
+                f"  {target.label:<38} {result.rps:9,.1f} req/s  p50 {result.p50_ms:7.1f} ms"
+                f"  p95 {result.p95_ms:7.1f} ms  errors {result.errors}"
+            )
+            results.append((target, size, result))
+        server.stop()
+        if server.process.returncode not in (0, -signal.SIGTERM):
+            say(f"bench_pages: gunicorn stopped with {server.process.returncode}")
+        errors_logged = server.log_tail(2000)
+        say("\n".join(explain_pages([t for t in plan if t.cookies], args.explain_ms)))
+    finally:
+        if server is not None:
+            server.stop()
+        drop_database(url, args.db_name)
+        shutil.rmtree(workdir, ignore_errors=True)
+    say("")
+    say(
+        f"== pages: {args.organisations:,} organisations, {args.orders:,} orders,"
+        f" {args.tickets:,} tickets (generated in {generation:.0f} s); gunicorn {args.workers}"
+        f" workers x {mode}; {args.client}, {args.concurrency} connections, {args.duration:g} s"
+    )
+    say("\n".join(figures(results)))
+    failed = sum(load.errors for _, _, load in results)
+    if errors_logged.strip():
+        say(f"\ngunicorn's error log:\n{errors_logged}")
+    say(f"\nbench_pages: done in {time.perf_counter() - total:.0f} s")
+    if failed:
+        sys.exit(f"bench_pages: {failed} requests failed: the figures are not valid.")
+
+
+if __name__ == "__main__":
+    main()
