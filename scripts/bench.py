@@ -20,6 +20,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from unittest import mock
@@ -372,6 +373,598 @@ def bench_sla_scan(args: argparse.Namespace) -> Rows:
     ]
 
 
+# --- Benchmark: the sync engine, SQL source of order lines ----------------------------------
+
+LEGACY_DSN_ENV = "BENCH_LEGACY_DSN"
+# The legacy order-entry table, as the demo estate's order lines source reads it.
+LEGACY_DDL = """
+    CREATE TABLE {table} (
+        id bigint PRIMARY KEY,
+        order_id bigint NOT NULL,
+        sku text NOT NULL,
+        description text,
+        qty integer NOT NULL,
+        price numeric NOT NULL,
+        lot text,
+        updated_at timestamptz NOT NULL
+    )
+"""
+# Four lines an order, 20,000 products, a tenth without a description, a third without a lot.
+LEGACY_FILL = """
+    INSERT INTO {table}
+    SELECT g, (g + 3) / 4, 'SKU-' || lpad(((g * 7919) %% 20000)::text, 5, '0'),
+           CASE WHEN g %% 10 = 0 THEN NULL ELSE 'Widget, grade ' || (g %% 997) END,
+           1 + g %% 24, round(((g * 37) %% 100000) / 100.0 + 0.5, 2),
+           CASE WHEN g %% 3 = 0 THEN NULL ELSE 'LOT-' || (g %% 5000) END,
+           timestamptz '2024-01-01 00:00:00+00' + g * interval '1 second'
+    FROM generate_series(1, %s::bigint) AS g
+"""
+# The demo estate's order lines mapping (portal/demo_estate.py, source_configs).
+LEGACY_FIELDS = {
+    "external_id": "id",
+    "order_id": "order_id",
+    "product_code": "sku",
+    "product_name": {"from": "description", "required": False},
+    "quantity": {"from": "qty", "type": "decimal", "min": 0},
+    "unit_price": {"from": "price", "type": "decimal", "min": 0},
+    "lot": {"from": "lot", "required": False},
+}
+# The columns the engine stages for an order line (runs.Plan.fields, content_hash aside),
+# and how the raw loader fills them from a legacy row (id, order_id, sku, description,
+# qty, price, lot, updated_at); the content hash is computed in SQL from the data columns.
+RAW_COLUMNS = [
+    "source_id", "external_id", "organisation_id", "synced_at", "deleted_at",
+    "order_id_external", "product_code", "product_name", "quantity", "unit_price",
+    "currency", "lot",
+]  # fmt: skip
+RAW_DATA = RAW_COLUMNS[5:]
+
+
+def legacy_tables(url: str, sizes: list[int]) -> None:
+    """One table of `size` lines each, `order_lines_<size>`, indexed as the connector reads."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as connection:
+        for size in sizes:
+            table = f"order_lines_{size}"
+            connection.execute(LEGACY_DDL.format(table=table))
+            connection.execute(LEGACY_FILL.format(table=table), [size])
+            connection.execute(f"CREATE INDEX ON {table} (updated_at, id)")
+            connection.execute(f"VACUUM (ANALYZE) {table}")
+
+
+def sync_source(size: int):
+    from portal.models import SourceSystem
+
+    return SourceSystem.objects.create(
+        name=f"Bench order lines ({size:,})",
+        system="bench-order-entry",
+        department="sales",
+        kind="sql",
+        entity="order_lines",
+        config={
+            "dsn_env": LEGACY_DSN_ENV,
+            "table": f"order_lines_{size}",
+            "cursor_column": "updated_at",
+            "key_column": "id",
+            "fields": LEGACY_FIELDS,
+        },
+    )
+
+
+class Phases:
+    """Wall time of the engine's steps, taken per batch and per statement (not per row).
+
+    read: the connector (FETCH, the record dicts); map: mapping.apply over the batch;
+    rows+hash: tuples and content hashes; stage COPY; each statement by kind; seen keys
+    (SeenKey objects and their INSERTs); commit (deferred foreign key checks included).
+    Times are exclusive: a statement inside a timed step counts for the statement.
+    "other" is the rest of source_sync (run bookkeeping, Python between the steps).
+    """
+
+    # Statement prefixes (upsert.py, identity.link_children, runs.py) -> kind.
+    KINDS: tuple[tuple[str, str], ...] = (
+        ("SELECT COUNT(t.id)", "count"),
+        ('INSERT INTO "portal_orderline"', "upsert"),
+        ('UPDATE "portal_orderline" SET order_id', "link"),
+        ("CREATE TEMPORARY TABLE", "stage reset"),
+        ('DELETE FROM "sync_stage_', "stage reset"),
+        ('INSERT INTO "portal_seenkey"', "seen keys"),
+        ('UPDATE "portal_orderline" SET "deleted_at"', "mark deleted"),
+        ('DELETE FROM "portal_seenkey"', "mark deleted"),
+        ('UPDATE "portal_quarantinedrecord"', "quarantine"),
+        ('DELETE FROM "portal_quarantinedrecord"', "quarantine"),
+        ('INSERT INTO "portal_quarantinedrecord"', "quarantine"),
+    )
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.inner: list[float] = []  # time of nested phases, per open phase
+
+    @contextmanager
+    def phase(self, name: str):
+        started = time.perf_counter()
+        self.inner.append(0.0)
+        try:
+            yield
+        finally:
+            elapsed = time.perf_counter() - started
+            self.seconds[name] = self.seconds.get(name, 0.0) + elapsed - self.inner.pop()
+            if self.inner:
+                self.inner[-1] += elapsed
+
+    def timed(self, name: str, function: Callable) -> Callable:
+        def wrapper(*args, **kwargs):
+            with self.phase(name):
+                return function(*args, **kwargs)
+
+        return wrapper
+
+    def timed_batches(self, batches):
+        while True:
+            with self.phase("read"):
+                batch = next(batches, None)
+            if batch is None:
+                return
+            yield batch
+
+    def execute(self, execute, sql, params, many, context):
+        kind = next((k for prefix, k in self.KINDS if sql.startswith(prefix)), "other SQL")
+        with self.phase(kind):
+            return execute(sql, params, many, context)
+
+    @contextmanager
+    def recording(self):
+        from django.db import connection
+
+        from portal.models import SeenKey
+        from portal.sync import runs, upsert
+
+        def build_connector(*args, **kwargs):
+            connector = connector_class(*args, **kwargs)
+            fetch = connector.fetch
+            connector.fetch = lambda *a, **k: self.timed_batches(fetch(*a, **k))
+            return connector
+
+        connector_class = runs.build_connector
+        seen = SeenKey.objects
+        with (
+            mock.patch.object(runs, "build_connector", build_connector),
+            mock.patch.object(runs, "_map", self.timed("map", runs._map)),
+            mock.patch.object(runs, "_rows", self.timed("rows+hash", runs._rows)),
+            mock.patch.object(runs, "_quarantine", self.timed("quarantine", runs._quarantine)),
+            mock.patch.object(upsert, "_load_stage", self.timed("stage COPY", upsert._load_stage)),
+            mock.patch.object(seen, "bulk_create", self.timed("seen keys", seen.bulk_create)),
+            mock.patch.object(connection, "commit", self.timed("commit", connection.commit)),
+            connection.execute_wrapper(self.execute),
+        ):
+            yield self
+
+    def summary(self, total: float) -> str:
+        parts = sorted(self.seconds.items(), key=lambda item: -item[1])
+        other = total - sum(self.seconds.values())
+        return ", ".join(f"{name} {seconds:.1f}" for name, seconds in [*parts, ("other", other)])
+
+
+def child_sync(args: argparse.Namespace) -> None:
+    """The worker: one source_sync in this fresh process, figures as JSON lines on stdout.
+
+    One line after each batch (so a run stopped at the timeout still tells how far it
+    got), then the run's figures. Its peak RSS (VmHWM) is the whole process's: Django
+    and the imports, then the run.
+    """
+    import json
+
+    setup_django(os.environ["DATABASE_URL"])
+    from django.db import connection
+
+    from portal.models import SourceSystem
+    from portal.sync import runs
+
+    def progress(run) -> None:
+        seconds = time.perf_counter() - started
+        line = {"read": run.read, "seconds": seconds, "peak_kib": memory_kib("VmHWM")}
+        print(json.dumps({**line, "phases": phases.summary(seconds)}), flush=True)
+
+    source = SourceSystem.objects.get(pk=args.child_sync)
+    baseline = memory_kib("VmRSS")
+    with Phases().recording() as phases:
+        started = time.perf_counter()
+        run = runs.source_sync(source=source, full=args.child_full, progress=progress)
+        seconds = time.perf_counter() - started
+    peak = memory_kib("VmHWM")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_total_relation_size(to_regclass(%s))", ["sync_stage_portal_orderline"]
+        )
+        (stage_bytes,) = cursor.fetchone()
+        if connection.pg_version >= 150000:
+            # Stats reach pg_stat_user_tables when the backend is next idle; make it now.
+            cursor.execute("SELECT pg_stat_force_next_flush()")
+    figures = {
+        "seconds": seconds,
+        "baseline_kib": baseline,
+        "peak_kib": peak,
+        "stage_bytes": stage_bytes or 0,
+        "phases": phases.summary(seconds),
+        **{k: getattr(run, k) for k in ("status", "error", "read", "created", "updated")},
+        **{k: getattr(run, k) for k in ("unchanged", "quarantined", "deleted")},
+    }
+    print(json.dumps(figures), flush=True)
+
+
+def memory_kib(field: str) -> int:
+    """This process's VmRSS (now) or VmHWM (peak RSS) in KiB, from /proc/self/status.
+
+    Not getrusage's ru_maxrss: it keeps the high-water mark of the process before exec,
+    i.e. of the benchmark that spawned the worker, so a small worker reports the parent's.
+    """
+    import resource
+
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # no /proc: the best there is
+
+
+WORKER_APP_NAME = "bench-sync-worker"
+
+
+def run_child(source_id: int, *, full: bool, env: dict[str, str], timeout: float) -> dict:
+    """source_sync in a fresh process, so its peak RSS is the worker's for that run alone.
+
+    A run that overruns `timeout` is stopped; its figures are then those of its last
+    batch, with "timeout" and the statement its database session was still running.
+    """
+    import json
+    import subprocess
+
+    command = [sys.executable, __file__, "--child-sync", str(source_id)]
+    if full:
+        command.append("--child-full")
+    try:
+        done = subprocess.run(  # noqa: S603 - this script, with our own arguments
+            command,
+            env={**env, "PGAPPNAME": WORKER_APP_NAME},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as expired:
+        output = expired.stdout or ""
+        if isinstance(output, bytes):
+            output = output.decode()
+        lines = output.strip().splitlines()
+        figures = json.loads(lines[-1]) if lines else {"read": 0}
+        figures["timeout"] = timeout
+        figures["running"] = stop_worker_session()
+        return figures
+    if done.returncode != 0:
+        sys.stderr.write(done.stderr)
+        raise RuntimeError(f"the sync worker failed with exit status {done.returncode}")
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    if figures["status"] != "succeeded":
+        raise RuntimeError(f"the sync run did not succeed: {figures['error']}")
+    return figures
+
+
+def stop_worker_session() -> str:
+    """End the killed worker's session (it would go on with its statement); say what it ran."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid, state, now() - query_start, query FROM pg_stat_activity"
+            " WHERE datname = current_database() AND application_name = %s",
+            [WORKER_APP_NAME],
+        )
+        sessions = cursor.fetchall()
+        for pid, *_ in sessions:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+    running = [
+        f"{shorten(query)} (running for {duration.total_seconds():.0f} s)"
+        for _, state, duration, query in sessions
+        if state == "active"
+    ]
+    return "; ".join(running) or "no statement"
+
+
+def shorten(statement: str, head: int = 50, tail: int = 110) -> str:
+    """A long statement's beginning and end (where the WHERE clause tends to be)."""
+    text = " ".join(statement.split())
+    return text if len(text) <= head + tail + 5 else f"{text[:head]} ... {text[-tail:]}"
+
+
+def tuples_written(table: str) -> int:
+    """Rows inserted, updated (HOT or not) and deleted in `table`, per pg_stat_user_tables."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT n_tup_ins + n_tup_upd + n_tup_del FROM pg_stat_user_tables"
+            " WHERE relid = to_regclass(%s)",
+            [table],
+        )
+        return cursor.fetchone()[0]
+
+
+def xid_mark(cursor) -> str:
+    """The current transaction id (32 bits): row versions written later are younger."""
+    cursor.execute("SELECT pg_current_xact_id()::text")
+    return str(int(cursor.fetchone()[0]) % 2**32)
+
+
+def row_versions(cursor, table: str, mark: str) -> dict[str, int]:
+    """The rows of `table`, those whose version was written after `mark` (any INSERT or
+    UPDATE makes a new version, even with the same values), and those locked (xmax set:
+    ON CONFLICT DO UPDATE locks the conflicting row even when its WHERE skips it).
+    """
+    cursor.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE age(xmin) < age(%s::xid)),"  # noqa: S608
+        f" count(*) FILTER (WHERE xmax <> '0'::xid) FROM {table}",
+        [mark],
+    )
+    return dict(zip(("rows", "newer", "locked"), cursor.fetchone(), strict=True))
+
+
+def raw_table(name: str, like: str) -> None:
+    """`name` shaped as `like`: columns, defaults, indexes, and its foreign keys too."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {name}")
+        cursor.execute(f"CREATE TABLE {name} (LIKE {like} INCLUDING ALL)")
+        cursor.execute(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint"
+            " WHERE conrelid = to_regclass(%s) AND contype = 'f'",
+            [like],
+        )
+        for (definition,) in cursor.fetchall():
+            cursor.execute(f"ALTER TABLE {name} ADD {definition}")
+
+
+def raw_pass(target_url: str, legacy_url: str, size: int, source_id: int, batch: int):
+    """The ceiling: psycopg alone reads the legacy rows and COPY-and-upserts them.
+
+    Same rows, same query and server-side cursor as the connector, batches of the same
+    size, each in one transaction: COPY the engine's columns into a temporary stage,
+    then one INSERT ... ON CONFLICT DO UPDATE that skips rows whose hash did not change.
+    Returns (seconds, row_versions of the target).
+    """
+    import psycopg
+    from django.utils import timezone
+
+    columns = ", ".join(RAW_COLUMNS)
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in [*RAW_COLUMNS[2:], "content_hash"])
+    content = f"md5(ROW({', '.join(RAW_DATA)})::text)"
+    with (
+        psycopg.connect(legacy_url, options="-c TimeZone=UTC") as legacy,
+        psycopg.connect(target_url) as target,
+    ):
+        legacy.read_only = True
+        target.execute(
+            f"CREATE TEMPORARY TABLE raw_stage ON COMMIT DELETE ROWS AS "  # noqa: S608
+            f"SELECT {columns} FROM raw_orderline WHERE false"
+        )
+        mark = xid_mark(target.cursor())
+        target.commit()
+        started = time.perf_counter()
+        with legacy.cursor(name="bench_raw") as rows_in:
+            rows_in.execute(f"SELECT * FROM order_lines_{size} ORDER BY updated_at, id")  # noqa: S608
+            while rows := rows_in.fetchmany(batch):
+                now = timezone.now()
+                with target.cursor().copy(f"COPY raw_stage ({columns}) FROM STDIN") as copy:
+                    for i, order, sku, description, qty, price, lot, _ in rows:
+                        copy.write_row(
+                            (source_id, i, None, now, None, order, sku, description or "",
+                             qty, price, "", lot or "")
+                        )  # fmt: skip
+                target.execute(
+                    f"INSERT INTO raw_orderline ({columns}, content_hash) "  # noqa: S608
+                    f"SELECT {columns}, {content} FROM raw_stage "
+                    f"ON CONFLICT (source_id, external_id) DO UPDATE SET {updates} "
+                    f"WHERE raw_orderline.content_hash <> EXCLUDED.content_hash "
+                    f"OR raw_orderline.deleted_at IS NOT NULL"
+                )
+                target.commit()
+        seconds = time.perf_counter() - started
+        versions = row_versions(target.cursor(), "raw_orderline", mark)
+    if versions["rows"] != size:
+        raise RuntimeError(f"the raw loader left {versions['rows']:,} rows, not {size:,}")
+    return seconds, versions
+
+
+def vacuum_analyze_table(name: str) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"VACUUM (ANALYZE) {name}")
+
+
+def mib(kib: int) -> str:
+    return f"{kib / 1024:.0f} MiB"
+
+
+def verdict(met: bool) -> str:
+    return "met" if met else "MISSED"
+
+
+def rate(seconds: float, lines: int) -> str:
+    return f"{seconds:.1f} s, {lines / seconds:,.0f} rows/s"
+
+
+def run_summary(figures: dict, size: int) -> str:
+    if "timeout" not in figures:
+        return f"{rate(figures['seconds'], size)}, peak {mib(figures['peak_kib'])}"
+    read = figures["read"]
+    got = f"{read:,} rows landed in {rate(figures['seconds'], read)}" if read else "no batch"
+    return f"did not finish in {figures['timeout']:.0f} s: {got}; then {figures['running']}"
+
+
+def sync_size(args, size: int, urls: tuple[str, str], env: dict[str, str]) -> dict:
+    """Raw ceiling (first pass, unchanged pass), then the engine (first sync, full re-sync)."""
+    from django.db import connection
+
+    from portal.models import OrderLine
+    from portal.sync.connectors import DEFAULT_BATCH_SIZE
+
+    bench_url, legacy_url = urls
+    lines = OrderLine._meta.db_table
+    source = sync_source(size)
+    out: dict = {"size": size}
+
+    raw_table("raw_orderline", lines)
+    raw = (bench_url, legacy_url, size, source.pk, DEFAULT_BATCH_SIZE)
+    out["raw_first_s"], _ = raw_pass(*raw)
+    vacuum_analyze_table("raw_orderline")
+    out["raw_again_s"], out["raw_again"] = raw_pass(*raw)
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE raw_orderline")
+    say(
+        f"  {size:,} lines, raw COPY-and-upsert: {rate(out['raw_first_s'], size)};"
+        f" unchanged pass {rate(out['raw_again_s'], size)}"
+    )
+
+    first = run_child(source.pk, full=False, env=env, timeout=args.sync_timeout)
+    out["first"] = first
+    say(f"  {size:,} lines, first sync: {run_summary(first, size)} ({first.get('phases')})")
+    if "timeout" in first:
+        return out
+    if first["created"] != size:
+        raise RuntimeError(f"the first sync created {first['created']:,} of {size:,} lines")
+
+    vacuum_analyze(OrderLine)  # as autovacuum would have between a first sync and a full one
+    with connection.cursor() as cursor:
+        mark = xid_mark(cursor)
+    stats_before = tuples_written(lines)
+    # A re-sync slower than 1.5 times the first sync has missed its target (1.5 times
+    # faster) by more than twice: stop it there rather than wait for it.
+    timeout = min(args.sync_timeout, max(60, 1.5 * first["seconds"]))
+    out["again"] = again = run_child(source.pk, full=True, env=env, timeout=timeout)
+    say(f"  {size:,} lines, unchanged re-sync: {run_summary(again, size)} ({again.get('phases')})")
+    if connection.pg_version < 150000:
+        time.sleep(1)  # no pg_stat_force_next_flush: give the stats collector its interval
+    out["again_stats"] = tuples_written(lines) - stats_before
+    with connection.cursor() as cursor:
+        out["again_versions"] = row_versions(cursor, lines, mark)
+    if any(again.get(k) for k in ("created", "updated", "deleted")):
+        raise RuntimeError(f"the unchanged re-sync wrote rows: {again}")
+    return out
+
+
+def sync_rows(results: list[dict], generation: float) -> Rows:
+    """The table: per size, the raw ceiling, the two syncs and the targets; then memory."""
+    rows: Rows = [("legacy lines generated", f"{generation:.1f} s")]
+    for r in results:
+        size, first, again = r["size"], r["first"], r.get("again")
+        raw_again = r["raw_again"]
+        rows += [
+            (f"[{size:,} lines]", ""),
+            ("raw COPY-and-upsert", rate(r["raw_first_s"], size)),
+            ("first sync", run_summary(first, size)),
+        ]
+        if "timeout" in first:
+            continue
+        ratio = r["raw_first_s"] / first["seconds"]
+        rows.append(("  / raw (target >= 0.50)", f"{ratio:.2f} ({verdict(ratio >= 0.5)})"))
+        rows.append(
+            (
+                "raw unchanged pass",
+                f"{rate(r['raw_again_s'], size)} (new row versions {raw_again['newer']:,},"
+                f" rows locked {raw_again['locked']:,})",
+            )
+        )
+        rows.append(("unchanged re-sync", run_summary(again, size)))
+        if "timeout" in again:
+            speedup = f"< {first['seconds'] / again['timeout']:.2f} (MISSED)"
+        else:
+            x = first["seconds"] / again["seconds"]
+            speedup = f"{x:.2f} ({verdict(x >= 1.5)}); / raw unchanged pass"
+            speedup += f" {r['raw_again_s'] / again['seconds']:.2f}"
+        rows.append(("  / first sync (target >= 1.5)", speedup))
+        versions = r["again_versions"]
+        written = versions["newer"] + again.get("created", 0) + again.get("updated", 0)
+        rows.append(
+            (
+                "  rows written (must be 0)",
+                f"{written:,} (run: created {again.get('created', '-')},"
+                f" updated {again.get('updated', '-')}; pg_stat ins+upd+del +{r['again_stats']:,};"
+                f" new row versions {versions['newer']:,} of {versions['rows']:,});"
+                f" rows locked {versions['locked']:,}",
+            )
+        )
+        if r is not results[-1]:
+            continue  # where the time goes: for the largest size only
+        for name, label in (("first", "first sync"), ("again", "re-sync")):
+            rows.append((f"{label} phases (s)", r[name].get("phases", "-")))
+            if r[name].get("stage_bytes"):
+                stage = f"{r[name]['stage_bytes'] / 2**20:,.0f} MiB"
+                rows.append(("  stage table at the end", f"{stage} (holds one batch)"))
+    rows.append(("[worker peak RSS]", ""))
+    for r in results:
+        peaks = [
+            f"{label} {'>= ' if 'timeout' in r[name] else ''}{mib(r[name]['peak_kib'])}"
+            for name, label in (("first", "first sync"), ("again", "re-sync"))
+            if r.get(name, {}).get("peak_kib")
+        ]
+        before = r["first"].get("baseline_kib")
+        rows.append(
+            (
+                f"{r['size']:,} lines",
+                ", ".join(peaks) + (f" ({mib(before)} before the run)" if before else ""),
+            )
+        )
+    small, large = results[0], results[-1]
+    if small is not large:
+        ratios = [
+            (label, large[name]["peak_kib"] / small[name]["peak_kib"])
+            for name, label in (("first", "first sync"), ("again", "re-sync"))
+            if small.get(name, {}).get("peak_kib") and large.get(name, {}).get("peak_kib")
+        ]
+        rows.append(
+            (
+                f"{large['size']:,} / {small['size']:,} (target <= 1.3)",
+                ", ".join(f"{label} {x:.2f}" for label, x in ratios)
+                + f" ({verdict(all(x <= 1.3 for _, x in ratios))})",
+            )
+        )
+    return rows
+
+
+@benchmark
+def bench_sync(args: argparse.Namespace) -> Rows:
+    """source_sync of a SQL source of order lines: first sync, unchanged re-sync, worker RSS.
+
+    Each size is measured against a raw psycopg COPY-and-upsert of the same rows in the
+    same run. Each sync runs in a fresh worker process (see child_sync).
+    """
+    bench_url = os.environ["DATABASE_URL"]  # setup_django pointed it at the bench database
+    legacy_name = f"{args.db_name}_legacy"
+    legacy_url = with_database(bench_url, legacy_name)
+    sizes = sorted({args.base_lines, args.lines})
+    env = {**os.environ, "DATABASE_URL": bench_url, LEGACY_DSN_ENV: legacy_url}
+    say(f"sync: generating {' and '.join(f'{n:,}' for n in sizes)} legacy order lines ...")
+    create_database(bench_url, legacy_name)
+    try:
+        start = time.perf_counter()
+        legacy_tables(legacy_url, sizes)
+        generation = time.perf_counter() - start
+        say(f"  generated, indexed and analysed in {generation:.1f} s")
+        results = []
+        for index, size in enumerate(sizes):
+            if index:
+                flush()
+            results.append(sync_size(args, size, (bench_url, legacy_url), env))
+    finally:
+        admin_execute(bench_url, "DROP DATABASE IF EXISTS {} WITH (FORCE)", legacy_name)
+    return sync_rows(results, generation)
+
+
 # --- The runner -------------------------------------------------------------------------------
 
 
@@ -383,10 +976,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tickets", type=int, default=200_000, help="open tickets (200000)")
     parser.add_argument("--organisations", type=int, default=200, help="organisations (200)")
     parser.add_argument("--repeat", type=int, default=5, help="steady-state repetitions (5)")
+    parser.add_argument("--lines", type=int, default=1_000_000, help="order lines (1000000)")
+    parser.add_argument(
+        "--base-lines",
+        type=int,
+        default=100_000,
+        help="the smaller size the worker's memory is compared with (100000)",
+    )
+    parser.add_argument(
+        "--sync-timeout", type=float, default=900, help="seconds one sync run may take (900)"
+    )
     parser.add_argument("--db-name", default="portal_bench", help="throwaway database name")
+    # The sync benchmark's worker process (bench_sync runs this script with them).
+    parser.add_argument("--child-sync", type=int, metavar="SOURCE_ID", help=argparse.SUPPRESS)
+    parser.add_argument("--child-full", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.tickets < 20 or args.organisations < 1 or args.repeat < 1:
         parser.error("--tickets must be at least 20, --organisations and --repeat at least 1")
+    if not 1 <= args.base_lines <= args.lines:
+        parser.error("--base-lines must be at least 1 and at most --lines")
     unknown = [n for n in args.names if n not in BENCHMARKS]
     if unknown:
         parser.error(f"unknown benchmark {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}")
@@ -396,6 +1004,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    if args.child_sync is not None:
+        child_sync(args)
+        return
     url = server_url()
     if urlsplit(url).path.lstrip("/") == args.db_name:
         sys.exit(f"bench: DATABASE_URL already names {args.db_name!r}; it would be dropped.")

@@ -106,6 +106,9 @@ def page(browser, live_server):
     context.close()
 
 
+WORKER_APP_NAME = "portal-test-worker"
+
+
 class CeleryWorkers:
     """Starts real `celery worker` processes that a test may kill and start again.
 
@@ -123,7 +126,8 @@ class CeleryWorkers:
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings.test",
-            "DATABASE_URL": test_database_url(),
+            # Named, so a test can tell the worker's database sessions from others'.
+            "DATABASE_URL": f"{test_database_url()}?application_name={WORKER_APP_NAME}",
             **env_overrides,
         }
         with log.open("w") as out:

@@ -21,6 +21,7 @@ from portal.choices import RunStatus
 from portal.models import Order, QuarantinedRecord, SourceSystem, SyncRun
 from portal.sync.tests.http_server import ApiServer, Reply
 from portal.tasks import source_sync
+from tests.conftest import WORKER_APP_NAME
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -85,10 +86,12 @@ def wait_for(condition, *, timeout: float, what: str, interval: float = 0.1):
 
 
 def other_database_sessions() -> int:
+    """Sessions of the killed worker still open (other tests' servers may hold their own)."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " WHERE datname = current_database() AND application_name = %s",
+            [WORKER_APP_NAME],
         )
         return cursor.fetchone()[0]
 

@@ -20,6 +20,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, models, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from portal.choices import Entity, RunStatus
@@ -171,7 +172,7 @@ def _map(plan: Plan, run: SyncRun, records: list[dict], label: str):
 def _quarantine(plan: Plan, bad: list[QuarantinedRecord], *, landed: list[str], now) -> None:
     """Keep one waiting row per bad record; a record that now lands is resolved."""
     waiting = QuarantinedRecord.objects.filter(source=plan.source, resolved_at__isnull=True)
-    if landed:
+    if landed and waiting.exists():  # the common case, nothing waiting, costs one query
         waiting.filter(external_id__in=landed).update(resolved_at=now)
     again = [q.external_id for q in bad if q.external_id]
     if again:
@@ -244,10 +245,12 @@ def _link(plan: Plan) -> None:
 
 def _mark_deleted(plan: Plan, run: SyncRun, now) -> int:
     """Records of this source that the full read did not see are gone from the source."""
-    seen = SeenKey.objects.filter(run=run).values("external_id")
+    # NOT EXISTS, not NOT IN: with hundreds of thousands of keys NOT IN stops fitting
+    # in memory and turns quadratic.
+    seen = SeenKey.objects.filter(run=run, external_id=OuterRef("external_id"))
     deleted = (
         plan.model.objects.filter(source=plan.source, deleted_at__isnull=True)
-        .exclude(external_id__in=seen)
+        .exclude(Exists(seen))
         .update(deleted_at=now)
     )
     SeenKey.objects.filter(run=run).delete()
