@@ -19,7 +19,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
@@ -243,6 +243,22 @@ def _link(plan: Plan) -> None:
         )
 
 
+def _remember_seen(run: SyncRun, keys: list[str]) -> None:
+    """Record the keys a full read saw: one statement, no model objects per key."""
+    table = connection.ops.quote_name(SeenKey._meta.db_table)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"INSERT INTO {table} (run_id, external_id) SELECT %s, unnest(%s::text[])",
+                [run.pk, keys],
+            )
+        else:
+            cursor.executemany(
+                f"INSERT INTO {table} (run_id, external_id) VALUES (%s, %s)",  # noqa: S608
+                [(run.pk, key) for key in keys],
+            )
+
+
 def _mark_deleted(plan: Plan, run: SyncRun, now) -> int:
     """Records of this source that the full read did not see are gone from the source."""
     # NOT EXISTS, not NOT IN: with hundreds of thousands of keys NOT IN stops fitting
@@ -271,7 +287,7 @@ def land(plan: Plan, run: SyncRun, batch: Batch, *, track_seen: bool) -> UpsertC
         _quarantine(plan, bad, landed=list(rows), now=now)
         if track_seen or batch.snapshot_complete:
             keys = list(rows) + [q.external_id for q in bad if q.external_id]
-            SeenKey.objects.bulk_create(SeenKey(run=run, external_id=k) for k in keys)
+            _remember_seen(run, keys)
         if batch.snapshot_complete:
             run.deleted += _mark_deleted(plan, run, now)
         if batch.completed_file:
