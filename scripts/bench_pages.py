@@ -38,53 +38,13 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
+
+# The throwaway-database helpers are scripts/bench.py's (this script runs from scripts/).
+from bench import create_database, drop_database, say, server_url, with_database
 
 ROOT = Path(__file__).resolve().parent.parent
-POSTGRES_SCHEMES = {"postgres", "postgresql", "pgsql", "postgis"}
 EMAIL_DOMAIN = "bench.example"  # as in portal/management/commands/bench_data.py
-
-
-def say(message: str) -> None:
-    print(message, flush=True)
-
-
-# --- The throwaway database (as in scripts/bench.py) ------------------------------------------
-
-
-def server_url() -> str:
-    url = os.environ.get("DATABASE_URL", "")
-    if not url:
-        sys.exit(
-            "bench_pages: DATABASE_URL is not set. The benchmark needs PostgreSQL: run"
-            " `make bench`, or `scripts/with-services.sh .venv/bin/python scripts/bench_pages.py`."
-        )
-    if urlsplit(url).scheme not in POSTGRES_SCHEMES:
-        sys.exit(f"bench_pages: DATABASE_URL must be PostgreSQL, not {urlsplit(url).scheme!r}.")
-    return url
-
-
-def with_database(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
-
-
-def admin_execute(url: str, statement: str, name: str) -> None:
-    """Run CREATE/DROP DATABASE `name` from the database the URL names (autocommit)."""
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(url, autocommit=True) as connection:
-        connection.execute(sql.SQL(statement).format(sql.Identifier(name)))
-
-
-def drop_database(url: str, name: str) -> None:
-    try:
-        from django.db import connections
-
-        connections.close_all()
-    except Exception as error:  # dropping must still be tried
-        say(f"bench_pages: closing Django connections failed: {error}")
-    admin_execute(url, "DROP DATABASE IF EXISTS {} WITH (FORCE)", name)
 
 
 def setup_django(env: dict[str, str]) -> None:
@@ -580,8 +540,7 @@ def main(argv: list[str] | None = None) -> None:
     }
     server: Server | None = None
     results: list[tuple[Target, int, Load]] = []
-    admin_execute(url, "DROP DATABASE IF EXISTS {} WITH (FORCE)", args.db_name)
-    admin_execute(url, "CREATE DATABASE {}", args.db_name)
+    create_database(url, args.db_name)
     try:
         setup_django(env)
         from django.core.management import call_command
