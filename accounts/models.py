@@ -175,10 +175,6 @@ class Membership(models.Model):
     def __str__(self) -> str:
         return f"{self.user} in {self.organisation} ({self.get_role_display()})"
 
-    @property
-    def is_customer_admin(self) -> bool:
-        return self.is_active and self.role == MembershipRole.ADMIN
-
 
 class AccountAssignment(models.Model):
     """One staff member's term in one role on an organisation's account team.
@@ -221,10 +217,6 @@ class AccountAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_role_display()} of {self.organisation}: {self.user}"
-
-    @property
-    def is_current(self) -> bool:
-        return self.ended_at is None
 
 
 class Invitation(models.Model):

@@ -33,12 +33,6 @@ def account_team(*, organisation: Organisation) -> dict[str, AccountAssignment]:
     return {a.role: a for a in current}
 
 
-def account_team_history(*, organisation: Organisation) -> QuerySet[AccountAssignment]:
-    return AccountAssignment.objects.filter(organisation=organisation).select_related(
-        "user", "assigned_by"
-    )
-
-
 def member_list(*, organisation: Organisation) -> QuerySet[Membership]:
     return (
         Membership.objects.filter(organisation=organisation)
@@ -49,11 +43,6 @@ def member_list(*, organisation: Organisation) -> QuerySet[Membership]:
 
 def member_get(*, organisation: Organisation, pk: int) -> Membership:
     return get_object_or_404(Membership.objects.filter(organisation=organisation), pk=pk)
-
-
-def managed_organisations(*, user: User) -> QuerySet[Organisation]:
-    """The accounts a staff member looks after (all of them for admins)."""
-    return organisation_list(user=user)
 
 
 def team_roles_of(*, user: User) -> dict[int, list[str]]:

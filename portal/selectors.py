@@ -24,8 +24,10 @@ from django.db.models.functions import Cast, Coalesce, Concat
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from accounts.choices import UserKind
 from accounts.models import Organisation, User
 from portal.models import (
+    CustomerIdentity,
     Invoice,
     LegacyTicket,
     Order,
@@ -36,6 +38,7 @@ from portal.models import (
 )
 from tickets.choices import OPEN_STATUSES, SlaState
 from tickets.models import Message, Ticket
+from tickets.selectors import ticket_list
 from tiers.models import TierAssignment
 
 ORDER_SORTS = {
@@ -302,7 +305,7 @@ def workspace_accounts(*, user: User, sort: str = "name") -> QuerySet[Organisati
     )
 
 
-STAFF_KINDS = ["account_manager", "executive", "support_agent", "admin"]
+STAFF_KINDS = [kind for kind in UserKind.values if kind != UserKind.CUSTOMER]
 
 
 def _count(queryset):
@@ -316,24 +319,16 @@ def tickets_waiting_for_staff(*, user: User) -> QuerySet[Ticket]:
         "-created_at", "-pk"
     )
     return (
-        ticket_list_for_queue(user=user)
+        ticket_list(user=user, status="open")
+        .order_by("created_at", "pk")
         .annotate(last_author_kind=Subquery(last_public.values("author__kind")[:1]))
         .filter(Q(last_author_kind="customer") | Q(last_author_kind__isnull=True))
         .exclude(status="waiting")
     )
 
 
-def ticket_list_for_queue(*, user: User) -> QuerySet[Ticket]:
-    from tickets.selectors import ticket_list
-
-    return ticket_list(user=user, status="open").order_by("created_at", "pk")
-
-
 def work_queue_counts(*, user: User) -> dict[str, int]:
     """The numbers on the workspace's queue card: one query each, whatever the data."""
-    from portal.models import CustomerIdentity
-    from tickets.selectors import ticket_list
-
     return {
         "waiting": tickets_waiting_for_staff(user=user).count(),
         "at_risk": ticket_list(user=user, status="open", sla_state="at_risk").count(),

@@ -158,10 +158,6 @@ class Ticket(models.Model):
     def reference(self) -> str:
         return f"T-{self.pk:06d}" if self.pk else "T-new"
 
-    @property
-    def is_open(self) -> bool:
-        return self.status in OPEN_STATUSES
-
 
 class Message(models.Model):
     """One entry in a ticket's thread. Internal notes are for staff only."""

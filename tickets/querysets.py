@@ -72,9 +72,6 @@ class MessageQuerySet(models.QuerySet):
             rows = rows.filter(is_internal=False)
         return rows
 
-    def public(self):
-        return self.filter(is_internal=False)
-
 
 class AttachmentQuerySet(models.QuerySet):
     def visible_to(self, user):
