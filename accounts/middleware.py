@@ -1,4 +1,4 @@
-"""Which organisation's screens a request shows, and the audit of view-as actions.
+"""Which organisation's screens a request shows, the audit of what it does, caching.
 
 `request.organisation` is the organisation whose customer screens this
 request renders (None for staff outside "view as"), and
@@ -6,7 +6,10 @@ request renders (None for staff outside "view as"), and
 eyes. Both are re-checked against the access policy on every request.
 """
 
-from accounts import policy
+from axes.helpers import get_client_ip_address
+from django.utils.cache import add_never_cache_headers
+
+from accounts import audit, policy
 from accounts.choices import AuditAction
 from accounts.models import Organisation
 from accounts.selectors import customer_organisations
@@ -17,7 +20,8 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
 
 
 def client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR")
+    """The client's address, as the login throttle sees it (trusted proxies honoured)."""
+    return get_client_ip_address(request)
 
 
 def _resolve(request) -> tuple[Organisation | None, bool]:
@@ -76,4 +80,39 @@ class ViewAsAuditMiddleware:
                 via_view_as=True,
                 ip_address=client_ip(request),
             )
+        return response
+
+
+class AuditContextMiddleware:
+    """Record changes made while serving a request are attributed to its user (accounts.audit)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = request.user
+        with audit.acting(
+            actor_id=user.pk if user.is_authenticated else None,
+            ip_address=client_ip(request),
+            via_view_as=getattr(request, "viewing_as", False),
+        ):
+            return self.get_response(request)
+
+
+class NoStoreMiddleware:
+    """Pages shown to a logged-in person are never kept by browsers or proxies.
+
+    A shared computer's Back button or a proxy's cache must not show one
+    customer's orders or invoices after they logged out.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        # Before and after: the page that logs someone in or out is theirs too.
+        was_authenticated = request.user.is_authenticated
+        response = self.get_response(request)
+        if was_authenticated or request.user.is_authenticated:
+            add_never_cache_headers(response)
         return response

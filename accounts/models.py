@@ -1,11 +1,13 @@
 """Organisations, the people in them and the staff who look after them."""
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from accounts.choices import (
     AuditAction,
@@ -67,6 +69,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False, help_text="May log in to Django admin.")
     date_joined = models.DateTimeField(default=timezone.now)
+    session_epoch = models.PositiveIntegerField(
+        default=0,
+        editable=False,
+        help_text="Raised to end every session of this person at once (e.g. at logout).",
+    )
 
     objects = UserManager()
 
@@ -102,6 +109,24 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.full_name.split(" ")[0] if self.full_name else self.email
+
+    # Sessions carry this hash and die when it changes: Django's covers the
+    # password (a password change ends other sessions); ours adds the epoch, so
+    # a logout can end them too without scanning the session table.
+    def _session_hash(self, secret=None) -> str:
+        return salted_hmac(
+            "accounts.User.session_hash",
+            f"{self.password}:{self.session_epoch}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
+
+    def get_session_auth_hash(self) -> str:
+        return self._session_hash()
+
+    def get_session_auth_fallback_hash(self):
+        for fallback_secret in settings.SECRET_KEY_FALLBACKS:
+            yield self._session_hash(secret=fallback_secret)
 
     @property
     def is_employee(self) -> bool:
@@ -301,3 +326,25 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor}: {self.get_action_display()}"
+
+
+class PendingTask(models.Model):
+    """A background task the broker could not take when it was sent (Redis was down).
+
+    The web request that made the work goes on; the outbox relay sends the
+    task once the broker answers again and deletes the row, so the work is
+    late but never lost. Arguments are kept only until then.
+    """
+
+    task = models.CharField(max_length=200)
+    args = models.JSONField(default=list)
+    kwargs = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.task} (since {self.created_at:%Y-%m-%d %H:%M})"

@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts import policy
+from accounts import outbox, policy
 from accounts.choices import AuditAction, MembershipRole, TeamRole
 from accounts.models import (
     AccountAssignment,
@@ -131,7 +131,7 @@ def invitation_create(
         via_view_as=via_view_as,
     )
     # The broker must not see an invitation the database might still roll back.
-    transaction.on_commit(lambda: invitation_send.delay(invitation.pk, token))
+    outbox.enqueue_on_commit(invitation_send, invitation.pk, token)
     return invitation
 
 

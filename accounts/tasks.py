@@ -34,3 +34,11 @@ def invitation_send(invitation_id: int, token: str) -> str:
         recipient_list=[invitation.email],
     )
     return "sent"
+
+
+@shared_task
+def outbox_relay() -> dict:
+    """Beat sends this every OUTBOX_RELAY_SECONDS: work kept while Redis was down goes out."""
+    from accounts import outbox
+
+    return outbox.relay()

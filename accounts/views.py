@@ -1,5 +1,6 @@
 """Login, organisation switching, "view as customer", and colleagues."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
@@ -22,6 +23,22 @@ class LoginView(auth_views.LoginView):
 
 
 @require_POST
+def login_locked_out(request, response=None, credentials=None):
+    """What django-axes answers once an email has failed too often from one address.
+
+    The same page for the web login, the admin login and a password check such
+    as API token creation: it says why and for how long, and points to the
+    password reset, which is not throttled by this lock.
+    """
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    return render(
+        request,
+        "accounts/login.html",
+        {"form": LoginForm(request), "locked_out_minutes": minutes, "next": ""},
+        status=429,
+    )
+
+
 def organisation_switch(request):
     if not request.user.is_authenticated:
         return redirect("accounts:login")

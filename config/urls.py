@@ -16,3 +16,4 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("ping/", config_views.ping, name="ping"),
 ]
+    path("health/", config_views.health, name="health"),

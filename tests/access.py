@@ -118,6 +118,7 @@ MATRIX: list[Route] = [
         method="post",
         args=lambda w: [w.org_a.pk],
     ),
+    Route("health", everyone(200), notes="For the load balancer: says ok/unavailable per part."),
     Route("accounts:view_as_exit", everyone(302), method="post"),
     Route(
         "accounts:members",

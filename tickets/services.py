@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts import outbox
 from accounts.models import Organisation, User
 from portal.models import TimelineEvent, TimelineKind
 from tickets import tasks
@@ -149,7 +150,7 @@ def ticket_create(
         ticket=ticket, author=requester, body=body, via_view_as=via_view_as, created_at=now
     )
     _attach(message, attachments)
-    transaction.on_commit(lambda: tasks.notify_new_ticket.delay(ticket.pk))
+    outbox.enqueue_on_commit(tasks.notify_new_ticket, ticket.pk)
     return ticket
 
 
@@ -191,7 +192,7 @@ def ticket_reply(
                 _mark_breach_if_late(ticket, now)
             if ticket.status == Status.NEW:
                 ticket.status = Status.OPEN
-            transaction.on_commit(lambda: tasks.notify_staff_reply.delay(message.pk))
+            outbox.enqueue_on_commit(tasks.notify_staff_reply, message.pk)
         elif ticket.status in (Status.WAITING_ON_CUSTOMER, Status.RESOLVED):
             _reopen(ticket, now)
     ticket.save()
@@ -259,7 +260,7 @@ def ticket_set_status(
         _pause(ticket, now)  # the clock stops; a reopen resumes it
         _mark_breach_if_late(ticket, now)
         if by.is_employee:  # the customer did not do it themselves: tell them, ask for a rating
-            transaction.on_commit(lambda: tasks.notify_resolved.delay(ticket.pk))
+            outbox.enqueue_on_commit(tasks.notify_resolved, ticket.pk)
     elif status == Status.CLOSED:
         ticket.status = status
         ticket.resolved_at = ticket.resolved_at or now
@@ -350,7 +351,7 @@ def sla_scan(*, now: datetime | None = None) -> dict[str, int]:
         sla_warned_at=now
     )
     if to_warn:
-        transaction.on_commit(lambda: tasks.notify_sla_warnings.delay(to_warn))
+        outbox.enqueue_on_commit(tasks.notify_sla_warnings, to_warn)
     return {"breached": breached, "warned": warned}
 
 
@@ -417,7 +418,7 @@ def improvement_set_status(
             )
             for organisation_id in organisation_ids
         )
-        transaction.on_commit(lambda: tasks.notify_improvement_done.delay(improvement.pk))
+        outbox.enqueue_on_commit(tasks.notify_improvement_done, improvement.pk)
     improvement.status = status
     improvement.save()
     return improvement

@@ -5,9 +5,11 @@ Celery tasks run inline, so `make run` needs nothing installed. Production
 sets DATABASE_URL (PostgreSQL) and REDIS_URL (broker, results, cache).
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_str
@@ -40,6 +42,8 @@ INSTALLED_APPS = [
     "accounts",
     "tiers",
     "tickets",
+    "axes",
+    "csp",
     "portal",
 ]
 
@@ -48,6 +52,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -58,6 +63,10 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "config.urls"
+    "accounts.middleware.AuditContextMiddleware",
+    "accounts.middleware.NoStoreMiddleware",
+    # Last: turns a lockout flagged during authenticate() into the lockout page.
+    "axes.middleware.AxesMiddleware",
 WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
@@ -107,6 +116,32 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 # Argon2 first: new and upgraded passwords are hashed with it.
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
+# Login throttling (django-axes, https://django-axes.readthedocs.io/en/latest/4_configuration.html).
+# Its backend goes first, so every authenticate() call (web login, admin login,
+# API token creation) is counted and refused alike. Failures count per
+# username AND client address together: guessing at one account from one place
+# locks only that pair, so an attacker behind an office's shared address
+# cannot lock the whole office out, and an attacker elsewhere cannot lock out
+# a customer at their desk.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True  # a good login forgets the earlier typos
+AXES_USERNAME_CALLABLE = "accounts.audit.login_username"
+AXES_LOCKOUT_CALLABLE = "accounts.views.login_locked_out"
+# Logins are in the audit trail's sessions and Django's last_login; axes keeps failures only.
+AXES_DISABLE_ACCESS_LOG = True
+# The client address: REMOTE_ADDR, or behind N trusted proxies the Nth address from
+# the right of X-Forwarded-For (set TRUSTED_PROXY_COUNT in production).
+AXES_IPWARE_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0) or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
+)
+
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -124,6 +159,28 @@ SESSION_COOKIE_HTTPONLY = True
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"
+# Nothing in our pages reads the CSRF cookie from JavaScript: forms carry the token.
+CSRF_COOKIE_HTTPONLY = True
+
+# Content-Security-Policy (django-csp, https://django-csp.readthedocs.io/): scripts
+# and styles only from our own static files, never inline, so injected markup
+# cannot run. Enforced everywhere (development and tests too), so a page that
+# breaks it is caught before production. django-csp rather than Django 6's
+# built-in CSP: the same settings work on Django 5.2 and 6.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [SELF],
+        "object-src": [NONE],
+    }
+}
 USE_I18N = True
 USE_TZ = True
 
@@ -193,6 +250,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 
 if REDIS_URL:
     CACHES = {
+    # Work kept in the outbox while Redis was down (accounts/outbox.py).
+    "outbox-relay": {
+        "task": "accounts.tasks.outbox_relay",
+        "schedule": float(env_int("OUTBOX_RELAY_SECONDS", 30)),
+        "options": {"expires": max(1, env_int("OUTBOX_RELAY_SECONDS", 30) - 5)},
+    },
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,

@@ -1,0 +1,197 @@
+"""The audit trail of record changes: who changed which fields of what, and when.
+
+Organisations, tiers and their assignments, account teams, tickets and sync
+sources are recorded whenever they are created, changed or deleted, whether
+the change came through Django admin, a portal page, a service or a task, so
+a change cannot slip past the trail by taking another road. The actor, their
+address and whether they were viewing as the customer come from the request
+being served (`AuditContextMiddleware`); work done by a worker or a command
+has no actor and is recorded as the system's.
+
+Queryset `update()`/`bulk_create()` bypass model signals: services that must
+be audited save model instances (the sync engine's bulk upserts of synced
+records are recorded by its own SyncRun rows instead).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime
+import decimal
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from django.db import models
+from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
+
+from accounts.choices import AuditAction
+
+# Fields changed by routine bookkeeping (clocks, cursors, timestamps) that would
+# drown the trail; a save that only touches these is not recorded.
+_ALWAYS_IGNORED = {"updated_at", "created_at"}
+AUDITED: dict[str, set[str]] = {
+    "accounts.organisation": set(),
+    "accounts.accountassignment": set(),
+    "tiers.servicetier": set(),
+    "tiers.slatarget": set(),
+    "tiers.tierassignment": set(),
+    "tickets.ticket": {
+        "first_response_warn_at",
+        "resolution_warn_at",
+        "sla_warned_at",
+        "sla_breached_at",
+        "sla_paused_at",
+        "sla_paused_seconds",
+    },
+    "portal.sourcesystem": {"cursor", "last_started_at", "last_success_at", "last_full_at"},
+}
+_TEXT_LIMIT = 200  # long texts are cut in the trail: it says what changed, not the whole essay
+
+
+@dataclass(frozen=True)
+class AuditContext:
+    actor_id: int | None = None
+    ip_address: str | None = None
+    via_view_as: bool = False
+
+
+_deleting_organisations: contextvars.ContextVar[frozenset] = contextvars.ContextVar(
+    "audit_deleting_organisations", default=frozenset()
+)
+_NOBODY = AuditContext()  # frozen: safe to share as the default
+_context: contextvars.ContextVar[AuditContext] = contextvars.ContextVar(
+    "audit_context",
+    default=_NOBODY,
+)
+
+
+@contextmanager
+def acting(*, actor_id: int | None, ip_address: str | None = None, via_view_as: bool = False):
+    """Attribute the record changes made inside this block to `actor_id`."""
+    token = _context.set(AuditContext(actor_id, ip_address, via_view_as))
+    try:
+        yield
+    finally:
+        _context.reset(token)
+
+
+def login_username(request, credentials: dict) -> str:
+    """The username axes counts failures for: emails are case-insensitive here."""
+    from accounts.models import User
+
+    return User.objects.normalize_email((credentials or {}).get("username"))
+
+
+def _value(value):
+    """A field value as JSON can hold it."""
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, decimal.Decimal | datetime.date | datetime.time | datetime.timedelta):
+        return str(value)
+    if isinstance(value, dict | list):
+        return value
+    text = str(value)
+    return text if len(text) <= _TEXT_LIMIT else text[: _TEXT_LIMIT - 1] + "…"
+
+
+def _fields(instance: models.Model) -> dict:
+    ignored = _ALWAYS_IGNORED | AUDITED[instance._meta.label_lower]
+    return {
+        field.attname: _value(getattr(instance, field.attname))
+        for field in instance._meta.concrete_fields
+        if not field.primary_key and field.attname not in ignored
+    }
+
+
+def _organisation_id(instance: models.Model) -> int | None:
+    if instance._meta.label_lower == "accounts.organisation":
+        return instance.pk
+    return getattr(instance, "organisation_id", None)
+
+
+def _record(instance: models.Model, action: str, changes: dict) -> None:
+    from accounts.models import AuditEvent
+
+    context = _context.get()
+    organisation_id = _organisation_id(instance)
+    if organisation_id in _deleting_organisations.get():
+        # Deleted with (or as) its organisation: the event cannot point at a row
+        # being deleted; the target keeps its name.
+        organisation_id = None
+    label = f"{instance._meta.verbose_name} #{instance.pk}: {instance}"
+    AuditEvent.objects.create(
+        actor_id=context.actor_id,
+        organisation_id=organisation_id,
+        action=action,
+        via_view_as=context.via_view_as,
+        target=label[:200],
+        detail={"model": instance._meta.label_lower, "pk": instance.pk, "changes": changes},
+        ip_address=context.ip_address,
+    )
+
+
+def _before_save(sender, instance, raw=False, **kwargs):
+    if raw or instance._state.adding or instance.pk is None:
+        return
+    previous = sender._default_manager.filter(pk=instance.pk).first()
+    instance._audit_before = _fields(previous) if previous is not None else None
+
+
+def _after_save(sender, instance, created, raw=False, **kwargs):
+    if raw:
+        return
+    after = _fields(instance)
+    before = getattr(instance, "_audit_before", None)
+    instance._audit_before = None
+    if created or before is None:
+        changes = {name: [None, value] for name, value in after.items() if value not in (None, "")}
+        _record(instance, AuditAction.RECORD_CREATED, changes)
+        return
+    changes = {
+        name: [before.get(name), value]
+        for name, value in after.items()
+        if before.get(name) != value
+    }
+    if changes:
+        _record(instance, AuditAction.RECORD_CHANGED, changes)
+
+
+def _after_delete(sender, instance, **kwargs):
+    _record(instance, AuditAction.RECORD_DELETED, {})
+    if sender._meta.label_lower == "accounts.organisation":
+        _deleting_organisations.set(_deleting_organisations.get() - {instance.pk})
+
+
+def _organisation_deleting(sender, instance, **kwargs):
+    # pre_delete of the organisation comes before its cascade deletes anything.
+    _deleting_organisations.set(_deleting_organisations.get() | {instance.pk})
+
+
+def _locked_out(sender, request=None, username=None, ip_address=None, **kwargs):
+    from accounts.models import AuditEvent, User
+
+    user = User.objects.filter(email__iexact=username or "").first() if username else None
+    AuditEvent.objects.create(
+        actor=user,
+        action=AuditAction.LOGIN_LOCKED_OUT,
+        target=(username or "")[:200],
+        detail={"path": getattr(request, "path", "")},
+        ip_address=ip_address,
+    )
+
+
+def connect() -> None:
+    """Called once from AccountsConfig.ready()."""
+    from axes.signals import user_locked_out
+    from django.apps import apps
+
+    for label in AUDITED:
+        model = apps.get_model(label)
+        uid = f"audit:{label}"
+        pre_save.connect(_before_save, sender=model, dispatch_uid=uid)
+        post_save.connect(_after_save, sender=model, dispatch_uid=uid)
+        post_delete.connect(_after_delete, sender=model, dispatch_uid=uid)
+    pre_delete.connect(
+        _organisation_deleting, sender=apps.get_model("accounts.organisation"), dispatch_uid="audit"
+    )
+    user_locked_out.connect(_locked_out, dispatch_uid="audit:locked_out")

@@ -1,0 +1,76 @@
+"""Sending background work so that a broker outage delays it but never loses it.
+
+`enqueue_on_commit(task, *args)` sends the task once the surrounding
+transaction commits (a worker must never see rows that may still roll back).
+When Redis does not answer, the page that made the work still succeeds: the
+task is written to the `PendingTask` outbox in PostgreSQL instead, and
+`relay()` (the `outbox-relay` beat entry) sends it once the broker is back.
+
+Delivery is at least once: a task relayed twice (a relay dying between send
+and delete) runs twice, so tasks sent this way must be safe to repeat.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import redis
+from celery import current_app
+from django.db import transaction
+from kombu.exceptions import OperationalError
+
+from accounts.models import PendingTask
+
+logger = logging.getLogger(__name__)
+
+# What a publish raises when the broker is unreachable (after kombu's own retries).
+BROKER_ERRORS = (OperationalError, redis.exceptions.ConnectionError, ConnectionError, OSError)
+# Short: a request waits this long at most before it falls back to the outbox.
+PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+
+
+def send(task, *args, **kwargs) -> bool:
+    """Send `task` now; keep it in the outbox when the broker is down. True if sent."""
+    try:
+        task.apply_async(args, kwargs, retry=True, retry_policy=PUBLISH_RETRY)
+    except BROKER_ERRORS as error:
+        PendingTask.objects.create(
+            task=task.name, args=list(args), kwargs=kwargs, last_error=str(error)[:1000]
+        )
+        logger.warning("broker unavailable: %s kept in the outbox (%s)", task.name, error)
+        return False
+    return True
+
+
+def enqueue_on_commit(task, *args, **kwargs) -> None:
+    """Send `task` after the current transaction commits (at once outside one)."""
+    transaction.on_commit(lambda: send(task, *args, **kwargs))
+
+
+def relay(*, limit: int = 500) -> dict:
+    """Send what the outbox holds, oldest first; stop at the first send that fails.
+
+    Rows are claimed with SKIP LOCKED, so two relays never send the same row.
+    """
+    sent = 0
+    with transaction.atomic():
+        pending = list(
+            PendingTask.objects.select_for_update(skip_locked=True).order_by("created_at")[:limit]
+        )
+        for item in pending:
+            try:
+                current_app.send_task(
+                    item.task,
+                    args=item.args,
+                    kwargs=item.kwargs,
+                    retry=True,
+                    retry_policy=PUBLISH_RETRY,
+                )
+            except BROKER_ERRORS as error:
+                item.attempts += 1
+                item.last_error = str(error)[:1000]
+                item.save(update_fields=["attempts", "last_error"])
+                break
+            item.delete()
+            sent += 1
+    return {"sent": sent, "left": PendingTask.objects.count()}
