@@ -60,13 +60,13 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.CurrentOrganisationMiddleware",
     "accounts.middleware.ViewAsAuditMiddleware",
-]
-
-ROOT_URLCONF = "config.urls"
     "accounts.middleware.AuditContextMiddleware",
     "accounts.middleware.NoStoreMiddleware",
     # Last: turns a lockout flagged during authenticate() into the lockout page.
     "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
