@@ -39,20 +39,20 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "django_htmx",
+    "axes",
+    "csp",
     "accounts",
     "tiers",
     "tickets",
-    "axes",
-    "csp",
     "portal",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "csp.middleware.CSPMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -113,9 +113,6 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
-# Argon2 first: new and upgraded passwords are hashed with it.
-PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
 # Login throttling (django-axes, https://django-axes.readthedocs.io/en/latest/4_configuration.html).
 # Its backend goes first, so every authenticate() call (web login, admin login,
 # API token creation) is counted and refused alike. Failures count per
@@ -142,6 +139,9 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = (
     ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
 )
 
+# Argon2 first: new and upgraded passwords are hashed with it.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -156,9 +156,6 @@ INVITATION_VALID_DAYS = env_int("INVITATION_VALID_DAYS", 7)
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 60 * 60 * 8)
 SESSION_SAVE_EVERY_REQUEST = True  # the age counts from the last request: expiry on inactivity
 SESSION_COOKIE_HTTPONLY = True
-
-LANGUAGE_CODE = "en-gb"
-TIME_ZONE = "UTC"
 # Nothing in our pages reads the CSRF cookie from JavaScript: forms carry the token.
 CSRF_COOKIE_HTTPONLY = True
 
@@ -181,6 +178,9 @@ CONTENT_SECURITY_POLICY = {
         "object-src": [NONE],
     }
 }
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
@@ -241,6 +241,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    # Work kept in the outbox while Redis was down (accounts/outbox.py).
+    "outbox-relay": {
+        "task": "accounts.tasks.outbox_relay",
+        "schedule": float(env_int("OUTBOX_RELAY_SECONDS", 30)),
+        "options": {"expires": max(1, env_int("OUTBOX_RELAY_SECONDS", 30) - 5)},
+    },
 }
 # With acks_late, a task whose worker died is delivered again after this many
 # seconds; longer than the longest task (the hard time limit).
@@ -250,12 +256,6 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 
 if REDIS_URL:
     CACHES = {
-    # Work kept in the outbox while Redis was down (accounts/outbox.py).
-    "outbox-relay": {
-        "task": "accounts.tasks.outbox_relay",
-        "schedule": float(env_int("OUTBOX_RELAY_SECONDS", 30)),
-        "options": {"expires": max(1, env_int("OUTBOX_RELAY_SECONDS", 30) - 5)},
-    },
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
