@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from accounts.admin import OrganisationAdmin
 from tiers import services
-from tiers.models import ServiceTier, SlaTarget, TierAssignment
+from tiers.models import ExchangeRate, ServiceTier, SlaTarget, TierAssignment
 
 
 class SlaTargetInline(admin.TabularInline):
@@ -35,7 +35,16 @@ class ServiceTierAdmin(admin.ModelAdmin):
                 ]
             },
         ),
+        ("Value fit", {"fields": ["value_top_percent"]}),
     ]
+
+
+@admin.register(ExchangeRate)
+class ExchangeRateAdmin(admin.ModelAdmin):
+    """Planning rates for the value pages: invoices in a currency without one are left out."""
+
+    list_display = ["currency", "rate", "updated_at"]
+    search_fields = ["currency"]
 
 
 @admin.register(TierAssignment)

@@ -1,9 +1,11 @@
 """Service tiers: what a customer pays, gets and is promised."""
 
 from datetime import time
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 
@@ -45,6 +47,14 @@ class ServiceTier(models.Model):
     sponsor_contact_every_days = models.PositiveIntegerField(
         null=True, blank=True, help_text="How often the executive sponsor must be in touch."
     )
+    value_top_percent = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        verbose_name="fits the top % of customers",
+        help_text="Tier fit: this tier suits the customers in the top so many per cent by "
+        "revenue. Empty: the tier suits anyone (the entry tier).",
+    )
 
     class Meta:
         ordering = ["rank"]
@@ -59,6 +69,12 @@ class ServiceTier(models.Model):
                 | Q(sponsor_contact_every_days__isnull=False),
                 name="tier_sponsor_promise_has_cadence",
                 violation_error_message="Say how often the promised sponsor must be in touch.",
+            ),
+            models.CheckConstraint(
+                condition=Q(value_top_percent__isnull=True)
+                | Q(value_top_percent__gte=1, value_top_percent__lte=100),
+                name="tier_value_top_percent_range",
+                violation_error_message="The top share of customers is between 1 and 100 %.",
             ),
         ]
 
@@ -161,3 +177,39 @@ class TierAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organisation}: {self.tier}"
+
+
+class ExchangeRate(models.Model):
+    """What one unit of a currency is worth in the reporting currency, for value analysis.
+
+    Revenue in other currencies is converted at these planning rates (a
+    constant-currency view: rankings do not move with daily exchange rates).
+    Invoices in a currency without a rate are left out of the figures, and the
+    value pages say how much was left out.
+    """
+
+    currency = models.CharField(
+        max_length=3,
+        unique=True,
+        validators=[RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO code, e.g. EUR.")],
+    )
+    rate = models.DecimalField(
+        max_digits=14,
+        decimal_places=6,
+        validators=[MinValueValidator(Decimal("0.000001"))],
+        help_text="Value of 1 unit of this currency in the reporting currency.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["currency"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rate__gt=0),
+                name="exchange_rate_positive",
+                violation_error_message="A rate must be more than zero.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"1 {self.currency} = {self.rate}"

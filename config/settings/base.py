@@ -191,6 +191,12 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 # Ticket attachments: stored under MEDIA_ROOT (never under static), served through the policy.
 TICKET_ATTACHMENT_MAX_BYTES = env_int("TICKET_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+
+# The value pages (80/20, tier fit) report revenue in this currency; invoices in other
+# currencies are converted at the rates kept in admin (Tiers › Exchange rates).
+VALUE_CURRENCY = env_str("VALUE_CURRENCY", "GBP").strip().upper()
+if len(VALUE_CURRENCY) != 3 or not VALUE_CURRENCY.isalpha():
+    raise ImproperlyConfigured(f"VALUE_CURRENCY must be a 3-letter code, got {VALUE_CURRENCY!r}")
 TICKET_ATTACHMENT_TYPES = {
     ".pdf": "application/pdf",
     ".png": "image/png",
