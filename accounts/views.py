@@ -22,7 +22,6 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
 
-@require_POST
 def login_locked_out(request, response=None, credentials=None):
     """What django-axes answers once an email has failed too often from one address.
 
@@ -39,6 +38,7 @@ def login_locked_out(request, response=None, credentials=None):
     )
 
 
+@require_POST
 def organisation_switch(request):
     if not request.user.is_authenticated:
         return redirect("accounts:login")

@@ -15,5 +15,5 @@ urlpatterns = [
     path("", include("portal.urls")),
     path("admin/", admin.site.urls),
     path("ping/", config_views.ping, name="ping"),
-]
     path("health/", config_views.health, name="health"),
+]

@@ -94,6 +94,7 @@ def STAFF_TOOL(ok: int) -> dict[str, int]:
 MATRIX: list[Route] = [
     Route("home", everyone(200, anonymous=LOGIN)),
     Route("ping", everyone(200), notes="Public and trivial: the benchmarks' baseline."),
+    Route("health", everyone(200), notes="For the load balancer: says ok/unavailable per part."),
     Route("accounts:login", everyone(302, anonymous=200)),
     Route("accounts:logout", everyone(302), method="post"),
     Route("accounts:password_change", everyone(200, anonymous=LOGIN)),
@@ -118,7 +119,6 @@ MATRIX: list[Route] = [
         method="post",
         args=lambda w: [w.org_a.pk],
     ),
-    Route("health", everyone(200), notes="For the load balancer: says ok/unavailable per part."),
     Route("accounts:view_as_exit", everyone(302), method="post"),
     Route(
         "accounts:members",
@@ -212,9 +212,6 @@ MATRIX: list[Route] = [
         data=lambda w: {"department": "logistics", "title": "Trace parcels", "tickets": []},
     ),
     Route("tickets:improvement", STAFF_TOOL(200), args=lambda w: [w.improvement.pk]),
-    # Customer value: admins and account teams (each their own accounts); agents 403.
-    Route("tiers:value", {**STAFF_TOOL(200), "agent": 403}),
-    Route("tiers:tier_fit", {**STAFF_TOOL(200), "agent": 403}),
     # The customer's records ----------------------------------------------------------
     Route("portal:orders", CUSTOMER_SCREEN),
     Route("portal:shipments", CUSTOMER_SCREEN),
