@@ -1,9 +1,12 @@
+import json
+
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
+from django.utils.html import format_html, format_html_join
 
-from accounts import selectors, services
+from accounts import audit, selectors, services
 from accounts.choices import TeamRole, UserKind
 from accounts.models import (
     AccountAssignment,
@@ -11,6 +14,7 @@ from accounts.models import (
     Invitation,
     Membership,
     Organisation,
+    PendingTask,
     User,
 )
 
@@ -169,13 +173,61 @@ class InvitationAdmin(admin.ModelAdmin):
     list_select_related = ["organisation"]
 
 
+class RecordTypeFilter(admin.SimpleListFilter):
+    """Which kind of record a change was made to (organisation, tier, ticket, source...)."""
+
+    title = "record type"
+    parameter_name = "record"
+
+    def lookups(self, request, model_admin):
+        from django.apps import apps
+
+        return [
+            (label, apps.get_model(label)._meta.verbose_name.capitalize())
+            for label in sorted(audit.AUDITED)
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() in audit.AUDITED:
+            return queryset.filter(detail__model=self.value())
+        return queryset
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ["at", "actor", "action", "organisation", "via_view_as", "target"]
-    list_filter = ["action", "via_view_as", ("at", admin.DateFieldListFilter)]
-    search_fields = ["actor__email", "organisation__name", "target"]
+    """The audit trail: read-only, filterable by who, which organisation, what, when, on what."""
+
+    list_display = ["at", "actor", "action", "organisation", "via_view_as", "target", "ip_address"]
+    list_filter = [
+        "action",
+        RecordTypeFilter,
+        ("actor", admin.RelatedOnlyFieldListFilter),
+        ("organisation", admin.RelatedOnlyFieldListFilter),
+        "via_view_as",
+        ("at", admin.DateFieldListFilter),
+    ]
+    search_fields = ["actor__email", "actor__full_name", "organisation__name", "target"]
     list_select_related = ["actor", "organisation"]
     date_hierarchy = "at"
+    readonly_fields = ["at", "actor", "organisation", "action", "via_view_as", "target"]
+    readonly_fields += ["ip_address", "changes"]
+    exclude = ["detail"]
+
+    @admin.display(description="What changed")
+    def changes(self, obj):
+        changes = (obj.detail or {}).get("changes")
+        if not changes:
+            return format_html("<pre>{}</pre>", json.dumps(obj.detail or {}, indent=2))
+        rows = format_html_join(
+            "",
+            "<tr><th>{}</th><td>{}</td><td>{}</td></tr>",
+            ((name, _shown(old), _shown(new)) for name, (old, new) in sorted(changes.items())),
+        )
+        return format_html(
+            "<table><thead><tr><th>Field</th><th>Before</th><th>After</th></tr></thead>"
+            "<tbody>{}</tbody></table>",
+            rows,
+        )
 
     def has_add_permission(self, request):
         return False
@@ -184,4 +236,22 @@ class AuditEventAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def _shown(value) -> str:
+    return "—" if value in (None, "") else str(value)
+
+
+@admin.register(PendingTask)
+class PendingTaskAdmin(admin.ModelAdmin):
+    """The outbox: tasks waiting for the broker to come back (normally empty)."""
+
+    list_display = ["task", "created_at", "attempts", "last_error"]
+    readonly_fields = ["task", "args", "kwargs", "created_at", "attempts", "last_error"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False
