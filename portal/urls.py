@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal import views
+from portal import exports, views
 
 app_name = "portal"
 
@@ -13,5 +13,7 @@ urlpatterns = [
     path("shipments/", views.shipment_list, name="shipments"),
     path("invoices/", views.invoice_list, name="invoices"),
     path("invoices/<int:pk>/", views.invoice_detail, name="invoice"),
+    path("orders/export.csv", exports.orders_csv, name="orders_csv"),
+    path("invoices/export.csv", exports.invoices_csv, name="invoices_csv"),
     path("timeline/", views.timeline, name="timeline"),
 ]

@@ -217,6 +217,8 @@ MATRIX: list[Route] = [
     Route("portal:shipments", CUSTOMER_SCREEN),
     Route("portal:invoices", CUSTOMER_SCREEN),
     Route("portal:timeline", CUSTOMER_SCREEN),
+    Route("portal:orders_csv", CUSTOMER_SCREEN),
+    Route("portal:invoices_csv", CUSTOMER_SCREEN),
     Route("portal:order", OF_RECORD_OF_A, args=lambda w: [w.order_a.pk]),
     Route("portal:invoice", OF_RECORD_OF_A, args=lambda w: [w.invoice_a.pk]),
     # The AM workspace -------------------------------------------------------------------
