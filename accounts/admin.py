@@ -1,9 +1,11 @@
 import json
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from accounts import audit, selectors, services
@@ -49,6 +51,7 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ["kind", "department", "is_active", "is_staff", "is_superuser"]
     search_fields = ["full_name", "email"]
     inlines = [MembershipInline]
+    actions = ["hand_over_accounts"]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
         ("Person", {"fields": ["full_name", "phone", "kind", "department", "away_until"]}),
@@ -67,6 +70,14 @@ class UserAdmin(DjangoUserAdmin):
             },
         )
     ]
+
+    @admin.action(description="Hand over their accounts…")
+    def hand_over_accounts(self, request, queryset):
+        """Opens the handoff page for the one person chosen."""
+        if queryset.count() != 1:
+            self.message_user(request, "Choose one person to hand over.", messages.WARNING)
+            return None
+        return redirect(f"{reverse('accounts:team_handoff')}?from={queryset.get().pk}")
 
 
 class OrganisationMembershipInline(admin.TabularInline):

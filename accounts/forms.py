@@ -56,3 +56,53 @@ class AcceptInvitationForm(forms.Form):
             except forms.ValidationError as error:
                 self.add_error("password1", error)
         return data
+
+
+class HandoffForm(forms.Form):
+    """Who takes over each of the leaving person's accounts, and a note for each."""
+
+    KEEP = "keep"
+
+    def __init__(self, *args, terms, candidates, leaving, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.terms = list(terms)
+        self.people = {str(person.pk): person for person in candidates}
+        people = [(pk, f"{p.full_name} ({p.get_kind_display()})") for pk, p in self.people.items()]
+        self.fields["to_all"] = forms.ChoiceField(
+            choices=[("", "— choose per account below —"), *people],
+            required=False,
+            label="Hand every account to",
+            help_text="Accounts below left on “Same as above” go to this person.",
+        )
+        for term in self.terms:
+            organisation = term.organisation.name
+            self.fields[f"to_{term.pk}"] = forms.ChoiceField(
+                choices=[
+                    ("", "Same as above"),
+                    (self.KEEP, f"Keep with {leaving.get_short_name()}"),
+                    *people,
+                ],
+                required=False,
+                label=f"New {term.get_role_display().lower()} of {organisation}",
+            )
+            self.fields[f"note_{term.pk}"] = forms.CharField(
+                required=False,
+                max_length=5000,
+                widget=forms.Textarea(attrs={"rows": 2}),
+                label=f"What the next person needs to know about {organisation}",
+            )
+
+    def rows(self):
+        return [(t, self[f"to_{t.pk}"], self[f"note_{t.pk}"]) for t in self.terms]
+
+    def moves(self):
+        """The accounts that change hands, as HandoffMoves (call after is_valid())."""
+        from accounts.services import HandoffMove
+
+        data, moves = self.cleaned_data, []
+        for term in self.terms:
+            choice = data.get(f"to_{term.pk}") or data.get("to_all")
+            if choice and choice != self.KEEP:
+                note = data.get(f"note_{term.pk}", "")
+                moves.append(HandoffMove(term.pk, self.people[choice], note))
+        return moves

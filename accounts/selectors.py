@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
-from accounts.choices import TeamRole
-from accounts.models import AccountAssignment, Membership, Organisation, User
+from accounts.choices import AuditAction, TeamRole, UserKind
+from accounts.models import AccountAssignment, AuditEvent, Membership, Organisation, User
 
 
 def organisation_get(*, user: User, pk: int) -> Organisation:
@@ -57,3 +59,91 @@ def team_roles_of(*, user: User) -> dict[int, list[str]]:
 
 def user_exists(*, email: str) -> bool:
     return User.objects.filter(email__iexact=email).exists()
+
+
+# --- Handoff ---------------------------------------------------------------------------------
+
+# Who may take over an account: staff who look after accounts.
+HANDOFF_KINDS = (UserKind.ACCOUNT_MANAGER, UserKind.EXECUTIVE)
+
+
+def handoff_staff() -> QuerySet[User]:
+    """Staff on account teams now, with how many terms each holds: who can hand over."""
+    current = Q(assignments__ended_at__isnull=True)
+    return (
+        User.objects.annotate(terms=Count("assignments", filter=current))
+        .filter(terms__gt=0)
+        .order_by("full_name")
+    )
+
+
+def handoff_terms(*, user: User) -> QuerySet[AccountAssignment]:
+    """The account-team terms `user` holds now: what a handoff moves."""
+    return (
+        AccountAssignment.objects.filter(user=user, ended_at__isnull=True)
+        .select_related("organisation")
+        .order_by("organisation__name", "role")
+    )
+
+
+def handoff_candidates(*, leaving: User) -> QuerySet[User]:
+    return (
+        User.objects.filter(is_active=True, kind__in=HANDOFF_KINDS)
+        .exclude(pk=leaving.pk)
+        .order_by("full_name")
+    )
+
+
+def handoff_recent(*, limit: int = 20) -> QuerySet[AuditEvent]:
+    return AuditEvent.objects.filter(action=AuditAction.TEAM_HANDOFF).select_related(
+        "actor", "organisation"
+    )[:limit]
+
+
+@dataclass
+class HandoffNews:
+    """What a handoff tells whom: the new terms, the terms they replaced, the customers."""
+
+    started: list[AccountAssignment]
+    previous: dict[tuple[int, str], AccountAssignment]
+    members: list[Membership]
+
+    def by_new_holder(self) -> dict[User, list[tuple[AccountAssignment, AccountAssignment]]]:
+        items: dict[User, list] = {}
+        for term in self.started:
+            before = self.previous.get((term.organisation_id, term.role))
+            items.setdefault(term.user, []).append((term, before))
+        return items
+
+    def customer_letters(self) -> list[tuple[User, Organisation, list[AccountAssignment]]]:
+        terms: dict[int, list[AccountAssignment]] = {}
+        for term in self.started:
+            terms.setdefault(term.organisation_id, []).append(term)
+        return [(m.user, m.organisation, terms[m.organisation_id]) for m in self.members]
+
+
+def handoff_news(*, assignment_ids: list[int]) -> HandoffNews:
+    """The handoff's new terms that still stand (a later change makes its news stale)."""
+    started = list(
+        AccountAssignment.objects.filter(pk__in=assignment_ids, ended_at__isnull=True)
+        .select_related("organisation", "user")
+        .order_by("organisation__name", "role")
+    )
+    ended = AccountAssignment.objects.filter(
+        organisation_id__in={t.organisation_id for t in started},
+        ended_at__in={t.started_at for t in started},
+    ).select_related("user")
+    starts = {(t.organisation_id, t.role): t.started_at for t in started}
+    previous = {
+        (t.organisation_id, t.role): t
+        for t in ended
+        if starts.get((t.organisation_id, t.role)) == t.ended_at
+    }
+    members = list(
+        Membership.objects.filter(
+            organisation_id__in={org for org, _ in starts},
+            is_active=True,
+            user__is_active=True,
+        ).select_related("user", "organisation")
+    )
+    return HandoffNews(started=started, previous=previous, members=members)

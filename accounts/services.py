@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -19,6 +20,7 @@ from accounts.models import (
     Organisation,
     User,
 )
+from accounts.selectors import HANDOFF_KINDS
 from accounts.tokens import new_token, token_hash
 
 
@@ -255,3 +257,133 @@ def view_as_end(*, user: User, organisation: Organisation, ip_address: str | Non
         via_view_as=True,
         ip_address=ip_address,
     )
+
+
+# --- Handoff: a leaving or reassigned staff member's accounts go to others ----------------
+
+
+@dataclass(frozen=True)
+class HandoffMove:
+    """One account-team term of the leaving person, its new holder and the note for them."""
+
+    assignment_id: int
+    to_user: User
+    note: str
+
+
+@transaction.atomic
+def team_handoff(*, from_user: User, moves: list[HandoffMove], by: User) -> list[AccountAssignment]:
+    """Hand `from_user`'s accounts over: each term ends now with its note, a new one starts.
+
+    Nothing of the history is lost: ended terms keep who, from, until and the note. A
+    backup who takes over as account manager stops being the backup. All or nothing:
+    any bad move raises ValidationError keyed `to_<id>` / `note_<id>` and writes nothing.
+    Set-based (a fixed number of statements however many accounts move). The new
+    holders and the customers are told by email once the transaction commits.
+    """
+    from accounts.tasks import team_handoff_notify
+
+    if not policy.sees_everything(by):
+        raise PermissionDenied("Only admins hand accounts over.")
+    current = {
+        a.pk: a
+        for a in AccountAssignment.objects.select_for_update()
+        .filter(user=from_user, ended_at__isnull=True, pk__in=[m.assignment_id for m in moves])
+        .select_related("organisation")
+    }
+    _handoff_check(from_user, moves, current)
+    now = timezone.now()
+    promoted = _handoff_promotions(moves, current, now)
+    ended = []
+    for move in moves:
+        term = current[move.assignment_id]
+        term.ended_at, term.handoff_note = now, move.note.strip()
+        ended.append(term)
+    AccountAssignment.objects.bulk_update([*ended, *promoted], ["ended_at", "handoff_note"])
+    started = AccountAssignment.objects.bulk_create(
+        AccountAssignment(
+            organisation=current[m.assignment_id].organisation,
+            user=m.to_user,
+            role=current[m.assignment_id].role,
+            started_at=now,
+            assigned_by=by,
+        )
+        for m in moves
+    )
+    AuditEvent.objects.bulk_create(
+        AuditEvent(
+            at=now,
+            actor=by,
+            action=AuditAction.TEAM_HANDOFF,
+            organisation=current[m.assignment_id].organisation,
+            target=TeamRole(current[m.assignment_id].role).label,
+            detail={"from": from_user.email, "to": m.to_user.email, "note": m.note.strip()},
+        )
+        for m in moves
+    )
+    outbox.enqueue_on_commit(team_handoff_notify, [a.pk for a in started])
+    return started
+
+
+def _handoff_check(from_user: User, moves: list[HandoffMove], current: dict) -> None:
+    errors: dict[str, str] = {}
+    if not moves:
+        raise ValidationError("Choose who takes over at least one account.")
+    taken: dict[tuple[int, int], str] = {}
+    for move in moves:
+        term, to_field = current.get(move.assignment_id), f"to_{move.assignment_id}"
+        if term is None:
+            errors[to_field] = f"{from_user} no longer holds this role; reload the page."
+            continue
+        to = move.to_user
+        if to.pk == from_user.pk:
+            errors[to_field] = "Choose someone other than the person handing over."
+        elif not (to.is_active and to.kind in HANDOFF_KINDS):
+            errors[to_field] = f"{to} cannot take over accounts (not active account staff)."
+        elif taken.get((term.organisation_id, to.pk), term.role) != term.role:
+            errors[to_field] = f"{to} would hold two roles on {term.organisation.name}."
+        taken[(term.organisation_id, to.pk)] = term.role
+        if not move.note.strip():
+            errors[f"note_{move.assignment_id}"] = (
+                f"Write what {to.get_short_name()} needs to know about {term.organisation.name}."
+            )
+    clashes = AccountAssignment.objects.filter(
+        ended_at__isnull=True,
+        role=TeamRole.PRIMARY_AM,
+        organisation_id__in=[t.organisation_id for t in current.values()],
+        user_id__in=[m.to_user.pk for m in moves],
+    ).values_list("organisation_id", "user_id")
+    for organisation_id, user_id in clashes:
+        for move in moves:
+            term = current.get(move.assignment_id)
+            if (term and term.role == TeamRole.BACKUP_AM and term.organisation_id == organisation_id
+                    and move.to_user.pk == user_id):  # fmt: skip
+                errors[f"to_{move.assignment_id}"] = (
+                    f"{move.to_user} is already the account manager of {term.organisation.name}."
+                )
+    if errors:
+        raise ValidationError(errors)
+
+
+def _handoff_promotions(moves: list[HandoffMove], current: dict, now) -> list[AccountAssignment]:
+    """The backup terms of people who take over as account manager: they end now."""
+    to_primary = {
+        (current[m.assignment_id].organisation_id, m.to_user.pk): m
+        for m in moves
+        if current[m.assignment_id].role == TeamRole.PRIMARY_AM
+    }
+    if not to_primary:
+        return []
+    backups = AccountAssignment.objects.select_for_update().filter(
+        ended_at__isnull=True,
+        role=TeamRole.BACKUP_AM,
+        organisation_id__in={org for org, _ in to_primary},
+        user_id__in={user for _, user in to_primary},
+    )
+    promoted = []
+    for term in backups:
+        if (term.organisation_id, term.user_id) in to_primary:
+            term.ended_at = now
+            term.handoff_note = term.handoff_note or "Became the account manager in a handoff."
+            promoted.append(term)
+    return promoted

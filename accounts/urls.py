@@ -65,4 +65,5 @@ urlpatterns = [
         name="member_deactivate",
     ),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
+    path("handoff/", views.team_handoff, name="team_handoff"),
 ]

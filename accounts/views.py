@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -11,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import policy, selectors, services
 from accounts.decorators import customer_screen
-from accounts.forms import AcceptInvitationForm, InvitationForm, LoginForm
+from accounts.forms import AcceptInvitationForm, HandoffForm, InvitationForm, LoginForm
 from accounts.middleware import SESSION_ORGANISATION, SESSION_VIEW_AS, client_ip
 from accounts.models import Organisation
 
@@ -166,3 +167,70 @@ def invitation_accept(request, token: str):
         "accounts/invitation_accept.html",
         {"invitation": invitation, "form": form, "needs_login": existing and user is None},
     )
+
+
+# --- Handoff -------------------------------------------------------------------------------------
+
+
+@login_required
+def team_handoff(request):
+    """An admin hands a leaving or reassigned staff member's accounts to others."""
+    if not request.user.is_employee:
+        raise Http404
+    if not policy.sees_everything(request.user):
+        raise PermissionDenied
+    leaving = _handoff_leaving(request.GET.get("from") or request.POST.get("from"))
+    form = None
+    if leaving is not None:
+        form = HandoffForm(
+            request.POST or None,
+            terms=selectors.handoff_terms(user=leaving),
+            candidates=selectors.handoff_candidates(leaving=leaving),
+            leaving=leaving,
+        )
+        if request.method == "POST" and form.is_valid() and _handoff_save(request, form, leaving):
+            return redirect("accounts:team_handoff")
+    response = render(
+        request,
+        "accounts/handoff.html",
+        {
+            "staff": selectors.handoff_staff(),
+            "leaving": leaving,
+            "form": form,
+            "recent": selectors.handoff_recent(),
+        },
+    )
+    response.status_code = 400 if form is not None and form.errors else 200
+    return response
+
+
+def _handoff_leaving(raw: str | None):
+    if not raw:
+        return None
+    try:
+        pk = int(raw)
+    except ValueError:
+        raise Http404 from None
+    leaving = selectors.handoff_staff().filter(pk=pk).first()
+    if leaving is None:
+        raise Http404
+    return leaving
+
+
+def _handoff_save(request, form: HandoffForm, leaving) -> bool:
+    try:
+        started = services.team_handoff(from_user=leaving, moves=form.moves(), by=request.user)
+    except ValidationError as error:
+        if hasattr(error, "error_dict"):
+            for name, errors in error.error_dict.items():
+                form.add_error(name if name in form.fields else None, errors)
+        else:
+            form.add_error(None, error)
+        return False
+    messages.success(
+        request,
+        f"{len(started)} account role{'s' if len(started) != 1 else ''} handed over from "
+        f"{leaving}. The new holders get the notes by email; the customers hear who looks "
+        "after them now.",
+    )
+    return True

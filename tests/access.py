@@ -212,6 +212,11 @@ MATRIX: list[Route] = [
         data=lambda w: {"department": "logistics", "title": "Trace parcels", "tickets": []},
     ),
     Route("tickets:improvement", STAFF_TOOL(200), args=lambda w: [w.improvement.pk]),
+    # Customer value: admins and account teams (each their own accounts); agents 403.
+    Route("tiers:value", {**STAFF_TOOL(200), "agent": 403}),
+    Route("tiers:tier_fit", {**STAFF_TOOL(200), "agent": 403}),
+    # Handing a staff member's accounts over: admins only; other staff 403, customers 404.
+    Route("accounts:team_handoff", {**STAFF_TOOL(403), "admin": 200}),
     # The customer's records ----------------------------------------------------------
     Route("portal:orders", CUSTOMER_SCREEN),
     Route("portal:shipments", CUSTOMER_SCREEN),
