@@ -456,22 +456,27 @@ class Phases:
     """Wall time of the engine's steps, taken per batch and per statement (not per row).
 
     read: the connector (FETCH, the record dicts); map: mapping.apply over the batch;
-    rows+hash: tuples and content hashes; stage COPY; each statement by kind; seen keys
-    (SeenKey objects and their INSERTs); commit (deferred foreign key checks included).
+    rows+hash: tuples and content hashes; stage COPY; each statement by kind (compare: the
+    lookup of stored hashes; seen keys: their INSERTs); commit (deferred foreign key checks
+    included).
     Times are exclusive: a statement inside a timed step counts for the statement.
     "other" is the rest of source_sync (run bookkeeping, Python between the steps).
     """
 
     # Statement prefixes (upsert.py, identity.link_children, runs.py) -> kind.
     KINDS: tuple[tuple[str, str], ...] = (
-        ("SELECT COUNT(t.id)", "count"),
+        ("SELECT k.external_id, t.content_hash", "compare"),
         ('INSERT INTO "portal_orderline"', "upsert"),
+        ('WITH written AS (INSERT INTO "portal_orderline"', "upsert"),
         ('UPDATE "portal_orderline" SET order_id', "link"),
+        ('CREATE TEMPORARY TABLE "sync_seen_', "seen keys"),
         ("CREATE TEMPORARY TABLE", "stage reset"),
-        ('DELETE FROM "sync_stage_', "stage reset"),
-        ('INSERT INTO "portal_seenkey"', "seen keys"),
-        ('UPDATE "portal_orderline" SET "deleted_at"', "mark deleted"),
-        ('DELETE FROM "portal_seenkey"', "mark deleted"),
+        ('TRUNCATE "sync_stage_', "stage reset"),
+        ('ANALYZE "portal_orderline"', "analyze"),
+        ('INSERT INTO "sync_seen_', "seen keys"),
+        ('UPDATE "portal_orderline" SET deleted_at', "mark deleted"),
+        ('ANALYZE "sync_seen_', "mark deleted"),
+        ('TRUNCATE "sync_seen_', "mark deleted"),
         ('UPDATE "portal_quarantinedrecord"', "quarantine"),
         ('DELETE FROM "portal_quarantinedrecord"', "quarantine"),
         ('INSERT INTO "portal_quarantinedrecord"', "quarantine"),
@@ -517,7 +522,6 @@ class Phases:
     def recording(self):
         from django.db import connection
 
-        from portal.models import SeenKey
         from portal.sync import runs, upsert
 
         def build_connector(*args, **kwargs):
@@ -527,14 +531,12 @@ class Phases:
             return connector
 
         connector_class = runs.build_connector
-        seen = SeenKey.objects
         with (
             mock.patch.object(runs, "build_connector", build_connector),
             mock.patch.object(runs, "_map", self.timed("map", runs._map)),
             mock.patch.object(runs, "_rows", self.timed("rows+hash", runs._rows)),
             mock.patch.object(runs, "_quarantine", self.timed("quarantine", runs._quarantine)),
             mock.patch.object(upsert, "_load_stage", self.timed("stage COPY", upsert._load_stage)),
-            mock.patch.object(seen, "bulk_create", self.timed("seen keys", seen.bulk_create)),
             mock.patch.object(connection, "commit", self.timed("commit", connection.commit)),
             connection.execute_wrapper(self.execute),
         ):

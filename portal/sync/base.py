@@ -43,7 +43,9 @@ class Batch:
     label: str = ""
     # Set on the last batch of a file: its checksum, recorded as processed with the batch.
     completed_file: str | None = None
-    # Set on the last batch of a full snapshot: records of the source not seen are deleted.
+    # Set on every batch of a full snapshot (a file holding the whole set): the engine
+    # remembers their keys, and on the last one marks the source's records not seen deleted.
+    snapshot: bool = False
     snapshot_complete: bool = False
     # Source columns present, so the engine can refuse a changed shape before writing.
     columns: list[str] = field(default_factory=list)

@@ -19,11 +19,10 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, connection, models, transaction
-from django.db.models import Exists, OuterRef
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from portal.choices import Entity, RunStatus
+from portal.choices import Entity, RunStatus, SourceKind
 from portal.models import (
     CrmAccount,
     Invoice,
@@ -34,7 +33,6 @@ from portal.models import (
     ProcessedFile,
     QuarantinedRecord,
     SampleReceipt,
-    SeenKey,
     Shipment,
     SourceSystem,
     SyncRun,
@@ -43,7 +41,8 @@ from portal.sync import identity
 from portal.sync.base import Batch, PermanentError, ShapeError, TransientError
 from portal.sync.connectors import build_connector
 from portal.sync.mapping import Mapping, MappingError
-from portal.sync.upsert import UpsertCounts, staged_external_ids_sql, upsert
+from portal.sync.seen import SeenKeys
+from portal.sync.upsert import UpsertCounts, analyze, staged_external_ids_sql, upsert
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +70,10 @@ CUSTOMER_KEY = {
 CUSTOMER_NAME = {Entity.ACCOUNTS: "name"}
 
 Progress = Callable[[SyncRun], None]
+
+# A run that creates many records refreshes the table's planner statistics as it goes:
+# after this many, then each time its count doubles (see upsert.analyze).
+ANALYZE_AFTER_CREATED = 10_000
 
 
 class Plan:
@@ -106,6 +109,10 @@ class Plan:
         self.system_sources = list(
             SourceSystem.objects.filter(system=source.system).values_list("pk", flat=True)
         )
+        # A source without records yet has no hashes to compare with: its first run
+        # upserts every row without looking them up first (see upsert.upsert).
+        self.compare = self.model.objects.filter(source=source).exists()
+        self.analyze_at = ANALYZE_AFTER_CREATED
 
 
 def content_hash(values: tuple) -> str:
@@ -243,53 +250,27 @@ def _link(plan: Plan) -> None:
         )
 
 
-def _remember_seen(run: SyncRun, keys: list[str]) -> None:
-    """Record the keys a full read saw: one statement, no model objects per key."""
-    table = connection.ops.quote_name(SeenKey._meta.db_table)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                f"INSERT INTO {table} (run_id, external_id) SELECT %s, unnest(%s::text[])",
-                [run.pk, keys],
-            )
-        else:
-            cursor.executemany(
-                f"INSERT INTO {table} (run_id, external_id) VALUES (%s, %s)",  # noqa: S608
-                [(run.pk, key) for key in keys],
-            )
+def land(plan: Plan, run: SyncRun, batch: Batch, seen: SeenKeys | None = None) -> UpsertCounts:
+    """Write one batch and everything that must move with it, in one transaction.
 
-
-def _mark_deleted(plan: Plan, run: SyncRun, now) -> int:
-    """Records of this source that the full read did not see are gone from the source."""
-    # NOT EXISTS, not NOT IN: with hundreds of thousands of keys NOT IN stops fitting
-    # in memory and turns quadratic.
-    seen = SeenKey.objects.filter(run=run, external_id=OuterRef("external_id"))
-    deleted = (
-        plan.model.objects.filter(source=plan.source, deleted_at__isnull=True)
-        .exclude(Exists(seen))
-        .update(deleted_at=now)
-    )
-    SeenKey.objects.filter(run=run).delete()
-    return deleted
-
-
-def land(plan: Plan, run: SyncRun, batch: Batch, *, track_seen: bool) -> UpsertCounts:
-    """Write one batch and everything that must move with it, in one transaction."""
+    `seen` collects the keys of a full run and of snapshot files, to find deletes.
+    """
     if batch.columns:
         plan.mapping.check_columns(batch.columns)
     now = timezone.now()
     with transaction.atomic():
         rows, bad = _map(plan, run, batch.records, batch.label)
         organisations = _organisations(plan, rows)
-        counts = upsert(plan.model, plan.fields, _rows(plan, rows, organisations, now))
-        if rows:
+        counts = upsert(
+            plan.model, plan.fields, _rows(plan, rows, organisations, now), compare=plan.compare
+        )
+        if counts.written:  # links change only with what was written (or a customer match)
             _link(plan)
         _quarantine(plan, bad, landed=list(rows), now=now)
-        if track_seen or batch.snapshot_complete:
-            keys = list(rows) + [q.external_id for q in bad if q.external_id]
-            _remember_seen(run, keys)
-        if batch.snapshot_complete:
-            run.deleted += _mark_deleted(plan, run, now)
+        if seen is not None and (run.full or batch.snapshot):
+            seen.add(list(rows) + [q.external_id for q in bad if q.external_id])
+        if seen is not None and batch.snapshot_complete:
+            run.deleted += seen.mark_deleted(plan.model, plan.source.pk, now)
         if batch.completed_file:
             ProcessedFile.objects.get_or_create(
                 source=plan.source, checksum=batch.completed_file, defaults={"name": batch.label}
@@ -346,12 +327,17 @@ def source_sync(
     Transient errors fail the run and are raised again so the task retries;
     a changed shape pauses the source; other permanent errors fail the run.
     """
+    # A drop folder is read a new file at a time, never whole, so a full run of one
+    # would take everything not in the new files as deleted: its deletes come from
+    # snapshot files only.
+    full = full and source.kind != SourceKind.CSV
     run = run_claim(source=source, full=full)
     if run is None:
         return None
     source.last_started_at = run.started_at
     source.save(update_fields=["last_started_at"])
     connector = None
+    seen = SeenKeys(run.pk)
     try:
         plan = Plan(source)
         connector = build_connector(
@@ -363,12 +349,13 @@ def source_sync(
         )
         cursor = None if full else (source.cursor or None)
         for batch in connector.fetch(cursor, started_at=run.started_at):
-            land(plan, run, batch, track_seen=full)
+            land(plan, run, batch, seen)
+            _keep_statistics(plan, run)
             if progress:
                 progress(run)
         if full:
             with transaction.atomic():
-                run.deleted += _mark_deleted(plan, run, timezone.now())
+                run.deleted += seen.mark_deleted(plan.model, source.pk, timezone.now())
                 _save_progress(run)
                 source.last_full_at = run.started_at
     except ShapeError as error:
@@ -387,10 +374,19 @@ def source_sync(
         _close(connector, succeeded=False)
         _finish(run, RunStatus.FAILED, f"Unexpected error: {error!r}")
         raise
+    finally:
+        seen.drop()
     _close(connector, succeeded=True)
     source.last_success_at = timezone.now()
     source.save(update_fields=["last_success_at", "last_full_at"])
     return _finish(run, RunStatus.SUCCEEDED)
+
+
+def _keep_statistics(plan: Plan, run: SyncRun) -> None:
+    """Analyse the table while a run grows it, so each batch's statements keep good plans."""
+    if run.created >= plan.analyze_at:
+        analyze(plan.model)
+        plan.analyze_at = 2 * run.created
 
 
 def _close(connector, *, succeeded: bool) -> None:
@@ -452,7 +448,6 @@ def quarantine_retry(*, records: list[QuarantinedRecord]) -> dict[str, int]:
             plan,
             run,
             Batch(records=[r.raw for r in good], label="quarantine retry"),
-            track_seen=False,
         )
         QuarantinedRecord.objects.filter(pk__in=[r.pk for r in good]).update(
             resolved_at=timezone.now()

@@ -127,6 +127,7 @@ class CsvDropConnector:
                         label=path.name,
                         columns=header,
                         completed_file=checksum if last else None,
+                        snapshot=self.snapshot,
                         snapshot_complete=self.snapshot and last,
                     )
         except UnicodeDecodeError as error:

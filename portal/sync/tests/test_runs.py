@@ -4,6 +4,7 @@ import copy
 import sqlite3
 import threading
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -113,17 +114,20 @@ def test_rerun_converges_to_the_same_rows(legacy, order_source):
     ]
 
 
-def test_unchanged_rows_are_not_written(legacy, order_source):
+def test_unchanged_rows_are_neither_written_nor_locked(legacy, order_source):
     legacy.put(1)
     sync(order_source)
     before = Order.objects.get().synced_at
     with connection.cursor() as cursor:
-        cursor.execute("SELECT xmin FROM portal_order")
-        version = cursor.fetchone()
+        cursor.execute("SELECT xmin, xmax FROM portal_order")
+        version, lock = cursor.fetchone()
+    assert lock == "0"
     sync(order_source, full=True)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT xmin FROM portal_order")
-        assert cursor.fetchone() == version  # no new row version: nothing was written
+        cursor.execute("SELECT xmin, xmax FROM portal_order")
+        # No new row version (nothing written), and no row lock either: ON CONFLICT DO
+        # UPDATE would lock the row even when its WHERE skipped the update.
+        assert cursor.fetchone() == (version, "0")
     assert Order.objects.get().synced_at == before
 
 
@@ -419,6 +423,88 @@ def test_invoices_from_a_windows_csv_drop_land_and_the_file_is_taken_once(tmp_pa
     assert (drop / "archive" / "inv.csv").exists()
     (drop / "archive" / "inv.csv").rename(drop / "inv.csv")  # dropped again by mistake
     assert sync(source).read == 0
+
+
+def invoice_drop(tmp_path, **config) -> tuple:
+    drop = tmp_path / "billing"
+    drop.mkdir()
+    source = SourceSystem.objects.create(
+        name="Billing",
+        system="billing",
+        department="billing",
+        kind="csv",
+        entity="invoices",
+        config={
+            "path": str(drop),
+            "fields": {
+                "external_id": "number",
+                "number": "number",
+                "customer_id": "customer",
+                "amount": {"from": "amount", "type": "decimal"},
+                "currency": {"from": "currency", "type": "currency"},
+                "issued_on": {"from": "issued", "type": "date"},
+            },
+            **config,
+        },
+    )
+    return drop, source
+
+
+def invoice_csv(*numbers: int) -> str:
+    lines = [f"R-{n};B-1;{n}.00;EUR;2026-11-05\n" for n in numbers]
+    return "number;customer;amount;currency;issued\n" + "".join(lines)
+
+
+def live_invoices() -> list[str]:
+    return sorted(Invoice.objects.filter(deleted_at__isnull=True).values_list("number", flat=True))
+
+
+def test_a_snapshot_file_of_several_batches_deletes_only_what_it_lacks(tmp_path, db):
+    drop, source = invoice_drop(tmp_path, snapshot=True, batch_size=2)
+    (drop / "a.csv").write_text(invoice_csv(1, 2, 3, 4, 5))
+    assert counts(sync(source)) == (5, 5, 0, 0, 0, 0)  # three batches, one snapshot
+    (drop / "b.csv").write_text(invoice_csv(1, 2, 4, 5))
+    assert counts(sync(source)) == (4, 0, 0, 4, 0, 1)
+    assert live_invoices() == ["R-1", "R-2", "R-4", "R-5"]
+
+
+def test_a_full_run_of_a_drop_folder_deletes_nothing(tmp_path, db):
+    """It reads the new files only, not the whole set: deletes come from snapshots."""
+    drop, source = invoice_drop(tmp_path)
+    (drop / "a.csv").write_text(invoice_csv(1, 2))
+    sync(source)
+    (drop / "b.csv").write_text(invoice_csv(3))
+    run = sync(source, full=True)
+    assert (run.full, run.created, run.deleted) == (False, 1, 0)
+    assert live_invoices() == ["R-1", "R-2", "R-3"]
+
+
+def test_counts_on_a_first_run_and_after_it_when_a_record_comes_twice(tmp_path, db):
+    """A first run upserts without comparing, a later one compares first: same counts."""
+    drop, source = invoice_drop(tmp_path)
+    (drop / "a.csv").write_text(invoice_csv(1, 2))
+    (drop / "b.csv").write_text(invoice_csv(1, 2).replace("1.00", "1.50"))
+    assert counts(sync(source)) == (4, 2, 1, 1, 0, 0)  # R-1 changed in b.csv, R-2 did not
+    Invoice.objects.filter(number="R-2").update(deleted_at=T0)
+    (drop / "c.csv").write_text(invoice_csv(1, 2, 3).replace("1.00", "1.50"))
+    assert counts(sync(source)) == (3, 1, 1, 1, 0, 0)  # R-2 came back: updated
+    assert sorted(Invoice.objects.values_list("number", "amount", "deleted_at")) == [
+        ("R-1", Decimal("1.50"), None),
+        ("R-2", Decimal("2.00"), None),
+        ("R-3", Decimal("3.00"), None),
+    ]
+
+
+def test_a_run_that_grows_a_table_refreshes_its_statistics(legacy, order_source, monkeypatch):
+    """Plans made when the source had no rows would go on treating it as empty."""
+    monkeypatch.setattr(runs, "ANALYZE_AFTER_CREATED", 3)
+    for i in range(1, 8):
+        legacy.put(i)
+    sync(order_source)  # batches of 3: analysed after 3 records, then at 6 (twice 3)
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'portal_order'")
+        assert cursor.fetchone()[0] == 6
 
 
 def test_a_run_taken_over_as_stale_stops_without_writing(legacy, order_source):
