@@ -73,7 +73,7 @@ Progress = Callable[[SyncRun], None]
 
 # A run that creates many records refreshes the table's planner statistics as it goes:
 # after this many, then each time its count doubles (see upsert.analyze).
-ANALYZE_AFTER_CREATED = 10_000
+ANALYZE_AFTER_CREATED = 50_000
 
 
 class Plan:
