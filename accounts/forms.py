@@ -58,6 +58,20 @@ class AcceptInvitationForm(forms.Form):
         return data
 
 
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(
+        max_length=100,
+        label="What is it for?",
+        help_text="E.g. 'ERP order import'. You can revoke it here at any time.",
+    )
+    password = forms.CharField(
+        label="Your password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text="A token acts as you, so we ask for your password first.",
+    )
+
+
 class HandoffForm(forms.Form):
     """Who takes over each of the leaving person's accounts, and a note for each."""
 

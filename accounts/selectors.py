@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from accounts.choices import AuditAction, TeamRole, UserKind
-from accounts.models import AccountAssignment, AuditEvent, Membership, Organisation, User
+from accounts.models import (
+    AccountAssignment,
+    ApiToken,
+    AuditEvent,
+    Membership,
+    Organisation,
+    User,
+)
 
 
 def organisation_get(*, user: User, pk: int) -> Organisation:
@@ -59,6 +66,13 @@ def team_roles_of(*, user: User) -> dict[int, list[str]]:
 
 def user_exists(*, email: str) -> bool:
     return User.objects.filter(email__iexact=email).exists()
+
+
+def api_tokens(*, user: User) -> QuerySet[ApiToken]:
+    """The user's own tokens, live first."""
+    return ApiToken.objects.filter(user=user).order_by(
+        F("revoked_at").desc(nulls_first=True), "-created_at"
+    )
 
 
 # --- Handoff ---------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from accounts import outbox, policy
 from accounts.choices import AuditAction, MembershipRole, TeamRole
 from accounts.models import (
     AccountAssignment,
+    ApiToken,
     AuditEvent,
     Invitation,
     Membership,
@@ -257,6 +258,49 @@ def view_as_end(*, user: User, organisation: Organisation, ip_address: str | Non
         via_view_as=True,
         ip_address=ip_address,
     )
+
+
+# --- API tokens ---------------------------------------------------------------------------------
+
+API_TOKEN_PREFIX = "cp_"  # noqa: S105 (a label, not a secret)
+
+
+@transaction.atomic
+def api_token_create(
+    *, user: User, name: str, ip_address: str | None = None
+) -> tuple[ApiToken, str]:
+    """A new personal API token: (the stored record, the token shown once)."""
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": "Say what the token is for, e.g. 'ERP order import'."})
+    # The prefix makes a leaked token recognisable to secret scanners and to people.
+    token = API_TOKEN_PREFIX + new_token()[0]
+    api_token = ApiToken.objects.create(
+        user=user, name=name[:100], token_hash=token_hash(token), prefix=token[:8]
+    )
+    audit_record(
+        actor=user,
+        action=AuditAction.API_TOKEN_CREATED,
+        target=str(api_token),
+        ip_address=ip_address,
+    )
+    return api_token, token
+
+
+@transaction.atomic
+def api_token_revoke(*, user: User, pk: int, ip_address: str | None = None) -> ApiToken:
+    """Revoke one of the user's own tokens; someone else's answers 404 upstream."""
+    api_token = ApiToken.objects.select_for_update().get(user=user, pk=pk)
+    if api_token.revoked_at is None:
+        api_token.revoked_at = timezone.now()
+        api_token.save(update_fields=["revoked_at"])
+        audit_record(
+            actor=user,
+            action=AuditAction.API_TOKEN_REVOKED,
+            target=str(api_token),
+            ip_address=ip_address,
+        )
+    return api_token
 
 
 # --- Handoff: a leaving or reassigned staff member's accounts go to others ----------------

@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import authenticate, login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -12,9 +12,15 @@ from django.views.decorators.http import require_POST
 
 from accounts import policy, selectors, services
 from accounts.decorators import customer_screen
-from accounts.forms import AcceptInvitationForm, HandoffForm, InvitationForm, LoginForm
+from accounts.forms import (
+    AcceptInvitationForm,
+    ApiTokenForm,
+    HandoffForm,
+    InvitationForm,
+    LoginForm,
+)
 from accounts.middleware import SESSION_ORGANISATION, SESSION_VIEW_AS, client_ip
-from accounts.models import Organisation
+from accounts.models import ApiToken, Organisation
 
 
 class LoginView(auth_views.LoginView):
@@ -167,6 +173,48 @@ def invitation_accept(request, token: str):
         "accounts/invitation_accept.html",
         {"invitation": invitation, "form": form, "needs_login": existing and user is None},
     )
+
+
+# --- Personal API tokens -------------------------------------------------------------------------
+
+
+@login_required
+def api_tokens(request):
+    """The user's API tokens; a new token is shown once, on the page that created it."""
+    form = ApiTokenForm(request.POST or None)
+    new_token = None
+    if request.method == "POST" and form.is_valid():
+        # authenticate(), not check_password(): login throttling counts these tries too.
+        confirmed = authenticate(
+            request, username=request.user.email, password=form.cleaned_data["password"]
+        )
+        if confirmed is None or confirmed.pk != request.user.pk:
+            form.add_error("password", "That is not your current password.")
+        else:
+            _, new_token = services.api_token_create(
+                user=request.user, name=form.cleaned_data["name"], ip_address=client_ip(request)
+            )
+            form = ApiTokenForm()
+    response = render(
+        request,
+        "accounts/api_tokens.html",
+        {"form": form, "new_token": new_token, "tokens": selectors.api_tokens(user=request.user)},
+    )
+    response.status_code = 400 if form.errors else 200
+    return response
+
+
+@require_POST
+@login_required
+def api_token_revoke(request, pk: int):
+    try:
+        api_token = services.api_token_revoke(
+            user=request.user, pk=pk, ip_address=client_ip(request)
+        )
+    except ApiToken.DoesNotExist:
+        raise Http404 from None
+    messages.success(request, f"Token “{api_token.name}” revoked: it no longer works.")
+    return redirect("accounts:api_tokens")
 
 
 # --- Handoff -------------------------------------------------------------------------------------

@@ -13,7 +13,10 @@ urlpatterns = [
     path("tickets/", include("tickets.urls")),
     path("tier/", include("tiers.urls")),
     path("", include("portal.urls")),
+    path("api/v1/", include("config.api_urls")),
     path("admin/", admin.site.urls),
     path("ping/", config_views.ping, name="ping"),
     path("health/", config_views.health, name="health"),
 ]
+
+handler404 = "config.api.page_not_found"

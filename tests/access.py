@@ -91,6 +91,30 @@ def STAFF_TOOL(ok: int) -> dict[str, int]:
     )
 
 
+# The API answers 401 (not a redirect to the login page) without credentials.
+API_ANONYMOUS = 401
+API_LIST = everyone(200, anonymous=API_ANONYMOUS)
+
+
+def API_OF_A(ok: int) -> dict[str, int]:
+    """An API object of A: A's people and A's staff; anyone else the same 404 as a typo."""
+    return everyone(
+        404,
+        anonymous=API_ANONYMOUS,
+        member_a=ok,
+        customer_admin_a=ok,
+        am_a=ok,
+        am_a_viewing_as_a=ok,
+        admin=ok,
+    )
+
+
+# Staff-only API endpoints refuse customers outright (403): there is nothing of theirs there.
+API_STAFF = everyone(
+    403, anonymous=API_ANONYMOUS, am_a=200, am_a_viewing_as_a=200, am_b=200, agent=200, admin=200
+)
+
+
 MATRIX: list[Route] = [
     Route("home", everyone(200, anonymous=LOGIN)),
     Route("ping", everyone(200), notes="Public and trivial: the benchmarks' baseline."),
@@ -217,6 +241,40 @@ MATRIX: list[Route] = [
     Route("tiers:tier_fit", {**STAFF_TOOL(200), "agent": 403}),
     # Handing a staff member's accounts over: admins only; other staff 403, customers 404.
     Route("accounts:team_handoff", {**STAFF_TOOL(403), "admin": 200}),
+    # The relationship: customers read their reviews and commitments; the account team
+    # and admins keep them (on staff pages, like the account page with its health).
+    Route("portal:reviews", CUSTOMER_SCREEN),
+    Route("portal:commitments", CUSTOMER_SCREEN),
+    Route("portal:renewals", STAFF_TOOL(200), notes="Each sees their own accounts' renewals."),
+    Route(
+        "portal:account",
+        everyone(404, anonymous=LOGIN, am_a=200, am_a_viewing_as_a=200, admin=200),
+        args=lambda w: [w.org_a.pk],
+    ),
+    Route(
+        "portal:engagement_create",
+        everyone(404, anonymous=LOGIN, am_a=302, am_a_viewing_as_a=302, admin=302),
+        method="post",
+        args=lambda w: [w.org_a.pk],
+        data=lambda w: {"kind": "qbr", "status": "held", "on": "2026-01-15", "summary": "Q4"},
+    ),
+    Route(
+        "portal:engagement_edit",
+        everyone(404, anonymous=LOGIN, am_a=200, am_a_viewing_as_a=200, admin=200),
+        args=lambda w: [engagement_of_a(w).pk],
+    ),
+    Route(
+        "portal:commitment_create",
+        everyone(404, anonymous=LOGIN, am_a=302, am_a_viewing_as_a=302, admin=302),
+        method="post",
+        args=lambda w: [w.org_a.pk],
+        data=lambda w: {"title": "Weekly stock report", "due_on": "2026-03-01"},
+    ),
+    Route(
+        "portal:commitment_edit",
+        everyone(404, anonymous=LOGIN, am_a=200, am_a_viewing_as_a=200, admin=200),
+        args=lambda w: [commitment_of_a(w).pk],
+    ),
     # The customer's records ----------------------------------------------------------
     Route("portal:orders", CUSTOMER_SCREEN),
     Route("portal:shipments", CUSTOMER_SCREEN),
@@ -236,6 +294,68 @@ MATRIX: list[Route] = [
         method="post",
         args=lambda w: [w.pending_identity.pk],
         data=lambda w: {"organisation": w.org_a.pk},
+    ),
+    # Personal API tokens ---------------------------------------------------------------
+    Route("accounts:api_tokens", everyone(200, anonymous=LOGIN)),
+    Route(
+        "accounts:api_token_revoke",
+        # Only the owner revokes a token; anyone else gets the 404 of a missing one.
+        everyone(404, anonymous=LOGIN, member_a=302),
+        method="post",
+        args=lambda w: [w.api_token_a.pk],
+    ),
+    # The REST API ------------------------------------------------------------------------
+    Route("api:schema", everyone(200), notes="Public: the shape of the API, no data."),
+    Route("api:docs", everyone(200), notes="Public: Swagger UI over the schema."),
+    Route("api:organisation-list", API_LIST),
+    Route("api:organisation-detail", API_OF_A(200), args=lambda w: [w.org_a.pk]),
+    Route("api:organisation-team", API_OF_A(200), args=lambda w: [w.org_a.pk]),
+    Route("api:organisation-tier", API_OF_A(200), args=lambda w: [w.org_a.pk]),
+    Route("api:organisation-timeline", API_OF_A(200), args=lambda w: [w.org_a.pk]),
+    Route("api:order-list", API_LIST),
+    Route("api:order-detail", API_OF_A(200), args=lambda w: [w.order_a.pk]),
+    Route("api:shipment-list", API_LIST),
+    Route("api:shipment-detail", API_OF_A(200), args=lambda w: [w.shipment_a.pk]),
+    Route("api:invoice-list", API_LIST),
+    Route("api:invoice-detail", API_OF_A(200), args=lambda w: [w.invoice_a.pk]),
+    Route("api:ticket-list", API_LIST),
+    Route(
+        "api:ticket-list",
+        # Another organisation's id is "does not exist" (400), like a typo.
+        {**API_OF_A(201), "member_b": 400, "customer_admin_b": 400, "am_b": 400, "agent": 400},
+        method="post",
+        data=lambda w: {
+            "organisation": w.org_a.pk,
+            "subject": "Broken seal",
+            "category": "product",
+            "priority": "high",
+            "body": "The seal on lot 42 was broken.",
+        },
+    ),
+    Route("api:ticket-detail", API_OF_A(200), args=lambda w: [w.ticket_a.pk]),
+    Route("api:ticket-messages", API_OF_A(200), args=lambda w: [w.ticket_a.pk]),
+    Route(
+        "api:ticket-messages",
+        API_OF_A(201),
+        method="post",
+        args=lambda w: [w.ticket_a.pk],
+        data=lambda w: {"body": "Any news?"},
+    ),
+    Route("api:ticket-resolve", API_OF_A(200), method="post", args=lambda w: [w.ticket_a.pk]),
+    Route("api:ticket-reopen", API_OF_A(200), method="post", args=lambda w: [w.resolved_a.pk]),
+    Route(
+        "api:ticket-rating",
+        # Staff may read a rating but never give one: the customer's own voice.
+        {**API_OF_A(200), "am_a": 403, "am_a_viewing_as_a": 403, "admin": 403},
+        method="post",
+        args=lambda w: [w.resolved_a.pk],
+        data=lambda w: {"csat": 5, "effort": 4},
+    ),
+    Route("api:managed-account-list", API_STAFF),
+    Route(
+        "api:managed-account-detail",
+        {**API_STAFF, "am_b": 404, "agent": 404},
+        args=lambda w: [w.org_a.pk],
     ),
     Route(
         "accounts:invitation_accept",
@@ -274,3 +394,31 @@ class Case:
 
     def __post_init__(self):
         self.expected = self.route.expect[self.role]
+
+
+# --- The relationship's objects of A, made on first use ------------------------------------------
+
+
+def engagement_of_a(world):
+    """A held review of A with internal notes (which only staff pages may show)."""
+    from portal.models import Engagement
+
+    if not hasattr(world, "engagement_a"):
+        world.engagement_a = Engagement.objects.create(
+            organisation=world.org_a,
+            kind="qbr",
+            on="2026-01-10",
+            summary="Reviewed the year.",
+            internal_notes="Staff only: renewal at risk.",
+        )
+    return world.engagement_a
+
+
+def commitment_of_a(world):
+    from portal.models import Commitment
+
+    if not hasattr(world, "commitment_a"):
+        world.commitment_a = Commitment.objects.create(
+            organisation=world.org_a, title="Monthly usage report", due_on="2026-02-01"
+        )
+    return world.commitment_a

@@ -6,7 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 from django.urls import reverse
 
-from accounts.services import invitation_create
+from accounts.services import api_token_create, invitation_create
 from portal.models import CustomerIdentity
 from portal.tests.records import add_orders
 from tests.access import MATRIX, ROLES, SEES_A, route_names, uncovered_routes
@@ -39,6 +39,8 @@ def matrix_world(world, django_capture_on_commit_callbacks, mailoutbox):
     add_tickets_of_a(world)
     world.order_a = add_orders(world.org_a, 1)[0]
     world.invoice_a = world.order_a.invoices.get()
+    world.shipment_a = world.order_a.shipments.get()
+    world.api_token_a, _ = api_token_create(user=world.member_a, name="ERP import")
     world.pending_identity = CustomerIdentity.objects.create(
         system="order-entry", external_id="OE-9", external_name="ALFA CLINIC"
     )

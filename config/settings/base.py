@@ -38,6 +38,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served locally: no CDN
     "django_htmx",
     "axes",
     "csp",
@@ -253,6 +256,18 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(env_int("OUTBOX_RELAY_SECONDS", 30)),
         "options": {"expires": max(1, env_int("OUTBOX_RELAY_SECONDS", 30) - 5)},
     },
+    # Health scores (one row per organisation per day: each run replaces today's) and
+    # the executive-sponsor promise (each lapse warned once); docs/relationship-health.md.
+    "health-compute": {
+        "task": "portal.tasks.health_compute",
+        "schedule": 3600.0,
+        "options": {"expires": 3300},
+    },
+    "sponsor-promise-scan": {
+        "task": "portal.tasks.sponsor_promise_scan",
+        "schedule": 3600.0,
+        "options": {"expires": 3300},
+    },
 }
 # With acks_late, a task whose worker died is delivered again after this many
 # seconds; longer than the longest task (the hard time limit).
@@ -284,11 +299,34 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=True)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Customer Portal <portal@localhost>")
 PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", "http://127.0.0.1:8000")
 
+# The API (/api/v1/, docs/api.md): personal tokens or the browser session.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.ApiTokenAuthentication",  # first: a 401 names the scheme
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["config.api.UserRateThrottle", "config.api.AnonRateThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "config.api.CursorPagination",
+    "DEFAULT_SCHEMA_CLASS": "config.api_schema.AutoSchema",
+    "EXCEPTION_HANDLER": "config.api.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+}
+API_RATE_USER = env_str("API_RATE_USER", "600/minute")
+API_RATE_ANON = env_str("API_RATE_ANON", "60/minute")
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Customer Portal API",
+    "DESCRIPTION": (
+        "Orders, shipments, invoices, tickets, tiers and the account team: the data the "
+        "portal's screens show, under the same access policy."
+    ),
+    "VERSION": "1",
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 LOGGING = {

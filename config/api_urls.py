@@ -1,0 +1,39 @@
+"""The API's URLs under /api/v1/: the router, the nested views, the schema and its docs."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.routers import DefaultRouter
+
+from accounts import api as accounts_api
+from portal import api as portal_api
+from tickets import api as tickets_api
+from tiers import api as tiers_api
+
+app_name = "api"
+
+router = DefaultRouter(use_regex_path=False)
+router.include_root_view = False
+router.include_format_suffixes = False
+router.register("organisations", accounts_api.OrganisationViewSet, basename="organisation")
+router.register("orders", portal_api.OrderViewSet, basename="order")
+router.register("shipments", portal_api.ShipmentViewSet, basename="shipment")
+router.register("invoices", portal_api.InvoiceViewSet, basename="invoice")
+router.register("tickets", tickets_api.TicketViewSet, basename="ticket")
+router.register("managed-accounts", portal_api.ManagedAccountViewSet, basename="managed-account")
+
+urlpatterns = [
+    path("", include(router.urls)),
+    path(
+        "organisations/<int:pk>/tier/",
+        tiers_api.OrganisationTierView.as_view(),
+        name="organisation-tier",
+    ),
+    path(
+        "organisations/<int:pk>/timeline/",
+        portal_api.TimelineView.as_view(),
+        name="organisation-timeline",
+    ),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    # The split view serves Swagger UI's script as a file: no inline script for the CSP.
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+]

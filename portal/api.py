@@ -1,0 +1,149 @@
+"""API: orders with lines, shipments, invoices, the timeline, and an AM's accounts.
+
+List filters are the selectors' own parameters (the screens pass the same
+ones), declared with django-filter so they are validated and documented.
+"""
+
+import django_filters
+from django.db.models import Prefetch
+from drf_spectacular.utils import extend_schema
+from rest_framework import filters, generics, serializers, viewsets
+from rest_framework.response import Response
+
+from accounts.models import Organisation
+from accounts.selectors import organisation_get
+from config.api import IsEmployee, cursor_pagination
+from portal import selectors
+from portal.models import Invoice, Order, OrderLine, Shipment
+from portal.serializers import (
+    InvoiceSerializer,
+    ManagedAccountSerializer,
+    OrderSerializer,
+    ShipmentSerializer,
+    TimelineEntrySerializer,
+)
+
+
+def visible_organisations(request):
+    return Organisation.objects.visible_to(request.user)
+
+
+class SelectorFilterSet(django_filters.FilterSet):
+    """Filters whose cleaned values are handed to a selector as keyword arguments."""
+
+    organisation = django_filters.ModelChoiceFilter(
+        queryset=visible_organisations, help_text="Only this organisation's records."
+    )
+
+    @staticmethod
+    def select(**filters):
+        raise NotImplementedError
+
+    def filter_queryset(self, queryset):
+        given = {name: value for name, value in self.form.cleaned_data.items() if value}
+        return self.select(user=self.request.user, **given)
+
+
+class OrderFilter(SelectorFilterSet):
+    search = django_filters.CharFilter(help_text="Order number, product code or name contains.")
+    status = django_filters.CharFilter(help_text="The order-entry system's status, e.g. shipped.")
+    date_from = django_filters.DateFilter(help_text="Ordered on or after this day.")
+    date_to = django_filters.DateFilter(help_text="Ordered on or before this day.")
+
+    @staticmethod
+    def select(**filters):
+        return _with_lines(selectors.order_list(**filters))
+
+
+class ShipmentFilter(SelectorFilterSet):
+    status = django_filters.CharFilter(help_text="The carrier's status, e.g. delivered.")
+
+    @staticmethod
+    def select(**filters):
+        return selectors.shipment_list(**filters).select_related("source")
+
+
+class InvoiceFilter(SelectorFilterSet):
+    state = django_filters.ChoiceFilter(choices=list(selectors.INVOICE_STATES.items()))
+
+    @staticmethod
+    def select(**filters):
+        return selectors.invoice_list(**filters).select_related("source")
+
+
+def _with_lines(orders):
+    live_lines = OrderLine.objects.filter(deleted_at__isnull=True).order_by("pk")
+    return orders.select_related("source").prefetch_related(Prefetch("lines", queryset=live_lines))
+
+
+class RecordViewSet(viewsets.ReadOnlyModelViewSet):
+    lookup_value_converter = "int"
+    filter_backends = [django_filters.rest_framework.DjangoFilterBackend, filters.OrderingFilter]
+
+    def get_queryset(self):
+        return self.filterset_class.select(user=self.request.user)
+
+
+class OrderViewSet(RecordViewSet):
+    queryset = Order.objects.none()  # the model, for the schema; rows come from the selector
+    """Orders from the order-entry system, newest first, each with its lines."""
+
+    serializer_class = OrderSerializer
+    filterset_class = OrderFilter
+    ordering_fields = ["ordered_at", "number"]
+    pagination_class = cursor_pagination("-ordered_at", "-pk")
+
+
+class ShipmentViewSet(RecordViewSet):
+    queryset = Shipment.objects.none()  # the model, for the schema; rows come from the selector
+    """Shipments from the fulfilment system, latest shipped first."""
+
+    serializer_class = ShipmentSerializer
+    filterset_class = ShipmentFilter
+    ordering_fields = ["shipped_at", "tracking_number"]
+    pagination_class = cursor_pagination("-pk")
+
+
+class InvoiceViewSet(RecordViewSet):
+    queryset = Invoice.objects.none()  # the model, for the schema; rows come from the selector
+    """Invoices from the billing system, newest first, with their state."""
+
+    serializer_class = InvoiceSerializer
+    filterset_class = InvoiceFilter
+    ordering_fields = ["issued_on", "number"]
+    pagination_class = cursor_pagination("-issued_on", "-pk")
+
+
+class TimelineQuerySerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=list(selectors.TIMELINE_KINDS), required=False)
+    limit = serializers.IntegerField(min_value=1, max_value=100, default=20)
+
+
+class TimelineView(generics.GenericAPIView):
+    serializer_class = TimelineEntrySerializer
+
+    @extend_schema(
+        operation_id="organisations_timeline",
+        parameters=[TimelineQuerySerializer],
+        responses=TimelineEntrySerializer(many=True),
+    )
+    def get(self, request, pk: int):
+        """Every touchpoint across departments, newest first."""
+        organisation = organisation_get(user=request.user, pk=pk)
+        query = TimelineQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        entries = selectors.timeline(organisation=organisation, **query.validated_data)
+        return Response(TimelineEntrySerializer(entries, many=True).data)
+
+
+class ManagedAccountViewSet(viewsets.ReadOnlyModelViewSet):
+    """For staff: the accounts you look after, with what needs attention."""
+
+    queryset = Organisation.objects.none()  # the model, for the schema
+    lookup_value_converter = "int"
+    serializer_class = ManagedAccountSerializer
+    permission_classes = [IsEmployee]
+    pagination_class = cursor_pagination("name", "pk")
+
+    def get_queryset(self):
+        return selectors.workspace_accounts(user=self.request.user)

@@ -1,0 +1,79 @@
+"""API representations of the records synced from the departmental systems."""
+
+from rest_framework import serializers
+
+from accounts.serializers import OrganisationSerializer
+from portal.selectors import INVOICE_STATES, TIMELINE_KINDS
+
+
+class SyncedRecordSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    organisation = serializers.IntegerField(source="organisation_id", read_only=True)
+    source = serializers.CharField(
+        source="source.name", read_only=True, help_text="The departmental system it came from."
+    )
+    external_id = serializers.CharField(read_only=True, help_text="Its id in that system.")
+    synced_at = serializers.DateTimeField(read_only=True)
+
+
+class OrderLineSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    product_code = serializers.CharField(read_only=True)
+    product_name = serializers.CharField(read_only=True)
+    quantity = serializers.DecimalField(max_digits=12, decimal_places=3, read_only=True)
+    unit_price = serializers.DecimalField(max_digits=14, decimal_places=4, read_only=True)
+    currency = serializers.CharField(read_only=True)
+    lot = serializers.CharField(read_only=True)
+
+
+class OrderSerializer(SyncedRecordSerializer):
+    number = serializers.CharField(read_only=True)
+    status = serializers.CharField(read_only=True)
+    ordered_at = serializers.DateTimeField(read_only=True)
+    currency = serializers.CharField(read_only=True)
+    total = serializers.DecimalField(
+        max_digits=14, decimal_places=2, read_only=True, allow_null=True
+    )
+    shipment_status = serializers.CharField(
+        read_only=True, allow_null=True, help_text="Status of the latest shipment, if any."
+    )
+    lines = OrderLineSerializer(many=True, read_only=True)
+
+
+class ShipmentSerializer(SyncedRecordSerializer):
+    order = serializers.IntegerField(source="order_id", read_only=True, allow_null=True)
+    order_number = serializers.CharField(source="order.number", read_only=True, allow_null=True)
+    carrier = serializers.CharField(read_only=True)
+    tracking_number = serializers.CharField(read_only=True)
+    status = serializers.CharField(read_only=True)
+    shipped_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    delivered_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
+
+class InvoiceSerializer(SyncedRecordSerializer):
+    order = serializers.IntegerField(source="order_id", read_only=True, allow_null=True)
+    number = serializers.CharField(read_only=True)
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
+    currency = serializers.CharField(read_only=True)
+    issued_on = serializers.DateField(read_only=True)
+    due_on = serializers.DateField(read_only=True, allow_null=True)
+    paid_on = serializers.DateField(read_only=True, allow_null=True)
+    state = serializers.ChoiceField(choices=list(INVOICE_STATES.items()), read_only=True)
+
+
+class TimelineEntrySerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=list(TIMELINE_KINDS.items()), read_only=True)
+    at = serializers.DateTimeField(read_only=True)
+    title = serializers.CharField(read_only=True)
+    target = serializers.CharField(
+        read_only=True,
+        allow_null=True,
+        help_text="The id of the order, invoice or ticket it is about; a note's text for notes.",
+    )
+
+
+class ManagedAccountSerializer(OrganisationSerializer):
+    tier_name = serializers.CharField(read_only=True, allow_null=True)
+    open_tickets = serializers.IntegerField(read_only=True)
+    tickets_at_risk = serializers.IntegerField(read_only=True)
+    last_contact = serializers.DateTimeField(read_only=True, allow_null=True)

@@ -1,0 +1,323 @@
+"""The REST API: tokens, the policy, filters, cursor pages, errors, limits, query counts.
+
+Who may call which endpoint is in the access matrix (tests/access.py); these
+tests cover what the answers contain.
+"""
+
+import pytest
+from django.core.cache import cache
+from django.test import Client, override_settings
+from django.urls import reverse
+
+from accounts.models import ApiToken
+from accounts.services import api_token_create
+from accounts.tests.factories import PASSWORD
+from portal.tests.records import add_orders
+from tickets.models import Message, Ticket
+from tickets.services import ticket_create, ticket_reply, ticket_set_status
+
+
+def bearer(user, name="test") -> Client:
+    _, token = api_token_create(user=user, name=name)
+    return Client(headers={"Authorization": f"Bearer {token}"})
+
+
+def api(name, *args, **query):
+    url = reverse(f"api:{name}", args=args)
+    return url + ("?" + "&".join(f"{k}={v}" for k, v in query.items()) if query else "")
+
+
+def open_ticket(world, org=None, requester=None, subject="Parcel missing"):
+    return ticket_create(
+        organisation=org or world.org_a,
+        requester=requester or world.member_a,
+        subject=subject,
+        category="delivery",
+        priority="normal",
+        body="Where is it?",
+    )
+
+
+# --- Tokens --------------------------------------------------------------------------------------
+
+
+def test_a_token_is_shown_once_and_only_its_hash_is_kept(client, world):
+    client.force_login(world.member_a)
+    response = client.post(
+        reverse("accounts:api_tokens"), {"name": "ERP import", "password": PASSWORD}
+    )
+    assert response.status_code == 200
+    token = response.context["new_token"]
+    assert token.startswith("cp_")
+    stored = ApiToken.objects.get(user=world.member_a)
+    assert token not in {stored.token_hash, stored.prefix}
+    assert stored.prefix == token[:8]
+    # Reloading the page never shows it again.
+    assert token not in client.get(reverse("accounts:api_tokens")).content.decode()
+
+    answer = Client(headers={"Authorization": f"Bearer {token}"}).get(api("order-list"))
+    assert answer.status_code == 200
+    stored.refresh_from_db()
+    assert stored.last_used_at is not None
+
+
+def test_creating_a_token_needs_the_current_password(client, world):
+    client.force_login(world.member_a)
+    response = client.post(reverse("accounts:api_tokens"), {"name": "ERP", "password": "wrong"})
+    assert response.status_code == 400
+    assert "not your current password" in response.content.decode()
+    assert not ApiToken.objects.exists()
+
+
+def test_a_revoked_token_stops_working_at_once(client, world):
+    api_token, token = api_token_create(user=world.member_a, name="ERP")
+    caller = Client(headers={"Authorization": f"Bearer {token}"})
+    assert caller.get(api("order-list")).status_code == 200
+
+    client.force_login(world.member_a)
+    client.post(reverse("accounts:api_token_revoke", args=[api_token.pk]))
+
+    response = caller.get(api("order-list"))
+    assert response.status_code == 401
+    assert response.json()["type"] == "not_authenticated"
+    assert response["WWW-Authenticate"] == "Bearer"
+
+
+def test_a_deactivated_persons_token_stops_working(world):
+    caller = bearer(world.member_a)
+    world.member_a.is_active = False
+    world.member_a.save()
+    assert caller.get(api("order-list")).status_code == 401
+
+
+def test_nobody_revokes_someone_elses_token(client, world):
+    api_token, _ = api_token_create(user=world.member_a, name="ERP")
+    client.force_login(world.customer_admin_a)
+    response = client.post(reverse("accounts:api_token_revoke", args=[api_token.pk]))
+    assert response.status_code == 404
+    api_token.refresh_from_db()
+    assert api_token.is_active
+
+
+def test_a_session_post_needs_the_csrf_token(world):
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(world.member_a)
+    ticket = open_ticket(world)
+    response = browser.post(api("ticket-messages", ticket.pk), {"body": "Hello"})
+    assert response.status_code == 403
+    assert "CSRF" in response.json()["detail"]
+
+
+# --- The policy and the data ---------------------------------------------------------------------
+
+
+def test_lists_hold_only_visible_organisations_records(world):
+    add_orders(world.org_a, 2)
+    add_orders(world.org_b, 3)
+    numbers = {o["number"] for o in bearer(world.member_b).get(api("order-list")).json()["results"]}
+    assert len(numbers) == 3
+    assert all(n.startswith(f"SO-{world.org_b.pk}-") for n in numbers)
+
+
+def test_an_order_comes_with_its_live_lines(world):
+    order = add_orders(world.org_a, 1)[0]
+    order.lines.filter(product_code="IBU-200").update(deleted_at=order.ordered_at)
+    body = bearer(world.member_a).get(api("order-detail", order.pk)).json()
+    assert [line["product_code"] for line in body["lines"]] == ["AMX-500"]
+    assert body["shipment_status"] == "delivered"
+    assert body["source"] == "Order entry"
+
+
+def test_another_organisations_object_is_not_found_with_one_error_shape(world):
+    order = add_orders(world.org_a, 1)[0]
+    response = bearer(world.member_b).get(api("order-detail", order.pk))
+    assert response.status_code == 404
+    assert response.json() == {"type": "not_found", "detail": "Not found.", "errors": {}}
+
+
+def test_filters_and_cursor_pages_walk_a_list_without_gaps_or_repeats(world):
+    add_orders(world.org_a, 7)
+    add_orders(world.org_b, 2)
+    caller = bearer(world.admin)
+    url, seen = api("order-list", organisation=world.org_a.pk, page_size=3), []
+    while url:
+        page = caller.get(url).json()
+        seen += [o["number"] for o in page["results"]]
+        url = page["next"]
+    assert len(seen) == 7 == len(set(seen))
+    assert seen == sorted(seen, key=lambda n: int(n.rsplit("-", 1)[1]), reverse=True)
+
+    shipped = caller.get(api("order-list", organisation=world.org_a.pk, status="shipped")).json()
+    assert {o["status"] for o in shipped["results"]} == {"shipped"}
+    assert len(shipped["results"]) == 3
+    by_number = caller.get(api("order-list", ordering="number", organisation=world.org_b.pk))
+    assert [o["number"] for o in by_number.json()["results"]] == [
+        f"SO-{world.org_b.pk}-0",
+        f"SO-{world.org_b.pk}-1",
+    ]
+
+
+def test_a_filter_on_another_organisation_is_a_clear_400_not_a_leak(world):
+    add_orders(world.org_a, 1)
+    response = bearer(world.member_b).get(api("order-list", organisation=world.org_a.pk))
+    assert response.status_code == 400
+    body = response.json()
+    assert body["type"] == "invalid"
+    assert "organisation" in body["errors"]
+    assert world.org_a.name not in response.content.decode()
+
+
+def test_invoice_state_filter(world):
+    add_orders(world.org_a, 6)  # every third invoice is paid
+    caller = bearer(world.member_a)
+    paid = caller.get(api("invoice-list", state="paid")).json()["results"]
+    assert {i["state"] for i in paid} == {"paid"}
+    assert len(paid) == 2
+    assert caller.get(api("invoice-list", state="lost")).status_code == 400
+
+
+# --- Tickets -------------------------------------------------------------------------------------
+
+
+def test_a_customer_opens_replies_to_resolves_and_rates_a_ticket(world):
+    caller = bearer(world.member_a)
+    created = caller.post(
+        api("ticket-list"),
+        {
+            "organisation": world.org_a.pk,
+            "subject": "Broken seal",
+            "category": "product",
+            "priority": "high",
+            "body": "Lot 42 arrived with a broken seal.",
+        },
+        content_type="application/json",
+    )
+    assert created.status_code == 201, created.content
+    ticket = created.json()
+    assert ticket["department"] == "product"
+    assert ticket["first_response_due_at"] is not None  # the tier's SLA clock started
+    assert ticket["sla_state"] == "on_track"
+
+    reply = caller.post(api("ticket-messages", ticket["id"]), {"body": "Photos attached soon."})
+    assert reply.status_code == 201
+    assert caller.post(api("ticket-resolve", ticket["id"])).json()["status"] == "resolved"
+    rated = caller.post(api("ticket-rating", ticket["id"]), {"csat": 4, "effort": 5})
+    assert rated.status_code == 200
+    assert Ticket.objects.get(pk=ticket["id"]).rating.csat == 4
+
+
+def test_a_bad_ticket_says_which_fields_are_wrong_and_writes_nothing(world):
+    response = bearer(world.member_a).post(
+        api("ticket-list"),
+        {"organisation": world.org_a.pk, "category": "cheese", "body": ""},
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert set(errors) == {"subject", "category", "body"}
+    assert not Ticket.objects.exists()
+
+
+def test_internal_notes_are_for_staff_only(world):
+    ticket = open_ticket(world)
+    ticket_reply(ticket=ticket, author=world.am_a, body="Customer is upset.", internal=True)
+    customer, am = bearer(world.member_a), bearer(world.am_a)
+
+    assert [m["body"] for m in customer.get(api("ticket-messages", ticket.pk)).json()] == [
+        "Where is it?"
+    ]
+    assert "Customer is upset." in {
+        m["body"] for m in am.get(api("ticket-messages", ticket.pk)).json()
+    }
+
+    sneaky = customer.post(api("ticket-messages", ticket.pk), {"body": "x", "internal": True})
+    assert sneaky.status_code == 403
+    assert sneaky.json()["type"] == "permission_denied"
+    assert not Message.objects.filter(body="x").exists()
+
+
+def test_a_closed_ticket_refuses_replies_with_a_reason(world):
+    ticket = open_ticket(world)
+    ticket_set_status(ticket=ticket, by=world.am_a, status="closed")
+    response = bearer(world.member_a).post(api("ticket-messages", ticket.pk), {"body": "Hi"})
+    assert response.status_code == 400
+    assert "closed" in response.json()["errors"]["non_field_errors"][0]
+
+
+def test_the_agent_sees_the_department_queue(world):
+    billing = ticket_create(
+        organisation=world.org_b,
+        requester=world.member_b,
+        subject="Invoice twice",
+        category="billing",
+        priority="normal",
+        body="Charged twice.",
+    )
+    open_ticket(world)  # logistics: not the billing agent's
+    listed = bearer(world.agent).get(api("ticket-list")).json()["results"]
+    assert [t["id"] for t in listed] == [billing.pk]
+
+
+def test_managed_accounts_are_the_staff_members_own(world):
+    listed = bearer(world.am_a).get(api("managed-account-list")).json()["results"]
+    assert [a["name"] for a in listed] == ["Alpha Clinic"]
+    assert listed[0]["tier_name"] == world.tier.name
+
+
+def test_the_organisation_tier_team_and_timeline(world):
+    caller = bearer(world.member_a)
+    tier = caller.get(api("organisation-tier", world.org_a.pk)).json()
+    assert tier["tier"]["name"] == world.tier.name
+    assert {t["priority"] for t in tier["tier"]["sla_targets"]} >= {"normal"}
+    team = caller.get(api("organisation-team", world.org_a.pk)).json()
+    assert [(m["role"], m["name"]) for m in team] == [("primary_am", "Anna Manager")]
+
+    add_orders(world.org_a, 2)
+    timeline = caller.get(api("organisation-timeline", world.org_a.pk, kind="order", limit=1))
+    assert [e["kind"] for e in timeline.json()] == ["order"]
+    bad = caller.get(api("organisation-timeline", world.org_a.pk, limit=0))
+    assert bad.status_code == 400
+    assert "limit" in bad.json()["errors"]
+
+
+# --- Limits --------------------------------------------------------------------------------------
+
+
+@override_settings(API_RATE_USER="3/minute")
+def test_each_user_has_a_rate_limit(world):
+    cache.clear()
+    caller, other = bearer(world.member_a), bearer(world.member_b)
+    statuses = [caller.get(api("order-list")).status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    limited = caller.get(api("order-list"))
+    assert limited.json()["type"] == "throttled"
+    assert int(limited["Retry-After"]) > 0
+    assert other.get(api("order-list")).status_code == 200  # per user, not global
+
+
+# --- Query counts: flat in page size and data ----------------------------------------------------
+
+LIST_QUERY_BUDGETS = {
+    # token lookup, the page; plus prefetched lines for orders, filter validation when filtered
+    "order-list": 4,
+    "shipment-list": 3,
+    "invoice-list": 3,
+    "ticket-list": 3,
+    "organisation-list": 3,
+    "managed-account-list": 3,
+}
+
+
+@pytest.mark.parametrize("name", LIST_QUERY_BUDGETS)
+@pytest.mark.parametrize("orders", [2, 12])
+def test_list_endpoints_make_the_same_queries_whatever_the_size(
+    world, django_assert_max_num_queries, name, orders
+):
+    add_orders(world.org_a, orders)
+    for i in range(orders):
+        open_ticket(world, subject=f"Ticket {i}")
+    caller = bearer(world.admin)
+    with django_assert_max_num_queries(LIST_QUERY_BUDGETS[name]):
+        response = caller.get(api(name, page_size=orders))
+    assert response.status_code == 200
+    assert len(response.json()["results"]) >= min(orders, 2)
