@@ -79,7 +79,8 @@ def login_username(request, credentials: dict) -> str:
     """The username axes counts failures for: emails are case-insensitive here."""
     from accounts.models import User
 
-    return User.objects.normalize_email((credentials or {}).get("username"))
+    credentials = credentials or {}
+    return User.objects.normalize_email(credentials.get("username") or credentials.get("email"))
 
 
 def _value(value):

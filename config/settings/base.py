@@ -131,6 +131,8 @@ AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True  # a good login forgets the earlier typos
+# Our forms (and authenticate() calls) pass the email as `username`.
+AXES_USERNAME_FORM_FIELD = "username"
 AXES_USERNAME_CALLABLE = "accounts.audit.login_username"
 AXES_LOCKOUT_CALLABLE = "accounts.views.login_locked_out"
 # Logins are in the audit trail's sessions and Django's last_login; axes keeps failures only.
