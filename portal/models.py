@@ -534,7 +534,7 @@ class LastContact(models.Model):
     """
 
     organisation = models.OneToOneField(
-        Organisation, primary_key=True, on_delete=models.CASCADE, related_name="last_contact"
+        Organisation, primary_key=True, on_delete=models.CASCADE, related_name="stored_last_contact"
     )
     at = models.DateTimeField()
 

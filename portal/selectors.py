@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from django.db.models import (
+    BooleanField,
     Case,
     CharField,
     Count,
+    DateField,
     DateTimeField,
     Exists,
     F,
-    Max,
+    Func,
+    IntegerField,
     OuterRef,
     Prefetch,
     Q,
@@ -20,20 +23,34 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Cast, Coalesce, Concat
+from django.db.models.functions import Cast, Coalesce, Concat, Least, TruncDate
+from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
-from accounts.choices import UserKind
-from accounts.models import Organisation, User
+from accounts.choices import LifecycleStage, TeamRole, UserKind
+from accounts.models import AccountAssignment, Organisation, User
+from portal.choices import (
+    CommitmentStatus,
+    EngagementKind,
+    EngagementStatus,
+    HealthColour,
+    HealthSignal,
+)
 from portal.models import (
+    Commitment,
     CustomerIdentity,
+    Engagement,
+    HealthScore,
     Invoice,
+    LastContact,
     LegacyTicket,
     Order,
     OrderLine,
     Shipment,
     SourceSystem,
+    SponsorLapse,
     TimelineEvent,
 )
 from tickets.choices import OPEN_STATUSES, SlaState
@@ -57,14 +74,17 @@ def source_freshness() -> dict[int, SourceSystem]:
 def order_list(
     *,
     user: User,
-    organisation: Organisation,
+    organisation: Organisation | None = None,
     search: str = "",
     status: str = "",
     date_from: date | None = None,
     date_to: date | None = None,
     sort: str = "newest",
 ) -> QuerySet[Order]:
-    orders = Order.objects.visible_to(user).filter(organisation=organisation)
+    """Orders the user may see, of one organisation (the screens) or all visible (the API)."""
+    orders = Order.objects.visible_to(user)
+    if organisation is not None:
+        orders = orders.filter(organisation=organisation)
     if search:
         lines = OrderLine.objects.filter(order=OuterRef("pk")).filter(
             Q(product_code__icontains=search) | Q(product_name__icontains=search)
@@ -112,25 +132,31 @@ def order_get(*, user: User, pk: int) -> Order:
     )
 
 
-def shipment_list(*, user: User, organisation: Organisation, status: str = "") -> QuerySet:
+def shipment_list(
+    *, user: User, organisation: Organisation | None = None, status: str = ""
+) -> QuerySet[Shipment]:
     shipments = (
         Shipment.objects.visible_to(user)
-        .filter(organisation=organisation)
         .select_related("order")
         .order_by(F("shipped_at").desc(nulls_last=True), "-pk")
     )
+    if organisation is not None:
+        shipments = shipments.filter(organisation=organisation)
     return shipments.filter(status=status) if status else shipments
 
 
 INVOICE_STATES = {"open": "Open", "overdue": "Overdue", "paid": "Paid"}
 
 
-def invoice_list(*, user: User, organisation: Organisation, state: str = "") -> QuerySet:
+def invoice_list(
+    *, user: User, organisation: Organisation | None = None, state: str = ""
+) -> QuerySet[Invoice]:
     today = timezone.localdate()
+    invoices = Invoice.objects.visible_to(user)
+    if organisation is not None:
+        invoices = invoices.filter(organisation=organisation)
     invoices = (
-        Invoice.objects.visible_to(user)
-        .filter(organisation=organisation)
-        .annotate(
+        invoices.annotate(
             state=Case(
                 When(paid_on__isnull=False, then=Value("paid")),
                 When(due_on__lt=today, then=Value("overdue")),
@@ -274,31 +300,30 @@ ACCOUNT_SORTS = {
     "open": ("-open_tickets", "name"),
     "risk": ("-tickets_at_risk", "-open_tickets", "name"),
     "contact": (F("last_contact").asc(nulls_first=True), "name"),
+    "health": (F("health_score").asc(nulls_last=True), "name"),
 }
 
 
 def workspace_accounts(*, user: User, sort: str = "name") -> QuerySet[Organisation]:
-    """The accounts a staff member looks after, with what needs attention."""
+    """The accounts a staff member looks after, with what needs attention.
+
+    Last contact is the stored one (portal.services.last_contact_record), one row per
+    account, rather than a scan of every message of every account.
+    """
     now = timezone.now()
     open_tickets = Ticket.objects.filter(organisation=OuterRef("pk"), status__in=OPEN_STATUSES)
     risky = open_tickets.with_sla_state(now).filter(
         sla_state__in=[SlaState.AT_RISK, SlaState.BREACHED]
     )
-    staff_message = Message.objects.filter(
-        ticket__organisation=OuterRef("pk"), author__kind__in=STAFF_KINDS, is_internal=False
-    )
     current_tier = TierAssignment.objects.filter(organisation=OuterRef("pk"), ended_at__isnull=True)
     return (
-        Organisation.objects.visible_to(user)
+        with_health(Organisation.objects.visible_to(user))
         .annotate(
             tier_name=Subquery(current_tier.values("tier__name")[:1]),
             open_tickets=_count(open_tickets),
             tickets_at_risk=_count(risky),
             last_contact=Subquery(
-                staff_message.order_by()
-                .values("ticket__organisation")
-                .annotate(latest=Max("created_at"))
-                .values("latest")[:1]
+                LastContact.objects.filter(organisation=OuterRef("pk")).values("at")[:1]
             ),
         )
         .order_by(*ACCOUNT_SORTS.get(sort, ACCOUNT_SORTS["name"]))
@@ -335,3 +360,436 @@ def work_queue_counts(*, user: User) -> dict[str, int]:
         "breached": ticket_list(user=user, status="open", sla_state="breached").count(),
         "to_match": CustomerIdentity.objects.filter(organisation__isnull=True).count(),
     }
+
+
+# --- The relationship: schedule, engagements, commitments, health, renewals ----------------------
+
+
+class AddDays(Func):
+    """`date + n days` in SQL. Django cannot multiply a duration by a column, so this
+    says it per database: PostgreSQL adds an integer to a date, SQLite has date()."""
+
+    output_field = DateField()
+    arity = 2
+
+    def as_sql(self, compiler, connection, **extra):
+        return super().as_sql(
+            compiler, connection, template="(%(expressions)s)", arg_joiner=" + ", **extra
+        )
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return super().as_sql(
+            compiler,
+            connection,
+            template="date(%(expressions)s || ' days')",
+            arg_joiner=", '+' || ",
+            **extra,
+        )
+
+
+class DaysBetween(Func):
+    """Whole days from the second date to the first, in SQL."""
+
+    output_field = IntegerField()
+    arity = 2
+
+    def as_sql(self, compiler, connection, **extra):
+        return super().as_sql(
+            compiler, connection, template="(%(expressions)s)", arg_joiner=" - ", **extra
+        )
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return super().as_sql(
+            compiler,
+            connection,
+            template="CAST(julianday(%(expressions)s) AS INTEGER)",
+            arg_joiner=") - julianday(",
+            **extra,
+        )
+
+
+def _current_tier(field: str):
+    current = TierAssignment.objects.filter(organisation=OuterRef("pk"), ended_at__isnull=True)
+    return Subquery(current.values(field)[:1])
+
+
+def _last_held(kind: str):
+    held = Engagement.objects.filter(
+        organisation=OuterRef("pk"), kind=kind, status=EngagementStatus.HELD
+    )
+    return Subquery(held.order_by("-on").values("on")[:1])
+
+
+def with_schedule(organisations: QuerySet[Organisation]) -> QuerySet[Organisation]:
+    """Organisations with when their next review, health check and sponsor contact are due.
+
+    The next one of a kind is due one tier cadence after the last held, or after the
+    tier started when none was held yet; empty when the tier promises none. Sponsor
+    contact is due one promised period after the sponsor's last touchpoint (any held
+    engagement they attended) or after they took the account, whichever is later.
+    """
+    sponsor = AccountAssignment.objects.filter(
+        organisation=OuterRef("pk"), role=TeamRole.EXECUTIVE_SPONSOR, ended_at__isnull=True
+    )
+    promised = TierAssignment.objects.filter(
+        organisation=OuterRef("pk"), ended_at__isnull=True, tier__executive_sponsor_promised=True
+    )
+    return (
+        organisations.annotate(
+            tier_since=TruncDate(_current_tier("started_at")),
+            review_every=_current_tier("tier__review_every_days"),
+            check_every=_current_tier("tier__health_check_every_days"),
+            sponsor_every=Subquery(promised.values("tier__sponsor_contact_every_days")[:1]),
+            last_review=_last_held(EngagementKind.QBR),
+            last_check=_last_held(EngagementKind.HEALTH_CHECK),
+            sponsor_id=Subquery(sponsor.values("user_id")[:1]),
+            sponsor_since=TruncDate(Subquery(sponsor.values("started_at")[:1])),
+        )
+        .annotate(
+            sponsor_touch=Subquery(
+                Engagement.objects.filter(
+                    organisation=OuterRef("pk"),
+                    status=EngagementStatus.HELD,
+                    attendees=OuterRef("sponsor_id"),
+                )
+                .order_by("-on")
+                .values("on")[:1]
+            ),
+        )
+        .annotate(
+            review_due=AddDays(Coalesce("last_review", "tier_since"), "review_every"),
+            check_due=AddDays(Coalesce("last_check", "tier_since"), "check_every"),
+            sponsor_due=AddDays(
+                Case(
+                    When(sponsor_touch__gt=F("sponsor_since"), then=F("sponsor_touch")),
+                    default=Coalesce("sponsor_since", "tier_since"),
+                ),
+                "sponsor_every",
+            ),
+        )
+    )
+
+
+def overdue_reviews(*, user: User, today: date | None = None) -> QuerySet[Organisation]:
+    """Visible organisations with a review or health check past its due day, most overdue first."""
+    today = today or timezone.localdate()
+    return (
+        with_schedule(Organisation.objects.visible_to(user))
+        .exclude(lifecycle_stage=LifecycleStage.CHURNED)
+        .filter(Q(review_due__lt=today) | Q(check_due__lt=today))
+        .order_by(Least("review_due", "check_due").asc(nulls_last=True), "name")
+    )
+
+
+def engagement_list(
+    *, user: User, organisation: Organisation, for_customer: bool
+) -> QuerySet[Engagement]:
+    """An organisation's engagements, newest first; customers never see cancelled ones."""
+    engagements = (
+        Engagement.objects.visible_to(user)
+        .filter(organisation=organisation)
+        .prefetch_related(
+            Prefetch("attendees", queryset=User.objects.order_by("full_name").only("full_name"))
+        )
+    )
+    if for_customer:
+        engagements = engagements.exclude(status=EngagementStatus.CANCELLED).defer("internal_notes")
+    return engagements
+
+
+def engagement_get(*, user: User, pk: int) -> Engagement:
+    """An engagement for staff to edit; 404 unless its organisation is theirs."""
+    if not user.is_employee:
+        raise Http404
+    return get_object_or_404(
+        Engagement.objects.visible_to(user).select_related("organisation"), pk=pk
+    )
+
+
+def upcoming_review(*, organisation: Organisation, today: date | None = None) -> dict | None:
+    """The next review or health check: the booked one, else when the cadence says it is due."""
+    today = today or timezone.localdate()
+    booked = (
+        Engagement.objects.filter(
+            organisation=organisation,
+            status=EngagementStatus.PLANNED,
+            on__gte=today,
+            kind__in=[EngagementKind.QBR, EngagementKind.HEALTH_CHECK],
+        )
+        .order_by("on")
+        .first()
+    )
+    if booked:
+        return {"kind": booked.get_kind_display(), "on": booked.on, "booked": True}
+    schedule = with_schedule(Organisation.objects.filter(pk=organisation.pk)).values(
+        "review_due", "check_due"
+    )[0]
+    due = [
+        (day, label)
+        for day, label in [
+            (schedule["review_due"], EngagementKind.QBR.label),
+            (schedule["check_due"], EngagementKind.HEALTH_CHECK.label),
+        ]
+        if day
+    ]
+    if not due:
+        return None
+    day, label = min(due)
+    return {"kind": label, "on": as_date(day), "booked": False, "overdue": as_date(day) < today}
+
+
+def as_date(value) -> date:
+    # SQLite hands computed dates back as text.
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def commitment_list(
+    *, user: User, organisation: Organisation, state: str = ""
+) -> QuerySet[Commitment]:
+    """Commitments to an organisation with an `is_overdue` flag: open ones first, by due day."""
+    today = timezone.localdate()
+    commitments = (
+        Commitment.objects.visible_to(user)
+        .filter(organisation=organisation)
+        .select_related("owner")
+        .annotate(
+            is_overdue=Case(
+                When(status=CommitmentStatus.OPEN, due_on__lt=today, then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            ),
+            is_open=Case(When(status=CommitmentStatus.OPEN, then=Value(0)), default=Value(1)),
+        )
+        .order_by("is_open", "due_on", "pk")
+    )
+    if state == "open":
+        return commitments.filter(status=CommitmentStatus.OPEN)
+    if state == "overdue":
+        return commitments.filter(status=CommitmentStatus.OPEN, due_on__lt=today)
+    return commitments
+
+
+def commitment_get(*, user: User, pk: int) -> Commitment:
+    if not user.is_employee:
+        raise Http404
+    return get_object_or_404(
+        Commitment.objects.visible_to(user).select_related("organisation", "owner"), pk=pk
+    )
+
+
+def overdue_commitments(*, user: User) -> QuerySet[Commitment]:
+    """Open commitments past their due day on the accounts this person sees, oldest first."""
+    return (
+        Commitment.objects.visible_to(user)
+        .filter(status=CommitmentStatus.OPEN, due_on__lt=timezone.localdate())
+        .select_related("organisation", "owner")
+        .order_by("due_on", "pk")
+    )
+
+
+def sponsor_lapses(*, user: User) -> QuerySet[SponsorLapse]:
+    """Executive-sponsor promises currently broken on the accounts this person sees."""
+    return (
+        SponsorLapse.objects.visible_to(user)
+        .filter(ended_at__isnull=True)
+        .select_related("organisation", "sponsor")
+        .order_by("due_on", "pk")
+    )
+
+
+def relationship_counts(*, user: User) -> dict[str, int]:
+    """Overdue reviews, overdue commitments and lapsed sponsor promises, for the queue card."""
+    return {
+        "reviews_overdue": overdue_reviews(user=user).order_by().count(),
+        "commitments_overdue": overdue_commitments(user=user).order_by().count(),
+        "sponsor_lapses": sponsor_lapses(user=user).order_by().count(),
+    }
+
+
+def account_get(*, user: User, pk: int) -> Organisation:
+    """A staff member's account with its schedule and tier; 404 unless theirs."""
+    if not user.is_employee:
+        raise Http404
+    organisations = with_schedule(Organisation.objects.visible_to(user)).annotate(
+        tier_name=_current_tier("tier__name"),
+        sponsor_promised=Coalesce(_current_tier("tier__executive_sponsor_promised"), False),
+        last_contact_at=Subquery(
+            LastContact.objects.filter(organisation=OuterRef("pk")).values("at")[:1]
+        ),
+    )
+    return get_object_or_404(organisations, pk=pk)
+
+
+# Health --------------------------------------------------------------------------------------
+
+GREEN_FROM = 70  # scores from here up are green
+NEVER_CONTACTED_DAYS = 100_000  # "no contact on record" scores as the worst contact
+AMBER_FROM = 40  # from here up amber, below red
+
+
+def health_colour(score: int) -> str:
+    if score >= GREEN_FROM:
+        return HealthColour.GREEN
+    return HealthColour.AMBER if score >= AMBER_FROM else HealthColour.RED
+
+
+def signal_values(row) -> dict[str, float | None]:
+    """The value each signal is scored on, from a HealthScore's stored inputs.
+
+    None means the signal does not apply (no ratings, no orders in either period,
+    no review cadence) and leaves the weighting.
+    """
+    if row.orders_previous:
+        trend = row.orders_recent / row.orders_previous
+    else:
+        trend = 1.0 if row.orders_recent else None
+    return {
+        HealthSignal.SLA_BREACHES: row.sla_breaches,
+        HealthSignal.CSAT: None if row.csat is None else float(row.csat),
+        HealthSignal.EFFORT: None if row.effort is None else float(row.effort),
+        HealthSignal.ORDER_TREND: trend,
+        HealthSignal.OVERDUE_INVOICES: row.overdue_invoices,
+        HealthSignal.OVERDUE_COMMITMENTS: row.overdue_commitments,
+        HealthSignal.LAST_CONTACT: (
+            NEVER_CONTACTED_DAYS if row.days_since_contact is None else row.days_since_contact
+        ),
+        HealthSignal.REVIEWS_OVERDUE: row.reviews_overdue,
+    }
+
+
+def signal_score(value: float | None, good_at: float, bad_at: float) -> float | None:
+    """1 at `good_at`, 0 at `bad_at`, linear in between and flat beyond."""
+    if value is None:
+        return None
+    return min(1.0, max(0.0, (value - bad_at) / (good_at - bad_at)))
+
+
+def _reason(signal: str, row) -> str:
+    """The signal's value in words, as a person would say it."""
+    n = {
+        HealthSignal.SLA_BREACHES: row.sla_breaches,
+        HealthSignal.OVERDUE_INVOICES: row.overdue_invoices,
+        HealthSignal.OVERDUE_COMMITMENTS: row.overdue_commitments,
+        HealthSignal.REVIEWS_OVERDUE: row.reviews_overdue,
+    }.get(signal)
+    if signal == HealthSignal.SLA_BREACHES:
+        return f"{n} SLA breach{'es' if n != 1 else ''} in 90 days"
+    if signal == HealthSignal.OVERDUE_INVOICES:
+        return f"{n} overdue invoice{pluralize(n)}"
+    if signal == HealthSignal.OVERDUE_COMMITMENTS:
+        return f"{n} overdue commitment{pluralize(n)}"
+    if signal == HealthSignal.REVIEWS_OVERDUE:
+        return f"{n} review{pluralize(n)} overdue"
+    if signal == HealthSignal.CSAT:
+        return f"CSAT {row.csat:.1f} of 5"
+    if signal == HealthSignal.EFFORT:
+        return f"effort {row.effort:.1f} of 5 (5 is easy)"
+    if signal == HealthSignal.LAST_CONTACT:
+        if row.days_since_contact is None:
+            return "no contact on record"
+        return f"last contact {row.days_since_contact} day{pluralize(row.days_since_contact)} ago"
+    # The order trend.
+    if not row.orders_previous:
+        return f"{row.orders_recent} orders in 90 days, none in the 90 before"
+    change = round(100 * (row.orders_recent - row.orders_previous) / row.orders_previous)
+    if change == 0:
+        return "orders steady on the 90 days before"
+    return f"orders {'down' if change < 0 else 'up'} {abs(change)} % on the 90 days before"
+
+
+def health_breakdown(row) -> list[dict]:
+    """Each signal of a score: its value in words, its score, weight and the points it cost.
+
+    Uses the weights stored with the score, so an old score explains itself even after
+    the weights changed.
+    """
+    values = signal_values(row)
+    parts = []
+    for signal, (weight, good_at, bad_at) in row.weights.items():
+        score = signal_score(values.get(signal), float(good_at), float(bad_at))
+        parts.append(
+            {
+                "signal": signal,
+                "label": HealthSignal(signal).label,
+                "weight": weight,
+                "score": score,
+                "words": _reason(signal, row) if score is not None else "does not apply",
+            }
+        )
+    applied = sum(p["weight"] for p in parts if p["score"] is not None) or 1
+    for part in parts:
+        score = part["score"]
+        part["lost"] = 0.0 if score is None else 100 * part["weight"] * (1 - score) / applied
+    return sorted(parts, key=lambda p: (-p["lost"], p["label"]))
+
+
+def health_reasons(row, limit: int = 3) -> str:
+    """ "3 overdue invoices, last contact 74 days ago": what costs the most points."""
+    costly = [p["words"] for p in health_breakdown(row) if p["lost"] >= 0.5][:limit]
+    return ", ".join(costly) if costly else "all signals healthy"
+
+
+def health_history(*, organisation: Organisation, days: int = 90) -> list[HealthScore]:
+    """The organisation's daily scores over the last `days`, oldest first."""
+    since = timezone.localdate() - timedelta(days=days)
+    return list(
+        HealthScore.objects.filter(organisation=organisation, computed_on__gte=since).order_by(
+            "computed_on"
+        )
+    )
+
+
+def trend_points(history: list[HealthScore], width: int = 300, height: int = 60) -> str:
+    """SVG polyline points for the score trend (0 at the bottom, 100 at the top)."""
+    if not history:
+        return ""
+    step = width / max(len(history) - 1, 1)
+    return " ".join(
+        f"{i * step:.1f},{height - height * h.score / 100:.1f}" for i, h in enumerate(history)
+    )
+
+
+def _latest_health(field: str):
+    latest = HealthScore.objects.filter(organisation=OuterRef("pk")).order_by("-computed_on")
+    return Subquery(latest.values(field)[:1])
+
+
+def with_health(organisations: QuerySet[Organisation]) -> QuerySet[Organisation]:
+    """Annotate the latest score and its row's id (to fetch the explanations in one query)."""
+    return organisations.annotate(
+        health_score=_latest_health("score"), health_id=_latest_health("pk")
+    )
+
+
+def attach_health(organisations) -> None:
+    """Set `.health` (the latest HealthScore or None) and `.health_reasons` (its why,
+    in words) on each organisation annotated by with_health: one query."""
+    ids = [o.health_id for o in organisations if o.health_id]
+    rows = HealthScore.objects.in_bulk(ids)
+    for organisation in organisations:
+        organisation.health = rows.get(organisation.health_id)
+        organisation.health_reasons = (
+            health_reasons(organisation.health) if organisation.health else ""
+        )
+
+
+RENEWAL_BUCKETS = [(30, "Next 30 days"), (60, "31 to 60 days"), (90, "61 to 90 days")]
+
+
+def renewal_pipeline(*, user: User, today: date | None = None) -> list[dict]:
+    """Renewals in the next 90 days in 30-day buckets, each account with its health."""
+    today = today or timezone.localdate()
+    organisations = list(
+        with_health(Organisation.objects.visible_to(user))
+        .filter(renewal_date__gte=today, renewal_date__lte=today + timedelta(days=90))
+        .exclude(lifecycle_stage=LifecycleStage.CHURNED)
+        .annotate(tier_name=_current_tier("tier__name"))
+        .order_by("renewal_date", "name")
+    )
+    attach_health(organisations)
+    buckets = [{"label": label, "organisations": []} for _, label in RENEWAL_BUCKETS]
+    for organisation in organisations:
+        days = (organisation.renewal_date - today).days
+        index = next(i for i, (end, _) in enumerate(RENEWAL_BUCKETS) if days <= end)
+        buckets[index]["organisations"].append(organisation)
+    return buckets

@@ -16,4 +16,22 @@ urlpatterns = [
     path("orders/export.csv", exports.orders_csv, name="orders_csv"),
     path("invoices/export.csv", exports.invoices_csv, name="invoices_csv"),
     path("timeline/", views.timeline, name="timeline"),
+    # The relationship: the customer's side ...
+    path("reviews/", views.reviews, name="reviews"),
+    path("commitments/", views.commitments, name="commitments"),
+    # ... and the account team's.
+    path("workspace/renewals/", views.renewals, name="renewals"),
+    path("workspace/accounts/<int:pk>/", views.account, name="account"),
+    path(
+        "workspace/accounts/<int:pk>/engagements/new/",
+        views.engagement_create,
+        name="engagement_create",
+    ),
+    path("workspace/engagements/<int:pk>/", views.engagement_edit, name="engagement_edit"),
+    path(
+        "workspace/accounts/<int:pk>/commitments/new/",
+        views.commitment_create,
+        name="commitment_create",
+    ),
+    path("workspace/commitments/<int:pk>/", views.commitment_edit, name="commitment_edit"),
 ]

@@ -4,16 +4,19 @@ from datetime import date
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST
 
 from accounts import selectors as account_selectors
 from accounts.choices import TeamRole
 from accounts.decorators import customer_screen, staff_only
-from portal import selectors
+from portal import selectors, services
+from portal.forms import CommitmentForm, EngagementForm
 from portal.models import CustomerIdentity
 from portal.sync import identity
 from portal.sync.identity import Suggester
@@ -56,6 +59,10 @@ def customer_home(request):
             )[:5],
             "timeline": selectors.timeline(organisation=organisation, limit=10),
             "sources": selectors.source_freshness(),
+            "upcoming_review": selectors.upcoming_review(organisation=organisation),
+            "commitments": selectors.commitment_list(
+                user=request.user, organisation=organisation, state="open"
+            )[:5],
         },
     )
 
@@ -64,14 +71,17 @@ def workspace(request):
     """My accounts: what each needs, sortable; the way into "view as customer"."""
     sort = request.GET.get("sort", "name")
     accounts = selectors.workspace_accounts(user=request.user, sort=sort)
+    page = Paginator(accounts, 50).get_page(request.GET.get("page"))
+    selectors.attach_health(page.object_list)
     return render(
         request,
         "portal/workspace.html",
         {
-            "page": Paginator(accounts, 50).get_page(request.GET.get("page")),
+            "page": page,
             "roles": account_selectors.team_roles_of(user=request.user),
             "sort": sort,
             "queue": selectors.work_queue_counts(user=request.user),
+            "relationship": selectors.relationship_counts(user=request.user),
         },
     )
 
@@ -89,6 +99,10 @@ def work_queue(request):
                 user=request.user, status="open", sla_state="breached"
             )[:50],
             "to_match": CustomerIdentity.objects.filter(organisation__isnull=True).count(),
+            "reviews_overdue": selectors.overdue_reviews(user=request.user)[:50],
+            "commitments_overdue": selectors.overdue_commitments(user=request.user)[:50],
+            "sponsor_lapses": selectors.sponsor_lapses(user=request.user)[:50],
+            "today": timezone.localdate(),
         },
     )
 
@@ -238,3 +252,195 @@ def _query_without_page(request) -> str:
     params = request.GET.copy()
     params.pop("page", None)
     return params.urlencode()
+
+
+# --- The relationship: reviews, commitments, health, renewals ------------------------------------
+
+
+@customer_screen
+def reviews(request):
+    """The customer's reviews and health checks: summaries and next steps, never our notes."""
+    organisation = request.organisation
+    return render(
+        request,
+        "portal/reviews.html",
+        {
+            "engagements": selectors.engagement_list(
+                user=request.user, organisation=organisation, for_customer=True
+            )[:100],
+            "upcoming_review": selectors.upcoming_review(organisation=organisation),
+        },
+    )
+
+
+@customer_screen
+def commitments(request):
+    """What we promised the customer, open ones first; overdue ones say so."""
+    return render(
+        request,
+        "portal/commitments.html",
+        {
+            "commitments": selectors.commitment_list(
+                user=request.user, organisation=request.organisation
+            )[:200],
+        },
+    )
+
+
+@staff_only
+def account(request, pk: int):
+    """One account for staff: health and why, the trend, reviews due, engagements, commitments."""
+    organisation = selectors.account_get(user=request.user, pk=pk)
+    history = selectors.health_history(organisation=organisation)
+    health = history[-1] if history else None
+    return render(
+        request,
+        "portal/account.html",
+        {
+            "organisation": organisation,
+            "today": timezone.localdate(),
+            "health": health,
+            "breakdown": selectors.health_breakdown(health) if health else [],
+            "reasons": selectors.health_reasons(health) if health else "",
+            "history": history,
+            "trend": selectors.trend_points(history),
+            "team": account_selectors.account_team(organisation=organisation),
+            "engagements": selectors.engagement_list(
+                user=request.user, organisation=organisation, for_customer=False
+            )[:50],
+            "commitments": selectors.commitment_list(user=request.user, organisation=organisation)[
+                :100
+            ],
+            "lapses": selectors.sponsor_lapses(user=request.user).filter(organisation=organisation),
+        },
+    )
+
+
+def _form_errors(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, errors in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+def _organisation_for_staff(request, pk: int):
+    if not request.user.is_employee:
+        raise Http404
+    return account_selectors.organisation_get(user=request.user, pk=pk)
+
+
+def _edit_page(request, form, organisation, title: str, **extra):
+    context = {"form": form, "organisation": organisation, "title": title, **extra}
+    status = 400 if form.errors else 200
+    return render(request, "portal/relationship_form.html", context, status=status)
+
+
+@staff_only
+def engagement_create(request, pk: int):
+    organisation = _organisation_for_staff(request, pk)
+    form = EngagementForm(
+        request.POST or None,
+        organisation=organisation,
+        user=request.user,
+        initial={"on": timezone.localdate(), "attendees": [request.user.pk]},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.engagement_record(
+                by=request.user,
+                organisation=organisation,
+                via_view_as=request.viewing_as,
+                **form.cleaned_data,
+            )
+        except ValidationError as error:
+            _form_errors(form, error)
+        else:
+            messages.success(request, "Engagement recorded.")
+            return redirect("portal:account", organisation.pk)
+    return _edit_page(request, form, organisation, "Record an engagement")
+
+
+@staff_only
+def engagement_edit(request, pk: int):
+    engagement = selectors.engagement_get(user=request.user, pk=pk)
+    organisation = engagement.organisation
+    initial = {
+        name: getattr(engagement, name) for name in [*services.ENGAGEMENT_FIELDS, "internal_notes"]
+    }
+    initial["attendees"] = list(engagement.attendees.values_list("pk", flat=True))
+    form = EngagementForm(
+        request.POST or None, organisation=organisation, user=request.user, initial=initial
+    )
+    if request.method == "POST" and form.is_valid():
+        fields = dict(form.cleaned_data)
+        try:
+            services.engagement_update(
+                by=request.user,
+                engagement=engagement,
+                attendees=list(fields.pop("attendees")),
+                via_view_as=request.viewing_as,
+                **fields,
+            )
+        except ValidationError as error:
+            _form_errors(form, error)
+        else:
+            messages.success(request, "Engagement saved.")
+            return redirect("portal:account", organisation.pk)
+    title = f"{engagement.get_kind_display()} of {engagement.on:%-d %B %Y}"
+    return _edit_page(request, form, organisation, title, engagement=engagement)
+
+
+@staff_only
+def commitment_create(request, pk: int):
+    organisation = _organisation_for_staff(request, pk)
+    form = CommitmentForm(
+        request.POST or None, organisation=organisation, initial={"owner": request.user.pk}
+    )
+    form.fields.pop("status")  # a new promise is open
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.commitment_create(
+                by=request.user,
+                organisation=organisation,
+                via_view_as=request.viewing_as,
+                **form.cleaned_data,
+            )
+        except ValidationError as error:
+            _form_errors(form, error)
+        else:
+            messages.success(request, "Commitment added. The customer sees it on their portal.")
+            return redirect("portal:account", organisation.pk)
+    return _edit_page(request, form, organisation, "Add a commitment")
+
+
+@staff_only
+def commitment_edit(request, pk: int):
+    commitment = selectors.commitment_get(user=request.user, pk=pk)
+    organisation = commitment.organisation
+    initial = {name: getattr(commitment, name) for name in services.COMMITMENT_FIELDS}
+    form = CommitmentForm(request.POST or None, organisation=organisation, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.commitment_update(
+                by=request.user,
+                commitment=commitment,
+                via_view_as=request.viewing_as,
+                **form.cleaned_data,
+            )
+        except ValidationError as error:
+            _form_errors(form, error)
+        else:
+            messages.success(request, "Commitment saved.")
+            return redirect("portal:account", organisation.pk)
+    return _edit_page(request, form, organisation, commitment.title, commitment=commitment)
+
+
+@staff_only
+def renewals(request):
+    """Renewals in the next 90 days with each account's health: mine, or all for admins."""
+    return render(
+        request,
+        "portal/renewals.html",
+        {"buckets": selectors.renewal_pipeline(user=request.user)},
+    )

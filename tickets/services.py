@@ -185,6 +185,10 @@ def ticket_reply(
         created_at=now,
     )
     _attach(message, attachments)
+    if author.is_employee and not internal:
+        from portal.services import last_contact_record  # the workspace's "last contact"
+
+        last_contact_record(organisation=ticket.organisation, at=now)
     if not internal:
         if author.is_employee:
             if ticket.first_responded_at is None:

@@ -44,7 +44,7 @@ class Migration(migrations.Migration):
                     models.OneToOneField(
                         on_delete=django.db.models.deletion.CASCADE,
                         primary_key=True,
-                        related_name="last_contact",
+                        related_name="stored_last_contact",
                         serialize=False,
                         to="accounts.organisation",
                     ),

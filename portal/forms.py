@@ -1,0 +1,94 @@
+"""Forms of the relationship screens: engagements and commitments (staff only)."""
+
+from django import forms
+from django.db.models import Q
+
+from accounts.choices import UserKind
+from accounts.models import Organisation, User
+from portal.choices import CommitmentStatus, EngagementKind, EngagementStatus
+from portal.models import Engagement
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def attendee_choices(organisation: Organisation, user: User):
+    """The account team, the organisation's active people, and whoever is recording."""
+    return (
+        User.objects.filter(
+            Q(memberships__organisation=organisation, memberships__is_active=True)
+            | Q(assignments__organisation=organisation, assignments__ended_at__isnull=True)
+            | Q(pk=user.pk)
+        )
+        .filter(is_active=True)
+        .distinct()
+        .order_by("kind", "full_name")
+    )
+
+
+class AttendeeField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj):
+        side = "customer" if obj.kind == UserKind.CUSTOMER else "staff"
+        return f"{obj.full_name} ({side})"
+
+
+class EngagementForm(forms.Form):
+    kind = forms.ChoiceField(choices=EngagementKind.choices)
+    status = forms.ChoiceField(
+        choices=EngagementStatus.choices,
+        initial=EngagementStatus.HELD,
+        help_text="Plan one ahead, or record one that took place.",
+    )
+    on = forms.DateField(label="Date", widget=DATE)
+    attendees = AttendeeField(
+        queryset=User.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    other_attendees = forms.CharField(
+        required=False, max_length=300, help_text="People without a portal login, comma-separated."
+    )
+    summary = forms.CharField(
+        label="Summary for the customer",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="The customer reads this on their portal.",
+    )
+    next_steps = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="The customer reads these too.",
+    )
+    internal_notes = forms.CharField(
+        label="Internal notes (staff only, never shown to the customer)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+    def __init__(self, *args, organisation: Organisation, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["attendees"].queryset = attendee_choices(organisation, user)
+
+
+class CommitmentForm(forms.Form):
+    title = forms.CharField(label="What we promised", max_length=200)
+    details = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    owner = forms.ModelChoiceField(
+        queryset=User.objects.none(), required=False, help_text="Who at our end keeps it."
+    )
+    due_on = forms.DateField(label="Due", widget=DATE)
+    status = forms.ChoiceField(choices=CommitmentStatus.choices, initial=CommitmentStatus.OPEN)
+    engagement = forms.ModelChoiceField(
+        queryset=Engagement.objects.none(),
+        required=False,
+        label="Made at",
+        help_text="The review where it was promised, if any.",
+    )
+
+    def __init__(self, *args, organisation: Organisation, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = (
+            User.objects.filter(is_active=True)
+            .exclude(kind=UserKind.CUSTOMER)
+            .order_by("full_name")
+        )
+        self.fields["engagement"].queryset = Engagement.objects.filter(
+            organisation=organisation
+        ).exclude(status=EngagementStatus.CANCELLED)
