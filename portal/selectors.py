@@ -29,6 +29,7 @@ from django.shortcuts import get_object_or_404
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
+from accounts import policy
 from accounts.choices import LifecycleStage, TeamRole, UserKind
 from accounts.models import AccountAssignment, Organisation, User
 from portal.choices import (
@@ -82,9 +83,7 @@ def order_list(
     sort: str = "newest",
 ) -> QuerySet[Order]:
     """Orders the user may see, of one organisation (the screens) or all visible (the API)."""
-    orders = Order.objects.visible_to(user)
-    if organisation is not None:
-        orders = orders.filter(organisation=organisation)
+    orders = _of_organisation(Order.objects.visible_to(user), user, organisation)
     if search:
         lines = OrderLine.objects.filter(order=OuterRef("pk")).filter(
             Q(product_code__icontains=search) | Q(product_name__icontains=search)
@@ -106,6 +105,41 @@ def order_list(
         ),
         shipment_status=Subquery(latest_shipment.order_by("-shipped_at").values("status")[:1]),
     ).order_by(*ORDER_SORTS.get(sort, ORDER_SORTS["newest"]))
+
+
+def _of_organisation(records: QuerySet, user: User, organisation: Organisation | None):
+    """One organisation's records (the screens), or those of all the user's (the API)."""
+    if organisation is not None:
+        return records.filter(organisation=organisation)
+    ids = policy.visible_organisation_id_list(user)
+    return records if ids is None else records.filter(organisation_id__in=ids)
+
+
+# The API's order fields, read as values: model instances and serializer fields cost more
+# than the query on a page of 50 orders with their lines (docs/api.md, "Benchmark").
+ORDER_FIELDS = (
+    "id", "organisation_id", "external_id", "synced_at", "number", "status", "ordered_at", "currency", "total",
+    "shipment_status",
+)  # fmt: skip
+LINE_FIELDS = (
+    "order_id", "id", "product_code", "product_name", "quantity", "unit_price", "currency", "lot",
+)  # fmt: skip
+
+
+def order_values(orders: QuerySet[Order]) -> QuerySet:
+    """Orders from `order_list` as dicts of the API's fields (see `with_lines`)."""
+    return orders.values(*ORDER_FIELDS, source_name=F("source__name"))
+
+
+def with_lines(orders: list[dict]) -> list[dict]:
+    """Each order dict with its live lines, oldest first: one query for the whole page."""
+    lines: dict[int, list[dict]] = {order["id"]: [] for order in orders}
+    live = OrderLine.objects.filter(order_id__in=list(lines), deleted_at__isnull=True)
+    for line in live.order_by("pk").values(*LINE_FIELDS):
+        lines[line.pop("order_id")].append(line)
+    for order in orders:
+        order["lines"] = lines[order["id"]]
+    return orders
 
 
 def order_statuses(*, organisation: Organisation) -> list[str]:
@@ -136,12 +170,10 @@ def shipment_list(
     *, user: User, organisation: Organisation | None = None, status: str = ""
 ) -> QuerySet[Shipment]:
     shipments = (
-        Shipment.objects.visible_to(user)
+        _of_organisation(Shipment.objects.visible_to(user), user, organisation)
         .select_related("order")
         .order_by(F("shipped_at").desc(nulls_last=True), "-pk")
     )
-    if organisation is not None:
-        shipments = shipments.filter(organisation=organisation)
     return shipments.filter(status=status) if status else shipments
 
 
@@ -152,9 +184,7 @@ def invoice_list(
     *, user: User, organisation: Organisation | None = None, state: str = ""
 ) -> QuerySet[Invoice]:
     today = timezone.localdate()
-    invoices = Invoice.objects.visible_to(user)
-    if organisation is not None:
-        invoices = invoices.filter(organisation=organisation)
+    invoices = _of_organisation(Invoice.objects.visible_to(user), user, organisation)
     invoices = (
         invoices.annotate(
             state=Case(
@@ -507,35 +537,43 @@ def engagement_get(*, user: User, pk: int) -> Engagement:
 
 
 def upcoming_review(*, organisation: Organisation, today: date | None = None) -> dict | None:
-    """The next review or health check: the booked one, else when the cadence says it is due."""
+    """The next review or health check: the booked one, else when the cadence says it is due.
+
+    One query: the schedule and the next booked engagement come as annotations.
+    """
     today = today or timezone.localdate()
-    booked = (
-        Engagement.objects.filter(
-            organisation=organisation,
-            status=EngagementStatus.PLANNED,
-            on__gte=today,
-            kind__in=[EngagementKind.QBR, EngagementKind.HEALTH_CHECK],
+    booked = Engagement.objects.filter(
+        organisation=OuterRef("pk"),
+        status=EngagementStatus.PLANNED,
+        on__gte=today,
+        kind__in=[EngagementKind.QBR, EngagementKind.HEALTH_CHECK],
+    ).order_by("on", "pk")
+    row = (
+        with_schedule(Organisation.objects.filter(pk=organisation.pk))
+        .annotate(
+            booked_on=Subquery(booked.values("on")[:1]),
+            booked_kind=Subquery(booked.values("kind")[:1]),
         )
-        .order_by("on")
+        .values("review_due", "check_due", "booked_on", "booked_kind")
         .first()
     )
-    if booked:
-        return {"kind": booked.get_kind_display(), "on": booked.on, "booked": True}
-    schedule = with_schedule(Organisation.objects.filter(pk=organisation.pk)).values(
-        "review_due", "check_due"
-    )[0]
+    if row is None:
+        return None
+    if row["booked_on"]:
+        kind = EngagementKind(row["booked_kind"]).label
+        return {"kind": kind, "on": as_date(row["booked_on"]), "booked": True}
     due = [
-        (day, label)
+        (as_date(day), label)
         for day, label in [
-            (schedule["review_due"], EngagementKind.QBR.label),
-            (schedule["check_due"], EngagementKind.HEALTH_CHECK.label),
+            (row["review_due"], EngagementKind.QBR.label),
+            (row["check_due"], EngagementKind.HEALTH_CHECK.label),
         ]
         if day
     ]
     if not due:
         return None
     day, label = min(due)
-    return {"kind": label, "on": as_date(day), "booked": False, "overdue": as_date(day) < today}
+    return {"kind": label, "on": day, "booked": False, "overdue": day < today}
 
 
 def as_date(value) -> date:
@@ -597,13 +635,23 @@ def sponsor_lapses(*, user: User) -> QuerySet[SponsorLapse]:
     )
 
 
+def _count_of(queryset) -> Subquery:
+    counted = queryset.order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n")
+    return Subquery(counted, output_field=IntegerField())
+
+
 def relationship_counts(*, user: User) -> dict[str, int]:
-    """Overdue reviews, overdue commitments and lapsed sponsor promises, for the queue card."""
-    return {
-        "reviews_overdue": overdue_reviews(user=user).order_by().count(),
-        "commitments_overdue": overdue_commitments(user=user).order_by().count(),
-        "sponsor_lapses": sponsor_lapses(user=user).order_by().count(),
+    """Overdue reviews, overdue commitments and lapsed sponsor promises, for the queue card.
+
+    One query: the three counts are subqueries of a one-row SELECT (the user's own row).
+    """
+    counts = {
+        "reviews_overdue": _count_of(overdue_reviews(user=user)),
+        "commitments_overdue": _count_of(overdue_commitments(user=user)),
+        "sponsor_lapses": _count_of(sponsor_lapses(user=user)),
     }
+    row = User.objects.filter(pk=user.pk).annotate(**counts).values(*counts).first()
+    return row or dict.fromkeys(counts, 0)
 
 
 def account_get(*, user: User, pk: int) -> Organisation:
