@@ -118,8 +118,8 @@ def _of_organisation(records: QuerySet, user: User, organisation: Organisation |
 # The API's order fields, read as values: model instances and serializer fields cost more
 # than the query on a page of 50 orders with their lines (docs/api.md, "Benchmark").
 ORDER_FIELDS = (
-    "id", "organisation_id", "external_id", "synced_at", "number", "status", "ordered_at", "currency", "total",
-    "shipment_status",
+    "id", "organisation_id", "external_id", "synced_at", "number", "status", "ordered_at",
+    "currency", "total", "shipment_status",
 )  # fmt: skip
 LINE_FIELDS = (
     "order_id", "id", "product_code", "product_name", "quantity", "unit_price", "currency", "lot",

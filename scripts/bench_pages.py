@@ -355,6 +355,8 @@ def targets(args) -> list[Target]:
             f"{largest.note}; lines embedded",
         ),
     ]
+    if args.only:
+        pages = [page for page in pages if args.only.lower() in page.label.lower()]
     ping = Target("/ping/ (trivial JSON)", "/ping/", [], '"ok": true')
     again = Target("/ping/ again (drift check)", "/ping/", [], '"ok": true')
     return [ping, *pages, again]
@@ -499,6 +501,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="EXPLAIN the pages' queries slower than this (10; 0 explains all)",
     )
     parser.add_argument("--db-name", default="portal_bench_pages", help="throwaway database")
+    parser.add_argument("--only", default="", help="only the URLs whose label contains this")
     args = parser.parse_args(argv)
     if args.organisations < 2 or args.concurrency < 1 or args.workers < 1 or args.threads < 1:
         parser.error("--organisations must be at least 2; --concurrency, --workers, --threads 1")

@@ -4,14 +4,21 @@ Who may call which endpoint is in the access matrix (tests/access.py); these
 tests cover what the answers contain.
 """
 
+import json
+
 import pytest
 from django.core.cache import cache
+from django.db.models import Prefetch
 from django.test import Client, override_settings
 from django.urls import reverse
+from rest_framework.renderers import JSONRenderer
 
 from accounts.models import ApiToken
 from accounts.services import api_token_create
 from accounts.tests.factories import PASSWORD
+from portal.models import Order, OrderLine
+from portal.selectors import order_list
+from portal.serializers import OrderSerializer
 from portal.tests.records import add_orders
 from tickets.models import Message, Ticket
 from tickets.services import ticket_create, ticket_reply, ticket_set_status
@@ -126,6 +133,19 @@ def test_an_order_comes_with_its_live_lines(world):
     assert [line["product_code"] for line in body["lines"]] == ["AMX-500"]
     assert body["shipment_status"] == "delivered"
     assert body["source"] == "Order entry"
+
+
+def test_orders_read_as_values_render_exactly_as_the_serializer_documents(world):
+    add_orders(world.org_a, 3)
+    Order.objects.filter(organisation=world.org_a).update(total=None)  # a nullable field too
+    live_lines = OrderLine.objects.filter(deleted_at__isnull=True).order_by("pk")
+    orders = order_list(user=world.member_a).select_related("source")
+    orders = orders.prefetch_related(Prefetch("lines", queryset=live_lines))
+    expected = json.loads(JSONRenderer().render(OrderSerializer(orders, many=True).data))
+
+    caller = bearer(world.member_a)
+    assert caller.get(api("order-list")).json()["results"] == expected
+    assert caller.get(api("order-detail", expected[0]["id"])).json() == expected[0]
 
 
 def test_another_organisations_object_is_not_found_with_one_error_shape(world):

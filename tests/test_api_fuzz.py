@@ -20,7 +20,7 @@ from accounts.services import api_token_create
 from portal.tests.records import add_orders
 from tickets.services import ticket_create, ticket_reply
 
-EXAMPLES_PER_OPERATION = 25
+EXAMPLES_PER_OPERATION = 20
 CHECKS = [
     checks.not_a_server_error,
     checks.status_code_conformance,
