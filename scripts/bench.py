@@ -472,7 +472,7 @@ class Phases:
         ('CREATE TEMPORARY TABLE "sync_seen_', "seen keys"),
         ("CREATE TEMPORARY TABLE", "stage reset"),
         ('TRUNCATE "sync_stage_', "stage reset"),
-        ('ANALYZE "portal_orderline"', "analyze"),
+        ('ANALYZE (SKIP_LOCKED) "portal_orderline"', "analyze"),
         ('INSERT INTO "sync_seen_', "seen keys"),
         ('UPDATE "portal_orderline" SET deleted_at', "mark deleted"),
         ('ANALYZE "sync_seen_', "mark deleted"),

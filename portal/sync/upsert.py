@@ -189,13 +189,15 @@ def analyze(model: type[models.Model]) -> None:
     For a table that grows fast within one run, such as a new source's first sync,
     statistics from before the run say the source has no rows, and plans built on
     that (the link UPDATE hashing all of a source's rows every batch) go quadratic
-    well before autovacuum comes round. Without the right to analyse the table
+    well before autovacuum comes round. SKIP_LOCKED: when autovacuum is already at
+    the table, waiting for it would stall the run (and cancel autovacuum after a
+    second); the next call tries again. Without the right to analyse the table
     PostgreSQL only warns, which is fine: it is an optimisation.
     """
     if connection.vendor != "postgresql":
         return
     with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {_quote(model._meta.db_table)}")
+        cursor.execute(f"ANALYZE (SKIP_LOCKED) {_quote(model._meta.db_table)}")
 
 
 def staged_external_ids_sql(model) -> str:
