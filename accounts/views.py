@@ -177,12 +177,14 @@ def invitation_accept(request, token: str):
 
 # --- Personal API tokens -------------------------------------------------------------------------
 
+SESSION_NEW_API_TOKEN = "new_api_token"  # noqa: S105 (a session key)
+
 
 @login_required
 def api_tokens(request):
-    """The user's API tokens; a new token is shown once, on the page that created it."""
+    """The user's API tokens. A new token is shown once: on the page the creation redirects
+    to (kept in the server-side session until then), so a reload does not create another."""
     form = ApiTokenForm(request.POST or None)
-    new_token = None
     if request.method == "POST" and form.is_valid():
         # authenticate(), not check_password(): login throttling counts these tries too.
         confirmed = authenticate(
@@ -191,17 +193,16 @@ def api_tokens(request):
         if confirmed is None or confirmed.pk != request.user.pk:
             form.add_error("password", "That is not your current password.")
         else:
-            _, new_token = services.api_token_create(
+            _, request.session[SESSION_NEW_API_TOKEN] = services.api_token_create(
                 user=request.user, name=form.cleaned_data["name"], ip_address=client_ip(request)
             )
-            form = ApiTokenForm()
-    response = render(
-        request,
-        "accounts/api_tokens.html",
-        {"form": form, "new_token": new_token, "tokens": selectors.api_tokens(user=request.user)},
-    )
-    response.status_code = 400 if form.errors else 200
-    return response
+            return redirect("accounts:api_tokens")
+    context = {
+        "form": form,
+        "new_token": request.session.pop(SESSION_NEW_API_TOKEN, None),
+        "tokens": selectors.api_tokens(user=request.user),
+    }
+    return render(request, "accounts/api_tokens.html", context, status=400 if form.errors else 200)
 
 
 @require_POST

@@ -51,7 +51,7 @@ def open_ticket(world, org=None, requester=None, subject="Parcel missing"):
 def test_a_token_is_shown_once_and_only_its_hash_is_kept(client, world):
     client.force_login(world.member_a)
     response = client.post(
-        reverse("accounts:api_tokens"), {"name": "ERP import", "password": PASSWORD}
+        reverse("accounts:api_tokens"), {"name": "ERP import", "password": PASSWORD}, follow=True
     )
     assert response.status_code == 200
     token = response.context["new_token"]
