@@ -57,4 +57,5 @@ screenshots: demo
 bench: install
 	scripts/with-services.sh $(PY) scripts/bench.py $(BENCH_ARGS)
 	scripts/with-services.sh $(PY) scripts/bench_pages.py $(BENCH_PAGES_ARGS)
+	scripts/with-services.sh $(PY) scripts/bench_value.py $(BENCH_VALUE_ARGS)
 	scripts/with-services.sh $(PY) scripts/bench_health.py $(BENCH_HEALTH_ARGS)

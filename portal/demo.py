@@ -115,6 +115,7 @@ TIERS = [
         "clock": Clock.BUSINESS_HOURS,
         "review_every_days": 90,
         "health_check_every_days": 180,
+        "value_top_percent": 20,  # tier fit: suits the top 20 % of customers by revenue
         "targets": {
             "low": (480, 4800),
             "normal": (240, 2400),
@@ -135,6 +136,7 @@ TIERS = [
         "health_check_every_days": 30,
         "executive_sponsor_promised": True,
         "sponsor_contact_every_days": 60,
+        "value_top_percent": 5,
         "targets": {
             "low": (240, 2880),
             "normal": (120, 1440),

@@ -25,8 +25,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Case, Count, DecimalField, F, QuerySet, Sum, Value, When
-from django.db.models.functions import Lower, Trim
+from django.db.models import Count, QuerySet, Sum
 
 from accounts import policy
 from accounts.choices import LifecycleStage, UserKind
@@ -106,17 +105,14 @@ class Conversion:
     def currencies(self) -> list[str]:
         return [self.currency, *self.rates]
 
-    def amount(self) -> Case:
-        """An invoice's amount in the reporting currency (NULL without a rate)."""
-        converted = [
-            When(currency=code, then=F("amount") * Value(rate)) for code, rate in self.rates.items()
-        ]
-        return Case(
-            When(currency=self.currency, then=F("amount")),
-            *converted,
-            default=None,
-            output_field=DecimalField(max_digits=24, decimal_places=6),
-        )
+    def sql(self, amount: str) -> tuple[str, list]:
+        """SQL of `amount` (a column next to `currency`) in the reporting currency, NULL
+        where there is no rate, and its parameters."""
+        whens, params = ["WHEN %s THEN {0}"], [self.currency]
+        for code, rate in self.rates.items():
+            whens.append("WHEN %s THEN {0} * %s")
+            params += [code, rate]
+        return "CASE currency " + " ".join(whens).format(amount) + " END", params
 
 
 def conversion() -> Conversion:
@@ -137,19 +133,35 @@ def _in_period(invoices: QuerySet[Invoice], period: Period) -> QuerySet[Invoice]
 def _revenue_by_line_sql(
     invoices: QuerySet[Invoice], period: Period, rates: Conversion
 ) -> tuple[str, tuple]:
-    """SQL of (organisation_id, line, revenue): revenue per organisation and product line.
+    """SQL of revenue per organisation and product line: (organisation_id, line, left_out,
+    revenue, amount, invoices).
 
+    `left_out` is '' for invoices counted, or the currency of those that cannot be
+    converted (their `revenue` is NULL; `amount` and `invoices` say how much was left
+    out): one scan of the invoices serves both. The scan groups by plain columns
+    (organisation, line, currency), which PostgreSQL hashes cheaply; converting and
+    normalising the line names then works on those few sums, not on every invoice.
     Raises EmptyResultSet when the invoices can match nothing (e.g. an inactive user).
     """
-    per_line = (
+    sums = (
         _in_period(invoices, period)
-        .filter(currency__in=rates.currencies)
-        .annotate(line=Lower(Trim("product_line")))
-        .values("organisation_id", "line")
-        .annotate(revenue=Sum(rates.amount()))
+        .values("organisation_id", "product_line", "currency")
+        .annotate(amount=Sum("amount"), invoices=Count("pk"))
         .order_by()
     )
-    return per_line.query.sql_with_params()
+    sums_sql, sums_params = sums.query.sql_with_params()
+    known = ", ".join(["%s"] * len(rates.currencies))
+    converted, converted_params = rates.sql("amount")
+    sql = f"""
+        SELECT organisation_id, LOWER(TRIM(product_line)) AS line,
+               CASE WHEN currency IN ({known}) THEN '' ELSE currency END AS left_out,
+               SUM({converted}) AS revenue, SUM(amount) AS amount, SUM(invoices) AS invoices
+        FROM ({sums_sql}) AS sums
+        GROUP BY organisation_id, LOWER(TRIM(product_line)),
+                 CASE WHEN currency IN ({known}) THEN '' ELSE currency END
+    """  # noqa: S608 - placeholders and ORM-compiled SQL; the values are parameters
+    params = (*rates.currencies, *converted_params, *sums_params, *rates.currencies)
+    return sql, params
 
 
 def _ranked_cte(per_line_sql: str) -> str:
@@ -164,6 +176,7 @@ def _ranked_cte(per_line_sql: str) -> str:
         SELECT organisation_id, SUM(revenue) AS revenue,
                SUM(CASE WHEN line <> '' AND revenue > 0 THEN 1 ELSE 0 END) AS breadth
         FROM per_line
+        WHERE left_out = ''
         GROUP BY organisation_id
         HAVING SUM(revenue) > 0
     ),
@@ -227,17 +240,6 @@ class LeftOut:
     currency: str
     invoices: int
     amount: Decimal
-
-
-def _left_out(invoices: QuerySet[Invoice], period: Period, rates: Conversion) -> list[LeftOut]:
-    rows = (
-        _in_period(invoices, period)
-        .exclude(currency__in=rates.currencies)
-        .values("currency")
-        .annotate(invoices=Count("pk"), amount=Sum("amount"))
-        .order_by("currency")
-    )
-    return [LeftOut(r["currency"], r["invoices"], _decimal(r["amount"])) for r in rows]
 
 
 @dataclass(frozen=True)
@@ -304,7 +306,8 @@ def pareto(*, user: User, period: Period, page: int = 1, per_page: int = 50) -> 
     """The organisations `user` may see, ranked by revenue, with the 80/20 figures.
 
     One statement: the ranking, the headline sums, the chart's bands (each band's
-    last row carries the band's sum) and the requested page of rows.
+    last row carries the band's sum), the requested page of rows and, below them, the
+    invoices left out for want of an exchange rate.
     """
     rates = conversion()
     invoices = Invoice.objects.visible_to(user)
@@ -313,7 +316,6 @@ def pareto(*, user: User, period: Period, page: int = 1, per_page: int = 50) -> 
         per_line_sql, params = _revenue_by_line_sql(invoices, period, rates)
     except EmptyResultSet:
         return result
-    result.left_out = _left_out(invoices, period, rates)
     headline_sums = ",\n".join(
         f"SUM(CASE WHEN position <= {_top(p)} THEN revenue ELSE 0 END) OVER () AS top_{p}"
         for p in HEADLINE_PERCENTS
@@ -336,20 +338,35 @@ def pareto(*, user: User, period: Period, page: int = 1, per_page: int = 50) -> 
                {headline_sums}
         FROM banded
     )
-    SELECT s.*, o.name, o.customer_number, t.name AS tier_name,
-           CASE WHEN s.position > %s AND s.position <= %s THEN 1 ELSE 0 END AS on_page
+    SELECT 'row' AS kind, s.position, s.rank, s.organisation_id, o.name, o.customer_number,
+           t.name AS tier_name, s.revenue, s.breadth, s.cumulative, s.total, s.customers,
+           s.band_first, s.band_last, s.band_revenue, s.concentration,
+           {", ".join(f"s.top_{p}" for p in HEADLINE_PERCENTS)},
+           CASE WHEN s.position > %s AND s.position <= %s THEN 1 ELSE 0 END AS on_page,
+           NULL AS currency, NULL AS invoices
     FROM summed s
     JOIN {_table(Organisation)} o ON o.id = s.organisation_id
     LEFT JOIN {_table(TierAssignment)} ta
            ON ta.organisation_id = s.organisation_id AND ta.ended_at IS NULL
     LEFT JOIN {_table(ServiceTier)} t ON t.id = ta.tier_id
     WHERE (s.position > %s AND s.position <= %s) OR s.position = s.band_last
-    ORDER BY s.position
+    UNION ALL
+    SELECT 'left_out', NULL, NULL, NULL, NULL, NULL, NULL, SUM(amount), NULL, NULL, NULL,
+           NULL, NULL, NULL, NULL, NULL, {", ".join("NULL" for _ in HEADLINE_PERCENTS)},
+           0, left_out, SUM(invoices)
+    FROM per_line WHERE left_out <> '' GROUP BY left_out
+    ORDER BY 1, 2, 20
     """  # noqa: S608 - names and numbers are ours; values are parameters
     offset = (page - 1) * per_page
     rows = _fetch(sql, (*params, offset, offset + per_page, offset, offset + per_page))
-    if rows:
-        _fill_pareto(result, rows)
+    result.left_out = [
+        LeftOut(r["currency"], int(r["invoices"]), _decimal(r["revenue"]))
+        for r in rows
+        if r["kind"] == "left_out"
+    ]
+    ranked = [r for r in rows if r["kind"] == "row"]
+    if ranked:
+        _fill_pareto(result, ranked)
     return result
 
 
@@ -421,7 +438,8 @@ class FitRow:
     def reason(self) -> str:
         on = f"on {self.current_tier}" if self.current_tier else "has no tier"
         if self.revenue is None:
-            return f"No revenue in the period; {on}, while {self.fit_tier} suits anyone."
+            fits = "suits anyone" if self.fit_top_percent is None else "is the lowest tier"
+            return f"No revenue in the period; {on}, while {self.fit_tier} {fits}."
         standing = (
             f"#{self.rank} of {self.customers} customers by revenue "
             f"(top {_share(self.rank, self.customers).normalize():f} %)"
