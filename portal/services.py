@@ -8,7 +8,9 @@ from datetime import date, datetime, time, timedelta
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import (
+    Avg,
     Case,
+    Count,
     DateField,
     DecimalField,
     F,
@@ -16,6 +18,7 @@ from django.db.models import (
     IntegerField,
     Max,
     OuterRef,
+    Q,
     Subquery,
     Value,
     When,
@@ -329,14 +332,10 @@ def _per_organisation(queryset, function: str = "COUNT", field: str = "pk", outp
     return Subquery(queryset.order_by().annotate(v=value).values("v"), output_field=output)
 
 
-def health_inputs(*, today: date, now: datetime):
-    """Every live organisation with the raw value of each signal, as one SELECT."""
-    since = now - timedelta(days=HEALTH_WINDOW_DAYS)
-    before = since - timedelta(days=HEALTH_WINDOW_DAYS)
+def _organisation_inputs(today: date):
+    """Per organisation, the cheap inputs: one index lookup each (schedule, contact,
+    overdue commitments)."""
     of_org = {"organisation": OuterRef("pk")}
-    ratings = Rating.objects.filter(ticket__organisation=OuterRef("pk"), created_at__gte=since)
-    orders = Order.objects.filter(**of_org, deleted_at__isnull=True)
-    average = DecimalField(max_digits=6, decimal_places=2)
     contact = Subquery(LastContact.objects.filter(**of_org).values("at")[:1])
     one_if_overdue = {
         field: Case(When(**{f"{field}__lt": today}, then=1), default=0)
@@ -346,22 +345,7 @@ def health_inputs(*, today: date, now: datetime):
     return (
         selectors.with_schedule(organisations)
         .annotate(
-            in_sla_breaches=_per_organisation(
-                Ticket.objects.filter(
-                    **of_org, created_at__gte=since, sla_breached_at__isnull=False
-                )
-            ),
-            in_csat=_per_organisation(ratings, "AVG", "csat", average),
-            in_effort=_per_organisation(ratings, "AVG", "effort", average),
-            in_orders_recent=_per_organisation(orders.filter(ordered_at__gte=since)),
-            in_orders_previous=_per_organisation(
-                orders.filter(ordered_at__gte=before, ordered_at__lt=since)
-            ),
-            in_overdue_invoices=_per_organisation(
-                Invoice.objects.filter(
-                    **of_org, deleted_at__isnull=True, paid_on__isnull=True, due_on__lt=today
-                )
-            ),
+            in_organisation=F("pk"),
             in_overdue_commitments=_per_organisation(
                 Commitment.objects.filter(**of_org, status=CommitmentStatus.OPEN, due_on__lt=today)
             ),
@@ -374,10 +358,81 @@ def health_inputs(*, today: date, now: datetime):
                 output_field=IntegerField(),
             ),
         )
-        .annotate(in_organisation=F("pk"))
         .order_by()
-        .values_list("in_organisation", *HEALTH_INPUTS.values())
+        .values_list(
+            "in_organisation",
+            "in_overdue_commitments",
+            "in_days_since_contact",
+            "in_reviews_overdue",
+        )
     )
+
+
+def _grouped(queryset, organisation: str, **aggregates):
+    """`SELECT grp, <aggregates> ... GROUP BY grp`: one pass over the table for everyone."""
+    return (
+        queryset.order_by()
+        .annotate(grp=F(organisation))
+        .values("grp")
+        .annotate(**aggregates)
+        .values_list("grp", *aggregates)
+    )
+
+
+def _record_inputs(today: date, now: datetime) -> dict:
+    """The inputs from the big tables, each grouped by organisation in one pass.
+
+    Grouped, not correlated per organisation: a customer with 200,000 orders costs a
+    share of one scan rather than a walk of its own, whatever the planner guesses.
+    """
+    since = now - timedelta(days=HEALTH_WINDOW_DAYS)
+    before = since - timedelta(days=HEALTH_WINDOW_DAYS)
+    average = DecimalField(max_digits=6, decimal_places=2)
+    return {
+        "tickets": _grouped(
+            Ticket.objects.filter(created_at__gte=since, sla_breached_at__isnull=False),
+            "organisation_id",
+            breaches=Count("pk"),
+        ),
+        "ratings": _grouped(
+            Rating.objects.filter(created_at__gte=since),
+            "ticket__organisation_id",
+            csat=Avg("csat", output_field=average),
+            effort=Avg("effort", output_field=average),
+        ),
+        "orders": _grouped(
+            Order.objects.filter(deleted_at__isnull=True, ordered_at__gte=before),
+            "organisation_id",
+            recent=Count("pk", filter=Q(ordered_at__gte=since)),
+            previous=Count("pk", filter=Q(ordered_at__lt=since)),
+        ),
+        "invoices": _grouped(
+            Invoice.objects.filter(deleted_at__isnull=True, paid_on__isnull=True, due_on__lt=today),
+            "organisation_id",
+            overdue=Count("pk"),
+        ),
+    }
+
+
+def health_inputs_sql(*, today: date, now: datetime) -> tuple[str, list]:
+    """One SELECT: every live organisation with the raw value of each signal."""
+    base_sql, params = _organisation_inputs(today).query.sql_with_params()
+    params = list(params)
+    joins = []
+    for alias, queryset in _record_inputs(today, now).items():
+        sql, grouped_params = queryset.query.sql_with_params()
+        joins.append(f" LEFT JOIN ({sql}) {alias} ON {alias}.grp = base.in_organisation")
+        params += grouped_params
+    columns = (
+        "base.in_organisation, COALESCE(tickets.breaches, 0) AS in_sla_breaches,"
+        " ratings.csat AS in_csat, ratings.effort AS in_effort,"
+        " COALESCE(orders.recent, 0) AS in_orders_recent,"
+        " COALESCE(orders.previous, 0) AS in_orders_previous,"
+        " COALESCE(invoices.overdue, 0) AS in_overdue_invoices,"
+        " base.in_overdue_commitments, base.in_days_since_contact, base.in_reviews_overdue"
+    )
+    # Every name is ours; every value a parameter of the querysets.
+    return f"SELECT {columns} FROM ({base_sql}) base{''.join(joins)}", params  # noqa: S608
 
 
 # HealthScore column <- health_inputs() column.
@@ -454,7 +509,7 @@ def _health_insert_sql(weights: dict, today: date, now: datetime) -> tuple[str, 
     Each layer selects from the one inside it, so every correlated subquery of the
     inputs runs once per organisation however often the formula uses its value.
     """
-    inputs_sql, input_params = health_inputs(today=today, now=now).query.sql_with_params()
+    inputs_sql, input_params = health_inputs_sql(today=today, now=now)
     scores, score_params, weighted, applied = [], [], [], []
     for signal, (weight, good_at, bad_at) in weights.items():
         sql, params = _signal_score_sql(SIGNAL_SQL[signal], good_at, bad_at)
@@ -526,11 +581,14 @@ def sponsor_promise_scan(*, now: datetime | None = None) -> dict[str, int]:
     """
     now = now or timezone.now()
     today = timezone.localdate(now)
+    # Only organisations whose current tier makes the promise: usually the top few.
+    promised = Organisation.objects.exclude(lifecycle_stage=LifecycleStage.CHURNED).filter(
+        tier_assignments__ended_at__isnull=True,
+        tier_assignments__tier__executive_sponsor_promised=True,
+    )
     lapsed = {
         (pk, selectors.as_date(due)): sponsor_id
-        for pk, sponsor_id, due in selectors.with_schedule(
-            Organisation.objects.exclude(lifecycle_stage=LifecycleStage.CHURNED)
-        )
+        for pk, sponsor_id, due in selectors.with_schedule(promised)
         .filter(sponsor_due__lt=today)
         .values_list("pk", "sponsor_id", "sponsor_due")
     }
