@@ -36,7 +36,8 @@ def pareto_chart(result: Pareto) -> SafeString:
     parts = [
         f'<svg class="pareto-chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
         f'aria-labelledby="pareto-chart-title" data-testid="pareto-chart" '
-        f'xmlns="http://www.w3.org/2000/svg" style="width:100%;height:auto;max-width:{WIDTH}px">',
+        # Sized by .pareto-chart in portal.css: the CSP refuses style attributes.
+        'xmlns="http://www.w3.org/2000/svg">',
         f'<title id="pareto-chart-title">{escape(_summary(result))}</title>',
         *_grid(),
         *_bars(result),
