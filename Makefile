@@ -54,8 +54,10 @@ screenshots: demo
 # Benchmarks against real PostgreSQL in a throwaway database (docs/benchmarks.md).
 # BENCH_ARGS picks benchmarks and sizes, e.g. BENCH_ARGS="sla_scan --tickets 50000";
 # BENCH_PAGES_ARGS the page benchmark's, e.g. BENCH_PAGES_ARGS="--orders 100000 --duration 5".
+# BENCH_LOAD_ARGS the load test's, e.g. BENCH_LOAD_ARGS="--organisations 300 --orders 30000".
 bench: install
 	scripts/with-services.sh $(PY) scripts/bench.py $(BENCH_ARGS)
 	scripts/with-services.sh $(PY) scripts/bench_pages.py $(BENCH_PAGES_ARGS)
 	scripts/with-services.sh $(PY) scripts/bench_value.py $(BENCH_VALUE_ARGS)
 	scripts/with-services.sh $(PY) scripts/bench_health.py $(BENCH_HEALTH_ARGS)
+	scripts/with-services.sh $(PY) scripts/bench_load.py $(BENCH_LOAD_ARGS)
