@@ -27,12 +27,18 @@ logger = logging.getLogger(__name__)
 BROKER_ERRORS = (OperationalError, redis.exceptions.ConnectionError, ConnectionError, OSError)
 # Short: a request waits this long at most before it falls back to the outbox.
 PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+# Nobody reads the result of work sent this way. Without ignore_result, Celery's
+# Redis result backend subscribes to the result channel before publishing; with
+# Redis down that subscription retries for about 20 s and then raises a
+# RuntimeError ("the Celery application must be restarted"), not a broker error:
+# the request would hang and then fail instead of falling back to the outbox.
+SEND_OPTIONS = {"retry": True, "retry_policy": PUBLISH_RETRY, "ignore_result": True}
 
 
 def send(task, *args, **kwargs) -> bool:
     """Send `task` now; keep it in the outbox when the broker is down. True if sent."""
     try:
-        task.apply_async(args, kwargs, retry=True, retry_policy=PUBLISH_RETRY)
+        task.apply_async(args, kwargs, **SEND_OPTIONS)
     except BROKER_ERRORS as error:
         PendingTask.objects.create(
             task=task.name, args=list(args), kwargs=kwargs, last_error=str(error)[:1000]
@@ -59,13 +65,7 @@ def relay(*, limit: int = 500) -> dict:
         )
         for item in pending:
             try:
-                current_app.send_task(
-                    item.task,
-                    args=item.args,
-                    kwargs=item.kwargs,
-                    retry=True,
-                    retry_policy=PUBLISH_RETRY,
-                )
+                current_app.send_task(item.task, args=item.args, kwargs=item.kwargs, **SEND_OPTIONS)
             except BROKER_ERRORS as error:
                 item.attempts += 1
                 item.last_error = str(error)[:1000]
