@@ -439,8 +439,9 @@ class DaysBetween(Func):
 
 
 def _current_tier(field: str):
+    # order_by(): the model's ordering (by organisation name) would add a join and a sort.
     current = TierAssignment.objects.filter(organisation=OuterRef("pk"), ended_at__isnull=True)
-    return Subquery(current.values(field)[:1])
+    return Subquery(current.order_by().values(field)[:1])
 
 
 def _last_held(kind: str):
@@ -460,10 +461,10 @@ def with_schedule(organisations: QuerySet[Organisation]) -> QuerySet[Organisatio
     """
     sponsor = AccountAssignment.objects.filter(
         organisation=OuterRef("pk"), role=TeamRole.EXECUTIVE_SPONSOR, ended_at__isnull=True
-    )
+    ).order_by()
     promised = TierAssignment.objects.filter(
         organisation=OuterRef("pk"), ended_at__isnull=True, tier__executive_sponsor_promised=True
-    )
+    ).order_by()
     return (
         organisations.annotate(
             tier_since=TruncDate(_current_tier("started_at")),

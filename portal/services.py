@@ -549,6 +549,14 @@ def _health_insert_sql(weights: dict, today: date, now: datetime) -> tuple[str, 
     return sql, params
 
 
+def _without_jit() -> None:
+    """No JIT for this transaction on PostgreSQL: the scoring statement's cost estimate
+    is high enough to trigger it, and compiling took longer (3 s) than running it."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off")
+
+
 @transaction.atomic
 def health_compute(*, now: datetime | None = None) -> dict:
     """Score every live organisation for today, set-based: one INSERT ... SELECT.
@@ -558,6 +566,7 @@ def health_compute(*, now: datetime | None = None) -> dict:
     """
     now = now or timezone.now()
     today = timezone.localdate(now)
+    _without_jit()
     weights = health_weights(lock=True)
     contacts = last_contact_refresh()
     HealthScore.objects.filter(computed_on=today).delete()
@@ -571,6 +580,7 @@ def health_compute(*, now: datetime | None = None) -> dict:
 # --- The executive-sponsor promise ---------------------------------------------------------------
 
 
+@transaction.atomic
 def sponsor_promise_scan(*, now: datetime | None = None) -> dict[str, int]:
     """Record lapsed sponsor promises, end the mended ones, warn once per lapse.
 
@@ -581,6 +591,7 @@ def sponsor_promise_scan(*, now: datetime | None = None) -> dict[str, int]:
     """
     now = now or timezone.now()
     today = timezone.localdate(now)
+    _without_jit()
     # Only organisations whose current tier makes the promise: usually the top few.
     promised = Organisation.objects.exclude(lifecycle_stage=LifecycleStage.CHURNED).filter(
         tier_assignments__ended_at__isnull=True,
