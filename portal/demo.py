@@ -14,6 +14,9 @@ from django.utils import timezone
 from accounts import services as account_services
 from accounts.choices import Department, LifecycleStage, MembershipRole, TeamRole, UserKind
 from accounts.models import Organisation, User
+from portal import services as portal_services
+from portal.choices import EngagementKind, EngagementStatus
+from portal.models import Engagement
 from tickets import services as ticket_services
 from tickets.models import Ticket
 from tiers import services as tier_services
@@ -245,6 +248,57 @@ def _tickets(organisations, users, admin) -> None:
     )
 
 
+def _relationship(organisations, users) -> None:
+    """Reviews held and planned, and promises made (one overdue), once."""
+    if Engagement.objects.exists():
+        return
+    today = timezone.localdate()
+    amelia, alice = users["amelia.hart@portal.example"], users["alice@northwind.example"]
+    northwind, st_marys = organisations["C-1001"], organisations["C-1002"]
+    review = portal_services.engagement_record(
+        by=amelia,
+        organisation=northwind,
+        kind=EngagementKind.QBR,
+        on=today - timedelta(days=40),
+        attendees=[amelia, alice, users["eva.lindqvist@portal.example"]],
+        summary="Reviewed the quarter: on-time delivery 96 %, two SLA breaches in billing.",
+        next_steps="Billing to explain the duplicate invoices; pilot the new sample kits.",
+        internal_notes="Alice hinted at a tender next year: keep the sponsor close.",
+    )
+    portal_services.engagement_record(
+        by=amelia,
+        organisation=northwind,
+        kind=EngagementKind.QBR,
+        on=today + timedelta(days=50),
+        status=EngagementStatus.PLANNED,
+        summary="Next quarterly review.",
+    )
+    portal_services.commitment_create(
+        by=amelia,
+        organisation=northwind,
+        title="Credit note for the duplicated March invoice",
+        due_on=today - timedelta(days=5),
+        owner=users["sam.patel@portal.example"],
+        engagement=review,
+    )
+    portal_services.commitment_create(
+        by=amelia,
+        organisation=northwind,
+        title="Sample kit pilot for the paediatric ward",
+        due_on=today + timedelta(days=30),
+        owner=amelia,
+        engagement=review,
+    )
+    portal_services.engagement_record(
+        by=amelia,
+        organisation=st_marys,
+        kind=EngagementKind.HEALTH_CHECK,
+        on=today - timedelta(days=120),
+        attendees=[amelia],
+        summary="Renewal approaching: agreed to review pricing in December.",
+    )
+
+
 def estate_load(directory: Path) -> dict[str, int]:
     """Generate the legacy estate (once), register its sources, sync, and match customers.
 
@@ -330,6 +384,7 @@ def demo_load() -> dict[str, int]:
             )
     users = {u.email: u for u in User.objects.all()}
     _tickets(organisations, users, admin)
+    _relationship(organisations, users)
     return {
         "organisations": len(organisations),
         "users": len(users),
