@@ -5,9 +5,10 @@ cluster like scripts/with-services.sh makes) so it can stop and restart them
 without disturbing the servers the rest of the suite uses, and its own web
 server (gunicorn) and Celery processes pointed at them:
 
-- Redis stopped while people use the portal: pages load, the work a page
-  makes waits in the outbox, and once Redis is back beat's relay sends it and
-  a worker runs it, exactly once.
+- Redis stopped while people use the portal: pages load, the work a page or
+  an admin action makes waits in the outbox (a relay that meets the broker
+  still down keeps it), and once Redis is back beat's relay sends it and a
+  worker runs it, exactly once.
 - PostgreSQL restarted in the middle of a sync run by a real worker: the run
   is recorded as failed, the re-run converges on exactly the source's rows.
 - PostgreSQL restarted under a running web server: every request after it
@@ -18,6 +19,7 @@ server (gunicorn) and Celery processes pointed at them:
 # ruff: noqa: S603, S607
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -355,6 +357,9 @@ def test_pages_load_with_redis_down_and_the_kept_work_runs_once_when_it_returns(
             ("portal.tasks.source_sync", [source.pk, False]),
         ]
         assert all(PendingTask.objects.values_list("last_error", flat=True))  # says why
+        # A relay that meets the broker still down keeps every task and counts the attempt.
+        assert relay_in_subprocess(workdir, redis_server.url) == {"sent": 0, "left": 2}
+        assert list(PendingTask.objects.values_list("attempts", flat=True)) == [1, 0]
 
         # Redis returns: beat's relay sends the kept tasks and a worker runs them, once.
         redis_server.start()
@@ -408,6 +413,22 @@ def test_pages_load_with_redis_down_and_the_kept_work_runs_once_when_it_returns(
     assert succeeded(worker_log, "tickets.tasks.notify_new_ticket") == 2
     print(f"ticket opened in {took:.2f} s with Redis down")
     assert took < 5  # the publish gives up quickly (PUBLISH_RETRY) and keeps the task
+
+
+def relay_in_subprocess(folder: Path, redis_url: str) -> dict:
+    """What `outbox.relay()` returns in a fresh process pointed at `redis_url`."""
+    code = "import json; from accounts import outbox; print(json.dumps(outbox.relay()))"
+    done = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(folder), "DJANGO_SETTINGS_MODULE": "faultsettings",
+             "DATABASE_URL": database_url_for_test_run(), "REDIS_URL": redis_url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def succeeded(worker_log: Path, task: str) -> int:
