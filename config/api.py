@@ -5,11 +5,16 @@ Each app keeps its own endpoints in `<app>/api.py` and serializers in
 screens, so the API and the pages answer the same way under the same policy.
 """
 
+import logging
+
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from redis.exceptions import RedisError
 from rest_framework import exceptions, pagination, permissions, throttling
+
+logger = logging.getLogger(__name__)
 
 # Nothing here may import rest_framework.views at import time: DRF's settings
 # import these classes while APIView is being defined.
@@ -34,12 +39,23 @@ def cursor_pagination(*ordering: str) -> type[CursorPagination]:
 
 
 class _SettingsRateMixin:
-    """Read the rate from settings on each request, so it can be tuned per deployment."""
+    """Read the rate from settings on each request, so it can be tuned per deployment.
+
+    The counts live in the cache (Redis). Without Redis the API still answers,
+    unthrottled for that moment, like the pages: a limit is not worth an outage.
+    """
 
     setting = ""
 
     def get_rate(self):
         return getattr(settings, self.setting)
+
+    def allow_request(self, request, view):
+        try:
+            return super().allow_request(request, view)
+        except RedisError:
+            logger.warning("API rate limit not applied: the cache is not answering")
+            return True
 
 
 class UserRateThrottle(_SettingsRateMixin, throttling.UserRateThrottle):

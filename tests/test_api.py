@@ -5,6 +5,7 @@ tests cover what the answers contain.
 """
 
 import json
+import socket
 
 import pytest
 from django.core.cache import cache
@@ -313,6 +314,20 @@ def test_each_user_has_a_rate_limit(world):
     assert limited.json()["type"] == "throttled"
     assert int(limited["Retry-After"]) > 0
     assert other.get(api("order-list")).status_code == 200  # per user, not global
+
+
+def test_the_api_answers_while_the_cache_behind_the_rate_limit_is_down(world):
+    nowhere = {"BACKEND": "django.core.cache.backends.redis.RedisCache"}
+    nowhere["LOCATION"] = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    caller = bearer(world.member_a)
+    with override_settings(CACHES={"default": nowhere}):
+        assert caller.get(api("order-list")).status_code == 200
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 # --- Query counts: flat in page size and data ----------------------------------------------------
