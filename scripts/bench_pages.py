@@ -71,11 +71,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def credential_header(credential: str) -> dict[str, str]:
+    """A session cookie ("sessionid=...") or a whole header ("Authorization: Bearer ...")."""
+    if not credential:
+        return {}
+    name, separator, value = credential.partition(": ")
+    return {name: value} if separator else {"Cookie": credential}
+
+
 def http_get(port: int, path: str, cookie: str = "", timeout: float = 60) -> tuple[int, bytes]:
     """One GET without following redirects (a redirect to the login page is a failure)."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
-        connection.request("GET", path, headers={"Cookie": cookie} if cookie else {})
+        connection.request("GET", path, headers=credential_header(cookie))
         response = connection.getresponse()
         return response.status, response.read()
     finally:
@@ -165,8 +173,13 @@ end
 
 function init(args)
   requests = {}
-  for i, cookie in ipairs(args) do
-    requests[i] = wrk.format(nil, nil, {["Cookie"] = cookie})
+  for i, credential in ipairs(args) do
+    local name, value = credential:match("^([%w-]+): (.*)$")
+    if name then
+      requests[i] = wrk.format(nil, nil, {[name] = value})
+    else
+      requests[i] = wrk.format(nil, nil, {["Cookie"] = credential})
+    end
   end
   if #requests == 0 then requests[1] = wrk.format() end
   position = 0
@@ -253,7 +266,7 @@ def load_python(args, port: int, path: str, cookies: list[str], seconds: float, 
 
             async def client(index: int) -> None:
                 nonlocal bad, errors
-                headers = {"Cookie": cookies[index % len(cookies)]} if cookies else {}
+                headers = credential_header(cookies[index % len(cookies)]) if cookies else {}
                 while time.perf_counter() < deadline:
                     started = time.perf_counter()
                     try:
@@ -289,7 +302,8 @@ def load_python(args, port: int, path: str, cookies: list[str], seconds: float, 
 class Target:
     label: str
     path: str
-    cookies: list[str]  # "sessionid=...", one per concurrent client
+    # One per concurrent client: "sessionid=..." or a header ("Authorization: Bearer ...").
+    cookies: list[str]
     expect: str  # text the page must contain: a wrong page fails the run
     note: str = ""
 
@@ -313,6 +327,14 @@ def sessions_for(user, count: int) -> list[str]:
         session.create()
         keys.append(f"{settings.SESSION_COOKIE_NAME}={session.session_key}")
     return keys
+
+
+def api_tokens_for(user, count: int) -> list[str]:
+    """Personal API tokens, as Authorization headers."""
+    from accounts.services import api_token_create
+
+    tokens = [api_token_create(user=user, name=f"bench {i}")[1] for i in range(count)]
+    return [f"Authorization: Bearer {token}" for token in tokens]
 
 
 def targets(args) -> list[Target]:
@@ -342,15 +364,17 @@ def targets(args) -> list[Target]:
         f" orders, {Ticket.objects.filter(organisation__in=ids).count():,} tickets"
     )
     largest = customer(1, "customer home, largest organisation")
+    largest_user = User.objects.get(email=f"customer-00001@{EMAIL_DOMAIN}")
     pages = [
         largest,
         customer(median, "customer home, typical organisation"),
         Target("AM workspace", "/", sessions_for(am, args.concurrency), "My accounts", am_note),
-        # The API's busiest list: a customer's system paging through its orders.
+        # The API's busiest list: a customer's system paging through its orders with its
+        # own API tokens.
         Target(
             "API orders list, 50 a page",
             "/api/v1/orders/?page_size=50",
-            largest.cookies,
+            api_tokens_for(largest_user, args.concurrency),
             '"results":[{',
             f"{largest.note}; lines embedded",
         ),
@@ -431,9 +455,13 @@ def explain_pages(pages: list[Target], threshold_ms: float) -> list[str]:
 
     out: list[str] = []
     for target in pages:
-        client = Client(HTTP_HOST="127.0.0.1")
-        name, _, value = target.cookies[0].partition("=")
-        client.cookies[name] = value
+        header = credential_header(target.cookies[0])
+        client = Client(
+            HTTP_HOST="127.0.0.1", headers={k: v for k, v in header.items() if k != "Cookie"}
+        )
+        if "Cookie" in header:
+            name, _, value = header["Cookie"].partition("=")
+            client.cookies[name] = value
         client.get(target.path)  # warm
         with CaptureQueriesContext(connection) as captured:
             started = time.perf_counter()
