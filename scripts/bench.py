@@ -193,6 +193,51 @@ PRIORITY_WEIGHTS = {"low": 20, "normal": 55, "high": 20, "urgent": 5}
 WALL_CLOCK_FACTOR = 3
 
 
+def measure(label: str, function, repeat: int, describe=str) -> tuple[Rows, str]:
+    """Time `function` `repeat` times: table rows, and the slowest statement's SQL (to EXPLAIN)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    times, result, queries = [], None, []
+    for _ in range(repeat):
+        with CaptureQueriesContext(connection) as captured:
+            start = time.perf_counter()
+            result = function()
+            times.append(time.perf_counter() - start)
+        queries = captured.captured_queries
+    main = max(queries, key=lambda q: float(q["time"]))
+    rows = [
+        (
+            label,
+            f"median {statistics.median(times) * 1000:,.0f} ms"
+            f" (min {min(times) * 1000:,.0f}, max {max(times) * 1000:,.0f}, {repeat} runs)",
+        ),
+        (f"{label}: statements", f"{len(queries)}: {statement_times(queries)}"),
+        (f"{label}: result", describe(result)),
+    ]
+    return rows, main["sql"]
+
+
+def run_in_throwaway_database(db_name: str, title: str, run: Callable[[], Rows]) -> None:
+    """Migrate a fresh database, `run` there, drop it (also on failure), print the table."""
+    url = server_url()
+    if urlsplit(url).path.lstrip("/") == db_name:
+        sys.exit(f"bench: DATABASE_URL already names {db_name!r}; it would be dropped.")
+    total = time.perf_counter()
+    create_database(url, db_name)
+    try:
+        setup_django(with_database(url, db_name))
+        from django.core.management import call_command
+
+        call_command("migrate", interactive=False, verbosity=0)
+        rows = run()
+    finally:
+        drop_database(url, db_name)
+    print(f"\n== {title}")
+    print(table(rows))
+    print(f"\nbench: done in {time.perf_counter() - total:.0f} s")
+
+
 def sla_ticket_rows(count: int, now: datetime, organisation_ids, tier_id, seed: int = 1):
     """Open tickets: 90 % on track, 5 % newly at risk, 5 % newly breaching at `now`.
 

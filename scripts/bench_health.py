@@ -21,25 +21,12 @@ dropped at the end, also when something fails.
 from __future__ import annotations
 
 import argparse
-import statistics
-import sys
 import time
 from collections import Counter
 from unittest import mock
-from urllib.parse import urlsplit
 
 # The throwaway-database helpers are scripts/bench.py's (this script runs from scripts/).
-from bench import (
-    create_database,
-    drop_database,
-    explain_summary,
-    say,
-    server_url,
-    setup_django,
-    statement_times,
-    table,
-    with_database,
-)
+from bench import explain_summary, measure, run_in_throwaway_database, say
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -174,31 +161,6 @@ def relationship_data(organisations: int) -> list[tuple[str, str]]:
     return rows
 
 
-def measure(label: str, function, repeat: int):
-    """Rows for the table, and the slowest statement's SQL (for EXPLAIN)."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    times, result, queries = [], None, []
-    for _ in range(repeat):
-        with CaptureQueriesContext(connection) as captured:
-            start = time.perf_counter()
-            result = function()
-            times.append(time.perf_counter() - start)
-        queries = captured.captured_queries
-    main = max(queries, key=lambda q: float(q["time"]))
-    rows = [
-        (
-            label,
-            f"median {statistics.median(times) * 1000:,.0f} ms"
-            f" (min {min(times) * 1000:,.0f}, max {max(times) * 1000:,.0f}, {repeat} runs)",
-        ),
-        (f"{label}: statements", f"{len(queries)}: {statement_times(queries)}"),
-        (f"{label}: result", str(result)),
-    ]
-    return rows, main["sql"]
-
-
 def run(args) -> list[tuple[str, str]]:
     from django.core.management import call_command
 
@@ -239,22 +201,9 @@ def run(args) -> list[tuple[str, str]]:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    url = server_url()
-    if urlsplit(url).path.lstrip("/") == args.db_name:
-        sys.exit(f"bench: DATABASE_URL already names {args.db_name!r}; it would be dropped.")
-    total = time.perf_counter()
-    create_database(url, args.db_name)
-    try:
-        setup_django(with_database(url, args.db_name))
-        from django.core.management import call_command
-
-        call_command("migrate", interactive=False, verbosity=0)
-        rows = run(args)
-    finally:
-        drop_database(url, args.db_name)
-    print("\n== health (scores and the sponsor promise)")
-    print(table(rows))
-    print(f"\nbench: done in {time.perf_counter() - total:.0f} s")
+    run_in_throwaway_database(
+        args.db_name, "health (scores and the sponsor promise)", lambda: run(args)
+    )
 
 
 if __name__ == "__main__":

@@ -24,23 +24,10 @@ tiers (Essential for anyone, Professional for the top 20 %, Enterprise for the t
 from __future__ import annotations
 
 import argparse
-import statistics
-import sys
 import time
-from urllib.parse import urlsplit
 
 # The throwaway-database helpers are scripts/bench.py's (this script runs from scripts/).
-from bench import (
-    create_database,
-    drop_database,
-    explain_summary,
-    say,
-    server_url,
-    setup_django,
-    statement_times,
-    table,
-    with_database,
-)
+from bench import explain_summary, measure, run_in_throwaway_database, say
 
 PRODUCT_LINES = [
     "Antibiotics",
@@ -174,31 +161,6 @@ def generate(args) -> dict:
     return {"admin": admin, "am": am}
 
 
-def measure(label: str, function, repeat: int) -> tuple[list[tuple[str, str]], str]:
-    """Rows for the table, and the main statement's SQL (the slowest) for EXPLAIN."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    times, result, queries = [], None, []
-    for _ in range(repeat):
-        with CaptureQueriesContext(connection) as captured:
-            start = time.perf_counter()
-            result = function()
-            times.append(time.perf_counter() - start)
-        queries = captured.captured_queries
-    main = max(queries, key=lambda q: float(q["time"]))
-    rows = [
-        (
-            label,
-            f"median {statistics.median(times) * 1000:,.0f} ms"
-            f" (min {min(times) * 1000:,.0f}, max {max(times) * 1000:,.0f}, {repeat} runs)",
-        ),
-        (f"{label}: statements", f"{len(queries)}: {statement_times(queries)}"),
-        (f"{label}: result", describe(result)),
-    ]
-    return rows, main["sql"]
-
-
 def describe(result) -> str:
     from tiers.selectors import Pareto
 
@@ -229,7 +191,7 @@ def run(args) -> list[tuple[str, str]]:
             ("tier fit", lambda u=user: tier_fit(user=u, period=period)),
         ):
             label = f"{name} as {'admin' if who == 'admin' else f'AM ({args.book} accounts)'}"
-            measured, sql = measure(label, function, args.repeat)
+            measured, sql = measure(label, function, args.repeat, describe)
             rows += measured
             plans[label] = sql
     for label, sql in plans.items():
@@ -241,22 +203,7 @@ def run(args) -> list[tuple[str, str]]:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    url = server_url()
-    if urlsplit(url).path.lstrip("/") == args.db_name:
-        sys.exit(f"bench: DATABASE_URL already names {args.db_name!r}; it would be dropped.")
-    total = time.perf_counter()
-    create_database(url, args.db_name)
-    try:
-        setup_django(with_database(url, args.db_name))
-        from django.core.management import call_command
-
-        call_command("migrate", interactive=False, verbosity=0)
-        rows = run(args)
-    finally:
-        drop_database(url, args.db_name)
-    print("\n== value (80/20 and tier fit)")
-    print(table(rows))
-    print(f"\nbench: done in {time.perf_counter() - total:.0f} s")
+    run_in_throwaway_database(args.db_name, "value (80/20 and tier fit)", lambda: run(args))
 
 
 if __name__ == "__main__":
