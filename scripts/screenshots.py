@@ -15,6 +15,7 @@ OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 PASSWORD = "portal-demo-2026"  # noqa: S105 - the demo's published password
 CUSTOMER = "alice@northwind.example"
 ACCOUNT_MANAGER = "amelia.hart@portal.example"
+ADMIN = "admin@portal.example"
 DESKTOP = {"width": 1280, "height": 860}
 PHONE = {"width": 390, "height": 844}
 
@@ -64,9 +65,22 @@ def account_manager_screens(browser) -> None:
     log_in(page, ACCOUNT_MANAGER)
     shoot(page, "am-workspace.png")
     shoot(page, "work-queue.png", "/workspace/queue/")
+    shoot(page, "renewals.png", "/workspace/renewals/")
+    page.goto(f"{BASE}/")
+    page.locator("a[href*='/workspace/accounts/']").first.click()
+    shoot(page, "account-health.png")
     page.goto(f"{BASE}/")
     page.get_by_role("button", name="View Northwind Family Clinic as the customer").click()
     shoot(page, "am-view-as.png")
+    page.context.close()
+
+
+def admin_screens(browser) -> None:
+    page = browser.new_page(viewport=DESKTOP)
+    log_in(page, ADMIN)
+    shoot(page, "value-pareto.png", "/tier/value/")
+    shoot(page, "tier-fit.png", "/tier/value/fit/")
+    shoot(page, "api-docs.png", "/api/v1/docs/", full_page=False)
     page.context.close()
 
 
@@ -80,6 +94,7 @@ def main() -> None:
         try:
             customer_screens(browser)
             account_manager_screens(browser)
+            admin_screens(browser)
         finally:
             browser.close()
     print(f"Screenshots written to {OUT}")

@@ -25,6 +25,14 @@ class ValuePeriodForm(forms.Form):
     start = forms.DateField(required=False, label="From", widget=DATE_WIDGET)
     end = forms.DateField(required=False, label="To", widget=DATE_WIDGET)
 
+    def __init__(self, data=None, **kwargs):
+        # No choice made (a first visit, or only ?page=): show the default as chosen,
+        # or the select would show its first option over a 12-month analysis.
+        if data is not None and not any(data.get(name) for name in ("period", "start", "end")):
+            data = data.copy()
+            data["period"] = str(DEFAULT_MONTHS)
+        super().__init__(data, **kwargs)
+
     def clean(self):
         data = super().clean()
         start, end = data.get("start"), data.get("end")

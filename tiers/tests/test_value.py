@@ -243,6 +243,14 @@ def test_bad_dates_get_a_field_error_and_the_default_period(client, estate):
     assert response.context["result"].period == trailing_months(12, today=timezone.localdate())
 
 
+@pytest.mark.parametrize("query", [{}, {"page": "1"}])
+def test_the_period_picker_shows_the_period_analysed(client, estate, query):
+    client.force_login(estate.admin)
+    response = client.get(reverse("tiers:value"), query)
+    assert '<option value="12" selected>Last 12 months</option>' in response.content.decode()
+    assert response.context["result"].period == trailing_months(12, today=timezone.localdate())
+
+
 def test_tier_fit_page_lists_candidates_with_reasons(client, tiered):
     client.force_login(tiered.admin)
     period = {"period": "custom", "start": "2025-01-01", "end": "2025-12-31"}
