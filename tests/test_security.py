@@ -34,8 +34,11 @@ ELSEWHERE = "198.51.100.7"
 
 
 def production_env(**extra: str) -> dict[str, str]:
+    # The browser tests' fixture sets DJANGO_ALLOW_ASYNC_UNSAFE in this process (Playwright's
+    # sync API runs an event loop); production never has it, and check --deploy rejects it.
+    inherited = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     return {
-        **os.environ,
+        **inherited,
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
         "SECRET_KEY": secrets.token_urlsafe(50),
         "ALLOWED_HOSTS": "portal.example.com",
