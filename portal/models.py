@@ -203,19 +203,6 @@ class ProcessedFile(models.Model):
         return self.name
 
 
-class SeenKey(models.Model):
-    """External ids seen by a full read, to find what the source no longer has."""
-
-    run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="+")
-    external_id = models.CharField(max_length=100)
-
-    class Meta:
-        indexes = [models.Index(fields=["run", "external_id"])]
-
-    def __str__(self) -> str:
-        return self.external_id
-
-
 # --- Synced records ---------------------------------------------------------------------------
 
 
