@@ -343,6 +343,14 @@ class Invoice(SyncedRecord):
                 name="invoice_paid_idx",
                 condition=models.Q(paid_on__isnull=False),
             ),
+            # Customer value (tiers/selectors.py) sums a period of live invoices: an
+            # index-only scan of these columns instead of reading the whole table.
+            models.Index(
+                fields=["issued_on"],
+                include=["organisation", "product_line", "currency", "amount", "id"],
+                name="invoice_value_idx",
+                condition=models.Q(deleted_at__isnull=True, organisation__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
