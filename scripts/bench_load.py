@@ -28,7 +28,6 @@ import json
 import os
 import platform
 import random
-import secrets
 import shutil
 import signal
 import statistics
@@ -41,12 +40,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bench import create_database, drop_database, say, server_url, with_database
+from bench import create_database, drop_database, say, server_url
 from bench_pages import (
     EMAIL_DOMAIN,
     Load,
+    generate_estate,
     gunicorn_version,
     ping_ms,
+    server_env,
     sessions_for,
     setup_django,
     start_server,
@@ -466,15 +467,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"bench_load: DATABASE_URL already names {args.db_name!r}; it would be dropped.")
     total = time.perf_counter()
     workdir = Path(tempfile.mkdtemp(prefix="bench-load-"))
-    env = {
-        "DJANGO_SETTINGS_MODULE": "config.settings.production",
-        "SECRET_KEY": secrets.token_urlsafe(50),  # the server and this process share it
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "false",  # plain HTTP on loopback, no proxy in front
-        "DATABASE_URL": with_database(url, args.db_name),
-        "STATIC_ROOT": str(workdir / "static"),
-        "LOG_LEVEL": "WARNING",
-    }
+    env = server_env(url, args.db_name, workdir)
     server = None
     create_database(url, args.db_name)
     try:
@@ -486,16 +479,7 @@ def main(argv: list[str] | None = None) -> None:
             f"bench_load: {os.cpu_count()} CPUs, Python {platform.python_version()},"
             f" gunicorn {gunicorn_version()}; generating the data ..."
         )
-        start = time.perf_counter()
-        call_command(
-            "bench_data",
-            organisations=args.organisations,
-            orders=args.orders,
-            tickets=args.tickets,
-            lines_per_order=args.lines_per_order,
-        )
-        generation = time.perf_counter() - start
-        call_command("collectstatic", interactive=False, verbosity=0)
+        generation = generate_estate(args)
         plan = request_plan(args, random.Random(args.seed))  # noqa: S311 - not security
         server = start_server(args, env, workdir)
         distinct = {(r.path, r.cookie): r for r in plan}

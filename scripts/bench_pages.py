@@ -564,6 +564,39 @@ def figures(results: list[tuple[Target, int, Load]]) -> list[str]:
     return rows
 
 
+def server_env(url: str, db_name: str, workdir: Path) -> dict[str, str]:
+    """gunicorn's environment, which this process shares to prepare the database."""
+    return {
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "SECRET_KEY": secrets.token_urlsafe(50),  # the server and this process share it
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SECURE_SSL_REDIRECT": "false",  # plain HTTP on loopback, no proxy in front
+        "DATABASE_URL": with_database(url, db_name),
+        "STATIC_ROOT": str(workdir / "static"),
+        "LOG_LEVEL": "WARNING",
+        # The API's per-user limit would turn the load into 429s: measure the work instead.
+        "API_RATE_USER": "100000000/minute",
+    }
+
+
+def generate_estate(args: argparse.Namespace) -> float:
+    """Fill the migrated database with `bench_data` at the sizes asked and collect the
+    static files; returns the seconds the data took."""
+    from django.core.management import call_command
+
+    start = time.perf_counter()
+    call_command(
+        "bench_data",
+        organisations=args.organisations,
+        orders=args.orders,
+        tickets=args.tickets,
+        lines_per_order=args.lines_per_order,
+    )
+    generation = time.perf_counter() - start
+    call_command("collectstatic", interactive=False, verbosity=0)
+    return generation
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     url = server_url()
@@ -571,17 +604,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"bench_pages: DATABASE_URL already names {args.db_name!r}; it would be dropped.")
     total = time.perf_counter()
     workdir = Path(tempfile.mkdtemp(prefix="bench-pages-"))
-    env = {
-        "DJANGO_SETTINGS_MODULE": "config.settings.production",
-        "SECRET_KEY": secrets.token_urlsafe(50),  # the server and this process share it
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "false",  # plain HTTP on loopback, no proxy in front
-        "DATABASE_URL": with_database(url, args.db_name),
-        "STATIC_ROOT": str(workdir / "static"),
-        "LOG_LEVEL": "WARNING",
-        # The API's per-user limit would turn the load into 429s: measure the work instead.
-        "API_RATE_USER": "100000000/minute",
-    }
+    env = server_env(url, args.db_name, workdir)
     server: Server | None = None
     results: list[tuple[Target, int, Load]] = []
     create_database(url, args.db_name)
@@ -600,16 +623,7 @@ def main(argv: list[str] | None = None) -> None:
             f" Python {platform.python_version()}, gunicorn {gunicorn_version()}"
         )
         say(f"bench_pages: migrated {args.db_name} in {time.perf_counter() - start:.1f} s")
-        start = time.perf_counter()
-        call_command(
-            "bench_data",
-            organisations=args.organisations,
-            orders=args.orders,
-            tickets=args.tickets,
-            lines_per_order=args.lines_per_order,
-        )
-        generation = time.perf_counter() - start
-        call_command("collectstatic", interactive=False, verbosity=0)
+        generation = generate_estate(args)
         plan = targets(args)
         server = start_server(args, env, workdir)
         mode = f"{args.threads} threads" if args.threads > 1 else "sync"
