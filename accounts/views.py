@@ -21,6 +21,7 @@ from accounts.forms import (
 )
 from accounts.middleware import SESSION_ORGANISATION, SESSION_VIEW_AS, client_ip
 from accounts.models import ApiToken, Organisation
+from config.forms import add_service_errors
 
 
 class LoginView(auth_views.LoginView):
@@ -270,11 +271,7 @@ def _handoff_save(request, form: HandoffForm, leaving) -> bool:
     try:
         started = services.team_handoff(from_user=leaving, moves=form.moves(), by=request.user)
     except ValidationError as error:
-        if hasattr(error, "error_dict"):
-            for name, errors in error.error_dict.items():
-                form.add_error(name if name in form.fields else None, errors)
-        else:
-            form.add_error(None, error)
+        add_service_errors(form, error)
         return False
     messages.success(
         request,

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from accounts import selectors as account_selectors
 from accounts.choices import TeamRole
 from accounts.decorators import customer_screen, staff_only
+from config.forms import add_service_errors
 from portal import selectors, services
 from portal.forms import CommitmentForm, EngagementForm
 from portal.models import CustomerIdentity
@@ -316,14 +317,6 @@ def account(request, pk: int):
     )
 
 
-def _form_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
-
-
 def _organisation_for_staff(request, pk: int):
     if not request.user.is_employee:
         raise Http404
@@ -354,7 +347,7 @@ def engagement_create(request, pk: int):
                 **form.cleaned_data,
             )
         except ValidationError as error:
-            _form_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, "Engagement recorded.")
             return redirect("portal:account", organisation.pk)
@@ -383,7 +376,7 @@ def engagement_edit(request, pk: int):
                 **fields,
             )
         except ValidationError as error:
-            _form_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, "Engagement saved.")
             return redirect("portal:account", organisation.pk)
@@ -407,7 +400,7 @@ def commitment_create(request, pk: int):
                 **form.cleaned_data,
             )
         except ValidationError as error:
-            _form_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, "Commitment added. The customer sees it on their portal.")
             return redirect("portal:account", organisation.pk)
@@ -429,7 +422,7 @@ def commitment_edit(request, pk: int):
                 **form.cleaned_data,
             )
         except ValidationError as error:
-            _form_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, "Commitment saved.")
             return redirect("portal:account", organisation.pk)

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.choices import Department
 from accounts.decorators import customer_screen, staff_only
+from config.forms import add_service_errors
 from tickets import selectors, services
 from tickets.choices import ImprovementStatus, SlaState, Status
 from tickets.forms import (
@@ -27,14 +28,6 @@ PAGE_SIZE = 25
 
 def _page(request, rows):
     return Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
-
-
-def _form_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errors in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 @customer_screen
@@ -62,7 +55,7 @@ def ticket_create(request):
                 **form.cleaned_data,
             )
         except ValidationError as error:
-            _form_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, f"Ticket {ticket.reference} is open. We will answer here.")
             return redirect("tickets:detail", ticket.pk)
@@ -123,7 +116,7 @@ def ticket_reply(request, pk: int):
                 via_view_as=request.viewing_as,
             )
         except ValidationError as error:
-            _form_errors(form, error)
+            add_service_errors(form, error)
         else:
             return redirect(f"{ticket.get_absolute_url()}#latest")
     context = _detail_context(request, ticket, reply_form=form)
@@ -154,7 +147,7 @@ def ticket_triage(request, pk: int):
         try:
             services.ticket_triage(ticket=ticket, by=request.user, **form.cleaned_data)
         except ValidationError as error:
-            _form_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, "Ticket updated.")
             return redirect(ticket.get_absolute_url())
@@ -171,7 +164,7 @@ def ticket_rate(request, pk: int):
         try:
             services.ticket_rate(ticket=ticket, by=request.user, **form.cleaned_data)
         except ValidationError as error:
-            _form_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, "Thank you: your rating helps us improve.")
             return redirect(ticket.get_absolute_url())
@@ -275,7 +268,7 @@ def improvement_detail(request, pk: int):
                 improvement=improvement, by=request.user, **form.cleaned_data
             )
         except ValidationError as error:
-            _form_errors(form, error)
+            add_service_errors(form, error)
         else:
             if form.cleaned_data["status"] == ImprovementStatus.DONE:
                 messages.success(request, "Done. The affected customers have been told.")
