@@ -10,7 +10,8 @@ import logging
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views import defaults
 from redis.exceptions import RedisError
 from rest_framework import exceptions, pagination, permissions, throttling
 
@@ -138,10 +139,6 @@ def _django_errors(exc: DjangoValidationError) -> dict[str, list[str]]:
 def page_not_found(request, exception):
     """Django's 404 page, or under /api/ the API's JSON error body (no HTML to a client)."""
     if request.path.startswith("/api/"):
-        from django.http import JsonResponse
-
         body = {"type": "not_found", "detail": "Not found.", "errors": {}}
         return JsonResponse(body, status=404)
-    from django.views.defaults import page_not_found as django_page_not_found
-
-    return django_page_not_found(request, exception)
+    return defaults.page_not_found(request, exception)

@@ -156,6 +156,15 @@ def test_another_organisations_object_is_not_found_with_one_error_shape(world):
     assert response.json() == {"type": "not_found", "detail": "Not found.", "errors": {}}
 
 
+def test_an_unknown_api_path_answers_the_json_404_and_pages_keep_the_html_one(client, world):
+    response = bearer(world.member_a).get("/api/v1/no-such-thing/")
+    assert response.status_code == 404
+    assert response.json() == {"type": "not_found", "detail": "Not found.", "errors": {}}
+    page = client.get("/no-such-page/")
+    assert page.status_code == 404
+    assert page["Content-Type"].startswith("text/html")
+
+
 def test_filters_and_cursor_pages_walk_a_list_without_gaps_or_repeats(world):
     add_orders(world.org_a, 7)
     add_orders(world.org_b, 2)
