@@ -19,8 +19,9 @@ class OrganisationOwnedQuerySet(models.QuerySet):
 
     organisation_field = "organisation"
 
-    def visible_to(self, user):
-        return self.filter(policy.organisation_q(user, self.organisation_field))
+    def visible_to(self, user, *, as_list: bool = False):
+        """Rows of the organisations the user may see (as_list: see policy.organisation_q)."""
+        return self.filter(policy.organisation_q(user, self.organisation_field, as_list=as_list))
 
     def for_organisation(self, organisation):
         return self.filter(**{self.organisation_field: organisation})

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from accounts.models import Organisation
 from accounts.selectors import organisation_get
-from config.api import IsEmployee, cursor_pagination
+from config.api import IsEmployee, cursor_pagination, rendered, rendered_page
 from portal import selectors
 from portal.models import Invoice, Order, Shipment
 from portal.serializers import (
@@ -21,6 +21,7 @@ from portal.serializers import (
     OrderSerializer,
     ShipmentSerializer,
     TimelineEntrySerializer,
+    order_documents,
 )
 
 
@@ -71,12 +72,26 @@ class InvoiceFilter(SelectorFilterSet):
         return selectors.invoice_list(**filters).select_related("source")
 
 
+class SelectorFilterBackend(django_filters.rest_framework.DjangoFilterBackend):
+    """django-filter's backend; with no filter in the query, the selector unfiltered.
+
+    Nothing to validate then, and making the filter set (its deep copies, its form
+    with the organisation choices under the policy) costs more than the page itself.
+    """
+
+    def filter_queryset(self, request, queryset, view):
+        filterset_class = self.get_filterset_class(view, queryset)
+        if not any(name in request.query_params for name in filterset_class.base_filters):
+            return filterset_class.select(user=request.user)
+        return super().filter_queryset(request, queryset, view)
+
+
 class RecordViewSet(viewsets.ReadOnlyModelViewSet):
     """Rows come from the selector the filter set calls (filter_queryset). The queryset
     here is empty, so nothing is shown should the filter backend ever be taken away."""
 
     lookup_value_converter = "int"
-    filter_backends = [django_filters.rest_framework.DjangoFilterBackend, filters.OrderingFilter]
+    filter_backends = [SelectorFilterBackend, filters.OrderingFilter]
 
     def get_queryset(self):
         return self.queryset.none()
@@ -92,28 +107,16 @@ class OrderViewSet(RecordViewSet):
     pagination_class = cursor_pagination("-ordered_at", "-pk")
 
     def list(self, request, *args, **kwargs):
-        orders = selectors.order_values(self.filter_queryset(self.get_queryset()))
-        page = selectors.with_lines(self.paginate_queryset(orders))
-        return self.get_paginated_response([_order_json(order) for order in page])
+        orders = order_documents(self.filter_queryset(self.get_queryset()))
+        page = self.paginate_queryset(orders)
+        return rendered_page(self.paginator, [order["document"] for order in page])
 
     def retrieve(self, request, *args, **kwargs):
         orders = self.filter_queryset(self.get_queryset()).filter(pk=kwargs["pk"])
-        found = selectors.with_lines(list(selectors.order_values(orders)))
-        if not found:
+        found = order_documents(orders).first()
+        if found is None:
             raise NotFound
-        return Response(_order_json(found[0]))
-
-
-def _order_json(order: dict) -> dict:
-    """An order as OrderSerializer renders it (tests/test_api.py compares the two):
-    decimals as exact strings, the source by name."""
-    order["organisation"] = order.pop("organisation_id")
-    order["source"] = order.pop("source_name")
-    order["total"] = None if order["total"] is None else str(order["total"])
-    for line in order["lines"]:
-        line["quantity"] = str(line["quantity"])
-        line["unit_price"] = str(line["unit_price"])
-    return order
+        return rendered(found["document"])
 
 
 class ShipmentViewSet(RecordViewSet):

@@ -207,9 +207,10 @@ class ProcessedFile(models.Model):
 
 
 class SyncedRecordQuerySet(OrganisationOwnedQuerySet):
-    def visible_to(self, user):
+    def visible_to(self, user, *, as_list: bool = False):
         """Live records of visible organisations: deleted and unmatched ones stay hidden."""
-        return super().visible_to(user).filter(deleted_at__isnull=True, organisation__isnull=False)
+        visible = super().visible_to(user, as_list=as_list)
+        return visible.filter(deleted_at__isnull=True, organisation__isnull=False)
 
 
 class SyncedRecord(models.Model):

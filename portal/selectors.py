@@ -29,7 +29,6 @@ from django.shortcuts import get_object_or_404
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
-from accounts import policy
 from accounts.choices import LifecycleStage, TeamRole, UserKind
 from accounts.models import AccountAssignment, Organisation, User
 from portal.choices import (
@@ -83,7 +82,7 @@ def order_list(
     sort: str = "newest",
 ) -> QuerySet[Order]:
     """Orders the user may see, of one organisation (the screens) or all visible (the API)."""
-    orders = _of_organisation(Order.objects.visible_to(user), user, organisation)
+    orders = _of_organisation(Order.objects, user, organisation)
     if search:
         lines = OrderLine.objects.filter(order=OuterRef("pk")).filter(
             Q(product_code__icontains=search) | Q(product_name__icontains=search)
@@ -95,51 +94,36 @@ def order_list(
         orders = orders.filter(ordered_at__date__gte=date_from)
     if date_to:
         orders = orders.filter(ordered_at__date__lte=date_to)
-    latest_shipment = Shipment.objects.filter(order=OuterRef("pk"), deleted_at__isnull=True)
+    return orders.order_by(*ORDER_SORTS.get(sort, ORDER_SORTS["newest"]))
+
+
+def order_rows(orders: QuerySet[Order]) -> QuerySet[Order]:
+    """The screens' order rows: each with its live line count and latest shipment's status.
+
+    Subqueries, not a join with GROUP BY: only the rows of the page are counted.
+    """
     live_lines = OrderLine.objects.filter(order=OuterRef("pk"), deleted_at__isnull=True)
-    # Subqueries, not a join with GROUP BY: only the rows of the page are counted.
     return orders.annotate(
         line_count=Coalesce(
             Subquery(live_lines.order_by().values("order").annotate(n=Count("pk")).values("n")[:1]),
             0,
         ),
-        shipment_status=Subquery(latest_shipment.order_by("-shipped_at").values("status")[:1]),
-    ).order_by(*ORDER_SORTS.get(sort, ORDER_SORTS["newest"]))
+        shipment_status=latest_shipment_status(),
+    )
+
+
+def latest_shipment_status() -> Subquery:
+    """The status of an order's latest live shipment (None before it ships)."""
+    latest = Shipment.objects.filter(order=OuterRef("pk"), deleted_at__isnull=True)
+    return Subquery(latest.order_by("-shipped_at").values("status")[:1])
 
 
 def _of_organisation(records: QuerySet, user: User, organisation: Organisation | None):
-    """One organisation's records (the screens), or those of all the user's (the API)."""
+    """One organisation's records (the screens), or those of all the user's (the API),
+    under the access policy."""
     if organisation is not None:
-        return records.filter(organisation=organisation)
-    ids = policy.visible_organisation_id_list(user)
-    return records if ids is None else records.filter(organisation_id__in=ids)
-
-
-# The API's order fields, read as values: model instances and serializer fields cost more
-# than the query on a page of 50 orders with their lines (docs/api.md, "Benchmark").
-ORDER_FIELDS = (
-    "id", "organisation_id", "external_id", "synced_at", "number", "status", "ordered_at",
-    "currency", "total", "shipment_status",
-)  # fmt: skip
-LINE_FIELDS = (
-    "order_id", "id", "product_code", "product_name", "quantity", "unit_price", "currency", "lot",
-)  # fmt: skip
-
-
-def order_values(orders: QuerySet[Order]) -> QuerySet:
-    """Orders from `order_list` as dicts of the API's fields (see `with_lines`)."""
-    return orders.values(*ORDER_FIELDS, source_name=F("source__name"))
-
-
-def with_lines(orders: list[dict]) -> list[dict]:
-    """Each order dict with its live lines, oldest first: one query for the whole page."""
-    lines: dict[int, list[dict]] = {order["id"]: [] for order in orders}
-    live = OrderLine.objects.filter(order_id__in=list(lines), deleted_at__isnull=True)
-    for line in live.order_by("pk").values(*LINE_FIELDS):
-        lines[line.pop("order_id")].append(line)
-    for order in orders:
-        order["lines"] = lines[order["id"]]
-    return orders
+        return records.visible_to(user).filter(organisation=organisation)
+    return records.visible_to(user, as_list=True)
 
 
 def order_statuses(*, organisation: Organisation) -> list[str]:
@@ -170,7 +154,7 @@ def shipment_list(
     *, user: User, organisation: Organisation | None = None, status: str = ""
 ) -> QuerySet[Shipment]:
     shipments = (
-        _of_organisation(Shipment.objects.visible_to(user), user, organisation)
+        _of_organisation(Shipment.objects, user, organisation)
         .select_related("order")
         .order_by(F("shipped_at").desc(nulls_last=True), "-pk")
     )
@@ -184,7 +168,7 @@ def invoice_list(
     *, user: User, organisation: Organisation | None = None, state: str = ""
 ) -> QuerySet[Invoice]:
     today = timezone.localdate()
-    invoices = _of_organisation(Invoice.objects.visible_to(user), user, organisation)
+    invoices = _of_organisation(Invoice.objects, user, organisation)
     invoices = (
         invoices.annotate(
             state=Case(

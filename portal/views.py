@@ -54,7 +54,9 @@ def customer_home(request):
             "sponsor": team.get(TeamRole.EXECUTIVE_SPONSOR),
             "tier": tier_selectors.current_tier(organisation=organisation),
             "open_tickets": open_tickets,
-            "recent_orders": selectors.order_list(user=request.user, organisation=organisation)[:5],
+            "recent_orders": selectors.order_rows(
+                selectors.order_list(user=request.user, organisation=organisation)
+            )[:5],
             "invoices_due": selectors.invoice_list(
                 user=request.user, organisation=organisation, state="unpaid"
             )[:5],
@@ -165,6 +167,7 @@ def order_list(request):
         date_to=_date(params.get("to", "")),
         sort=params.get("sort", "newest"),
     )
+    orders = selectors.order_rows(orders)
     context = {
         "page": Paginator(orders, PAGE_SIZE).get_page(params.get("page")),
         "statuses": selectors.order_statuses(organisation=request.organisation),

@@ -18,7 +18,7 @@ from accounts.models import ApiToken
 from accounts.services import api_token_create
 from accounts.tests.factories import PASSWORD
 from portal.models import Order, OrderLine
-from portal.selectors import order_list
+from portal.selectors import order_list, order_rows
 from portal.serializers import OrderSerializer
 from portal.tests.records import add_orders
 from tickets.models import Message, Ticket
@@ -140,7 +140,7 @@ def test_orders_read_as_values_render_exactly_as_the_serializer_documents(world)
     add_orders(world.org_a, 3)
     Order.objects.filter(organisation=world.org_a).update(total=None)  # a nullable field too
     live_lines = OrderLine.objects.filter(deleted_at__isnull=True).order_by("pk")
-    orders = order_list(user=world.member_a).select_related("source")
+    orders = order_rows(order_list(user=world.member_a)).select_related("source")
     orders = orders.prefetch_related(Prefetch("lines", queryset=live_lines))
     expected = json.loads(JSONRenderer().render(OrderSerializer(orders, many=True).data))
 

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 
 from accounts.choices import Department
 from config.api import cursor_pagination
-from portal.api import SelectorFilterSet
+from portal.api import SelectorFilterBackend, SelectorFilterSet
 from tickets import selectors, services
 from tickets.choices import SlaState, Status
 from tickets.models import Ticket
@@ -43,7 +43,7 @@ class TicketViewSet(
     queryset = Ticket.objects.none()  # the model, for the schema
     lookup_value_converter = "int"
     serializer_class = TicketSerializer
-    filter_backends = [django_filters.rest_framework.DjangoFilterBackend, filters.OrderingFilter]
+    filter_backends = [SelectorFilterBackend, filters.OrderingFilter]
     filterset_class = TicketFilter
     ordering_fields = ["created_at", "updated_at"]
     pagination_class = cursor_pagination("-created_at", "-pk")
