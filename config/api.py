@@ -49,8 +49,8 @@ def rendered(document: str, status: int = 200) -> HttpResponse:
 def rendered_page(paginator: CursorPagination, documents: list[str]) -> HttpResponse:
     """A page as CursorPagination's response has it, of documents already rendered."""
     links = {"next": paginator.get_next_link(), "previous": paginator.get_previous_link()}
-    links = json.dumps(links)
-    return rendered(f'{links[:-1]}, "results": [{",".join(documents)}]}}')
+    links = json.dumps(links, separators=(",", ":"))  # compact, as DRF renders JSON
+    return rendered(f'{links[:-1]},"results":[{",".join(documents)}]}}')
 
 
 # --- Throttles ---------------------------------------------------------------------------------

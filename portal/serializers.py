@@ -48,35 +48,33 @@ class OrderSerializer(SyncedRecordSerializer):
 # list"). tests/test_api.py checks that the two render the same, field for field.
 # Timestamps as DRF renders them: ISO 8601 in UTC ending in Z, with a fraction of a
 # second only when there is one (the JSON form of a timestamp, as Python's isoformat()).
-ORDER_DOCUMENT_SQL = """json_build_object(
-    'id', portal_order.id,
-    'organisation', portal_order.organisation_id,
-    'source', (SELECT name FROM portal_sourcesystem WHERE id = portal_order.source_id),
-    'external_id', portal_order.external_id,
-    'synced_at', (to_json(portal_order.synced_at AT TIME ZONE 'UTC') #>> '{}') || 'Z',
-    'number', portal_order.number,
-    'status', portal_order.status,
-    'ordered_at', (to_json(portal_order.ordered_at AT TIME ZONE 'UTC') #>> '{}') || 'Z',
-    'currency', portal_order.currency,
-    'total', portal_order.total::text,
-    'shipment_status', (
+ORDER_DOCUMENT_SQL = """(SELECT row_to_json(document)::text FROM (SELECT
+    portal_order.id,
+    portal_order.organisation_id AS organisation,
+    (SELECT name FROM portal_sourcesystem WHERE id = portal_order.source_id) AS source,
+    portal_order.external_id,
+    (to_json(portal_order.synced_at AT TIME ZONE 'UTC') #>> '{}') || 'Z' AS synced_at,
+    portal_order.number,
+    portal_order.status,
+    (to_json(portal_order.ordered_at AT TIME ZONE 'UTC') #>> '{}') || 'Z' AS ordered_at,
+    portal_order.currency,
+    portal_order.total::text AS total,
+    (
         SELECT status FROM portal_shipment
         WHERE order_id = portal_order.id AND deleted_at IS NULL
         ORDER BY shipped_at DESC LIMIT 1
-    ),
-    'lines', (
-        SELECT coalesce(json_agg(json_build_object(
-            'id', id,
-            'product_code', product_code,
-            'product_name', product_name,
-            'quantity', quantity::text,
-            'unit_price', unit_price::text,
-            'currency', currency,
-            'lot', lot
-        ) ORDER BY id), '[]')
-        FROM portal_orderline WHERE order_id = portal_order.id AND deleted_at IS NULL
-    )
-)::text"""
+    ) AS shipment_status,
+    (
+        SELECT coalesce(
+            '[' || string_agg(row_to_json(line)::text, ',' ORDER BY line.id) || ']', '[]'
+        )::json
+        FROM (
+            SELECT id, product_code, product_name, quantity::text AS quantity,
+                unit_price::text AS unit_price, currency, lot
+            FROM portal_orderline WHERE order_id = portal_order.id AND deleted_at IS NULL
+        ) line
+    ) AS lines
+) document)"""
 
 
 def order_documents(orders: QuerySet) -> QuerySet:

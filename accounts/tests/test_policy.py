@@ -1,9 +1,12 @@
 """The access policy, and that its changes take effect on the very next request."""
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts import policy
 from accounts.models import AccountAssignment, AuditEvent, Membership, Organisation
 from accounts.services import account_team_assign
 
@@ -19,6 +22,37 @@ def test_each_role_sees_exactly_its_organisations(world):
     assert visible(world.am_b) == {"C-B001"}
     assert visible(world.agent) == set()
     assert visible(world.admin) == {"C-A001", "C-B001"}
+
+
+def test_the_id_list_and_the_subquery_state_the_same_rule(world):
+    """visible_organisation_id_list is SQL of its own: it must agree with the subquery."""
+    # A customer in two organisations, one membership ended; an AM with an ended term.
+    Membership.objects.create(user=world.member_a, organisation=world.org_b, is_active=False)
+    started = timezone.now() - timedelta(days=30)
+    AccountAssignment.objects.create(
+        user=world.am_a,
+        organisation=world.org_b,
+        role="backup_am",
+        started_at=started,
+        ended_at=started + timedelta(days=1),
+    )
+    second = Membership.objects.create(user=world.member_b, organisation=world.org_a)
+    users = [world.member_a, world.member_b, world.am_a, world.am_b, world.agent, world.admin]
+    for user in users:
+        subquery = policy.visible_organisation_ids(user)
+        as_list = policy.visible_organisation_id_list(user)
+        if subquery is None:
+            assert as_list is None, user
+        else:
+            assert sorted(as_list) == sorted(subquery.values_list("pk", flat=True)), user
+    assert sorted(policy.visible_organisation_id_list(world.member_b)) == sorted(
+        [world.org_a.pk, world.org_b.pk]
+    )
+    second.is_active = False
+    second.save()
+    assert policy.visible_organisation_id_list(world.member_b) == [world.org_b.pk]
+    world.member_b.is_active = False
+    assert policy.visible_organisation_id_list(world.member_b) == []
 
 
 def test_owned_rows_follow_the_policy(world):
