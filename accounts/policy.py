@@ -44,11 +44,12 @@ def visible_organisation_ids(user) -> QuerySet | None:
         return Organisation.objects.none().values("pk")
     if user.is_portal_admin:
         return None
-    members = Membership.objects.filter(user=user, is_active=True).values("organisation_id")
-    team = AccountAssignment.objects.filter(user=user, ended_at__isnull=True).values(
-        "organisation_id"
-    )
-    return Organisation.objects.filter(Q(pk__in=members) | Q(pk__in=team)).values("pk")
+    members = Membership.objects.filter(user=user, is_active=True)
+    team = AccountAssignment.objects.filter(user=user, ended_at__isnull=True)
+    members, team = (rows.order_by().values("organisation_id") for rows in (members, team))
+    # A union, not "pk IN members OR pk IN team": PostgreSQL answers an OR of two subqueries
+    # by reading every organisation; a union it joins through the indexes.
+    return members.union(team)
 
 
 def visible_organisation_id_list(user) -> list[int] | None:

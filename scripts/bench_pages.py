@@ -378,6 +378,14 @@ def targets(args) -> list[Target]:
             '"results":[{',
             f"{largest.note}; lines embedded",
         ),
+        # The floor under every API call: token, rate limit, policy, DRF, one small row.
+        Target(
+            "API organisations list, 1 row",
+            "/api/v1/organisations/",
+            api_tokens_for(largest_user, args.concurrency),
+            '"results":[{',
+            "the API's cost per request without the orders",
+        ),
     ]
     if args.only:
         pages = [page for page in pages if args.only.lower() in page.label.lower()]
