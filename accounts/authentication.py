@@ -11,6 +11,7 @@ from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
+from accounts import audit
 from accounts.models import ApiToken, User
 from accounts.tokens import token_hash
 
@@ -50,6 +51,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         last_used_at = user.api_token_last_used_at
         if last_used_at is None or now - last_used_at > LAST_USED_PRECISION:
             ApiToken.objects.filter(pk=user.api_token_id).update(last_used_at=now)
+        audit.attribute_to(user.pk)
         return user, user.api_token_id  # request.auth: the token's id
 
     def authenticate_header(self, request):

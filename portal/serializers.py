@@ -46,17 +46,23 @@ class OrderSerializer(SyncedRecordSerializer):
 # orders list: for a page of 50 orders with their lines this costs a fraction of reading
 # them into Python and serializing them there (docs/benchmarks.md, "The API's orders
 # list"). tests/test_api.py checks that the two render the same, field for field.
-# Timestamps as DRF renders them: ISO 8601 in UTC ending in Z, with a fraction of a
-# second only when there is one (the JSON form of a timestamp, as Python's isoformat()).
+# Timestamps as DRF renders them (Python's isoformat() in UTC, +00:00 written Z): the
+# fraction of a second in six digits, and only when there is one.
 ORDER_DOCUMENT_SQL = """(SELECT row_to_json(document)::text FROM (SELECT
     portal_order.id,
     portal_order.organisation_id AS organisation,
     (SELECT name FROM portal_sourcesystem WHERE id = portal_order.source_id) AS source,
     portal_order.external_id,
-    (to_json(portal_order.synced_at AT TIME ZONE 'UTC') #>> '{}') || 'Z' AS synced_at,
+    to_char(portal_order.synced_at AT TIME ZONE 'UTC', CASE
+        WHEN date_trunc('second', portal_order.synced_at) = portal_order.synced_at
+        THEN 'YYYY-MM-DD"T"HH24:MI:SS"Z"' ELSE 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
+    END) AS synced_at,
     portal_order.number,
     portal_order.status,
-    (to_json(portal_order.ordered_at AT TIME ZONE 'UTC') #>> '{}') || 'Z' AS ordered_at,
+    to_char(portal_order.ordered_at AT TIME ZONE 'UTC', CASE
+        WHEN date_trunc('second', portal_order.ordered_at) = portal_order.ordered_at
+        THEN 'YYYY-MM-DD"T"HH24:MI:SS"Z"' ELSE 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
+    END) AS ordered_at,
     portal_order.currency,
     portal_order.total::text AS total,
     (

@@ -14,7 +14,8 @@ from django.test import Client, override_settings
 from django.urls import reverse
 from rest_framework.renderers import JSONRenderer
 
-from accounts.models import ApiToken
+from accounts.choices import AuditAction
+from accounts.models import ApiToken, AuditEvent
 from accounts.services import api_token_create
 from accounts.tests.factories import PASSWORD
 from portal.models import Order, OrderLine, Shipment
@@ -141,9 +142,12 @@ def test_orders_rendered_by_postgresql_read_exactly_as_the_serializer_documents(
     Order.objects.filter(pk=first.pk).update(total=None)  # a nullable field too
     Shipment.objects.filter(order=second).delete()  # not shipped yet: null
     OrderLine.objects.filter(order=third).delete()  # no lines: []
-    # Text that JSON has to escape, and a timestamp with a fraction of a second.
+    # Text that JSON has to escape.
     first.lines.update(product_name='Gaze "sterile" 10\\20 cm\n\tñ ✓ \u2028', lot="</script>")
-    Order.objects.filter(pk=second.pk).update(ordered_at=second.ordered_at.replace(microsecond=5))
+    # Fractions with trailing and leading zeros (DRF writes six digits, PostgreSQL's JSON fewer).
+    for order, microsecond in ((second, 120000), (third, 5)):
+        at = order.ordered_at.replace(microsecond=microsecond)
+        Order.objects.filter(pk=order.pk).update(ordered_at=at, synced_at=at)
     live_lines = OrderLine.objects.filter(deleted_at__isnull=True).order_by("pk")
     orders = order_rows(order_list(user=world.member_a)).select_related("source")
     orders = orders.prefetch_related(Prefetch("lines", queryset=live_lines))
@@ -240,6 +244,21 @@ def test_a_customer_opens_replies_to_resolves_and_rates_a_ticket(world):
     rated = caller.post(api("ticket-rating", ticket["id"]), {"csat": 4, "effort": 5})
     assert rated.status_code == 200
     assert Ticket.objects.get(pk=ticket["id"]).rating.csat == 4
+
+
+def test_changes_made_with_a_token_are_attributed_to_its_holder(world):
+    created = bearer(world.member_a).post(
+        api("ticket-list"),
+        {"organisation": world.org_a.pk, "subject": "Late", "category": "delivery",
+         "priority": "normal", "body": "Still waiting."},
+        content_type="application/json",
+    )  # fmt: skip
+    assert created.status_code == 201
+    event = AuditEvent.objects.get(
+        action=AuditAction.RECORD_CREATED, detail__model="tickets.ticket"
+    )
+    assert event.actor == world.member_a
+    assert event.ip_address == "127.0.0.1"
 
 
 def test_a_bad_ticket_says_which_fields_are_wrong_and_writes_nothing(world):
