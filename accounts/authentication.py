@@ -7,6 +7,7 @@ stops working on the next request.
 
 from datetime import timedelta
 
+from django.db import connection
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
@@ -44,15 +45,23 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         return self._user_and_token(token)
 
     def _user_and_token(self, token: str):
-        user = next(iter(User.objects.raw(USER_FOR_HASH_SQL, [token_hash(token)])), None)
-        if user is None:
+        with connection.cursor() as cursor:
+            cursor.execute(USER_FOR_HASH_SQL, [token_hash(token)])
+            row = cursor.fetchone()
+            columns = [column.name for column in cursor.description]
+        if row is None:
             raise exceptions.AuthenticationFailed("The token is not valid or has been revoked.")
+        found = dict(zip(columns, row, strict=True))
+        token_id, last_used_at = found.pop("api_token_id"), found.pop("api_token_last_used_at")
+        fields = User._meta.concrete_fields
+        user = User.from_db(
+            connection.alias, [f.attname for f in fields], [found[f.column] for f in fields]
+        )
         now = timezone.now()
-        last_used_at = user.api_token_last_used_at
         if last_used_at is None or now - last_used_at > LAST_USED_PRECISION:
-            ApiToken.objects.filter(pk=user.api_token_id).update(last_used_at=now)
+            ApiToken.objects.filter(pk=token_id).update(last_used_at=now)
         audit.attribute_to(user.pk)
-        return user, user.api_token_id  # request.auth: the token's id
+        return user, token_id  # request.auth: the token's id
 
     def authenticate_header(self, request):
         return self.keyword  # a 401, not a 403, when credentials are missing or wrong

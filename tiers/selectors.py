@@ -564,8 +564,7 @@ def _visible_sql(user: User) -> tuple[str, tuple]:
     ids = policy.visible_organisation_ids(user)
     if ids is None:
         return "", ()
-    sql, params = ids.query.sql_with_params()
-    return f"AND o.id IN ({sql})", params
+    return f"AND o.id IN ({ids.sql})", tuple(ids.params)
 
 
 def _fit_row(row: dict) -> FitRow:

@@ -24,8 +24,7 @@ def test_each_role_sees_exactly_its_organisations(world):
     assert visible(world.admin) == {"C-A001", "C-B001"}
 
 
-def test_the_id_list_and_the_subquery_state_the_same_rule(world):
-    """visible_organisation_id_list is SQL of its own: it must agree with the subquery."""
+def test_the_id_list_and_the_subquery_give_the_same_organisations(world):
     # A customer in two organisations, one membership ended; an AM with an ended term.
     Membership.objects.create(user=world.member_a, organisation=world.org_b, is_active=False)
     started = timezone.now() - timedelta(days=30)
@@ -39,12 +38,12 @@ def test_the_id_list_and_the_subquery_state_the_same_rule(world):
     second = Membership.objects.create(user=world.member_b, organisation=world.org_a)
     users = [world.member_a, world.member_b, world.am_a, world.am_b, world.agent, world.admin]
     for user in users:
-        subquery = policy.visible_organisation_ids(user)
         as_list = policy.visible_organisation_id_list(user)
-        if subquery is None:
+        as_subquery = Organisation.objects.visible_to(user).values_list("pk", flat=True)
+        if user.is_portal_admin:
             assert as_list is None, user
         else:
-            assert sorted(as_list) == sorted(subquery.values_list("pk", flat=True)), user
+            assert sorted(as_list) == sorted(as_subquery), user
     assert sorted(policy.visible_organisation_id_list(world.member_b)) == sorted(
         [world.org_a.pk, world.org_b.pk]
     )
