@@ -219,6 +219,9 @@ class Load:
     max_ms: float
     non2xx: int
     socket_errors: int
+    # CPU milliseconds per request of the server's, the database's and the cache's
+    # processes on this machine, filled in by `measure` (empty where /proc is missing).
+    cpu_ms: dict[str, float] = field(default_factory=dict)
 
     @property
     def rps(self) -> float:
@@ -227,6 +230,35 @@ class Load:
     @property
     def errors(self) -> int:
         return self.non2xx + self.socket_errors
+
+
+CPU_PROGRAMS = {"gunicorn": "server", "postgres": "PostgreSQL", "redis-server": "Redis"}
+
+
+def cpu_seconds() -> dict[str, float]:
+    """CPU seconds used so far by the programs of CPU_PROGRAMS running on this machine."""
+    used = dict.fromkeys(CPU_PROGRAMS.values(), 0.0)
+    tick = os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue  # it ended meanwhile
+        program = CPU_PROGRAMS.get(text[text.index("(") + 1 : text.rindex(")")])
+        if program:
+            fields = text[text.rindex(")") + 2 :].split()
+            used[program] += (int(fields[11]) + int(fields[12])) / tick  # user + system
+    return used
+
+
+def measure(load, args, port: int, target: Target, script: Path) -> Load:
+    """Load one URL for the measured duration, with the CPU each request cost."""
+    before = cpu_seconds()
+    result = load(args, port, target.path, target.cookies, args.duration, script)
+    after = cpu_seconds()
+    if result.requests and Path("/proc/self/stat").exists():
+        result.cpu_ms = {p: (after[p] - before[p]) * 1000 / result.requests for p in after}
+    return result
 
 
 def load_wrk(args, port: int, path: str, cookies: list[str], seconds: float, script: Path):
@@ -558,14 +590,15 @@ def figures(results: list[tuple[Target, int, Load]]) -> list[str]:
     baseline = statistics.mean(pings)
     rows = [
         "| URL | requests | requests/s | p50 ms | p95 ms | p99 ms | errors | rps / ping"
-        " | page | data |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        " | CPU ms a request: server, PostgreSQL, Redis | page | data |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for target, size, load in results:
+        cpu = ", ".join(f"{ms:.2f}" for ms in load.cpu_ms.values()) or "-"
         rows.append(
             f"| {target.label} | {load.requests:,} | {load.rps:,.1f} | {load.p50_ms:.1f}"
             f" | {load.p95_ms:.1f} | {load.p99_ms:.1f} | {load.errors}"
-            f" | {load.rps / baseline:.4f} | {size / 1024:.1f} KiB | {target.note} |"
+            f" | {load.rps / baseline:.4f} | {cpu} | {size / 1024:.1f} KiB | {target.note} |"
         )
     drift = max(pings) / min(pings)
     rows.append(f"\n/ping/ before and after differ {drift:.2f}x (1.00: a quiet machine).")
@@ -651,7 +684,7 @@ def main(argv: list[str] | None = None) -> None:
             size = check(server.port, target)
             if args.warmup:
                 load(args, server.port, target.path, target.cookies, args.warmup, script)
-            result = load(args, server.port, target.path, target.cookies, args.duration, script)
+            result = measure(load, args, server.port, target, script)
             say(
                 f"  {target.label:<38} {result.rps:9,.1f} req/s  p50 {result.p50_ms:7.1f} ms"
                 f"  p95 {result.p95_ms:7.1f} ms  errors {result.errors}"
