@@ -46,23 +46,20 @@ class OrderSerializer(SyncedRecordSerializer):
 # orders list: for a page of 50 orders with their lines this costs a fraction of reading
 # them into Python and serializing them there (docs/benchmarks.md, "The API's orders
 # list"). tests/test_api.py checks that the two render the same, field for field.
-# Timestamps as DRF renders them (Python's isoformat() in UTC, +00:00 written Z): the
+# A timestamp as DRF renders it (Python's isoformat() in UTC, +00:00 written Z): the
 # fraction of a second in six digits, and only when there is one.
+UTC_SQL = """to_char({0} AT TIME ZONE 'UTC', CASE WHEN date_trunc('second', {0}) = {0}
+    THEN 'YYYY-MM-DD"T"HH24:MI:SS"Z"' ELSE 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"' END)"""
+
 ORDER_DOCUMENT_SQL = """(SELECT row_to_json(document)::text FROM (SELECT
     portal_order.id,
     portal_order.organisation_id AS organisation,
     (SELECT name FROM portal_sourcesystem WHERE id = portal_order.source_id) AS source,
     portal_order.external_id,
-    to_char(portal_order.synced_at AT TIME ZONE 'UTC', CASE
-        WHEN date_trunc('second', portal_order.synced_at) = portal_order.synced_at
-        THEN 'YYYY-MM-DD"T"HH24:MI:SS"Z"' ELSE 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
-    END) AS synced_at,
+    {utc_synced_at} AS synced_at,
     portal_order.number,
     portal_order.status,
-    to_char(portal_order.ordered_at AT TIME ZONE 'UTC', CASE
-        WHEN date_trunc('second', portal_order.ordered_at) = portal_order.ordered_at
-        THEN 'YYYY-MM-DD"T"HH24:MI:SS"Z"' ELSE 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
-    END) AS ordered_at,
+    {utc_ordered_at} AS ordered_at,
     portal_order.currency,
     portal_order.total::text AS total,
     (
@@ -80,7 +77,10 @@ ORDER_DOCUMENT_SQL = """(SELECT row_to_json(document)::text FROM (SELECT
             FROM portal_orderline WHERE order_id = portal_order.id AND deleted_at IS NULL
         ) line
     ) AS lines
-) document)"""
+) document)""".format(  # noqa: S608 (constants only: no input reaches this SQL)
+    utc_synced_at=UTC_SQL.format("portal_order.synced_at"),
+    utc_ordered_at=UTC_SQL.format("portal_order.ordered_at"),
+)
 
 
 def order_documents(orders: QuerySet) -> QuerySet:

@@ -232,30 +232,33 @@ class Load:
         return self.non2xx + self.socket_errors
 
 
-CPU_PROGRAMS = {"gunicorn": "server", "postgres": "PostgreSQL", "redis-server": "Redis"}
+CPU_PROGRAMS = {"postgres": "PostgreSQL", "redis-server": "Redis"}
 
 
-def cpu_seconds() -> dict[str, float]:
-    """CPU seconds used so far by the programs of CPU_PROGRAMS running on this machine."""
-    used = dict.fromkeys(CPU_PROGRAMS.values(), 0.0)
+def cpu_seconds(server_pid: int) -> dict[str, float]:
+    """CPU seconds used so far by the server (gunicorn's master and workers) and by the
+    PostgreSQL and Redis processes running on this machine."""
+    used = {"server": 0.0, **dict.fromkeys(CPU_PROGRAMS.values(), 0.0)}
     tick = os.sysconf("SC_CLK_TCK")
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             text = stat.read_text()
         except OSError:
             continue  # it ended meanwhile
-        program = CPU_PROGRAMS.get(text[text.index("(") + 1 : text.rindex(")")])
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        fields = text[text.rindex(")") + 2 :].split()  # state, parent, ...
+        pid, parent = int(stat.parent.name), int(fields[1])
+        program = "server" if server_pid in (pid, parent) else CPU_PROGRAMS.get(name)
         if program:
-            fields = text[text.rindex(")") + 2 :].split()
             used[program] += (int(fields[11]) + int(fields[12])) / tick  # user + system
     return used
 
 
-def measure(load, args, port: int, target: Target, script: Path) -> Load:
+def measure(load, args, server: Server, target: Target, script: Path) -> Load:
     """Load one URL for the measured duration, with the CPU each request cost."""
-    before = cpu_seconds()
-    result = load(args, port, target.path, target.cookies, args.duration, script)
-    after = cpu_seconds()
+    before = cpu_seconds(server.process.pid)
+    result = load(args, server.port, target.path, target.cookies, args.duration, script)
+    after = cpu_seconds(server.process.pid)
     if result.requests and Path("/proc/self/stat").exists():
         result.cpu_ms = {p: (after[p] - before[p]) * 1000 / result.requests for p in after}
     return result
@@ -684,7 +687,7 @@ def main(argv: list[str] | None = None) -> None:
             size = check(server.port, target)
             if args.warmup:
                 load(args, server.port, target.path, target.cookies, args.warmup, script)
-            result = measure(load, args, server.port, target, script)
+            result = measure(load, args, server, target, script)
             say(
                 f"  {target.label:<38} {result.rps:9,.1f} req/s  p50 {result.p50_ms:7.1f} ms"
                 f"  p95 {result.p95_ms:7.1f} ms  errors {result.errors}"
