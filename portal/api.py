@@ -80,10 +80,11 @@ class SelectorFilterBackend(django_filters.rest_framework.DjangoFilterBackend):
     """
 
     def filter_queryset(self, request, queryset, view):
-        filterset_class = self.get_filterset_class(view, queryset)
-        if not any(name in request.query_params for name in filterset_class.base_filters):
-            return filterset_class.select(user=request.user)
-        return super().filter_queryset(request, queryset, view)
+        filterset = self.get_filterset_class(view, queryset)
+        given = request.query_params
+        if filterset is None or any(name in given for name in filterset.base_filters):
+            return super().filter_queryset(request, queryset, view)
+        return filterset.select(user=request.user)
 
 
 class RecordViewSet(viewsets.ReadOnlyModelViewSet):
