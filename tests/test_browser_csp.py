@@ -40,7 +40,10 @@ class Console:
             self.errors.append(f"console {message.type}: {message.text} ({message.location})")
 
     def _failed(self, request) -> None:
-        self.errors.append(f"request failed: {request.url} ({request.failure})")
+        # ERR_ABORTED: the browser dropped it itself, as the page moved on (the favicon
+        # of a page left at once); a policy block is ERR_BLOCKED_BY_CSP.
+        if request.failure != "net::ERR_ABORTED":
+            self.errors.append(f"request failed: {request.url} ({request.failure})")
 
     def _response(self, response) -> None:
         kind = response.request.resource_type
