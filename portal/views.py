@@ -332,6 +332,21 @@ def _edit_page(request, form, organisation, title: str, **extra):
     return render(request, "portal/relationship_form.html", context, status=status)
 
 
+def _saved(request, form, organisation, save, message: str):
+    """On a valid POST, `save(cleaned_data)` through the service and go back to the account
+    with `message`; None (show the form again) when there is nothing to save yet or the
+    service refuses, its reasons then on the form."""
+    if request.method != "POST" or not form.is_valid():
+        return None
+    try:
+        save(dict(form.cleaned_data))
+    except ValidationError as error:
+        add_service_errors(form, error)
+        return None
+    messages.success(request, message)
+    return redirect("portal:account", organisation.pk)
+
+
 @staff_only
 def engagement_create(request, pk: int):
     organisation = _organisation_for_staff(request, pk)
@@ -341,20 +356,15 @@ def engagement_create(request, pk: int):
         user=request.user,
         initial={"on": timezone.localdate(), "attendees": [request.user.pk]},
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.engagement_record(
-                by=request.user,
-                organisation=organisation,
-                via_view_as=request.viewing_as,
-                **form.cleaned_data,
-            )
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, "Engagement recorded.")
-            return redirect("portal:account", organisation.pk)
-    return _edit_page(request, form, organisation, "Record an engagement")
+
+    def save(data):
+        services.engagement_record(
+            by=request.user, organisation=organisation, via_view_as=request.viewing_as, **data
+        )
+
+    return _saved(request, form, organisation, save, "Engagement recorded.") or _edit_page(
+        request, form, organisation, "Record an engagement"
+    )
 
 
 @staff_only
@@ -368,23 +378,21 @@ def engagement_edit(request, pk: int):
     form = EngagementForm(
         request.POST or None, organisation=organisation, user=request.user, initial=initial
     )
-    if request.method == "POST" and form.is_valid():
-        fields = dict(form.cleaned_data)
-        try:
-            services.engagement_update(
-                by=request.user,
-                engagement=engagement,
-                attendees=list(fields.pop("attendees")),
-                via_view_as=request.viewing_as,
-                **fields,
-            )
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, "Engagement saved.")
-            return redirect("portal:account", organisation.pk)
+
+    def save(data):
+        attendees = list(data.pop("attendees"))
+        services.engagement_update(
+            by=request.user,
+            engagement=engagement,
+            attendees=attendees,
+            via_view_as=request.viewing_as,
+            **data,
+        )
+
     title = f"{engagement.get_kind_display()} of {engagement.on:%-d %B %Y}"
-    return _edit_page(request, form, organisation, title, engagement=engagement)
+    return _saved(request, form, organisation, save, "Engagement saved.") or _edit_page(
+        request, form, organisation, title, engagement=engagement
+    )
 
 
 @staff_only
@@ -394,20 +402,16 @@ def commitment_create(request, pk: int):
         request.POST or None, organisation=organisation, initial={"owner": request.user.pk}
     )
     form.fields.pop("status")  # a new promise is open
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.commitment_create(
-                by=request.user,
-                organisation=organisation,
-                via_view_as=request.viewing_as,
-                **form.cleaned_data,
-            )
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, "Commitment added. The customer sees it on their portal.")
-            return redirect("portal:account", organisation.pk)
-    return _edit_page(request, form, organisation, "Add a commitment")
+
+    def save(data):
+        services.commitment_create(
+            by=request.user, organisation=organisation, via_view_as=request.viewing_as, **data
+        )
+
+    message = "Commitment added. The customer sees it on their portal."
+    return _saved(request, form, organisation, save, message) or _edit_page(
+        request, form, organisation, "Add a commitment"
+    )
 
 
 @staff_only
@@ -416,20 +420,15 @@ def commitment_edit(request, pk: int):
     organisation = commitment.organisation
     initial = {name: getattr(commitment, name) for name in services.COMMITMENT_FIELDS}
     form = CommitmentForm(request.POST or None, organisation=organisation, initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.commitment_update(
-                by=request.user,
-                commitment=commitment,
-                via_view_as=request.viewing_as,
-                **form.cleaned_data,
-            )
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, "Commitment saved.")
-            return redirect("portal:account", organisation.pk)
-    return _edit_page(request, form, organisation, commitment.title, commitment=commitment)
+
+    def save(data):
+        services.commitment_update(
+            by=request.user, commitment=commitment, via_view_as=request.viewing_as, **data
+        )
+
+    return _saved(request, form, organisation, save, "Commitment saved.") or _edit_page(
+        request, form, organisation, commitment.title, commitment=commitment
+    )
 
 
 @staff_only

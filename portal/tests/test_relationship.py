@@ -210,6 +210,39 @@ def test_closing_a_commitment_records_when_and_reopening_clears_it(world):
     assert reopened.closed_at is None
 
 
+def test_staff_edit_an_engagement_and_close_a_commitment_from_the_account(client, world):
+    engagement, commitment = review(world), promise(world)
+    client.force_login(world.am_a)
+    edited = client.post(
+        reverse("portal:engagement_edit", args=[engagement.pk]),
+        {"kind": "qbr", "status": "held", "on": f"{engagement.on:%Y-%m-%d}",
+         "attendees": [world.am_a.pk, world.member_a.pk], "summary": "Prices agreed."},
+    )  # fmt: skip
+    assert edited.status_code == 302
+    engagement.refresh_from_db()
+    assert engagement.summary == "Prices agreed."
+    assert set(engagement.attendees.all()) == {world.am_a, world.member_a}
+
+    refused = client.post(
+        reverse("portal:engagement_edit", args=[engagement.pk]),
+        {"kind": "qbr", "status": "held", "on": f"{today() + timedelta(days=2):%Y-%m-%d}"},
+    )
+    assert refused.status_code == 400
+    assert "cannot be in the future" in refused.content.decode()
+    engagement.refresh_from_db()
+    assert engagement.on < today()  # nothing half-written
+
+    closed = client.post(
+        reverse("portal:commitment_edit", args=[commitment.pk]),
+        {"title": commitment.title, "owner": world.am_a.pk,
+         "due_on": f"{commitment.due_on:%Y-%m-%d}", "status": "done"},
+    )  # fmt: skip
+    assert closed.status_code == 302
+    commitment.refresh_from_db()
+    assert commitment.status == "done"
+    assert commitment.closed_at is not None
+
+
 def test_commitment_form_errors_are_per_field(client, world):
     client.force_login(world.am_a)
     url = reverse("portal:commitment_create", args=[world.org_a.pk])
