@@ -89,10 +89,15 @@ class _CountingRateMixin:
         return self.retry_after
 
 
+# A Redis that hangs instead of refusing must not hang the API: the limit is skipped.
+COUNTER_TIMEOUT_SECONDS = 0.5
+
+
 @functools.cache
 def _redis_client(location: str) -> redis.Redis:
     """One client, with its connection pool, per process and Redis server."""
-    return redis.Redis.from_url(location)
+    timeout = COUNTER_TIMEOUT_SECONDS
+    return redis.Redis.from_url(location, socket_timeout=timeout, socket_connect_timeout=timeout)
 
 
 def count_request(key: str, window: int) -> tuple[int, int]:

@@ -6,11 +6,12 @@ tests cover what the answers contain.
 
 import json
 import socket
+import threading
 
 import pytest
 from django.core.cache import cache
 from django.db.models import Prefetch
-from django.test import Client, override_settings
+from django.test import Client, RequestFactory, override_settings
 from django.urls import reverse
 from rest_framework.renderers import JSONRenderer
 
@@ -18,6 +19,7 @@ from accounts.choices import AuditAction
 from accounts.models import ApiToken, AuditEvent
 from accounts.services import api_token_create
 from accounts.tests.factories import PASSWORD
+from config.api import UserRateThrottle
 from portal.models import Order, OrderLine, Shipment
 from portal.selectors import order_list, order_rows
 from portal.serializers import OrderSerializer
@@ -365,6 +367,28 @@ def test_the_api_answers_while_the_cache_behind_the_rate_limit_is_down(world):
     caller = bearer(world.member_a)
     with override_settings(CACHES={"default": nowhere}):
         assert caller.get(api("order-list")).status_code == 200
+
+
+def test_the_rate_limit_gives_up_when_the_cache_behind_it_hangs(world):
+    request = RequestFactory().get(api("order-list"))
+    request.user = world.member_a
+    with socket.socket() as silent:  # accepts connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        hanging = {"BACKEND": "django.core.cache.backends.redis.RedisCache"}
+        hanging["LOCATION"] = f"redis://127.0.0.1:{silent.getsockname()[1]}/0"
+        allowed = []
+        with override_settings(CACHES={"default": hanging}):
+            # In a thread: without the client's timeout this would wait for ever.
+            throttle = UserRateThrottle()
+
+            def check():
+                allowed.append(throttle.allow_request(request, None))
+
+            call = threading.Thread(target=check, daemon=True)
+            call.start()
+            call.join(timeout=10)
+    assert allowed == [True]  # answered, unthrottled, like when Redis is down
 
 
 def free_port() -> int:
