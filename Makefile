@@ -31,8 +31,12 @@ run: demo
 
 # The whole suite against real PostgreSQL and Redis (throwaway servers unless
 # DATABASE_URL / REDIS_URL are set), browser tests included.
+# Then the API once more on the embedded default make run serves (SQLite, tasks
+# inline, no Redis), the schema fuzz at a smaller budget.
 test: install lint
 	scripts/with-services.sh $(VENV)/bin/pytest $(PYTEST_ARGS)
+	env -u DATABASE_URL -u REDIS_URL API_FUZZ_EXAMPLES=5 \
+		$(VENV)/bin/pytest tests/test_api.py tests/test_api_fuzz.py -q
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from accounts import audit, selectors, services
-from accounts.choices import TeamRole, UserKind
+from accounts.choices import TeamRole
 from accounts.models import (
     AccountAssignment,
     AuditEvent,
@@ -103,7 +103,7 @@ class AssignmentHistoryInline(admin.TabularInline):
         return False
 
 
-_STAFF = User.objects.exclude(kind=UserKind.CUSTOMER)
+_STAFF = User.objects.staff()
 
 
 class OrganisationAdminForm(forms.ModelForm):

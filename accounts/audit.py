@@ -1,7 +1,8 @@
 """The audit trail of record changes: who changed which fields of what, and when.
 
-Organisations, tiers and their assignments, account teams, tickets and sync
-sources are recorded whenever they are created, changed or deleted, whether
+Every registered model (each app registers its own: organisations and account
+teams here, tiers, tickets, sync sources in theirs) is recorded whenever a row
+is created, changed or deleted, whether
 the change came through Django admin, a portal page, a service or a task, so
 a change cannot slip past the trail by taking another road. The actor, their
 address and whether they were viewing as the customer come from the request
@@ -29,22 +30,9 @@ from accounts.choices import AuditAction
 # Fields changed by routine bookkeeping (clocks, cursors, timestamps) that would
 # drown the trail; a save that only touches these is not recorded.
 _ALWAYS_IGNORED = {"updated_at", "created_at"}
-AUDITED: dict[str, set[str]] = {
-    "accounts.organisation": set(),
-    "accounts.accountassignment": set(),
-    "tiers.servicetier": set(),
-    "tiers.slatarget": set(),
-    "tiers.tierassignment": set(),
-    "tickets.ticket": {
-        "first_response_warn_at",
-        "resolution_warn_at",
-        "sla_warned_at",
-        "sla_breached_at",
-        "sla_paused_at",
-        "sla_paused_seconds",
-    },
-    "portal.sourcesystem": {"cursor", "last_started_at", "last_success_at", "last_full_at"},
-}
+# Audited models by label, each with the fields its saves leave out; every app
+# registers its own models (register(), from its AppConfig.ready()).
+AUDITED: dict[str, set[str]] = {}
 _TEXT_LIMIT = 200  # long texts are cut in the trail: it says what changed, not the whole essay
 
 
@@ -191,18 +179,24 @@ def _locked_out(sender, request=None, username=None, ip_address=None, **kwargs):
     )
 
 
-def connect() -> None:
-    """Called once from AccountsConfig.ready()."""
-    from axes.signals import user_locked_out
-    from django.apps import apps
+def register(model: type[models.Model], *, ignore: set[str] | frozenset = frozenset()) -> None:
+    """Record every change to `model`, leaving out saves that only touch `ignore`d fields
+    (clocks and cursors that would drown the trail)."""
+    label = model._meta.label_lower
+    AUDITED[label] = set(ignore)
+    uid = f"audit:{label}"
+    pre_save.connect(_before_save, sender=model, dispatch_uid=uid)
+    post_save.connect(_after_save, sender=model, dispatch_uid=uid)
+    post_delete.connect(_after_delete, sender=model, dispatch_uid=uid)
 
-    for label in AUDITED:
-        model = apps.get_model(label)
-        uid = f"audit:{label}"
-        pre_save.connect(_before_save, sender=model, dispatch_uid=uid)
-        post_save.connect(_after_save, sender=model, dispatch_uid=uid)
-        post_delete.connect(_after_delete, sender=model, dispatch_uid=uid)
-    pre_delete.connect(
-        _organisation_deleting, sender=apps.get_model("accounts.organisation"), dispatch_uid="audit"
-    )
+
+def connect() -> None:
+    """Called once from AccountsConfig.ready(): the accounts' own models and the lockouts."""
+    from axes.signals import user_locked_out
+
+    from accounts.models import AccountAssignment, Organisation
+
+    register(Organisation)
+    register(AccountAssignment)
+    pre_delete.connect(_organisation_deleting, sender=Organisation, dispatch_uid="audit")
     user_locked_out.connect(_locked_out, dispatch_uid="audit:locked_out")

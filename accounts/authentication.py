@@ -29,6 +29,15 @@ USER_FOR_HASH_SQL = """
 """
 
 
+def _from_db(field, value):
+    """A raw cursor's value as the ORM would read it. PostgreSQL's driver already gives
+    Python types (no converters); SQLite gives text for datetimes and 0/1 for booleans."""
+    column = field.get_col(field.model._meta.db_table)
+    for convert in connection.ops.get_db_converters(column) + column.get_db_converters(connection):
+        value = convert(value, column, connection)
+    return value
+
+
 class ApiTokenAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
@@ -48,14 +57,19 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         with connection.cursor() as cursor:
             cursor.execute(USER_FOR_HASH_SQL, [token_hash(token)])
             row = cursor.fetchone()
-            columns = [column.name for column in cursor.description]
+            columns = [column[0] for column in cursor.description]  # DB-API: name first
         if row is None:
             raise exceptions.AuthenticationFailed("The token is not valid or has been revoked.")
         found = dict(zip(columns, row, strict=True))
-        token_id, last_used_at = found.pop("api_token_id"), found.pop("api_token_last_used_at")
+        token_id = found.pop("api_token_id")
+        last_used_at = _from_db(
+            ApiToken._meta.get_field("last_used_at"), found.pop("api_token_last_used_at")
+        )
         fields = User._meta.concrete_fields
         user = User.from_db(
-            connection.alias, [f.attname for f in fields], [found[f.column] for f in fields]
+            connection.alias,
+            [f.attname for f in fields],
+            [_from_db(f, found[f.column]) for f in fields],
         )
         now = timezone.now()
         if last_used_at is None or now - last_used_at > LAST_USED_PRECISION:

@@ -53,4 +53,6 @@ class AuditAction(models.TextChoices):
     RECORD_CHANGED = "record.changed", "Changed a record"
     RECORD_DELETED = "record.deleted", "Deleted a record"
     DATA_EXPORTED = "data.exported", "Exported data"
+    IDENTITY_MATCHED = "identity.matched", "Matched a legacy customer to an organisation"
+    IDENTITY_UNMATCHED = "identity.unmatched", "Unmatched a legacy customer"
     LOGIN_LOCKED_OUT = "login.locked_out", "Was locked out after failed logins"

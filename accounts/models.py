@@ -20,6 +20,16 @@ from accounts.choices import (
 from accounts.querysets import OrganisationOwnedQuerySet, OrganisationQuerySet
 
 
+def staff_q(prefix: str = "") -> Q:
+    """Who is staff, as a query: the one rule, also behind User.is_employee.
+
+    `prefix` reaches the user through a relation, e.g. staff_q("author__").
+    """
+    return Q(**{f"{prefix}is_superuser": True}) | (
+        Q(**{f"{prefix}kind__isnull": False}) & ~Q(**{f"{prefix}kind": UserKind.CUSTOMER})
+    )
+
+
 class UserManager(BaseUserManager):
     use_in_migrations = True
 
@@ -38,6 +48,9 @@ class UserManager(BaseUserManager):
         user.set_password(password)
         user.save(using=self._db)
         return user
+
+    def staff(self):
+        return self.filter(staff_q())
 
     def create_superuser(self, email: str, password: str | None = None, **fields):
         fields.update(is_staff=True, is_superuser=True, kind=UserKind.ADMIN)
@@ -130,6 +143,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     @property
     def is_employee(self) -> bool:
+        """Staff (see staff_q, the same rule for queries)."""
         return self.kind != UserKind.CUSTOMER or self.is_superuser
 
     @property

@@ -112,7 +112,7 @@ def invitation_create(
         organisation=organisation, user__email__iexact=email, is_active=True
     ).exists():
         raise ValidationError({"email": "This person is already a member of your organisation."})
-    if User.objects.filter(email__iexact=email).exclude(kind="customer").exists():
+    if User.objects.staff().filter(email__iexact=email).exists():
         raise ValidationError({"email": "This address belongs to a staff account."})
     token, hashed = new_token()
     invitation = Invitation(

@@ -7,7 +7,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import DefaultRouter
 
 from accounts import api as accounts_api
-from portal import api as portal_api
+from portal.records import api as records_api
+from portal.timeline import api as timeline_api
+from portal.workspace import api as workspace_api
 from tickets import api as tickets_api
 from tiers import api as tiers_api
 
@@ -17,11 +19,11 @@ router = DefaultRouter(use_regex_path=False)
 router.include_root_view = False
 router.include_format_suffixes = False
 router.register("organisations", accounts_api.OrganisationViewSet, basename="organisation")
-router.register("orders", portal_api.OrderViewSet, basename="order")
-router.register("shipments", portal_api.ShipmentViewSet, basename="shipment")
-router.register("invoices", portal_api.InvoiceViewSet, basename="invoice")
+router.register("orders", records_api.OrderViewSet, basename="order")
+router.register("shipments", records_api.ShipmentViewSet, basename="shipment")
+router.register("invoices", records_api.InvoiceViewSet, basename="invoice")
 router.register("tickets", tickets_api.TicketViewSet, basename="ticket")
-router.register("managed-accounts", portal_api.ManagedAccountViewSet, basename="managed-account")
+router.register("managed-accounts", workspace_api.ManagedAccountViewSet, basename="managed-account")
 
 urlpatterns = [
     path("", include(router.urls)),
@@ -32,7 +34,7 @@ urlpatterns = [
     ),
     path(
         "organisations/<int:pk>/timeline/",
-        portal_api.TimelineView.as_view(),
+        timeline_api.TimelineView.as_view(),
         name="organisation-timeline",
     ),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -1,4 +1,4 @@
-"""Project-level endpoints that belong to no business area."""
+"""Project-level endpoints that belong to no business area, and helpers the apps' pages share."""
 
 import logging
 
@@ -6,6 +6,8 @@ import redis
 from django.conf import settings
 from django.db import connection
 from django.http import JsonResponse
+from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.cache import never_cache
 
 logger = logging.getLogger(__name__)
@@ -62,3 +64,25 @@ def health(request):
         {"status": "ok" if healthy else "unavailable", "checks": checks},
         status=200 if healthy else 503,
     )
+
+
+# --- Helpers of the apps' pages -----------------------------------------------------------------
+
+
+def page_or_fragment(request, page: str, fragment: str, context: dict):
+    """The whole page, or only the part htmx swaps in place.
+
+    History restores get the whole page, and the answer varies on HX-Request so a
+    browser's cache never shows a bare fragment on Back.
+    """
+    partial = request.htmx and not request.htmx.history_restore_request
+    response = render(request, fragment if partial else page, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def query_without_page(request) -> str:
+    """The current filters as a query string, for pagination links."""
+    params = request.GET.copy()
+    params.pop("page", None)
+    return params.urlencode()

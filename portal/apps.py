@@ -3,3 +3,16 @@ from django.apps import AppConfig
 
 class PortalConfig(AppConfig):
     name = "portal"
+
+    def ready(self):
+        from accounts import audit
+        from portal.relationship import receivers as relationship_receivers
+        from portal.sync.models import SourceSystem
+        from portal.timeline import receivers as timeline_receivers
+
+        # A source's run bookkeeping is in its SyncRun rows, not the trail.
+        audit.register(
+            SourceSystem, ignore={"cursor", "last_started_at", "last_success_at", "last_full_at"}
+        )
+        relationship_receivers.connect()
+        timeline_receivers.connect()

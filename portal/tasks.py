@@ -3,9 +3,9 @@
 from celery import shared_task
 from django.utils import timezone
 
-from portal.models import SourceSystem
 from portal.sync import runs
 from portal.sync.base import TransientError
+from portal.sync.models import SourceSystem
 
 
 @shared_task(
@@ -61,14 +61,14 @@ MAIL_RETRY = {
 @shared_task
 def health_compute() -> dict:
     """Beat runs this hourly; each run replaces today's scores (one row per day)."""
-    from portal.services import health_compute as compute
+    from portal.relationship.health import health_compute as compute
 
     return compute()
 
 
 @shared_task
 def sponsor_promise_scan() -> dict:
-    from portal.services import sponsor_promise_scan as scan
+    from portal.relationship.services import sponsor_promise_scan as scan
 
     return scan()
 
@@ -83,7 +83,7 @@ def notify_sponsor_lapses(lapse_ids: list[int]) -> int:
 
     from accounts.choices import TeamRole
     from accounts.models import AccountAssignment
-    from portal.models import SponsorLapse
+    from portal.relationship.models import SponsorLapse
 
     lapses = list(
         SponsorLapse.objects.filter(pk__in=lapse_ids, ended_at__isnull=True).select_related(

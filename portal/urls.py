@@ -1,37 +1,47 @@
 from django.urls import path
 
-from portal import exports, views
+from portal.records import exports
+from portal.records import views as records
+from portal.relationship import views as relationship
+from portal.sync import views as sync
+from portal.timeline import views as timeline
+from portal.value import views as value
+from portal.workspace import views as workspace
 
 app_name = "portal"
 
 urlpatterns = [
-    path("workspace/queue/", views.work_queue, name="work_queue"),
-    path("workspace/identities/", views.identity_queue, name="identity_queue"),
-    path("workspace/identities/<int:pk>/match/", views.identity_match, name="identity_match"),
-    path("orders/", views.order_list, name="orders"),
-    path("orders/<int:pk>/", views.order_detail, name="order"),
-    path("shipments/", views.shipment_list, name="shipments"),
-    path("invoices/", views.invoice_list, name="invoices"),
-    path("invoices/<int:pk>/", views.invoice_detail, name="invoice"),
+    # The customer's records and timeline ...
+    path("orders/", records.order_list, name="orders"),
+    path("orders/<int:pk>/", records.order_detail, name="order"),
+    path("shipments/", records.shipment_list, name="shipments"),
+    path("invoices/", records.invoice_list, name="invoices"),
+    path("invoices/<int:pk>/", records.invoice_detail, name="invoice"),
     path("orders/export.csv", exports.orders_csv, name="orders_csv"),
     path("invoices/export.csv", exports.invoices_csv, name="invoices_csv"),
-    path("timeline/", views.timeline, name="timeline"),
-    # The relationship: the customer's side ...
-    path("reviews/", views.reviews, name="reviews"),
-    path("commitments/", views.commitments, name="commitments"),
+    path("timeline/", timeline.timeline, name="timeline"),
+    # ... the relationship, the customer's side ...
+    path("reviews/", relationship.reviews, name="reviews"),
+    path("commitments/", relationship.commitments, name="commitments"),
     # ... and the account team's.
-    path("workspace/renewals/", views.renewals, name="renewals"),
-    path("workspace/accounts/<int:pk>/", views.account, name="account"),
+    path("workspace/queue/", workspace.work_queue, name="work_queue"),
+    path("workspace/renewals/", workspace.renewals, name="renewals"),
+    path("workspace/identities/", sync.identity_queue, name="identity_queue"),
+    path("workspace/identities/<int:pk>/match/", sync.identity_match, name="identity_match"),
+    path("workspace/accounts/<int:pk>/", relationship.account, name="account"),
     path(
         "workspace/accounts/<int:pk>/engagements/new/",
-        views.engagement_create,
+        relationship.engagement_create,
         name="engagement_create",
     ),
-    path("workspace/engagements/<int:pk>/", views.engagement_edit, name="engagement_edit"),
+    path("workspace/engagements/<int:pk>/", relationship.engagement_edit, name="engagement_edit"),
     path(
         "workspace/accounts/<int:pk>/commitments/new/",
-        views.commitment_create,
+        relationship.commitment_create,
         name="commitment_create",
     ),
-    path("workspace/commitments/<int:pk>/", views.commitment_edit, name="commitment_edit"),
+    path("workspace/commitments/<int:pk>/", relationship.commitment_edit, name="commitment_edit"),
+    # Customer value (it reads the synced invoices), beside the tier pages.
+    path("tier/value/", value.value_pareto, name="value"),
+    path("tier/value/fit/", value.value_tier_fit, name="tier_fit"),
 ]

@@ -479,7 +479,7 @@ def legacy_tables(url: str, sizes: list[int]) -> None:
 
 
 def sync_source(size: int):
-    from portal.models import SourceSystem
+    from portal.sync.models import SourceSystem
 
     return SourceSystem.objects.create(
         name=f"Bench order lines ({size:,})",
@@ -605,8 +605,8 @@ def child_sync(args: argparse.Namespace) -> None:
     setup_django(os.environ["DATABASE_URL"])
     from django.db import connection
 
-    from portal.models import SourceSystem
     from portal.sync import runs
+    from portal.sync.models import SourceSystem
 
     def progress(run) -> None:
         seconds = time.perf_counter() - started
@@ -857,7 +857,7 @@ def sync_size(args, size: int, urls: tuple[str, str], env: dict[str, str]) -> di
     """Raw ceiling (first pass, unchanged pass), then the engine (first sync, full re-sync)."""
     from django.db import connection
 
-    from portal.models import OrderLine
+    from portal.records.models import OrderLine
     from portal.sync.connectors import DEFAULT_BATCH_SIZE
 
     bench_url, legacy_url = urls

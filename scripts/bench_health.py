@@ -28,6 +28,9 @@ from unittest import mock
 # The throwaway-database helpers are scripts/bench.py's (this script runs from scripts/).
 from bench import explain_summary, measure, run_in_throwaway_database, say
 
+from portal.relationship import health
+from portal.relationship import services as relationship_services
+
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -54,7 +57,7 @@ def relationship_data(organisations: int) -> list[tuple[str, str]]:
     from django.utils import timezone
 
     from accounts.models import User
-    from portal.models import Engagement
+    from portal.relationship.models import Engagement
     from tiers.models import ServiceTier
 
     now = timezone.now()
@@ -164,8 +167,8 @@ def relationship_data(organisations: int) -> list[tuple[str, str]]:
 def run(args) -> list[tuple[str, str]]:
     from django.core.management import call_command
 
-    from portal import services
-    from portal.models import HealthScore, Invoice
+    from portal.records.models import Invoice
+    from portal.relationship.models import HealthScore
 
     start = time.perf_counter()
     call_command(
@@ -179,16 +182,20 @@ def run(args) -> list[tuple[str, str]]:
         ("invoices", f"{Invoice.objects.count():,}"),
     ]
     rows += relationship_data(args.organisations)
-    measured, _ = measure("last contact rebuild", services.last_contact_refresh, args.repeat)
+    measured, _ = measure(
+        "last contact rebuild", relationship_services.last_contact_refresh, args.repeat
+    )
     rows += measured
-    measured, insert_sql = measure("health compute", services.health_compute, args.repeat)
+    measured, insert_sql = measure("health compute", health.health_compute, args.repeat)
     rows += measured
     colours = Counter(HealthScore.objects.values_list("colour", flat=True))
     rows.append(("scores today", ", ".join(f"{c} {n:,}" for c, n in sorted(colours.items()))))
     # The warning e-mails are a worker's job: recorded here, not rendered and sent.
     sent: list = []
     with mock.patch("accounts.outbox.send", lambda task, *a, **k: sent.append(a)):
-        scan_rows, _ = measure("sponsor scan", services.sponsor_promise_scan, args.repeat)
+        scan_rows, _ = measure(
+            "sponsor scan", relationship_services.sponsor_promise_scan, args.repeat
+        )
     rows += scan_rows
     rows.append(("sponsor warnings enqueued", ", ".join(str(len(a[0])) for a in sent) or "none"))
     # The SELECT alone: the INSERT would collide with the rows the runs above wrote.

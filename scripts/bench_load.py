@@ -101,7 +101,7 @@ def customer_ranks(organisations: int, count: int) -> list[int]:
 
 def customer_requests(rank: int) -> dict[str, list[Request]]:
     from accounts.models import User
-    from portal.models import Order
+    from portal.records.models import Order
     from tickets.models import Ticket
 
     user = User.objects.get(email=f"customer-{rank:05d}@{EMAIL_DOMAIN}")

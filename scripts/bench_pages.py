@@ -374,7 +374,7 @@ def api_tokens_for(user, count: int) -> list[str]:
 
 def targets(args) -> list[Target]:
     from accounts.models import AccountAssignment, User
-    from portal.models import Order
+    from portal.records.models import Order
     from tickets.models import Ticket
 
     def customer(rank: int, label: str) -> Target:

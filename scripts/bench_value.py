@@ -59,9 +59,10 @@ def generate(args) -> dict:
 
     from accounts.choices import Department, TeamRole, UserKind
     from accounts.models import AccountAssignment, Organisation, User
-    from portal.choices import Entity, SourceKind
     from portal.management.commands.bench_data import insert_select, pareto_counts, ranked
-    from portal.models import Invoice, SourceSystem
+    from portal.records.models import Invoice
+    from portal.sync.choices import Entity, SourceKind
+    from portal.sync.models import SourceSystem
     from tiers.models import ExchangeRate, ServiceTier, TierAssignment
 
     now = timezone.now().replace(microsecond=0)
@@ -162,7 +163,7 @@ def generate(args) -> dict:
 
 
 def describe(result) -> str:
-    from tiers.selectors import Pareto
+    from portal.value.selectors import Pareto
 
     if isinstance(result, Pareto):
         heads = ", ".join(f"top {h.percent} % -> {h.share} %" for h in result.headlines)
@@ -177,7 +178,7 @@ def describe(result) -> str:
 def run(args) -> list[tuple[str, str]]:
     from django.utils import timezone
 
-    from tiers.selectors import pareto, tier_fit, trailing_months
+    from portal.value.selectors import pareto, tier_fit, trailing_months
 
     start = time.perf_counter()
     people = generate(args)

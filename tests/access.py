@@ -237,8 +237,8 @@ MATRIX: list[Route] = [
     ),
     Route("tickets:improvement", STAFF_TOOL(200), args=lambda w: [w.improvement.pk]),
     # Customer value: admins and account teams (each their own accounts); agents 403.
-    Route("tiers:value", {**STAFF_TOOL(200), "agent": 403}),
-    Route("tiers:tier_fit", {**STAFF_TOOL(200), "agent": 403}),
+    Route("portal:value", {**STAFF_TOOL(200), "agent": 403}),
+    Route("portal:tier_fit", {**STAFF_TOOL(200), "agent": 403}),
     # Handing a staff member's accounts over: admins only; other staff 403, customers 404.
     Route("accounts:team_handoff", {**STAFF_TOOL(403), "admin": 200}),
     # The relationship: customers read their reviews and commitments; the account team
@@ -401,7 +401,7 @@ class Case:
 
 def engagement_of_a(world):
     """A held review of A with internal notes (which only staff pages may show)."""
-    from portal.models import Engagement
+    from portal.relationship.models import Engagement
 
     if not hasattr(world, "engagement_a"):
         world.engagement_a = Engagement.objects.create(
@@ -415,7 +415,7 @@ def engagement_of_a(world):
 
 
 def commitment_of_a(world):
-    from portal.models import Commitment
+    from portal.relationship.models import Commitment
 
     if not hasattr(world, "commitment_a"):
         world.commitment_a = Commitment.objects.create(

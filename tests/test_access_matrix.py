@@ -7,7 +7,7 @@ from django.test import override_settings
 from django.urls import reverse
 
 from accounts.services import api_token_create, invitation_create
-from portal.models import CustomerIdentity
+from portal.sync.models import CustomerIdentity
 from portal.tests.records import add_orders
 from tests.access import MATRIX, ROLES, SEES_A, route_names, uncovered_routes
 from tests.helpers import invitation_token_from

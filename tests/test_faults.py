@@ -39,8 +39,9 @@ from django.db import OperationalError
 
 from accounts.models import PendingTask
 from accounts.tests.factories import PASSWORD
-from portal.choices import RunStatus
-from portal.models import Order, SourceSystem, SyncRun
+from portal.records.models import Order
+from portal.sync.choices import RunStatus
+from portal.sync.models import SourceSystem, SyncRun
 from portal.tasks import source_sync
 from tests.conftest import ROOT
 from tests.conftest import test_database_url as database_url_for_test_run

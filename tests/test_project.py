@@ -12,7 +12,7 @@ from django.db import connection
 
 from accounts.models import AccountAssignment, Membership, Organisation, User
 from config.env import env_bool, env_int, env_list
-from portal.demo import demo_load
+from portal.demo.loader import demo_load
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -34,6 +34,28 @@ def test_production_refuses_to_start_without_secret_key():
     result = run_django("config.settings.production", {})
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_production_refuses_to_start_without_secret_key_even_with_debug_on():
+    # DEBUG=true lets base fall back to the public development key; production must not.
+    result = run_django("config.settings.production", {"DEBUG": "true"})
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_apps_import_one_way():
+    """accounts <- tiers <- tickets <- portal (pyproject's import-linter contracts):
+    an import the wrong way, even through a chain of imports, fails here."""
+    result = subprocess.run(  # noqa: S603 (our own venv's tool, no input)
+        [str(Path(sys.executable).with_name("lint-imports")), "--no-cache"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 kept, 0 broken" in result.stdout
 
 
 def test_production_starts_with_a_secret_key():

@@ -82,7 +82,7 @@ def test_page_queries_do_not_grow_with_data(client, world, role, name, maximum):
 
 
 def test_identity_queue_queries_do_not_grow_with_waiting_customers(client, world):
-    from portal.models import CustomerIdentity
+    from portal.sync.models import CustomerIdentity
 
     def add(n, start):
         CustomerIdentity.objects.bulk_create(
@@ -114,7 +114,7 @@ RECORD_PAGES = [
     ("role", "name", "maximum"), RECORD_PAGES, ids=[f"{p[0]}-{p[1]}" for p in RECORD_PAGES]
 )
 def test_record_pages_queries_do_not_grow_with_data(client, world, role, name, maximum):
-    from portal.models import Invoice
+    from portal.records.models import Invoice
     from portal.tests.records import add_orders
 
     client.force_login(getattr(world, role))

@@ -17,8 +17,9 @@ import pytest
 import redis
 from django.db import connection
 
-from portal.choices import RunStatus
-from portal.models import Order, QuarantinedRecord, SourceSystem, SyncRun
+from portal.records.models import Order
+from portal.sync.choices import RunStatus
+from portal.sync.models import QuarantinedRecord, SourceSystem, SyncRun
 from portal.sync.tests.http_server import ApiServer, Reply
 from portal.tasks import source_sync
 from tests.conftest import WORKER_APP_NAME

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 
 from accounts.choices import Department
 from config.api import cursor_pagination
-from portal.api import SelectorFilterBackend, SelectorFilterSet
+from config.api_filters import SelectorFilterBackend, SelectorFilterSet
 from tickets import selectors, services
 from tickets.choices import SlaState, Status
 from tickets.models import Ticket

@@ -67,7 +67,7 @@ def attachment_get(*, user: User, pk: int) -> Attachment:
 
 
 def staff_choices() -> QuerySet[User]:
-    return User.objects.filter(is_active=True).exclude(kind="customer").order_by("full_name")
+    return User.objects.staff().filter(is_active=True).order_by("full_name")
 
 
 def department_insights(*, user: User, department: str, months: int = 6) -> dict:

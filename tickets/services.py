@@ -12,8 +12,7 @@ from django.utils import timezone
 
 from accounts import outbox
 from accounts.models import Organisation, User
-from portal.models import TimelineEvent, TimelineKind
-from tickets import tasks
+from tickets import signals, tasks
 from tickets.attachments import validate_upload
 from tickets.choices import (
     CATEGORY_DEPARTMENT,
@@ -186,9 +185,7 @@ def ticket_reply(
     )
     _attach(message, attachments)
     if author.is_employee and not internal:
-        from portal.services import last_contact_record  # the workspace's "last contact"
-
-        last_contact_record(organisation=ticket.organisation, at=now)
+        signals.staff_replied.send(sender=Message, organisation_id=ticket.organisation_id, at=now)
     if not internal:
         if author.is_employee:
             if ticket.first_responded_at is None:
@@ -412,15 +409,11 @@ def improvement_set_status(
         improvement.done_at = now
         improvement.what_changed = what_changed
         organisation_ids = set(improvement.tickets.values_list("organisation_id", flat=True))
-        TimelineEvent.objects.bulk_create(
-            TimelineEvent(
-                organisation_id=organisation_id,
-                kind=TimelineKind.IMPROVEMENT,
-                at=now,
-                title=f"We fixed something you told us about: {improvement.title}"[:200],
-                body=what_changed,
-            )
-            for organisation_id in organisation_ids
+        signals.improvement_done.send(
+            sender=Improvement,
+            improvement=improvement,
+            organisation_ids=organisation_ids,
+            at=now,
         )
         outbox.enqueue_on_commit(tasks.notify_improvement_done, improvement.pk)
     improvement.status = status

@@ -6,9 +6,8 @@ from django.utils import timezone
 from accounts.choices import AuditAction
 from accounts.models import Organisation, User
 from accounts.services import audit_record
-from portal.models import TimelineKind
-from portal.services import timeline_record
 from tiers.models import ServiceTier, TierAssignment
+from tiers.signals import tier_changed
 
 
 @transaction.atomic
@@ -31,13 +30,7 @@ def tier_assign(
     assignment = TierAssignment.objects.create(
         organisation=organisation, tier=tier, started_at=now, changed_by=by, reason=reason
     )
-    timeline_record(
-        organisation=organisation,
-        kind=TimelineKind.TIER_CHANGED,
-        at=now,
-        title=f"Your service tier is now {tier.name}",
-        body=tier.tagline,
-    )
+    tier_changed.send(sender=TierAssignment, organisation=organisation, tier=tier, at=now)
     audit_record(
         actor=by,
         action=AuditAction.TIER_CHANGED,

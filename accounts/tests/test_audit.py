@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from accounts.choices import AuditAction
 from accounts.models import AuditEvent, Organisation
-from portal.models import Invoice, Order, SourceSystem
+from portal.records.models import Invoice, Order
+from portal.sync.models import SourceSystem
 from tickets.models import Ticket
 from tickets.services import ticket_create
 from tiers.models import TierAssignment

@@ -1,13 +1,19 @@
-"""Production: behind an HTTPS proxy, SECRET_KEY required (base refuses to start without it).
+"""Production: behind an HTTPS proxy, DEBUG off, SECRET_KEY required whatever DEBUG says.
 
 `manage.py check --deploy` passes with no warnings (tests/test_security.py runs it);
 docs/production.md lists the environment variables.
 """
 
+from django.core.exceptions import ImproperlyConfigured
+
 from config.env import env_bool, env_int, env_str
 from config.settings.base import *  # noqa: F403
 
 DEBUG = False
+# Base lets DEBUG=true fall back to a public development key; production never does.
+SECRET_KEY = env_str("SECRET_KEY")
+if not SECRET_KEY:
+    raise ImproperlyConfigured("SECRET_KEY must be set in production.")
 
 # HTTPS: the proxy terminates TLS and says so in X-Forwarded-Proto; plain HTTP is
 # redirected and browsers are told to use HTTPS only (HSTS).

@@ -11,13 +11,15 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.utils import timezone
 
+from accounts.choices import AuditAction
 from accounts.models import Organisation, User
-from portal.models import (
+from accounts.services import audit_record
+from portal.records.models import (
     CrmAccount,
-    CustomerIdentity,
     Invoice,
     LegacyTicket,
     Order,
@@ -25,8 +27,8 @@ from portal.models import (
     PriceAgreement,
     SampleReceipt,
     Shipment,
-    SourceSystem,
 )
+from portal.sync.models import CustomerIdentity, SourceSystem
 
 LEGAL_WORDS = {
     "ltd", "limited", "plc", "llc", "llp", "inc", "gmbh", "ag", "sa", "bv", "co", "company",
@@ -116,32 +118,70 @@ def suggestions(identity: CustomerIdentity, limit: int = 3) -> list[tuple[Organi
     return Suggester(Organisation.objects.all()).suggest(identity, limit)
 
 
+def _check_may_match(by: User | None, *organisations: Organisation | None) -> None:
+    """Matching decides which organisation sees a customer's records: staff only, and only
+    between organisations the access policy lets them see (the old one and the new one).
+    `by` None is the system (the demo, a command)."""
+    if by is None:
+        return
+    if not by.is_employee:
+        raise PermissionDenied
+    wanted = {o.pk for o in organisations if o is not None}
+    visible = Organisation.objects.visible_to(by).filter(pk__in=wanted)
+    if len(wanted) != visible.count():
+        raise PermissionDenied
+
+
 @transaction.atomic
 def identity_match(
     *, identity: CustomerIdentity, organisation: Organisation | None, by: User | None
 ) -> int:
     """Link a legacy customer to an organisation (or unlink it) and all its records.
 
-    Returns the number of records (orders and invoices) that changed hands;
-    their lines and shipments follow their orders.
+    All or nothing, under a lock on the identity, so two people matching at once
+    cannot split its records; the access policy is asked again for `by`, and the
+    change is in the audit trail. Returns the number of records (orders, invoices,
+    old tickets, prices, samples) that changed hands; lines and shipments follow
+    their orders.
     """
-    identity.organisation = organisation
-    identity.matched_at = timezone.now() if organisation else None
-    identity.matched_by = by if organisation else None
-    identity.save(update_fields=["organisation", "matched_at", "matched_by"])
-    sources = list(SourceSystem.objects.filter(system=identity.system).values_list("pk", flat=True))
+    locked = CustomerIdentity.objects.select_for_update(of=("self",)).select_related("organisation")
+    current = locked.get(pk=identity.pk)
+    previous = current.organisation
+    _check_may_match(by, previous, organisation)
+    current.organisation = organisation
+    current.matched_at = timezone.now() if organisation else None
+    current.matched_by = by if organisation else None
+    current.save(update_fields=["organisation", "matched_at", "matched_by"])
+    sources = list(SourceSystem.objects.filter(system=current.system).values_list("pk", flat=True))
     organisation_id = organisation.pk if organisation else None
     changed = 0
     for model in (Order, Invoice, LegacyTicket, PriceAgreement, SampleReceipt):
         changed += model.objects.filter(
-            source_id__in=sources, customer_id=identity.external_id
+            source_id__in=sources, customer_id=current.external_id
         ).update(organisation_id=organisation_id)
-    CrmAccount.objects.filter(source_id__in=sources, external_id=identity.external_id).update(
+    CrmAccount.objects.filter(source_id__in=sources, external_id=current.external_id).update(
         organisation_id=organisation_id
     )
     for child in (OrderLine, Shipment):
         link_children(child, order_sources=sources, child_sources=sources)
+    _audit_match(current, previous, organisation, by, changed)
+    identity.organisation, identity.matched_at = current.organisation, current.matched_at
+    identity.matched_by = current.matched_by
     return changed
+
+
+def _audit_match(identity, previous, organisation, by, changed: int) -> None:
+    audit_record(
+        actor=by,
+        action=AuditAction.IDENTITY_MATCHED if organisation else AuditAction.IDENTITY_UNMATCHED,
+        organisation=organisation or previous,
+        target=f"{identity.system}:{identity.external_id} {identity.external_name}",
+        detail={
+            "from": previous.name if previous else None,
+            "to": organisation.name if organisation else None,
+            "records": changed,
+        },
+    )
 
 
 def link_children(

@@ -22,25 +22,22 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from portal.choices import Entity, RunStatus, SourceKind
-from portal.models import (
+from portal.records.models import (
     CrmAccount,
     Invoice,
     LegacyTicket,
     Order,
     OrderLine,
     PriceAgreement,
-    ProcessedFile,
-    QuarantinedRecord,
     SampleReceipt,
     Shipment,
-    SourceSystem,
-    SyncRun,
 )
 from portal.sync import identity
 from portal.sync.base import Batch, PermanentError, ShapeError, TransientError
+from portal.sync.choices import Entity, RunStatus, SourceKind
 from portal.sync.connectors import build_connector
 from portal.sync.mapping import Mapping, MappingError
+from portal.sync.models import ProcessedFile, QuarantinedRecord, SourceSystem, SyncRun
 from portal.sync.seen import SeenKeys
 from portal.sync.upsert import UpsertCounts, analyze, staged_external_ids_sql, upsert
 

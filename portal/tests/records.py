@@ -5,7 +5,8 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from portal.models import Invoice, Order, OrderLine, Shipment, SourceSystem
+from portal.records.models import Invoice, Order, OrderLine, Shipment
+from portal.sync.models import SourceSystem
 
 
 def source(name="Order entry", entity="orders") -> SourceSystem:

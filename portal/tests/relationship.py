@@ -8,7 +8,7 @@ from django.utils import timezone
 from accounts.choices import TeamRole
 from accounts.models import AccountAssignment, Organisation, User
 from accounts.tests.factories import StaffFactory
-from portal.models import Invoice, Order
+from portal.records.models import Invoice, Order
 from portal.tests.records import source
 from tiers.models import ServiceTier, TierAssignment
 

@@ -6,13 +6,14 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from portal import selectors, services
-from portal.models import Commitment, HealthScore, HealthWeight
+from portal.relationship import health
+from portal.relationship import services as relationship_services
+from portal.relationship.models import Commitment, HealthScore, HealthWeight
 from portal.tests.relationship import add_invoice, add_order, premium_tier, put_on_tier
 from tickets.models import Rating, Ticket
 from tickets.services import ticket_create
 
-DEFAULTS = {signal: list(w) for signal, w in services.DEFAULT_WEIGHTS.items()}
+DEFAULTS = {signal: list(w) for signal, w in health.DEFAULT_WEIGHTS.items()}
 
 
 def set_weights(weights: dict) -> None:
@@ -75,7 +76,7 @@ def signals_of_a(world):
             status=status,
         )
     # Last contact: an executive touchpoint 60 days ago.
-    services.engagement_record(
+    relationship_services.engagement_record(
         by=world.am_a, organisation=world.org_a, kind="executive", on=today - timedelta(days=60)
     )
     return world
@@ -88,7 +89,7 @@ def scores():
 def test_health_score_matches_the_hand_computed_signals(signals_of_a):
     world = signals_of_a
     set_weights({**DEFAULTS, "overdue_commitments": [10, 0, 4]})
-    result = services.health_compute()
+    result = health.health_compute()
     assert result["scored"] == 2
     a = scores()[world.org_a.pk]
     assert (a.sla_breaches, a.csat, a.effort) == (2, Decimal("3.00"), Decimal("4.00"))
@@ -100,10 +101,10 @@ def test_health_score_matches_the_hand_computed_signals(signals_of_a):
     #   orders 15 x 3/4 = 11.25        invoices 15 x (1 - 2/3) = 5  commitments 10 x (1 - 1/4) = 7.5
     #   contact 10 x (90-60)/60 = 5    reviews 5 x (1 - 1/2) = 2.5  -> 58.25
     assert (a.score, a.colour) == (58, "amber")
-    assert selectors.health_reasons(a) == (
+    assert health.health_reasons(a) == (
         "2 overdue invoices, 2 SLA breaches in 90 days, CSAT 3.0 of 5"
     )
-    breakdown = {p["signal"]: p for p in selectors.health_breakdown(a)}
+    breakdown = {p["signal"]: p for p in health.health_breakdown(a)}
     assert breakdown["order_trend"]["words"] == "orders down 25 % on the 90 days before"
     assert breakdown["last_contact"]["words"] == "last contact 60 days ago"
     assert round(sum(p["lost"] for p in breakdown.values()), 2) == 41.75
@@ -115,17 +116,17 @@ def test_signals_without_data_leave_the_weighting(signals_of_a):
     Applicable: SLA 20 x 1, invoices 15 x 1, commitments 10 x 1, contact 10 x 0
     -> 45 of 55 = 81.8.
     """
-    services.health_compute()
+    health.health_compute()
     b = scores()[signals_of_a.org_b.pk]
     assert (b.csat, b.effort, b.reviews_overdue, b.days_since_contact) == (None,) * 4
     assert (b.score, b.colour) == (82, "green")
-    assert selectors.health_reasons(b) == "no contact on record"
+    assert health.health_reasons(b) == "no contact on record"
 
 
 def test_weights_edited_in_admin_change_the_score(signals_of_a):
     set_weights({signal: [0, *w[1:]] for signal, w in DEFAULTS.items()})
     set_weights({"overdue_invoices": [15, 0, 3]})
-    services.health_compute()
+    health.health_compute()
     a = scores()[signals_of_a.org_a.pk]
     assert (a.score, a.colour) == (33, "red")  # 1 - 2/3
     assert a.weights == {"overdue_invoices": [15, 0.0, 3.0]}
@@ -133,20 +134,20 @@ def test_weights_edited_in_admin_change_the_score(signals_of_a):
 
 def test_one_score_per_organisation_per_day_kept_as_history(world):
     now = timezone.now()
-    services.health_compute(now=now - timedelta(days=1))
-    services.health_compute(now=now)
-    services.health_compute(now=now)  # again the same day: replaces, never duplicates
+    health.health_compute(now=now - timedelta(days=1))
+    health.health_compute(now=now)
+    health.health_compute(now=now)  # again the same day: replaces, never duplicates
     assert HealthScore.objects.filter(organisation=world.org_a).count() == 2
-    history = selectors.health_history(organisation=world.org_a)
+    history = health.health_history(organisation=world.org_a)
     assert [h.computed_on for h in history] == [
         timezone.localdate(now) - timedelta(days=1),
         timezone.localdate(now),
     ]
-    assert selectors.trend_points(history).count(",") == 2
+    assert health.trend_points(history).count(",") == 2
 
 
 def test_churned_organisations_are_not_scored(world):
     world.org_b.lifecycle_stage = "churned"
     world.org_b.save()
-    services.health_compute()
+    health.health_compute()
     assert set(scores()) == {world.org_a.pk}

@@ -9,9 +9,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import AuditEvent
-from portal import selectors, services
-from portal.models import Commitment, Engagement, LastContact, SponsorLapse
+from portal.relationship import health
+from portal.relationship import selectors as relationship_selectors
+from portal.relationship import services as relationship_services
+from portal.relationship.models import Commitment, Engagement, LastContact, SponsorLapse
 from portal.tests.relationship import add_sponsor, premium_tier, put_on_tier
+from portal.workspace import selectors as workspace_selectors
 from tickets.services import ticket_create, ticket_reply
 
 
@@ -33,13 +36,15 @@ def review(world, organisation=None, **fields):
         **fields,
     }
     am = world.am_a if organisation in (None, world.org_a) else world.am_b
-    return services.engagement_record(by=am, organisation=organisation or world.org_a, **values)
+    return relationship_services.engagement_record(
+        by=am, organisation=organisation or world.org_a, **values
+    )
 
 
 def promise(world, organisation=None, due_in=7, **fields):
     organisation = organisation or world.org_a
     am = world.am_a if organisation == world.org_a else world.am_b
-    return services.commitment_create(
+    return relationship_services.commitment_create(
         by=am,
         organisation=organisation,
         title=fields.pop("title", "Send the weekly stock report"),
@@ -76,7 +81,7 @@ def test_staff_viewing_as_the_customer_see_no_internal_notes(client, world):
 
 def test_cancelled_engagements_are_hidden_from_customers(client, world):
     planned = review(world, status="planned", on=today() + timedelta(days=10), summary="")
-    services.engagement_update(by=world.am_a, engagement=planned, status="cancelled")
+    relationship_services.engagement_update(by=world.am_a, engagement=planned, status="cancelled")
     client.force_login(world.member_a)
     assert 'data-testid="review"' not in client.get(reverse("portal:reviews")).content.decode()
 
@@ -110,7 +115,7 @@ def test_customer_home_shows_the_next_review_from_the_cadence(client, world):
 def test_a_booked_review_is_shown_instead_of_the_due_date(world):
     put_on_tier(world.org_a, premium_tier(), since=days_ago(200))
     review(world, status="planned", on=today() + timedelta(days=4), summary="")
-    upcoming = selectors.upcoming_review(organisation=world.org_a)
+    upcoming = relationship_selectors.upcoming_review(organisation=world.org_a)
     assert upcoming == {
         "kind": "Quarterly business review",
         "on": today() + timedelta(days=4),
@@ -184,18 +189,18 @@ def test_attendees_from_another_organisation_are_refused(world):
 
 def test_only_the_account_team_writes(world):
     with pytest.raises(PermissionDenied):
-        services.commitment_create(
+        relationship_services.commitment_create(
             by=world.am_b, organisation=world.org_a, title="x", due_on=today()
         )
     with pytest.raises(PermissionDenied):
-        services.commitment_create(
+        relationship_services.commitment_create(
             by=world.member_a, organisation=world.org_a, title="x", due_on=today()
         )
 
 
 def test_a_customer_cannot_own_a_commitment(world):
     with pytest.raises(ValidationError) as error:
-        services.commitment_create(
+        relationship_services.commitment_create(
             by=world.am_a, organisation=world.org_a, title="x", due_on=today(), owner=world.member_a
         )
     assert "owner" in error.value.message_dict
@@ -203,10 +208,14 @@ def test_a_customer_cannot_own_a_commitment(world):
 
 def test_closing_a_commitment_records_when_and_reopening_clears_it(world):
     commitment = promise(world, due_in=-1)
-    done = services.commitment_update(by=world.am_a, commitment=commitment, status="done")
+    done = relationship_services.commitment_update(
+        by=world.am_a, commitment=commitment, status="done"
+    )
     assert done.closed_at is not None
-    assert not selectors.overdue_commitments(user=world.am_a).exists()
-    reopened = services.commitment_update(by=world.am_a, commitment=commitment, status="open")
+    assert not relationship_selectors.overdue_commitments(user=world.am_a).exists()
+    reopened = relationship_services.commitment_update(
+        by=world.am_a, commitment=commitment, status="open"
+    )
     assert reopened.closed_at is None
 
 
@@ -272,7 +281,7 @@ def test_staff_replies_and_held_engagements_set_the_last_contact(world):
     review(world, on=today() - timedelta(days=20))  # older: keeps the reply
     assert LastContact.objects.get(organisation=world.org_a).at == replied
     LastContact.objects.all().delete()
-    assert services.last_contact_refresh() == 1
+    assert relationship_services.last_contact_refresh() == 1
     assert LastContact.objects.get(organisation=world.org_a).at == replied
 
 
@@ -289,7 +298,7 @@ def promised(world):
 
 def scan(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        return services.sponsor_promise_scan()
+        return relationship_services.sponsor_promise_scan()
 
 
 def test_sponsor_warning_fires_once_when_the_promise_lapsed(
@@ -369,13 +378,13 @@ def test_overdue_reviews_and_commitments_are_in_my_work_queue_only(client, world
 
 def test_a_held_review_takes_the_account_off_the_queue(world):
     put_on_tier(world.org_a, premium_tier(), since=days_ago(120))
-    assert list(selectors.overdue_reviews(user=world.am_a)) == [world.org_a]
+    assert list(relationship_selectors.overdue_reviews(user=world.am_a)) == [world.org_a]
     review(world, on=today() - timedelta(days=1))
-    assert not selectors.overdue_reviews(user=world.am_a).exists()
+    assert not relationship_selectors.overdue_reviews(user=world.am_a).exists()
 
 
 def test_workspace_shows_health_with_its_reasons(client, world):
-    services.health_compute()
+    health.health_compute()
     client.force_login(world.am_a)
     page = client.get(reverse("home")).content.decode()
     assert 'data-testid="health-score"' in page
@@ -391,11 +400,11 @@ def test_renewal_pipeline_buckets_my_accounts_with_health(client, world):
     world.org_a.save()
     world.org_b.renewal_date = today() + timedelta(days=10)
     world.org_b.save()
-    services.health_compute()
-    buckets = selectors.renewal_pipeline(user=world.am_a)
+    health.health_compute()
+    buckets = workspace_selectors.renewal_pipeline(user=world.am_a)
     assert [[o.name for o in b["organisations"]] for b in buckets] == [[], ["Alpha Clinic"], []]
     assert buckets[1]["organisations"][0].health.score > 0
-    every = selectors.renewal_pipeline(user=world.admin)
+    every = workspace_selectors.renewal_pipeline(user=world.admin)
     assert [[o.name for o in b["organisations"]] for b in every] == [
         ["Bravo Hospital"],
         ["Alpha Clinic"],

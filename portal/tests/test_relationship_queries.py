@@ -8,7 +8,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from portal import services
+from portal.relationship import health
+from portal.relationship import services as relationship_services
 from portal.tests.relationship import add_sponsor, premium_tier, put_on_tier
 
 
@@ -16,7 +17,7 @@ def add_relationship(world, n: int, start: int = 0) -> None:
     """n engagements with attendees, n commitments (half overdue), a day of health each."""
     today = timezone.localdate()
     for i in range(start, start + n):
-        services.engagement_record(
+        relationship_services.engagement_record(
             by=world.am_a,
             organisation=world.org_a,
             kind="qbr" if i % 2 else "health_check",
@@ -25,15 +26,15 @@ def add_relationship(world, n: int, start: int = 0) -> None:
             summary=f"Review {i}",
             internal_notes=f"Note {i}",
         )
-        services.commitment_create(
+        relationship_services.commitment_create(
             by=world.am_a,
             organisation=world.org_a,
             title=f"Promise {i}",
             due_on=today + timedelta(days=-5 if i % 2 else 5),
             owner=world.am_a,
         )
-        services.health_compute(now=timezone.now() - timedelta(days=i))
-    services.sponsor_promise_scan()
+        health.health_compute(now=timezone.now() - timedelta(days=i))
+    relationship_services.sponsor_promise_scan()
 
 
 def count(client, url) -> int:

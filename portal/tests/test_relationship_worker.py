@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from portal import tasks
-from portal.models import HealthScore, SponsorLapse
+from portal.relationship.models import HealthScore, SponsorLapse
 from portal.tests.relationship import add_sponsor, premium_tier, put_on_tier
 from tests import conftest as cross_app
 

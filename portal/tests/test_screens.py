@@ -6,8 +6,9 @@ from datetime import timedelta
 from django.urls import reverse
 from django.utils import timezone
 
-from portal.models import Invoice, Order, TimelineEvent
+from portal.records.models import Invoice, Order
 from portal.tests.records import add_orders
+from portal.timeline.models import TimelineEvent
 from tickets.services import ticket_create
 
 

@@ -6,7 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from accounts.tests.factories import UserFactory
-from portal.models import TimelineEvent
+from portal.timeline.models import TimelineEvent
 from tickets import services
 from tickets.models import Attachment, Message, Rating, Ticket
 

@@ -37,8 +37,9 @@ from django.utils import timezone
 
 from accounts.choices import Department
 from accounts.models import AccountAssignment, Membership, Organisation, User
-from portal.choices import Entity, SourceKind
-from portal.models import Invoice, Order, OrderLine, Shipment, SourceSystem
+from portal.records.models import Invoice, Order, OrderLine, Shipment
+from portal.sync.choices import Entity, SourceKind
+from portal.sync.models import SourceSystem
 from tickets.choices import CATEGORY_DEPARTMENT
 from tickets.models import Message, Ticket
 from tiers.choices import Clock

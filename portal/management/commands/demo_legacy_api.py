@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from portal.demo_legacy_api import DEFAULT_PORT, serve
+from portal.demo.legacy_api import DEFAULT_PORT, serve
 
 
 class Command(BaseCommand):

@@ -1,8 +1,8 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from portal.demo import DEMO_PASSWORD, LOGINS, demo_load, estate_load
-from portal.services import health_compute
+from portal.demo.loader import DEMO_PASSWORD, LOGINS, demo_load, estate_load
+from portal.relationship.health import health_compute
 
 
 class Command(BaseCommand):

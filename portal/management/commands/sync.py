@@ -2,9 +2,9 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from portal.models import SourceSystem
 from portal.sync import runs
 from portal.sync.base import SyncError
+from portal.sync.models import SourceSystem
 
 
 class Command(BaseCommand):

@@ -7,21 +7,16 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 
-from accounts.models import Organisation
-from portal.choices import RunStatus
-from portal.models import (
-    CustomerIdentity,
-    Invoice,
-    Order,
-    OrderLine,
-    QuarantinedRecord,
-    SourceSystem,
-    SyncRun,
-)
+from accounts.choices import AuditAction
+from accounts.models import AuditEvent, Organisation
+from portal.records.models import Invoice, Order, OrderLine
 from portal.sync import identity, runs
 from portal.sync.base import TransientError
+from portal.sync.choices import RunStatus
+from portal.sync.models import CustomerIdentity, QuarantinedRecord, SourceSystem, SyncRun
 from portal.sync.tests.http_server import ApiServer, Reply
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
@@ -183,6 +178,62 @@ def test_unknown_customer_waits_and_is_linked_when_matched(legacy, order_source,
     legacy.put(3, cust="OE-77", at=T0 + timedelta(minutes=5))
     sync(order_source)
     assert Order.objects.visible_to(world.member_a).count() == 3  # new records link at once
+
+
+def test_a_match_is_audited_with_who_from_where_to_where_and_how_many(legacy, order_source, world):
+    legacy.put(1, cust="OE-77")
+    sync(order_source)
+    pending = CustomerIdentity.objects.get(external_id="OE-77")
+    identity.identity_match(identity=pending, organisation=world.org_a, by=world.am_a)
+    event = AuditEvent.objects.get(action=AuditAction.IDENTITY_MATCHED)
+    assert (event.actor, event.organisation) == (world.am_a, world.org_a)
+    assert event.target == "order-entry:OE-77 Customer OE-77"
+    assert event.detail == {"from": None, "to": world.org_a.name, "records": 1}
+    identity.identity_match(identity=pending, organisation=None, by=world.admin)
+    undone = AuditEvent.objects.get(action=AuditAction.IDENTITY_UNMATCHED)
+    assert (undone.organisation, undone.detail["from"]) == (world.org_a, world.org_a.name)
+    assert not Order.objects.visible_to(world.member_a).exists()  # hidden again at once
+
+
+def test_nobody_matches_to_or_away_from_an_organisation_they_may_not_see(
+    legacy, order_source, world
+):
+    legacy.put(1, cust="OE-77")
+    sync(order_source)
+    pending = CustomerIdentity.objects.get(external_id="OE-77")
+    for person, organisation in (
+        (world.am_b, world.org_a),  # another AM's account
+        (world.member_a, world.org_a),  # a customer, even of that organisation
+    ):
+        with pytest.raises(PermissionDenied):
+            identity.identity_match(identity=pending, organisation=organisation, by=person)
+    identity.identity_match(identity=pending, organisation=world.org_b, by=world.am_b)
+    with pytest.raises(PermissionDenied):  # AM of A may not take B's customer away
+        identity.identity_match(identity=pending, organisation=world.org_a, by=world.am_a)
+    pending.refresh_from_db()
+    assert pending.organisation == world.org_b
+    assert Order.objects.visible_to(world.member_b).count() == 1
+    assert not AuditEvent.objects.filter(
+        action=AuditAction.IDENTITY_MATCHED, organisation=world.org_a
+    ).exists()
+
+
+def test_a_match_that_fails_half_way_leaves_nothing_half_written(
+    legacy, order_source, world, monkeypatch
+):
+    legacy.put(1, cust="OE-77")
+    sync(order_source)
+    pending = CustomerIdentity.objects.get(external_id="OE-77")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(identity, "link_children", broken)  # after the orders were pointed
+    with pytest.raises(RuntimeError):
+        identity.identity_match(identity=pending, organisation=world.org_a, by=world.am_a)
+    assert CustomerIdentity.objects.get(pk=pending.pk).organisation is None
+    assert Order.objects.get().organisation is None
+    assert not AuditEvent.objects.filter(action=AuditAction.IDENTITY_MATCHED).exists()
 
 
 def test_identity_suggestions_by_name_and_number(world):

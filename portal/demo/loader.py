@@ -14,9 +14,10 @@ from django.utils import timezone
 from accounts import services as account_services
 from accounts.choices import Department, LifecycleStage, MembershipRole, TeamRole, UserKind
 from accounts.models import Organisation, User
-from portal import services as portal_services
-from portal.choices import EngagementKind, EngagementStatus
-from portal.models import Engagement
+from portal.demo import estate, legacy_api
+from portal.relationship import services as relationship_services
+from portal.relationship.choices import EngagementKind, EngagementStatus
+from portal.relationship.models import Engagement
 from tickets import services as ticket_services
 from tickets.models import Ticket
 from tiers import services as tier_services
@@ -255,7 +256,7 @@ def _relationship(organisations, users) -> None:
     today = timezone.localdate()
     amelia, alice = users["amelia.hart@portal.example"], users["alice@northwind.example"]
     northwind, st_marys = organisations["C-1001"], organisations["C-1002"]
-    review = portal_services.engagement_record(
+    review = relationship_services.engagement_record(
         by=amelia,
         organisation=northwind,
         kind=EngagementKind.QBR,
@@ -265,7 +266,7 @@ def _relationship(organisations, users) -> None:
         next_steps="Billing to explain the duplicate invoices; pilot the new sample kits.",
         internal_notes="Alice hinted at a tender next year: keep the sponsor close.",
     )
-    portal_services.engagement_record(
+    relationship_services.engagement_record(
         by=amelia,
         organisation=northwind,
         kind=EngagementKind.QBR,
@@ -273,7 +274,7 @@ def _relationship(organisations, users) -> None:
         status=EngagementStatus.PLANNED,
         summary="Next quarterly review.",
     )
-    portal_services.commitment_create(
+    relationship_services.commitment_create(
         by=amelia,
         organisation=northwind,
         title="Credit note for the duplicated March invoice",
@@ -281,7 +282,7 @@ def _relationship(organisations, users) -> None:
         owner=users["sam.patel@portal.example"],
         engagement=review,
     )
-    portal_services.commitment_create(
+    relationship_services.commitment_create(
         by=amelia,
         organisation=northwind,
         title="Sample kit pilot for the paediatric ward",
@@ -289,7 +290,7 @@ def _relationship(organisations, users) -> None:
         owner=amelia,
         engagement=review,
     )
-    portal_services.engagement_record(
+    relationship_services.engagement_record(
         by=amelia,
         organisation=st_marys,
         kind=EngagementKind.HEALTH_CHECK,
@@ -306,9 +307,8 @@ def estate_load(directory: Path) -> dict[str, int]:
     customer whose name normalises to an organisation's is matched; the one
     the portal does not know stays in the queue.
     """
-    from portal import demo_estate, demo_legacy_api
-    from portal.models import CustomerIdentity, SourceSystem
     from portal.sync import identity, runs
+    from portal.sync.models import CustomerIdentity, SourceSystem
 
     paths = {
         "order_entry": directory / "order_entry.sqlite3",
@@ -318,14 +318,14 @@ def estate_load(directory: Path) -> dict[str, int]:
         "samples": directory / "samples",
     }
     if not paths["contracts"].exists():
-        paths = demo_estate.generate(directory)
+        paths = estate.generate(directory)
     os.environ.setdefault("DEMO_ORDER_ENTRY_DSN", f"sqlite:///{paths['order_entry']}")
     os.environ.setdefault("DEMO_CONTRACTS_DSN", f"sqlite:///{paths['contracts']}")
-    api_url = f"http://127.0.0.1:{demo_legacy_api.DEFAULT_PORT}"
-    for spec in demo_estate.source_configs(paths, api_url=api_url):
+    api_url = f"http://127.0.0.1:{legacy_api.DEFAULT_PORT}"
+    for spec in estate.source_configs(paths, api_url=api_url):
         SourceSystem.objects.get_or_create(name=spec["name"], defaults=spec)
-    os.environ.setdefault("DEMO_LEGACY_API_TOKEN", demo_legacy_api.token())
-    api = demo_legacy_api.serve_in_thread(directory)  # the old help desk and the CRM
+    os.environ.setdefault("DEMO_LEGACY_API_TOKEN", legacy_api.token())
+    api = legacy_api.serve_in_thread(directory)  # the old help desk and the CRM
     try:
         for source in SourceSystem.objects.filter(enabled=True, paused_reason=""):
             runs.source_sync(source=source)

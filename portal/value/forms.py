@@ -5,7 +5,7 @@ from datetime import date
 from django import forms
 from django.utils import timezone
 
-from tiers.selectors import Period, trailing_months
+from portal.value.selectors import Period, trailing_months
 
 DEFAULT_MONTHS = 12
 PERIOD_CHOICES = [

@@ -1,11 +1,12 @@
 """API representations of the records synced from the departmental systems."""
 
-from django.db.models import QuerySet
+from django.db import connection
+from django.db.models import Prefetch, QuerySet
 from django.db.models.expressions import RawSQL
 from rest_framework import serializers
 
-from accounts.serializers import OrganisationSerializer
-from portal.selectors import INVOICE_STATES, TIMELINE_KINDS
+from portal.records.models import OrderLine
+from portal.records.selectors import INVOICE_STATES, order_rows
 
 
 class SyncedRecordSerializer(serializers.Serializer):
@@ -83,6 +84,22 @@ ORDER_DOCUMENT_SQL = """(SELECT row_to_json(document)::text FROM (SELECT
 )
 
 
+def documents_from_database() -> bool:
+    """Whether the database renders the order documents: PostgreSQL does; on the embedded
+    SQLite default (make run) DRF renders them from the rows instead."""
+    return connection.vendor == "postgresql"
+
+
+def order_rows_with_lines(orders: QuerySet) -> QuerySet:
+    """Orders from `order_list` ready for OrderSerializer: source, shipment status, lines."""
+    live_lines = OrderLine.objects.filter(deleted_at__isnull=True).order_by("pk")
+    return (
+        order_rows(orders)
+        .select_related("source")
+        .prefetch_related(Prefetch("lines", queryset=live_lines))
+    )
+
+
 def order_documents(orders: QuerySet) -> QuerySet:
     """Orders from `order_list` as their API documents (JSON text, in "document"), with the
     fields a cursor position may be taken from."""
@@ -109,21 +126,3 @@ class InvoiceSerializer(SyncedRecordSerializer):
     due_on = serializers.DateField(read_only=True, allow_null=True)
     paid_on = serializers.DateField(read_only=True, allow_null=True)
     state = serializers.ChoiceField(choices=list(INVOICE_STATES.items()), read_only=True)
-
-
-class TimelineEntrySerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=list(TIMELINE_KINDS.items()), read_only=True)
-    at = serializers.DateTimeField(read_only=True)
-    title = serializers.CharField(read_only=True)
-    target = serializers.CharField(
-        read_only=True,
-        allow_null=True,
-        help_text="The id of the order, invoice or ticket it is about; a note's text for notes.",
-    )
-
-
-class ManagedAccountSerializer(OrganisationSerializer):
-    tier_name = serializers.CharField(read_only=True, allow_null=True)
-    open_tickets = serializers.IntegerField(read_only=True)
-    tickets_at_risk = serializers.IntegerField(read_only=True)
-    last_contact = serializers.DateTimeField(read_only=True, allow_null=True)

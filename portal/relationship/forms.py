@@ -5,8 +5,8 @@ from django.db.models import Q
 
 from accounts.choices import UserKind
 from accounts.models import Organisation, User
-from portal.choices import CommitmentStatus, EngagementKind, EngagementStatus
-from portal.models import Engagement
+from portal.relationship.choices import CommitmentStatus, EngagementKind, EngagementStatus
+from portal.relationship.models import Engagement
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -85,9 +85,7 @@ class CommitmentForm(forms.Form):
     def __init__(self, *args, organisation: Organisation, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = (
-            User.objects.filter(is_active=True)
-            .exclude(kind=UserKind.CUSTOMER)
-            .order_by("full_name")
+            User.objects.staff().filter(is_active=True).order_by("full_name")
         )
         self.fields["engagement"].queryset = Engagement.objects.filter(
             organisation=organisation

@@ -1,35 +1,6 @@
+"""Choices of the relationship's models."""
+
 from django.db import models
-
-
-class SourceKind(models.TextChoices):
-    SQL = "sql", "SQL database"
-    CSV = "csv", "CSV drop folder"
-    HTTP = "http", "HTTP JSON API"
-
-
-class Entity(models.TextChoices):
-    ORDERS = "orders", "Orders"
-    ORDER_LINES = "order_lines", "Order lines"
-    SHIPMENTS = "shipments", "Shipments"
-    INVOICES = "invoices", "Invoices"
-    TICKETS = "tickets", "Old help-desk tickets"
-    ACCOUNTS = "accounts", "CRM accounts"
-    PRICES = "prices", "Contract prices"
-    SAMPLES = "samples", "Sample receipts"
-
-
-class RunStatus(models.TextChoices):
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-    SKIPPED = "skipped", "Skipped: already running"
-
-
-class InvoiceStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    PAID = "paid", "Paid"
-    OVERDUE = "overdue", "Overdue"
-    CANCELLED = "cancelled", "Cancelled"
 
 
 class EngagementKind(models.TextChoices):

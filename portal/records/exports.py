@@ -19,8 +19,8 @@ from accounts.choices import AuditAction
 from accounts.decorators import customer_screen
 from accounts.middleware import client_ip
 from accounts.services import audit_record
-from portal import selectors
-from portal.views import _date
+from portal.records import selectors
+from portal.records.views import _date
 
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

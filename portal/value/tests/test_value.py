@@ -25,10 +25,10 @@ from django.utils import timezone
 
 from accounts.choices import LifecycleStage, TeamRole, UserKind
 from accounts.tests.factories import AssignmentFactory, OrganisationFactory, StaffFactory
-from portal.models import Invoice
+from portal.records.models import Invoice
 from portal.tests.records import source
+from portal.value.selectors import LeftOut, Period, months_before, pareto, tier_fit, trailing_months
 from tiers.models import ExchangeRate, ServiceTier, TierAssignment
-from tiers.selectors import LeftOut, Period, months_before, pareto, tier_fit, trailing_months
 
 YEAR_2025 = Period(start=date(2025, 1, 1), end=date(2025, 12, 31))
 D = Decimal
@@ -223,7 +223,7 @@ def test_tier_fit_needs_tiers_that_say_whom_they_suit(estate):
 
 def test_value_page_shows_figures_chart_and_ranking(client, estate):
     client.force_login(estate.admin)
-    response = client.get(reverse("tiers:value"), {"start": "2025-01-01", "end": "2025-12-31"})
+    response = client.get(reverse("portal:value"), {"start": "2025-01-01", "end": "2025-12-31"})
     body = response.content.decode()
     assert response.status_code == 200
     assert "43.5 %" in body
@@ -235,7 +235,7 @@ def test_value_page_shows_figures_chart_and_ranking(client, estate):
 
 def test_bad_dates_get_a_field_error_and_the_default_period(client, estate):
     client.force_login(estate.admin)
-    response = client.get(reverse("tiers:value"), {"start": "2025-05-01", "end": "2025-04-01"})
+    response = client.get(reverse("portal:value"), {"start": "2025-05-01", "end": "2025-04-01"})
     assert response.status_code == 200
     assert response.context["form"].errors == {
         "end": ["The last day cannot come before the first."]
@@ -246,7 +246,7 @@ def test_bad_dates_get_a_field_error_and_the_default_period(client, estate):
 @pytest.mark.parametrize("query", [{}, {"page": "1"}])
 def test_the_period_picker_shows_the_period_analysed(client, estate, query):
     client.force_login(estate.admin)
-    response = client.get(reverse("tiers:value"), query)
+    response = client.get(reverse("portal:value"), query)
     assert '<option value="12" selected>Last 12 months</option>' in response.content.decode()
     assert response.context["result"].period == trailing_months(12, today=timezone.localdate())
 
@@ -254,14 +254,14 @@ def test_the_period_picker_shows_the_period_analysed(client, estate, query):
 def test_tier_fit_page_lists_candidates_with_reasons(client, tiered):
     client.force_login(tiered.admin)
     period = {"period": "custom", "start": "2025-01-01", "end": "2025-12-31"}
-    response = client.get(reverse("tiers:tier_fit"), period)
+    response = client.get(reverse("portal:tier_fit"), period)
     body = response.content.decode()
     assert "upgrade to Platinum" in body
     assert "Platinum is for the top 20 % (the 1 largest); on Gold." in body
     assert "Gone Ltd" not in body
 
 
-@pytest.mark.parametrize("route", ["tiers:value", "tiers:tier_fit"])
+@pytest.mark.parametrize("route", ["portal:value", "portal:tier_fit"])
 def test_customers_get_404_and_agents_403(client, estate, route):
     client.force_login(estate.member_a)
     assert client.get(reverse(route)).status_code == 404
@@ -272,7 +272,7 @@ def test_customers_get_404_and_agents_403(client, estate, route):
     assert client.get(reverse(route)).status_code == 200
 
 
-@pytest.mark.parametrize("route", ["tiers:value", "tiers:tier_fit"])
+@pytest.mark.parametrize("route", ["portal:value", "portal:tier_fit"])
 def test_value_pages_make_the_same_queries_at_any_size(
     client, tiered, route, django_assert_max_num_queries
 ):

@@ -12,7 +12,7 @@ from decimal import Decimal
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from tiers.selectors import CONCENTRATION_PERCENT, Pareto
+from portal.value.selectors import CONCENTRATION_PERCENT, Pareto
 
 WIDTH, HEIGHT = 720, 300
 LEFT, RIGHT, TOP, BOTTOM = 48, 16, 16, 44

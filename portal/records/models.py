@@ -1,0 +1,236 @@
+"""Records synced from the departmental systems: orders, deliveries, invoices and the rest."""
+
+from django.db import models
+
+from accounts.models import Organisation
+from accounts.querysets import OrganisationOwnedQuerySet
+from portal.sync.models import (
+    SourceSystem,
+)
+
+
+class SyncedRecordQuerySet(OrganisationOwnedQuerySet):
+    def visible_to(self, user, *, as_list: bool = False):
+        """Live records of visible organisations: deleted and unmatched ones stay hidden."""
+        visible = super().visible_to(user, as_list=as_list)
+        return visible.filter(deleted_at__isnull=True, organisation__isnull=False)
+
+
+class SyncedRecord(models.Model):
+    """What every record from a legacy system keeps about where it came from."""
+
+    source = models.ForeignKey(SourceSystem, on_delete=models.PROTECT, related_name="+")
+    external_id = models.CharField(max_length=100)
+    organisation = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    content_hash = models.CharField(max_length=32)
+    synced_at = models.DateTimeField(help_text="When its content last changed in the portal.")
+    deleted_at = models.DateTimeField(
+        null=True, blank=True, help_text="Gone from the source: kept, hidden from customers."
+    )
+
+    objects = SyncedRecordQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+
+def _unique_per_source(name: str):
+    return models.UniqueConstraint(
+        fields=["source", "external_id"], name=f"{name}_unique_source_key"
+    )
+
+
+class Order(SyncedRecord):
+    """An order placed through a legacy order-entry system."""
+
+    customer_id = models.CharField(max_length=100)
+    customer_name = models.CharField(max_length=200, blank=True)
+    number = models.CharField(max_length=50)
+    status = models.CharField(max_length=30)
+    ordered_at = models.DateTimeField()
+    currency = models.CharField(max_length=3, blank=True)
+    total = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+
+    class Meta:
+        ordering = ["-ordered_at"]
+        constraints = [_unique_per_source("order")]
+        indexes = [models.Index(fields=["organisation", "-ordered_at"])]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class OrderLine(SyncedRecord):
+    """One product on an order."""
+
+    order_id_external = models.CharField(max_length=100)
+    order = models.ForeignKey(
+        Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="lines"
+    )
+    product_code = models.CharField(max_length=50)
+    product_name = models.CharField(max_length=200, blank=True)
+    quantity = models.DecimalField(max_digits=12, decimal_places=3)
+    unit_price = models.DecimalField(max_digits=14, decimal_places=4)
+    currency = models.CharField(max_length=3, blank=True)
+    lot = models.CharField(max_length=50, blank=True)
+
+    class Meta:
+        constraints = [_unique_per_source("order_line")]
+        indexes = [models.Index(fields=["order_id_external"])]
+
+    def __str__(self) -> str:
+        return f"{self.product_code} × {self.quantity}"
+
+
+class Shipment(SyncedRecord):
+    """A delivery of (part of) an order, from the fulfilment system."""
+
+    order_id_external = models.CharField(max_length=100)
+    order = models.ForeignKey(
+        Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="shipments"
+    )
+    carrier = models.CharField(max_length=100)
+    tracking_number = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=30)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-shipped_at"]
+        constraints = [_unique_per_source("shipment")]
+        indexes = [
+            models.Index(fields=["order_id_external"]),
+            models.Index(  # deliveries on the timeline
+                fields=["organisation", "-delivered_at"],
+                name="shipment_delivered_idx",
+                condition=models.Q(delivered_at__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.carrier} {self.tracking_number}"
+
+
+class Invoice(SyncedRecord):
+    """A bill from the billing system."""
+
+    customer_id = models.CharField(max_length=100)
+    customer_name = models.CharField(max_length=200, blank=True)
+    number = models.CharField(max_length=50)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    issued_on = models.DateField()
+    due_on = models.DateField(null=True, blank=True)
+    paid_on = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=20, blank=True)
+    product_line = models.CharField(max_length=100, blank=True)
+    order_id_external = models.CharField(max_length=100, blank=True)
+    order = models.ForeignKey(
+        Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="invoices"
+    )
+
+    class Meta:
+        ordering = ["-issued_on"]
+        constraints = [_unique_per_source("invoice")]
+        indexes = [
+            models.Index(fields=["organisation", "-issued_on"]),
+            # "Invoices to pay" on the home page, and payments on the timeline.
+            models.Index(
+                fields=["organisation", "due_on"],
+                name="invoice_unpaid_idx",
+                condition=models.Q(paid_on__isnull=True, deleted_at__isnull=True),
+            ),
+            models.Index(
+                fields=["organisation", "-paid_on"],
+                name="invoice_paid_idx",
+                condition=models.Q(paid_on__isnull=False),
+            ),
+            # Customer value (tiers/selectors.py) sums a period of live invoices: an
+            # index-only scan of these columns instead of reading the whole table.
+            models.Index(
+                fields=["issued_on"],
+                include=["organisation", "product_line", "currency", "amount", "id"],
+                name="invoice_value_idx",
+                condition=models.Q(deleted_at__isnull=True, organisation__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class LegacyTicket(SyncedRecord):
+    """A ticket from the old help desk, kept read-only so the history is in one place."""
+
+    customer_id = models.CharField(max_length=100)
+    customer_name = models.CharField(max_length=200, blank=True)
+    subject = models.CharField(max_length=300)
+    status = models.CharField(max_length=30)
+    category = models.CharField(max_length=100, blank=True)
+    opened_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    body = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-opened_at"]
+        constraints = [_unique_per_source("legacy_ticket")]
+        indexes = [models.Index(fields=["organisation", "-opened_at"])]
+
+    def __str__(self) -> str:
+        return self.subject
+
+
+class CrmAccount(SyncedRecord):
+    """A customer account as the CRM knows it; its customer number links it to ours."""
+
+    name = models.CharField(max_length=200)
+    customer_number = models.CharField(max_length=32, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    segment = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [_unique_per_source("crm_account")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PriceAgreement(SyncedRecord):
+    """A contracted price for one product, from the contracts and pricing system."""
+
+    customer_id = models.CharField(max_length=100)
+    customer_name = models.CharField(max_length=200, blank=True)
+    product_code = models.CharField(max_length=50)
+    unit_price = models.DecimalField(max_digits=14, decimal_places=4)
+    currency = models.CharField(max_length=3)
+    valid_from = models.DateField()
+    valid_until = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["product_code", "-valid_from"]
+        constraints = [_unique_per_source("price_agreement")]
+
+    def __str__(self) -> str:
+        return f"{self.product_code} {self.unit_price} {self.currency}"
+
+
+class SampleReceipt(SyncedRecord):
+    """Samples of a lot signed for by a named clinician (sample accountability)."""
+
+    customer_id = models.CharField(max_length=100)
+    customer_name = models.CharField(max_length=200, blank=True)
+    lot = models.CharField(max_length=50)
+    product_code = models.CharField(max_length=50)
+    quantity = models.DecimalField(max_digits=12, decimal_places=3)
+    recipient = models.CharField(max_length=200)
+    signed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-signed_at"]
+        constraints = [_unique_per_source("sample_receipt")]
+
+    def __str__(self) -> str:
+        return f"{self.lot} × {self.quantity}"

@@ -1,0 +1,168 @@
+"""Reads of the synced records, always through the access policy."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from accounts.models import Organisation, User
+from portal.records.models import (
+    Invoice,
+    Order,
+    OrderLine,
+    Shipment,
+)
+from portal.sync.models import (
+    SourceSystem,
+)
+
+ORDER_SORTS = {
+    "newest": ("-ordered_at", "-pk"),
+    "oldest": ("ordered_at", "pk"),
+    "number": ("number", "pk"),
+    "total": ("-total", "-pk"),
+}
+
+
+def source_freshness() -> dict[int, SourceSystem]:
+    """Every source by id, to label records with where they came from and how fresh."""
+    return {s.pk: s for s in SourceSystem.objects.only("pk", "name", "last_success_at")}
+
+
+def order_list(
+    *,
+    user: User,
+    organisation: Organisation | None = None,
+    search: str = "",
+    status: str = "",
+    date_from: date | None = None,
+    date_to: date | None = None,
+    sort: str = "newest",
+) -> QuerySet[Order]:
+    """Orders the user may see, of one organisation (the screens) or all visible (the API)."""
+    orders = _of_organisation(Order.objects, user, organisation)
+    if search:
+        lines = OrderLine.objects.filter(order=OuterRef("pk")).filter(
+            Q(product_code__icontains=search) | Q(product_name__icontains=search)
+        )
+        orders = orders.filter(Q(number__icontains=search) | Exists(lines))
+    if status:
+        orders = orders.filter(status=status)
+    if date_from:
+        orders = orders.filter(ordered_at__date__gte=date_from)
+    if date_to:
+        orders = orders.filter(ordered_at__date__lte=date_to)
+    return orders.order_by(*ORDER_SORTS.get(sort, ORDER_SORTS["newest"]))
+
+
+def order_rows(orders: QuerySet[Order]) -> QuerySet[Order]:
+    """The screens' order rows: each with its live line count and latest shipment's status.
+
+    Subqueries, not a join with GROUP BY: only the rows of the page are counted.
+    """
+    live_lines = OrderLine.objects.filter(order=OuterRef("pk"), deleted_at__isnull=True)
+    return orders.annotate(
+        line_count=Coalesce(
+            Subquery(live_lines.order_by().values("order").annotate(n=Count("pk")).values("n")[:1]),
+            0,
+        ),
+        shipment_status=latest_shipment_status(),
+    )
+
+
+def latest_shipment_status() -> Subquery:
+    """The status of an order's latest live shipment (None before it ships)."""
+    latest = Shipment.objects.filter(order=OuterRef("pk"), deleted_at__isnull=True)
+    return Subquery(latest.order_by("-shipped_at").values("status")[:1])
+
+
+def _of_organisation(records: QuerySet, user: User, organisation: Organisation | None):
+    """One organisation's records (the screens), or those of all the user's (the API),
+    under the access policy."""
+    if organisation is not None:
+        return records.visible_to(user).filter(organisation=organisation)
+    return records.visible_to(user, as_list=True)
+
+
+def order_statuses(*, organisation: Organisation) -> list[str]:
+    return list(
+        Order.objects.filter(organisation=organisation, deleted_at__isnull=True)
+        .order_by("status")
+        .values_list("status", flat=True)
+        .distinct()
+    )
+
+
+def order_get(*, user: User, pk: int) -> Order:
+    """An order with its lines, shipments and invoices; 404 unless visible."""
+    live = {"deleted_at__isnull": True}
+    return get_object_or_404(
+        Order.objects.visible_to(user)
+        .select_related("organisation")
+        .prefetch_related(
+            Prefetch("lines", queryset=OrderLine.objects.filter(**live).order_by("pk")),
+            Prefetch("shipments", queryset=Shipment.objects.filter(**live)),
+            Prefetch("invoices", queryset=Invoice.objects.filter(**live)),
+        ),
+        pk=pk,
+    )
+
+
+def shipment_list(
+    *, user: User, organisation: Organisation | None = None, status: str = ""
+) -> QuerySet[Shipment]:
+    shipments = (
+        _of_organisation(Shipment.objects, user, organisation)
+        .select_related("order")
+        .order_by(F("shipped_at").desc(nulls_last=True), "-pk")
+    )
+    return shipments.filter(status=status) if status else shipments
+
+
+INVOICE_STATES = {"open": "Open", "overdue": "Overdue", "paid": "Paid"}
+
+
+def invoice_list(
+    *, user: User, organisation: Organisation | None = None, state: str = ""
+) -> QuerySet[Invoice]:
+    today = timezone.localdate()
+    invoices = _of_organisation(Invoice.objects, user, organisation)
+    invoices = (
+        invoices.annotate(
+            state=Case(
+                When(paid_on__isnull=False, then=Value("paid")),
+                When(due_on__lt=today, then=Value("overdue")),
+                default=Value("open"),
+                output_field=CharField(),
+            )
+        )
+        .select_related("order")
+        .order_by("-issued_on", "-pk")
+    )
+    if state == "unpaid":  # what the home page lists: overdue first, then by due date
+        return invoices.filter(paid_on__isnull=True).order_by(
+            F("due_on").asc(nulls_last=True), "-pk"
+        )
+    return invoices.filter(state=state) if state in INVOICE_STATES else invoices
+
+
+def invoice_get(*, user: User, pk: int) -> Invoice:
+    invoices = Invoice.objects.visible_to(user).select_related("organisation", "order")
+    return get_object_or_404(invoices, pk=pk)

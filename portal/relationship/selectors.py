@@ -1,0 +1,295 @@
+"""Reads of the relationship: review schedule, engagements, commitments, sponsor lapses."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db.models import (
+    BooleanField,
+    Case,
+    DateField,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Least, TruncDate
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from accounts.choices import LifecycleStage, TeamRole
+from accounts.models import AccountAssignment, Organisation, User
+from portal.relationship.choices import (
+    CommitmentStatus,
+    EngagementKind,
+    EngagementStatus,
+)
+from portal.relationship.models import (
+    Commitment,
+    Engagement,
+    LastContact,
+    SponsorLapse,
+)
+from tiers.models import TierAssignment
+
+
+class AddDays(Func):
+    """`date + n days` in SQL. Django cannot multiply a duration by a column, so this
+    says it per database: PostgreSQL adds an integer to a date, SQLite has date()."""
+
+    output_field = DateField()
+    arity = 2
+
+    def as_sql(self, compiler, connection, **extra):
+        return super().as_sql(
+            compiler, connection, template="(%(expressions)s)", arg_joiner=" + ", **extra
+        )
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return super().as_sql(
+            compiler,
+            connection,
+            template="date(%(expressions)s || ' days')",
+            arg_joiner=", '+' || ",
+            **extra,
+        )
+
+
+class DaysBetween(Func):
+    """Whole days from the second date to the first, in SQL."""
+
+    output_field = IntegerField()
+    arity = 2
+
+    def as_sql(self, compiler, connection, **extra):
+        return super().as_sql(
+            compiler, connection, template="(%(expressions)s)", arg_joiner=" - ", **extra
+        )
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return super().as_sql(
+            compiler,
+            connection,
+            template="CAST(julianday(%(expressions)s) AS INTEGER)",
+            arg_joiner=") - julianday(",
+            **extra,
+        )
+
+
+def _current_tier(field: str):
+    # order_by(): the model's ordering (by organisation name) would add a join and a sort.
+    current = TierAssignment.objects.filter(organisation=OuterRef("pk"), ended_at__isnull=True)
+    return Subquery(current.order_by().values(field)[:1])
+
+
+def _last_held(kind: str):
+    held = Engagement.objects.filter(
+        organisation=OuterRef("pk"), kind=kind, status=EngagementStatus.HELD
+    )
+    return Subquery(held.order_by("-on").values("on")[:1])
+
+
+def with_schedule(organisations: QuerySet[Organisation]) -> QuerySet[Organisation]:
+    """Organisations with when their next review, health check and sponsor contact are due.
+
+    The next one of a kind is due one tier cadence after the last held, or after the
+    tier started when none was held yet; empty when the tier promises none. Sponsor
+    contact is due one promised period after the sponsor's last touchpoint (any held
+    engagement they attended) or after they took the account, whichever is later.
+    """
+    sponsor = AccountAssignment.objects.filter(
+        organisation=OuterRef("pk"), role=TeamRole.EXECUTIVE_SPONSOR, ended_at__isnull=True
+    ).order_by()
+    promised = TierAssignment.objects.filter(
+        organisation=OuterRef("pk"), ended_at__isnull=True, tier__executive_sponsor_promised=True
+    ).order_by()
+    return (
+        organisations.annotate(
+            tier_since=TruncDate(_current_tier("started_at")),
+            review_every=_current_tier("tier__review_every_days"),
+            check_every=_current_tier("tier__health_check_every_days"),
+            sponsor_every=Subquery(promised.values("tier__sponsor_contact_every_days")[:1]),
+            last_review=_last_held(EngagementKind.QBR),
+            last_check=_last_held(EngagementKind.HEALTH_CHECK),
+            sponsor_id=Subquery(sponsor.values("user_id")[:1]),
+            sponsor_since=TruncDate(Subquery(sponsor.values("started_at")[:1])),
+        )
+        .annotate(
+            sponsor_touch=Subquery(
+                Engagement.objects.filter(
+                    organisation=OuterRef("pk"),
+                    status=EngagementStatus.HELD,
+                    attendees=OuterRef("sponsor_id"),
+                )
+                .order_by("-on")
+                .values("on")[:1]
+            ),
+        )
+        .annotate(
+            review_due=AddDays(Coalesce("last_review", "tier_since"), "review_every"),
+            check_due=AddDays(Coalesce("last_check", "tier_since"), "check_every"),
+            sponsor_due=AddDays(
+                Case(
+                    When(sponsor_touch__gt=F("sponsor_since"), then=F("sponsor_touch")),
+                    default=Coalesce("sponsor_since", "tier_since"),
+                ),
+                "sponsor_every",
+            ),
+        )
+    )
+
+
+def overdue_reviews(*, user: User, today: date | None = None) -> QuerySet[Organisation]:
+    """Visible organisations with a review or health check past its due day, most overdue first."""
+    today = today or timezone.localdate()
+    return (
+        with_schedule(Organisation.objects.visible_to(user))
+        .exclude(lifecycle_stage=LifecycleStage.CHURNED)
+        .filter(Q(review_due__lt=today) | Q(check_due__lt=today))
+        .order_by(Least("review_due", "check_due").asc(nulls_last=True), "name")
+    )
+
+
+def engagement_list(
+    *, user: User, organisation: Organisation, for_customer: bool
+) -> QuerySet[Engagement]:
+    """An organisation's engagements, newest first; customers never see cancelled ones."""
+    engagements = (
+        Engagement.objects.visible_to(user)
+        .filter(organisation=organisation)
+        .prefetch_related(
+            Prefetch("attendees", queryset=User.objects.order_by("full_name").only("full_name"))
+        )
+    )
+    if for_customer:
+        engagements = engagements.exclude(status=EngagementStatus.CANCELLED).defer("internal_notes")
+    return engagements
+
+
+def engagement_get(*, user: User, pk: int) -> Engagement:
+    """An engagement for staff to edit; 404 unless its organisation is theirs."""
+    if not user.is_employee:
+        raise Http404
+    return get_object_or_404(
+        Engagement.objects.visible_to(user).select_related("organisation"), pk=pk
+    )
+
+
+def upcoming_review(*, organisation: Organisation, today: date | None = None) -> dict | None:
+    """The next review or health check: the booked one, else when the cadence says it is due.
+
+    One query: the schedule and the next booked engagement come as annotations.
+    """
+    today = today or timezone.localdate()
+    booked = Engagement.objects.filter(
+        organisation=OuterRef("pk"),
+        status=EngagementStatus.PLANNED,
+        on__gte=today,
+        kind__in=[EngagementKind.QBR, EngagementKind.HEALTH_CHECK],
+    ).order_by("on", "pk")
+    row = (
+        with_schedule(Organisation.objects.filter(pk=organisation.pk))
+        .annotate(
+            booked_on=Subquery(booked.values("on")[:1]),
+            booked_kind=Subquery(booked.values("kind")[:1]),
+        )
+        .values("review_due", "check_due", "booked_on", "booked_kind")
+        .first()
+    )
+    if row is None:
+        return None
+    if row["booked_on"]:
+        kind = EngagementKind(row["booked_kind"]).label
+        return {"kind": kind, "on": as_date(row["booked_on"]), "booked": True}
+    due = [
+        (as_date(day), label)
+        for day, label in [
+            (row["review_due"], EngagementKind.QBR.label),
+            (row["check_due"], EngagementKind.HEALTH_CHECK.label),
+        ]
+        if day
+    ]
+    if not due:
+        return None
+    day, label = min(due)
+    return {"kind": label, "on": day, "booked": False, "overdue": day < today}
+
+
+def as_date(value) -> date:
+    # SQLite hands computed dates back as text.
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def commitment_list(
+    *, user: User, organisation: Organisation, state: str = ""
+) -> QuerySet[Commitment]:
+    """Commitments to an organisation with an `is_overdue` flag: open ones first, by due day."""
+    today = timezone.localdate()
+    commitments = (
+        Commitment.objects.visible_to(user)
+        .filter(organisation=organisation)
+        .select_related("owner")
+        .annotate(
+            is_overdue=Case(
+                When(status=CommitmentStatus.OPEN, due_on__lt=today, then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            ),
+            is_open=Case(When(status=CommitmentStatus.OPEN, then=Value(0)), default=Value(1)),
+        )
+        .order_by("is_open", "due_on", "pk")
+    )
+    if state == "open":
+        return commitments.filter(status=CommitmentStatus.OPEN)
+    if state == "overdue":
+        return commitments.filter(status=CommitmentStatus.OPEN, due_on__lt=today)
+    return commitments
+
+
+def commitment_get(*, user: User, pk: int) -> Commitment:
+    if not user.is_employee:
+        raise Http404
+    return get_object_or_404(
+        Commitment.objects.visible_to(user).select_related("organisation", "owner"), pk=pk
+    )
+
+
+def overdue_commitments(*, user: User) -> QuerySet[Commitment]:
+    """Open commitments past their due day on the accounts this person sees, oldest first."""
+    return (
+        Commitment.objects.visible_to(user)
+        .filter(status=CommitmentStatus.OPEN, due_on__lt=timezone.localdate())
+        .select_related("organisation", "owner")
+        .order_by("due_on", "pk")
+    )
+
+
+def sponsor_lapses(*, user: User) -> QuerySet[SponsorLapse]:
+    """Executive-sponsor promises currently broken on the accounts this person sees."""
+    return (
+        SponsorLapse.objects.visible_to(user)
+        .filter(ended_at__isnull=True)
+        .select_related("organisation", "sponsor")
+        .order_by("due_on", "pk")
+    )
+
+
+def account_get(*, user: User, pk: int) -> Organisation:
+    """A staff member's account with its schedule and tier; 404 unless theirs."""
+    if not user.is_employee:
+        raise Http404
+    organisations = with_schedule(Organisation.objects.visible_to(user)).annotate(
+        tier_name=_current_tier("tier__name"),
+        sponsor_promised=Coalesce(_current_tier("tier__executive_sponsor_promised"), False),
+        last_contact_at=Subquery(
+            LastContact.objects.filter(organisation=OuterRef("pk")).values("at")[:1]
+        ),
+    )
+    return get_object_or_404(organisations, pk=pk)

@@ -1,0 +1,183 @@
+"""The relationship screens: reviews, commitments, an account's health and what is due."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+
+from accounts import selectors as account_selectors
+from accounts.decorators import customer_screen, staff_only
+from config.forms import add_service_errors
+from portal.relationship import health, selectors, services
+from portal.relationship.forms import CommitmentForm, EngagementForm
+
+
+@customer_screen
+def reviews(request):
+    """The customer's reviews and health checks: summaries and next steps, never our notes."""
+    organisation = request.organisation
+    return render(
+        request,
+        "portal/reviews.html",
+        {
+            "engagements": selectors.engagement_list(
+                user=request.user, organisation=organisation, for_customer=True
+            )[:100],
+            "upcoming_review": selectors.upcoming_review(organisation=organisation),
+        },
+    )
+
+
+@customer_screen
+def commitments(request):
+    """What we promised the customer, open ones first; overdue ones say so."""
+    return render(
+        request,
+        "portal/commitments.html",
+        {
+            "commitments": selectors.commitment_list(
+                user=request.user, organisation=request.organisation
+            )[:200],
+        },
+    )
+
+
+@staff_only
+def account(request, pk: int):
+    """One account for staff: health and why, the trend, reviews due, engagements, commitments."""
+    organisation = selectors.account_get(user=request.user, pk=pk)
+    history = health.health_history(organisation=organisation)
+    latest = history[-1] if history else None
+    return render(
+        request,
+        "portal/account.html",
+        {
+            "organisation": organisation,
+            "today": timezone.localdate(),
+            "health": latest,
+            "breakdown": health.health_breakdown(latest) if latest else [],
+            "reasons": health.health_reasons(latest) if latest else "",
+            "history": history,
+            "trend": health.trend_points(history),
+            "team": account_selectors.account_team(organisation=organisation),
+            "engagements": selectors.engagement_list(
+                user=request.user, organisation=organisation, for_customer=False
+            )[:50],
+            "commitments": selectors.commitment_list(user=request.user, organisation=organisation)[
+                :100
+            ],
+            "lapses": selectors.sponsor_lapses(user=request.user).filter(organisation=organisation),
+        },
+    )
+
+
+def _organisation_for_staff(request, pk: int):
+    if not request.user.is_employee:
+        raise Http404
+    return account_selectors.organisation_get(user=request.user, pk=pk)
+
+
+def _edit_page(request, form, organisation, title: str, **extra):
+    context = {"form": form, "organisation": organisation, "title": title, **extra}
+    status = 400 if form.errors else 200
+    return render(request, "portal/relationship_form.html", context, status=status)
+
+
+def _saved(request, form, organisation, save, message: str):
+    """On a valid POST, `save(cleaned_data)` through the service and go back to the account
+    with `message`; None (show the form again) when there is nothing to save yet or the
+    service refuses, its reasons then on the form."""
+    if request.method != "POST" or not form.is_valid():
+        return None
+    try:
+        save(dict(form.cleaned_data))
+    except ValidationError as error:
+        add_service_errors(form, error)
+        return None
+    messages.success(request, message)
+    return redirect("portal:account", organisation.pk)
+
+
+@staff_only
+def engagement_create(request, pk: int):
+    organisation = _organisation_for_staff(request, pk)
+    form = EngagementForm(
+        request.POST or None,
+        organisation=organisation,
+        user=request.user,
+        initial={"on": timezone.localdate(), "attendees": [request.user.pk]},
+    )
+
+    def save(data):
+        services.engagement_record(
+            by=request.user, organisation=organisation, via_view_as=request.viewing_as, **data
+        )
+
+    return _saved(request, form, organisation, save, "Engagement recorded.") or _edit_page(
+        request, form, organisation, "Record an engagement"
+    )
+
+
+@staff_only
+def engagement_edit(request, pk: int):
+    engagement = selectors.engagement_get(user=request.user, pk=pk)
+    organisation = engagement.organisation
+    initial = {
+        name: getattr(engagement, name) for name in [*services.ENGAGEMENT_FIELDS, "internal_notes"]
+    }
+    initial["attendees"] = list(engagement.attendees.values_list("pk", flat=True))
+    form = EngagementForm(
+        request.POST or None, organisation=organisation, user=request.user, initial=initial
+    )
+
+    def save(data):
+        attendees = list(data.pop("attendees"))
+        services.engagement_update(
+            by=request.user,
+            engagement=engagement,
+            attendees=attendees,
+            via_view_as=request.viewing_as,
+            **data,
+        )
+
+    title = f"{engagement.get_kind_display()} of {engagement.on:%-d %B %Y}"
+    return _saved(request, form, organisation, save, "Engagement saved.") or _edit_page(
+        request, form, organisation, title, engagement=engagement
+    )
+
+
+@staff_only
+def commitment_create(request, pk: int):
+    organisation = _organisation_for_staff(request, pk)
+    form = CommitmentForm(
+        request.POST or None, organisation=organisation, initial={"owner": request.user.pk}
+    )
+    form.fields.pop("status")  # a new promise is open
+
+    def save(data):
+        services.commitment_create(
+            by=request.user, organisation=organisation, via_view_as=request.viewing_as, **data
+        )
+
+    message = "Commitment added. The customer sees it on their portal."
+    return _saved(request, form, organisation, save, message) or _edit_page(
+        request, form, organisation, "Add a commitment"
+    )
+
+
+@staff_only
+def commitment_edit(request, pk: int):
+    commitment = selectors.commitment_get(user=request.user, pk=pk)
+    organisation = commitment.organisation
+    initial = {name: getattr(commitment, name) for name in services.COMMITMENT_FIELDS}
+    form = CommitmentForm(request.POST or None, organisation=organisation, initial=initial)
+
+    def save(data):
+        services.commitment_update(
+            by=request.user, commitment=commitment, via_view_as=request.viewing_as, **data
+        )
+
+    return _saved(request, form, organisation, save, "Commitment saved.") or _edit_page(
+        request, form, organisation, commitment.title, commitment=commitment
+    )

@@ -1,0 +1,144 @@
+"""Reads of the staff workspace: my accounts, the work queue's counts, renewals."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django.db.models import (
+    Count,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from accounts.choices import LifecycleStage
+from accounts.models import Organisation, User
+from portal.relationship.health import attach_health, with_health
+from portal.relationship.models import (
+    LastContact,
+)
+from portal.relationship.selectors import (
+    _current_tier,
+    overdue_commitments,
+    overdue_reviews,
+    sponsor_lapses,
+)
+from portal.sync.models import (
+    CustomerIdentity,
+)
+from tickets.choices import OPEN_STATUSES, SlaState
+from tickets.models import Message, Ticket
+from tickets.selectors import ticket_list
+from tiers.models import TierAssignment
+
+ACCOUNT_SORTS = {
+    "name": ("name",),
+    "renewal": (F("renewal_date").asc(nulls_last=True), "name"),
+    "stage": ("lifecycle_stage", "name"),
+    "open": ("-open_tickets", "name"),
+    "risk": ("-tickets_at_risk", "-open_tickets", "name"),
+    "contact": (F("last_contact").asc(nulls_first=True), "name"),
+    "health": (F("health_score").asc(nulls_last=True), "name"),
+}
+
+
+def workspace_accounts(*, user: User, sort: str = "name") -> QuerySet[Organisation]:
+    """The accounts a staff member looks after, with what needs attention.
+
+    Last contact is the stored one (portal.services.last_contact_record), one row per
+    account, rather than a scan of every message of every account.
+    """
+    now = timezone.now()
+    open_tickets = Ticket.objects.filter(organisation=OuterRef("pk"), status__in=OPEN_STATUSES)
+    risky = open_tickets.with_sla_state(now).filter(
+        sla_state__in=[SlaState.AT_RISK, SlaState.BREACHED]
+    )
+    current_tier = TierAssignment.objects.filter(organisation=OuterRef("pk"), ended_at__isnull=True)
+    return (
+        with_health(Organisation.objects.visible_to(user))
+        .annotate(
+            tier_name=Subquery(current_tier.values("tier__name")[:1]),
+            open_tickets=_count(open_tickets),
+            tickets_at_risk=_count(risky),
+            last_contact=Subquery(
+                LastContact.objects.filter(organisation=OuterRef("pk")).values("at")[:1]
+            ),
+        )
+        .order_by(*ACCOUNT_SORTS.get(sort, ACCOUNT_SORTS["name"]))
+    )
+
+
+def _count(queryset):
+    counted = queryset.order_by().values("organisation").annotate(n=Count("pk")).values("n")[:1]
+    return Coalesce(Subquery(counted), 0)
+
+
+def tickets_waiting_for_staff(*, user: User) -> QuerySet[Ticket]:
+    """Open tickets whose last public word is the customer's: the ball is in our court."""
+    last_public = Message.objects.filter(ticket=OuterRef("pk"), is_internal=False).order_by(
+        "-created_at", "-pk"
+    )
+    return (
+        ticket_list(user=user, status="open")
+        .order_by("created_at", "pk")
+        .annotate(last_author_kind=Subquery(last_public.values("author__kind")[:1]))
+        .filter(Q(last_author_kind="customer") | Q(last_author_kind__isnull=True))
+        .exclude(status="waiting")
+    )
+
+
+def work_queue_counts(*, user: User) -> dict[str, int]:
+    """The numbers on the workspace's queue card: one query each, whatever the data."""
+    return {
+        "waiting": tickets_waiting_for_staff(user=user).count(),
+        "at_risk": ticket_list(user=user, status="open", sla_state="at_risk").count(),
+        "breached": ticket_list(user=user, status="open", sla_state="breached").count(),
+        "to_match": CustomerIdentity.objects.filter(organisation__isnull=True).count(),
+    }
+
+
+def _count_of(queryset) -> Subquery:
+    counted = queryset.order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n")
+    return Subquery(counted, output_field=IntegerField())
+
+
+def relationship_counts(*, user: User) -> dict[str, int]:
+    """Overdue reviews, overdue commitments and lapsed sponsor promises, for the queue card.
+
+    One query: the three counts are subqueries of a one-row SELECT (the user's own row).
+    """
+    counts = {
+        "reviews_overdue": _count_of(overdue_reviews(user=user)),
+        "commitments_overdue": _count_of(overdue_commitments(user=user)),
+        "sponsor_lapses": _count_of(sponsor_lapses(user=user)),
+    }
+    row = User.objects.filter(pk=user.pk).annotate(**counts).values(*counts).first()
+    return row or dict.fromkeys(counts, 0)
+
+
+RENEWAL_BUCKETS = [(30, "Next 30 days"), (60, "31 to 60 days"), (90, "61 to 90 days")]
+
+
+def renewal_pipeline(*, user: User, today: date | None = None) -> list[dict]:
+    """Renewals in the next 90 days in 30-day buckets, each account with its health."""
+    today = today or timezone.localdate()
+    organisations = list(
+        with_health(Organisation.objects.visible_to(user))
+        .filter(renewal_date__gte=today, renewal_date__lte=today + timedelta(days=90))
+        .exclude(lifecycle_stage=LifecycleStage.CHURNED)
+        .annotate(tier_name=_current_tier("tier__name"))
+        .order_by("renewal_date", "name")
+    )
+    attach_health(organisations)
+    buckets = [{"label": label, "organisations": []} for _, label in RENEWAL_BUCKETS]
+    for organisation in organisations:
+        days = (organisation.renewal_date - today).days
+        index = next(i for i, (end, _) in enumerate(RENEWAL_BUCKETS) if days <= end)
+        buckets[index]["organisations"].append(organisation)
+    return buckets

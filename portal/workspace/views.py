@@ -1,0 +1,65 @@
+"""The staff workspace: my accounts, the work queue, renewals."""
+
+from django.core.paginator import Paginator
+from django.shortcuts import render
+from django.utils import timezone
+
+from accounts import selectors as account_selectors
+from accounts.decorators import staff_only
+from portal.relationship import health
+from portal.relationship import selectors as relationship_selectors
+from portal.sync.models import CustomerIdentity
+from portal.workspace import selectors
+from tickets import selectors as ticket_selectors
+
+
+def workspace(request):
+    """My accounts: what each needs, sortable; the way into "view as customer"."""
+    sort = request.GET.get("sort", "name")
+    accounts = selectors.workspace_accounts(user=request.user, sort=sort)
+    page = Paginator(accounts, 50).get_page(request.GET.get("page"))
+    health.attach_health(page.object_list)
+    return render(
+        request,
+        "portal/workspace.html",
+        {
+            "page": page,
+            "roles": account_selectors.team_roles_of(user=request.user),
+            "sort": sort,
+            "queue": selectors.work_queue_counts(user=request.user),
+            "relationship": selectors.relationship_counts(user=request.user),
+        },
+    )
+
+
+@staff_only
+def work_queue(request):
+    """One queue across my accounts: tickets waiting for us, SLAs at risk, customers to match."""
+    return render(
+        request,
+        "portal/work_queue.html",
+        {
+            "waiting": selectors.tickets_waiting_for_staff(user=request.user)[:50],
+            "at_risk": ticket_selectors.ticket_list(user=request.user, sla_state="at_risk")[:50],
+            "breached": ticket_selectors.ticket_list(
+                user=request.user, status="open", sla_state="breached"
+            )[:50],
+            "to_match": CustomerIdentity.objects.filter(organisation__isnull=True).count(),
+            "reviews_overdue": relationship_selectors.overdue_reviews(user=request.user)[:50],
+            "commitments_overdue": relationship_selectors.overdue_commitments(user=request.user)[
+                :50
+            ],
+            "sponsor_lapses": relationship_selectors.sponsor_lapses(user=request.user)[:50],
+            "today": timezone.localdate(),
+        },
+    )
+
+
+@staff_only
+def renewals(request):
+    """Renewals in the next 90 days with each account's health: mine, or all for admins."""
+    return render(
+        request,
+        "portal/renewals.html",
+        {"buckets": selectors.renewal_pipeline(user=request.user)},
+    )

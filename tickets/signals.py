@@ -1,0 +1,14 @@
+"""What tickets tell the apps above them. Sent by the services, inside their transaction.
+
+Tickets sits below the portal and cannot write its tables; the portal listens
+here instead: its "last contact" (portal/relationship/receivers.py) and the
+customers' timeline (portal/timeline/receivers.py).
+"""
+
+from django.dispatch import Signal
+
+# Staff answered a customer in public: organisation_id, at.
+staff_replied = Signal()
+
+# An improvement is done: improvement, organisation_ids (of its tickets), at.
+improvement_done = Signal()
