@@ -16,7 +16,8 @@ import pytest
 
 from portal.sync import mapping as mapping_module
 from portal.sync.base import PermanentError, ShapeError
-from portal.sync.mapping import CURRENCIES, ConfigError, Mapping, MappingError
+from portal.sync.converters import CURRENCIES
+from portal.sync.mapping import ConfigError, Mapping, MappingError
 
 # accounts needs only external_id and name; its optional `segment` carries the spec under test.
 BASE = {"external_id": "ID", "name": "NAME"}
