@@ -21,7 +21,7 @@ from accounts.forms import (
 )
 from accounts.middleware import SESSION_ORGANISATION, SESSION_VIEW_AS, client_ip
 from accounts.models import ApiToken, Organisation
-from config.forms import add_service_errors
+from config.forms import save_then_redirect
 
 
 class LoginView(auth_views.LoginView):
@@ -113,19 +113,20 @@ def member_list(request):
 def member_invite(request):
     _require_member_manager(request)
     form = InvitationForm(request.POST)
-    if form.is_valid():
-        try:
-            services.invitation_create(
-                organisation=request.organisation,
-                invited_by=request.user,
-                via_view_as=request.viewing_as,
-                **form.cleaned_data,
-            )
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
-            return redirect("accounts:members")
+    saved = save_then_redirect(
+        request,
+        form,
+        lambda data: services.invitation_create(
+            organisation=request.organisation,
+            invited_by=request.user,
+            via_view_as=request.viewing_as,
+            **data,
+        ),
+        to="accounts:members",
+        message=lambda invitation: f"Invitation sent to {invitation.email}.",
+    )
+    if saved:
+        return saved
     members = selectors.member_list(organisation=request.organisation)
     return render(request, "accounts/members.html", {"members": members, "form": form}, status=400)
 
@@ -238,8 +239,9 @@ def team_handoff(request):
             candidates=selectors.handoff_candidates(leaving=leaving),
             leaving=leaving,
         )
-        if request.method == "POST" and form.is_valid() and _handoff_save(request, form, leaving):
-            return redirect("accounts:team_handoff")
+        saved = _handoff_save(request, form, leaving)
+        if saved:
+            return saved
     response = render(
         request,
         "accounts/handoff.html",
@@ -267,16 +269,18 @@ def _handoff_leaving(raw: str | None):
     return leaving
 
 
-def _handoff_save(request, form: HandoffForm, leaving) -> bool:
-    try:
-        started = services.team_handoff(from_user=leaving, moves=form.moves(), by=request.user)
-    except ValidationError as error:
-        add_service_errors(form, error)
-        return False
-    messages.success(
+def _handoff_save(request, form: HandoffForm, leaving):
+    def message(started) -> str:
+        return (
+            f"{len(started)} account role{'s' if len(started) != 1 else ''} handed over from "
+            f"{leaving}. The new holders get the notes by email; the customers hear who looks "
+            "after them now."
+        )
+
+    return save_then_redirect(
         request,
-        f"{len(started)} account role{'s' if len(started) != 1 else ''} handed over from "
-        f"{leaving}. The new holders get the notes by email; the customers hear who looks "
-        "after them now.",
+        form,
+        lambda data: services.team_handoff(from_user=leaving, moves=form.moves(), by=request.user),
+        to="accounts:team_handoff",
+        message=message,
     )
-    return True

@@ -7,12 +7,11 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from accounts import outbox
 from accounts.models import Organisation, User
-from tickets import signals, tasks
+from tickets import signals, sla, tasks
 from tickets.attachments import validate_upload
 from tickets.choices import (
     CATEGORY_DEPARTMENT,
@@ -73,17 +72,12 @@ def _resume(ticket: Ticket, now: datetime) -> None:
 
 
 def _mark_breach_if_late(ticket: Ticket, now: datetime) -> None:
-    late_first = (
-        ticket.first_response_due_at
-        and ticket.first_responded_at
-        and ticket.first_responded_at > ticket.first_response_due_at
+    """After a reply or resolution is saved: if it came late, the breach is marked now
+    (the rule is tickets/sla.py's; the minute scan only finds clocks that ran out)."""
+    late = Ticket.objects.filter(pk=ticket.pk, sla_breached_at__isnull=True).filter(
+        sla.answered_late()
     )
-    late_resolution = (
-        ticket.resolution_due_at
-        and ticket.resolved_at
-        and ticket.resolved_at > ticket.resolution_due_at
-    )
-    if (late_first or late_resolution) and ticket.sla_breached_at is None:
+    if late.update(sla_breached_at=now):
         ticket.sla_breached_at = now
 
 
@@ -190,13 +184,13 @@ def ticket_reply(
         if author.is_employee:
             if ticket.first_responded_at is None:
                 ticket.first_responded_at = now
-                _mark_breach_if_late(ticket, now)
             if ticket.status == Status.NEW:
                 ticket.status = Status.OPEN
             outbox.enqueue_on_commit(tasks.notify_staff_reply, message.pk)
         elif ticket.status in (Status.WAITING_ON_CUSTOMER, Status.RESOLVED):
             _reopen(ticket, now)
     ticket.save()
+    _mark_breach_if_late(ticket, now)
     return message
 
 
@@ -259,7 +253,6 @@ def ticket_set_status(
         ticket.status = status
         ticket.resolved_at = ticket.resolved_at or now
         _pause(ticket, now)  # the clock stops; a reopen resumes it
-        _mark_breach_if_late(ticket, now)
         if by.is_employee:  # the customer did not do it themselves: tell them, ask for a rating
             outbox.enqueue_on_commit(tasks.notify_resolved, ticket.pk)
     elif status == Status.CLOSED:
@@ -267,8 +260,8 @@ def ticket_set_status(
         ticket.resolved_at = ticket.resolved_at or now
         ticket.closed_at = now
         _pause(ticket, now)
-        _mark_breach_if_late(ticket, now)
     ticket.save()
+    _mark_breach_if_late(ticket, now)
     return ticket
 
 
@@ -333,18 +326,12 @@ def sla_scan(*, now: datetime | None = None) -> dict[str, int]:
     # the scan only looks for clocks that ran out: each branch has a partial index.
     breached = (
         Ticket.objects.filter(status__in=OPEN_STATUSES, sla_breached_at__isnull=True)
-        .filter(
-            Q(first_responded_at__isnull=True, first_response_due_at__lt=now)
-            | Q(resolved_at__isnull=True, sla_paused_at__isnull=True, resolution_due_at__lt=now)
-        )
+        .filter(sla.ran_out(now))
         .update(sla_breached_at=now)
-    )
-    at_risk = Q(first_responded_at__isnull=True, first_response_warn_at__lte=now) | Q(
-        sla_paused_at__isnull=True, resolution_warn_at__lte=now
     )
     to_warn = list(
         Ticket.objects.filter(status__in=OPEN_STATUSES, sla_warned_at__isnull=True)
-        .filter(at_risk)
+        .filter(sla.at_risk(now))
         .order_by()  # no ordering and no LIMIT: the partial indexes answer in a bitmap scan
         .values_list("pk", flat=True)
     )

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.choices import Department
 from accounts.decorators import customer_screen, staff_only
-from config.forms import add_service_errors
+from config.forms import save_then_redirect
 from tickets import selectors, services
 from tickets.choices import ImprovementStatus, SlaState, Status
 from tickets.forms import (
@@ -46,19 +46,24 @@ def ticket_list(request):
 @customer_screen
 def ticket_create(request):
     form = TicketForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            ticket = services.ticket_create(
-                organisation=request.organisation,
-                requester=request.user,
-                via_view_as=request.viewing_as,
-                **form.cleaned_data,
-            )
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, f"Ticket {ticket.reference} is open. We will answer here.")
-            return redirect("tickets:detail", ticket.pk)
+
+    def save(data):
+        return services.ticket_create(
+            organisation=request.organisation,
+            requester=request.user,
+            via_view_as=request.viewing_as,
+            **data,
+        )
+
+    saved = save_then_redirect(
+        request,
+        form,
+        save,
+        to=lambda ticket: ticket.get_absolute_url(),
+        message=lambda ticket: f"Ticket {ticket.reference} is open. We will answer here.",
+    )
+    if saved:
+        return saved
     status = 400 if form.errors else 200
     return render(request, "tickets/create.html", {"form": form}, status=status)
 
@@ -105,20 +110,20 @@ def ticket_detail(request, pk: int):
 def ticket_reply(request, pk: int):
     ticket = selectors.ticket_get(user=request.user, pk=pk)
     form = ReplyForm(request.POST, request.FILES)
-    if form.is_valid():
-        try:
-            services.ticket_reply(
-                ticket=ticket,
-                author=request.user,
-                body=form.cleaned_data["body"],
-                internal=form.cleaned_data["internal"] and request.user.is_employee,
-                attachments=form.cleaned_data["attachments"],
-                via_view_as=request.viewing_as,
-            )
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            return redirect(f"{ticket.get_absolute_url()}#latest")
+
+    def save(data):
+        return services.ticket_reply(
+            ticket=ticket,
+            author=request.user,
+            body=data["body"],
+            internal=data["internal"] and request.user.is_employee,
+            attachments=data["attachments"],
+            via_view_as=request.viewing_as,
+        )
+
+    saved = save_then_redirect(request, form, save, to=f"{ticket.get_absolute_url()}#latest")
+    if saved:
+        return saved
     context = _detail_context(request, ticket, reply_form=form)
     return render(request, "tickets/detail.html", context, status=400)
 
@@ -143,14 +148,15 @@ def ticket_status(request, pk: int):
 def ticket_triage(request, pk: int):
     ticket = selectors.ticket_get(user=request.user, pk=pk)
     form = TriageForm(request.POST, staff=selectors.staff_choices())
-    if form.is_valid():
-        try:
-            services.ticket_triage(ticket=ticket, by=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, "Ticket updated.")
-            return redirect(ticket.get_absolute_url())
+    saved = save_then_redirect(
+        request,
+        form,
+        lambda data: services.ticket_triage(ticket=ticket, by=request.user, **data),
+        to=ticket.get_absolute_url(),
+        message="Ticket updated.",
+    )
+    if saved:
+        return saved
     context = _detail_context(request, ticket, triage_form=form)
     return render(request, "tickets/detail.html", context, status=400)
 
@@ -160,14 +166,15 @@ def ticket_triage(request, pk: int):
 def ticket_rate(request, pk: int):
     ticket = selectors.ticket_get(user=request.user, pk=pk)
     form = RatingForm(request.POST)
-    if form.is_valid():
-        try:
-            services.ticket_rate(ticket=ticket, by=request.user, **form.cleaned_data)
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, "Thank you: your rating helps us improve.")
-            return redirect(ticket.get_absolute_url())
+    saved = save_then_redirect(
+        request,
+        form,
+        lambda data: services.ticket_rate(ticket=ticket, by=request.user, **data),
+        to=ticket.get_absolute_url(),
+        message="Thank you: your rating helps us improve.",
+    )
+    if saved:
+        return saved
     context = _detail_context(request, ticket, rating_form=form)
     return render(request, "tickets/detail.html", context, status=400)
 
@@ -262,17 +269,21 @@ def improvement_create(request):
 def improvement_detail(request, pk: int):
     improvement, tickets = selectors.improvement_get(user=request.user, pk=pk)
     form = ImprovementStatusForm(request.POST or None, initial={"status": improvement.status})
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.improvement_set_status(
-                improvement=improvement, by=request.user, **form.cleaned_data
-            )
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            if form.cleaned_data["status"] == ImprovementStatus.DONE:
-                messages.success(request, "Done. The affected customers have been told.")
-            return redirect("tickets:improvement", improvement.pk)
+    saved = save_then_redirect(
+        request,
+        form,
+        lambda data: services.improvement_set_status(
+            improvement=improvement, by=request.user, **data
+        ),
+        to=reverse("tickets:improvement", args=[improvement.pk]),
+        message=lambda saved: (
+            "Done. The affected customers have been told."
+            if saved.status == ImprovementStatus.DONE
+            else ""
+        ),
+    )
+    if saved:
+        return saved
     return render(
         request,
         "tickets/improvement.html",

@@ -1,14 +1,13 @@
 """The relationship screens: reviews, commitments, an account's health and what is due."""
 
-from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts import selectors as account_selectors
 from accounts.decorators import customer_screen, staff_only
-from config.forms import add_service_errors
+from config.forms import save_then_redirect
 from portal.relationship import health, selectors, services
 from portal.relationship.forms import CommitmentForm, EngagementForm
 
@@ -78,25 +77,16 @@ def _organisation_for_staff(request, pk: int):
     return account_selectors.organisation_get(user=request.user, pk=pk)
 
 
+def _back_to_account(request, form, organisation, save, message: str):
+    return save_then_redirect(
+        request, form, save, to=reverse("portal:account", args=[organisation.pk]), message=message
+    )
+
+
 def _edit_page(request, form, organisation, title: str, **extra):
     context = {"form": form, "organisation": organisation, "title": title, **extra}
     status = 400 if form.errors else 200
     return render(request, "portal/relationship_form.html", context, status=status)
-
-
-def _saved(request, form, organisation, save, message: str):
-    """On a valid POST, `save(cleaned_data)` through the service and go back to the account
-    with `message`; None (show the form again) when there is nothing to save yet or the
-    service refuses, its reasons then on the form."""
-    if request.method != "POST" or not form.is_valid():
-        return None
-    try:
-        save(dict(form.cleaned_data))
-    except ValidationError as error:
-        add_service_errors(form, error)
-        return None
-    messages.success(request, message)
-    return redirect("portal:account", organisation.pk)
 
 
 @staff_only
@@ -114,9 +104,9 @@ def engagement_create(request, pk: int):
             by=request.user, organisation=organisation, via_view_as=request.viewing_as, **data
         )
 
-    return _saved(request, form, organisation, save, "Engagement recorded.") or _edit_page(
-        request, form, organisation, "Record an engagement"
-    )
+    return _back_to_account(
+        request, form, organisation, save, "Engagement recorded."
+    ) or _edit_page(request, form, organisation, "Record an engagement")
 
 
 @staff_only
@@ -142,7 +132,7 @@ def engagement_edit(request, pk: int):
         )
 
     title = f"{engagement.get_kind_display()} of {engagement.on:%-d %B %Y}"
-    return _saved(request, form, organisation, save, "Engagement saved.") or _edit_page(
+    return _back_to_account(request, form, organisation, save, "Engagement saved.") or _edit_page(
         request, form, organisation, title, engagement=engagement
     )
 
@@ -161,7 +151,7 @@ def commitment_create(request, pk: int):
         )
 
     message = "Commitment added. The customer sees it on their portal."
-    return _saved(request, form, organisation, save, message) or _edit_page(
+    return _back_to_account(request, form, organisation, save, message) or _edit_page(
         request, form, organisation, "Add a commitment"
     )
 
@@ -178,6 +168,6 @@ def commitment_edit(request, pk: int):
             by=request.user, commitment=commitment, via_view_as=request.viewing_as, **data
         )
 
-    return _saved(request, form, organisation, save, "Commitment saved.") or _edit_page(
+    return _back_to_account(request, form, organisation, save, "Commitment saved.") or _edit_page(
         request, form, organisation, commitment.title, commitment=commitment
     )
