@@ -79,6 +79,7 @@ def test_customer_opens_ticket_am_replies_on_same_screen_customer_rates_it(page,
     expect(page.get_by_test_id("message").filter(has_text=reply)).to_be_visible()
     expect(page.locator("body")).not_to_contain_text(note)
     expect(page.get_by_test_id("internal-note")).to_have_count(0)
+    page.once("dialog", lambda dialog: dialog.accept())  # "Mark ... resolved?"
     page.get_by_role("button", name="Mark resolved").click()
     rating = page.get_by_test_id("rating")
     expect(rating.get_by_role("heading", name="How did we do?")).to_be_visible()
@@ -132,3 +133,33 @@ def test_customer_of_b_gets_404_page_for_a_ticket_of_a(page, world):
     assert response.status == 404
     expect(page.get_by_role("heading", level=1)).to_have_text("Page not found")
     expect(page.locator("body")).not_to_contain_text(subject)
+
+
+def test_closing_a_ticket_asks_first_and_a_no_leaves_it_open(page, world):
+    ticket = open_ticket_for_a(world, "Pallet lost")
+    log_in(page, world.am_a.email)
+    page.goto(ticket.get_absolute_url())
+    questions = []
+
+    def answer(dialog, accept):
+        questions.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    page.once("dialog", lambda dialog: answer(dialog, accept=False))
+    page.get_by_role("button", name="Close").click()
+    expect(page.get_by_role("button", name="Close")).to_be_visible()
+    ticket.refresh_from_db()
+    assert ticket.status == "new"
+    page.once("dialog", lambda dialog: answer(dialog, accept=True))
+    page.get_by_role("button", name="Close").click()
+    expect(page.get_by_role("button", name="Reopen")).to_be_visible()
+    ticket.refresh_from_db()
+    assert ticket.status == "closed"
+    assert (
+        questions
+        == [
+            f"Close {ticket.reference}? The customer can no longer reply to it; "
+            "only staff can reopen it."
+        ]
+        * 2
+    )

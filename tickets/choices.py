@@ -48,6 +48,9 @@ class SlaState(models.TextChoices):
     BREACHED = "breached", "Breached"
     PAUSED = "paused", "Paused: waiting on customer"
     MET = "met", "Met"
+    # Resolved or closed before any staff reply (the customer fixed it themselves):
+    # we met no promise, so it is neither met nor breached, and attainment leaves it out.
+    NOT_JUDGED = "not_judged", "Not judged: closed before we answered"
 
 
 FEEDBACK_DEPARTMENTS = [

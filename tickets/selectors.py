@@ -31,7 +31,7 @@ def ticket_list(
         tickets = tickets.filter(status__in=OPEN_STATUSES)
     elif status == "done":
         tickets = tickets.filter(status__in=DONE_STATUSES)
-    elif status:
+    elif status and status != "all":  # "all" (the tabs' word) and "" filter nothing
         tickets = tickets.filter(status=status)
     if sla_state:
         tickets = tickets.filter(sla_state=sla_state)

@@ -9,7 +9,9 @@ the same columns (the due and warning times sla_schedule() sets from the tier):
 - the resolution clock likewise, except that a paused clock (waiting on the
   customer) does not run out;
 - a clock is at risk once its warning time (a fraction of the target) has passed
-  while it still runs.
+  while it still runs;
+- a ticket resolved or closed in time is met only if staff answered it: one the
+  customer closed before any staff reply is not judged (left out of attainment).
 """
 
 from django.db import models
@@ -48,6 +50,11 @@ def state(now) -> Case:
     return Case(
         When(resolution_due_at__isnull=True, then=Value(SlaState.NONE)),
         When(breached(now), then=Value(SlaState.BREACHED)),
+        When(
+            status__in=DONE_STATUSES,
+            first_responded_at__isnull=True,
+            then=Value(SlaState.NOT_JUDGED),
+        ),
         When(status__in=DONE_STATUSES, then=Value(SlaState.MET)),
         When(sla_paused_at__isnull=False, then=Value(SlaState.PAUSED)),
         When(at_risk(now), then=Value(SlaState.AT_RISK)),

@@ -380,3 +380,66 @@ def test_staff_resolving_asks_the_customer_for_a_rating(
         services.ticket_set_status(ticket=ticket, by=world.member_a, status="open")
         services.ticket_set_status(ticket=ticket, by=world.member_a, status="resolved")
     assert mailoutbox == []  # the customer resolved it themselves
+
+
+def test_the_all_tab_lists_open_and_done_tickets_for_customer_and_staff(client, world, ticket):
+    done = services.ticket_create(
+        organisation=world.org_a,
+        requester=world.member_a,
+        subject="Invoice copy",
+        category="billing",
+        priority="normal",
+        body="Please resend.",
+    )
+    services.ticket_set_status(ticket=done, by=world.member_a, status="resolved")
+    for user, url in (
+        (world.member_a, reverse("tickets:list")),
+        (world.am_a, reverse("tickets:queue")),
+    ):
+        client.force_login(user)
+        page = client.get(url, {"status": "all"}).content.decode()
+        assert ticket.subject in page and done.subject in page, user
+        assert done.subject not in client.get(url).content.decode()  # the default: open ones
+
+
+def test_a_ticket_the_customer_closed_before_any_staff_reply_is_not_counted_as_met(world):
+    from tickets.choices import SlaState
+    from tickets.selectors import department_insights, ticket_get
+
+    answered, unanswered = (
+        services.ticket_create(
+            organisation=world.org_a,
+            requester=world.member_a,
+            subject=subject,
+            category="billing",
+            priority="normal",
+            body="x",
+        )
+        for subject in ("answered", "unanswered")
+    )
+    services.ticket_reply(ticket=answered, author=world.am_a, body="Done")
+    for resolved in (answered, unanswered):
+        services.ticket_set_status(ticket=resolved, by=world.member_a, status="resolved")
+    assert ticket_get(user=world.am_a, pk=unanswered.pk).sla_state == SlaState.NOT_JUDGED
+    assert ticket_get(user=world.am_a, pk=answered.pk).sla_state == SlaState.MET
+    month = department_insights(user=world.admin, department="")["months"][0]
+    assert (month["met"], month["breached"], month["attainment"]) == (1, 0, 100)
+    services.ticket_set_status(ticket=answered, by=world.am_a, status="open")  # reopened
+    month = department_insights(user=world.admin, department="")["months"][0]
+    assert (month["met"], month["attainment"]) == (0, None)  # only the unanswered one is done
+
+
+def test_the_rating_form_is_a_fieldset_per_question_with_a_label_per_score(client, world, ticket):
+    services.ticket_reply(ticket=ticket, author=world.am_a, body="Found it.")
+    services.ticket_set_status(ticket=ticket, by=world.am_a, status="resolved")
+    client.force_login(world.member_a)
+    page = client.get(reverse("tickets:detail", args=[ticket.pk])).content.decode()
+    rating = page[page.index('data-testid="rating"') :]
+    assert rating.count("<fieldset") == 2
+    assert "<legend>How satisfied are you with how this was handled?</legend>" in rating
+    for score in range(1, 6):
+        assert f'<label for="id_csat_{score - 1}"><input' in rating
+        assert f"<span>{score}</span>" in rating
+    assert 'aria-describedby="id_csat_helptext"' in rating
+    assert 'id="id_csat_helptext"' in rating
+    assert '<label for="">' not in page
