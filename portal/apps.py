@@ -6,6 +6,7 @@ class PortalConfig(AppConfig):
 
     def ready(self):
         from accounts import audit
+        from portal.records import subjects as record_subjects
         from portal.relationship import receivers as relationship_receivers
         from portal.sync.models import SourceSystem
         from portal.timeline import receivers as timeline_receivers
@@ -14,5 +15,6 @@ class PortalConfig(AppConfig):
         audit.register(
             SourceSystem, ignore={"cursor", "last_started_at", "last_success_at", "last_full_at"}
         )
+        record_subjects.connect()
         relationship_receivers.connect()
         timeline_receivers.connect()

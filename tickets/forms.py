@@ -1,6 +1,7 @@
 from django import forms
 
 from accounts.choices import Department
+from tickets import subjects
 from tickets.choices import FEEDBACK_DEPARTMENTS, Category, ImprovementStatus
 from tiers.choices import Priority
 
@@ -35,6 +36,16 @@ class TicketForm(forms.Form):
     priority = forms.ChoiceField(choices=Priority.choices, initial=Priority.NORMAL)
     body = forms.CharField(label="What happened?", widget=forms.Textarea(attrs={"rows": 6}))
     attachments = MultipleFileField(help_text=ATTACHMENT_HELP)
+    about = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def clean_about(self) -> tuple[str, int] | None:
+        value = self.cleaned_data["about"]
+        if not value:
+            return None
+        parsed = subjects.parse(value)
+        if parsed is None:
+            raise forms.ValidationError("That is not a record a ticket can be about.")
+        return parsed
 
 
 class ReplyForm(forms.Form):

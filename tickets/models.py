@@ -70,6 +70,12 @@ class Ticket(models.Model):
     )
     department = models.CharField(max_length=20, choices=Department)
     source = models.CharField(max_length=10, choices=Source, default=Source.PORTAL)
+    # What it is about, when opened from a record's page (tickets/subjects.py).
+    about_kind = models.CharField(max_length=20, blank=True)
+    about_id = models.PositiveBigIntegerField(null=True, blank=True)
+    about_name = models.CharField(
+        max_length=200, blank=True, help_text="The record's name when the ticket opened."
+    )
     created_at = models.DateTimeField(db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 

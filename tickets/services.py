@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts import outbox
 from accounts.models import Organisation, User
-from tickets import signals, sla, tasks
+from tickets import signals, sla, subjects, tasks
 from tickets.attachments import validate_upload
 from tickets.choices import (
     CATEGORY_DEPARTMENT,
@@ -119,11 +119,14 @@ def ticket_create(
     body: str,
     attachments=(),
     via_view_as: bool = False,
+    about: tuple[str, int] | None = None,
     now: datetime | None = None,
 ) -> Ticket:
-    """Open a ticket for an organisation the requester may act for."""
+    """Open a ticket for an organisation the requester may act for, about one of its
+    records if `about` (kind, id) names one (tickets/subjects.py)."""
     if not Organisation.objects.visible_to(requester).filter(pk=organisation.pk).exists():
         raise PermissionDenied
+    about_kind, about_id, about_name = _about(requester, organisation, about)
     _validate_uploads(attachments)
     now = now or timezone.now()
     ticket = Ticket(
@@ -135,6 +138,9 @@ def ticket_create(
         department=CATEGORY_DEPARTMENT[category],
         created_at=now,
         tier=current_tier(organisation=organisation),
+        about_kind=about_kind,
+        about_id=about_id,
+        about_name=about_name,
     )
     sla_schedule(ticket)
     ticket.full_clean()
@@ -145,6 +151,18 @@ def ticket_create(
     _attach(message, attachments)
     outbox.enqueue_on_commit(tasks.notify_new_ticket, ticket.pk)
     return ticket
+
+
+def _about(requester: User, organisation: Organisation, about) -> tuple[str, int | None, str]:
+    """The record a new ticket is about: one the requester may see, of this organisation."""
+    if about is None:
+        return "", None, ""
+    kind, pk = about
+    found = subjects.find(user=requester, kind=kind, pk=pk)
+    if found is None or found[1].organisation_id != organisation.pk:
+        raise ValidationError("The record this ticket is about is not one of this organisation's.")
+    subject, record = found
+    return kind, pk, subject.name(record)[:200]
 
 
 @transaction.atomic

@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import FileResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 from accounts.choices import Department
 from accounts.decorators import customer_screen, staff_only
 from config.forms import save_then_redirect
-from tickets import selectors, services
+from tickets import selectors, services, subjects
 from tickets.choices import ImprovementStatus, SlaState, Status
 from tickets.forms import (
     ImprovementForm,
@@ -45,7 +45,16 @@ def ticket_list(request):
 
 @customer_screen
 def ticket_create(request):
-    form = TicketForm(request.POST or None, request.FILES or None)
+    about = _about_from_query(request)
+    initial = {}
+    if about:
+        subject, record = about
+        initial = {
+            "about": f"{subject.kind}:{record.pk}",
+            "subject": f"Question about {subject.name(record)}",
+            "category": subject.category,
+        }
+    form = TicketForm(request.POST or None, request.FILES or None, initial=initial)
 
     def save(data):
         return services.ticket_create(
@@ -65,7 +74,28 @@ def ticket_create(request):
     if saved:
         return saved
     status = 400 if form.errors else 200
-    return render(request, "tickets/create.html", {"form": form}, status=status)
+    context = {"form": form, "about": about and about[0].name(about[1])}
+    return render(request, "tickets/create.html", context, status=status)
+
+
+def _about_from_query(request):
+    """ "Open a ticket about this invoice": the record named by ?about=, which must be one
+    of the current organisation's that this person may see (404 otherwise)."""
+    if "about" not in request.GET:
+        return None
+    parsed = subjects.parse(request.GET["about"])
+    found = parsed and subjects.find(user=request.user, kind=parsed[0], pk=parsed[1])
+    if not found or found[1].organisation_id != request.organisation.pk:
+        raise Http404
+    return found
+
+
+def _about_link(ticket, user) -> dict | None:
+    """What the ticket is about, linked while the viewer may still see the record."""
+    if not ticket.about_kind:
+        return None
+    found = subjects.find(user=user, kind=ticket.about_kind, pk=ticket.about_id)
+    return {"name": ticket.about_name, "url": found[0].url(found[1]) if found else ""}
 
 
 def _detail_context(request, ticket, **forms):
@@ -76,6 +106,7 @@ def _detail_context(request, ticket, **forms):
         "transitions": services.allowed_transitions(ticket, user),
         "reply_form": forms.get("reply_form") or ReplyForm(),
         "is_staff_view": user.is_employee,
+        "about": _about_link(ticket, user),
     }
     if user.is_employee:
         context["triage_form"] = forms.get("triage_form") or TriageForm(
