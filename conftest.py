@@ -101,3 +101,30 @@ def business_hours_tier(**overrides) -> ServiceTier:
             resolution_minutes=resolution,
         )
     return tier
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on loopback, and Django's SMTP backend pointed at it (tests/smtp.py)."""
+    from tests.smtp import LocalSmtpServer
+
+    server = LocalSmtpServer()
+    server.start()
+    try:
+        with server.as_email_backend():
+            yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def celery_retries_inline():
+    """`task.apply()` runs Celery's retries inline, as a worker would, instead of raising."""
+    from config.celery import app
+
+    propagates = app.conf.task_eager_propagates
+    app.conf.task_eager_propagates = False
+    try:
+        yield
+    finally:
+        app.conf.task_eager_propagates = propagates

@@ -17,6 +17,7 @@ from accounts.models import (
     Membership,
     Organisation,
     PendingTask,
+    SentNotification,
     User,
 )
 
@@ -265,4 +266,22 @@ class PendingTaskAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SentNotification)
+class SentNotificationAdmin(admin.ModelAdmin):
+    """Which notification went to whom, when: read-only (a row is what stops a second mail)."""
+
+    list_display = ["sent_at", "key", "recipient"]
+    search_fields = ["key", "recipient"]
+    date_hierarchy = "sent_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

@@ -362,3 +362,31 @@ class PendingTask(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task} (since {self.created_at:%Y-%m-%d %H:%M})"
+
+
+class SentNotification(models.Model):
+    """One notification email the portal sent: what it was about (`key`), to whom, when.
+
+    The mail helper (accounts.mail) writes a row right after the SMTP server accepts
+    each message and skips every (key, recipient) already here, so a retried or
+    repeated task mails only the people who have not had that notification yet.
+    """
+
+    key = models.CharField(
+        max_length=200, help_text='What the notification is about, e.g. "tickets.staff_reply:42".'
+    )
+    recipient = models.EmailField()
+    sent_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-sent_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key", "recipient"],
+                name="sent_notification_once_per_recipient",
+                violation_error_message="This notification was already sent to this address.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} to {self.recipient}"

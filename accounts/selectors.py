@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Count, F, Q, QuerySet
@@ -40,6 +41,29 @@ def account_team(*, organisation: Organisation) -> dict[str, AccountAssignment]:
         organisation=organisation, ended_at__isnull=True
     ).select_related("user")
     return {a.role: a for a in current}
+
+
+# The roles that look after an account day to day: who hears about its tickets.
+ACCOUNT_MANAGER_ROLES = (TeamRole.PRIMARY_AM, TeamRole.BACKUP_AM)
+
+
+def account_manager_emails(
+    *, organisation_ids: Iterable[int], roles: Iterable[str] = ACCOUNT_MANAGER_ROLES
+) -> dict[int, list[str]]:
+    """Addresses of the current holders of `roles` (active users only), by organisation.
+
+    The one recipient query of every notification that goes to account managers.
+    """
+    rows = AccountAssignment.objects.filter(
+        organisation_id__in=organisation_ids,
+        ended_at__isnull=True,
+        role__in=roles,
+        user__is_active=True,
+    ).values_list("organisation_id", "user__email")
+    found: dict[int, list[str]] = {}
+    for organisation_id, email in rows.order_by("organisation_id", "role"):
+        found.setdefault(organisation_id, []).append(email)
+    return found
 
 
 def member_list(*, organisation: Organisation) -> QuerySet[Membership]:
@@ -116,8 +140,12 @@ def handoff_recent(*, limit: int = 20) -> QuerySet[AuditEvent]:
 
 @dataclass
 class HandoffNews:
-    """What a handoff tells whom: the new terms, the terms they replaced, the customers."""
+    """What a handoff tells whom: the new terms, the terms they replaced, the customers.
 
+    `handoff_id` names the handoff (its first new term, whether or not it still stands).
+    """
+
+    handoff_id: int
     started: list[AccountAssignment]
     previous: dict[tuple[int, str], AccountAssignment]
     members: list[Membership]
@@ -160,4 +188,9 @@ def handoff_news(*, assignment_ids: list[int]) -> HandoffNews:
             user__is_active=True,
         ).select_related("user", "organisation")
     )
-    return HandoffNews(started=started, previous=previous, members=members)
+    return HandoffNews(
+        handoff_id=min(assignment_ids, default=0),
+        started=started,
+        previous=previous,
+        members=members,
+    )

@@ -3,6 +3,7 @@
 from celery import shared_task
 from django.utils import timezone
 
+from accounts.mail import MAIL_RETRY
 from portal.sync import runs
 from portal.sync.base import TransientError
 from portal.sync.models import SourceSystem
@@ -50,13 +51,6 @@ def dispatch_due_sources() -> list[str]:
 
 # --- The relationship: health scores and the executive-sponsor promise ---------------------------
 
-MAIL_RETRY = {
-    "autoretry_for": (ConnectionError, TimeoutError, OSError),
-    "retry_backoff": True,
-    "retry_jitter": True,
-    "max_retries": 5,
-}
-
 
 @shared_task
 def health_compute() -> dict:
@@ -74,40 +68,12 @@ def sponsor_promise_scan() -> dict:
 
 
 @shared_task(**MAIL_RETRY)
-def notify_sponsor_lapses(lapse_ids: list[int]) -> int:
+def notify_sponsor_lapses(lapse_ids: list[int]) -> dict[str, int]:
     """Tell the account manager and the sponsor that the promised contact is overdue."""
-    from django.conf import settings
-    from django.core.mail import send_mass_mail
-    from django.template.loader import render_to_string
-    from django.urls import reverse
-
-    from accounts.choices import TeamRole
-    from accounts.models import AccountAssignment
     from portal.relationship.models import SponsorLapse
+    from portal.relationship.notifications import sponsor_lapses_notify
 
-    lapses = list(
-        SponsorLapse.objects.filter(pk__in=lapse_ids, ended_at__isnull=True).select_related(
-            "organisation", "sponsor"
-        )
+    lapses = SponsorLapse.objects.filter(pk__in=lapse_ids, ended_at__isnull=True).select_related(
+        "organisation", "sponsor"
     )
-    managers: dict[int, list[str]] = {}
-    for organisation_id, email in AccountAssignment.objects.filter(
-        organisation_id__in=[lapse.organisation_id for lapse in lapses],
-        role=TeamRole.PRIMARY_AM,
-        ended_at__isnull=True,
-        user__is_active=True,
-    ).values_list("organisation_id", "user__email"):
-        managers.setdefault(organisation_id, []).append(email)
-    base = settings.PORTAL_BASE_URL.rstrip("/")
-    messages = []
-    for lapse in lapses:
-        to = set(managers.get(lapse.organisation_id, []))
-        if lapse.sponsor and lapse.sponsor.is_active:
-            to.add(lapse.sponsor.email)
-        if not to:
-            continue
-        link = base + reverse("portal:account", args=[lapse.organisation_id])
-        body = render_to_string("portal/email/sponsor_lapse.txt", {"lapse": lapse, "link": link})
-        subject = f"Executive sponsor contact overdue: {lapse.organisation.name}"
-        messages.append((subject, body, None, sorted(to)))
-    return send_mass_mail(messages, fail_silently=False) if messages else 0
+    return sponsor_lapses_notify(lapses=lapses)

@@ -10,10 +10,11 @@ pytestmark = pytest.mark.slow
 
 
 def wait_for_files(folder, timeout=60.0):
+    """The mail files once each holds a message (the backend creates a file, then writes)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         files = list(folder.iterdir())
-        if files:
+        if files and all(f.stat().st_size for f in files):
             return files
         time.sleep(0.2)
     return []

@@ -1,0 +1,115 @@
+"""The emails of tickets: who is told what when a ticket opens, is answered, resolved,
+nears its SLA, or when an improvement it led to is done.
+
+Each function renders one `Mail` per person and sends them with `accounts.mail.mail_send`
+(each person once per notification key); the Celery tasks in tickets/tasks.py call them.
+Internal notes never leave the building.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.template.loader import render_to_string
+
+from accounts.mail import Mail, absolute_url, mail_send
+from accounts.selectors import account_manager_emails
+from tickets.models import Improvement, Message, Ticket
+
+
+def new_ticket_notify(*, ticket: Ticket) -> dict[str, int]:
+    """Tell the account's managers that a customer opened a ticket."""
+    managers = account_manager_emails(organisation_ids=[ticket.organisation_id])
+    body = render_to_string(
+        "tickets/email/new_ticket.txt",
+        {"ticket": ticket, "link": absolute_url("tickets:detail", ticket.pk)},
+    )
+    subject = f"[{ticket.reference}] New ticket from {ticket.organisation.name}"
+    return mail_send(
+        Mail(key=f"tickets.new_ticket:{ticket.pk}", to=to, subject=subject, body=body)
+        for to in managers.get(ticket.organisation_id, [])
+    )
+
+
+def staff_reply_notify(*, message: Message) -> dict[str, int]:
+    """Tell the requester that staff answered. Internal notes send nothing."""
+    ticket = message.ticket
+    if message.is_internal or ticket.requester is None:
+        return mail_send([])
+    body = render_to_string(
+        "tickets/email/staff_reply.txt",
+        {"ticket": ticket, "message": message, "link": absolute_url("tickets:detail", ticket.pk)},
+    )
+    return mail_send(
+        [
+            Mail(
+                key=f"tickets.staff_reply:{message.pk}",
+                to=ticket.requester.email,
+                subject=f"[{ticket.reference}] {ticket.subject}",
+                body=body,
+            )
+        ]
+    )
+
+
+def ticket_resolved_notify(*, ticket: Ticket) -> dict[str, int]:
+    """Staff resolved the ticket: tell the requester and ask how it went."""
+    if ticket.requester is None or not ticket.requester.is_active:
+        return mail_send([])
+    # A ticket resolved, reopened and resolved again is news again: the key names the time.
+    resolved = ticket.resolved_at.isoformat() if ticket.resolved_at else "reopened"
+    body = render_to_string(
+        "tickets/email/resolved.txt",
+        {"ticket": ticket, "link": absolute_url("tickets:detail", ticket.pk)},
+    )
+    return mail_send(
+        [
+            Mail(
+                key=f"tickets.resolved:{ticket.pk}:{resolved}",
+                to=ticket.requester.email,
+                subject=f"[{ticket.reference}] Resolved: {ticket.subject}",
+                body=body,
+            )
+        ]
+    )
+
+
+def sla_warnings_notify(*, tickets: Iterable[Ticket]) -> dict[str, int]:
+    """Warn each at-risk ticket's account managers and its assignee (the scan warns once)."""
+    tickets = list(tickets)
+    managers = account_manager_emails(organisation_ids={t.organisation_id for t in tickets})
+    mails = []
+    for ticket in tickets:
+        to = set(managers.get(ticket.organisation_id, []))
+        if ticket.assignee and ticket.assignee.is_active:
+            to.add(ticket.assignee.email)
+        body = render_to_string(
+            "tickets/email/sla_warning.txt",
+            {"ticket": ticket, "link": absolute_url("tickets:detail", ticket.pk)},
+        )
+        subject = f"[{ticket.reference}] SLA at risk: {ticket.subject}"
+        mails += [
+            Mail(key=f"tickets.sla_warning:{ticket.pk}", to=address, subject=subject, body=body)
+            for address in sorted(to)
+        ]
+    return mail_send(mails)
+
+
+def improvement_done_notify(*, improvement: Improvement) -> dict[str, int]:
+    """Tell the requester of each linked ticket what changed (one mail per ticket)."""
+    # Done, reopened and done again is news again: the key names the time it was done.
+    done = improvement.done_at.isoformat() if improvement.done_at else "not-done"
+    tickets = improvement.tickets.select_related("requester").filter(requester__is_active=True)
+    mails = [
+        Mail(
+            key=f"tickets.improvement_done:{improvement.pk}:{done}:ticket:{ticket.pk}",
+            to=ticket.requester.email,
+            subject=f"We fixed what you told us about in {ticket.reference}",
+            body=render_to_string(
+                "tickets/email/improvement_done.txt",
+                {"ticket": ticket, "improvement": improvement, "link": absolute_url("home")},
+            ),
+        )
+        for ticket in tickets
+    ]
+    return mail_send(mails)
