@@ -63,12 +63,19 @@ def test_customer_opens_ticket_am_replies_on_same_screen_customer_rates_it(page,
     page.goto(ticket_url)
     expect(page).to_have_url(ticket_url)
     expect(page.get_by_role("heading", level=1)).to_have_text(subject)
-    page.get_by_label("Your reply").fill(note)
-    page.get_by_label(re.compile(r"^Internal note")).check()
-    page.get_by_role("button", name="Send").click()
+    # Two composers, each its own box, button and colour: a note cannot go out by a slip.
+    note_box, reply_box = (
+        page.get_by_test_id("note-composer"),
+        page.get_by_test_id("reply-composer"),
+    )
+    assert note_box.evaluate("e => getComputedStyle(e).backgroundColor") != reply_box.evaluate(
+        "e => getComputedStyle(e).backgroundColor"
+    )
+    note_box.get_by_label("Internal note").fill(note)
+    note_box.get_by_role("button", name="Add internal note").click()
     expect(page.get_by_test_id("internal-note")).to_contain_text(note)
     page.get_by_label("Your reply").fill(reply)
-    page.get_by_role("button", name="Send").click()
+    page.get_by_role("button", name="Send reply").click()
     expect(page.get_by_test_id("message").filter(has_text=reply)).to_contain_text("Anna Manager")
 
     # The customer reads the reply, never the note, resolves and rates.
@@ -114,7 +121,7 @@ def test_am_viewing_as_customer_works_the_ticket_with_the_banner(page, world):
     expect(page.get_by_role("heading", level=1)).to_have_text(subject)
     expect(banner).to_be_visible()
     page.get_by_label("Your reply").fill(reply)
-    page.get_by_role("button", name="Send").click()
+    page.get_by_role("button", name="Send reply").click()
     message = page.get_by_test_id("message").filter(has_text=reply)
     expect(message).to_contain_text("Anna Manager")
     expect(banner).to_be_visible()

@@ -49,12 +49,22 @@ class TicketForm(forms.Form):
 
 
 class ReplyForm(forms.Form):
-    body = forms.CharField(label="Your reply", widget=forms.Textarea(attrs={"rows": 4}))
-    internal = forms.BooleanField(
+    """One form behind both composers of the ticket page: staff write a public reply or
+    an internal note, each in its own box with its own button (`kind` says which). A staff
+    post that does not say is taken as a note: a slip keeps staff text in the building."""
+
+    REPLY, NOTE = "reply", "note"
+
+    kind = forms.ChoiceField(
+        choices=[(REPLY, "Reply to the customer"), (NOTE, "Internal note")],
         required=False,
-        label="Internal note (staff only, never shown to the customer)",
+        widget=forms.HiddenInput,
     )
+    body = forms.CharField(label="Your reply", widget=forms.Textarea(attrs={"rows": 4}))
     attachments = MultipleFileField(help_text=ATTACHMENT_HELP)
+
+    def is_note_by(self, user) -> bool:
+        return user.is_employee and self.cleaned_data["kind"] != self.REPLY
 
 
 SCORES = [(i, str(i)) for i in range(1, 6)]

@@ -104,7 +104,11 @@ def _detail_context(request, ticket, **forms):
         "ticket": ticket,
         "thread": selectors.ticket_thread(ticket=ticket, user=user),
         "transitions": services.allowed_transitions(ticket, user),
-        "reply_form": forms.get("reply_form") or ReplyForm(),
+        "reply_form": forms.get("reply_form") or ReplyForm(initial={"kind": ReplyForm.REPLY}),
+        "note_form": user.is_employee
+        and (
+            forms.get("note_form") or ReplyForm(initial={"kind": ReplyForm.NOTE}, auto_id="note_%s")
+        ),
         "is_staff_view": user.is_employee,
         "about": _about_link(ticket, user),
     }
@@ -140,14 +144,15 @@ def ticket_detail(request, pk: int):
 @login_required
 def ticket_reply(request, pk: int):
     ticket = selectors.ticket_get(user=request.user, pk=pk)
-    form = ReplyForm(request.POST, request.FILES)
+    note = request.user.is_employee and request.POST.get("kind") != ReplyForm.REPLY
+    form = ReplyForm(request.POST, request.FILES, auto_id="note_%s" if note else "id_%s")
 
     def save(data):
         return services.ticket_reply(
             ticket=ticket,
             author=request.user,
             body=data["body"],
-            internal=data["internal"] and request.user.is_employee,
+            internal=form.is_note_by(request.user),
             attachments=data["attachments"],
             via_view_as=request.viewing_as,
         )
@@ -155,7 +160,7 @@ def ticket_reply(request, pk: int):
     saved = save_then_redirect(request, form, save, to=f"{ticket.get_absolute_url()}#latest")
     if saved:
         return saved
-    context = _detail_context(request, ticket, reply_form=form)
+    context = _detail_context(request, ticket, **{"note_form" if note else "reply_form": form})
     return render(request, "tickets/detail.html", context, status=400)
 
 

@@ -28,8 +28,8 @@ def ticket(world):
 def post_note_and_reply(client, world, ticket):
     client.force_login(world.am_a)
     url = reverse("tickets:reply", args=[ticket.pk])
-    client.post(url, {"body": SECRET, "internal": "on"})
-    client.post(url, {"body": "It left the depot this morning."})
+    client.post(url, {"body": SECRET, "kind": "note"})
+    client.post(url, {"body": "It left the depot this morning.", "kind": "reply"})
 
 
 class TestInternalNotes:
@@ -73,7 +73,7 @@ class TestInternalNotes:
 
     def test_a_customer_cannot_write_an_internal_note(self, client, world, ticket):
         client.force_login(world.member_a)
-        client.post(reverse("tickets:reply", args=[ticket.pk]), {"body": "psst", "internal": "on"})
+        client.post(reverse("tickets:reply", args=[ticket.pk]), {"body": "psst", "kind": "note"})
         assert Message.objects.get(body="psst").is_internal is False
         with pytest.raises(PermissionDenied):
             services.ticket_reply(ticket=ticket, author=world.member_a, body="x", internal=True)
@@ -444,3 +444,30 @@ def test_the_rating_form_is_a_fieldset_per_question_with_a_label_per_score(clien
     assert 'aria-describedby="id_csat_helptext"' in rating
     assert 'id="id_csat_helptext"' in rating
     assert '<label for="">' not in page
+
+
+def test_a_staff_post_that_does_not_say_which_composer_is_an_internal_note(client, world, ticket):
+    url = reverse("tickets:reply", args=[ticket.pk])
+    client.force_login(world.am_a)
+    client.post(url, {"body": "Unsure which box this was."})
+    client.post(url, {"body": "We are on it.", "kind": "reply"})
+    client.force_login(world.member_a)
+    client.post(url, {"body": "Thanks! (a customer cannot write notes)", "kind": "note"})
+    kinds = dict(Message.objects.filter(ticket=ticket).values_list("body", "is_internal"))
+    assert kinds["Unsure which box this was."] is True
+    assert kinds["We are on it."] is False
+    assert kinds["Thanks! (a customer cannot write notes)"] is False
+
+
+def test_staff_get_two_composers_customers_one(client, world, ticket):
+    client.force_login(world.am_a)
+    page = client.get(reverse("tickets:detail", args=[ticket.pk])).content.decode()
+    assert 'data-testid="reply-composer"' in page
+    assert 'data-testid="note-composer"' in page
+    assert ">Send reply</button>" in page
+    assert ">Add internal note</button>" in page
+    client.force_login(world.member_a)
+    page = client.get(reverse("tickets:detail", args=[ticket.pk])).content.decode()
+    assert 'data-testid="reply-composer"' in page
+    assert "note-composer" not in page
+    assert "Internal note" not in page
