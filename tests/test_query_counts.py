@@ -57,7 +57,7 @@ PAGES = [
     ("member_a", "tiers:mine", 11),
     ("customer_admin_a", "accounts:members", 10),
     ("am_a", "home", 14),  # +2: relationship counts (one query), health rows (one query)
-    ("am_a", "tickets:detail", 9),
+    ("am_a", "tickets:detail", 10),  # +1: the canned replies offered (issue 16)
     ("am_a", "tickets:queue", 7),
     ("am_a", "portal:work_queue", 13),  # +3: overdue reviews, commitments, sponsor lapses
     ("am_a", "tickets:insights", 9),

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from tickets.models import Attachment, Improvement, Message, Rating, Ticket
+from tickets.models import Attachment, CannedReply, Improvement, Message, Rating, Ticket
 
 
 class MessageInline(admin.StackedInline):
@@ -63,3 +63,10 @@ class RatingAdmin(admin.ModelAdmin):
 class AttachmentAdmin(admin.ModelAdmin):
     list_display = ["filename", "content_type", "size", "message"]
     search_fields = ["filename"]
+
+
+@admin.register(CannedReply)
+class CannedReplyAdmin(admin.ModelAdmin):
+    list_display = ["title", "department", "is_active"]
+    list_filter = ["department", "is_active"]
+    search_fields = ["title", "body"]

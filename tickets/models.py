@@ -1,5 +1,8 @@
 """Customer service: tickets, their threads, SLA clocks, ratings and improvements."""
 
+import re
+
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
@@ -42,6 +45,60 @@ class Improvement(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+# The variables a canned reply may use, each with what it stands for.
+CANNED_VARIABLES = {
+    "customer_name": "the requester's name",
+    "organisation": "the customer organisation's name",
+    "ticket_number": "the ticket's reference, e.g. T-00042",
+    "ticket_subject": "the ticket's subject",
+    "am_name": "the organisation's account manager",
+    "agent_name": "your own name",
+}
+_CANNED_VARIABLE = re.compile(r"{([a-z_]+)}")
+
+
+def validate_canned_body(body: str) -> None:
+    unknown = sorted(set(_CANNED_VARIABLE.findall(body)) - set(CANNED_VARIABLES))
+    if unknown:
+        raise ValidationError(
+            "Unknown variable(s): %(unknown)s. Use: %(known)s.",
+            params={
+                "unknown": ", ".join(f"{{{name}}}" for name in unknown),
+                "known": ", ".join(f"{{{name}}}" for name in CANNED_VARIABLES),
+            },
+        )
+
+
+class CannedReply(models.Model):
+    """A reply staff use often, with variables filled in for the ticket at hand.
+
+    Managed in admin; inserted into the reply composer on the ticket page, where staff
+    read and edit it before anything is sent.
+    """
+
+    title = models.CharField(max_length=100, unique=True)
+    body = models.TextField(
+        validators=[validate_canned_body],
+        help_text="Variables: "
+        + ", ".join(f"{{{name}}} ({meaning})" for name, meaning in CANNED_VARIABLES.items()),
+    )
+    department = models.CharField(
+        max_length=20, choices=Department, blank=True, help_text="Empty: offered to everyone."
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["title"]
+        verbose_name_plural = "canned replies"
+
+    def __str__(self) -> str:
+        return self.title
+
+    def render(self, values: dict[str, str]) -> str:
+        """The body with each {variable} replaced; a value missing is left empty."""
+        return _CANNED_VARIABLE.sub(lambda match: values.get(match.group(1), ""), self.body)
 
 
 OPEN_UNBREACHED = Q(status__in=OPEN_STATUSES, sla_breached_at__isnull=True)

@@ -9,9 +9,11 @@ from django.db.models.functions import TruncMonth
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
+from accounts.choices import TeamRole
 from accounts.models import Organisation, User
+from accounts.selectors import account_team
 from tickets.choices import DONE_STATUSES, OPEN_STATUSES, SlaState
-from tickets.models import Attachment, Improvement, Message, Ticket
+from tickets.models import Attachment, CannedReply, Improvement, Message, Ticket
 
 
 def ticket_list(
@@ -64,6 +66,29 @@ def ticket_thread(*, ticket: Ticket, user: User) -> QuerySet[Message]:
 
 def attachment_get(*, user: User, pk: int) -> Attachment:
     return get_object_or_404(Attachment.objects.visible_to(user), pk=pk)
+
+
+def canned_replies(*, ticket: Ticket) -> QuerySet[CannedReply]:
+    """The canned replies offered on a ticket: everyone's and its department's."""
+    return CannedReply.objects.filter(
+        Q(department="") | Q(department=ticket.department), is_active=True
+    )
+
+
+def canned_reply_text(*, ticket: Ticket, user: User, pk: int) -> str:
+    """A canned reply's text filled in for this ticket, written by `user` (404 if unknown)."""
+    reply = get_object_or_404(canned_replies(ticket=ticket), pk=pk)
+    manager = account_team(organisation=ticket.organisation).get(TeamRole.PRIMARY_AM)
+    return reply.render(
+        {
+            "customer_name": ticket.requester.full_name if ticket.requester else "",
+            "organisation": ticket.organisation.name,
+            "ticket_number": ticket.reference,
+            "ticket_subject": ticket.subject,
+            "am_name": manager.user.full_name if manager else "",
+            "agent_name": user.full_name,
+        }
+    )
 
 
 def staff_choices() -> QuerySet[User]:

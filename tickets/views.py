@@ -105,6 +105,7 @@ def _detail_context(request, ticket, **forms):
         "thread": selectors.ticket_thread(ticket=ticket, user=user),
         "transitions": services.allowed_transitions(ticket, user),
         "reply_form": forms.get("reply_form") or ReplyForm(initial={"kind": ReplyForm.REPLY}),
+        "canned_replies": selectors.canned_replies(ticket=ticket) if user.is_employee else [],
         "note_form": user.is_employee
         and (
             forms.get("note_form") or ReplyForm(initial={"kind": ReplyForm.NOTE}, auto_id="note_%s")
@@ -137,7 +138,14 @@ def _detail_context(request, ticket, **forms):
 @login_required
 def ticket_detail(request, pk: int):
     ticket = selectors.ticket_get(user=request.user, pk=pk)
-    return render(request, "tickets/detail.html", _detail_context(request, ticket))
+    forms = {}
+    if request.user.is_employee and request.GET.get("canned", "").isdigit():
+        # "Insert" a canned reply: the reply box comes back filled in, to read and edit.
+        body = selectors.canned_reply_text(
+            ticket=ticket, user=request.user, pk=int(request.GET["canned"])
+        )
+        forms["reply_form"] = ReplyForm(initial={"kind": ReplyForm.REPLY, "body": body})
+    return render(request, "tickets/detail.html", _detail_context(request, ticket, **forms))
 
 
 @require_POST

@@ -471,3 +471,38 @@ def test_staff_get_two_composers_customers_one(client, world, ticket):
     assert 'data-testid="reply-composer"' in page
     assert "note-composer" not in page
     assert "Internal note" not in page
+
+
+def test_staff_insert_a_canned_reply_filled_in_for_the_ticket(client, world, ticket):
+    from tickets.models import CannedReply
+
+    canned = CannedReply.objects.create(
+        title="Parcel traced",
+        body="Dear {customer_name}, about {ticket_number} ({ticket_subject}): "
+        "we traced it. {agent_name}, for {am_name} at {organisation}'s account team.",
+    )
+    CannedReply.objects.create(title="Billing only", body="x", department="billing")
+    url = reverse("tickets:detail", args=[ticket.pk])
+    client.force_login(world.am_a)
+    page = client.get(url).content.decode()
+    assert f'<option value="{canned.pk}">Parcel traced</option>' in page
+    assert "Billing only" not in page  # a delivery ticket: logistics, not billing
+    filled = client.get(url, {"canned": canned.pk}).context["reply_form"].initial["body"]
+    assert filled == (
+        f"Dear {world.member_a.full_name}, about {ticket.reference} (Parcel missing): we traced "
+        f"it. {world.am_a.full_name}, for {world.am_a.full_name} at Alpha Clinic's account team."
+    )
+    assert Message.objects.filter(ticket=ticket).count() == 1  # nothing sent: staff edit it
+    client.force_login(world.member_a)
+    page = client.get(url, {"canned": canned.pk}).content.decode()
+    assert "we traced it" not in page  # customers are not offered staff texts
+
+
+def test_a_canned_reply_with_an_unknown_variable_is_refused_with_the_known_ones(db):
+    from tickets.models import CannedReply
+
+    with pytest.raises(ValidationError) as refused:
+        CannedReply(title="Typo", body="Hello {custmer_name}").full_clean()
+    message = " ".join(refused.value.message_dict["body"])
+    assert "Unknown variable(s): {custmer_name}" in message
+    assert "{customer_name}" in message
