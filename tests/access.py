@@ -219,6 +219,13 @@ MATRIX: list[Route] = [
         data=lambda w: {"department": "logistics", "priority": "high"},
     ),
     Route(
+        "tickets:merge",
+        {**OF_TICKET_A(302), "member_a": 404, "customer_admin_a": 404},
+        method="post",
+        args=lambda w: [w.duplicate_a.pk],
+        data=lambda w: {"into": w.ticket_a.pk},
+    ),
+    Route(
         "tickets:rate",
         # Staff may read a rating but never give one: the customer's own voice.
         {**OF_TICKET_A(302), "am_a": 403, "am_a_viewing_as_a": 403, "admin": 403},

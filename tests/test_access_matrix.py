@@ -61,6 +61,14 @@ def add_tickets_of_a(world):
         attachments=[pdf],
     )
     world.attachment_a = Attachment.objects.get(message__ticket=world.ticket_a)
+    world.duplicate_a = ticket_create(
+        organisation=world.org_a,
+        requester=world.member_a,
+        subject="Parcel missing (again)",
+        category="delivery",
+        priority="normal",
+        body="Any news?",
+    )
     world.resolved_a = ticket_create(
         organisation=world.org_a,
         requester=world.member_a,

@@ -53,11 +53,15 @@ def count_queries(client, url) -> int:
 PAGES = [
     ("member_a", "home", 17),  # +2 with the next review and open commitments (issue 7)
     ("member_a", "tickets:list", 10),
-    ("member_a", "tickets:detail", 11),
+    ("member_a", "tickets:detail", 12),  # +1: tickets merged into it (issue 16)
     ("member_a", "tiers:mine", 11),
     ("customer_admin_a", "accounts:members", 10),
     ("am_a", "home", 14),  # +2: relationship counts (one query), health rows (one query)
-    ("am_a", "tickets:detail", 10),  # +1: the canned replies offered (issue 16)
+    (
+        "am_a",
+        "tickets:detail",
+        13,
+    ),  # +4: canned replies, merged tickets, merge candidates (any? which?)
     ("am_a", "tickets:queue", 7),
     ("am_a", "portal:work_queue", 13),  # +3: overdue reviews, commitments, sponsor lapses
     ("am_a", "tickets:insights", 9),

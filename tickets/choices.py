@@ -50,7 +50,8 @@ class SlaState(models.TextChoices):
     MET = "met", "Met"
     # Resolved or closed before any staff reply (the customer fixed it themselves):
     # we met no promise, so it is neither met nor breached, and attainment leaves it out.
-    NOT_JUDGED = "not_judged", "Not judged: closed before we answered"
+    # Merged into another ticket: the survivor's clocks count, the duplicate's do not.
+    NOT_JUDGED = "not_judged", "Not judged"
 
 
 FEEDBACK_DEPARTMENTS = [

@@ -122,3 +122,16 @@ class ImprovementStatusForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Needed for Done: affected customers get it on their timeline and by email.",
     )
+
+
+class MergeForm(forms.Form):
+    into = forms.ModelChoiceField(
+        queryset=None,
+        label="Merge this ticket into",
+        help_text="This one closes; the conversation goes on there, under its SLA.",
+    )
+
+    def __init__(self, *args, candidates, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["into"].queryset = candidates
+        self.fields["into"].label_from_instance = lambda t: f"{t.reference} {t.subject}"

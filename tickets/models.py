@@ -166,6 +166,14 @@ class Ticket(models.Model):
     improvement = models.ForeignKey(
         Improvement, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
     )
+    merged_into = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="merged_tickets",
+        help_text="A duplicate, closed and continued in this ticket (its thread kept here).",
+    )
 
     objects = TicketQuerySet.as_manager()
 

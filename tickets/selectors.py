@@ -91,6 +91,17 @@ def canned_reply_text(*, ticket: Ticket, user: User, pk: int) -> str:
     )
 
 
+def merge_candidates(*, ticket: Ticket, user: User) -> QuerySet[Ticket]:
+    """The tickets a duplicate may be merged into: the same organisation's, open, not merged."""
+    return (
+        Ticket.objects.visible_to(user)
+        .filter(organisation_id=ticket.organisation_id, status__in=OPEN_STATUSES)
+        .filter(merged_into__isnull=True)
+        .exclude(pk=ticket.pk)
+        .order_by("-created_at")
+    )
+
+
 def staff_choices() -> QuerySet[User]:
     return User.objects.staff().filter(is_active=True).order_by("full_name")
 

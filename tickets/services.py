@@ -181,6 +181,10 @@ def ticket_reply(
     A staff reply is the first response; a customer reply resumes a paused clock.
     """
     ticket = _lock_visible(ticket, author)
+    if ticket.merged_into_id:
+        raise ValidationError(
+            f"This ticket was merged into {ticket.merged_into.reference}: write there."
+        )
     if ticket.status == Status.CLOSED:
         raise ValidationError("This ticket is closed. Open a new one and mention its reference.")
     if internal and not author.is_employee:
@@ -312,6 +316,52 @@ def ticket_triage(
     ticket.full_clean()
     ticket.save()
     return ticket
+
+
+@transaction.atomic
+def ticket_merge(
+    *, duplicate: Ticket, into: Ticket, by: User, now: datetime | None = None
+) -> Ticket:
+    """Close `duplicate` and continue in `into`, the ticket that survives with its own SLA.
+
+    Both threads are kept, each on its ticket, linked both ways; the duplicate's
+    requester is told where the conversation goes on. The duplicate is not judged
+    against the SLA (tickets/sla.py): it is the same request counted once.
+    """
+    if not by.is_employee:
+        raise PermissionDenied
+    first, second = sorted((duplicate, into), key=lambda ticket: ticket.pk)  # lock in one order
+    locked = {ticket.pk: _lock_visible(ticket, by) for ticket in (first, second)}
+    duplicate, into = locked[duplicate.pk], locked[into.pk]
+    if duplicate.pk == into.pk:
+        raise ValidationError({"into": "A ticket cannot be merged into itself."})
+    if duplicate.organisation_id != into.organisation_id:
+        raise ValidationError({"into": "Only tickets of the same organisation can be merged."})
+    if duplicate.merged_into_id or into.merged_into_id:
+        raise ValidationError({"into": "One of these tickets was already merged."})
+    now = now or timezone.now()
+    duplicate.merged_into = into
+    duplicate.status = Status.CLOSED
+    duplicate.resolved_at = duplicate.resolved_at or now
+    duplicate.closed_at = now
+    _pause(duplicate, now)
+    duplicate.save()
+    told = Message.objects.create(
+        ticket=duplicate,
+        author=by,
+        body=f"We merged this request into {into.reference} ({into.subject}), where we "
+        "continue: please reply there. This conversation stays here to read.",
+        created_at=now,
+    )
+    Message.objects.create(
+        ticket=into,
+        author=by,
+        body=f"{duplicate.reference} ({duplicate.subject}) was merged into this ticket.",
+        is_internal=True,
+        created_at=now,
+    )
+    outbox.enqueue_on_commit(tasks.notify_staff_reply, told.pk)  # the duplicate's requester
+    return duplicate
 
 
 @transaction.atomic

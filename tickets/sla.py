@@ -11,7 +11,8 @@ the same columns (the due and warning times sla_schedule() sets from the tier):
 - a clock is at risk once its warning time (a fraction of the target) has passed
   while it still runs;
 - a ticket resolved or closed in time is met only if staff answered it: one the
-  customer closed before any staff reply is not judged (left out of attainment).
+  customer closed before any staff reply is not judged (left out of attainment);
+- a duplicate merged into another ticket is not judged either: the survivor is.
 """
 
 from django.db import models
@@ -49,6 +50,7 @@ def state(now) -> Case:
     """The ticket's SLA state as SQL, for annotating lists and pages alike."""
     return Case(
         When(resolution_due_at__isnull=True, then=Value(SlaState.NONE)),
+        When(merged_into__isnull=False, then=Value(SlaState.NOT_JUDGED)),
         When(breached(now), then=Value(SlaState.BREACHED)),
         When(
             status__in=DONE_STATUSES,

@@ -11,6 +11,7 @@ urlpatterns = [
     path("<int:pk>/reply/", views.ticket_reply, name="reply"),
     path("<int:pk>/status/", views.ticket_status, name="status"),
     path("<int:pk>/triage/", views.ticket_triage, name="triage"),
+    path("<int:pk>/merge/", views.ticket_merge, name="merge"),
     path("<int:pk>/rate/", views.ticket_rate, name="rate"),
     path("attachments/<int:pk>/", views.attachment_download, name="attachment"),
     path("queue/", views.ticket_queue, name="queue"),

@@ -17,6 +17,7 @@ from tickets.choices import ImprovementStatus, SlaState, Status
 from tickets.forms import (
     ImprovementForm,
     ImprovementStatusForm,
+    MergeForm,
     RatingForm,
     ReplyForm,
     TicketForm,
@@ -106,6 +107,9 @@ def _detail_context(request, ticket, **forms):
         "transitions": services.allowed_transitions(ticket, user),
         "reply_form": forms.get("reply_form") or ReplyForm(initial={"kind": ReplyForm.REPLY}),
         "canned_replies": selectors.canned_replies(ticket=ticket) if user.is_employee else [],
+        "merge_form": user.is_employee
+        and not ticket.merged_into_id
+        and (forms.get("merge_form") or _merge_form(ticket, user)),
         "note_form": user.is_employee
         and (
             forms.get("note_form") or ReplyForm(initial={"kind": ReplyForm.NOTE}, auto_id="note_%s")
@@ -202,6 +206,31 @@ def ticket_triage(request, pk: int):
     if saved:
         return saved
     context = _detail_context(request, ticket, triage_form=form)
+    return render(request, "tickets/detail.html", context, status=400)
+
+
+def _merge_form(ticket, user, data=None) -> MergeForm:
+    return MergeForm(data, candidates=selectors.merge_candidates(ticket=ticket, user=user))
+
+
+@require_POST
+@staff_only
+def ticket_merge(request, pk: int):
+    ticket = selectors.ticket_get(user=request.user, pk=pk)
+    form = _merge_form(ticket, request.user, request.POST)
+    saved = save_then_redirect(
+        request,
+        form,
+        lambda data: services.ticket_merge(duplicate=ticket, into=data["into"], by=request.user),
+        to=lambda duplicate: duplicate.merged_into.get_absolute_url(),
+        message=lambda duplicate: (
+            f"{duplicate.reference} is merged into {duplicate.merged_into.reference}; "
+            "its requester has been told."
+        ),
+    )
+    if saved:
+        return saved
+    context = _detail_context(request, ticket, merge_form=form)
     return render(request, "tickets/detail.html", context, status=400)
 
 

@@ -506,3 +506,59 @@ def test_a_canned_reply_with_an_unknown_variable_is_refused_with_the_known_ones(
     message = " ".join(refused.value.message_dict["body"])
     assert "Unknown variable(s): {custmer_name}" in message
     assert "{customer_name}" in message
+
+
+def test_merging_a_duplicate_keeps_both_threads_tells_the_customer_and_counts_it_once(
+    client, world, ticket, mailoutbox, django_capture_on_commit_callbacks
+):
+    from tickets.choices import SlaState
+    from tickets.selectors import department_insights, ticket_get
+
+    duplicate = services.ticket_create(
+        organisation=world.org_a,
+        requester=world.member_a,
+        subject="Parcel still missing",
+        category="delivery",
+        priority="normal",
+        body="Hello again?",
+    )
+    client.force_login(world.am_a)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("tickets:merge", args=[duplicate.pk]), {"into": ticket.pk})
+    assert response.url == ticket.get_absolute_url()
+    duplicate.refresh_from_db()
+    assert (duplicate.merged_into, duplicate.status) == (ticket, "closed")
+    assert Message.objects.filter(ticket=duplicate, body="Hello again?").exists()  # kept
+    survivor = client.get(ticket.get_absolute_url()).content.decode()
+    assert duplicate.reference in survivor
+    [told] = mailoutbox
+    assert told.to == [world.member_a.email]
+    assert ticket.reference in told.body
+    client.force_login(world.member_a)
+    page = client.get(duplicate.get_absolute_url()).content.decode()
+    assert f'Merged into <a href="{ticket.get_absolute_url()}">' in page
+    with pytest.raises(ValidationError):  # the conversation goes on in the survivor
+        services.ticket_reply(ticket=duplicate, author=world.member_a, body="Still here?")
+    assert ticket_get(user=world.am_a, pk=duplicate.pk).sla_state == SlaState.NOT_JUDGED
+    assert ticket_get(user=world.am_a, pk=ticket.pk).first_responded_at is None  # its SLA runs
+    month = department_insights(user=world.admin, department="")["months"][0]
+    assert (month["met"], month["breached"]) == (0, 0)
+
+
+def test_only_tickets_of_the_same_organisation_merge(world, ticket):
+    theirs = services.ticket_create(
+        organisation=world.org_b,
+        requester=world.member_b,
+        subject="Parcel missing",
+        category="delivery",
+        priority="normal",
+        body="x",
+    )
+    with pytest.raises(ValidationError):
+        services.ticket_merge(duplicate=theirs, into=ticket, by=world.admin)
+    with pytest.raises(PermissionDenied):  # AM of A does not see B's ticket
+        services.ticket_merge(duplicate=theirs, into=ticket, by=world.am_a)
+    with pytest.raises(PermissionDenied):
+        services.ticket_merge(duplicate=ticket, into=ticket, by=world.member_a)
+    theirs.refresh_from_db()
+    assert theirs.merged_into is None
