@@ -1,10 +1,10 @@
 """The portal's screens: the customer's home and the staff workspace."""
 
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 from accounts import selectors as account_selectors
-from accounts.choices import TeamRole
+from accounts.choices import TeamRole, UserKind
 from portal.records import selectors as records_selectors
 from portal.relationship import selectors as relationship_selectors
 from portal.timeline import selectors as timeline_selectors
@@ -20,6 +20,8 @@ def home(request):
     """One entry point: the organisation's home, or the staff workspace."""
     if request.organisation is not None:
         return customer_home(request)
+    if request.user.kind == UserKind.SUPPORT_AGENT:
+        return redirect("tickets:queue")  # an agent's work is their department's queue
     if request.user.is_employee:
         return workspace(request)
     # A customer whose memberships have all been ended.

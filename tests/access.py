@@ -116,7 +116,8 @@ API_STAFF = everyone(
 
 
 MATRIX: list[Route] = [
-    Route("home", everyone(200, anonymous=LOGIN)),
+    # Agents land on their department's queue; everyone else on their home or My accounts.
+    Route("home", everyone(200, anonymous=LOGIN, agent=302)),
     Route("ping", everyone(200), notes="Public and trivial: the benchmarks' baseline."),
     Route("health", everyone(200), notes="For the load balancer: says ok/unavailable per part."),
     Route("accounts:login", everyone(302, anonymous=200)),

@@ -23,9 +23,14 @@ def ticket_list(
     status: str = "",
     sla_state: str = "",
     department: str = "",
+    search: str = "",
+    assigned: str = "",
     now: datetime | None = None,
 ) -> QuerySet[Ticket]:
-    """Tickets the user may see, newest first, with their SLA state."""
+    """Tickets the user may see, newest first, with their SLA state.
+
+    `search` finds a reference (T-000042 or 42), words of the subject or the
+    organisation's name or number; `assigned` is "mine" or "unassigned"."""
     tickets = Ticket.objects.visible_to(user).with_sla_state(now or timezone.now())
     if organisation is not None:
         tickets = tickets.filter(organisation=organisation)
@@ -39,9 +44,27 @@ def ticket_list(
         tickets = tickets.filter(sla_state=sla_state)
     if department:
         tickets = tickets.filter(department=department)
+    if search.strip():
+        tickets = tickets.filter(_search_q(search.strip()))
+    if assigned == "mine":
+        tickets = tickets.filter(assignee=user)
+    elif assigned == "unassigned":
+        tickets = tickets.filter(assignee__isnull=True)
     return tickets.select_related("organisation", "requester", "assignee").order_by(
         "-created_at", "-pk"
     )
+
+
+def _search_q(text: str) -> Q:
+    found = (
+        Q(subject__icontains=text)
+        | Q(organisation__name__icontains=text)
+        | Q(organisation__customer_number__iexact=text)
+    )
+    number = text.upper().removeprefix("T-").lstrip("0")
+    if number.isdigit():
+        found |= Q(pk=int(number))
+    return found
 
 
 def ticket_get(*, user: User, pk: int, now: datetime | None = None) -> Ticket:

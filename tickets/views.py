@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from accounts.choices import Department
 from accounts.decorators import customer_screen, staff_only
 from config.forms import save_then_redirect
+from config.views import query_without_page
 from tickets import selectors, services, subjects
 from tickets.choices import ImprovementStatus, SlaState, Status
 from tickets.forms import (
@@ -269,8 +270,15 @@ def ticket_queue(request):
     department = request.GET.get("department", "")
     status = request.GET.get("status", "open")
     sla_state = request.GET.get("sla", "")
+    search = request.GET.get("q", "")
+    assigned = request.GET.get("assigned", "")
     tickets = selectors.ticket_list(
-        user=request.user, status=status, sla_state=sla_state, department=department
+        user=request.user,
+        status=status,
+        sla_state=sla_state,
+        department=department,
+        search=search,
+        assigned=assigned,
     )
     return render(
         request,
@@ -280,6 +288,9 @@ def ticket_queue(request):
             "status": status,
             "sla": sla_state,
             "department": department,
+            "q": search,
+            "assigned": assigned,
+            "query": query_without_page(request),
             "departments": Department.choices,
             "sla_states": SlaState.choices,
         },

@@ -562,3 +562,36 @@ def test_only_tickets_of_the_same_organisation_merge(world, ticket):
         services.ticket_merge(duplicate=ticket, into=ticket, by=world.member_a)
     theirs.refresh_from_db()
     assert theirs.merged_into is None
+
+
+def test_an_agent_lands_on_the_queue_and_finds_tickets_by_reference_subject_or_mine(
+    client, world, ticket
+):
+    other = services.ticket_create(
+        organisation=world.org_a,
+        requester=world.member_a,
+        subject="Label printer jammed",
+        category="delivery",
+        priority="normal",
+        body="x",
+    )
+    Ticket.objects.filter(pk=other.pk).update(assignee=world.am_a)
+    client.force_login(world.am_a)
+    assert client.get(reverse("home")).status_code == 200  # an AM: My accounts
+    queue = reverse("tickets:queue")
+
+    def found(**query) -> set[str]:
+        rows = client.get(queue, query).context["page"].object_list
+        return {row.subject for row in rows}
+
+    assert found(q=ticket.reference) == {"Parcel missing"}
+    assert found(q=str(ticket.pk)) == {"Parcel missing"}
+    assert found(q="printer") == {"Label printer jammed"}
+    assert found(q="alpha") == {"Parcel missing", "Label printer jammed"}
+    assert found(assigned="mine") == {"Label printer jammed"}
+    assert found(assigned="unassigned") == {"Parcel missing"}
+    agent = UserFactory(kind="support_agent", department="logistics")
+    client.force_login(agent)
+    response = client.get(reverse("home"))
+    assert response.url == queue
+    assert found() == {"Parcel missing", "Label printer jammed"}  # their department's
