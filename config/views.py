@@ -81,8 +81,10 @@ def page_or_fragment(request, page: str, fragment: str, context: dict):
     return response
 
 
-def query_without_page(request) -> str:
-    """The current filters as a query string, for pagination links."""
+def query_without_page(request, *also: str) -> str:
+    """The current filters as a query string, for pagination links (and, without the
+    parameters named in `also`, for links that set those themselves, e.g. a sort)."""
     params = request.GET.copy()
-    params.pop("page", None)
+    for name in ("page", *also):
+        params.pop(name, None)
     return params.urlencode()

@@ -51,7 +51,7 @@ PAGES = [
     ("am_a", "portal:account", 12),
     ("am_a", "portal:renewals", 7),
     ("am_a", "portal:work_queue", 13),
-    ("am_a", "home", 14),
+    ("am_a", "home", 15),  # +1: the tiers the filter offers (issue 17)
     ("admin", "portal:renewals", 7),
 ]
 

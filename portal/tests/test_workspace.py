@@ -57,3 +57,51 @@ def test_work_queue_lists_tickets_waiting_for_us_only_on_my_accounts(client, wor
     assert waiting.subject in waiting_section
     assert answered.subject not in waiting_section
     assert "Not my account" not in page
+
+
+def test_my_accounts_search_and_filters_narrow_the_book(client, world):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from accounts.models import Organisation
+    from portal.relationship.models import HealthScore
+    from portal.tests.relationship import premium_tier, put_on_tier
+
+    today = timezone.localdate()
+    org_a, org_b = world.org_a, world.org_b
+    Organisation.objects.filter(pk=org_a.pk).update(
+        lifecycle_stage="renewal", renewal_date=today + timedelta(days=20)
+    )
+    Organisation.objects.filter(pk=org_b.pk).update(
+        lifecycle_stage="active", renewal_date=today + timedelta(days=75)
+    )
+    put_on_tier(org_b, premium_tier(), timezone.now())
+    for organisation, score in ((org_a, 82), (org_b, 35)):
+        HealthScore.objects.create(
+            organisation=organisation, computed_on=today, computed_at=timezone.now(),
+            score=score, colour="green" if score >= 70 else "red", sla_breaches=0,
+            orders_recent=0, orders_previous=0, overdue_invoices=0, overdue_commitments=0,
+        )  # fmt: skip
+    client.force_login(world.admin)
+
+    def names(**query) -> set[str]:
+        return {org.name for org in client.get(reverse("home"), query).context["page"]}
+
+    assert names() == {org_a.name, org_b.name}
+    assert names(q="bravo") == {org_b.name}
+    assert names(q=org_a.customer_number) == {org_a.name}
+    assert names(stage="renewal") == {org_a.name}
+    assert names(tier="Premium") == {org_b.name}
+    assert names(health="red") == {org_b.name}
+    assert names(health="green") == {org_a.name}
+    assert names(renewal="30") == {org_a.name}
+    assert names(renewal="90") == {org_a.name, org_b.name}
+    assert names(renewal="45") == {org_a.name, org_b.name}  # not a choice: ignored
+    assert names(stage="renewal", tier="Premium") == set()
+    page = client.get(reverse("home"), {"q": "bravo", "sort": "health"}).content.decode()
+    assert "q=bravo&amp;sort=renewal" in page  # sorting keeps the filters
+    assert "1 account match." in page
+    client.force_login(world.am_a)
+    assert names() == {org_a.name}  # filters never widen the policy
+    assert names(q="bravo") == set()

@@ -19,7 +19,8 @@ from django.utils import timezone
 
 from accounts.choices import LifecycleStage
 from accounts.models import Organisation, User
-from portal.relationship.health import attach_health, with_health
+from portal.relationship.choices import HealthColour
+from portal.relationship.health import AMBER_FROM, GREEN_FROM, attach_health, with_health
 from portal.relationship.models import (
     LastContact,
 )
@@ -48,11 +49,31 @@ ACCOUNT_SORTS = {
 }
 
 
-def workspace_accounts(*, user: User, sort: str = "name") -> QuerySet[Organisation]:
-    """The accounts a staff member looks after, with what needs attention.
+HEALTH_FILTERS = {
+    HealthColour.GREEN: Q(health_score__gte=GREEN_FROM),
+    HealthColour.AMBER: Q(health_score__gte=AMBER_FROM, health_score__lt=GREEN_FROM),
+    HealthColour.RED: Q(health_score__lt=AMBER_FROM),
+    "none": Q(health_score__isnull=True),
+}
+RENEWAL_WITHIN_DAYS = (30, 60, 90)
 
-    Last contact is the stored one (portal.services.last_contact_record), one row per
-    account, rather than a scan of every message of every account.
+
+def workspace_accounts(
+    *,
+    user: User,
+    sort: str = "name",
+    search: str = "",
+    tier: str = "",
+    stage: str = "",
+    health: str = "",
+    renewal_days: int | None = None,
+) -> QuerySet[Organisation]:
+    """The accounts a staff member looks after, with what needs attention, filtered.
+
+    Last contact is the stored one (portal.relationship.services.last_contact_record),
+    one row per account, rather than a scan of every message of every account.
+    `search` is a name or customer number; `tier` a tier's name; `stage` a lifecycle
+    stage; `health` a colour or "none"; `renewal_days` renewals from today to then.
     """
     now = timezone.now()
     open_tickets = Ticket.objects.filter(organisation=OuterRef("pk"), status__in=OPEN_STATUSES)
@@ -60,18 +81,32 @@ def workspace_accounts(*, user: User, sort: str = "name") -> QuerySet[Organisati
         sla_state__in=[SlaState.AT_RISK, SlaState.BREACHED]
     )
     current_tier = TierAssignment.objects.filter(organisation=OuterRef("pk"), ended_at__isnull=True)
-    return (
-        with_health(Organisation.objects.visible_to(user))
-        .annotate(
-            tier_name=Subquery(current_tier.values("tier__name")[:1]),
-            open_tickets=_count(open_tickets),
-            tickets_at_risk=_count(risky),
-            last_contact=Subquery(
-                LastContact.objects.filter(organisation=OuterRef("pk")).values("at")[:1]
-            ),
+    accounts = Organisation.objects.visible_to(user)
+    if search.strip():
+        text = search.strip()
+        accounts = accounts.filter(Q(name__icontains=text) | Q(customer_number__icontains=text))
+    if stage:
+        accounts = accounts.filter(lifecycle_stage=stage)
+    if tier:
+        accounts = accounts.filter(
+            tier_assignments__ended_at__isnull=True, tier_assignments__tier__name=tier
         )
-        .order_by(*ACCOUNT_SORTS.get(sort, ACCOUNT_SORTS["name"]))
-    )
+    if renewal_days:
+        today = timezone.localdate()
+        accounts = accounts.filter(
+            renewal_date__gte=today, renewal_date__lte=today + timedelta(days=renewal_days)
+        )
+    accounts = with_health(accounts)
+    if health in HEALTH_FILTERS:
+        accounts = accounts.filter(HEALTH_FILTERS[health])
+    return accounts.annotate(
+        tier_name=Subquery(current_tier.values("tier__name")[:1]),
+        open_tickets=_count(open_tickets),
+        tickets_at_risk=_count(risky),
+        last_contact=Subquery(
+            LastContact.objects.filter(organisation=OuterRef("pk")).values("at")[:1]
+        ),
+    ).order_by(*ACCOUNT_SORTS.get(sort, ACCOUNT_SORTS["name"]))
 
 
 def _count(queryset):

@@ -5,19 +5,32 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from accounts import selectors as account_selectors
+from accounts.choices import LifecycleStage
 from accounts.decorators import staff_only
+from config.views import query_without_page
 from portal.relationship import health
 from portal.relationship import selectors as relationship_selectors
+from portal.relationship.choices import HealthColour
 from portal.sync.models import CustomerIdentity
 from portal.workspace import selectors
 from tickets import selectors as ticket_selectors
+from tiers.models import ServiceTier
 
 
 def workspace(request):
-    """My accounts: what each needs, sortable; the way into "view as customer"."""
-    sort = request.GET.get("sort", "name")
-    accounts = selectors.workspace_accounts(user=request.user, sort=sort)
-    page = Paginator(accounts, 50).get_page(request.GET.get("page"))
+    """My accounts: what each needs, searchable, filterable and sortable; the way into
+    "view as customer"."""
+    params = request.GET
+    sort = params.get("sort", "name")
+    filters = {
+        "search": params.get("q", ""),
+        "tier": params.get("tier", ""),
+        "stage": params.get("stage", ""),
+        "health": params.get("health", ""),
+        "renewal_days": _renewal_days(params.get("renewal", "")),
+    }
+    accounts = selectors.workspace_accounts(user=request.user, sort=sort, **filters)
+    page = Paginator(accounts, 50).get_page(params.get("page"))
     health.attach_health(page.object_list)
     return render(
         request,
@@ -26,10 +39,22 @@ def workspace(request):
             "page": page,
             "roles": account_selectors.team_roles_of(user=request.user),
             "sort": sort,
+            "filters": {**filters, "renewal": params.get("renewal", "")},
+            "filtered": any(filters.values()),
+            "query": query_without_page(request),
+            "unsorted_query": query_without_page(request, "sort"),
+            "tiers": ServiceTier.objects.order_by("rank").values_list("name", flat=True),
+            "stages": LifecycleStage.choices,
+            "health_choices": [*HealthColour.choices, ("none", "Not scored yet")],
+            "renewal_choices": selectors.RENEWAL_WITHIN_DAYS,
             "queue": selectors.work_queue_counts(user=request.user),
             "relationship": selectors.relationship_counts(user=request.user),
         },
     )
+
+
+def _renewal_days(value: str) -> int | None:
+    return int(value) if value.isdigit() and int(value) in selectors.RENEWAL_WITHIN_DAYS else None
 
 
 @staff_only
