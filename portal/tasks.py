@@ -53,11 +53,12 @@ def dispatch_due_sources() -> list[str]:
 
 
 @shared_task
-def health_compute() -> dict:
-    """Beat runs this hourly; each run replaces today's scores (one row per day)."""
+def health_compute(organisation_ids: list[int] | None = None) -> dict:
+    """Beat runs this hourly for everyone; a change to an account's engagements,
+    commitments or tickets runs it for that account. Each run replaces today's scores."""
     from portal.relationship.health import health_compute as compute
 
-    return compute()
+    return compute(organisation_ids=organisation_ids)
 
 
 @shared_task

@@ -355,12 +355,13 @@ def test_pages_load_with_redis_down_and_the_kept_work_runs_once_when_it_returns(
         kept = list(PendingTask.objects.values_list("task", "args"))
         assert kept == [
             ("tickets.tasks.notify_new_ticket", [ticket.pk]),
+            ("portal.tasks.health_compute", [[world.org_a.pk]]),  # the account scored again
             ("portal.tasks.source_sync", [source.pk, False]),
         ]
         assert all(PendingTask.objects.values_list("last_error", flat=True))  # says why
         # A relay that meets the broker still down keeps every task and counts the attempt.
-        assert relay_in_subprocess(workdir, redis_server.url) == {"sent": 0, "left": 2}
-        assert list(PendingTask.objects.values_list("attempts", flat=True)) == [1, 0]
+        assert relay_in_subprocess(workdir, redis_server.url) == {"sent": 0, "left": 3}
+        assert list(PendingTask.objects.values_list("attempts", flat=True)) == [1, 0, 0]
 
         # Redis returns: beat's relay sends the kept tasks and a worker runs them, once.
         redis_server.start()

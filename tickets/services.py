@@ -150,6 +150,7 @@ def ticket_create(
     )
     _attach(message, attachments)
     outbox.enqueue_on_commit(tasks.notify_new_ticket, ticket.pk)
+    _changed(ticket)
     return ticket
 
 
@@ -214,6 +215,11 @@ def ticket_reply(
     ticket.save()
     _mark_breach_if_late(ticket, now)
     return message
+
+
+def _changed(ticket: Ticket) -> None:
+    """Tell the apps above (the account's health) that one of its tickets changed."""
+    signals.ticket_changed.send(sender=Ticket, organisation_id=ticket.organisation_id)
 
 
 def _lock_visible(ticket: Ticket, user: User) -> Ticket:
@@ -284,6 +290,7 @@ def ticket_set_status(
         _pause(ticket, now)
     ticket.save()
     _mark_breach_if_late(ticket, now)
+    _changed(ticket)
     return ticket
 
 
@@ -361,6 +368,7 @@ def ticket_merge(
         created_at=now,
     )
     outbox.enqueue_on_commit(tasks.notify_staff_reply, told.pk)  # the duplicate's requester
+    _changed(duplicate)
     return duplicate
 
 
@@ -377,6 +385,7 @@ def ticket_rate(*, ticket: Ticket, by: User, csat: int, effort: int, comment: st
         defaults={"csat": csat, "effort": effort, "comment": comment, "rated_by": by},
     )
     rating.full_clean()
+    _changed(ticket)
     return rating
 
 

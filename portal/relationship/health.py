@@ -208,7 +208,7 @@ def _per_organisation(queryset, function: str = "COUNT", field: str = "pk", outp
     return Subquery(queryset.order_by().annotate(v=value).values("v"), output_field=output)
 
 
-def _organisation_inputs(today: date):
+def _organisation_inputs(today: date, organisation_ids=None):
     """Per organisation, the cheap inputs: one index lookup each (schedule, contact,
     overdue commitments)."""
     of_org = {"organisation": OuterRef("pk")}
@@ -218,6 +218,8 @@ def _organisation_inputs(today: date):
         for field in ("review_due", "check_due")
     }
     organisations = Organisation.objects.exclude(lifecycle_stage=LifecycleStage.CHURNED)
+    if organisation_ids is not None:
+        organisations = organisations.filter(pk__in=organisation_ids)
     return (
         selectors.with_schedule(organisations)
         .annotate(
@@ -255,7 +257,7 @@ def _grouped(queryset, organisation: str, **aggregates):
     )
 
 
-def _record_inputs(today: date, now: datetime) -> dict:
+def _record_inputs(today: date, now: datetime, organisation_ids=None) -> dict:
     """The inputs from the big tables, each grouped by organisation in one pass.
 
     Grouped, not correlated per organisation: a customer with 200,000 orders costs a
@@ -264,38 +266,45 @@ def _record_inputs(today: date, now: datetime) -> dict:
     since = now - timedelta(days=HEALTH_WINDOW_DAYS)
     before = since - timedelta(days=HEALTH_WINDOW_DAYS)
     average = DecimalField(max_digits=6, decimal_places=2)
+    only = {} if organisation_ids is None else {"organisation_id__in": organisation_ids}
+    of_ticket = (
+        {} if organisation_ids is None else {"ticket__organisation_id__in": organisation_ids}
+    )
     return {
         "tickets": _grouped(
-            Ticket.objects.filter(created_at__gte=since, sla_breached_at__isnull=False),
+            Ticket.objects.filter(created_at__gte=since, sla_breached_at__isnull=False, **only),
             "organisation_id",
             breaches=Count("pk"),
         ),
         "ratings": _grouped(
-            Rating.objects.filter(created_at__gte=since),
+            Rating.objects.filter(created_at__gte=since, **of_ticket),
             "ticket__organisation_id",
             csat=Avg("csat", output_field=average),
             effort=Avg("effort", output_field=average),
         ),
         "orders": _grouped(
-            Order.objects.filter(deleted_at__isnull=True, ordered_at__gte=before),
+            Order.objects.filter(deleted_at__isnull=True, ordered_at__gte=before, **only),
             "organisation_id",
             recent=Count("pk", filter=Q(ordered_at__gte=since)),
             previous=Count("pk", filter=Q(ordered_at__lt=since)),
         ),
         "invoices": _grouped(
-            Invoice.objects.filter(deleted_at__isnull=True, paid_on__isnull=True, due_on__lt=today),
+            Invoice.objects.filter(
+                deleted_at__isnull=True, paid_on__isnull=True, due_on__lt=today, **only
+            ),
             "organisation_id",
             overdue=Count("pk"),
         ),
     }
 
 
-def health_inputs_sql(*, today: date, now: datetime) -> tuple[str, list]:
-    """One SELECT: every live organisation with the raw value of each signal."""
-    base_sql, params = _organisation_inputs(today).query.sql_with_params()
+def health_inputs_sql(*, today: date, now: datetime, organisation_ids=None) -> tuple[str, list]:
+    """One SELECT: every live organisation (or those of `organisation_ids`) with the raw
+    value of each signal."""
+    base_sql, params = _organisation_inputs(today, organisation_ids).query.sql_with_params()
     params = list(params)
     joins = []
-    for alias, queryset in _record_inputs(today, now).items():
+    for alias, queryset in _record_inputs(today, now, organisation_ids).items():
         sql, grouped_params = queryset.query.sql_with_params()
         joins.append(f" LEFT JOIN ({sql}) {alias} ON {alias}.grp = base.in_organisation")
         params += grouped_params
@@ -376,13 +385,17 @@ def health_weights(*, lock: bool = False) -> dict[str, list]:
     return {signal: w for signal, w in weights.items() if w[0] > 0}
 
 
-def _health_insert_sql(weights: dict, today: date, now: datetime) -> tuple[str, list]:
+def _health_insert_sql(
+    weights: dict, today: date, now: datetime, organisation_ids=None
+) -> tuple[str, list]:
     """INSERT ... SELECT of the whole computation: inputs, signal scores, weighted score.
 
     Each layer selects from the one inside it, so every correlated subquery of the
     inputs runs once per organisation however often the formula uses its value.
     """
-    inputs_sql, input_params = health_inputs_sql(today=today, now=now)
+    inputs_sql, input_params = health_inputs_sql(
+        today=today, now=now, organisation_ids=organisation_ids
+    )
     scores, score_params, weighted, applied = [], [], [], []
     for signal, (weight, good_at, bad_at) in weights.items():
         sql, params = _signal_score_sql(SIGNAL_SQL[signal], good_at, bad_at)
@@ -423,18 +436,22 @@ def _health_insert_sql(weights: dict, today: date, now: datetime) -> tuple[str, 
 
 
 @transaction.atomic
-def health_compute(*, now: datetime | None = None) -> dict:
-    """Score every live organisation for today, set-based: one INSERT ... SELECT.
+def health_compute(*, now: datetime | None = None, organisation_ids=None) -> dict:
+    """Score every live organisation for today (or only those of `organisation_ids`, when
+    their engagements, commitments or tickets changed), set-based: one INSERT ... SELECT.
 
     Today's earlier scores are replaced, so the history keeps one row per
-    organisation per day however often beat runs this.
+    organisation per day however often beat or a change runs this.
     """
     now = now or timezone.now()
     today = timezone.localdate(now)
     weights = health_weights(lock=True)
-    contacts = last_contact_refresh()
-    HealthScore.objects.filter(computed_on=today).delete()
-    sql, params = _health_insert_sql(weights, today, now)
+    contacts = last_contact_refresh(organisation_ids=organisation_ids)
+    todays = HealthScore.objects.filter(computed_on=today)
+    if organisation_ids is not None:
+        todays = todays.filter(organisation_id__in=organisation_ids)
+    todays.delete()
+    sql, params = _health_insert_sql(weights, today, now, organisation_ids)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         scored = cursor.rowcount

@@ -68,22 +68,28 @@ def last_contact_record(*, organisation: Organisation | int, at: datetime) -> No
         )
 
 
-def last_contact_refresh() -> int:
-    """Rebuild every stored last contact from staff replies and held engagements.
+def last_contact_refresh(*, organisation_ids=None) -> int:
+    """Rebuild the stored last contact from staff replies and held engagements (their
+    meeting day), for every organisation or those of `organisation_ids`.
 
     The nightly safety net behind last_contact_record: it backfills history and
-    catches anything written around the services. Returns the rows written.
+    catches anything written around the services; for one account it also takes back
+    a contact whose engagement was moved to an earlier day or is no longer held.
+    Returns the rows written.
     """
+    messages = Message.objects.filter(staff_q("author__"), is_internal=False)
+    engagements = Engagement.objects.filter(status=EngagementStatus.HELD)
+    if organisation_ids is not None:
+        messages = messages.filter(ticket__organisation_id__in=organisation_ids)
+        engagements = engagements.filter(organisation_id__in=organisation_ids)
     replies = (
-        Message.objects.filter(staff_q("author__"), is_internal=False)
-        .values("ticket__organisation_id")
+        messages.values("ticket__organisation_id")
         .annotate(latest=Max("created_at"))
         .values_list("ticket__organisation_id", "latest")
     )
     latest: dict[int, datetime] = dict(replies)
     held = (
-        Engagement.objects.filter(status=EngagementStatus.HELD)
-        .values("organisation_id")
+        engagements.values("organisation_id")
         .annotate(latest=Max("on"))
         .values_list("organisation_id", "latest")
     )
@@ -92,6 +98,10 @@ def last_contact_refresh() -> int:
         if organisation_id not in latest or latest[organisation_id] < at:
             latest[organisation_id] = at
     rows = [LastContact(organisation_id=pk, at=at) for pk, at in latest.items()]
+    if organisation_ids is not None:  # no contact left on record: none stored either
+        LastContact.objects.filter(organisation_id__in=organisation_ids).exclude(
+            organisation_id__in=latest
+        ).delete()
     LastContact.objects.bulk_create(
         rows,
         batch_size=2000,
@@ -113,11 +123,20 @@ def _validate_engagement(engagement: Engagement, today: date) -> None:
     engagement.full_clean(exclude=["organisation", "recorded_by"])
 
 
+def health_refresh_on_commit(organisation_id: int) -> None:
+    """Its engagements, commitments or tickets changed: score the account again once the
+    change is committed, so its health and reasons are not a night behind."""
+    outbox.enqueue_on_commit(tasks.health_compute, [organisation_id])
+
+
 def _after_engagement(engagement: Engagement) -> None:
-    """A held engagement is contact, and ends a lapsed sponsor promise the sponsor attended."""
+    """A held engagement is contact (on its meeting day), and ends a lapsed sponsor promise
+    the sponsor attended; either way the account is scored again."""
+    health_refresh_on_commit(engagement.organisation_id)
+    # Exact for this account, also when an edit moved the meeting earlier or un-held it.
+    last_contact_refresh(organisation_ids=[engagement.organisation_id])
     if engagement.status != EngagementStatus.HELD:
         return
-    last_contact_record(organisation=engagement.organisation, at=_midday(engagement.on))
     SponsorLapse.objects.filter(
         organisation=engagement.organisation,
         ended_at__isnull=True,
@@ -244,6 +263,7 @@ def commitment_create(
     )
     _validate_commitment(commitment)
     commitment.save()
+    health_refresh_on_commit(organisation.pk)
     audit_record(
         actor=by,
         action=AuditAction.RECORD_CREATED,
@@ -278,6 +298,7 @@ def commitment_update(
         commitment.closed_at = None
     _validate_commitment(commitment)
     commitment.save()
+    health_refresh_on_commit(commitment.organisation_id)
     audit_record(
         actor=by,
         action=AuditAction.RECORD_CHANGED,

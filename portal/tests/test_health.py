@@ -151,3 +151,50 @@ def test_churned_organisations_are_not_scored(world):
     world.org_b.save()
     health.health_compute()
     assert set(scores()) == {world.org_a.pk}
+
+
+def test_an_accounts_health_follows_its_changes_at_once_and_only_its_own(
+    world, django_capture_on_commit_callbacks
+):
+    from portal.relationship.models import LastContact
+    from tickets.services import ticket_reply
+
+    health.health_compute()
+    before = {s.organisation_id: s for s in HealthScore.objects.all()}
+    due = timezone.localdate() - timedelta(days=3)
+    with django_capture_on_commit_callbacks(execute=True):
+        relationship_services.commitment_create(
+            by=world.am_a, organisation=world.org_a, title="Send the new price list",
+            details="", owner=world.am_a, due_on=due, engagement=None,
+        )  # fmt: skip
+    scores = {s.organisation_id: s for s in HealthScore.objects.all()}
+    assert scores[world.org_a.pk].overdue_commitments == 1  # scored again, not tomorrow
+    assert scores[world.org_a.pk].computed_at > before[world.org_a.pk].computed_at
+    assert scores[world.org_b.pk].computed_at == before[world.org_b.pk].computed_at
+    assert HealthScore.objects.filter(organisation=world.org_a).count() == 1  # one a day
+    opened = ticket(world, timezone.now())
+    assert not LastContact.objects.filter(organisation=world.org_a).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        ticket_reply(ticket=opened, author=world.am_a, body="On it.")
+    assert HealthScore.objects.get(organisation=world.org_a).days_since_contact == 0
+
+
+def test_last_contact_is_the_meeting_day_and_follows_an_edit_to_an_earlier_day(world):
+    from portal.relationship.models import LastContact
+
+    today = timezone.localdate()
+    engagement = relationship_services.engagement_record(
+        by=world.am_a, organisation=world.org_a, kind="qbr", on=today - timedelta(days=2),
+        status="held", attendees=[world.member_a],
+    )  # fmt: skip
+    contact = LastContact.objects.get(organisation=world.org_a).at
+    assert timezone.localdate(contact) == today - timedelta(days=2)  # not when it was typed
+    relationship_services.engagement_update(
+        by=world.am_a, engagement=engagement, on=today - timedelta(days=40)
+    )
+    contact = LastContact.objects.get(organisation=world.org_a).at
+    assert timezone.localdate(contact) == today - timedelta(days=40)
+    relationship_services.engagement_update(
+        by=world.am_a, engagement=engagement, status="cancelled"
+    )
+    assert not LastContact.objects.filter(organisation=world.org_a).exists()
