@@ -17,6 +17,7 @@ urlpatterns = [
     path("shipments/", records.shipment_list, name="shipments"),
     path("invoices/", records.invoice_list, name="invoices"),
     path("invoices/<int:pk>/", records.invoice_detail, name="invoice"),
+    path("invoices/<int:pk>/pdf/", records.invoice_pdf, name="invoice_pdf"),
     path("orders/export.csv", exports.orders_csv, name="orders_csv"),
     path("invoices/export.csv", exports.invoices_csv, name="invoices_csv"),
     path("timeline/", timeline.timeline, name="timeline"),

@@ -292,6 +292,7 @@ MATRIX: list[Route] = [
     Route("portal:invoices_csv", CUSTOMER_SCREEN),
     Route("portal:order", OF_RECORD_OF_A, args=lambda w: [w.order_a.pk]),
     Route("portal:invoice", OF_RECORD_OF_A, args=lambda w: [w.invoice_a.pk]),
+    Route("portal:invoice_pdf", OF_RECORD_OF_A, args=lambda w: [w.invoice_a.pk]),
     # The AM workspace -------------------------------------------------------------------
     Route("portal:identity_queue", STAFF_TOOL(200)),
     Route("portal:work_queue", STAFF_TOOL(200)),

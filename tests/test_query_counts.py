@@ -108,7 +108,7 @@ RECORD_PAGES = [
     ("member_a", "portal:orders", 12),
     ("member_a", "portal:order", 13),
     ("member_a", "portal:shipments", 11),
-    ("member_a", "portal:invoices", 11),
+    ("member_a", "portal:invoices", 12),  # +1: the open and overdue totals (issue 17)
     ("member_a", "portal:invoice", 10),
     ("member_a", "portal:timeline", 9),
 ]

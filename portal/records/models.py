@@ -1,6 +1,7 @@
 """Records synced from the departmental systems: orders, deliveries, invoices and the rest."""
 
 from django.db import models
+from django.utils import timezone
 
 from accounts.models import Organisation
 from accounts.querysets import OrganisationOwnedQuerySet
@@ -60,6 +61,17 @@ class Order(SyncedRecord):
 
     def __str__(self) -> str:
         return self.number
+
+    @property
+    def status_shown(self) -> str:
+        """The order entry's status, unless every live delivery of it has arrived: then
+        "delivered". Order entry often lags the carrier; the customer sees what is true.
+        Needs order_rows()'s `all_delivered`, or the order's shipments prefetched live."""
+        delivered = getattr(self, "all_delivered", None)
+        if delivered is None and "shipments" in getattr(self, "_prefetched_objects_cache", {}):
+            shipments = self.shipments.all()
+            delivered = bool(shipments) and all(s.delivered_at for s in shipments)
+        return "delivered" if delivered else self.status
 
 
 class OrderLine(SyncedRecord):
@@ -159,6 +171,13 @@ class Invoice(SyncedRecord):
 
     def __str__(self) -> str:
         return self.number
+
+    @property
+    def days_overdue(self) -> int:
+        """Days past its due day, unpaid (0 when paid, not yet due or without a due day)."""
+        if self.paid_on or not self.due_on:
+            return 0
+        return max((timezone.localdate() - self.due_on).days, 0)
 
 
 class LegacyTicket(SyncedRecord):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from django.db.models import (
     Case,
@@ -15,6 +16,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Sum,
     Value,
     When,
 )
@@ -78,7 +80,9 @@ def order_rows(orders: QuerySet[Order]) -> QuerySet[Order]:
     Subqueries, not a join with GROUP BY: only the rows of the page are counted.
     """
     live_lines = OrderLine.objects.filter(order=OuterRef("pk"), deleted_at__isnull=True)
+    shipments = Shipment.objects.filter(order=OuterRef("pk"), deleted_at__isnull=True)
     return orders.annotate(
+        all_delivered=Exists(shipments) & ~Exists(shipments.filter(delivered_at__isnull=True)),
         line_count=Coalesce(
             Subquery(live_lines.order_by().values("order").annotate(n=Count("pk")).values("n")[:1]),
             0,
@@ -119,7 +123,7 @@ def order_get(*, user: User, pk: int) -> Order:
         .prefetch_related(
             Prefetch("lines", queryset=OrderLine.objects.filter(**live).order_by("pk")),
             Prefetch("shipments", queryset=Shipment.objects.filter(**live)),
-            Prefetch("invoices", queryset=Invoice.objects.filter(**live)),
+            Prefetch("invoices", queryset=with_invoice_state(Invoice.objects.filter(**live))),
         ),
         pk=pk,
     )
@@ -137,32 +141,65 @@ def shipment_list(
 
 
 INVOICE_STATES = {"open": "Open", "overdue": "Overdue", "paid": "Paid"}
+INVOICE_SORTS = {
+    "newest": ("-issued_on", "-pk"),
+    "oldest": ("issued_on", "pk"),
+    "due": (F("due_on").asc(nulls_last=True), "-pk"),
+    "amount": ("-amount", "-pk"),
+    "number": ("number", "pk"),
+}
+
+
+def with_invoice_state(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
+    """The one rule for an invoice's state, as SQL, wherever invoices are shown: paid once
+    paid, overdue once its due day has passed unpaid, open before."""
+    return invoices.annotate(
+        state=Case(
+            When(paid_on__isnull=False, then=Value("paid")),
+            When(due_on__lt=timezone.localdate(), then=Value("overdue")),
+            default=Value("open"),
+            output_field=CharField(),
+        )
+    )
 
 
 def invoice_list(
-    *, user: User, organisation: Organisation | None = None, state: str = ""
+    *,
+    user: User,
+    organisation: Organisation | None = None,
+    state: str = "",
+    search: str = "",
+    sort: str = "",
 ) -> QuerySet[Invoice]:
-    today = timezone.localdate()
     invoices = _of_organisation(Invoice.objects, user, organisation)
+    if search.strip():
+        text = search.strip()
+        invoices = invoices.filter(Q(number__icontains=text) | Q(order__number__icontains=text))
     invoices = (
-        invoices.annotate(
-            state=Case(
-                When(paid_on__isnull=False, then=Value("paid")),
-                When(due_on__lt=today, then=Value("overdue")),
-                default=Value("open"),
-                output_field=CharField(),
-            )
-        )
+        with_invoice_state(invoices)
         .select_related("order")
-        .order_by("-issued_on", "-pk")
+        .order_by(*INVOICE_SORTS.get(sort, INVOICE_SORTS["newest"]))
     )
     if state == "unpaid":  # what the home page lists: overdue first, then by due date
-        return invoices.filter(paid_on__isnull=True).order_by(
-            F("due_on").asc(nulls_last=True), "-pk"
-        )
+        return invoices.filter(paid_on__isnull=True).order_by(*INVOICE_SORTS["due"])
     return invoices.filter(state=state) if state in INVOICE_STATES else invoices
 
 
+def invoice_totals(*, user: User, organisation: Organisation) -> list[dict]:
+    """What is open and what is overdue, per currency (never added across currencies)."""
+    unpaid = _of_organisation(Invoice.objects, user, organisation).filter(paid_on__isnull=True)
+    overdue = Q(due_on__lt=timezone.localdate())
+    return list(
+        unpaid.order_by("currency")
+        .values("currency")
+        .annotate(
+            open=Coalesce(Sum("amount"), Value(Decimal(0))),
+            overdue=Coalesce(Sum("amount", filter=overdue), Value(Decimal(0))),
+            overdue_count=Count("pk", filter=overdue),
+        )
+    )
+
+
 def invoice_get(*, user: User, pk: int) -> Invoice:
-    invoices = Invoice.objects.visible_to(user).select_related("organisation", "order")
-    return get_object_or_404(invoices, pk=pk)
+    invoices = Invoice.objects.visible_to(user).select_related("organisation", "order", "source")
+    return get_object_or_404(with_invoice_state(invoices), pk=pk)

@@ -4,11 +4,17 @@ from datetime import date
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.http import HttpResponse
 from django.shortcuts import render
+from django.utils.text import slugify
 
+from accounts.choices import AuditAction
 from accounts.decorators import customer_screen
+from accounts.middleware import client_ip
+from accounts.services import audit_record
 from config.views import page_or_fragment, query_without_page
 from portal.records import selectors
+from portal.records.pdf import invoice_pdf as invoice_pdf_document
 
 PAGE_SIZE = 25
 
@@ -70,8 +76,10 @@ def shipment_list(request):
 @customer_screen
 def invoice_list(request):
     state = request.GET.get("state", "")
+    search = request.GET.get("q", "")
+    sort = request.GET.get("sort", "")
     invoices = selectors.invoice_list(
-        user=request.user, organisation=request.organisation, state=state
+        user=request.user, organisation=request.organisation, state=state, search=search, sort=sort
     )
     return render(
         request,
@@ -79,6 +87,18 @@ def invoice_list(request):
         {
             "page": Paginator(invoices, PAGE_SIZE).get_page(request.GET.get("page")),
             "state": state,
+            "q": search,
+            "sort": sort if sort in selectors.INVOICE_SORTS else "newest",
+            "sorts": {
+                "newest": "Newest first",
+                "oldest": "Oldest first",
+                "due": "Due date",
+                "amount": "Largest amount",
+                "number": "Number",
+            },
+            "totals": selectors.invoice_totals(
+                user=request.user, organisation=request.organisation
+            ),
             "states": selectors.INVOICE_STATES,
             "sources": selectors.source_freshness(),
             "query": query_without_page(request),
@@ -94,3 +114,22 @@ def invoice_detail(request, pk: int):
         "portal/invoice_detail.html",
         {"invoice": invoice, "sources": selectors.source_freshness()},
     )
+
+
+@login_required
+def invoice_pdf(request, pk: int):
+    """The invoice as a PDF to keep or forward to accounts payable; the export is audited."""
+    invoice = selectors.invoice_get(user=request.user, pk=pk)
+    audit_record(
+        actor=request.user,
+        action=AuditAction.DATA_EXPORTED,
+        organisation=invoice.organisation,
+        target=f"invoice {invoice.number} (PDF)",
+        via_view_as=request.viewing_as,
+        ip_address=client_ip(request),
+    )
+    response = HttpResponse(invoice_pdf_document(invoice), content_type="application/pdf")
+    response["Content-Disposition"] = (
+        f'attachment; filename="invoice-{slugify(invoice.number)}.pdf"'
+    )
+    return response
