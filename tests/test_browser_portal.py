@@ -242,3 +242,33 @@ def test_login_focus_order_and_skip_link(page, world):
     page.keyboard.press("Enter")
     expect(page.locator("main#main")).to_be_focused()
     expect(page).to_have_url(re.compile(r"#main$"))
+
+
+def test_customer_sees_what_to_pay_and_downloads_an_invoice_as_pdf(page, world, tmp_path):
+    import io
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from pypdf import PdfReader
+
+    from portal.records.models import Invoice
+
+    invoice = add_orders(world.org_a, 1)[0].invoices.get()
+    Invoice.objects.filter(pk=invoice.pk).update(
+        paid_on=None, due_on=timezone.localdate() - timedelta(days=4)
+    )
+    log_in(page, world.member_a.email)
+    main_nav(page).get_by_role("link", name="Invoices").click()
+    totals = page.get_by_test_id("invoice-totals")
+    expect(totals).to_contain_text("25.00 GBP overdue (1 invoice)")
+    expect(page.get_by_test_id("invoices")).to_contain_text("Overdue · 4 days")
+    page.get_by_role("link", name=invoice.number).click()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download PDF").click()
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    assert saved.name == f"invoice-{invoice.number.lower()}.pdf"
+    text = PdfReader(io.BytesIO(saved.read_bytes())).pages[0].extract_text()
+    assert f"Invoice {invoice.number}" in text
+    assert "State: Overdue, 4 days" in text
+    assert "From Order entry (system oe)" in text
