@@ -4,6 +4,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1:8000
+# Every absolute link (emails, invitations, the banner, password reset) is built from
+# this one setting; make run serves on HOST, so the links point there too.
+export PORTAL_BASE_URL ?= http://$(HOST)
 
 .PHONY: install run demo test lint fmt screenshots clean bench
 

@@ -14,6 +14,7 @@ class Command(BaseCommand):
         # Health scores come from beat hourly in production; the demo shows them at once.
         counts["health scores"] = health_compute()["scored"]
         self.stdout.write(self.style.SUCCESS(f"Demo loaded: {counts}"))
-        self.stdout.write("\nLog in at http://127.0.0.1:8000/ with password " + DEMO_PASSWORD)
+        base_url = settings.PORTAL_BASE_URL.rstrip("/")
+        self.stdout.write(f"\nLog in at {base_url}/ with password {DEMO_PASSWORD}")
         for role, email in LOGINS:
             self.stdout.write(f"  {role:<40} {email}")
