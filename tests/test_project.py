@@ -170,10 +170,13 @@ def test_machine_times_have_whole_seconds_and_phone_links_no_spaces():
     assert tel_uri("+44 (0)20 7946-0000") == "tel:+4402079460000"
 
 
+SHOW_BASE_URL = "show-base-url: ; @echo $$PORTAL_BASE_URL"
+
+
 def test_make_run_builds_every_absolute_link_from_the_host_it_serves_on():
     # make run HOST=... serves there; the one setting behind every emailed link follows.
     result = subprocess.run(  # noqa: S603 (our Makefile, fixed arguments)
-        [shutil.which("make"), "-s", "--eval", "show-base-url: ; @echo $$PORTAL_BASE_URL", "show-base-url",
+        [shutil.which("make"), "-s", "--eval", SHOW_BASE_URL, "show-base-url",
          "HOST=portal.test:9000"],
         cwd=ROOT, capture_output=True, text=True, timeout=30, check=False,
         env={k: v for k, v in os.environ.items() if k != "PORTAL_BASE_URL"},
