@@ -1,6 +1,6 @@
 """Customer-value benchmark: `make bench`, or `python scripts/bench_value.py [options]`.
 
-Times the 80/20 view (tiers.selectors.pareto) and tier fit (tiers.selectors.tier_fit)
+Times the 80/20 view (portal.value.selectors.pareto) and tier fit (portal.value.fit.tier_fit)
 over 5,000 organisations and 2,000,000 invoices by default, for an admin (every
 organisation) and for an account manager (a book of 100), on real PostgreSQL.
 
@@ -178,7 +178,8 @@ def describe(result) -> str:
 def run(args) -> list[tuple[str, str]]:
     from django.utils import timezone
 
-    from portal.value.selectors import pareto, tier_fit, trailing_months
+    from portal.value.fit import tier_fit
+    from portal.value.selectors import pareto, trailing_months
 
     start = time.perf_counter()
     people = generate(args)

@@ -27,8 +27,7 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Count, QuerySet, Sum
 
-from accounts import policy
-from accounts.choices import LifecycleStage, UserKind
+from accounts.choices import UserKind
 from accounts.models import Organisation, User
 from portal.records.models import Invoice
 from tiers.models import ExchangeRate, ServiceTier, TierAssignment
@@ -101,7 +100,7 @@ def conversion() -> Conversion:
     return Conversion(currency=currency, rates=dict(rates))
 
 
-def _live_invoices() -> QuerySet[Invoice]:
+def live_invoices() -> QuerySet[Invoice]:
     """Every organisation's live invoices: tier fit ranks against all customers."""
     return Invoice.objects.filter(deleted_at__isnull=True, organisation__isnull=False)
 
@@ -110,7 +109,7 @@ def _in_period(invoices: QuerySet[Invoice], period: Period) -> QuerySet[Invoice]
     return invoices.filter(issued_on__gte=period.start, issued_on__lte=period.end)
 
 
-def _revenue_by_line_sql(
+def revenue_by_line_sql(
     invoices: QuerySet[Invoice], period: Period, rates: Conversion
 ) -> tuple[str, tuple]:
     """SQL of revenue per organisation and product line: (organisation_id, line, left_out,
@@ -144,7 +143,7 @@ def _revenue_by_line_sql(
     return sql, params
 
 
-def _ranked_cte(per_line_sql: str) -> str:
+def ranked_cte(per_line_sql: str) -> str:
     """CTEs ending in `ranked`: customers by revenue with rank, position and running sum.
 
     `rank` ties equal revenue (RANK); `position` orders ties by organisation id so the
@@ -173,7 +172,7 @@ def _ranked_cte(per_line_sql: str) -> str:
     )"""  # noqa: S608 - per_line_sql is compiled by Django's ORM, with its values as parameters
 
 
-def _top(percent: int | str, customers: str = "customers") -> str:
+def top_sql(percent: int | str, customers: str = "customers") -> str:
     """SQL for ceil(percent * customers / 100) in integer arithmetic (SQLite has no CEIL).
 
     `percent` is a whole number or the SQL of one (a column); so is `customers`.
@@ -183,30 +182,30 @@ def _top(percent: int | str, customers: str = "customers") -> str:
 
 
 def top_count(percent: int, customers: int) -> int:
-    """How many customers the top `percent` % of `customers` are (the same rule as _top)."""
+    """How many customers the top `percent` % of `customers` are (the same rule as top_sql)."""
     return (customers * percent + 99) // 100
 
 
-def _decimal(value) -> Decimal | None:
+def as_decimal(value) -> Decimal | None:
     """Numbers as Decimal (SQLite returns floats for sums of decimals)."""
     if value is None:
         return None
     return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
-def _share(part, whole) -> Decimal:
+def share(part, whole) -> Decimal:
     """`part` as a percentage of `whole`, to one decimal place."""
-    part, whole = _decimal(part), _decimal(whole)
+    part, whole = as_decimal(part), as_decimal(whole)
     if not whole:
         return Decimal(0)
     return (part * 100 / whole).quantize(Decimal("0.1"))
 
 
-def _table(model) -> str:
+def table_name(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
-def _fetch(sql: str, params) -> list[dict]:
+def fetch_rows(sql: str, params) -> list[dict]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         names = [column[0] for column in cursor.description]
@@ -279,7 +278,7 @@ class Pareto:
 
     @property
     def concentration_share_of_customers(self) -> Decimal:
-        return _share(self.concentration_customers, self.customers)
+        return share(self.concentration_customers, self.customers)
 
 
 def pareto(*, user: User, period: Period, page: int = 1, per_page: int = 50) -> Pareto:
@@ -293,15 +292,15 @@ def pareto(*, user: User, period: Period, page: int = 1, per_page: int = 50) -> 
     invoices = Invoice.objects.visible_to(user)
     result = Pareto(period=period, currency=rates.currency, page=page, per_page=per_page)
     try:
-        per_line_sql, params = _revenue_by_line_sql(invoices, period, rates)
+        per_line_sql, params = revenue_by_line_sql(invoices, period, rates)
     except EmptyResultSet:
         return result
     headline_sums = ",\n".join(
-        f"SUM(CASE WHEN position <= {_top(p)} THEN revenue ELSE 0 END) OVER () AS top_{p}"
+        f"SUM(CASE WHEN position <= {top_sql(p)} THEN revenue ELSE 0 END) OVER () AS top_{p}"
         for p in HEADLINE_PERCENTS
     )
     sql = f"""
-    WITH {_ranked_cte(per_line_sql)},
+    WITH {ranked_cte(per_line_sql)},
     banded AS (
         SELECT ranked.*,
                ((position - 1) * (CASE WHEN customers < {CHART_BARS} THEN customers
@@ -325,10 +324,10 @@ def pareto(*, user: User, period: Period, page: int = 1, per_page: int = 50) -> 
            CASE WHEN s.position > %s AND s.position <= %s THEN 1 ELSE 0 END AS on_page,
            NULL AS currency, NULL AS invoices
     FROM summed s
-    JOIN {_table(Organisation)} o ON o.id = s.organisation_id
-    LEFT JOIN {_table(TierAssignment)} ta
+    JOIN {table_name(Organisation)} o ON o.id = s.organisation_id
+    LEFT JOIN {table_name(TierAssignment)} ta
            ON ta.organisation_id = s.organisation_id AND ta.ended_at IS NULL
-    LEFT JOIN {_table(ServiceTier)} t ON t.id = ta.tier_id
+    LEFT JOIN {table_name(ServiceTier)} t ON t.id = ta.tier_id
     WHERE (s.position > %s AND s.position <= %s) OR s.position = s.band_last
     UNION ALL
     SELECT 'left_out', NULL, NULL, NULL, NULL, NULL, NULL, SUM(amount), NULL, NULL, NULL,
@@ -338,9 +337,9 @@ def pareto(*, user: User, period: Period, page: int = 1, per_page: int = 50) -> 
     ORDER BY 1, 2, 20
     """  # noqa: S608 - names and numbers are ours; values are parameters
     offset = (page - 1) * per_page
-    rows = _fetch(sql, (*params, offset, offset + per_page, offset, offset + per_page))
+    rows = fetch_rows(sql, (*params, offset, offset + per_page, offset, offset + per_page))
     result.left_out = [
-        LeftOut(r["currency"], int(r["invoices"]), _decimal(r["revenue"]))
+        LeftOut(r["currency"], int(r["invoices"]), as_decimal(r["revenue"]))
         for r in rows
         if r["kind"] == "left_out"
     ]
@@ -353,16 +352,16 @@ def pareto(*, user: User, period: Period, page: int = 1, per_page: int = 50) -> 
 def _fill_pareto(result: Pareto, rows: list[dict]) -> None:
     first = rows[0]
     result.customers = int(first["customers"])
-    result.total = _decimal(first["total"])
+    result.total = as_decimal(first["total"])
     result.concentration_customers = int(first["concentration"] or 0)
     for p in HEADLINE_PERCENTS:
-        revenue = _decimal(first[f"top_{p}"])
+        revenue = as_decimal(first[f"top_{p}"])
         result.headlines.append(
             Headline(
                 percent=p,
                 customers=top_count(p, result.customers),
                 revenue=revenue,
-                share=_share(revenue, result.total),
+                share=share(revenue, result.total),
             )
         )
     for row in rows:
@@ -371,9 +370,9 @@ def _fill_pareto(result: Pareto, rows: list[dict]) -> None:
                 ParetoBar(
                     first=int(row["band_first"]),
                     last=int(row["band_last"]),
-                    revenue=_decimal(row["band_revenue"]),
-                    share=_share(row["band_revenue"], result.total),
-                    cumulative_share=_share(row["cumulative"], result.total),
+                    revenue=as_decimal(row["band_revenue"]),
+                    share=share(row["band_revenue"], result.total),
+                    cumulative_share=share(row["cumulative"], result.total),
                 )
             )
         if row["on_page"]:
@@ -385,179 +384,9 @@ def _fill_pareto(result: Pareto, rows: list[dict]) -> None:
                     name=row["name"],
                     customer_number=row["customer_number"],
                     tier=row["tier_name"],
-                    revenue=_decimal(row["revenue"]),
+                    revenue=as_decimal(row["revenue"]),
                     breadth=int(row["breadth"]),
-                    share=_share(row["revenue"], result.total),
-                    cumulative_share=_share(row["cumulative"], result.total),
+                    share=share(row["revenue"], result.total),
+                    cumulative_share=share(row["cumulative"], result.total),
                 )
             )
-
-
-# --- Tier fit -----------------------------------------------------------------------------
-
-UPGRADE, DOWNGRADE = "up", "down"
-
-
-@dataclass(frozen=True)
-class FitRow:
-    """An organisation whose value rank suits another tier than the one it is on."""
-
-    organisation_id: int
-    name: str
-    customer_number: str
-    direction: str
-    current_tier: str | None
-    fit_tier: str
-    fit_top_percent: int | None
-    revenue: Decimal | None
-    rank: int | None
-    customers: int | None
-    breadth: int
-
-    @property
-    def reason(self) -> str:
-        on = f"on {self.current_tier}" if self.current_tier else "has no tier"
-        if self.revenue is None:
-            fits = "suits anyone" if self.fit_top_percent is None else "is the lowest tier"
-            return f"No revenue in the period; {on}, while {self.fit_tier} {fits}."
-        standing = (
-            f"#{self.rank} of {self.customers} customers by revenue "
-            f"(top {_share(self.rank, self.customers).normalize():f} %)"
-        )
-        if self.fit_top_percent is None:
-            suits = f"{self.fit_tier} suits the rest"
-        else:
-            n = top_count(self.fit_top_percent, self.customers)
-            suits = f"{self.fit_tier} is for the top {self.fit_top_percent} % (the {n} largest)"
-        return f"{standing}; {suits}; {on}."
-
-
-@dataclass
-class TierFit:
-    period: Period
-    currency: str
-    configured: bool
-    tiers: list[ServiceTier]
-    upgrades: int = 0
-    downgrades: int = 0
-    rows: list[FitRow] = field(default_factory=list)
-    page: int = 1
-    per_page: int = 50
-
-    @property
-    def matching(self) -> int:
-        return self.upgrades + self.downgrades
-
-
-def tier_fit(
-    *, user: User, period: Period, direction: str = "", page: int = 1, per_page: int = 50
-) -> TierFit:
-    """Upgrade and downgrade candidates among the organisations `user` may see.
-
-    Ranks are company-wide (a small book does not make its largest account a top
-    customer); only the organisations `user` may see are listed. Churned
-    organisations are left out; one without a tier counts as on the entry tier.
-    """
-    rates = conversion()
-    tiers = list(ServiceTier.objects.order_by("rank"))
-    result = TierFit(
-        period=period,
-        currency=rates.currency,
-        configured=any(t.value_top_percent is not None for t in tiers),
-        tiers=tiers,
-        page=page,
-        per_page=per_page,
-    )
-    if not result.configured:
-        return result
-    try:
-        per_line_sql, params = _revenue_by_line_sql(_live_invoices(), period, rates)
-        visible_sql, visible_params = _visible_sql(user)
-    except EmptyResultSet:
-        return result
-    tier = _table(ServiceTier)
-    sql = f"""
-    WITH {_ranked_cte(per_line_sql)},
-    fit AS (
-        SELECT o.id AS organisation_id, o.name, o.customer_number,
-               ct.name AS current_tier,
-               COALESCE(ct.rank, (SELECT MIN(rank) FROM {tier})) AS current_rank,
-               r.revenue, r.rank, r.customers, COALESCE(r.breadth, 0) AS breadth,
-               COALESCE(
-                   (SELECT t.id FROM {tier} t
-                     WHERE t.value_top_percent IS NULL
-                        OR r.rank <= {_top("t.value_top_percent", "r.customers")}
-                     ORDER BY t.rank DESC LIMIT 1),
-                   (SELECT t.id FROM {tier} t ORDER BY t.rank LIMIT 1)
-               ) AS fit_tier_id
-        FROM {_table(Organisation)} o
-        LEFT JOIN ranked r ON r.organisation_id = o.id
-        LEFT JOIN {_table(TierAssignment)} ta
-               ON ta.organisation_id = o.id AND ta.ended_at IS NULL
-        LEFT JOIN {tier} ct ON ct.id = ta.tier_id
-        WHERE o.lifecycle_stage <> %s {visible_sql}
-    ),
-    candidates AS (
-        SELECT fit.*, ft.name AS fit_tier, ft.value_top_percent AS fit_top_percent,
-               CASE WHEN ft.rank > fit.current_rank THEN '{UPGRADE}' ELSE '{DOWNGRADE}' END
-                   AS direction
-        FROM fit JOIN {tier} ft ON ft.id = fit.fit_tier_id
-        WHERE ft.rank <> fit.current_rank
-    ),
-    listed AS (
-        SELECT * FROM candidates WHERE %s = '' OR direction = %s
-        ORDER BY CASE WHEN direction = '{UPGRADE}' THEN 0 ELSE 1 END,
-                 COALESCE(revenue, 0) DESC, name, organisation_id
-        LIMIT %s OFFSET %s
-    ),
-    counts AS (
-        SELECT SUM(CASE WHEN direction = '{UPGRADE}' THEN 1 ELSE 0 END) AS upgrades,
-               SUM(CASE WHEN direction = '{DOWNGRADE}' THEN 1 ELSE 0 END) AS downgrades
-        FROM candidates
-    )
-    SELECT counts.upgrades, counts.downgrades, listed.*
-    FROM counts LEFT JOIN listed ON 1 = 1
-    ORDER BY CASE WHEN listed.direction = '{UPGRADE}' THEN 0 ELSE 1 END,
-             COALESCE(listed.revenue, 0) DESC, listed.name, listed.organisation_id
-    """  # noqa: S608 - names and numbers are ours; values are parameters
-    offset = (page - 1) * per_page
-    rows = _fetch(
-        sql,
-        (
-            *params,
-            LifecycleStage.CHURNED.value,
-            *visible_params,
-            direction,
-            direction,
-            per_page,
-            offset,
-        ),
-    )
-    result.upgrades = int(rows[0]["upgrades"] or 0)
-    result.downgrades = int(rows[0]["downgrades"] or 0)
-    result.rows = [_fit_row(row) for row in rows if row["organisation_id"] is not None]
-    return result
-
-
-def _visible_sql(user: User) -> tuple[str, tuple]:
-    """An `AND o.id IN (...)` clause for the organisations `user` may see ('' for all)."""
-    ids = policy.visible_organisation_ids(user)
-    if ids is None:
-        return "", ()
-    return f"AND o.id IN ({ids.sql})", tuple(ids.params)
-
-
-def _fit_row(row: dict) -> FitRow:
-    return FitRow(
-        organisation_id=row["organisation_id"],
-        name=row["name"],
-        customer_number=row["customer_number"],
-        direction=row["direction"],
-        current_tier=row["current_tier"],
-        fit_tier=row["fit_tier"],
-        fit_top_percent=row["fit_top_percent"],
-        revenue=_decimal(row["revenue"]),
-        rank=row["rank"],
-        customers=row["customers"],
-        breadth=int(row["breadth"]),
-    )

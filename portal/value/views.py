@@ -8,7 +8,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
 
-from portal.value import selectors
+from portal.value import fit, selectors
 from portal.value.forms import ValuePeriodForm
 from portal.value.svg import pareto_chart
 
@@ -77,10 +77,10 @@ def value_tier_fit(request):
     form = ValuePeriodForm(request.GET)
     period = form.get_period()
     direction = request.GET.get("direction", "")
-    if direction not in (selectors.UPGRADE, selectors.DOWNGRADE):
+    if direction not in (fit.UPGRADE, fit.DOWNGRADE):
         direction = ""
     result, page = _paged(
-        lambda n: selectors.tier_fit(
+        lambda n: fit.tier_fit(
             user=request.user, period=period, direction=direction, page=n, per_page=PAGE_SIZE
         ),
         lambda r: {"": r.matching, "up": r.upgrades, "down": r.downgrades}[direction],

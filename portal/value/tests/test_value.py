@@ -27,7 +27,8 @@ from accounts.choices import LifecycleStage, TeamRole, UserKind
 from accounts.tests.factories import AssignmentFactory, OrganisationFactory, StaffFactory
 from portal.records.models import Invoice
 from portal.tests.records import source
-from portal.value.selectors import LeftOut, Period, months_before, pareto, tier_fit, trailing_months
+from portal.value.fit import tier_fit
+from portal.value.selectors import LeftOut, Period, months_before, pareto, trailing_months
 from tiers.models import ExchangeRate, ServiceTier, TierAssignment
 
 YEAR_2025 = Period(start=date(2025, 1, 1), end=date(2025, 12, 31))
