@@ -1,8 +1,7 @@
 """Service tiers: what a customer pays, gets and is promised."""
 
-from datetime import time
 from decimal import Decimal
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -11,10 +10,115 @@ from django.db.models import Q
 
 from accounts.models import Organisation, User
 from accounts.querysets import OrganisationOwnedQuerySet
-from tiers.calendar import BusinessCalendar
-from tiers.choices import Clock, Priority
+from tiers.calendar import ALWAYS_OPEN_LABEL, OFFICE_WEEK, BusinessCalendar, Window, hours_label
+from tiers.choices import Clock, Priority, Weekday
 
-WEEKDAY_NAMES = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+
+def validate_time_zone(value: str) -> None:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(
+            "Unknown time zone %(zone)s: use a name such as Europe/London.",
+            params={"zone": value},
+        ) from None
+
+
+class SupportCalendar(models.Model):
+    """When the business-hours SLA clock runs: weekly opening windows, and holidays.
+
+    A named calendar ("UK office hours") that several tiers share, since holidays
+    belong to an office or a country rather than to a tier. The windows are local time
+    in the calendar's own time zone if it has one, otherwise in each customer
+    organisation's; holidays are dates in that same zone.
+    """
+
+    name = models.CharField(max_length=80, unique=True)
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        validators=[validate_time_zone],
+        help_text="The office's zone, e.g. Europe/London. Empty: each customer's own time zone.",
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def window_list(self) -> list[Window]:
+        rows = self.windows.order_by().values_list("weekday", "opens", "closes")
+        return [Window(weekday, opens, closes) for weekday, opens, closes in rows]
+
+    @property
+    def hours_label(self) -> str:
+        return hours_label(self.window_list())
+
+    def clock_time_zone(self, organisation_time_zone: str) -> str:
+        return self.time_zone or organisation_time_zone
+
+    def clock(self, organisation_time_zone: str) -> BusinessCalendar:
+        """This calendar as SLA clock arithmetic, for a customer in that time zone."""
+        return BusinessCalendar(
+            tz=ZoneInfo(self.clock_time_zone(organisation_time_zone)),
+            windows=tuple(self.window_list()),
+            holidays=frozenset(self.holidays.values_list("date", flat=True)),
+        )
+
+
+class BusinessHoursWindow(models.Model):
+    """A stretch of a weekday when a calendar's clock runs; a break is a gap between two."""
+
+    calendar = models.ForeignKey(SupportCalendar, on_delete=models.CASCADE, related_name="windows")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday)
+    opens = models.TimeField()
+    closes = models.TimeField()
+
+    class Meta:
+        ordering = ["calendar", "weekday", "opens"]
+        verbose_name = "opening window"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(opens__lt=models.F("closes")),
+                name="hours_window_opens_before_closes",
+                violation_error_message="A window must open before it closes.",
+            ),
+            models.CheckConstraint(
+                condition=Q(weekday__lte=6),
+                name="hours_window_weekday_range",
+                violation_error_message="The weekday is 0 (Monday) to 6 (Sunday).",
+            ),
+            models.UniqueConstraint(
+                fields=["calendar", "weekday", "opens"],
+                name="hours_window_unique_opening",
+                violation_error_message="This calendar already opens at that time on that day.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}–{self.closes:%H:%M}"
+
+
+class Holiday(models.Model):
+    """A date on which a calendar's clock does not run at all (in the calendar's zone)."""
+
+    calendar = models.ForeignKey(SupportCalendar, on_delete=models.CASCADE, related_name="holidays")
+    date = models.DateField()
+    name = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["calendar", "date"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["calendar", "date"],
+                name="holiday_unique_calendar_date",
+                violation_error_message="This calendar already has a holiday on that date.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date:%d %b %Y} {self.name}".strip()
 
 
 class ServiceTier(models.Model):
@@ -32,13 +136,16 @@ class ServiceTier(models.Model):
     )
     perks = models.TextField(blank=True, help_text="One perk per line, shown to the customer.")
     clock = models.CharField(max_length=20, choices=Clock, default=Clock.BUSINESS_HOURS)
-    business_days = models.CharField(
-        max_length=7,
-        default="01234",
-        help_text="Days the clock runs, as digits: 0 Monday … 6 Sunday.",
+    support_calendar = models.ForeignKey(
+        SupportCalendar,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tiers",
+        verbose_name="business hours",
+        help_text="When the business-hours clock runs, and its holidays. "
+        "Empty: Mon–Fri 09:00–17:00 in the customer's time zone, no holidays.",
     )
-    business_opens = models.TimeField(default=time(9, 0))
-    business_closes = models.TimeField(default=time(17, 0))
     review_every_days = models.PositiveIntegerField(
         null=True, blank=True, help_text="Quarterly business review cadence; empty: none."
     )
@@ -60,11 +167,6 @@ class ServiceTier(models.Model):
         ordering = ["rank"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(clock=Clock.ALWAYS) | Q(business_opens__lt=models.F("business_closes")),
-                name="tier_opens_before_closes",
-                violation_error_message="Business hours must open before they close.",
-            ),
-            models.CheckConstraint(
                 condition=Q(executive_sponsor_promised=False)
                 | Q(sponsor_contact_every_days__isnull=False),
                 name="tier_sponsor_promise_has_cadence",
@@ -81,38 +183,32 @@ class ServiceTier(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def clean(self):
-        super().clean()
-        days = self.business_days or ""
-        if not days or any(c not in "0123456" for c in days) or len(set(days)) != len(days):
-            raise ValidationError(
-                {"business_days": "Use distinct digits 0 (Monday) to 6 (Sunday)."}
-            )
-
     @property
     def perk_list(self) -> list[str]:
         return [line.strip() for line in self.perks.splitlines() if line.strip()]
 
     @property
     def hours_label(self) -> str:
+        """The clock's opening hours for people: "Mon–Fri 09:00–17:00"."""
         if self.clock == Clock.ALWAYS:
-            return "24 hours a day, 7 days a week"
-        days = sorted(int(d) for d in self.business_days)
-        if days == list(range(days[0], days[-1] + 1)) and len(days) > 2:
-            day_text = f"{WEEKDAY_NAMES[days[0]]}–{WEEKDAY_NAMES[days[-1]]}"
-        else:
-            day_text = ", ".join(WEEKDAY_NAMES[d] for d in days)
-        return f"{day_text} {self.business_opens:%H:%M}–{self.business_closes:%H:%M}"
+            return ALWAYS_OPEN_LABEL
+        if self.support_calendar_id is None:
+            return hours_label(OFFICE_WEEK)
+        return self.support_calendar.hours_label
+
+    def clock_time_zone(self, organisation_time_zone: str) -> str:
+        """The zone the hours are in: the calendar's own, or else the customer's."""
+        if self.clock == Clock.ALWAYS or self.support_calendar_id is None:
+            return organisation_time_zone
+        return self.support_calendar.clock_time_zone(organisation_time_zone)
 
     def calendar(self, time_zone: str) -> BusinessCalendar:
-        """The SLA clock of this tier in an organisation's time zone."""
-        return BusinessCalendar(
-            tz=ZoneInfo(time_zone),
-            always_open=self.clock == Clock.ALWAYS,
-            weekdays=frozenset(int(d) for d in self.business_days),
-            opens=self.business_opens,
-            closes=self.business_closes,
-        )
+        """The SLA clock of this tier for an organisation in ``time_zone``."""
+        if self.clock == Clock.ALWAYS:
+            return BusinessCalendar(tz=ZoneInfo(time_zone), always_open=True)
+        if self.support_calendar_id is None:
+            return BusinessCalendar(tz=ZoneInfo(time_zone), windows=OFFICE_WEEK)
+        return self.support_calendar.clock(time_zone)
 
 
 class SlaTarget(models.Model):

@@ -15,6 +15,11 @@ def my_tier(request):
         {
             "tier": tier,
             "targets": selectors.sla_targets(tier=tier) if tier else [],
+            "hours": (
+                selectors.support_hours(tier=tier, organisation=request.organisation)
+                if tier
+                else None
+            ),
             "history": selectors.tier_history(organisation=request.organisation),
         },
     )

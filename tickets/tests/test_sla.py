@@ -1,6 +1,6 @@
 """SLA clocks on the tier's calendar: due times, pauses, breaches, warnings."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
@@ -9,6 +9,7 @@ from tickets.choices import SlaState
 from tickets.models import Ticket
 from tickets.selectors import ticket_get
 from tiers.choices import Clock
+from tiers.models import BusinessHoursWindow, Holiday, SupportCalendar
 from tiers.services import tier_assign
 
 
@@ -198,6 +199,110 @@ def test_no_tier_means_no_sla(world):
     ticket = open_ticket(world, utc(2026, 11, 23, 9, 0))
     assert ticket.resolution_due_at is None
     assert ticket_get(user=world.member_a, pk=ticket.pk).sla_state == SlaState.NONE
+
+
+# --- A calendar with a lunch break and a holiday ----------------------------------------
+
+# Monday 2026-11-23 .. Friday 27 (London on GMT = UTC); Tuesday 24 is the holiday.
+HOLIDAY = date(2026, 11, 24)
+
+
+def office_calendar(world, holidays=()) -> SupportCalendar:
+    """Mon-Fri 09:00-12:00 and 13:00-17:00 London time (lunch 12-13) for world's tier."""
+    calendar = SupportCalendar.objects.create(name="UK office hours", time_zone="Europe/London")
+    BusinessHoursWindow.objects.bulk_create(
+        BusinessHoursWindow(calendar=calendar, weekday=day, opens=opens, closes=closes)
+        for day in range(5)
+        for opens, closes in [(time(9, 0), time(12, 0)), (time(13, 0), time(17, 0))]
+    )
+    for day in holidays:
+        Holiday.objects.create(calendar=calendar, date=day, name="Company day")
+    world.tier.support_calendar = calendar
+    world.tier.save()
+    return calendar
+
+
+def test_a_ticket_opened_before_lunch_is_due_after_the_break(world):
+    office_calendar(world)
+    ticket = open_ticket(world, utc(2026, 11, 23, 11, 30))  # respond in 1 h, resolve in 8 h
+    assert ticket.first_response_due_at == utc(2026, 11, 23, 13, 30)  # 30 min + 30 min
+    assert ticket.first_response_warn_at == utc(2026, 11, 23, 13, 18)  # 30 min + 18 min
+    # Monday 4 h 30 (11:30-12, 13-17), Tuesday 3 h in the morning and 30 min after lunch.
+    assert ticket.resolution_due_at == utc(2026, 11, 24, 13, 30)
+    assert ticket.resolution_warn_at == utc(2026, 11, 24, 10, 54)  # 6 h 24 min of clock
+
+
+def test_a_ticket_opened_the_day_before_a_holiday_is_due_after_it(world):
+    office_calendar(world, holidays=[HOLIDAY])
+    ticket = open_ticket(world, utc(2026, 11, 23, 16, 30))  # Monday, 30 min before closing
+    assert ticket.first_response_due_at == utc(2026, 11, 25, 9, 30)  # Wednesday
+    assert ticket.first_response_warn_at == utc(2026, 11, 25, 9, 18)
+    # 30 min Monday, 7 h on Wednesday (3 h + 4 h around lunch), 30 min on Thursday.
+    assert ticket.resolution_due_at == utc(2026, 11, 26, 9, 30)
+    # 6 h 24 min: 30 min Monday, 3 h Wednesday morning, 2 h 54 after lunch.
+    assert ticket.resolution_warn_at == utc(2026, 11, 25, 15, 54)
+
+
+def test_without_the_holiday_the_same_ticket_is_due_the_next_morning(world):
+    office_calendar(world)
+    ticket = open_ticket(world, utc(2026, 11, 23, 16, 30))
+    assert ticket.first_response_due_at == utc(2026, 11, 24, 9, 30)
+
+
+def test_time_waiting_over_a_holiday_and_a_lunch_break_is_clock_time_only(world):
+    office_calendar(world, holidays=[HOLIDAY])
+    ticket = open_ticket(world, utc(2026, 11, 23, 9, 0))
+    services.ticket_reply(ticket=ticket, author=world.am_a, body="?", now=utc(2026, 11, 23, 9, 5))
+    services.ticket_set_status(
+        ticket=ticket, by=world.am_a, status="waiting", now=utc(2026, 11, 23, 16, 0)
+    )
+    services.ticket_reply(
+        ticket=ticket, author=world.member_a, body="Here.", now=utc(2026, 11, 25, 14, 0)
+    )
+    # Paused Monday 16-17 and Wednesday 9-12 and 13-14; Tuesday was the holiday.
+    assert reload(ticket).sla_paused_seconds == 5 * 3600
+
+
+def test_the_organisations_own_zone_does_not_move_an_office_calendar(world):
+    office_calendar(world)
+    world.org_b.time_zone = "America/New_York"
+    world.org_b.save()
+    ticket = open_ticket(
+        world, utc(2026, 11, 23, 11, 30), organisation=world.org_b, requester=world.member_b
+    )
+    assert ticket.first_response_due_at == utc(2026, 11, 23, 13, 30)  # London hours
+
+
+class TestScanAroundAHoliday:
+    """Marked (breached, warned) by one scan at `now`, and the state shown then."""
+
+    @pytest.fixture
+    def ticket(self, world):
+        office_calendar(world, holidays=[HOLIDAY])
+        return open_ticket(world, utc(2026, 11, 23, 16, 30))  # due Wednesday 09:30
+
+    @pytest.mark.parametrize(
+        ("now", "marked", "state"),
+        [
+            (utc(2026, 11, 24, 12, 0), (0, 0), SlaState.ON_TRACK),  # the holiday
+            (utc(2026, 11, 25, 9, 17), (0, 0), SlaState.ON_TRACK),
+            (utc(2026, 11, 25, 9, 18), (0, 1), SlaState.AT_RISK),  # 80 % of the hour
+            (utc(2026, 11, 25, 9, 30), (0, 1), SlaState.AT_RISK),  # due, not yet late
+            (utc(2026, 11, 25, 9, 31), (1, 1), SlaState.BREACHED),
+        ],
+    )
+    def test_scan_marks_warning_and_breach_when_the_clock_says(
+        self, world, ticket, now, marked, state
+    ):
+        assert services.sla_scan(now=now) == {"breached": marked[0], "warned": marked[1]}
+        assert ticket_get(user=world.member_a, pk=ticket.pk, now=now).sla_state == state
+
+    def test_a_reply_on_wednesday_morning_is_in_time(self, world, ticket):
+        services.ticket_reply(
+            ticket=ticket, author=world.am_a, body="Back", now=utc(2026, 11, 25, 9, 29)
+        )
+        assert reload(ticket).sla_breached_at is None
+        assert services.sla_scan(now=utc(2026, 11, 25, 9, 31)) == {"breached": 0, "warned": 0}
 
 
 class TestScan:

@@ -6,12 +6,12 @@ EST (UTC-5); Tokyo is always UTC+9. London springs forward on Sunday 2026-03-29 
 falls back on Sunday 2026-10-25. Monday 2026-01-12 starts the reference week.
 """
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from tiers.calendar import BusinessCalendar, fraction_point
+from tiers.calendar import OFFICE_WEEK, BusinessCalendar, Window, fraction_point, hours_label
 
 LONDON = ZoneInfo("Europe/London")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -22,9 +22,23 @@ ALWAYS = BusinessCalendar(LONDON, always_open=True)
 TOKYO_LONG_DAYS = BusinessCalendar(
     TOKYO, weekdays=frozenset(range(7)), opens=time(8, 0), closes=time(20, 0)
 )
+# Mon-Fri 08:00-12:00 and 13:00-17:00: the lunch break stops the clock.
+LUNCH_WEEK = tuple(
+    Window(day, opens, closes)
+    for day in range(5)
+    for opens, closes in [(time(8, 0), time(12, 0)), (time(13, 0), time(17, 0))]
+)
+LUNCH = BusinessCalendar(LONDON, windows=LUNCH_WEEK)
+SATURDAY_MORNING = Window(5, time(9, 0), time(12, 0))
+WITH_SATURDAY = BusinessCalendar(LONDON, windows=(*OFFICE_WEEK, SATURDAY_MORNING))
+# Mon-Fri 09:00-17:00 but for Monday 2026-01-19 and Monday 2026-03-30 (the day after
+# spring forward), and a Saturday, which was closed anyway.
+HOLIDAYS = frozenset({date(2026, 1, 19), date(2026, 3, 30), date(2026, 1, 24)})
+OFFICE_WITH_HOLIDAYS = BusinessCalendar(LONDON, holidays=HOLIDAYS)
 
 H = timedelta(hours=1)
 MIN = timedelta(minutes=1)
+_ZERO = timedelta(0)
 
 
 def london(*args: int) -> datetime:
@@ -176,7 +190,9 @@ ROUND_TRIP_DURATIONS = [
 ]
 
 
-@pytest.mark.parametrize("calendar", [OFFICE, ALWAYS, TOKYO_LONG_DAYS])
+@pytest.mark.parametrize(
+    "calendar", [OFFICE, ALWAYS, TOKYO_LONG_DAYS, LUNCH, WITH_SATURDAY, OFFICE_WITH_HOLIDAYS]
+)
 @pytest.mark.parametrize("start", ROUND_TRIP_STARTS)
 @pytest.mark.parametrize("duration", ROUND_TRIP_DURATIONS)
 def test_between_undoes_add(calendar, start, duration):
@@ -268,6 +284,157 @@ def test_tokyo_long_days_between_over_a_weekend():
     assert TOKYO_LONG_DAYS.between(start, end) == 14 * H  # 1h Sat + 12h Sun + 1h Mon
 
 
+# --- Several windows a day: a lunch break, a Saturday morning ----------------------------
+
+
+def test_lunch_break_stops_the_clock():
+    # 11:00 + 2 h: one hour before lunch, one after it.
+    assert LUNCH.add(london(2026, 1, 12, 11, 0), 2 * H) == utc(2026, 1, 12, 14, 0)
+
+
+def test_clock_time_running_out_at_lunch_is_due_at_noon():
+    assert LUNCH.add(london(2026, 1, 12, 11, 0), H) == utc(2026, 1, 12, 12, 0)
+    assert LUNCH.add(london(2026, 1, 12, 11, 0), H + MIN) == utc(2026, 1, 12, 13, 1)
+
+
+def test_ticket_opened_during_lunch_starts_counting_after_it():
+    assert LUNCH.add(london(2026, 1, 12, 12, 30), 30 * MIN) == utc(2026, 1, 12, 13, 30)
+    assert LUNCH.add(london(2026, 1, 12, 12, 30), timedelta(0)) == utc(2026, 1, 12, 13, 0)
+
+
+def test_a_lunch_day_holds_eight_hours():
+    assert LUNCH.add(london(2026, 1, 12, 7, 0), 8 * H) == utc(2026, 1, 12, 17, 0)
+    assert LUNCH.add(london(2026, 1, 16, 16, 0), 2 * H) == utc(2026, 1, 19, 9, 0)
+
+
+def test_between_leaves_out_the_lunch_break():
+    assert LUNCH.between(london(2026, 1, 12, 11, 0), london(2026, 1, 12, 14, 0)) == 2 * H
+    assert LUNCH.between(london(2026, 1, 12, 12, 10), london(2026, 1, 12, 12, 50)) == _ZERO
+
+
+def test_eighty_percent_point_skips_the_lunch_break():
+    # One hour from 11:30: 30 minutes before lunch, 18 after it.
+    warning = fraction_point(LUNCH, london(2026, 1, 12, 11, 30), H, 0.8)
+    assert warning == utc(2026, 1, 12, 13, 18)
+
+
+def test_saturday_morning_window_counts():
+    # Friday 16:00 + 2 h: 1 h on Friday, then Saturday 09:00-10:00.
+    assert WITH_SATURDAY.add(london(2026, 1, 16, 16, 0), 2 * H) == utc(2026, 1, 17, 10, 0)
+    # Saturday 11:00 + 2 h: 1 h on Saturday, 1 h on Monday.
+    assert WITH_SATURDAY.add(london(2026, 1, 17, 11, 0), 2 * H) == utc(2026, 1, 19, 10, 0)
+    assert WITH_SATURDAY.between(london(2026, 1, 16, 0, 0), london(2026, 1, 19, 0, 0)) == 11 * H
+
+
+def test_windows_that_touch_run_on():
+    calendar = BusinessCalendar(
+        LONDON, windows=(Window(0, time(9, 0), time(12, 0)), Window(0, time(12, 0), time(13, 0)))
+    )
+    assert calendar.add(london(2026, 1, 12, 11, 0), 2 * H) == utc(2026, 1, 12, 13, 0)
+
+
+def test_window_order_does_not_matter():
+    shuffled = BusinessCalendar(LONDON, windows=tuple(reversed(LUNCH_WEEK)))
+    assert shuffled == LUNCH
+    assert shuffled.windows == tuple(sorted(LUNCH_WEEK))
+
+
+def test_shorthand_becomes_windows():
+    assert OFFICE.windows == OFFICE_WEEK
+    assert OFFICE.weekdays == frozenset(range(5))
+    assert LUNCH.weekdays == frozenset(range(5))
+
+
+def test_lunch_break_on_the_friday_before_spring_forward():
+    # Friday 2026-03-27 15:00 GMT + 4 h: 2 h Friday, then Monday 08:00-10:00 BST.
+    assert LUNCH.add(london(2026, 3, 27, 15, 0), 4 * H) == utc(2026, 3, 30, 9, 0)
+
+
+# --- Holidays ------------------------------------------------------------------------
+
+
+def test_holiday_stops_the_clock_for_the_whole_day():
+    # Friday 16:00 + 2 h: 1 h on Friday; Monday 19th is a holiday, so Tuesday 10:00.
+    assert OFFICE_WITH_HOLIDAYS.add(london(2026, 1, 16, 16, 0), 2 * H) == utc(2026, 1, 20, 10, 0)
+
+
+def test_ticket_opened_on_a_holiday_starts_counting_the_next_working_day():
+    start = london(2026, 1, 19, 10, 0)
+    assert OFFICE_WITH_HOLIDAYS.add(start, timedelta(0)) == utc(2026, 1, 20, 9, 0)
+    assert OFFICE_WITH_HOLIDAYS.add(start, H) == utc(2026, 1, 20, 10, 0)
+
+
+def test_between_leaves_out_holidays():
+    friday_to_tuesday = (london(2026, 1, 16, 15, 0), london(2026, 1, 20, 11, 0))
+    assert OFFICE.between(*friday_to_tuesday) == 12 * H
+    assert OFFICE_WITH_HOLIDAYS.between(*friday_to_tuesday) == 4 * H
+
+
+def test_holiday_on_a_closed_day_changes_nothing():
+    saturday_only = BusinessCalendar(LONDON, holidays={date(2026, 1, 17)})
+    assert saturday_only.add(london(2026, 1, 16, 16, 0), 2 * H) == utc(2026, 1, 19, 10, 0)
+
+
+def test_holiday_after_spring_forward_is_exact():
+    # Friday 27 March 16:00 GMT + 2 h: 1 h Friday; Monday 30th is a holiday; Tuesday
+    # 10:00 BST is 09:00 UTC.
+    due = OFFICE_WITH_HOLIDAYS.add(london(2026, 3, 27, 16, 0), 2 * H)
+    assert due == utc(2026, 3, 31, 9, 0)
+    assert OFFICE_WITH_HOLIDAYS.between(london(2026, 3, 27, 16, 0), due) == 2 * H
+
+
+def test_holidays_are_dates_in_the_calendars_time_zone():
+    # Monday 19 January in Tokyo is 00:00-24:00 JST = Sunday 15:00 to Monday 15:00 UTC.
+    tokyo = BusinessCalendar(TOKYO, holidays={date(2026, 1, 19)})
+    # Friday 16 January 16:00 JST + 2 h: 1 h Friday, then Tuesday 09:00-10:00 JST.
+    assert tokyo.add(datetime(2026, 1, 16, 16, 0, tzinfo=TOKYO), 2 * H) == utc(2026, 1, 20, 1, 0)
+
+
+def test_many_holidays_on_the_only_open_day_push_a_sparse_calendar_weeks_on():
+    mondays = [date(2026, 1, 12) + timedelta(weeks=n) for n in range(10)]
+    mondays_9_to_10 = BusinessCalendar(
+        LONDON, weekdays={0}, closes=time(10, 0), holidays=frozenset(mondays)
+    )
+    # Ten Mondays off: the first hour runs on the eleventh.
+    assert mondays_9_to_10.add(london(2026, 1, 12, 9, 0), H) == utc(2026, 3, 23, 10, 0)
+
+
+def test_holidays_given_as_a_set_are_frozen_and_hash():
+    calendar = BusinessCalendar(LONDON, holidays={date(2026, 1, 19)})  # type: ignore[arg-type]
+    assert calendar.holidays == frozenset({date(2026, 1, 19)})
+    assert hash(calendar) == hash(BusinessCalendar(LONDON, holidays=frozenset(calendar.holidays)))
+
+
+def test_always_open_ignores_holidays():
+    calendar = BusinessCalendar(LONDON, always_open=True, holidays=HOLIDAYS)
+    assert calendar.add(london(2026, 1, 19, 10, 0), H) == utc(2026, 1, 19, 11, 0)
+
+
+# --- Labels -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("windows", "label"),
+    [
+        (OFFICE_WEEK, "Mon–Fri 09:00–17:00"),
+        ([w for w in OFFICE_WEEK if w.weekday in (0, 2, 4)], "Mon, Wed, Fri 09:00–17:00"),
+        (LUNCH_WEEK, "Mon–Fri 08:00–12:00, 13:00–17:00"),
+        ((*OFFICE_WEEK, SATURDAY_MORNING), "Mon–Fri 09:00–17:00; Sat 09:00–12:00"),
+        (
+            [Window(5, time(10, 0), time(14, 0)), Window(6, time(10, 0), time(14, 0))],
+            "Sat, Sun 10:00–14:00",
+        ),
+    ],
+)
+def test_hours_label_reads_naturally(windows, label):
+    assert hours_label(windows) == label
+    assert BusinessCalendar(LONDON, windows=tuple(windows)).hours_label == label
+
+
+def test_always_open_label():
+    assert ALWAYS.hours_label == "24 hours a day, 7 days a week"
+
+
 # --- Warning point -----------------------------------------------------------------
 
 
@@ -311,6 +478,38 @@ def test_whole_fraction_is_the_due_moment():
 def test_invalid_business_calendar_is_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
         BusinessCalendar(LONDON, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"windows": ()}, "at least one weekday"),
+        (
+            {"windows": (Window(0, time(9, 0), time(12, 0)), Window(0, time(11, 0), time(13, 0)))},
+            "windows overlap on Mon: 09:00–12:00 and 11:00–13:00",
+        ),
+        ({"windows": OFFICE_WEEK, "weekdays": frozenset({0})}, "not both"),
+        ({"windows": OFFICE_WEEK, "opens": time(8, 0)}, "not both"),
+        ({"holidays": {datetime(2026, 1, 19, tzinfo=UTC)}}, "holidays are dates"),
+        ({"holidays": {"2026-01-19"}}, "holidays are dates"),
+    ],
+)
+def test_invalid_windows_and_holidays_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        BusinessCalendar(LONDON, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((7, time(9, 0), time(17, 0)), "0 \\(Monday\\) to 6 \\(Sunday\\)"),
+        ((0, time(12, 0), time(12, 0)), "must be before closes"),
+        ((0, time(9, 0, tzinfo=UTC), time(12, 0)), "naive"),
+    ],
+)
+def test_invalid_window_is_refused(args, message):
+    with pytest.raises(ValueError, match=message):
+        Window(*args)
 
 
 def test_weekdays_given_as_a_set_are_frozen():
