@@ -23,7 +23,6 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from unittest import mock
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -336,8 +335,8 @@ def sla_world(tickets: int, organisations: int, now: datetime) -> None:
 def bench_sla_scan(args: argparse.Namespace) -> Rows:
     """tickets.services.sla_scan over N open tickets: the first scan, then the steady state.
 
-    The warning e-mails (enqueued on commit) are replaced by a recorder: this measures
-    the scan's SQL, not rendering and sending mail.
+    The warning e-mails go to the broker unsent (no worker here): this measures the
+    scan's SQL, not rendering and sending mail.
     """
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -354,6 +353,12 @@ def bench_sla_scan(args: argparse.Namespace) -> Rows:
     generation = time.perf_counter() - start
     say(f"  generated and analysed in {generation:.1f} s")
 
+    # The warning mails are queued on the broker (REDIS_URL) as in production, and no
+    # worker runs here to send them: this measures the scan's SQL, not mail. Celery's own
+    # setting, instead of the test settings' inline tasks.
+    from celery import current_app
+
+    current_app.conf.task_always_eager = False
     enqueued: list[int] = []
 
     def scan():
@@ -361,26 +366,23 @@ def bench_sla_scan(args: argparse.Namespace) -> Rows:
             started = time.perf_counter()
             result = services.sla_scan(now=now)
             elapsed = time.perf_counter() - started
+        if result["warned"]:
+            enqueued.append(result["warned"])  # one warning batch per scan that warned
         return result, elapsed, queries.captured_queries
 
-    with mock.patch.object(
-        services.tasks.notify_sla_warnings,
-        "delay",
-        side_effect=lambda ids: enqueued.append(len(ids)),
-    ):
-        first, first_s, first_queries = scan()
-        say(f"  first scan: {first} in {first_s * 1000:.0f} ms, {len(first_queries)} statements")
-        # Scan until there is nothing left, so the steady state is measured on its own.
-        catch_up: list[float] = []
-        catch_up_warned = 0
-        while True:
-            result, elapsed, _ = scan()
-            if not (result["breached"] or result["warned"]):
-                break
-            catch_up.append(elapsed)
-            catch_up_warned += result["warned"]
-        say(f"  catch-up scans: {len(catch_up)}, warned {catch_up_warned}")
-        steady = [scan() for _ in range(args.repeat)]
+    first, first_s, first_queries = scan()
+    say(f"  first scan: {first} in {first_s * 1000:.0f} ms, {len(first_queries)} statements")
+    # Scan until there is nothing left, so the steady state is measured on its own.
+    catch_up: list[float] = []
+    catch_up_warned = 0
+    while True:
+        result, elapsed, _ = scan()
+        if not (result["breached"] or result["warned"]):
+            break
+        catch_up.append(elapsed)
+        catch_up_warned += result["warned"]
+    say(f"  catch-up scans: {len(catch_up)}, warned {catch_up_warned}")
+    steady = [scan() for _ in range(args.repeat)]
     if any(result != {"breached": 0, "warned": 0} for result, _, _ in steady):
         raise RuntimeError(f"the steady-state scans still found work: {steady}")
     steady_ms = [elapsed * 1000 for _, elapsed, _ in steady]
@@ -497,15 +499,11 @@ def sync_source(size: int):
     )
 
 
-class Phases:
-    """Wall time of the engine's steps, taken per batch and per statement (not per row).
-
-    read: the connector (FETCH, the record dicts); map: mapping.apply over the batch;
-    rows+hash: tuples and content hashes; stage COPY; each statement by kind (compare: the
-    lookup of stored hashes; seen keys: their INSERTs); commit (deferred foreign key checks
-    included).
-    Times are exclusive: a statement inside a timed step counts for the statement.
-    "other" is the rest of source_sync (run bookkeeping, Python between the steps).
+class Statements:
+    """Wall time of the run's SQL statements by kind, through Django's public
+    execute_wrapper hook. The engine times its own steps (SyncRun.timings, see
+    portal/sync/timings.py); this splits the statements inside them: compare (the lookup
+    of stored hashes), upsert, link, seen keys and so on.
     """
 
     # Statement prefixes (upsert.py, identity.link_children, runs.py) -> kind.
@@ -517,6 +515,7 @@ class Phases:
         ('CREATE TEMPORARY TABLE "sync_seen_', "seen keys"),
         ("CREATE TEMPORARY TABLE", "stage reset"),
         ('TRUNCATE "sync_stage_', "stage reset"),
+        ("COPY ", "stage COPY"),
         ('ANALYZE (SKIP_LOCKED) "portal_orderline"', "analyze"),
         ('INSERT INTO "sync_seen_', "seen keys"),
         ('UPDATE "portal_orderline" SET deleted_at', "mark deleted"),
@@ -529,68 +528,30 @@ class Phases:
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
-        self.inner: list[float] = []  # time of nested phases, per open phase
-
-    @contextmanager
-    def phase(self, name: str):
-        started = time.perf_counter()
-        self.inner.append(0.0)
-        try:
-            yield
-        finally:
-            elapsed = time.perf_counter() - started
-            self.seconds[name] = self.seconds.get(name, 0.0) + elapsed - self.inner.pop()
-            if self.inner:
-                self.inner[-1] += elapsed
-
-    def timed(self, name: str, function: Callable) -> Callable:
-        def wrapper(*args, **kwargs):
-            with self.phase(name):
-                return function(*args, **kwargs)
-
-        return wrapper
-
-    def timed_batches(self, batches):
-        while True:
-            with self.phase("read"):
-                batch = next(batches, None)
-            if batch is None:
-                return
-            yield batch
 
     def execute(self, execute, sql, params, many, context):
         kind = next((k for prefix, k in self.KINDS if sql.startswith(prefix)), "other SQL")
-        with self.phase(kind):
+        started = time.perf_counter()
+        try:
             return execute(sql, params, many, context)
+        finally:
+            self.seconds[kind] = self.seconds.get(kind, 0.0) + time.perf_counter() - started
 
     @contextmanager
     def recording(self):
         from django.db import connection
 
-        from portal.sync import runs, upsert
-
-        def build_connector(*args, **kwargs):
-            connector = connector_class(*args, **kwargs)
-            fetch = connector.fetch
-            connector.fetch = lambda *a, **k: self.timed_batches(fetch(*a, **k))
-            return connector
-
-        connector_class = runs.build_connector
-        with (
-            mock.patch.object(runs, "build_connector", build_connector),
-            mock.patch.object(runs, "_map", self.timed("map", runs._map)),
-            mock.patch.object(runs, "_rows", self.timed("rows+hash", runs._rows)),
-            mock.patch.object(runs, "_quarantine", self.timed("quarantine", runs._quarantine)),
-            mock.patch.object(upsert, "_load_stage", self.timed("stage COPY", upsert._load_stage)),
-            mock.patch.object(connection, "commit", self.timed("commit", connection.commit)),
-            connection.execute_wrapper(self.execute),
-        ):
+        with connection.execute_wrapper(self.execute):
             yield self
 
-    def summary(self, total: float) -> str:
-        parts = sorted(self.seconds.items(), key=lambda item: -item[1])
-        other = total - sum(self.seconds.values())
-        return ", ".join(f"{name} {seconds:.1f}" for name, seconds in [*parts, ("other", other)])
+
+def phases_summary(timings: dict[str, float], statements: Statements, total: float) -> str:
+    """The engine's steps (its own timings), the rest of the run, then the SQL by kind."""
+    steps = sorted(timings.items(), key=lambda item: -item[1])
+    other = total - sum(timings.values())
+    engine = ", ".join(f"{name} {seconds:.1f}" for name, seconds in [*steps, ("other", other)])
+    sql = sorted(statements.seconds.items(), key=lambda item: -item[1])
+    return engine + "; SQL: " + ", ".join(f"{name} {seconds:.1f}" for name, seconds in sql)
 
 
 def child_sync(args: argparse.Namespace) -> None:
@@ -611,11 +572,12 @@ def child_sync(args: argparse.Namespace) -> None:
     def progress(run) -> None:
         seconds = time.perf_counter() - started
         line = {"read": run.read, "seconds": seconds, "peak_kib": memory_kib("VmHWM")}
-        print(json.dumps({**line, "phases": phases.summary(seconds)}), flush=True)
+        summary = phases_summary(run.timings, statements, seconds)
+        print(json.dumps({**line, "phases": summary}), flush=True)
 
     source = SourceSystem.objects.get(pk=args.child_sync)
     baseline = memory_kib("VmRSS")
-    with Phases().recording() as phases:
+    with Statements().recording() as statements:
         started = time.perf_counter()
         run = runs.source_sync(source=source, full=args.child_full, progress=progress)
         seconds = time.perf_counter() - started
@@ -633,7 +595,7 @@ def child_sync(args: argparse.Namespace) -> None:
         "baseline_kib": baseline,
         "peak_kib": peak,
         "stage_bytes": stage_bytes or 0,
-        "phases": phases.summary(seconds),
+        "phases": phases_summary(run.timings, statements, seconds),
         **{k: getattr(run, k) for k in ("status", "error", "read", "created", "updated")},
         **{k: getattr(run, k) for k in ("unchanged", "quarantined", "deleted")},
     }

@@ -80,6 +80,7 @@ class SyncRunAdmin(admin.ModelAdmin):
         "progress",
     ]
     list_filter = ["status", "full", "source"]
+    readonly_fields = ["timings"]
     list_select_related = ["source"]
     date_hierarchy = "started_at"
 

@@ -66,6 +66,12 @@ class SyncRun(models.Model):
     quarantined = models.PositiveIntegerField(default=0)
     deleted = models.PositiveIntegerField(default=0)
     progress = models.CharField(max_length=200, blank=True)
+    timings = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Seconds per step of the run (read, map, rows+hash, write, quarantine, "
+        "commit), measured by the engine.",
+    )
     cursor_from = models.CharField(max_length=100, blank=True)
     cursor_to = models.CharField(max_length=100, blank=True)
     error = models.TextField(blank=True)

@@ -39,6 +39,7 @@ from portal.sync.connectors import build_connector
 from portal.sync.mapping import Mapping, MappingError
 from portal.sync.models import ProcessedFile, QuarantinedRecord, SourceSystem, SyncRun
 from portal.sync.seen import SeenKeys
+from portal.sync.timings import PhaseTimes
 from portal.sync.upsert import UpsertCounts, analyze, staged_external_ids_sql, upsert
 
 logger = logging.getLogger(__name__)
@@ -247,23 +248,35 @@ def _link(plan: Plan) -> None:
         )
 
 
-def land(plan: Plan, run: SyncRun, batch: Batch, seen: SeenKeys | None = None) -> UpsertCounts:
+def land(
+    plan: Plan,
+    run: SyncRun,
+    batch: Batch,
+    seen: SeenKeys | None = None,
+    times: PhaseTimes | None = None,
+) -> UpsertCounts:
     """Write one batch and everything that must move with it, in one transaction.
 
-    `seen` collects the keys of a full run and of snapshot files, to find deletes.
+    `seen` collects the keys of a full run and of snapshot files, to find deletes;
+    `times` the run's step timings (kept on the run as it goes).
     """
     if batch.columns:
         plan.mapping.check_columns(batch.columns)
     now = timezone.now()
-    with transaction.atomic():
-        rows, bad = _map(plan, run, batch.records, batch.label)
-        organisations = _organisations(plan, rows)
-        counts = upsert(
-            plan.model, plan.fields, _rows(plan, rows, organisations, now), compare=plan.compare
-        )
-        if counts.written:  # links change only with what was written (or a customer match)
-            _link(plan)
-        _quarantine(plan, bad, landed=list(rows), now=now)
+    times = times or PhaseTimes()
+    # What the steps below leave of the transaction is its bookkeeping and the commit.
+    with times.phase("commit"), transaction.atomic():
+        with times.phase("map"):
+            rows, bad = _map(plan, run, batch.records, batch.label)
+            organisations = _organisations(plan, rows)
+        with times.phase("rows+hash"):
+            tuples = _rows(plan, rows, organisations, now)
+        with times.phase("write"):
+            counts = upsert(plan.model, plan.fields, tuples, compare=plan.compare)
+            if counts.written:  # links change only with what was written (or a match)
+                _link(plan)
+        with times.phase("quarantine"):
+            _quarantine(plan, bad, landed=list(rows), now=now)
         if seen is not None and (run.full or batch.snapshot):
             seen.add(list(rows) + [q.external_id for q in bad if q.external_id])
         if seen is not None and batch.snapshot_complete:
@@ -283,6 +296,7 @@ def land(plan: Plan, run: SyncRun, batch: Batch, seen: SeenKeys | None = None) -
         run.quarantined += len(bad)
         run.heartbeat_at = now
         run.progress = f"{run.read:,} read · {batch.label}"[:200]
+        run.timings = times.as_dict()
         _save_progress(run)
     return counts
 
@@ -293,7 +307,7 @@ class RunTakenOver(PermanentError):
 
 def _save_progress(run: SyncRun) -> None:
     fields = ["read", "created", "updated", "unchanged", "quarantined", "deleted"]
-    fields += ["heartbeat_at", "progress", "cursor_to"]
+    fields += ["heartbeat_at", "progress", "cursor_to", "timings"]
     # Compare-and-set on the status: a run failed as stale must not carry on writing.
     still_ours = SyncRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
         **{field: getattr(run, field) for field in fields}
@@ -305,13 +319,15 @@ def _save_progress(run: SyncRun) -> None:
 # --- A whole run --------------------------------------------------------------------------------
 
 
-def _finish(run: SyncRun, status: str, error: str = "") -> SyncRun:
+def _finish(run: SyncRun, status: str, error: str = "", times: PhaseTimes | None = None) -> SyncRun:
     run.status = status
     run.error = error
     run.finished_at = timezone.now()
+    if times is not None:
+        run.timings = times.as_dict()
     # Only a run still running is finished here; one failed as stale keeps its verdict.
     SyncRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
-        status=status, error=error, finished_at=run.finished_at
+        status=status, error=error, finished_at=run.finished_at, timings=run.timings
     )
     return run
 
@@ -335,6 +351,7 @@ def source_sync(
     source.save(update_fields=["last_started_at"])
     connector = None
     seen = SeenKeys(run.pk)
+    times = PhaseTimes()
     try:
         plan = Plan(source)
         connector = build_connector(
@@ -345,13 +362,14 @@ def source_sync(
             ).exists(),
         )
         cursor = None if full else (source.cursor or None)
-        for batch in connector.fetch(cursor, started_at=run.started_at):
-            land(plan, run, batch, seen)
+        batches = connector.fetch(cursor, started_at=run.started_at)
+        for batch in times.timed_iteration("read", batches):
+            land(plan, run, batch, seen, times)
             _keep_statistics(plan, run)
             if progress:
                 progress(run)
         if full:
-            with transaction.atomic():
+            with times.phase("mark deleted"), transaction.atomic():
                 run.deleted += seen.mark_deleted(plan.model, source.pk, timezone.now())
                 _save_progress(run)
                 source.last_full_at = run.started_at
@@ -359,24 +377,24 @@ def source_sync(
         source.paused_reason = str(error)
         source.save(update_fields=["paused_reason"])
         _close(connector, succeeded=False)
-        return _finish(run, RunStatus.FAILED, f"Paused: {error}")
+        return _finish(run, RunStatus.FAILED, f"Paused: {error}", times)
     except TransientError as error:
         _close(connector, succeeded=False)
-        _finish(run, RunStatus.FAILED, f"Will retry: {error}")
+        _finish(run, RunStatus.FAILED, f"Will retry: {error}", times)
         raise
     except PermanentError as error:
         _close(connector, succeeded=False)
-        return _finish(run, RunStatus.FAILED, str(error))
+        return _finish(run, RunStatus.FAILED, str(error), times)
     except Exception as error:
         _close(connector, succeeded=False)
-        _finish(run, RunStatus.FAILED, f"Unexpected error: {error!r}")
+        _finish(run, RunStatus.FAILED, f"Unexpected error: {error!r}", times)
         raise
     finally:
         seen.drop()
     _close(connector, succeeded=True)
     source.last_success_at = timezone.now()
     source.save(update_fields=["last_success_at", "last_full_at"])
-    return _finish(run, RunStatus.SUCCEEDED)
+    return _finish(run, RunStatus.SUCCEEDED, times=times)
 
 
 def _keep_statistics(plan: Plan, run: SyncRun) -> None:

@@ -589,3 +589,15 @@ def test_am_matches_a_waiting_customer_from_the_workspace(client, legacy, order_
         "Every customer of every system is matched"
         in client.get("/workspace/identities/").content.decode()
     )
+
+
+def test_a_run_records_where_its_time_went(legacy, order_source):
+    for i in range(1, 8):
+        legacy.put(i)
+    run = sync(order_source, full=True)
+    run.refresh_from_db()
+    steps = {"read", "map", "rows+hash", "write", "quarantine", "commit", "mark deleted"}
+    assert set(run.timings) == steps
+    assert all(seconds >= 0 for seconds in run.timings.values())
+    wall = (run.finished_at - run.started_at).total_seconds()
+    assert sum(run.timings.values()) <= wall + 0.01  # exclusive: they never add up past it
