@@ -349,7 +349,7 @@ def source_sync(
         return None
     source.last_started_at = run.started_at
     source.save(update_fields=["last_started_at"])
-    connector = None
+    connector = batches = None
     seen = SeenKeys(run.pk)
     times = PhaseTimes()
     try:
@@ -390,6 +390,11 @@ def source_sync(
         _finish(run, RunStatus.FAILED, f"Unexpected error: {error!r}", times)
         raise
     finally:
+        if batches is not None:
+            # A run that failed mid-read leaves the reading generator suspended, holding its
+            # connection to the legacy system (a read lock on a SQLite file) for as long as
+            # the traceback lives, which a retrying task keeps: close it now.
+            batches.close()
         seen.drop()
     _close(connector, succeeded=True)
     source.last_success_at = timezone.now()

@@ -572,6 +572,25 @@ def test_a_run_taken_over_as_stale_stops_without_writing(legacy, order_source):
     assert Order.objects.count() == 3  # the first batch of 3 landed, nothing after it
 
 
+def test_a_run_that_fails_mid_read_lets_go_of_the_legacy_database(legacy, order_source):
+    """The failed run's traceback lives on (a retrying task keeps it); its read lock must not."""
+    for i in range(1, 8):
+        legacy.put(i)
+    order_source.refresh_from_db()
+
+    def database_gone(run):
+        raise RuntimeError("the portal's database went away")
+
+    with pytest.raises(RuntimeError) as failure:
+        runs.source_sync(source=order_source, progress=database_gone)
+    assert failure.traceback  # still held, as Celery holds it between retries
+    writer = sqlite3.connect(legacy.path, timeout=0)  # "database is locked" at once if held
+    with writer:
+        writer.execute("UPDATE orders SET total = '11.00' WHERE id = 7")
+    writer.close()
+    assert SyncRun.objects.get().status == RunStatus.FAILED
+
+
 def test_am_matches_a_waiting_customer_from_the_workspace(client, legacy, order_source, world):
     legacy.put(1, cust="OE-42")
     sync(order_source)
