@@ -45,6 +45,19 @@ class World:
 
 
 @pytest.fixture
+def client():
+    """pytest-django's client, whose force_login also gives the second factor where the
+    person must (staff) or can (an authenticator) give one, as a real sign-in would.
+
+    Two-factor enforcement stays on in tests: `client.force_login_password_only(user)` is a
+    session that only passed the password (accounts/tests/two_factor.py).
+    """
+    from accounts.tests.two_factor import Client
+
+    return Client()
+
+
+@pytest.fixture
 def world(db) -> World:
     org_a = OrganisationFactory(
         name="Alpha Clinic", customer_number="C-A001", time_zone="Europe/London"

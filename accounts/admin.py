@@ -8,7 +8,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from accounts import audit, selectors, services
+from accounts import audit, selectors, services, two_factor
 from accounts.choices import TeamRole
 from accounts.models import (
     AccountAssignment,
@@ -52,7 +52,7 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ["kind", "department", "is_active", "is_staff", "is_superuser"]
     search_fields = ["full_name", "email"]
     inlines = [MembershipInline]
-    actions = ["hand_over_accounts"]
+    actions = ["hand_over_accounts", "reset_two_factor"]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
         ("Person", {"fields": ["full_name", "phone", "kind", "department", "away_until"]}),
@@ -79,6 +79,22 @@ class UserAdmin(DjangoUserAdmin):
             self.message_user(request, "Choose one person to hand over.", messages.WARNING)
             return None
         return redirect(f"{reverse('accounts:team_handoff')}?from={queryset.get().pk}")
+
+    @admin.action(description="Reset two-factor sign-in (lost phone)")
+    def reset_two_factor(self, request, queryset):
+        """Removes the people's authenticator and recovery codes and ends their sessions;
+        where it is required they set up a new one after their password."""
+        from accounts.middleware import client_ip
+
+        people = list(queryset)
+        for person in people:
+            two_factor.two_factor_reset(user=person, by=request.user, ip_address=client_ip(request))
+        self.message_user(
+            request,
+            f"Two-factor sign-in reset for {', '.join(map(str, people))}: they sign in with "
+            "their password again and set up a new authenticator where it is required.",
+            messages.SUCCESS,
+        )
 
 
 class OrganisationMembershipInline(admin.TabularInline):
@@ -132,12 +148,14 @@ class OrganisationAdminForm(forms.ModelForm):
 class OrganisationAdmin(admin.ModelAdmin):
     form = OrganisationAdminForm
     list_display = ["name", "customer_number", "lifecycle_stage", "renewal_date", "created_at"]
-    list_filter = ["lifecycle_stage"]
+    list_filter = ["lifecycle_stage", "requires_two_factor"]
     search_fields = ["name", "customer_number"]
     date_hierarchy = "renewal_date"
     inlines = [OrganisationMembershipInline, AssignmentHistoryInline]
+    # The customer's own decision, taken on their colleagues page and audited there.
+    readonly_fields = ["requires_two_factor"]
     fieldsets = [
-        (None, {"fields": ["name", "customer_number", "time_zone"]}),
+        (None, {"fields": ["name", "customer_number", "time_zone", "requires_two_factor"]}),
         ("Life cycle", {"fields": ["lifecycle_stage", "renewal_date"]}),
         ("Account team", {"fields": [r.value for r in TeamRole] + ["handoff_note"]}),
     ]

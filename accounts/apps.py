@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 
 
 class AccountsConfig(AppConfig):
@@ -6,7 +7,19 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and access"
 
     def ready(self):
-        from accounts import audit, sessions
+        from accounts import audit, sessions, two_factor
 
         audit.connect()
         sessions.connect()
+        two_factor.connect()
+
+
+class PortalAdminConfig(admin_apps.AdminConfig):
+    """Django admin, whose login is the portal's: the same throttle and the second factor.
+
+    Named in INSTALLED_APPS instead of django.contrib.admin (Django's way to replace the
+    default admin site); not this module's default app config, which is AccountsConfig.
+    """
+
+    default = False
+    default_site = "accounts.admin_site.PortalAdminSite"

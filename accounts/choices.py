@@ -56,3 +56,12 @@ class AuditAction(models.TextChoices):
     IDENTITY_MATCHED = "identity.matched", "Matched a legacy customer to an organisation"
     IDENTITY_UNMATCHED = "identity.unmatched", "Unmatched a legacy customer"
     LOGIN_LOCKED_OUT = "login.locked_out", "Was locked out after failed logins"
+    TWO_FACTOR_ENABLED = "two_factor.enabled", "Turned on two-factor sign-in"
+    TWO_FACTOR_DISABLED = "two_factor.disabled", "Turned off two-factor sign-in"
+    TWO_FACTOR_RESET = "two_factor.reset", "Reset someone's two-factor sign-in"
+    RECOVERY_CODES_MADE = "two_factor.recovery_codes", "Made new recovery codes"
+    RECOVERY_CODE_USED = "two_factor.recovery_code_used", "Signed in with a recovery code"
+    TWO_FACTOR_REQUIRED = (
+        "organisation.two_factor",
+        "Changed whether the organisation requires two-factor sign-in",
+    )

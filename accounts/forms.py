@@ -120,3 +120,59 @@ class HandoffForm(forms.Form):
                 note = data.get(f"note_{term.pk}", "")
                 moves.append(HandoffMove(term.pk, self.people[choice], note))
         return moves
+
+
+class SecondFactorForm(forms.Form):
+    """The login's code step: a code from the authenticator app, or a recovery code."""
+
+    code = forms.CharField(
+        label="Code",
+        max_length=32,
+        help_text="The 6-digit code your authenticator app shows now, or one of your "
+        "recovery codes.",
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "autofocus": True, "spellcheck": "false"}
+        ),
+    )
+
+
+class EnrolmentForm(forms.Form):
+    code = forms.CharField(
+        label="Code from the app",
+        max_length=12,
+        help_text="The 6 digits the app shows for this portal.",
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
+        ),
+    )
+
+
+class TwoFactorDisableForm(forms.Form):
+    """Turning two-factor sign-in off asks for the password or a current code."""
+
+    password = forms.CharField(
+        label="Your password",
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    code = forms.CharField(
+        label="Or a code from your app",
+        required=False,
+        max_length=32,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "spellcheck": "false"}),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("password") and not data.get("code"):
+            raise forms.ValidationError("Give your password or a code from your app.")
+        return data
+
+
+class OrganisationTwoFactorForm(forms.Form):
+    requires_two_factor = forms.BooleanField(
+        required=False,
+        label="Everyone must sign in with a code from an authenticator app",
+        help_text="Colleagues without one set it up at their next sign-in.",
+    )

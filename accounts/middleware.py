@@ -1,4 +1,5 @@
-"""Which organisation's screens a request shows, the audit of what it does, caching.
+"""Which organisation's screens a request shows, the audit of what it does, caching, and
+the second factor that must come first.
 
 `request.organisation` is the organisation whose customer screens this
 request renders (None for staff outside "view as"), and
@@ -6,8 +7,15 @@ request renders (None for staff outside "view as"), and
 eyes. Both are re-checked against the access policy on every request.
 """
 
+from urllib.parse import urlencode
+
 from axes.helpers import get_client_ip_address
+from django.conf import settings
+from django.http import JsonResponse
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
+from django_htmx.http import HttpResponseClientRedirect
 
 from accounts import audit, policy
 from accounts.choices import AuditAction
@@ -116,3 +124,61 @@ class NoStoreMiddleware:
         if was_authenticated or request.user.is_authenticated:
             add_never_cache_headers(response)
         return response
+
+
+class TwoFactorMiddleware:
+    """Who must sign in with a second factor can do nothing else until they have.
+
+    A signed-in session that is not verified (django-otp) and must be (staff, or flagged at
+    login: a required organisation, or an authenticator the person has) reaches only the
+    code step, enrolment, logout and the public health checks. Pages send it to the code
+    step when the person has an authenticator, to enrolment when they have none; htmx is
+    told to load that page; the API answers 403.
+
+    API requests that carry a personal token (`Authorization: Bearer ...`) are left to the
+    API: the token authenticates them, not this session, and a token is made only from a
+    verified session where two-factor sign-in applies (docs/production.md).
+    """
+
+    OPEN = {
+        "accounts:two_factor_login",
+        "accounts:two_factor",
+        "accounts:logout",
+        "health",
+        "ping",
+    }
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        from accounts import two_factor
+
+        user = request.user
+        if not user.is_authenticated or user.is_verified():
+            return None
+        if not (user.is_employee or request.session.get(two_factor.SESSION_NEEDED)):
+            return None
+        if request.resolver_match.view_name in self.OPEN:
+            return None
+        if request.path.startswith(settings.STATIC_URL):
+            return None
+        if request.path.startswith("/api/"):
+            if request.headers.get("Authorization", "").lower().startswith("bearer "):
+                return None
+            return JsonResponse(
+                {"detail": "Finish signing in with your second factor on the website first."},
+                status=403,
+            )
+        if two_factor.has_authenticator(user):
+            url = reverse("accounts:two_factor_login")
+        else:
+            url = reverse("accounts:two_factor")
+        if getattr(request, "htmx", False):
+            return HttpResponseClientRedirect(url)
+        if request.method in SAFE_METHODS:
+            url = f"{url}?{urlencode({'next': request.get_full_path()})}"
+        return redirect(url)

@@ -173,6 +173,11 @@ class Organisation(models.Model):
     time_zone = models.CharField(
         max_length=64, default="UTC", help_text="Business hours and dates are shown in this zone."
     )
+    requires_two_factor = models.BooleanField(
+        default=False,
+        help_text="Every member must sign in with a code from an authenticator app "
+        "(set by the organisation's customer admins on the colleagues page).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = OrganisationQuerySet.as_manager()

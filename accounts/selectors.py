@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.choices import AuditAction, TeamRole, UserKind
 from accounts.models import (
@@ -67,9 +68,12 @@ def account_manager_emails(
 
 
 def member_list(*, organisation: Organisation) -> QuerySet[Membership]:
+    """The organisation's memberships, each with `has_two_factor` (a confirmed authenticator)."""
+    authenticator = TOTPDevice.objects.filter(user=OuterRef("user"), confirmed=True)
     return (
         Membership.objects.filter(organisation=organisation)
         .select_related("user")
+        .annotate(has_two_factor=Exists(authenticator))
         .order_by("-is_active", "user__full_name")
     )
 

@@ -9,6 +9,14 @@ urlpatterns = [
     path("api-tokens/", views.api_tokens, name="api_tokens"),
     path("api-tokens/<int:pk>/revoke/", views.api_token_revoke, name="api_token_revoke"),
     path("login/", views.LoginView.as_view(), name="login"),
+    path("login/code/", views.two_factor_login, name="two_factor_login"),
+    path("two-factor/", views.two_factor_page, name="two_factor"),
+    path(
+        "two-factor/recovery-codes/",
+        views.two_factor_recovery_codes,
+        name="two_factor_recovery_codes",
+    ),
+    path("two-factor/disable/", views.two_factor_disable, name="two_factor_disable"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "password/change/",
@@ -61,6 +69,7 @@ urlpatterns = [
     path("view-as/exit/", views.view_as_exit, name="view_as_exit"),
     path("members/", views.member_list, name="members"),
     path("members/invite/", views.member_invite, name="member_invite"),
+    path("members/two-factor/", views.member_two_factor, name="member_two_factor"),
     path(
         "members/<int:membership_id>/deactivate/",
         views.member_deactivate,

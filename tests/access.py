@@ -193,6 +193,53 @@ MATRIX: list[Route] = [
         method="post",
         args=lambda w: [w.member_a.memberships.get().pk],
     ),
+    Route(
+        "accounts:member_two_factor",
+        # Customer admins (and staff viewing as) require it of their organisation; B's admin
+        # sets B's. Staff outside view-as are sent home to pick an account.
+        everyone(
+            403,
+            anonymous=LOGIN,
+            customer_admin_a=302,
+            customer_admin_b=302,
+            am_a=302,
+            am_b=302,
+            agent=302,
+            admin=302,
+            am_a_viewing_as_a=302,
+        ),
+        method="post",
+        data=lambda w: {"requires_two_factor": "on"},
+    ),
+    # Two-factor sign-in: about the person, not an organisation. Staff in the matrix are
+    # signed in with their second factor (tests/conftest.py's client), customers without.
+    Route(
+        "accounts:two_factor_login",
+        # Nobody in the matrix is between password and code: anonymous back to the login,
+        # a verified or unneeded session on to its page.
+        everyone(302),
+    ),
+    Route("accounts:two_factor", everyone(200, anonymous=LOGIN)),
+    Route(
+        "accounts:two_factor_recovery_codes",
+        # Staff get new codes; customers without an authenticator are told to turn it on.
+        everyone(302),
+        method="post",
+    ),
+    Route(
+        "accounts:two_factor_disable",
+        # Required for staff: refused (403). The customers here have nothing to turn off.
+        everyone(
+            403,
+            anonymous=LOGIN,
+            member_a=302,
+            customer_admin_a=302,
+            member_b=302,
+            customer_admin_b=302,
+        ),
+        method="post",
+        data=lambda w: {"password": "correct horse battery"},
+    ),
     # Tickets and tiers -----------------------------------------------------------------
     Route("tickets:list", CUSTOMER_SCREEN),
     Route("tickets:create", CUSTOMER_SCREEN),

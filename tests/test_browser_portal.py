@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 
 from accounts.tests.factories import PASSWORD
 from portal.tests.records import add_orders
+from tests.browser import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -14,11 +15,7 @@ PHONE = {"width": 390, "height": 844}
 
 
 def log_in(page, email):
-    page.goto("/")
-    expect(page).to_have_url(re.compile(r"/accounts/login/"))
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    sign_in(page, email)  # with the second factor where the person has or needs one
     expect(page).not_to_have_url(re.compile(r"/accounts/login/"))
 
 

@@ -37,8 +37,9 @@ import pytest
 import requests
 from django.db import OperationalError
 
-from accounts.models import PendingTask
+from accounts.models import PendingTask, User
 from accounts.tests.factories import PASSWORD
+from accounts.tests.two_factor import authenticator_if_needed, next_code
 from portal.records.models import Order
 from portal.sync.choices import RunStatus
 from portal.sync.models import SourceSystem, SyncRun
@@ -268,7 +269,10 @@ class WebServer:
 
     def login(self, email: str) -> Browser:
         browser = Browser(self.url)
+        device = authenticator_if_needed(User.objects.get(email=email))
         response = browser.post_form("/accounts/login/", {"username": email, "password": PASSWORD})
+        if device is not None:  # staff: the code from their authenticator app too
+            response = browser.post_form("/accounts/login/code/", {"code": next_code(device)})
         assert response.status_code == 200, response.text[:2000]
         assert response.url != f"{self.url}/accounts/login/", "the login did not go through"
         return browser

@@ -29,7 +29,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "accounts.apps.PortalAdminConfig",  # Django admin, signing in through the portal's login
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -44,6 +44,9 @@ INSTALLED_APPS = [
     "django_htmx",
     "axes",
     "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",  # authenticator apps
+    "django_otp.plugins.otp_static",  # recovery codes
     "accounts",
     "tiers",
     "tickets",
@@ -58,6 +61,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): the second factor
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -65,6 +69,8 @@ MIDDLEWARE = [
     "accounts.middleware.ViewAsAuditMiddleware",
     "accounts.middleware.AuditContextMiddleware",
     "accounts.middleware.NoStoreMiddleware",
+    # Who must use two-factor sign-in can do nothing else until they have (accounts/two_factor.py).
+    "accounts.middleware.TwoFactorMiddleware",
     # Last: turns a lockout flagged during authenticate() into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -147,6 +153,22 @@ AXES_IPWARE_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0) or None
 AXES_IPWARE_META_PRECEDENCE_ORDER = (
     ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
 )
+# A wrong second-factor code is a failed login too (accounts/two_factor.py); axes keeps the
+# posted form of failures, so the codes tried are masked like passwords.
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "code"]
+
+# Two-factor sign-in (django-otp, https://django-otp-official.readthedocs.io/): an
+# authenticator app (TOTP) and single-use recovery codes. Required for staff and for the
+# members of organisations that ask for it; optional for other customers.
+OTP_TOTP_ISSUER = env_str("TWO_FACTOR_ISSUER", "Customer Portal")  # the name in the app
+# django-otp's own per-device delay after wrong codes is off: the one throttle is axes, per
+# email and address, so a guesser elsewhere cannot slow down the person at their desk.
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # Django admin never shows secrets or recovery codes
+# How long the code step waits after the password was right (then: password again).
+TWO_FACTOR_LOGIN_SECONDS = env_int("TWO_FACTOR_LOGIN_SECONDS", 300)
+TWO_FACTOR_RECOVERY_CODES = 10
 
 # Argon2 first: new and upgraded passwords are hashed with it.
 PASSWORD_HASHERS = [

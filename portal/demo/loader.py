@@ -10,11 +10,14 @@ from pathlib import Path
 
 from django.db import transaction
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services as account_services
+from accounts import two_factor
 from accounts.choices import Department, LifecycleStage, MembershipRole, TeamRole, UserKind
 from accounts.models import Organisation, User
 from portal.demo import estate, legacy_api
+from portal.demo.two_factor import DEMO_KEY, DEVICE_NAME
 from portal.relationship import services as relationship_services
 from portal.relationship.choices import EngagementKind, EngagementStatus
 from portal.relationship.models import Engagement
@@ -88,6 +91,12 @@ def _user(email: str, full_name: str, **fields) -> User:
             email=email, full_name=full_name, password=DEMO_PASSWORD, **fields
         )
     return user
+
+
+def _demo_authenticator(user: User) -> None:
+    """Staff sign in with a second factor: in the demo, an app holding the published key."""
+    if not two_factor.has_authenticator(user):
+        TOTPDevice.objects.create(user=user, name=DEVICE_NAME, key=DEMO_KEY.hex(), confirmed=True)
 
 
 TIERS = [
@@ -365,6 +374,7 @@ def demo_load() -> dict[str, int]:
             is_staff=is_admin,
             is_superuser=is_admin,
         )
+        _demo_authenticator(staff[email])
     for email, name, memberships in CUSTOMERS:
         user = _user(email, name)
         for number, role in memberships:

@@ -44,15 +44,16 @@ def count(client, url) -> int:
     return len(queries)
 
 
+# Staff pages pay one query more: django-otp reads the device that verified the session.
 PAGES = [
     ("member_a", "portal:reviews", 11),
     ("member_a", "portal:commitments", 9),
     ("member_a", "home", 17),
-    ("am_a", "portal:account", 12),
-    ("am_a", "portal:renewals", 7),
+    ("am_a", "portal:account", 13),
+    ("am_a", "portal:renewals", 8),
     ("am_a", "portal:work_queue", 13),
-    ("am_a", "home", 15),  # +1: the tiers the filter offers (issue 17)
-    ("admin", "portal:renewals", 7),
+    ("am_a", "home", 16),  # +1: the tiers the filter offers (issue 17)
+    ("admin", "portal:renewals", 8),
 ]
 
 

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from portal.demo.loader import DEMO_PASSWORD, LOGINS, demo_load, estate_load
+from portal.demo.two_factor import demo_secret
 from portal.relationship.health import health_compute
 
 
@@ -18,3 +19,8 @@ class Command(BaseCommand):
         self.stdout.write(f"\nLog in at {base_url}/ with password {DEMO_PASSWORD}")
         for role, email in LOGINS:
             self.stdout.write(f"  {role:<40} {email}")
+        self.stdout.write(
+            "Staff then give a code: add the demo key "
+            f"{demo_secret()} to an authenticator app, or print the code of the moment with "
+            "`.venv/bin/python manage.py demo_code`."
+        )

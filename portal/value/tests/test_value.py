@@ -279,7 +279,8 @@ def test_value_pages_make_the_same_queries_at_any_size(
 ):
     client.force_login(tiered.admin)
     params = {"start": "2025-01-01", "end": "2025-12-31"}
-    with django_assert_max_num_queries(8):
+    # 9: one is django-otp's read of the device behind the staff member's second factor.
+    with django_assert_max_num_queries(9):
         client.get(reverse(route), params)
     for n in range(60):
         org = OrganisationFactory(name=f"More {n}")
@@ -287,6 +288,6 @@ def test_value_pages_make_the_same_queries_at_any_size(
         TierAssignment.objects.create(
             organisation=org, tier=tiered.platinum, started_at=timezone.now()
         )
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):
         response = client.get(reverse(route), {**params, "page": 2})
     assert response.status_code == 200
