@@ -18,6 +18,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# axe-core, from its npm package, for the browser tests' accessibility checks (tests/axe.py).
+AXE_VERSION := 4.14.1
+AXE_JS := $(VENV)/axe/node_modules/axe-core/axe.min.js
+$(AXE_JS):
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/axe axe-core@$(AXE_VERSION)
+
 demo: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo
@@ -36,7 +42,7 @@ run: demo
 # DATABASE_URL / REDIS_URL are set), browser tests included.
 # Then the API once more on the embedded default make run serves (SQLite, tasks
 # inline, no Redis), the schema fuzz at a smaller budget.
-test: install lint
+test: install $(AXE_JS) lint
 	scripts/with-services.sh $(VENV)/bin/pytest $(PYTEST_ARGS)
 	env -u DATABASE_URL -u REDIS_URL API_FUZZ_EXAMPLES=5 \
 		$(VENV)/bin/pytest tests/test_api.py tests/test_api_fuzz.py -q

@@ -80,7 +80,7 @@ def account_manager_screens(browser) -> None:
     page.locator("a[href*='/workspace/accounts/']").first.click()
     shoot(page, "account-health.png")
     page.goto(f"{BASE}/")
-    page.get_by_role("button", name="View Northwind Family Clinic as the customer").click()
+    page.get_by_role("button", name="View as customer of Northwind Family Clinic").click()
     shoot(page, "am-view-as.png")
     page.context.close()
 

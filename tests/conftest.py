@@ -99,11 +99,12 @@ def browser():
 
 @pytest.fixture
 def page(browser, live_server):
+    """A desktop-sized page; every page it opens is checked by axe-core (tests/axe.py)."""
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
+    from tests.axe import checked_by_axe
+
+    with checked_by_axe(context) as page:
+        yield page
 
 
 WORKER_APP_NAME = "portal-test-worker"

@@ -31,7 +31,7 @@ def test_wrong_password_says_so_and_keeps_the_email(page, world):
 def test_account_manager_views_as_the_customer_and_back(page, world):
     log_in(page, world.am_a.email)
     expect(page.get_by_role("heading", level=1)).to_have_text("My accounts")
-    page.get_by_role("button", name="View Alpha Clinic as the customer").click()
+    page.get_by_role("button", name="View as customer of Alpha Clinic").click()
     banner = page.get_by_test_id("view-as-banner")
     expect(banner).to_contain_text("Alpha Clinic")
     expect(page.get_by_role("heading", level=1)).to_have_text("Alpha Clinic")

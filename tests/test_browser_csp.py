@@ -173,7 +173,7 @@ def test_account_manager_pages_load_under_the_policy_with_a_clean_console(page, 
 
     # View as the customer: the banner and the customer's screens under the same policy.
     visit(page, "/", "My accounts")
-    page.get_by_role("button", name="View Alpha Clinic as the customer").click()
+    page.get_by_role("button", name="View as customer of Alpha Clinic").click()
     expect(page.get_by_test_id("view-as-banner")).to_contain_text("Alpha Clinic")
     visit(page, "/orders/", "Orders")
 

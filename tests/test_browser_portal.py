@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 
 from accounts.tests.factories import PASSWORD
 from portal.tests.records import add_orders
+from tests.axe import checked_by_axe
 from tests.browser import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -51,10 +52,8 @@ def phone(browser, live_server):
     context = browser.new_context(
         base_url=live_server.url, viewport=PHONE, is_mobile=True, has_touch=True
     )
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
+    with checked_by_axe(context) as page:
+        yield page
 
 
 def test_customer_home_shows_team_recent_orders_and_invoices_to_pay(page, world):
@@ -131,7 +130,7 @@ def test_account_manager_views_the_customers_orders_and_exits(page, world):
     expect(row).to_have_count(1)
     expect(row).to_contain_text("Standard")
 
-    row.get_by_role("button", name="View Alpha Clinic as the customer").click()
+    row.get_by_role("button", name="View as customer of Alpha Clinic").click()
     banner = page.get_by_test_id("view-as-banner")
     expect(banner).to_be_visible()
     expect(banner).to_contain_text("Alpha Clinic")

@@ -106,7 +106,7 @@ def test_am_viewing_as_customer_works_the_ticket_with_the_banner(page, world):
 
     log_in(page, world.am_a.email)
     expect(page.get_by_role("heading", level=1)).to_have_text("My accounts")
-    page.get_by_role("button", name="View Alpha Clinic as the customer").click()
+    page.get_by_role("button", name="View as customer of Alpha Clinic").click()
     banner = page.get_by_test_id("view-as-banner")
     expect(banner).to_be_visible()
     expect(banner).to_contain_text("Alpha Clinic")

@@ -1,0 +1,102 @@
+"""axe-core in every browser test: each page a test opens is checked at WCAG 2.1 AA.
+
+axe-core comes from its npm package (`make test` installs the version pinned in the
+Makefile into .venv/axe; AXE_CORE_JS may point elsewhere). `AxeWatch` adds it to every
+document of a browser context: each page runs it once loaded and reports back, and the
+page a test ends on is checked once more after the test, so what htmx swapped in or a
+click opened is covered too. Any violation fails the test, naming the rule, the page and
+the elements.
+
+One region is left out: Swagger UI's own widgets on /api/v1/docs/ (`#swagger-ui`, drawn by
+the vendored drf-spectacular-sidecar bundle: nested buttons and its colours are its own
+markup); the page around it is ours and is checked.
+"""
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import Error as PlaywrightError
+
+ROOT = Path(__file__).resolve().parent.parent
+AXE_JS = Path(os.environ.get("AXE_CORE_JS", ROOT / ".venv/axe/node_modules/axe-core/axe.min.js"))
+WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+# Runs in every document after axe itself. The result goes back through a binding; a page
+# left before axe finished is simply checked no more (its successor is).
+RUNNER = """
+(() => {
+  if (window.top !== window) return;
+  const context = {exclude: [['#swagger-ui']]};
+  const options = {runOnly: {type: 'tag', values: %(tags)s}, resultTypes: ['violations']};
+  const brief = (violations) => violations.map(v => ({
+    id: v.id, impact: v.impact, help: v.help,
+    targets: v.nodes.slice(0, 5).map(n => n.target.join(' ')),
+  }));
+  window.__axeCheck = () => axe.run(context, options).then(r => brief(r.violations));
+  window.addEventListener('load', () => {
+    window.__axeRunning = window.__axeCheck()
+      .then(found => window.__axeReport(location.href, found))
+      .catch(() => {});
+  });
+})();
+"""
+
+# Waits for the check the page made when it loaded, then checks the page as it is now.
+FINAL_CHECK = """async () => {
+  if (typeof window.__axeCheck !== 'function') return null;
+  await window.__axeRunning;
+  return await window.__axeCheck();
+}"""
+
+
+class AxeWatch:
+    def __init__(self, context):
+        if not AXE_JS.is_file():
+            pytest.fail(f"axe-core is missing at {AXE_JS}: run `make test` (it installs it).")
+        self.violations: dict[tuple[str, str], dict] = {}
+        self.pages_checked = 0
+        context.expose_function("__axeReport", self._report)
+        context.add_init_script(path=str(AXE_JS))
+        context.add_init_script(RUNNER % {"tags": WCAG_21_AA})
+
+    def _report(self, url: str, found: list[dict]) -> None:
+        self.pages_checked += 1
+        path = urlsplit(url).path or url
+        for violation in found:
+            self.violations.setdefault((path, violation["id"]), violation)
+
+    def check_now(self, page) -> None:
+        """The page as the test left it (skipped when it is not one of ours, e.g. a PDF)."""
+        if page.is_closed():
+            return
+        try:
+            found = page.evaluate(FINAL_CHECK)
+        except PlaywrightError:  # a page mid-navigation or a download: nothing to check
+            return
+        if found is not None:
+            self._report(page.url, found)
+
+    def assert_clean(self) -> None:
+        lines = [
+            f"{path}: {v['id']} ({v['impact']}): {v['help']} at {', '.join(v['targets'])}"
+            for (path, _), v in sorted(self.violations.items())
+        ]
+        assert not lines, "axe-core found WCAG 2.1 AA violations:\n" + "\n".join(lines)
+
+
+@contextmanager
+def checked_by_axe(context):
+    """A new page of `context`, every document of which axe-core checks; fails the test on
+    any WCAG 2.1 AA violation once the test is done with it."""
+    axe = AxeWatch(context)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        yield page
+        axe.check_now(page)
+    finally:
+        context.close()
+    axe.assert_clean()
