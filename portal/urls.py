@@ -29,6 +29,10 @@ urlpatterns = [
     path("workspace/renewals/", workspace.renewals, name="renewals"),
     path("workspace/identities/", sync.identity_queue, name="identity_queue"),
     path("workspace/identities/<int:pk>/match/", sync.identity_match, name="identity_match"),
+    path("workspace/sources/", sync.source_list, name="sync_sources"),
+    path("workspace/sources/<int:pk>/", sync.source_detail, name="sync_source"),
+    path("workspace/sources/<int:pk>/run/", sync.source_run_now, name="sync_run_now"),
+    path("workspace/runs/<int:pk>/progress/", sync.run_progress, name="sync_run_progress"),
     path("workspace/accounts/<int:pk>/", relationship.account, name="account"),
     path(
         "workspace/accounts/<int:pk>/engagements/new/",

@@ -343,6 +343,16 @@ MATRIX: list[Route] = [
     # The AM workspace -------------------------------------------------------------------
     Route("portal:identity_queue", STAFF_TOOL(200)),
     Route("portal:work_queue", STAFF_TOOL(200)),
+    # The legacy systems and their runs: every employee reads them; admins start runs.
+    Route("portal:sync_sources", STAFF_TOOL(200)),
+    Route("portal:sync_source", STAFF_TOOL(200), args=lambda w: [w.source.pk]),
+    Route("portal:sync_run_progress", STAFF_TOOL(200), args=lambda w: [w.run.pk]),
+    Route(
+        "portal:sync_run_now",
+        {**STAFF_TOOL(403), "admin": 302},
+        method="post",
+        args=lambda w: [w.source.pk],
+    ),
     Route(
         "portal:identity_match",
         # Matching to A needs A to be yours: B's AM and the agent get the same 404 as a typo.

@@ -5,9 +5,10 @@ from django.contrib import admin
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.services import api_token_create, invitation_create
-from portal.sync.models import CustomerIdentity
+from portal.sync.models import CustomerIdentity, SourceSystem, SyncRun
 from portal.tests.records import add_orders
 from tests.access import MATRIX, ROLES, SEES_A, route_names, uncovered_routes
 from tests.helpers import invitation_token_from
@@ -43,6 +44,14 @@ def matrix_world(world, django_capture_on_commit_callbacks, mailoutbox):
     world.api_token_a, _ = api_token_create(user=world.member_a, name="ERP import")
     world.pending_identity = CustomerIdentity.objects.create(
         system="order-entry", external_id="OE-9", external_name="ALFA CLINIC"
+    )
+    # Off, so "Run now" (inline in tests) queues a run that does nothing.
+    world.source = SourceSystem.objects.create(
+        name="Old billing", system="old-billing", department="billing", kind="sql",
+        entity="invoices", enabled=False, config={},
+    )  # fmt: skip
+    world.run = SyncRun.objects.create(
+        source=world.source, started_at=timezone.now(), heartbeat_at=timezone.now()
     )
     mailoutbox.clear()
     return world

@@ -2,8 +2,9 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 
-from accounts import outbox
 from portal import tasks
 from portal.sync import identity, runs
 from portal.sync.models import (
@@ -12,6 +13,10 @@ from portal.sync.models import (
     SourceSystem,
     SyncRun,
 )
+
+
+def _source_page(source: SourceSystem) -> str:
+    return reverse("portal:sync_source", args=[source.pk])
 
 
 @admin.register(SourceSystem)
@@ -25,11 +30,17 @@ class SourceSystemAdmin(admin.ModelAdmin):
         "enabled",
         "paused",
         "last_success_at",
+        "runs_page",
     ]
     list_filter = ["kind", "entity", "department", "enabled"]
     search_fields = ["name", "system"]
     actions = ["run_now", "run_full", "resume"]
+    change_form_template = "admin/portal/live_progress_change_form.html"
     readonly_fields = ["last_started_at", "last_success_at", "last_full_at"]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        latest = SyncRun.objects.filter(source_id=object_id).order_by("-started_at").first()
+        return super().change_view(request, object_id, form_url, {"live_run": latest})
 
     @admin.display(boolean=True)
     def paused(self, obj):
@@ -44,9 +55,8 @@ class SourceSystemAdmin(admin.ModelAdmin):
         self._queue_runs(request, queryset, full=True)
 
     def _queue_runs(self, request, queryset, *, full: bool) -> None:
-        # Through the outbox: with Redis down the runs wait in PostgreSQL, not a 500.
-        sources = list(queryset.only("pk"))
-        kept = sum(not outbox.send(tasks.source_sync, source.pk, full) for source in sources)
+        sources = list(queryset.only("pk", "name"))
+        kept = tasks.source_sync_queue([source.pk for source in sources], full=full)
         what = f"{'a full run of ' if full else ''}{len(sources)} source(s)"
         if kept:
             self.message_user(
@@ -54,8 +64,15 @@ class SourceSystemAdmin(admin.ModelAdmin):
                 f"The task queue is not answering: {what} will be queued when it is back.",
                 messages.WARNING,
             )
-        else:
-            self.message_user(request, f"Queued {what}.")
+            return
+        pages = format_html_join(
+            ", ", '<a href="{}">{}</a>', ((_source_page(s), s.name) for s in sources)
+        )
+        self.message_user(request, format_html("Queued {}. Follow it live: {}.", what, pages))
+
+    @admin.display(description="Runs")
+    def runs_page(self, obj):
+        return format_html('<a href="{}">Runs and live progress</a>', _source_page(obj))
 
     @admin.action(description="Resume paused sources (after fixing the mapping)")
     def resume(self, request, queryset):
@@ -82,7 +99,12 @@ class SyncRunAdmin(admin.ModelAdmin):
     list_filter = ["status", "full", "source"]
     readonly_fields = ["timings"]
     list_select_related = ["source"]
+    change_form_template = "admin/portal/live_progress_change_form.html"
     date_hierarchy = "started_at"
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        run = SyncRun.objects.filter(pk=object_id).first()
+        return super().change_view(request, object_id, form_url, {"live_run": run})
 
     def has_add_permission(self, request):
         return False

@@ -1,0 +1,55 @@
+"""A sync followed live in the browser: the source's page shows the counters moving."""
+
+import threading
+
+import pytest
+from django.db import connection
+from playwright.sync_api import expect
+
+from portal.sync import runs
+from portal.sync.models import SourceSystem
+from portal.sync.tests.test_runs import LegacyOrders, order_fields
+from tests.browser import sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def test_an_admin_follows_a_running_sync_batch_by_batch(page, world, tmp_path, monkeypatch):
+    legacy = LegacyOrders(tmp_path / "orders.sqlite3")
+    for i in range(1, 10):
+        legacy.put(i)
+    monkeypatch.setenv("TEST_ORDERS_DSN", f"sqlite:///{legacy.path}")
+    source = SourceSystem.objects.create(
+        name="Order entry", system="order-entry", department="sales", kind="sql",
+        entity="orders",
+        config={"dsn_env": "TEST_ORDERS_DSN", "table": "orders", "cursor_column": "updated_at",
+                "key_column": "id", "batch_size": 3, "fields": order_fields()},
+    )  # fmt: skip
+    # The run waits after each batch until the test lets it go on: the page must catch up.
+    next_batch = threading.Semaphore(0)
+
+    def run_in_a_worker():
+        try:
+            runs.source_sync(source=source, progress=lambda run: next_batch.acquire(timeout=30))
+        finally:
+            connection.close()
+
+    sign_in(page, world.admin.email)
+    worker = threading.Thread(target=run_in_a_worker)
+    worker.start()
+    try:
+        page.goto(f"/workspace/sources/{source.pk}/")
+        progress, read = page.get_by_test_id("run-progress"), page.get_by_test_id("run-read")
+        expect(progress).to_have_attribute("data-status", "running")
+        expect(read).to_have_text("3")
+        for landed in ("6", "9"):
+            next_batch.release()
+            expect(read).to_have_text(landed)  # the page polled: no reload
+            expect(progress).to_have_attribute("data-status", "running")
+        next_batch.release()
+        expect(progress).to_have_attribute("data-status", "succeeded")
+        expect(progress).to_contain_text("Succeeded")
+    finally:
+        for _ in range(3):
+            next_batch.release()
+        worker.join(timeout=30)
