@@ -22,7 +22,7 @@ DESKTOP = {"width": 1280, "height": 860}
 PHONE = {"width": 390, "height": 844}
 
 
-def log_in(page, email):
+def log_in(page, email, *, code_step_shot: str = ""):
     page.context.clear_cookies()
     page.goto(f"{BASE}/accounts/login/")
     page.get_by_label("Email").fill(email)
@@ -32,6 +32,8 @@ def log_in(page, email):
     for _ in range(2):  # staff give the demo authenticator's code; each code works once
         if "/accounts/login/code/" not in page.url:
             break
+        if code_step_shot:
+            shoot(page, code_step_shot)
         page.get_by_label("Code", exact=True).fill(demo_code())
         page.get_by_role("button", name="Continue").click()
         page.wait_for_load_state("networkidle")
@@ -62,6 +64,7 @@ def customer_screens(browser) -> None:
     # A hundred touchpoints make a very long page: the first screenful shows the idea.
     shoot(page, "timeline.png", "/timeline/", full_page=False)
     shoot(page, "colleagues.png", "/accounts/members/")
+    shoot(page, "two-factor-setup.png", "/accounts/two-factor/")
     page.context.close()
 
     phone = browser.new_page(viewport=PHONE, is_mobile=True, has_touch=True)
@@ -72,7 +75,7 @@ def customer_screens(browser) -> None:
 
 def account_manager_screens(browser) -> None:
     page = browser.new_page(viewport=DESKTOP)
-    log_in(page, ACCOUNT_MANAGER)
+    log_in(page, ACCOUNT_MANAGER, code_step_shot="two-factor-code.png")
     shoot(page, "am-workspace.png")
     shoot(page, "work-queue.png", "/workspace/queue/")
     shoot(page, "renewals.png", "/workspace/renewals/")
@@ -91,6 +94,10 @@ def admin_screens(browser) -> None:
     shoot(page, "value-pareto.png", "/tier/value/")
     shoot(page, "tier-fit.png", "/tier/value/fit/")
     shoot(page, "api-docs.png", "/api/v1/docs/", full_page=False)
+    page.goto(f"{BASE}/workspace/sources/")
+    shoot(page, "sync-sources.png")
+    page.locator("[data-testid=sources] tbody a").first.click()
+    shoot(page, "sync-source.png")
     page.context.close()
 
 
