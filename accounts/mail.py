@@ -24,7 +24,7 @@ import contextlib
 import logging
 import smtplib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
@@ -66,6 +66,9 @@ class Mail:
     to: str
     subject: str
     body: str
+    # Extra headers, e.g. the Message-ID and References that thread a ticket's mails.
+    headers: tuple[tuple[str, str], ...] = ()
+    reply_to: str = ""
 
 
 def absolute_url(viewname: str, *args) -> str:
@@ -96,7 +99,13 @@ def mail_send(mails: Iterable[Mail]) -> dict[str, int]:
         raise
     try:
         for mail in todo:
-            message = EmailMessage(subject=mail.subject, body=mail.body, to=[mail.to])
+            message = EmailMessage(
+                subject=mail.subject,
+                body=mail.body,
+                to=[mail.to],
+                headers=dict(mail.headers),
+                reply_to=[mail.reply_to] if mail.reply_to else None,
+            )
             try:
                 sent = connection.send_messages([message])
             except smtplib.SMTPException as error:
@@ -123,7 +132,7 @@ def _unique(mails: Iterable[Mail]) -> list[Mail]:
     for mail in mails:
         to = UserManager.normalize_email(mail.to)
         if to:
-            found.setdefault((mail.key, to), Mail(mail.key, to, mail.subject, mail.body))
+            found.setdefault((mail.key, to), replace(mail, to=to))
     return list(found.values())
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Run a command with PostgreSQL and Redis available.
+# Run a command with PostgreSQL, Redis and an IMAP server available.
 #
-# DATABASE_URL / REDIS_URL already set: they are used as they are.
+# DATABASE_URL / REDIS_URL / TEST_MAILBOX_URL already set: they are used as they are.
 # Otherwise throwaway servers are started on free loopback ports in a temp
 # directory (PostgreSQL as an unprivileged user, since initdb refuses root)
 # and stopped afterwards, also when the command fails. Missing Debian
@@ -10,6 +10,7 @@ set -euo pipefail
 
 workdir=""
 redis_pidfile=""
+dovecot_conf=""
 pg_data=""
 run_as=()
 
@@ -20,6 +21,9 @@ cleanup() {
     fi
     if [ -n "$redis_pidfile" ] && [ -f "$redis_pidfile" ]; then
         kill "$(cat "$redis_pidfile")" 2>/dev/null || true
+    fi
+    if [ -n "$dovecot_conf" ]; then
+        doveadm -c "$dovecot_conf" stop >/dev/null 2>&1 || true
     fi
     [ -n "$workdir" ] && rm -rf "$workdir"
     exit "$status"
@@ -80,6 +84,70 @@ if [ -z "${REDIS_URL:-}" ]; then
     for _ in $(seq 50); do [ -f "$redis_pidfile" ] && break; sleep 0.1; done
     export REDIS_URL="redis://127.0.0.1:$redis_port/0"
     echo "Redis: $REDIS_URL" >&2
+fi
+
+# A throwaway IMAP server (Dovecot) with one mailbox, for the email-in tests: plain
+# login on loopback, mail in Maildir folders under the temp dir.
+if [ -z "${TEST_MAILBOX_URL:-}" ]; then
+    command -v dovecot >/dev/null || apt_install dovecot-imapd
+    imap_port=$(free_port)
+    mkdir -p "$workdir/dovecot/run" "$workdir/dovecot/state" "$workdir/dovecot/home"
+    echo "support@portal.test:{PLAIN}mailbox-secret::::::" >"$workdir/dovecot/users"
+    if [ "$(id -u)" = 0 ]; then
+        mail_user=nobody; mail_group=nogroup; service_users=""
+    else
+        mail_user=$(id -un); mail_group=$(id -gn)
+        service_users="default_login_user = $mail_user
+default_internal_user = $mail_user"
+    fi
+    chown -R "$mail_user:$mail_group" "$workdir/dovecot/home"
+    dovecot_conf="$workdir/dovecot/dovecot.conf"
+    cat >"$dovecot_conf" <<EOF
+base_dir = $workdir/dovecot/run
+state_dir = $workdir/dovecot/state
+log_path = $workdir/dovecot/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+first_valid_uid = 1
+$service_users
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u $workdir/dovecot/users
+}
+userdb {
+  driver = static
+  args = uid=$mail_user gid=$mail_group home=$workdir/dovecot/home/%u
+}
+mail_location = maildir:~/Maildir
+service imap-login {
+  inet_listener imap {
+    address = 127.0.0.1
+    port = $imap_port
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
+service stats {
+  unix_listener stats-reader {
+    mode = 0666
+  }
+  unix_listener stats-writer {
+    mode = 0666
+  }
+}
+EOF
+    dovecot -c "$dovecot_conf"
+    for _ in $(seq 50); do
+        python3 -c "import socket; socket.create_connection(('127.0.0.1', $imap_port), 1)" \
+            2>/dev/null && break
+        sleep 0.1
+    done
+    export TEST_MAILBOX_URL="imap://support%40portal.test:mailbox-secret@127.0.0.1:$imap_port/INBOX"
+    echo "IMAP: 127.0.0.1:$imap_port" >&2
 fi
 
 if [ ! -x /usr/bin/chromium ]; then

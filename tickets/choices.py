@@ -67,3 +67,11 @@ class ImprovementStatus(models.TextChoices):
     OPEN = "open", "Open"
     IN_PROGRESS = "in_progress", "In progress"
     DONE = "done", "Done"
+
+
+class InboundOutcome(models.TextChoices):
+    OPENED = "opened", "Opened a ticket"
+    REPLIED = "replied", "Added to a ticket"
+    HELD = "held", "Held for staff"
+    IGNORED = "ignored", "Ignored: sent automatically"
+    LIMITED = "limited", "Ignored: too many from this sender"

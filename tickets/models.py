@@ -12,6 +12,7 @@ from tickets.choices import (
     OPEN_STATUSES,
     Category,
     ImprovementStatus,
+    InboundOutcome,
     Source,
     Status,
 )
@@ -294,3 +295,29 @@ class Rating(models.Model):
 
     def __str__(self) -> str:
         return f"CSAT {self.csat}, effort {self.effort} on {self.ticket_id}"
+
+
+class InboundEmail(models.Model):
+    """One email received at the support address, and what became of it.
+
+    Kept for every message, so a message read twice (IMAP, an MTA's retry) is handled once,
+    senders can be rate-limited, and staff see what was held and why (tickets/inbound.py).
+    """
+
+    message_id = models.CharField(max_length=255, unique=True)
+    sender = models.EmailField(db_index=True)
+    subject = models.CharField(max_length=300, blank=True)
+    body = models.TextField(blank=True, help_text="The new text, without the quoted history.")
+    received_at = models.DateTimeField(db_index=True)
+    outcome = models.CharField(max_length=10, choices=InboundOutcome)
+    reason = models.CharField(max_length=300, blank=True)
+    ticket = models.ForeignKey(
+        Ticket, null=True, blank=True, on_delete=models.SET_NULL, related_name="emails"
+    )
+
+    class Meta:
+        ordering = ["-received_at"]
+        verbose_name = "inbound email"
+
+    def __str__(self) -> str:
+        return f"{self.sender}: {self.subject} ({self.get_outcome_display()})"

@@ -14,7 +14,25 @@ from django.template.loader import render_to_string
 
 from accounts.mail import Mail, absolute_url, mail_send
 from accounts.selectors import account_manager_emails
+from tickets import mail_thread
 from tickets.models import Improvement, Message, Ticket
+from tickets.rating_links import rating_link
+
+
+def _ticket_mail(
+    ticket: Ticket, *, key: str, to: str, subject: str, body: str, to_staff: bool = False
+) -> Mail:
+    """A mail in the ticket's thread (mail clients group them). A customer's replies go to
+    the ticket's own address and land on it (tickets/mail_thread.py, tickets/inbound.py);
+    staff answer on the ticket page, so their mails ask for no reply."""
+    return Mail(
+        key=key,
+        to=to,
+        subject=subject,
+        body=body,
+        headers=tuple(mail_thread.headers(ticket.pk, key, to).items()),
+        reply_to="" if to_staff else mail_thread.reply_address(ticket.reference),
+    )
 
 
 def new_ticket_notify(*, ticket: Ticket) -> dict[str, int]:
@@ -26,7 +44,14 @@ def new_ticket_notify(*, ticket: Ticket) -> dict[str, int]:
     )
     subject = f"[{ticket.reference}] New ticket from {ticket.organisation.name}"
     return mail_send(
-        Mail(key=f"tickets.new_ticket:{ticket.pk}", to=to, subject=subject, body=body)
+        _ticket_mail(
+            ticket,
+            key=f"tickets.new_ticket:{ticket.pk}",
+            to=to,
+            subject=subject,
+            body=body,
+            to_staff=True,
+        )
         for to in managers.get(ticket.organisation_id, [])
     )
 
@@ -42,7 +67,8 @@ def staff_reply_notify(*, message: Message) -> dict[str, int]:
     )
     return mail_send(
         [
-            Mail(
+            _ticket_mail(
+                ticket,
                 key=f"tickets.staff_reply:{message.pk}",
                 to=ticket.requester.email,
                 subject=f"[{ticket.reference}] {ticket.subject}",
@@ -58,13 +84,15 @@ def ticket_resolved_notify(*, ticket: Ticket) -> dict[str, int]:
         return mail_send([])
     # A ticket resolved, reopened and resolved again is news again: the key names the time.
     resolved = ticket.resolved_at.isoformat() if ticket.resolved_at else "reopened"
+    scores = [(score, rating_link(ticket, score)) for score in range(5, 0, -1)]
     body = render_to_string(
         "tickets/email/resolved.txt",
-        {"ticket": ticket, "link": absolute_url("tickets:detail", ticket.pk)},
+        {"ticket": ticket, "link": absolute_url("tickets:detail", ticket.pk), "scores": scores},
     )
     return mail_send(
         [
-            Mail(
+            _ticket_mail(
+                ticket,
                 key=f"tickets.resolved:{ticket.pk}:{resolved}",
                 to=ticket.requester.email,
                 subject=f"[{ticket.reference}] Resolved: {ticket.subject}",
@@ -89,7 +117,14 @@ def sla_warnings_notify(*, tickets: Iterable[Ticket]) -> dict[str, int]:
         )
         subject = f"[{ticket.reference}] SLA at risk: {ticket.subject}"
         mails += [
-            Mail(key=f"tickets.sla_warning:{ticket.pk}", to=address, subject=subject, body=body)
+            _ticket_mail(
+                ticket,
+                key=f"tickets.sla_warning:{ticket.pk}",
+                to=address,
+                subject=subject,
+                body=body,
+                to_staff=True,
+            )
             for address in sorted(to)
         ]
     return mail_send(mails)

@@ -19,6 +19,7 @@ from tickets.choices import (
     FEEDBACK_DEPARTMENTS,
     OPEN_STATUSES,
     ImprovementStatus,
+    Source,
     Status,
 )
 from tickets.models import Attachment, Improvement, Message, Rating, Ticket
@@ -120,6 +121,7 @@ def ticket_create(
     attachments=(),
     via_view_as: bool = False,
     about: tuple[str, int] | None = None,
+    source: str = Source.PORTAL,
     now: datetime | None = None,
 ) -> Ticket:
     """Open a ticket for an organisation the requester may act for, about one of its
@@ -141,6 +143,7 @@ def ticket_create(
         about_kind=about_kind,
         about_id=about_id,
         about_name=about_name,
+        source=source,
     )
     sla_schedule(ticket)
     ticket.full_clean()

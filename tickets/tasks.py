@@ -61,3 +61,12 @@ def notify_improvement_done(improvement_id: int) -> dict[str, int]:
 
     improvement = Improvement.objects.get(pk=improvement_id)
     return notifications.improvement_done_notify(improvement=improvement)
+
+
+@shared_task(time_limit=300, soft_time_limit=240)
+def mailbox_poll() -> dict[str, int]:
+    """Beat, every minute: tickets from the support mailbox (nothing without MAILBOX_URL).
+    No retry: the next poll reads what is still unread."""
+    from tickets.mailbox import mailbox_read
+
+    return mailbox_read()

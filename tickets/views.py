@@ -11,9 +11,9 @@ from django.views.decorators.http import require_POST
 
 from accounts.choices import Department
 from accounts.decorators import customer_screen, staff_only
-from config.forms import save_then_redirect
+from config.forms import add_service_errors, save_then_redirect
 from config.views import query_without_page
-from tickets import selectors, services, subjects
+from tickets import rating_links, selectors, services, subjects
 from tickets.choices import ImprovementStatus, SlaState, Status
 from tickets.forms import (
     ImprovementForm,
@@ -251,6 +251,28 @@ def ticket_rate(request, pk: int):
         return saved
     context = _detail_context(request, ticket, rating_form=form)
     return render(request, "tickets/detail.html", context, status=400)
+
+
+def ticket_rate_by_link(request, token: str):
+    """A rating link from the "resolved" email (tickets/rating_links.py): no login needed."""
+    found = rating_links.rating_link_read(token)
+    if found is None:
+        return render(request, "tickets/rate_link.html", {"expired": True}, status=404)
+    ticket, score = found
+    if hasattr(ticket, "rating"):
+        return render(request, "tickets/rate_link.html", {"ticket": ticket, "done": True})
+    form = RatingForm(request.POST or None, initial={"csat": score})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.ticket_rate(ticket=ticket, by=ticket.requester, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            return render(request, "tickets/rate_link.html", {"ticket": ticket, "thanks": True})
+    status = 400 if form.errors else 200
+    return render(
+        request, "tickets/rate_link.html", {"ticket": ticket, "form": form}, status=status
+    )
 
 
 @login_required

@@ -296,6 +296,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
         "options": {"expires": 3300},
     },
+    # Email in (docs/email.md): reads the support mailbox; does nothing without MAILBOX_URL.
+    "mailbox-poll": {
+        "task": "tickets.tasks.mailbox_poll",
+        "schedule": float(env_int("MAILBOX_POLL_SECONDS", 60)),
+        "options": {"expires": max(1, env_int("MAILBOX_POLL_SECONDS", 60) - 5)},
+    },
 }
 # With acks_late, a task whose worker died is delivered again after this many
 # seconds; longer than the longest task (the hard time limit).
@@ -326,6 +332,14 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=True)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Customer Portal <portal@localhost>")
 PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", "http://127.0.0.1:8000")
+# Email in (docs/email.md). The address customers write to; notifications ask for replies
+# at its plus address (support+T-000042@...). Empty: notifications carry no reply address.
+SUPPORT_EMAIL = env_str("SUPPORT_EMAIL")
+# The mailbox the beat task reads, e.g. imaps://support%40example.com:secret@imap.example.com/INBOX
+# (imap:// without TLS, for a server on the same machine). Empty: no mailbox is read.
+MAILBOX_URL = env_str("MAILBOX_URL")
+INBOUND_EMAIL_PER_HOUR = env_int("INBOUND_EMAIL_PER_HOUR", 20)  # per sender, then ignored
+RATING_LINK_DAYS = env_int("RATING_LINK_DAYS", 14)  # the one-click rating links in emails
 # A TrueType font for the invoice PDFs (any script); without it, Latin-1 only.
 PDF_FONT_PATH = env_str("PDF_FONT_PATH", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
