@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from tickets.rating_links import rating_token
+
 ROLES = [
     "anonymous",
     "member_a",
@@ -38,6 +40,11 @@ class Route:
     # Routes whose page is about A for anyone holding the link (e.g. an invitation).
     leak_checked: bool = True
     notes: str = ""
+
+
+def fresh(instance):
+    """The row as the database has it now (services work on copies of their own)."""
+    return type(instance).objects.get(pk=instance.pk)
 
 
 def everyone(status: int, **overrides: int) -> dict[str, int]:
@@ -422,6 +429,13 @@ MATRIX: list[Route] = [
         "api:managed-account-detail",
         {**API_STAFF, "am_b": 404, "agent": 404},
         args=lambda w: [w.org_a.pk],
+    ),
+    Route(
+        "tickets:rate_link",
+        everyone(200),
+        args=lambda w: [rating_token(fresh(w.resolved_a), 4)],
+        leak_checked=False,
+        notes="The signed link from the resolved email is the capability: no login.",
     ),
     Route(
         "accounts:invitation_accept",

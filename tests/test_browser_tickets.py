@@ -166,3 +166,25 @@ def test_closing_a_ticket_asks_first_and_a_no_leaves_it_open(page, world):
         ]
         * 2
     )
+
+
+def test_the_rating_link_in_the_resolved_email_rates_without_signing_in(
+    page, world, mailoutbox, django_capture_on_commit_callbacks
+):
+    ticket = open_ticket_for_a(world, "Pallet missing")
+    services.ticket_reply(ticket=ticket, author=world.am_a, body="Found it: it arrives today.")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.ticket_set_status(ticket=ticket, by=world.am_a, status="resolved")
+    (resolved,) = [m for m in mailoutbox if "Resolved" in m.subject]
+    link = re.search(r"^\s+4: (http\S+)$", resolved.body, re.M).group(1)
+
+    page.goto(re.sub(r"^https?://[^/]+", "", link))  # on the test server, nobody signed in
+    expect(page.get_by_role("heading", level=1)).to_have_text("How did we do?")
+    satisfied = page.get_by_role("group", name="How satisfied are you with how this was handled?")
+    expect(satisfied.get_by_role("radio", name="4")).to_be_checked()  # the score clicked
+    easy = page.get_by_role("group", name="How easy was it to get this resolved?")
+    easy.get_by_role("radio", name="5").check()
+    page.get_by_role("button", name="Send rating").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Thank you")
+    rating = Rating.objects.get(ticket=ticket)
+    assert (rating.csat, rating.effort, rating.rated_by) == (4, 5, world.member_a)

@@ -1,6 +1,14 @@
 from django.contrib import admin
 
-from tickets.models import Attachment, CannedReply, Improvement, Message, Rating, Ticket
+from tickets.models import (
+    Attachment,
+    CannedReply,
+    Improvement,
+    InboundEmail,
+    Message,
+    Rating,
+    Ticket,
+)
 
 
 class MessageInline(admin.StackedInline):
@@ -70,3 +78,25 @@ class CannedReplyAdmin(admin.ModelAdmin):
     list_display = ["title", "department", "is_active"]
     list_filter = ["department", "is_active"]
     search_fields = ["title", "body"]
+
+
+@admin.register(InboundEmail)
+class InboundEmailAdmin(admin.ModelAdmin):
+    """Every email received at the support address; "Held for staff" is the queue of mail
+    nobody could be sure about (an unknown sender, a customer of several organisations,
+    a staff member): read it here and open the ticket for the right organisation."""
+
+    list_display = ["received_at", "sender", "subject", "outcome", "reason", "ticket"]
+    list_filter = ["outcome"]
+    search_fields = ["sender", "subject", "message_id"]
+    date_hierarchy = "received_at"
+    list_select_related = ["ticket"]
+    readonly_fields = [
+        "message_id", "sender", "subject", "body", "received_at", "outcome", "reason", "ticket",
+    ]  # fmt: skip
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -23,8 +23,12 @@ SALT = "tickets.rating-link"
 
 
 def rating_link(ticket: Ticket, score: int) -> str:
-    token = signing.dumps({"t": ticket.pk, "s": score, "r": _resolution(ticket)}, salt=SALT)
-    return settings.PORTAL_BASE_URL.rstrip("/") + reverse("tickets:rate_link", args=[token])
+    path = reverse("tickets:rate_link", args=[rating_token(ticket, score)])
+    return settings.PORTAL_BASE_URL.rstrip("/") + path
+
+
+def rating_token(ticket: Ticket, score: int) -> str:
+    return signing.dumps({"t": ticket.pk, "s": score, "r": _resolution(ticket)}, salt=SALT)
 
 
 def rating_link_read(token: str) -> tuple[Ticket, int] | None:

@@ -6,6 +6,8 @@ Loading twice changes nothing: every row is found by its natural key first.
 import os
 from datetime import date, timedelta
 from decimal import Decimal
+from email.message import EmailMessage
+from email.utils import make_msgid
 from pathlib import Path
 
 from django.db import transaction
@@ -22,6 +24,7 @@ from portal.relationship import services as relationship_services
 from portal.relationship.choices import EngagementKind, EngagementStatus
 from portal.relationship.models import Engagement
 from tickets import services as ticket_services
+from tickets.inbound import email_receive
 from tickets.models import Ticket
 from tiers import services as tier_services
 from tiers.choices import Clock
@@ -247,6 +250,7 @@ def _tickets(organisations, users, admin) -> None:
         body="I have asked logistics to trace it and will update you by noon.",
         now=now - timedelta(hours=2),
     )
+    _ticket_by_email(bob)
     ticket_services.ticket_create(
         organisation=northwind,
         requester=alice,
@@ -256,6 +260,22 @@ def _tickets(organisations, users, admin) -> None:
         body="Our new clinic on Harbour Street needs deliveries too.",
         now=now - timedelta(minutes=20),
     )
+
+
+def _ticket_by_email(sender: User) -> None:
+    """A ticket that came by email to the support address, through the same service as
+    the mailbox reader (tickets/inbound.py): quoted history dropped, marked as by email."""
+    message = EmailMessage()
+    message["From"] = f"{sender.full_name} <{sender.email}>"
+    message["To"] = "support@portal.example"
+    message["Subject"] = "Copy of the October statement, please"
+    message["Message-ID"] = make_msgid(domain="northwind.example")
+    message.set_content(
+        "Hello,\n\nCould you send us a copy of our October statement? Our accounts team "
+        "cannot find it.\n\nThanks,\nBob\n\nOn Mon, Billing <billing@old-erp.example> wrote:\n"
+        "> Your statement for October is attached.\n"
+    )
+    email_receive(raw=message.as_bytes())
 
 
 def _relationship(organisations, users) -> None:

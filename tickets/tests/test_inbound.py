@@ -1,10 +1,12 @@
 """Email in (tickets/inbound.py): new tickets, threaded replies, and what is never appended."""
 
 import io
+import re
 import sys
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import make_msgid
+from urllib.parse import urlsplit
 
 import pytest
 from django.core import mail as django_mail
@@ -262,3 +264,61 @@ def test_staff_notifications_ask_for_no_reply_by_email(
     assert to_am, "the AM is told of the new ticket"
     assert to_am[0].reply_to == []
     assert to_am[0].extra_headers["References"].startswith("<ticket-")
+
+
+# --- Rating links in the resolved email ---------------------------------------------------------
+
+
+def resolved_ticket(world, capture):
+    ticket = services.ticket_create(
+        organisation=world.org_a, requester=world.member_a, subject="Wrong address",
+        category="delivery", priority="normal", body="Please fix.",
+    )  # fmt: skip
+    services.ticket_reply(ticket=ticket, author=world.am_a, body="Fixed.")
+    with capture(execute=True):
+        services.ticket_set_status(ticket=ticket, by=world.am_a, status=Status.RESOLVED)
+    return ticket
+
+
+def links_in(message) -> dict[int, str]:
+    """The five rating links of the resolved email, by score, as paths."""
+    found = re.findall(r"^\s+(\d)[^:]*: (http\S+)$", message.body, re.M)
+    return {int(score): urlsplit(url).path for score, url in found}
+
+
+def test_a_rating_link_rates_the_ticket_once_without_signing_in(
+    world, client, mailoutbox, django_capture_on_commit_callbacks
+):
+    ticket = resolved_ticket(world, django_capture_on_commit_callbacks)
+    (resolved_mail,) = [m for m in mailoutbox if "Resolved" in m.subject]
+    links = links_in(resolved_mail)
+    assert sorted(links) == [1, 2, 3, 4, 5]
+
+    page = client.get(links[4])  # nobody signed in
+    assert page.status_code == 200
+    assert re.search(r'name="csat" value="4"[^>]*checked', page.content.decode())
+    assert client.post(links[4], {"csat": 4}).status_code == 400  # the effort answer is needed
+    assert client.post(links[4], {"csat": 4, "effort": 5}).status_code == 200
+    ticket.refresh_from_db()
+    assert (ticket.rating.csat, ticket.rating.effort) == (4, 5)
+    assert ticket.rating.rated_by == world.member_a
+
+    again = client.post(links[1], {"csat": 1, "effort": 1})  # single use: the rating stands
+    assert "Already rated" in again.content.decode()
+    ticket.rating.refresh_from_db()
+    assert ticket.rating.csat == 4
+
+
+def test_a_rating_link_stops_working_when_reopened_tampered_or_expired(
+    world, client, mailoutbox, settings, django_capture_on_commit_callbacks
+):
+    ticket = resolved_ticket(world, django_capture_on_commit_callbacks)
+    (resolved_mail,) = [m for m in mailoutbox if "Resolved" in m.subject]
+    link = links_in(resolved_mail)[5]
+    assert client.get(link[:-3] + "abc/").status_code == 404  # tampered
+    settings.RATING_LINK_DAYS = -1
+    assert client.get(link).status_code == 404  # expired
+    settings.RATING_LINK_DAYS = 14
+    services.ticket_reply(ticket=ticket, author=world.member_a, body="Not fixed after all.")
+    assert client.get(link).status_code == 404  # reopened: that resolution is gone
+    assert not hasattr(Ticket.objects.get(pk=ticket.pk), "rating")
