@@ -65,6 +65,21 @@ CUSTOMER_SCREEN = everyone(
 )
 
 
+# A customer admin's action on their own organisation (staff viewing as them may act too;
+# staff outside view-as are sent home to pick an account); members are refused.
+CUSTOMER_ADMIN_ACTION = everyone(
+    403,
+    anonymous=LOGIN,
+    customer_admin_a=302,
+    customer_admin_b=302,
+    am_a=302,
+    am_b=302,
+    agent=302,
+    admin=302,
+    am_a_viewing_as_a=302,
+)
+
+
 def OF_TICKET_A(ok: int) -> dict[str, int]:
     """A ticket of A (routed to logistics): A's people and staff on A; everyone else 404."""
     return everyone(
@@ -169,17 +184,7 @@ MATRIX: list[Route] = [
     ),
     Route(
         "accounts:member_invite",
-        everyone(
-            403,
-            anonymous=LOGIN,
-            customer_admin_a=302,
-            customer_admin_b=302,
-            am_a=302,
-            am_b=302,
-            agent=302,
-            admin=302,
-            am_a_viewing_as_a=302,
-        ),
+        CUSTOMER_ADMIN_ACTION,
         method="post",
         data=lambda w: {"email": "new.colleague@example.org", "role": "member"},
     ),
@@ -204,17 +209,7 @@ MATRIX: list[Route] = [
         "accounts:member_two_factor",
         # Customer admins (and staff viewing as) require it of their organisation; B's admin
         # sets B's. Staff outside view-as are sent home to pick an account.
-        everyone(
-            403,
-            anonymous=LOGIN,
-            customer_admin_a=302,
-            customer_admin_b=302,
-            am_a=302,
-            am_b=302,
-            agent=302,
-            admin=302,
-            am_a_viewing_as_a=302,
-        ),
+        CUSTOMER_ADMIN_ACTION,
         method="post",
         data=lambda w: {"requires_two_factor": "on"},
     ),

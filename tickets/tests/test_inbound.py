@@ -50,6 +50,13 @@ def support_address(settings):
     settings.DEFAULT_FROM_EMAIL = "Customer Portal <portal@portal.test>"
 
 
+def ticket_of_a(world, subject: str) -> Ticket:
+    return services.ticket_create(
+        organisation=world.org_a, requester=world.member_a, subject=subject,
+        category="delivery", priority="normal", body="Where is it?",
+    )  # fmt: skip
+
+
 def staff_reply_mail(world, ticket, mailoutbox, capture) -> EmailMessage:
     """The notification the customer gets when staff answer: what their client replies to."""
     mailoutbox.clear()
@@ -81,10 +88,7 @@ def test_a_customer_with_one_organisation_opens_a_ticket_by_email(world):
 def test_a_reply_to_our_notification_lands_on_its_ticket(
     world, mailoutbox, django_capture_on_commit_callbacks
 ):
-    ticket = services.ticket_create(
-        organisation=world.org_a, requester=world.member_a, subject="Parcel missing",
-        category="delivery", priority="normal", body="Where is it?",
-    )  # fmt: skip
+    ticket = ticket_of_a(world, "Parcel missing")
     notification = staff_reply_mail(world, ticket, mailoutbox, django_capture_on_commit_callbacks)
     assert notification["Reply-To"] == f"support+{ticket.reference}@portal.test"
     assert notification["References"] == f"<ticket-{ticket.pk}@portal.test>"
@@ -108,10 +112,7 @@ def test_a_reply_to_our_notification_lands_on_its_ticket(
     ["subject", "plus address", "an earlier message of the thread"],
 )
 def test_a_reply_also_finds_its_ticket_by_reference_or_address(world, how):
-    ticket = services.ticket_create(
-        organisation=world.org_a, requester=world.member_a, subject="Invoice wrong",
-        category="billing", priority="normal", body="Line 3 is wrong.",
-    )  # fmt: skip
+    ticket = ticket_of_a(world, "Invoice wrong")
     if how == "subject":
         raw = email("member.a@alpha.test", subject=f"Re: [{ticket.reference}] Invoice wrong")
     elif how == "plus address":
@@ -135,10 +136,7 @@ def parsed(raw: bytes):
 def test_a_reply_from_someone_who_may_not_see_the_ticket_is_never_appended(
     world, mailoutbox, django_capture_on_commit_callbacks
 ):
-    ticket = services.ticket_create(
-        organisation=world.org_a, requester=world.member_a, subject="Parcel missing",
-        category="delivery", priority="normal", body="Where is it?",
-    )  # fmt: skip
+    ticket = ticket_of_a(world, "Parcel missing")
     notification = staff_reply_mail(world, ticket, mailoutbox, django_capture_on_commit_callbacks)
     before = list(ticket.messages.values_list("pk", flat=True))
     # B's customer got hold of the thread (a forward) and answers it, reference and all.
@@ -181,10 +179,7 @@ def test_automatic_messages_open_nothing(world, sender, headers):
 def test_our_own_notification_coming_back_opens_nothing(
     world, mailoutbox, django_capture_on_commit_callbacks
 ):
-    ticket = services.ticket_create(
-        organisation=world.org_a, requester=world.member_a, subject="Loop",
-        category="other", priority="normal", body="Hello",
-    )  # fmt: skip
+    ticket = ticket_of_a(world, "Loop")
     notification = staff_reply_mail(world, ticket, mailoutbox, django_capture_on_commit_callbacks)
     received = email_receive(raw=notification.as_bytes())
     assert received.outcome == InboundOutcome.IGNORED
@@ -232,10 +227,7 @@ def test_a_refused_attachment_is_named_and_the_rest_lands(world):
 
 
 def test_a_reply_to_a_closed_ticket_opens_a_follow_up(world):
-    ticket = services.ticket_create(
-        organisation=world.org_a, requester=world.member_a, subject="Old",
-        category="other", priority="normal", body="Hello",
-    )  # fmt: skip
+    ticket = ticket_of_a(world, "Old")
     Ticket.objects.filter(pk=ticket.pk).update(status=Status.CLOSED)
     received = email_receive(raw=email("member.a@alpha.test", subject=f"Re: [{ticket.reference}]"))
     assert received.outcome == InboundOutcome.OPENED
@@ -270,10 +262,7 @@ def test_staff_notifications_ask_for_no_reply_by_email(
 
 
 def resolved_ticket(world, capture):
-    ticket = services.ticket_create(
-        organisation=world.org_a, requester=world.member_a, subject="Wrong address",
-        category="delivery", priority="normal", body="Please fix.",
-    )  # fmt: skip
+    ticket = ticket_of_a(world, "Wrong address")
     services.ticket_reply(ticket=ticket, author=world.am_a, body="Fixed.")
     with capture(execute=True):
         services.ticket_set_status(ticket=ticket, by=world.am_a, status=Status.RESOLVED)

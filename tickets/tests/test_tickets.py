@@ -374,7 +374,8 @@ def test_staff_resolving_asks_the_customer_for_a_rating(
     with django_capture_on_commit_callbacks(execute=True):
         services.ticket_set_status(ticket=ticket, by=world.am_a, status="resolved")
     assert [m.to for m in mailoutbox] == [[world.member_a.email]]
-    assert "how satisfied are you" in mailoutbox[0].body
+    assert "How satisfied are you" in mailoutbox[0].body
+    assert mailoutbox[0].body.count("/tickets/rate/") == 5  # one link per score
     mailoutbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         services.ticket_set_status(ticket=ticket, by=world.member_a, status="open")
