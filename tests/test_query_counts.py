@@ -64,7 +64,11 @@ PAGES = [
         14,
     ),  # +4: canned replies, merged tickets, merge candidates (any? which?); +1 two-factor
     ("am_a", "tickets:queue", 8),
-    ("am_a", "portal:work_queue", 13),  # +3: overdue reviews, commitments, sponsor lapses
+    (
+        "am_a",
+        "portal:work_queue",
+        14,
+    ),  # +3: overdue reviews, commitments, sponsor lapses; +1 sources
     ("am_a", "tickets:insights", 10),
     ("admin", "tickets:queue", 8),
     ("admin", "tickets:insights", 10),

@@ -23,5 +23,7 @@ class Entity(models.TextChoices):
 class RunStatus(models.TextChoices):
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Succeeded"
+    # Finished, but most of what it read was quarantined: the mapping needs a look.
+    ATTENTION = "attention", "Needs attention"
     FAILED = "failed", "Failed"
     SKIPPED = "skipped", "Skipped: already running"

@@ -399,7 +399,19 @@ def source_sync(
     _close(connector, succeeded=True)
     source.last_success_at = timezone.now()
     source.save(update_fields=["last_success_at", "last_full_at"])
-    return _finish(run, RunStatus.SUCCEEDED, times=times)
+    return _finish(run, *_verdict(run), times=times)
+
+
+def _verdict(run: SyncRun) -> tuple[str, str]:
+    """A run that read its records through ends "succeeded", unless more than
+    SYNC_ATTENTION_SHARE of them were quarantined: then the source's mapping (or its data)
+    has gone wrong, and the run says so instead of a green "succeeded"."""
+    if run.read and run.quarantined > settings.SYNC_ATTENTION_SHARE * run.read:
+        return RunStatus.ATTENTION, (
+            f"{run.quarantined:,} of {run.read:,} records were quarantined: check their "
+            "reasons in Quarantine, fix the mapping, then retry them."
+        )
+    return RunStatus.SUCCEEDED, ""
 
 
 def _keep_statistics(plan: Plan, run: SyncRun) -> None:

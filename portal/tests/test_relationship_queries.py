@@ -51,7 +51,7 @@ PAGES = [
     ("member_a", "home", 17),
     ("am_a", "portal:account", 13),
     ("am_a", "portal:renewals", 8),
-    ("am_a", "portal:work_queue", 13),
+    ("am_a", "portal:work_queue", 14),  # +1: the legacy systems that need attention
     ("am_a", "home", 16),  # +1: the tiers the filter offers (issue 17)
     ("admin", "portal:renewals", 8),
 ]

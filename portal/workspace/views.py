@@ -11,6 +11,7 @@ from config.views import query_without_page
 from portal.relationship import health
 from portal.relationship import selectors as relationship_selectors
 from portal.relationship.choices import HealthColour
+from portal.sync import selectors as sync_selectors
 from portal.sync.models import CustomerIdentity
 from portal.workspace import selectors
 from tickets import selectors as ticket_selectors
@@ -70,6 +71,7 @@ def work_queue(request):
                 user=request.user, status="open", sla_state="breached"
             )[:50],
             "to_match": CustomerIdentity.objects.filter(organisation__isnull=True).count(),
+            "troubled_sources": list(sync_selectors.sources_needing_attention()[:20]),
             "reviews_overdue": relationship_selectors.overdue_reviews(user=request.user)[:50],
             "commitments_overdue": relationship_selectors.overdue_commitments(user=request.user)[
                 :50

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import connection
+from django.urls import reverse
 
 from accounts.choices import AuditAction
 from accounts.models import AuditEvent, Organisation
@@ -150,6 +151,30 @@ def test_bad_records_are_quarantined_while_the_rest_lands(legacy, order_source):
     # The same bad record on the next run keeps one waiting row, not two.
     sync(order_source, full=True)
     assert QuarantinedRecord.objects.filter(resolved_at__isnull=True).count() == 1
+
+
+def test_a_run_that_quarantines_most_of_what_it_read_needs_attention(
+    legacy, order_source, client, world
+):
+    legacy.put(1)
+    legacy.put(2, total="-4.00")
+    assert sync(order_source).status == RunStatus.SUCCEEDED  # half: not most
+    for i in range(3, 6):
+        legacy.put(i, total="-1.00", at=T0 + timedelta(minutes=i))
+    run = sync(order_source)
+
+    assert (run.read, run.quarantined) == (5, 4)  # 1 and 2, at the cursor, are read again
+    assert run.status == RunStatus.ATTENTION
+    assert run.error.startswith("4 of 5 records were quarantined")
+    assert SyncRun.objects.get(pk=run.pk).status == RunStatus.ATTENTION
+    client.force_login(world.am_a)
+    queue = client.get(reverse("portal:work_queue")).content.decode()
+    assert "Order entry</a>: its latest run needs attention" in queue
+
+    legacy.put(6, at=T0 + timedelta(minutes=6))  # the next run reads good ones: the card empties
+    assert sync(order_source).status == RunStatus.SUCCEEDED
+    queue = client.get(reverse("portal:work_queue")).content.decode()
+    assert "Every legacy system's latest run went through." in queue
 
 
 def test_quarantined_records_land_after_the_mapping_is_fixed(legacy, order_source):
