@@ -13,7 +13,10 @@ the source's configuration holds as JSON::
 
 A plain string is shorthand for ``{"from": "<column>"}`` (a text field).
 Column names are matched exactly (case and spaces count). Several fields may
-read the same column.
+read the same column. A record of nested objects (a JSON API's) is read by a dotted
+path, ``"from": "account.ref"``, unless the record has a key spelled with that dot
+itself: a path whose first key a batch has but whose inner keys none of its records
+have is a changed shape (the source pauses, naming the keys it found there).
 
 Spec keys
 ---------
@@ -312,11 +315,23 @@ class Mapping:
         """The source columns of required fields: a source without one cannot be synced."""
         return set(self._required_columns)
 
-    def check_columns(self, columns: Iterable[str]) -> None:
-        """Raise ShapeError when a required source column is absent (before writing anything)."""
-        missing = self._required_columns.difference(columns)
+    def check_columns(self, columns: Iterable[str], records: Iterable[dict] = ()) -> None:
+        """Raise ShapeError when a required source column is absent, or a dotted path leads
+        nowhere in any of `records` (before writing anything)."""
+        columns = set(columns)
+        missing = {c for c in self._required_columns if c not in columns and _top(c) not in columns}
         if missing:
             raise ShapeError(f"source is missing required column(s): {', '.join(sorted(missing))}")
+        records = list(records)
+        for path in sorted(self._source_columns):
+            if path in columns or "." not in path or _top(path) not in columns or not records:
+                continue
+            if all(_walk(record, path) is ABSENT for record in records):
+                found = sorted({k for r in records for k in _inner_keys(r, path)})
+                raise ShapeError(
+                    f"no record has {path!r}; under {_parent(path)!r} the source has: "
+                    f"{', '.join(found) or 'nothing'}"
+                )
 
     def apply(self, raw: dict) -> dict:
         """Typed values for every mapped target field; MappingError on the first bad one."""
@@ -324,6 +339,8 @@ class Mapping:
         get = raw.get
         for name, column, convert, required, default in self._plan:
             value = get(column, ABSENT)
+            if value is ABSENT and "." in column:
+                value = _walk(raw, column)
             if value is ABSENT or value is None or value == "":
                 result = MISSING
             else:
@@ -341,3 +358,26 @@ class Mapping:
                 result = default
             out[name] = result
         return out
+
+
+def _top(path: str) -> str:
+    return path.split(".", 1)[0]
+
+
+def _parent(path: str) -> str:
+    return path.rsplit(".", 1)[0]
+
+
+def _walk(record: Any, path: str) -> Any:
+    """The value at a dotted path in nested objects, or ABSENT where the path ends."""
+    value = record
+    for key in path.split("."):
+        if not isinstance(value, dict) or key not in value:
+            return ABSENT
+        value = value[key]
+    return value
+
+
+def _inner_keys(record: dict, path: str) -> list[str]:
+    parent = _walk(record, _parent(path))
+    return list(parent) if isinstance(parent, dict) else []

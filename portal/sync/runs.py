@@ -261,7 +261,7 @@ def land(
     `times` the run's step timings (kept on the run as it goes).
     """
     if batch.columns:
-        plan.mapping.check_columns(batch.columns)
+        plan.mapping.check_columns(batch.columns, batch.records)
     now = timezone.now()
     times = times or PhaseTimes()
     # What the steps below leave of the transaction is its bookkeeping and the commit.

@@ -3,8 +3,9 @@
 Configuration keys:
 
 - ``url`` (required): the first page's URL.
-- ``token_env`` (required): name of the environment variable holding the bearer
-  token, read when a run starts; sent as ``Authorization: Bearer <token>``.
+- ``token_env``: name of the environment variable holding the bearer token, read
+  when a run starts; sent as ``Authorization: Bearer <token>``. Left out for an
+  API that asks for none.
 - ``since_param``: query parameter carrying the cursor on the first request,
   when there is one (default ``updated_since``). Later pages are fetched from
   the ``next`` links as given, which are expected to carry it on.
@@ -47,7 +48,7 @@ RETRYABLE_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProt
 class HttpApiConnector:
     def __init__(self, config: Mapping[str, Any]) -> None:
         self.url: str = required(config, "url")
-        self.token_env: str = required(config, "token_env")
+        self.token_env: str = config.get("token_env", "")  # none: an open API
         self.since_param: str = config.get("since_param", "updated_since")
         self.results_key: str = config.get("results_key", "results")
         self.next_key: str = config.get("next_key", "next")
@@ -57,10 +58,9 @@ class HttpApiConnector:
         self.backoff = float(config.get("backoff", 0.5))
 
     def fetch(self, cursor: str | None, *, started_at: datetime) -> Iterator[Batch]:
-        headers = {
-            "Authorization": f"Bearer {secret_from_env(self.token_env)}",
-            "Accept": "application/json",
-        }
+        headers = {"Accept": "application/json"}
+        if self.token_env:
+            headers["Authorization"] = f"Bearer {secret_from_env(self.token_env)}"
         params = {self.since_param: cursor} if cursor is not None else {}
         highest: datetime | None = None
         url: str | None = self.url

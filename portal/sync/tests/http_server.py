@@ -36,7 +36,7 @@ class Request:
 
 @dataclass
 class ApiServer:
-    token: str
+    token: str | None  # None: an open API that asks for no token
     routes: dict[str, list[Reply]] = field(default_factory=dict)
     requests: list[Request] = field(default_factory=list)
 
@@ -78,7 +78,7 @@ def _handler_for(api: ApiServer) -> type[BaseHTTPRequestHandler]:
             parts = urlsplit(self.path)
             authorization = self.headers.get("Authorization")
             api.requests.append(Request(parts.path, parse_qs(parts.query), authorization))
-            if authorization != f"Bearer {api.token}":
+            if api.token is not None and authorization != f"Bearer {api.token}":
                 reply = Reply(401, {"detail": "bad token"})
             else:
                 reply = api.reply_for(parts.path)

@@ -550,6 +550,15 @@ def test_http_missing_token_env_var_is_a_permanent_error(api, monkeypatch):
         collect(http_connector(api))
 
 
+def test_http_an_open_api_is_read_without_a_token():
+    with ApiServer(token=None) as open_api:
+        serve_pages(open_api)
+        connector = HttpApiConnector({"url": open_api.url("/tickets"), "backoff": 0.01})
+        batches = collect(connector)
+    assert ids(batches) == [1, 2, 3, 4, 5, 6]
+    assert {request.authorization for request in open_api.requests} == {None}
+
+
 def test_http_cursor_is_sent_as_updated_since(api):
     api.route("/tickets", (200, page(api, 1, last=True)))
 

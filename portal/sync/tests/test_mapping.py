@@ -865,3 +865,36 @@ def test_worked_example_round_trips_through_json_config():
     with pytest.raises(ShapeError) as shape:
         billing.check_columns(["InvoiceNo", "Kunde", "Betrag", "Währung"])
     assert str(shape.value) == "source is missing required column(s): Datum"
+
+
+# Nested records (JSON APIs): dotted paths
+
+
+def test_a_dotted_path_reads_a_nested_value_and_a_literal_dotted_key_comes_first():
+    mapping = Mapping("accounts", {"external_id": "account.ref", "name": "account.name.legal"})
+    nested = {"account": {"ref": "C-7", "name": {"legal": "Northwind Ltd"}}}
+    assert mapping.apply(nested) == {"external_id": "C-7", "name": "Northwind Ltd"}
+    flat = {"account.ref": "C-8", "account": {"ref": "ignored"}, "account.name.legal": "X"}
+    assert mapping.apply(flat)["external_id"] == "C-8"
+
+
+def test_a_required_dotted_path_missing_in_a_record_says_so():
+    mapping = Mapping("accounts", {"external_id": "account.ref", "name": "NAME"})
+    with pytest.raises(MappingError) as caught:
+        mapping.apply({"account": {"id": "C-7"}, "NAME": "n"})
+    assert str(caught.value) == (
+        "external_id (column account.ref): required, but the value is missing"
+    )
+
+
+def test_a_path_no_record_of_the_batch_has_is_a_changed_shape_naming_what_is_there():
+    mapping = Mapping("accounts", {**BASE, "segment": "account.segment"})
+    records = [{"ID": "1", "NAME": "n", "account": {"tier": "gold", "ref": "C-1"}}]
+    with pytest.raises(ShapeError) as caught:
+        mapping.check_columns(["ID", "NAME", "account"], records)
+    assert str(caught.value) == (
+        "no record has 'account.segment'; under 'account' the source has: ref, tier"
+    )
+    records.append({"ID": "2", "NAME": "m", "account": {"segment": "retail"}})
+    mapping.check_columns(["ID", "NAME", "account"], records)  # one record has it: fine
+    mapping.check_columns(["ID", "NAME"], records[:1])  # no "account" at all: optional, fine
