@@ -4,7 +4,14 @@ from django.db import models
 
 
 class InvoiceStatus(models.TextChoices):
+    """An invoice's state on the screens. A billing source maps its own status words onto
+    "paid" and "cancelled" with an enum field (docs/sync.md): such an invoice is settled
+    even when the source sends no payment date."""
+
     OPEN = "open", "Open"
     PAID = "paid", "Paid"
     OVERDUE = "overdue", "Overdue"
     CANCELLED = "cancelled", "Cancelled"
+
+
+SETTLED_STATUSES = (InvoiceStatus.PAID, InvoiceStatus.CANCELLED)

@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from accounts.models import Organisation
 from accounts.querysets import OrganisationOwnedQuerySet
+from portal.records.choices import SETTLED_STATUSES
 from portal.sync.models import (
     SourceSystem,
 )
@@ -173,11 +174,20 @@ class Invoice(SyncedRecord):
         return self.number
 
     @property
+    def is_settled(self) -> bool:
+        """Paid (a payment date, or the billing system says so) or cancelled."""
+        return self.paid_on is not None or self.status in SETTLED_STATUSES
+
+    @property
     def days_overdue(self) -> int:
-        """Days past its due day, unpaid (0 when paid, not yet due or without a due day)."""
-        if self.paid_on or not self.due_on:
+        """Days past its due day, unpaid (0 when settled, not yet due or without a due day)."""
+        if self.is_settled or not self.due_on:
             return 0
         return max((timezone.localdate() - self.due_on).days, 0)
+
+
+# The one rule for "still to be paid", in queries: no payment date and not settled by status.
+UNPAID = models.Q(paid_on__isnull=True) & ~models.Q(status__in=SETTLED_STATUSES)
 
 
 class LegacyTicket(SyncedRecord):

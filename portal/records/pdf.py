@@ -14,6 +14,7 @@ from django.conf import settings
 from django.utils import timezone
 from fpdf import FPDF
 
+from portal.records.choices import SETTLED_STATUSES, InvoiceStatus
 from portal.records.models import Invoice
 
 
@@ -55,7 +56,7 @@ def invoice_pdf(invoice: Invoice) -> bytes:
         ("Amount", _money(invoice.amount, invoice.currency)),
         ("Issued", f"{invoice.issued_on:%-d %B %Y}"),
         ("Due", f"{invoice.due_on:%-d %B %Y}" if invoice.due_on else "-"),
-        ("Paid", f"{invoice.paid_on:%-d %B %Y}" if invoice.paid_on else "Not yet"),
+        ("Paid", _paid(invoice)),
         (
             "State",
             state.capitalize(),
@@ -76,3 +77,11 @@ def invoice_pdf(invoice: Invoice) -> bytes:
         height=5,
     )
     return bytes(pdf.output())
+
+
+def _paid(invoice: Invoice) -> str:
+    if invoice.paid_on:
+        return f"{invoice.paid_on:%-d %B %Y}"
+    if invoice.status in SETTLED_STATUSES:
+        return "Cancelled" if invoice.status == InvoiceStatus.CANCELLED else "Yes"
+    return "Not yet"

@@ -25,7 +25,9 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from accounts.models import Organisation, User
+from portal.records.choices import InvoiceStatus
 from portal.records.models import (
+    UNPAID,
     Invoice,
     Order,
     OrderLine,
@@ -140,7 +142,7 @@ def shipment_list(
     return shipments.filter(status=status) if status else shipments
 
 
-INVOICE_STATES = {"open": "Open", "overdue": "Overdue", "paid": "Paid"}
+INVOICE_STATES = dict(InvoiceStatus.choices)
 INVOICE_SORTS = {
     "newest": ("-issued_on", "-pk"),
     "oldest": ("issued_on", "pk"),
@@ -151,13 +153,15 @@ INVOICE_SORTS = {
 
 
 def with_invoice_state(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
-    """The one rule for an invoice's state, as SQL, wherever invoices are shown: paid once
-    paid, overdue once its due day has passed unpaid, open before."""
+    """The one rule for an invoice's state, as SQL, wherever invoices are shown: cancelled
+    or paid as its billing system says (a payment date, or its status), overdue once its
+    due day has passed unpaid, open before."""
     return invoices.annotate(
         state=Case(
-            When(paid_on__isnull=False, then=Value("paid")),
-            When(due_on__lt=timezone.localdate(), then=Value("overdue")),
-            default=Value("open"),
+            When(status=InvoiceStatus.CANCELLED, then=Value(InvoiceStatus.CANCELLED)),
+            When(~UNPAID, then=Value(InvoiceStatus.PAID)),
+            When(due_on__lt=timezone.localdate(), then=Value(InvoiceStatus.OVERDUE)),
+            default=Value(InvoiceStatus.OPEN),
             output_field=CharField(),
         )
     )
@@ -181,13 +185,13 @@ def invoice_list(
         .order_by(*INVOICE_SORTS.get(sort, INVOICE_SORTS["newest"]))
     )
     if state == "unpaid":  # what the home page lists: overdue first, then by due date
-        return invoices.filter(paid_on__isnull=True).order_by(*INVOICE_SORTS["due"])
+        return invoices.filter(UNPAID).order_by(*INVOICE_SORTS["due"])
     return invoices.filter(state=state) if state in INVOICE_STATES else invoices
 
 
 def invoice_totals(*, user: User, organisation: Organisation) -> list[dict]:
     """What is open and what is overdue, per currency (never added across currencies)."""
-    unpaid = _of_organisation(Invoice.objects, user, organisation).filter(paid_on__isnull=True)
+    unpaid = _of_organisation(Invoice.objects, user, organisation).filter(UNPAID)
     overdue = Q(due_on__lt=timezone.localdate())
     return list(
         unpaid.order_by("currency")

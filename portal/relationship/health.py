@@ -29,6 +29,7 @@ from django.utils import timezone
 from accounts.choices import LifecycleStage
 from accounts.models import Organisation
 from portal.records.models import (
+    UNPAID,
     Invoice,
     Order,
 )
@@ -289,9 +290,7 @@ def _record_inputs(today: date, now: datetime, organisation_ids=None) -> dict:
             previous=Count("pk", filter=Q(ordered_at__lt=since)),
         ),
         "invoices": _grouped(
-            Invoice.objects.filter(
-                deleted_at__isnull=True, paid_on__isnull=True, due_on__lt=today, **only
-            ),
+            Invoice.objects.filter(UNPAID, deleted_at__isnull=True, due_on__lt=today, **only),
             "organisation_id",
             overdue=Count("pk"),
         ),

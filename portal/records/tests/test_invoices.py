@@ -107,3 +107,23 @@ def test_an_order_whose_deliveries_all_arrived_shows_delivered_whatever_order_en
         carrier="DHL", status="in transit", shipped_at=timezone.now(),
     )  # fmt: skip
     assert '<span class="pill">Shipped</span>' in client.get(detail).content.decode()
+
+
+def test_an_invoice_its_billing_system_marks_paid_or_cancelled_is_nothing_to_pay(client, world):
+    """The status alone settles it (a source that sends no payment date), on every screen."""
+    _, overdue, due = invoices_of_a(world)
+    Invoice.objects.filter(pk=overdue.pk).update(status="paid")  # past due, no payment date
+    Invoice.objects.filter(pk=due.pk).update(status="cancelled")
+    client.force_login(world.member_a)
+
+    response = client.get(reverse("portal:invoices"))
+    assert response.context["totals"] == []  # nothing open, nothing overdue
+    states = {i.number: i.state for i in response.context["page"]}
+    assert (states[overdue.number], states[due.number]) == ("paid", "cancelled")
+    assert list(client.get(reverse("home")).context["invoices_due"]) == []
+    page = client.get(reverse("portal:invoice", args=[overdue.pk])).content.decode()
+    assert "Overdue" not in page
+    assert "Yes (the billing system gives no date)" in page
+    assert client.get(reverse("portal:invoices"), {"state": "cancelled"}).context["page"][
+        0
+    ].number == (due.number)
