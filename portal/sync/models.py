@@ -1,5 +1,6 @@
 """What the sync engine keeps: sources, runs, customer identities, quarantine, files taken."""
 
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from accounts.choices import Department
@@ -44,6 +45,14 @@ class SourceSystem(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """A configuration with a typo is refused when saved, not first when it runs."""
+        from portal.sync.config import config_problems
+
+        problems = config_problems(kind=self.kind, entity=self.entity, config=self.config)
+        if problems:
+            raise ValidationError({"config": problems})
 
 
 class SyncRun(models.Model):
