@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
@@ -13,6 +14,7 @@ from portal.sync.models import (
     SourceSystem,
     SyncRun,
 )
+from portal.sync.preview import source_preview
 
 
 def _source_page(source: SourceSystem) -> str:
@@ -34,7 +36,7 @@ class SourceSystemAdmin(admin.ModelAdmin):
     ]
     list_filter = ["kind", "entity", "department", "enabled"]
     search_fields = ["name", "system"]
-    actions = ["run_now", "run_full", "resume"]
+    actions = ["test_source", "run_now", "run_full", "resume"]
     change_form_template = "admin/portal/live_progress_change_form.html"
     readonly_fields = ["last_started_at", "last_success_at", "last_full_at"]
 
@@ -45,6 +47,19 @@ class SourceSystemAdmin(admin.ModelAdmin):
     @admin.display(boolean=True)
     def paused(self, obj):
         return bool(obj.paused_reason)
+
+    @admin.action(description="Test this source: read its first records, write nothing")
+    def test_source(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Test one source at a time.", messages.WARNING)
+            return None
+        preview = source_preview(source=queryset.get())
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Test of {preview.source.name}",
+            "preview": preview,
+        }
+        return TemplateResponse(request, "admin/portal/source_preview.html", context)
 
     @admin.action(description="Run now (queued for a worker)")
     def run_now(self, request, queryset):

@@ -645,3 +645,48 @@ def test_a_run_records_where_its_time_went(legacy, order_source):
     assert all(seconds >= 0 for seconds in run.timings.values())
     wall = (run.finished_at - run.started_at).total_seconds()
     assert sum(run.timings.values()) <= wall + 0.01  # exclusive: they never add up past it
+
+
+def test_testing_a_source_shows_its_first_records_mapped_and_writes_nothing(
+    legacy, order_source, client, world
+):
+    legacy.put(1, cust="OE-1")
+    legacy.put(2, cust="OE-2", total="-4.00")
+    legacy.put(3, cust="C-A001")
+    CustomerIdentity.objects.create(
+        system="order-entry", external_id="OE-1", external_name="x", organisation=world.org_a
+    )
+    order_source.config["customer_ids_are_ours"] = True
+    order_source.save()
+    client.force_login(world.admin)
+    changelist = reverse("admin:portal_sourcesystem_changelist")
+
+    response = client.post(
+        changelist, {"action": "test_source", "_selected_action": [order_source.pk]}
+    )
+
+    preview = response.context["preview"]
+    assert preview.problem == ""
+    assert [bool(row.values) for row in preview.rows] == [True, False, True]
+    assert preview.rows[1].problem == "total (column total): must not be negative, got '-4.00'"
+    assert preview.rows[0].customer == "Alpha Clinic (matched before)"
+    assert preview.rows[2].customer == "Alpha Clinic (our customer number C-A001)"
+    page = response.content.decode()
+    assert "1 would be quarantined" in page
+    # Nothing written: no run, no order, no quarantine, no new identity, the cursor as it was.
+    assert not SyncRun.objects.exists()
+    assert not Order.objects.exists()
+    assert not QuarantinedRecord.objects.exists()
+    assert CustomerIdentity.objects.count() == 1
+    order_source.refresh_from_db()
+    assert order_source.cursor == ""
+
+
+def test_testing_a_source_that_cannot_be_read_says_why(order_source, client, world, monkeypatch):
+    monkeypatch.delenv("TEST_ORDERS_DSN", raising=False)
+    client.force_login(world.admin)
+    response = client.post(
+        reverse("admin:portal_sourcesystem_changelist"),
+        {"action": "test_source", "_selected_action": [order_source.pk]},
+    )
+    assert "TEST_ORDERS_DSN" in response.context["preview"].problem

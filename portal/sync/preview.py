@@ -1,0 +1,118 @@
+"""'Test this source': read what its next run would read first, map it, and write nothing.
+
+For an admin setting a source up: the first records as the mapping turns them into the
+portal's fields, each bad one with the reason it would be quarantined, and for each
+customer id whether it is already an organisation, one of our customer numbers, or would
+wait in the review queue (with the suggestions the queue would show). A connection or
+shape problem is shown instead of rows. Nothing is written: no run, no identity, no
+cursor, no processed file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.utils import timezone
+
+from accounts.models import Organisation
+from portal.sync.base import PermanentError, ShapeError, TransientError
+from portal.sync.connectors import build_connector
+from portal.sync.identity import Suggester
+from portal.sync.mapping import ConfigError, Mapping, MappingError
+from portal.sync.models import CustomerIdentity, ProcessedFile, SourceSystem
+from portal.sync.runs import CUSTOMER_KEY
+
+PREVIEW_RECORDS = 20
+
+
+@dataclass
+class PreviewRow:
+    raw: dict
+    values: dict | None
+    problem: str = ""
+    customer: str = ""
+
+
+@dataclass
+class Preview:
+    source: SourceSystem
+    label: str = ""
+    columns: list[str] = field(default_factory=list)
+    rows: list[PreviewRow] = field(default_factory=list)
+    problem: str = ""
+
+    @property
+    def quarantined(self) -> int:
+        return sum(1 for row in self.rows if row.problem)
+
+
+def source_preview(*, source: SourceSystem, limit: int = PREVIEW_RECORDS) -> Preview:
+    """The first records the source's next run would read, mapped; nothing written."""
+    preview = Preview(source=source)
+    try:
+        mapping = Mapping(source.entity, source.config.get("fields", {}))
+        connector = build_connector(
+            source.kind,
+            source.config,
+            is_processed=lambda checksum: ProcessedFile.objects.filter(
+                source=source, checksum=checksum
+            ).exists(),
+        )
+        batches = connector.fetch(source.cursor or None, started_at=timezone.now())
+        try:
+            batch = next(iter(batches), None)
+        finally:
+            getattr(batches, "close", lambda: None)()  # lets go of the file or connection
+        if batch is None:
+            preview.problem = "Nothing new to read: the next run would find no records."
+            return preview
+        preview.label, preview.columns = batch.label, list(batch.columns)
+        if batch.columns:
+            mapping.check_columns(batch.columns, batch.records)
+    except (ConfigError, PermanentError, TransientError, ShapeError) as error:
+        preview.problem = str(error)
+        return preview
+    for raw in batch.records[:limit]:
+        try:
+            preview.rows.append(PreviewRow(raw=raw, values=mapping.apply(raw)))
+        except MappingError as error:
+            preview.rows.append(PreviewRow(raw=raw, values=None, problem=str(error)))
+    _customers(source, preview.rows)
+    return preview
+
+
+def _customers(source: SourceSystem, rows: list[PreviewRow]) -> None:
+    """What the run would make of each row's customer id, read only."""
+    key = CUSTOMER_KEY.get(source.entity)
+    ids = {str(r.values[key]) for r in rows if r.values and r.values.get(key)} if key else set()
+    if not ids:
+        return
+    matched = dict(
+        CustomerIdentity.objects.filter(
+            system=source.system, external_id__in=ids, organisation__isnull=False
+        ).values_list("external_id", "organisation__name")
+    )
+    numbers = {str(r.values[key]): r.values.get("customer_number") for r in rows if r.values}
+    if source.config.get("customer_ids_are_ours", False):
+        numbers.update({cid: cid for cid in ids})
+    ours = dict(
+        Organisation.objects.filter(
+            customer_number__in=[n for n in numbers.values() if n]
+        ).values_list("customer_number", "name")
+    )
+    suggester = Suggester(Organisation.objects.all())
+    for row in rows:
+        if not row.values or not row.values.get(key):
+            continue
+        cid = str(row.values[key])
+        if cid in matched:
+            row.customer = f"{matched[cid]} (matched before)"
+        elif numbers.get(cid) in ours:
+            row.customer = f"{ours[numbers[cid]]} (our customer number {numbers[cid]})"
+        else:
+            waiting = CustomerIdentity(
+                system=source.system, external_id=cid,
+                external_name=str(row.values.get("customer_name") or row.values.get("name") or ""),
+            )  # fmt: skip
+            found = ", ".join(f"{o.name} ({why})" for o, why in suggester.suggest(waiting))
+            row.customer = "waits in the review queue" + (f"; suggested: {found}" if found else "")
