@@ -169,12 +169,18 @@ def test_postgresql_connections_run_without_jit(db):
 def test_machine_times_have_whole_seconds_and_phone_links_no_spaces():
     from datetime import UTC, datetime
 
-    from accounts.templatetags.ui import machine_time, tel_uri
+    from accounts.templatetags.ui import machine_time, status_label, tel_uri
 
     assert machine_time(datetime(2026, 12, 2, 18, 4, 5, 123456, tzinfo=UTC)) == (
         "2026-12-02T18:04:05+00:00"
     )
     assert tel_uri("+44 (0)20 7946-0000") == "tel:+4402079460000"
+    assert [status_label(v) for v in ("In_transit", "IN-TRANSIT", "delivered", "")] == [
+        "In transit",
+        "In transit",
+        "Delivered",
+        "",
+    ]
 
 
 SHOW_BASE_URL = "show-base-url: ; @echo $$PORTAL_BASE_URL"

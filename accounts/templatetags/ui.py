@@ -21,3 +21,13 @@ def machine_time(value) -> str:
 def tel_uri(phone: str) -> str:
     """'+44 20 7946 0000' -> 'tel:+442079460000': a tel: link has no spaces or punctuation."""
     return "tel:" + re.sub(r"[^0-9+]", "", phone or "")
+
+
+@register.filter
+def status_label(value) -> str:
+    """A legacy system's status word as people read it: 'In_transit' and 'IN-TRANSIT' both
+    read 'In transit' (sources that want other words map them with an enum)."""
+    text = " ".join(re.sub(r"[_\-]+", " ", str(value or "")).split())
+    if text.isupper():
+        text = text.lower()
+    return text[:1].upper() + text[1:]

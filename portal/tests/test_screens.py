@@ -125,3 +125,16 @@ def test_staff_without_view_as_are_sent_to_pick_an_account(client, world):
     response = client.get(reverse("portal:orders"))
     assert response.status_code == 302
     assert response["Location"] == reverse("home")
+
+
+def test_legacy_status_words_reach_customers_as_words(client, world):
+    (order,) = add_orders(world.org_a, 1)
+    order.shipments.update(status="In_transit")
+    Order.objects.filter(pk=order.pk).update(status="AWAITING-STOCK")
+    client.force_login(world.member_a)
+    for name, args in [("portal:shipments", []), ("portal:order", [order.pk])]:
+        html = page(client, name, *args)
+        assert "In transit" in html, name
+        assert "In_transit" not in html, name
+        assert "pill-ship-in-transit" in html, name  # coloured like in_transit
+    assert "Awaiting stock" in page(client, "portal:orders")
