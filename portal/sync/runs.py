@@ -261,7 +261,11 @@ def land(
     `times` the run's step timings (kept on the run as it goes).
     """
     if batch.columns:
-        plan.mapping.check_columns(batch.columns, batch.records)
+        try:
+            plan.mapping.check_columns(batch.columns, batch.records)
+        except ShapeError as error:  # the pause names where, and what the source has now
+            found = ", ".join(map(str, batch.columns))
+            raise ShapeError(f"{batch.label}: {error} (its columns: {found})") from error
     now = timezone.now()
     times = times or PhaseTimes()
     # What the steps below leave of the transaction is its bookkeeping and the commit.
