@@ -108,6 +108,7 @@ class SyncRunAdmin(admin.ModelAdmin):
         "updated",
         "unchanged",
         "quarantined",
+        "duplicates",
         "deleted",
         "progress",
     ]

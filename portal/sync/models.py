@@ -73,6 +73,9 @@ class SyncRun(models.Model):
     updated = models.PositiveIntegerField(default=0)
     unchanged = models.PositiveIntegerField(default=0)
     quarantined = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(
+        default=0, help_text="Records whose key came again in the same batch (the last one landed)."
+    )
     deleted = models.PositiveIntegerField(default=0)
     progress = models.CharField(max_length=200, blank=True)
     timings = models.JSONField(

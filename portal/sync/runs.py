@@ -298,6 +298,8 @@ def land(
         run.updated += counts.updated
         run.unchanged += counts.unchanged
         run.quarantined += len(bad)
+        # The same key twice in one batch: the last one landed, the others are counted.
+        run.duplicates += len(batch.records) - len(bad) - len(rows)
         run.heartbeat_at = now
         run.progress = f"{run.read:,} read · {batch.label}"[:200]
         run.timings = times.as_dict()
@@ -310,7 +312,7 @@ class RunTakenOver(PermanentError):
 
 
 def _save_progress(run: SyncRun) -> None:
-    fields = ["read", "created", "updated", "unchanged", "quarantined", "deleted"]
+    fields = ["read", "created", "updated", "unchanged", "quarantined", "duplicates", "deleted"]
     fields += ["heartbeat_at", "progress", "cursor_to", "timings"]
     # Compare-and-set on the status: a run failed as stale must not carry on writing.
     still_ours = SyncRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(

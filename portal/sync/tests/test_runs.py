@@ -692,3 +692,13 @@ def test_testing_a_source_that_cannot_be_read_says_why(order_source, client, wor
         {"action": "test_source", "_selected_action": [order_source.pk]},
     )
     assert "TEST_ORDERS_DSN" in response.context["preview"].problem
+
+
+def test_the_same_key_twice_in_one_batch_lands_once_and_is_counted(tmp_path, db):
+    drop, source = invoice_drop(tmp_path)
+    twice = invoice_csv(1, 2) + invoice_csv(2).split("\n", 1)[1].replace("2.00", "2.50")
+    (drop / "a.csv").write_text(twice)
+    run = sync(source)
+    assert (run.read, run.created, run.duplicates) == (3, 2, 1)
+    assert Invoice.objects.get(number="R-2").amount == Decimal("2.50")  # the last one
+    assert SyncRun.objects.get(pk=run.pk).duplicates == 1
