@@ -16,11 +16,10 @@ from django.utils import timezone
 
 from accounts.models import Organisation
 from portal.sync.base import PermanentError, ShapeError, TransientError
-from portal.sync.connectors import build_connector
 from portal.sync.identity import Suggester
 from portal.sync.mapping import ConfigError, Mapping, MappingError
-from portal.sync.models import CustomerIdentity, ProcessedFile, SourceSystem
-from portal.sync.runs import CUSTOMER_KEY
+from portal.sync.models import CustomerIdentity, SourceSystem
+from portal.sync.runs import CUSTOMER_KEY, source_connector
 
 PREVIEW_RECORDS = 20
 
@@ -51,13 +50,7 @@ def source_preview(*, source: SourceSystem, limit: int = PREVIEW_RECORDS) -> Pre
     preview = Preview(source=source)
     try:
         mapping = Mapping(source.entity, source.config.get("fields", {}))
-        connector = build_connector(
-            source.kind,
-            source.config,
-            is_processed=lambda checksum: ProcessedFile.objects.filter(
-                source=source, checksum=checksum
-            ).exists(),
-        )
+        connector = source_connector(source)
         batches = connector.fetch(source.cursor or None, started_at=timezone.now())
         try:
             batch = next(iter(batches), None)

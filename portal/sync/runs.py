@@ -360,13 +360,7 @@ def source_sync(
     times = PhaseTimes()
     try:
         plan = Plan(source)
-        connector = build_connector(
-            source.kind,
-            source.config,
-            is_processed=lambda checksum: ProcessedFile.objects.filter(
-                source=source, checksum=checksum
-            ).exists(),
-        )
+        connector = source_connector(source)
         cursor = None if full else (source.cursor or None)
         batches = connector.fetch(cursor, started_at=run.started_at)
         for batch in times.timed_iteration("read", batches):
@@ -418,6 +412,17 @@ def _verdict(run: SyncRun) -> tuple[str, str]:
             "reasons in Quarantine, fix the mapping, then retry them."
         )
     return RunStatus.SUCCEEDED, ""
+
+
+def source_connector(source: SourceSystem):
+    """The source's connector; a drop folder's skips the files that landed before."""
+    return build_connector(
+        source.kind,
+        source.config,
+        is_processed=lambda checksum: ProcessedFile.objects.filter(
+            source=source, checksum=checksum
+        ).exists(),
+    )
 
 
 def _keep_statistics(plan: Plan, run: SyncRun) -> None:
