@@ -59,7 +59,7 @@ def generate(args) -> dict:
 
     from accounts.choices import Department, TeamRole, UserKind
     from accounts.models import AccountAssignment, Organisation, User
-    from portal.management.commands.bench_data import insert_select, pareto_counts, ranked
+    from portal.demo.bench_sql import insert_select, pareto_counts, ranked
     from portal.records.models import Invoice
     from portal.sync.choices import Entity, SourceKind
     from portal.sync.models import SourceSystem
