@@ -42,6 +42,8 @@ class AuditAction(models.TextChoices):
     VIEW_AS_ACTION = "view_as.action", "Acted while viewing as customer"
     VIEW_AS_END = "view_as.end", "Stopped viewing as customer"
     MEMBER_INVITED = "member.invited", "Invited a colleague"
+    INVITATION_RESENT = "member.invitation_resent", "Sent an invitation again"
+    INVITATION_REVOKED = "member.invitation_revoked", "Withdrew an invitation"
     MEMBER_JOINED = "member.joined", "Accepted an invitation"
     MEMBER_DEACTIVATED = "member.deactivated", "Deactivated a colleague"
     TEAM_ASSIGNED = "team.assigned", "Changed the account team"

@@ -21,7 +21,8 @@ def invitation_notify(*, invitation: Invitation, token: str) -> dict[str, int]:
     return mail_send(
         [
             Mail(
-                key=f"accounts.invitation:{invitation.pk}",
+                # Each link its own mail: a resent invitation has a new token.
+                key=f"accounts.invitation:{invitation.pk}:{invitation.token_hash[:16]}",
                 to=invitation.email,
                 subject=(
                     f"You are invited to {invitation.organisation.name} on the Customer Portal"

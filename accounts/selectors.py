@@ -14,6 +14,7 @@ from accounts.models import (
     AccountAssignment,
     ApiToken,
     AuditEvent,
+    Invitation,
     Membership,
     Organisation,
     User,
@@ -65,6 +66,16 @@ def account_manager_emails(
     for organisation_id, email in rows.order_by("organisation_id", "role"):
         found.setdefault(organisation_id, []).append(email)
     return found
+
+
+def invitation_waiting_list(*, organisation: Organisation) -> QuerySet[Invitation]:
+    """Invitations nobody accepted yet, expired ones too (they can be sent again)."""
+    return Invitation.objects.filter(organisation=organisation, accepted_at__isnull=True)
+
+
+def invitation_waiting_get(*, organisation: Organisation, pk: int) -> Invitation:
+    """One of them; another organisation's is a 404, like a missing one."""
+    return get_object_or_404(invitation_waiting_list(organisation=organisation), pk=pk)
 
 
 def member_list(*, organisation: Organisation) -> QuerySet[Membership]:

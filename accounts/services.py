@@ -138,6 +138,43 @@ def invitation_create(
     return invitation
 
 
+@transaction.atomic
+def invitation_resend(*, invitation: Invitation, by: User, via_view_as: bool = False) -> Invitation:
+    """Send a waiting invitation again with a new link (the old one stops working) and a
+    new expiry."""
+    from accounts.tasks import invitation_send
+
+    if invitation.accepted_at is not None:
+        raise ValidationError(f"{invitation.email} has already joined.")
+    token, invitation.token_hash = new_token()
+    invitation.expires_at = timezone.now() + timedelta(days=settings.INVITATION_VALID_DAYS)
+    invitation.save(update_fields=["token_hash", "expires_at"])
+    audit_record(
+        actor=by,
+        action=AuditAction.INVITATION_RESENT,
+        organisation=invitation.organisation,
+        target=invitation.email,
+        via_view_as=via_view_as,
+    )
+    outbox.enqueue_on_commit(invitation_send, invitation.pk, token)
+    return invitation
+
+
+@transaction.atomic
+def invitation_revoke(*, invitation: Invitation, by: User, via_view_as: bool = False) -> None:
+    """Withdraw a waiting invitation: its link stops working at once."""
+    if invitation.accepted_at is not None:
+        raise ValidationError(f"{invitation.email} has already joined.")
+    audit_record(
+        actor=by,
+        action=AuditAction.INVITATION_REVOKED,
+        organisation=invitation.organisation,
+        target=invitation.email,
+        via_view_as=via_view_as,
+    )
+    invitation.delete()
+
+
 def invitation_get_usable(*, token: str) -> Invitation | None:
     invitation = (
         Invitation.objects.select_related("organisation", "invited_by")

@@ -71,6 +71,16 @@ urlpatterns = [
     path("members/invite/", views.member_invite, name="member_invite"),
     path("members/two-factor/", views.member_two_factor, name="member_two_factor"),
     path(
+        "members/invitations/<int:invitation_id>/resend/",
+        views.member_invitation_resend,
+        name="member_invitation_resend",
+    ),
+    path(
+        "members/invitations/<int:invitation_id>/revoke/",
+        views.member_invitation_revoke,
+        name="member_invitation_revoke",
+    ),
+    path(
         "members/<int:membership_id>/deactivate/",
         views.member_deactivate,
         name="member_deactivate",

@@ -115,6 +115,9 @@ def _members_page(request, form, status: int = 200):
     organisation = request.organisation
     context = {
         "members": selectors.member_list(organisation=organisation),
+        "invitations": selectors.invitation_waiting_list(organisation=organisation).select_related(
+            "invited_by"
+        ),
         "form": form,
         "two_factor_form": OrganisationTwoFactorForm(
             initial={"requires_two_factor": organisation.requires_two_factor}
@@ -164,6 +167,34 @@ def member_deactivate(request, membership_id: int):
         messages.error(request, " ".join(error.messages))
     else:
         messages.success(request, f"{membership.user} no longer has access.")
+    return redirect("accounts:members")
+
+
+@require_POST
+@customer_screen
+def member_invitation_resend(request, invitation_id: int):
+    _require_member_manager(request)
+    invitation = selectors.invitation_waiting_get(
+        organisation=request.organisation, pk=invitation_id
+    )
+    services.invitation_resend(
+        invitation=invitation, by=request.user, via_view_as=request.viewing_as
+    )
+    messages.success(request, f"A new link is on its way to {invitation.email}.")
+    return redirect("accounts:members")
+
+
+@require_POST
+@customer_screen
+def member_invitation_revoke(request, invitation_id: int):
+    _require_member_manager(request)
+    invitation = selectors.invitation_waiting_get(
+        organisation=request.organisation, pk=invitation_id
+    )
+    services.invitation_revoke(
+        invitation=invitation, by=request.user, via_view_as=request.viewing_as
+    )
+    messages.success(request, f"The invitation of {invitation.email} is withdrawn.")
     return redirect("accounts:members")
 
 

@@ -189,6 +189,19 @@ MATRIX: list[Route] = [
         data=lambda w: {"email": "new.colleague@example.org", "role": "member"},
     ),
     Route(
+        "accounts:member_invitation_resend",
+        # B's customer admin names A's invitation: the same 404 as a missing one.
+        {**CUSTOMER_ADMIN_ACTION, "customer_admin_b": 404},
+        method="post",
+        args=lambda w: [w.org_a.invitations.get().pk],
+    ),
+    Route(
+        "accounts:member_invitation_revoke",
+        {**CUSTOMER_ADMIN_ACTION, "customer_admin_b": 404},
+        method="post",
+        args=lambda w: [w.org_a.invitations.get().pk],
+    ),
+    Route(
         "accounts:member_deactivate",
         # B's customer admin names A's membership id: the same 404 as a missing id.
         everyone(
