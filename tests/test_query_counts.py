@@ -56,7 +56,7 @@ PAGES = [
     ("member_a", "tickets:list", 10),
     ("member_a", "tickets:detail", 12),  # +1: tickets merged into it (issue 16)
     ("member_a", "tiers:mine", 11),
-    ("customer_admin_a", "accounts:members", 10),
+    ("customer_admin_a", "accounts:members", 11),  # +1: the invitations waiting
     ("am_a", "home", 15),  # +2: relationship counts, health rows; +1: the tier filter
     (
         "am_a",

@@ -3,6 +3,7 @@
 from django.contrib import admin
 
 from portal.records.models import (
+    Carrier,
     CrmAccount,
     Invoice,
     LegacyTicket,
@@ -76,3 +77,11 @@ class SampleReceiptAdmin(admin.ModelAdmin):
     list_filter = ["source"]
     search_fields = ["lot", "recipient", "external_id"]
     list_select_related = ["organisation"]
+
+
+@admin.register(Carrier)
+class CarrierAdmin(admin.ModelAdmin):
+    """Tracking pages per carrier: the customer's tracking numbers link there."""
+
+    list_display = ["name", "tracking_url"]
+    search_fields = ["name"]

@@ -1,5 +1,8 @@
 """Records synced from the departmental systems: orders, deliveries, invoices and the rest."""
 
+from urllib.parse import quote
+
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -97,6 +100,40 @@ class OrderLine(SyncedRecord):
         return f"{self.product_code} × {self.quantity}"
 
 
+class Carrier(models.Model):
+    """A delivery company, and where its tracking page is: tracking numbers become links."""
+
+    name = models.CharField(
+        max_length=100,
+        unique=True,
+        help_text="As the fulfilment system spells it (upper or lower case does not matter).",
+    )
+    tracking_url = models.CharField(
+        max_length=300,
+        help_text="The tracking page, with {tracking} where the number goes, e.g. "
+        "https://www.dhl.com/en/express/tracking.html?AWB={tracking}",
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if not self.tracking_url.startswith(("https://", "http://")):
+            raise ValidationError({"tracking_url": "Give a web address (https://...)."})
+        if "{tracking}" not in self.tracking_url:
+            raise ValidationError({"tracking_url": "Put {tracking} where the number goes."})
+
+
+def tracking_link(template: str | None, number: str) -> str:
+    """The carrier's page for this tracking number ("" without a template or a number)."""
+    if not template or not number:
+        return ""
+    return template.replace("{tracking}", quote(number, safe=""))
+
+
 class Shipment(SyncedRecord):
     """A delivery of (part of) an order, from the fulfilment system."""
 
@@ -125,6 +162,11 @@ class Shipment(SyncedRecord):
     def __str__(self) -> str:
         return f"{self.carrier} {self.tracking_number}"
 
+    @property
+    def tracking_url(self) -> str:
+        """Set where the shipment was read with_tracking_template (records/selectors.py)."""
+        return tracking_link(getattr(self, "tracking_template", None), self.tracking_number)
+
 
 class Invoice(SyncedRecord):
     """A bill from the billing system."""
@@ -138,6 +180,9 @@ class Invoice(SyncedRecord):
     due_on = models.DateField(null=True, blank=True)
     paid_on = models.DateField(null=True, blank=True)
     status = models.CharField(max_length=20, blank=True)
+    payment_url = models.CharField(
+        max_length=500, blank=True, help_text="Where the billing system takes payment online."
+    )
     product_line = models.CharField(max_length=100, blank=True)
     order_id_external = models.CharField(max_length=100, blank=True)
     order = models.ForeignKey(
@@ -172,6 +217,14 @@ class Invoice(SyncedRecord):
 
     def __str__(self) -> str:
         return self.number
+
+    @property
+    def payment_link(self) -> str:
+        """The billing system's payment page while something is to pay; only a web address
+        (a legacy system's value is never trusted as a link of another kind)."""
+        if self.is_settled or not self.payment_url.startswith(("https://", "http://")):
+            return ""
+        return self.payment_url
 
     @property
     def is_settled(self) -> bool:

@@ -28,6 +28,7 @@ from accounts.models import Organisation, User
 from portal.records.choices import InvoiceStatus
 from portal.records.models import (
     UNPAID,
+    Carrier,
     Invoice,
     Order,
     OrderLine,
@@ -124,18 +125,24 @@ def order_get(*, user: User, pk: int) -> Order:
         .select_related("organisation")
         .prefetch_related(
             Prefetch("lines", queryset=OrderLine.objects.filter(**live).order_by("pk")),
-            Prefetch("shipments", queryset=Shipment.objects.filter(**live)),
+            Prefetch("shipments", queryset=with_tracking_template(Shipment.objects.filter(**live))),
             Prefetch("invoices", queryset=with_invoice_state(Invoice.objects.filter(**live))),
         ),
         pk=pk,
     )
 
 
+def with_tracking_template(shipments: QuerySet[Shipment]) -> QuerySet[Shipment]:
+    """Each shipment with its carrier's tracking page (`tracking_template`), in the same query."""
+    carrier = Carrier.objects.filter(name__iexact=OuterRef("carrier")).values("tracking_url")
+    return shipments.annotate(tracking_template=Subquery(carrier[:1]))
+
+
 def shipment_list(
     *, user: User, organisation: Organisation | None = None, status: str = ""
 ) -> QuerySet[Shipment]:
     shipments = (
-        _of_organisation(Shipment.objects, user, organisation)
+        with_tracking_template(_of_organisation(Shipment.objects, user, organisation))
         .select_related("order")
         .order_by(F("shipped_at").desc(nulls_last=True), "-pk")
     )

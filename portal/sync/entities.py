@@ -40,7 +40,15 @@ ENTITIES = {
         EntitySchema(
             "invoices",
             required=("external_id", "customer_id", "number", "amount", "currency", "issued_on"),
-            optional=("due_on", "paid_on", "status", "customer_name", "product_line", "order_id"),
+            optional=(
+                "due_on",
+                "paid_on",
+                "status",
+                "customer_name",
+                "product_line",
+                "order_id",
+                "payment_url",
+            ),
         ),
         EntitySchema(
             "tickets",

@@ -3,6 +3,7 @@
 import re
 from datetime import timedelta
 
+import pytest
 from django.urls import reverse
 from django.utils import timezone
 
@@ -138,3 +139,23 @@ def test_legacy_status_words_reach_customers_as_words(client, world):
         assert "In_transit" not in html, name
         assert "pill-ship-in-transit" in html, name  # coloured like in_transit
     assert "Awaiting stock" in page(client, "portal:orders")
+
+
+def test_tracking_numbers_link_to_their_carriers_page(client, world):
+    from django.core.exceptions import ValidationError
+
+    from portal.records.models import Carrier, Shipment
+
+    orders = add_orders(world.org_a, 2)
+    Shipment.objects.filter(order=orders[1]).update(carrier="UPS")
+    Carrier.objects.create(name="dhl", tracking_url="https://dhl.test/track?id={tracking}")
+    Shipment.objects.filter(order=orders[0]).update(tracking_number="JD 0001/2")
+    client.force_login(world.member_a)
+
+    for html in (page(client, "portal:shipments"), page(client, "portal:order", orders[0].pk)):
+        assert 'href="https://dhl.test/track?id=JD%200001%2F2"' in html  # DHL as "dhl": found
+    assert "<code>TRK" in page(client, "portal:order", orders[1].pk)  # no UPS page: plain
+    with pytest.raises(ValidationError):
+        Carrier(name="UPS", tracking_url="javascript:x({tracking})").full_clean()
+    with pytest.raises(ValidationError):
+        Carrier(name="UPS", tracking_url="https://ups.test/track").full_clean()

@@ -127,3 +127,22 @@ def test_an_invoice_its_billing_system_marks_paid_or_cancelled_is_nothing_to_pay
     assert client.get(reverse("portal:invoices"), {"state": "cancelled"}).context["page"][
         0
     ].number == (due.number)
+
+
+def test_the_billing_systems_payment_page_is_offered_while_something_is_to_pay(client, world):
+    _, overdue, due = invoices_of_a(world)
+    Invoice.objects.filter(pk=overdue.pk).update(payment_url="https://pay.billing.test/i/77")
+    Invoice.objects.filter(pk=due.pk).update(payment_url="javascript:alert(1)")
+    client.force_login(world.member_a)
+
+    page = client.get(reverse("portal:invoice", args=[overdue.pk])).content.decode()
+    assert 'href="https://pay.billing.test/i/77"' in page
+    assert "Pay online" in page
+    assert (
+        "javascript:" not in client.get(reverse("portal:invoice", args=[due.pk])).content.decode()
+    )
+    Invoice.objects.filter(pk=overdue.pk).update(status="paid")  # settled: nothing to pay
+    assert (
+        "Pay online"
+        not in client.get(reverse("portal:invoice", args=[overdue.pk])).content.decode()
+    )
