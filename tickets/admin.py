@@ -1,5 +1,9 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.template.response import TemplateResponse
 
+from accounts.models import Organisation
+from tickets.inbound import held_email_open
 from tickets.models import (
     Attachment,
     CannedReply,
@@ -94,6 +98,38 @@ class InboundEmailAdmin(admin.ModelAdmin):
     readonly_fields = [
         "message_id", "sender", "subject", "body", "received_at", "outcome", "reason", "ticket",
     ]  # fmt: skip
+
+    actions = ["open_ticket"]
+
+    @admin.action(description="Open a ticket for the sender, in the organisation you choose")
+    def open_ticket(self, request, queryset):
+        """For a held email of a customer of several organisations: staff say which."""
+        if queryset.count() != 1:
+            self.message_user(request, "Choose one email at a time.", messages.WARNING)
+            return None
+        record = queryset.get()
+        choices = Organisation.objects.filter(
+            memberships__user__email=record.sender, memberships__is_active=True
+        ).order_by("name")
+        chosen = request.POST.get("organisation")
+        if chosen:
+            try:
+                ticket = held_email_open(
+                    record=record, organisation=choices.get(pk=chosen), by=request.user
+                )
+            except (ValidationError, Organisation.DoesNotExist, ValueError) as error:
+                self.message_user(request, f"Not opened: {error}", messages.ERROR)
+            else:
+                self.message_user(request, f"Opened {ticket.reference} for {ticket.organisation}.")
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Open a ticket from {record.sender}'s email",
+            "record": record,
+            "organisations": choices,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/tickets/held_email_open.html", context)
 
     def has_add_permission(self, request):
         return False

@@ -149,6 +149,37 @@ def _open(user: User, subject: str, body: str, uploads: list, *, outsider: bool)
     return Received(InboundOutcome.OPENED, why, ticket.pk)
 
 
+@transaction.atomic
+def held_email_open(*, record: InboundEmail, organisation, by: User) -> Ticket:
+    """Staff decide for a held email from a customer of several organisations: a ticket for
+    the one they choose, as if it had come in so (its text; its files stayed in the mailbox)."""
+    from tickets.services import ticket_create
+
+    record = InboundEmail.objects.select_for_update().get(pk=record.pk)
+    if record.outcome != InboundOutcome.HELD:
+        raise ValidationError("This email is no longer held: it was handled already.")
+    sender = User.objects.filter(email=record.sender, is_active=True).first()
+    if sender is None or sender.is_employee:
+        raise ValidationError("Only an email from a known customer becomes their ticket.")
+    if not Membership.objects.filter(
+        user=sender, organisation=organisation, is_active=True
+    ).exists():
+        raise ValidationError(f"{record.sender} does not act for {organisation}.")
+    ticket = ticket_create(
+        organisation=organisation,
+        requester=sender,
+        subject=(record.subject or "Email to support")[:200],
+        category=Category.OTHER,
+        priority=Priority.NORMAL,
+        body=record.body or "(The email had no text.)",
+        source=Source.EMAIL,
+    )
+    record.outcome, record.ticket = InboundOutcome.OPENED, ticket
+    record.reason = f"Held, then opened for {organisation} by {by}."[:300]
+    record.save(update_fields=["outcome", "ticket", "reason"])
+    return ticket
+
+
 def _may_reply(user: User, ticket: Ticket) -> bool:
     return Ticket.objects.visible_to(user).filter(pk=ticket.pk).exists()
 

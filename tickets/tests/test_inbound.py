@@ -311,3 +311,31 @@ def test_a_rating_link_stops_working_when_reopened_tampered_or_expired(
     services.ticket_reply(ticket=ticket, author=world.member_a, body="Not fixed after all.")
     assert client.get(link).status_code == 404  # reopened: that resolution is gone
     assert not hasattr(Ticket.objects.get(pk=ticket.pk), "rating")
+
+
+def test_staff_open_a_held_email_for_the_organisation_they_choose(client, world):
+    from django.urls import reverse
+
+    MembershipFactory(user=world.member_a, organisation=world.org_b, role=MembershipRole.MEMBER)
+    held = email_receive(raw=email("member.a@alpha.test", subject="Which of us?", body="Hi."))
+    record = InboundEmail.objects.get()
+    assert held.outcome == InboundOutcome.HELD
+    client.force_login(world.admin)
+    changelist = reverse("admin:tickets_inboundemail_changelist")
+    chosen = {"action": "open_ticket", "_selected_action": [record.pk]}
+
+    page = client.post(changelist, chosen)
+    assert [o.name for o in page.context["organisations"]] == ["Alpha Clinic", "Bravo Hospital"]
+    client.post(changelist, {**chosen, "organisation": world.org_b.pk})
+
+    record.refresh_from_db()
+    assert record.outcome == InboundOutcome.OPENED
+    ticket = record.ticket
+    assert (ticket.organisation, ticket.requester, ticket.source) == (
+        world.org_b,
+        world.member_a,
+        Source.EMAIL,
+    )
+    assert ticket.messages.get().body == "Hi."
+    client.post(changelist, {**chosen, "organisation": world.org_a.pk})  # handled already
+    assert Ticket.objects.count() == 1
