@@ -109,7 +109,7 @@ class InboundEmailAdmin(admin.ModelAdmin):
             return None
         record = queryset.get()
         choices = Organisation.objects.filter(
-            memberships__user__email=record.sender, memberships__is_active=True
+            memberships__user__email__iexact=record.sender, memberships__is_active=True
         ).order_by("name")
         chosen = request.POST.get("organisation")
         if chosen:

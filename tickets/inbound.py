@@ -43,7 +43,7 @@ from django.utils import timezone
 from django.utils.html import strip_tags
 from mailparser_reply import EmailReplyParser
 
-from accounts.models import Membership, User, UserManager
+from accounts.models import Membership, User
 from tickets import mail_thread
 from tickets.attachments import validate_upload
 from tickets.choices import Category, InboundOutcome, Source, Status
@@ -102,7 +102,7 @@ def _handle(record: InboundEmail, message: EmailMessage, sender: str) -> Receive
     record.body = _new_text(message)
     uploads, refused = _attachments(message)
     body = _with_refused(record.body, refused) or "(The email had no text.)"
-    user = User.objects.filter(email=sender, is_active=True).first() if sender else None
+    user = User.objects.filter(email__iexact=sender, is_active=True).first() if sender else None
     if user is not None and user.is_employee:
         return Received(InboundOutcome.HELD, "From staff: answer on the ticket page.")
     ticket = _ticket_replied_to(message, record)
@@ -158,7 +158,7 @@ def held_email_open(*, record: InboundEmail, organisation, by: User) -> Ticket:
     record = InboundEmail.objects.select_for_update().get(pk=record.pk)
     if record.outcome != InboundOutcome.HELD:
         raise ValidationError("This email is no longer held: it was handled already.")
-    sender = User.objects.filter(email=record.sender, is_active=True).first()
+    sender = User.objects.filter(email__iexact=record.sender, is_active=True).first()
     if sender is None or sender.is_employee:
         raise ValidationError("Only an email from a known customer becomes their ticket.")
     if not Membership.objects.filter(
@@ -226,7 +226,7 @@ def _sender(message: EmailMessage) -> str:
     except (AttributeError, ValueError, IndexError):
         return ""
     address = addresses[0].addr_spec if addresses else ""
-    return UserManager.normalize_email(address) if "@" in address else ""
+    return address.strip().lower() if "@" in address else ""  # one spelling per sender
 
 
 def _automatic(message: EmailMessage, sender: str) -> str:
@@ -250,7 +250,7 @@ def _automatic(message: EmailMessage, sender: str) -> str:
 
 def _our_addresses() -> set[str]:
     return {
-        UserManager.normalize_email(address.rpartition("<")[2].strip("> "))
+        address.rpartition("<")[2].strip("> ").lower()
         for address in (settings.SUPPORT_EMAIL, settings.DEFAULT_FROM_EMAIL)
         if address
     }

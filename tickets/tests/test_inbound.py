@@ -339,3 +339,9 @@ def test_staff_open_a_held_email_for_the_organisation_they_choose(client, world)
     assert ticket.messages.get().body == "Hi."
     client.post(changelist, {**chosen, "organisation": world.org_a.pk})  # handled already
     assert Ticket.objects.count() == 1
+
+
+def test_the_sender_is_known_whatever_the_case_of_their_address(world):
+    received = email_receive(raw=email("Member.A@Alpha.TEST"))
+    assert received.outcome == InboundOutcome.OPENED
+    assert Ticket.objects.get(pk=received.ticket_id).requester == world.member_a
