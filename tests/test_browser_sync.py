@@ -26,11 +26,15 @@ def test_an_admin_follows_a_running_sync_batch_by_batch(page, world, tmp_path, m
                 "key_column": "id", "batch_size": 3, "fields": order_fields()},
     )  # fmt: skip
     # The run waits after each batch until the test lets it go on: the page must catch up.
-    next_batch = threading.Semaphore(0)
+    next_batch, first_landed = threading.Semaphore(0), threading.Event()
+
+    def after_each_batch(run):
+        first_landed.set()
+        next_batch.acquire(timeout=30)
 
     def run_in_a_worker():
         try:
-            runs.source_sync(source=source, progress=lambda run: next_batch.acquire(timeout=30))
+            runs.source_sync(source=source, progress=after_each_batch)
         finally:
             connection.close()
 
@@ -38,6 +42,7 @@ def test_an_admin_follows_a_running_sync_batch_by_batch(page, world, tmp_path, m
     worker = threading.Thread(target=run_in_a_worker)
     worker.start()
     try:
+        assert first_landed.wait(timeout=30), "the run never landed its first batch"
         page.goto(f"/workspace/sources/{source.pk}/")
         progress, read = page.get_by_test_id("run-progress"), page.get_by_test_id("run-read")
         expect(progress).to_have_attribute("data-status", "running")
