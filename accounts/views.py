@@ -173,13 +173,7 @@ def member_deactivate(request, membership_id: int):
 @require_POST
 @customer_screen
 def member_invitation_resend(request, invitation_id: int):
-    _require_member_manager(request)
-    invitation = selectors.invitation_waiting_get(
-        organisation=request.organisation, pk=invitation_id
-    )
-    services.invitation_resend(
-        invitation=invitation, by=request.user, via_view_as=request.viewing_as
-    )
+    invitation = _invitation_act(request, invitation_id, services.invitation_resend)
     messages.success(request, f"A new link is on its way to {invitation.email}.")
     return redirect("accounts:members")
 
@@ -187,15 +181,19 @@ def member_invitation_resend(request, invitation_id: int):
 @require_POST
 @customer_screen
 def member_invitation_revoke(request, invitation_id: int):
+    invitation = _invitation_act(request, invitation_id, services.invitation_revoke)
+    messages.success(request, f"The invitation of {invitation.email} is withdrawn.")
+    return redirect("accounts:members")
+
+
+def _invitation_act(request, invitation_id: int, service):
+    """A customer admin's action on one of their organisation's waiting invitations."""
     _require_member_manager(request)
     invitation = selectors.invitation_waiting_get(
         organisation=request.organisation, pk=invitation_id
     )
-    services.invitation_revoke(
-        invitation=invitation, by=request.user, via_view_as=request.viewing_as
-    )
-    messages.success(request, f"The invitation of {invitation.email} is withdrawn.")
-    return redirect("accounts:members")
+    service(invitation=invitation, by=request.user, via_view_as=request.viewing_as)
+    return invitation
 
 
 @require_POST
