@@ -74,3 +74,4 @@ bench: install
 	scripts/with-services.sh $(PY) scripts/bench_value.py $(BENCH_VALUE_ARGS)
 	scripts/with-services.sh $(PY) scripts/bench_health.py $(BENCH_HEALTH_ARGS)
 	scripts/with-services.sh $(PY) scripts/bench_load.py $(BENCH_LOAD_ARGS)
+	scripts/with-services.sh $(PY) scripts/bench_identity.py $(BENCH_IDENTITY_ARGS)

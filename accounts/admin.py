@@ -135,7 +135,17 @@ class OrganisationAdminForm(forms.ModelForm):
 
     class Meta:
         model = Organisation
-        fields = ["name", "customer_number", "time_zone", "lifecycle_stage", "renewal_date"]
+        fields = [
+            "name",
+            "customer_number",
+            "registry_id",
+            "city",
+            "postcode",
+            "email_domain",
+            "time_zone",
+            "lifecycle_stage",
+            "renewal_date",
+        ]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -149,13 +159,17 @@ class OrganisationAdmin(admin.ModelAdmin):
     form = OrganisationAdminForm
     list_display = ["name", "customer_number", "lifecycle_stage", "renewal_date", "created_at"]
     list_filter = ["lifecycle_stage", "requires_two_factor"]
-    search_fields = ["name", "customer_number"]
+    search_fields = ["name", "customer_number", "registry_id"]
     date_hierarchy = "renewal_date"
     inlines = [OrganisationMembershipInline, AssignmentHistoryInline]
     # The customer's own decision, taken on their colleagues page and audited there.
     readonly_fields = ["requires_two_factor"]
     fieldsets = [
         (None, {"fields": ["name", "customer_number", "time_zone", "requires_two_factor"]}),
+        (
+            "How legacy systems know it",
+            {"fields": ["registry_id", "city", "postcode", "email_domain"]},
+        ),
         ("Life cycle", {"fields": ["lifecycle_stage", "renewal_date"]}),
         ("Account team", {"fields": [r.value for r in TeamRole] + ["handoff_note"]}),
     ]

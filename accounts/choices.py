@@ -57,6 +57,8 @@ class AuditAction(models.TextChoices):
     DATA_EXPORTED = "data.exported", "Exported data"
     IDENTITY_MATCHED = "identity.matched", "Matched a legacy customer to an organisation"
     IDENTITY_UNMATCHED = "identity.unmatched", "Unmatched a legacy customer"
+    IDENTITY_NOT_OURS = "identity.not_ours", "Marked a legacy customer as not ours"
+    ORGANISATION_CREATED = "organisation.created", "Created an organisation"
     LOGIN_LOCKED_OUT = "login.locked_out", "Was locked out after failed logins"
     TWO_FACTOR_ENABLED = "two_factor.enabled", "Turned on two-factor sign-in"
     TWO_FACTOR_DISABLED = "two_factor.disabled", "Turned off two-factor sign-in"

@@ -25,4 +25,5 @@ def portal_context(request):
         "viewing_as": viewing_as,
         "switchable_organisations": switchable,
         "can_manage_members": can_manage_members,
+        "may_match_identities": policy.may_match_identities(user),
     }

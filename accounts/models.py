@@ -166,6 +166,16 @@ class Organisation(models.Model):
 
     name = models.CharField(max_length=200)
     customer_number = models.CharField(max_length=32, unique=True)
+    # What legacy systems may know the customer by, besides its name: the evidence
+    # identity resolution weighs (portal/sync/matching.py).
+    registry_id = models.CharField(
+        max_length=40, blank=True, db_index=True, help_text="Company registry or VAT number."
+    )
+    city = models.CharField(max_length=100, blank=True)
+    postcode = models.CharField(max_length=20, blank=True)
+    email_domain = models.CharField(
+        max_length=100, blank=True, help_text="The domain of the customer's email addresses."
+    )
     lifecycle_stage = models.CharField(
         max_length=20, choices=LifecycleStage, default=LifecycleStage.ONBOARDING
     )

@@ -106,3 +106,12 @@ def can_manage_members(user: User, organisation: Organisation, *, viewing_as: bo
     return organisation.memberships.filter(
         user=user, is_active=True, role=MembershipRole.ADMIN
     ).exists()
+
+
+def may_match_identities(user) -> bool:
+    """Who decides which organisation a legacy system's customer is: admins and account
+    managers, between any organisations (a customer of the billing system may be any
+    AM's account). Every decision is audited and can be undone (portal/sync/identity.py)."""
+    from accounts.choices import UserKind
+
+    return _is_active_user(user) and (user.is_portal_admin or user.kind == UserKind.ACCOUNT_MANAGER)

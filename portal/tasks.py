@@ -50,6 +50,16 @@ def dispatch_due_sources() -> list[str]:
     return dispatched
 
 
+@shared_task
+def identities_resolve() -> dict:
+    """The identity engine over every customer still waiting: beat runs it hourly, so
+    an organisation created since (or evidence learnt in another system) matches
+    them without a person."""
+    from portal.sync.identity import resolve_queue
+
+    return resolve_queue()
+
+
 # --- The relationship: health scores and the executive-sponsor promise ---------------------------
 
 

@@ -28,7 +28,18 @@ urlpatterns = [
     path("workspace/queue/", workspace.work_queue, name="work_queue"),
     path("workspace/renewals/", workspace.renewals, name="renewals"),
     path("workspace/identities/", sync.identity_queue, name="identity_queue"),
+    path("workspace/identities/accept/", sync.identity_accept, name="identity_accept"),
+    path("workspace/identities/<int:pk>/", sync.identity_detail, name="identity"),
     path("workspace/identities/<int:pk>/match/", sync.identity_match, name="identity_match"),
+    path("workspace/identities/<int:pk>/unmatch/", sync.identity_unmatch, name="identity_unmatch"),
+    path(
+        "workspace/identities/<int:pk>/not-ours/", sync.identity_not_ours, name="identity_not_ours"
+    ),
+    path(
+        "workspace/identities/<int:pk>/new-organisation/",
+        sync.identity_new_organisation,
+        name="identity_new_organisation",
+    ),
     path("workspace/sources/", sync.source_list, name="sync_sources"),
     path("workspace/sources/<int:pk>/", sync.source_detail, name="sync_source"),
     path("workspace/sources/<int:pk>/run/", sync.source_run_now, name="sync_run_now"),

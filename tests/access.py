@@ -113,6 +113,11 @@ def STAFF_TOOL(ok: int) -> dict[str, int]:
     )
 
 
+def MATCHERS(ok: int) -> dict[str, int]:
+    """The identity screens: admins and account managers; other staff and customers 404."""
+    return {**STAFF_TOOL(ok), "agent": 404}
+
+
 # The API answers 401 (not a redirect to the login page) without credentials.
 API_ANONYMOUS = 401
 API_LIST = everyone(200, anonymous=API_ANONYMOUS)
@@ -356,7 +361,48 @@ MATRIX: list[Route] = [
     Route("portal:invoice", OF_RECORD_OF_A, args=lambda w: [w.invoice_a.pk]),
     Route("portal:invoice_pdf", OF_RECORD_OF_A, args=lambda w: [w.invoice_a.pk]),
     # The AM workspace -------------------------------------------------------------------
-    Route("portal:identity_queue", STAFF_TOOL(200)),
+    # Legacy customers to match: the people who decide (admins and AMs) see every
+    # organisation's name there, by design (issue 14); other staff get a 404.
+    Route(
+        "portal:identity_queue",
+        MATCHERS(200),
+        leak_checked=False,
+        notes="Candidates name any organisation: matchers pick among all of them.",
+    ),
+    Route(
+        "portal:identity",
+        MATCHERS(200),
+        args=lambda w: [w.pending_identity.pk],
+        leak_checked=False,
+        notes="Candidates name any organisation: matchers pick among all of them.",
+    ),
+    Route(
+        "portal:identity_accept",
+        MATCHERS(200),  # the confirmation step; nothing changes yet
+        method="post",
+        data=lambda w: {"identity": [w.pending_identity.pk]},
+        leak_checked=False,
+        notes="The confirmation names the candidate organisation.",
+    ),
+    Route(
+        "portal:identity_unmatch",
+        MATCHERS(302),
+        method="post",
+        args=lambda w: [w.pending_identity.pk],
+    ),
+    Route(
+        "portal:identity_not_ours",
+        MATCHERS(302),
+        method="post",
+        args=lambda w: [w.pending_identity.pk],
+    ),
+    Route(
+        "portal:identity_new_organisation",
+        {**MATCHERS(403), "admin": 302},  # creating organisations is an admin's
+        method="post",
+        args=lambda w: [w.pending_identity.pk],
+        data=lambda w: {"name": "Alfa Clinic North", "customer_number": "C-NEW1"},
+    ),
     Route("portal:work_queue", STAFF_TOOL(200)),
     # The legacy systems and their runs: every employee reads them; admins start runs.
     Route("portal:sync_sources", STAFF_TOOL(200)),
@@ -370,8 +416,7 @@ MATRIX: list[Route] = [
     ),
     Route(
         "portal:identity_match",
-        # Matching to A needs A to be yours: B's AM and the agent get the same 404 as a typo.
-        {**STAFF_TOOL(302), "am_b": 404, "agent": 404},
+        MATCHERS(302),
         method="post",
         args=lambda w: [w.pending_identity.pk],
         data=lambda w: {"organisation": w.org_a.pk},

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.services import api_token_create, invitation_create
+from portal.sync.identity import resolve_queue
 from portal.sync.models import CustomerIdentity, SourceSystem, SyncRun
 from portal.tests.records import add_orders
 from tests.access import MATRIX, ROLES, SEES_A, route_names, uncovered_routes
@@ -42,9 +43,11 @@ def matrix_world(world, django_capture_on_commit_callbacks, mailoutbox):
     world.invoice_a = world.order_a.invoices.get()
     world.shipment_a = world.order_a.shipments.get()
     world.api_token_a, _ = api_token_create(user=world.member_a, name="ERP import")
+    # Waiting, with A as its candidate (the engine's verdict: a close name, unconfirmed).
     world.pending_identity = CustomerIdentity.objects.create(
         system="order-entry", external_id="OE-9", external_name="ALFA CLINIC"
     )
+    resolve_queue()
     # Off, so "Run now" (inline in tests) queues a run that does nothing.
     world.source = SourceSystem.objects.create(
         name="Old billing", system="old-billing", department="billing", kind="sql",

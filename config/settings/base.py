@@ -280,6 +280,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    # Legacy customers still waiting, through the identity engine again (portal/sync).
+    "identities-resolve": {
+        "task": "portal.tasks.identities_resolve",
+        "schedule": 3600.0,
+        "options": {"expires": 3300},
+    },
     # Work kept in the outbox while Redis was down (accounts/outbox.py).
     "outbox-relay": {
         "task": "accounts.tasks.outbox_relay",

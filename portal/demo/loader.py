@@ -337,7 +337,7 @@ def estate_load(directory: Path) -> dict[str, int]:
     the portal does not know stays in the queue.
     """
     from portal.sync import identity, runs
-    from portal.sync.models import CustomerIdentity, SourceSystem
+    from portal.sync.models import SourceSystem
 
     paths = {
         "order_entry": directory / "order_entry.sqlite3",
@@ -361,11 +361,7 @@ def estate_load(directory: Path) -> dict[str, int]:
     finally:
         api.shutdown()
         api.server_close()
-    organisations = {identity.normalise_name(o.name): o for o in Organisation.objects.all()}
-    for pending in CustomerIdentity.objects.filter(organisation__isnull=True):
-        match = organisations.get(identity.normalise_name(pending.external_name))
-        if match is not None:
-            identity.identity_match(identity=pending, organisation=match, by=None)
+    identity.resolve_queue()  # customers met before their organisation existed
     return {"sources": SourceSystem.objects.count()}
 
 

@@ -1,13 +1,12 @@
 """Admin of the sync: sources, runs, quarantine, the identity queue."""
 
-from django import forms
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from portal import tasks
-from portal.sync import identity, runs
+from portal.sync import runs
 from portal.sync.models import (
     CustomerIdentity,
     QuarantinedRecord,
@@ -144,32 +143,29 @@ class QuarantinedRecordAdmin(admin.ModelAdmin):
         self.message_user(request, f"{result['landed']} landed, {result['failed']} still failing.")
 
 
-class IdentityForm(forms.ModelForm):
-    class Meta:
-        model = CustomerIdentity
-        fields = ["organisation"]
-
-
 @admin.register(CustomerIdentity)
 class CustomerIdentityAdmin(admin.ModelAdmin):
-    """The review queue: unknown customers of legacy systems, matched to organisations."""
+    """Every legacy customer and the decision on it; decisions are taken on the review
+    screen, which shows the candidates and what becomes visible to whom."""
 
-    form = IdentityForm
-    list_display = ["external_name", "external_id", "system", "organisation", "matched_at"]
-    list_filter = ["system", ("organisation", admin.EmptyFieldListFilter)]
-    search_fields = ["external_name", "external_id"]
-    autocomplete_fields = ["organisation"]
-    readonly_fields = ["system", "external_id", "external_name", "suggested", "matched_by"]
-    fields = ["system", "external_id", "external_name", "suggested", "organisation", "matched_by"]
+    list_display = ["external_name", "external_id", "system", "status", "organisation", "method"]
+    list_filter = ["system", "status", "method"]
+    search_fields = ["external_name", "external_id", "organisation__name"]
+    readonly_fields = [
+        "system", "external_id", "external_name", "number", "registry_id", "city", "postcode",
+        "email_domain", "status", "organisation", "method", "score", "evidence", "candidates",
+        "matched_at", "matched_by", "review",
+    ]  # fmt: skip
+    fields = readonly_fields
     list_select_related = ["organisation"]
 
-    @admin.display(description="Suggested matches")
-    def suggested(self, obj):
-        found = identity.suggestions(obj)  # one identity per page: one pass is fine
-        return ", ".join(f"{org} ({why})" for org, why in found) or "none"
-
-    def save_model(self, request, obj, form, change):
-        identity.identity_match(identity=obj, organisation=obj.organisation, by=request.user)
+    @admin.display(description="Decide")
+    def review(self, obj):
+        url = reverse("portal:identity", args=[obj.pk])
+        return format_html('<a href="{}">Open the review screen</a>', url)
 
     def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

@@ -27,3 +27,20 @@ class RunStatus(models.TextChoices):
     ATTENTION = "attention", "Needs attention"
     FAILED = "failed", "Failed"
     SKIPPED = "skipped", "Skipped: already running"
+
+
+class IdentityStatus(models.TextChoices):
+    # Waiting for a person: with ranked candidates (between the thresholds) or none.
+    WAITING = "waiting", "Waiting"
+    MATCHED = "matched", "Matched"
+    # Somebody said this customer of a legacy system is not one of ours: its records
+    # stay hidden and the engine stops proposing it.
+    NOT_OURS = "not_ours", "Not our customer"
+
+
+class MatchMethod(models.TextChoices):
+    NUMBER = "number", "Our customer number"
+    REGISTRY = "registry", "Registry or VAT number"
+    OTHER_SYSTEM = "other_system", "Matched in another system"
+    NAME = "name", "Name and evidence"
+    HAND = "hand", "By hand"

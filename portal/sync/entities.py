@@ -19,13 +19,23 @@ class EntitySchema:
         return self.required + self.optional
 
 
+# What a record may also say of its customer: evidence for the identity engine
+# (portal/sync/matching.py), not stored on the record.
+CUSTOMER_EVIDENCE = (
+    "customer_number",
+    "customer_registry_id",
+    "customer_city",
+    "customer_postcode",
+    "customer_email",
+)
+
 ENTITIES = {
     schema.name: schema
     for schema in [
         EntitySchema(
             "orders",
             required=("external_id", "customer_id", "number", "ordered_at", "status"),
-            optional=("customer_name", "currency", "total"),
+            optional=("customer_name", "currency", "total", *CUSTOMER_EVIDENCE),
         ),
         EntitySchema(
             "order_lines",
@@ -48,12 +58,13 @@ ENTITIES = {
                 "product_line",
                 "order_id",
                 "payment_url",
+                *CUSTOMER_EVIDENCE,
             ),
         ),
         EntitySchema(
             "tickets",
             required=("external_id", "customer_id", "subject", "opened_at", "status"),
-            optional=("customer_name", "category", "closed_at", "body"),
+            optional=("customer_name", "category", "closed_at", "body", *CUSTOMER_EVIDENCE),
         ),
         EntitySchema(
             "prices",
@@ -65,7 +76,7 @@ ENTITIES = {
                 "currency",
                 "valid_from",
             ),
-            optional=("customer_name", "valid_until"),
+            optional=("customer_name", "valid_until", *CUSTOMER_EVIDENCE),
         ),
         EntitySchema(
             "samples",
@@ -78,12 +89,12 @@ ENTITIES = {
                 "recipient",
                 "signed_at",
             ),
-            optional=("customer_name",),
+            optional=("customer_name", *CUSTOMER_EVIDENCE),
         ),
         EntitySchema(
             "accounts",
             required=("external_id", "name"),
-            optional=("customer_number", "city", "segment"),
+            optional=("customer_number", "city", "segment", "registry_id", "postcode", "email"),
         ),
     ]
 }

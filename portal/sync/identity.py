@@ -1,22 +1,23 @@
 """Which organisation a legacy system's customer id stands for.
 
-Every (system, customer id) a sync meets is recorded once. Known ones give
-their records an organisation; unknown ones wait in the review queue, their
-records kept (and hidden) until someone matches them, which links every
-record of that customer at once.
+Every (system, customer id) a sync meets is recorded once, with what the source
+says of it. The engine (matching.py) matches those it is sure of; the others
+wait in the review queue with ranked candidates, their records kept (and
+hidden) until someone decides, which links every record of that customer at
+once. Every decision, the engine's or a person's, is audited and can be undone.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
+from collections.abc import Callable
 
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.choices import AuditAction
-from accounts.models import Organisation, User
+from accounts.models import AuditEvent, Organisation, User
+from accounts.policy import may_match_identities
 from accounts.services import audit_record
 from portal.records.models import (
     CrmAccount,
@@ -28,108 +29,145 @@ from portal.records.models import (
     SampleReceipt,
     Shipment,
 )
+from portal.sync.choices import IdentityStatus, MatchMethod
+from portal.sync.matching import Evidence, OrganisationIndex
 from portal.sync.models import CustomerIdentity, SourceSystem
 
-LEGAL_WORDS = {
-    "ltd", "limited", "plc", "llc", "llp", "inc", "gmbh", "ag", "sa", "bv", "co", "company",
-    "the", "and", "of", "group",
-}  # fmt: skip
 
+def resolve(*, system: str, customers: dict[str, Evidence], index: Callable | None = None) -> dict:
+    """Record the customers of a batch, resolve the new ones, and return
+    {external id: organisation id or None}.
 
-def normalise_name(name: str) -> str:
-    """'St. Mary's Hospital Ltd' and 'ST MARYS HOSPITAL' both become 'st marys hospital'."""
-    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
-    text = text.replace("&", " and ").replace("'", "")
-    words = re.findall(r"[a-z0-9]+", text)
-    return " ".join(w for w in words if w not in LEGAL_WORDS)
-
-
-def resolve(
-    *, system: str, customers: dict[str, str], numbers: dict[str, str] | None = None
-) -> dict:
-    """Record the customers of a batch and return {external id: organisation id or None}.
-
-    `customers` maps external id to the name the source uses. `numbers` maps
-    external ids to one of *our* customer numbers where the source knows it
-    (a CRM does; some systems use our numbers as their ids): those match at once.
+    `customers` maps external id to what the source says of it. Identities still
+    waiting (new ones, or ones nobody has decided on) go through the engine;
+    `index` returns the OrganisationIndex to use (a run builds it once).
     """
     if not customers:
         return {}
     CustomerIdentity.objects.bulk_create(
-        [
-            CustomerIdentity(system=system, external_id=cid, external_name=name[:200])
-            for cid, name in customers.items()
-        ],
+        [new_identity(system, cid, evidence) for cid, evidence in customers.items()],
         ignore_conflicts=True,
     )
-    if numbers:
-        ours = dict(
-            Organisation.objects.filter(customer_number__in=set(numbers.values())).values_list(
-                "customer_number", "pk"
-            )
-        )
-        for cid, number in numbers.items():
-            if number in ours:
-                CustomerIdentity.objects.filter(
-                    system=system, external_id=cid, organisation__isnull=True
-                ).update(organisation_id=ours[number], matched_at=timezone.now())
-    known = dict(
-        CustomerIdentity.objects.filter(
-            system=system, external_id__in=list(customers), organisation__isnull=False
-        ).values_list("external_id", "organisation_id")
+    batch = CustomerIdentity.objects.filter(system=system, external_id__in=list(customers))
+    waiting = list(batch.filter(status=IdentityStatus.WAITING))
+    if waiting:
+        _decide(waiting, (index or OrganisationIndex.build)())
+    return dict(batch.values_list("external_id", "organisation_id"))
+
+
+def new_identity(system: str, external_id: str, evidence: Evidence) -> CustomerIdentity:
+    return CustomerIdentity(
+        system=system,
+        external_id=external_id,
+        external_name=evidence.name[:200],
+        number=evidence.number[:100],
+        registry_id=evidence.registry_id[:40],
+        city=evidence.city[:100],
+        postcode=evidence.postcode[:20],
+        email_domain=evidence.email_domain[:100],
     )
-    return {cid: known.get(cid) for cid in customers}
 
 
-class Suggester:
-    """Suggests organisations for legacy customers: same normalised name, or same number.
-
-    Built once from the organisations someone may match to, then asked per identity
-    without further queries.
-    """
-
-    def __init__(self, organisations):
-        self.by_name: dict[str, list[Organisation]] = {}
-        self.by_number: dict[str, list[Organisation]] = {}
-        for organisation in organisations.only("pk", "name", "customer_number"):
-            self.by_name.setdefault(normalise_name(organisation.name), []).append(organisation)
-            digits = _digits(organisation.customer_number)
-            if digits:
-                self.by_number.setdefault(digits, []).append(organisation)
-
-    def suggest(self, identity: CustomerIdentity, limit: int = 3) -> list[tuple]:
-        found = [
-            (o, "same name") for o in self.by_name.get(normalise_name(identity.external_name), [])
-        ]
-        found += [
-            (o, "same customer number")
-            for o in self.by_number.get(_digits(identity.external_id), [])
-            if all(o.pk != f.pk for f, _ in found)
-        ]
-        return found[:limit]
+def resolve_queue(*, index: OrganisationIndex | None = None, chunk: int = 2000) -> dict:
+    """Run the engine over every waiting identity (after new organisations arrive, or
+    the thresholds change); returns {"matched": n, "waiting": n}."""
+    index = index or OrganisationIndex.build()
+    pks = list(
+        CustomerIdentity.objects.filter(status=IdentityStatus.WAITING)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    matched = 0
+    for start in range(0, len(pks), chunk):
+        with transaction.atomic():
+            waiting = list(
+                CustomerIdentity.objects.select_for_update()
+                .filter(pk__in=pks[start : start + chunk], status=IdentityStatus.WAITING)
+                .order_by("pk")
+            )
+            matched += _decide(waiting, index)
+    return {"matched": matched, "waiting": len(pks) - matched}
 
 
-def _digits(text: str) -> str:
-    return re.sub(r"\D", "", text).lstrip("0")
+DECIDED_FIELDS = [
+    "status", "organisation", "method", "score", "evidence", "candidates", "matched_at",
+]  # fmt: skip
 
 
-def suggestions(identity: CustomerIdentity, limit: int = 3) -> list[tuple[Organisation, str]]:
-    """Organisations this identity may be, with why: same normalised name or number."""
-    return Suggester(Organisation.objects.all()).suggest(identity, limit)
+@transaction.atomic
+def _decide(identities: list[CustomerIdentity], index: OrganisationIndex) -> int:
+    """Ask the engine about each identity; write its verdicts, audit and link the
+    automatic matches. Returns how many it matched."""
+    now = timezone.now()
+    matched = []
+    for identity in identities:
+        verdict = index.resolve(Evidence.of(identity), system=identity.system)
+        identity.status = verdict.status
+        identity.organisation_id = verdict.organisation_id
+        identity.method, identity.score = verdict.method, verdict.score
+        identity.evidence, identity.candidates = verdict.why, verdict.candidates
+        if verdict.organisation_id:
+            identity.matched_at = now
+            matched.append(identity)
+    # One INSERT ... ON CONFLICT UPDATE per thousand: bulk_update's CASE per row and
+    # field took most of a whole-queue run's time.
+    CustomerIdentity.objects.bulk_create(
+        identities,
+        update_conflicts=True,
+        unique_fields=["system", "external_id"],
+        update_fields=DECIDED_FIELDS,
+        batch_size=1000,
+    )
+    AuditEvent.objects.bulk_create(
+        [
+            AuditEvent(
+                action=AuditAction.IDENTITY_MATCHED,
+                organisation_id=identity.organisation_id,
+                target=_target(identity),
+                detail=_match_detail(
+                    identity,
+                    to=index.organisations[identity.organisation_id].name,
+                    previous=None,
+                    records=None,
+                ),
+            )
+            for identity in matched
+        ],
+        batch_size=1000,
+    )
+    link_records([identity.pk for identity in matched])
+    return len(matched)
 
 
-def _check_may_match(by: User | None, *organisations: Organisation | None) -> None:
-    """Matching decides which organisation sees a customer's records: staff only, and only
-    between organisations the access policy lets them see (the old one and the new one).
-    `by` None is the system (the demo, a command)."""
-    if by is None:
-        return
-    if not by.is_employee:
-        raise PermissionDenied
-    wanted = {o.pk for o in organisations if o is not None}
-    visible = Organisation.objects.visible_to(by).filter(pk__in=wanted)
-    if len(wanted) != visible.count():
-        raise PermissionDenied
+def _target(identity: CustomerIdentity) -> str:
+    return f"{identity.system}:{identity.external_id} {identity.external_name}"[:200]
+
+
+def _match_detail(identity, *, to: str | None, previous, records: int | None) -> dict:
+    detail = {
+        "from": previous.name if previous else None,
+        "to": to,
+        "method": identity.method,
+        "score": identity.score,
+        "evidence": identity.evidence,
+    }
+    if records is not None:
+        detail["records"] = records
+    return detail
+
+
+# --- Decisions people take ---------------------------------------------------------------------
+
+
+def may_match(user: User | None) -> bool:
+    """The access policy's answer (accounts.policy.may_match_identities); `None` is the
+    system (the engine, the demo, a command)."""
+    return user is None or may_match_identities(user)
+
+
+def _check_may_match(by: User | None) -> None:
+    if not may_match(by):
+        raise PermissionDenied("Only admins and account managers match legacy customers.")
 
 
 @transaction.atomic
@@ -139,49 +177,118 @@ def identity_match(
     """Link a legacy customer to an organisation (or unlink it) and all its records.
 
     All or nothing, under a lock on the identity, so two people matching at once
-    cannot split its records; the access policy is asked again for `by`, and the
-    change is in the audit trail. Returns the number of records (orders, invoices,
-    old tickets, prices, samples) that changed hands; lines and shipments follow
-    their orders.
+    cannot split its records; the right to match is asked again for `by`, and the
+    change is in the audit trail with the evidence the engine had for that
+    organisation. Returns the number of records (orders, invoices, old tickets,
+    prices, samples) that changed hands; lines and shipments follow their orders.
+    Unlinking (`organisation` None) hides the records again at once.
     """
-    locked = CustomerIdentity.objects.select_for_update(of=("self",)).select_related("organisation")
-    current = locked.get(pk=identity.pk)
+    _check_may_match(by)
+    current = _locked(identity)
     previous = current.organisation
-    _check_may_match(by, previous, organisation)
     current.organisation = organisation
+    current.status = IdentityStatus.MATCHED if organisation else IdentityStatus.WAITING
     current.matched_at = timezone.now() if organisation else None
     current.matched_by = by if organisation else None
-    current.save(update_fields=["organisation", "matched_at", "matched_by"])
-    sources = list(SourceSystem.objects.filter(system=current.system).values_list("pk", flat=True))
-    organisation_id = organisation.pk if organisation else None
-    changed = 0
-    for model in (Order, Invoice, LegacyTicket, PriceAgreement, SampleReceipt):
-        changed += model.objects.filter(
-            source_id__in=sources, customer_id=current.external_id
-        ).update(organisation_id=organisation_id)
-    CrmAccount.objects.filter(source_id__in=sources, external_id=current.external_id).update(
-        organisation_id=organisation_id
-    )
-    for child in (OrderLine, Shipment):
-        link_children(child, order_sources=sources, child_sources=sources)
-    _audit_match(current, previous, organisation, by, changed)
-    identity.organisation, identity.matched_at = current.organisation, current.matched_at
-    identity.matched_by = current.matched_by
-    return changed
-
-
-def _audit_match(identity, previous, organisation, by, changed: int) -> None:
+    if organisation:
+        chosen = next((c for c in current.candidates if c["organisation"] == organisation.pk), None)
+        current.method = MatchMethod.HAND if by else current.method
+        current.score = chosen["score"] if chosen else None
+        current.evidence = chosen["why"] if chosen else ["chosen by hand"]
+    current.save()
+    changed = link_records([current.pk])
     audit_record(
         actor=by,
         action=AuditAction.IDENTITY_MATCHED if organisation else AuditAction.IDENTITY_UNMATCHED,
         organisation=organisation or previous,
-        target=f"{identity.system}:{identity.external_id} {identity.external_name}",
-        detail={
-            "from": previous.name if previous else None,
-            "to": organisation.name if organisation else None,
-            "records": changed,
-        },
+        target=_target(current),
+        detail=_match_detail(
+            current,
+            to=organisation.name if organisation else None,
+            previous=previous,
+            records=changed,
+        ),
     )
+    _copy_decision(current, identity)
+    return changed
+
+
+@transaction.atomic
+def identity_not_ours(*, identity: CustomerIdentity, by: User | None) -> int:
+    """Say a legacy customer is none of our organisations: its records stay hidden (or
+    are hidden again) and the engine stops proposing it. Undone by `identity_match`
+    with no organisation, which puts it back in the queue."""
+    _check_may_match(by)
+    current = _locked(identity)
+    previous = current.organisation
+    current.organisation, current.status = None, IdentityStatus.NOT_OURS
+    current.matched_at, current.matched_by = timezone.now(), by
+    current.save()
+    changed = link_records([current.pk])
+    audit_record(
+        actor=by,
+        action=AuditAction.IDENTITY_NOT_OURS,
+        organisation=previous,
+        target=_target(current),
+        detail={"from": previous.name if previous else None, "records": changed},
+    )
+    _copy_decision(current, identity)
+    return changed
+
+
+def _locked(identity: CustomerIdentity) -> CustomerIdentity:
+    locked = CustomerIdentity.objects.select_for_update(of=("self",)).select_related("organisation")
+    return locked.get(pk=identity.pk)
+
+
+def _copy_decision(source: CustomerIdentity, target: CustomerIdentity) -> None:
+    for name in ("organisation", "status", "matched_at", "matched_by", "method", "score"):
+        setattr(target, name, getattr(source, name))
+    target.evidence = source.evidence
+
+
+# The records that name their customer, and the column that holds its id.
+CUSTOMER_RECORDS = [
+    (Order, "customer_id"),
+    (Invoice, "customer_id"),
+    (LegacyTicket, "customer_id"),
+    (PriceAgreement, "customer_id"),
+    (SampleReceipt, "customer_id"),
+    (CrmAccount, "external_id"),
+]
+
+
+def link_records(identity_pks: list[int]) -> int:
+    """Give every record of these identities their identity's organisation (None hides
+    them), set-based; lines and shipments follow their orders. Returns how many
+    records (not counting lines, shipments or CRM accounts) changed hands."""
+    if not identity_pks:
+        return 0
+    changed = 0
+    identities = connection.ops.quote_name(CustomerIdentity._meta.db_table)
+    sources = connection.ops.quote_name(SourceSystem._meta.db_table)
+    for start in range(0, len(identity_pks), 500):
+        pks = identity_pks[start : start + 500]
+        marks = ", ".join(["%s"] * len(pks))
+        for model, column in CUSTOMER_RECORDS:
+            table = connection.ops.quote_name(model._meta.db_table)
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {table} SET organisation_id = ci.organisation_id "  # noqa: S608
+                    f"FROM {identities} ci, {sources} s "
+                    f"WHERE ci.id IN ({marks}) AND s.system = ci.system "
+                    f"AND {table}.source_id = s.id AND {table}.{column} = ci.external_id "
+                    f"AND {table}.organisation_id IS DISTINCT FROM ci.organisation_id",
+                    pks,
+                )
+                changed += cursor.rowcount if model is not CrmAccount else 0
+    if changed:  # lines and shipments follow orders that changed hands
+        systems = CustomerIdentity.objects.filter(pk__in=identity_pks).values_list("system")
+        for system in {system for (system,) in systems.distinct()}:
+            own = list(SourceSystem.objects.filter(system=system).values_list("pk", flat=True))
+            for child in (OrderLine, Shipment):
+                link_children(child, order_sources=own, child_sources=own)
+    return changed
 
 
 def link_children(
@@ -234,3 +341,30 @@ def invoice_sources_for(system: str) -> list[int]:
             "pk", flat=True
         )
     )
+
+
+@transaction.atomic
+def organisation_from_identity(
+    *, identity: CustomerIdentity, name: str, customer_number: str, by: User
+) -> Organisation:
+    """A new organisation made of what the legacy system knows of its customer, matched
+    to it (admins: the same right as creating one in Django admin)."""
+    if not by.is_portal_admin:
+        raise PermissionDenied("Only admins create organisations.")
+    organisation = Organisation.objects.create(
+        name=name,
+        customer_number=customer_number,
+        registry_id=identity.registry_id,
+        city=identity.city,
+        postcode=identity.postcode,
+        email_domain=identity.email_domain,
+    )
+    audit_record(
+        actor=by,
+        action=AuditAction.ORGANISATION_CREATED,
+        organisation=organisation,
+        target=organisation.name,
+        detail={"from identity": _target(identity)},
+    )
+    identity_match(identity=identity, organisation=organisation, by=by)
+    return organisation

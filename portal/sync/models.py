@@ -6,7 +6,7 @@ from django.db import models
 from accounts.choices import Department
 from accounts.models import Organisation
 from accounts.querysets import OrganisationOwnedQuerySet
-from portal.sync.choices import Entity, RunStatus, SourceKind
+from portal.sync.choices import Entity, IdentityStatus, MatchMethod, RunStatus, SourceKind
 
 
 class SourceSystem(models.Model):
@@ -106,13 +106,32 @@ class SyncRun(models.Model):
 class CustomerIdentity(models.Model):
     """How one legacy system names one customer, and which organisation that is.
 
-    Unknown ids wait here, unmatched, with their records kept; matching one
-    links every record it has, at once.
+    The engine (portal/sync/matching.py) matches what it is sure of and ranks
+    candidates for the rest; those wait here, their records kept (and hidden),
+    until a person decides. Matching links every record at once; unmatching
+    hides them again.
     """
 
     system = models.SlugField(max_length=50)
     external_id = models.CharField(max_length=100)
     external_name = models.CharField(max_length=200, blank=True)
+    status = models.CharField(
+        max_length=10, choices=IdentityStatus, default=IdentityStatus.WAITING, db_index=True
+    )
+    # What the source told us besides the name: the engine's evidence.
+    number = models.CharField(
+        max_length=100, blank=True, help_text="Our customer number, where the source quotes it."
+    )
+    registry_id = models.CharField(max_length=40, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    postcode = models.CharField(max_length=20, blank=True)
+    email_domain = models.CharField(max_length=100, blank=True)
+    # The engine's verdict: how it matched, how sure it was, and otherwise the
+    # ranked candidates [{"organisation": pk, "score": 0-100, "why": [...]}].
+    method = models.CharField(max_length=15, choices=MatchMethod, blank=True)
+    score = models.PositiveSmallIntegerField(null=True, blank=True)
+    evidence = models.JSONField(default=list, blank=True)
+    candidates = models.JSONField(default=list, blank=True)
     organisation = models.ForeignKey(
         Organisation,
         null=True,

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
-from accounts.models import Organisation
 from portal.sync.base import PermanentError, ShapeError, TransientError
-from portal.sync.identity import Suggester
+from portal.sync.choices import IdentityStatus
 from portal.sync.mapping import ConfigError, Mapping, MappingError
+from portal.sync.matching import OrganisationIndex
 from portal.sync.models import CustomerIdentity, SourceSystem
-from portal.sync.runs import CUSTOMER_KEY, source_connector
+from portal.sync.runs import CUSTOMER_KEY, customer_evidence, source_connector
 
 PREVIEW_RECORDS = 20
 
@@ -75,37 +75,42 @@ def source_preview(*, source: SourceSystem, limit: int = PREVIEW_RECORDS) -> Pre
 
 
 def _customers(source: SourceSystem, rows: list[PreviewRow]) -> None:
-    """What the run would make of each row's customer id, read only."""
+    """What the run would make of each row's customer, read only: the identity
+    engine's verdict, or the decision already taken."""
     key = CUSTOMER_KEY.get(source.entity)
     ids = {str(r.values[key]) for r in rows if r.values and r.values.get(key)} if key else set()
     if not ids:
         return
-    matched = dict(
-        CustomerIdentity.objects.filter(
-            system=source.system, external_id__in=ids, organisation__isnull=False
-        ).values_list("external_id", "organisation__name")
-    )
-    numbers = {str(r.values[key]): r.values.get("customer_number") for r in rows if r.values}
-    if source.config.get("customer_ids_are_ours", False):
-        numbers.update({cid: cid for cid in ids})
-    ours = dict(
-        Organisation.objects.filter(
-            customer_number__in=[n for n in numbers.values() if n]
-        ).values_list("customer_number", "name")
-    )
-    suggester = Suggester(Organisation.objects.all())
+    decided = {
+        identity.external_id: identity
+        for identity in CustomerIdentity.objects.filter(system=source.system, external_id__in=ids)
+        .exclude(status=IdentityStatus.WAITING)
+        .select_related("organisation")
+    }
+    index = OrganisationIndex.build()
+    ours = source.config.get("customer_ids_are_ours", False)
     for row in rows:
         if not row.values or not row.values.get(key):
             continue
         cid = str(row.values[key])
-        if cid in matched:
-            row.customer = f"{matched[cid]} (matched before)"
-        elif numbers.get(cid) in ours:
-            row.customer = f"{ours[numbers[cid]]} (our customer number {numbers[cid]})"
+        if cid in decided:
+            before = decided[cid]
+            row.customer = (
+                f"{before.organisation.name} (matched before)"
+                if before.organisation
+                else "not our customer (decided before): kept hidden"
+            )
+            continue
+        verdict = index.resolve(
+            customer_evidence(source.entity, row.values, number=cid if ours else ""),
+            system=source.system,
+        )
+        if verdict.organisation_id:
+            name = index.organisations[verdict.organisation_id].name
+            row.customer = f"{name} (matched automatically: {', '.join(verdict.why)})"
         else:
-            waiting = CustomerIdentity(
-                system=source.system, external_id=cid,
-                external_name=str(row.values.get("customer_name") or row.values.get("name") or ""),
-            )  # fmt: skip
-            found = ", ".join(f"{o.name} ({why})" for o, why in suggester.suggest(waiting))
-            row.customer = "waits in the review queue" + (f"; suggested: {found}" if found else "")
+            found = ", ".join(
+                f"{index.organisations[c['organisation']].name} ({', '.join(c['why'])})"
+                for c in verdict.candidates[:3]
+            )
+            row.customer = "waits in the review queue" + (f"; candidates: {found}" if found else "")

@@ -37,6 +37,7 @@ from portal.sync.base import Batch, PermanentError, ShapeError, TransientError
 from portal.sync.choices import Entity, RunStatus, SourceKind
 from portal.sync.connectors import build_connector
 from portal.sync.mapping import Mapping, MappingError
+from portal.sync.matching import Evidence, OrganisationIndex
 from portal.sync.models import ProcessedFile, QuarantinedRecord, SourceSystem, SyncRun
 from portal.sync.seen import SeenKeys
 from portal.sync.timings import PhaseTimes
@@ -111,6 +112,14 @@ class Plan:
         # upserts every row without looking them up first (see upsert.upsert).
         self.compare = self.model.objects.filter(source=source).exists()
         self.analyze_at = ANALYZE_AFTER_CREATED
+        self._index: OrganisationIndex | None = None
+
+    def index(self) -> OrganisationIndex:
+        """The identity engine's view of the organisations, built once per run (on the
+        first batch with a customer nobody has decided on yet)."""
+        if self._index is None:
+            self._index = OrganisationIndex.build()
+        return self._index
 
 
 def content_hash(values: tuple) -> str:
@@ -190,12 +199,26 @@ def _organisations(plan: Plan, rows: dict[str, dict]) -> dict:
     key = CUSTOMER_KEY.get(plan.source.entity)
     if key is None:
         return {}
-    name = CUSTOMER_NAME.get(plan.source.entity, "customer_name")
-    customers = {str(v[key]): v.get(name) or "" for v in rows.values()}
-    numbers = {str(v[key]): v["customer_number"] for v in rows.values() if v.get("customer_number")}
-    if plan.source.config.get("customer_ids_are_ours", False):
-        numbers.update({cid: cid for cid in customers})
-    return identity.resolve(system=plan.source.system, customers=customers, numbers=numbers)
+    ours = plan.source.config.get("customer_ids_are_ours", False)
+    customers = {}
+    for values in rows.values():
+        cid = str(values[key])
+        customers[cid] = customer_evidence(plan.source.entity, values, number=cid if ours else "")
+    return identity.resolve(system=plan.source.system, customers=customers, index=plan.index)
+
+
+def customer_evidence(entity: str, values: dict, *, number: str) -> Evidence:
+    """What a record says of its customer, for the identity engine."""
+    own = entity == Entity.ACCOUNTS  # a CRM account *is* the customer
+    email = str(values.get("email" if own else "customer_email") or "")
+    return Evidence(
+        name=str(values.get(CUSTOMER_NAME.get(entity, "customer_name")) or ""),
+        number=number or str(values.get("customer_number") or ""),
+        registry_id=str(values.get("registry_id" if own else "customer_registry_id") or ""),
+        city=str(values.get("city" if own else "customer_city") or ""),
+        postcode=str(values.get("postcode" if own else "customer_postcode") or ""),
+        email_domain=email.rpartition("@")[2].lower(),
+    )
 
 
 def _rows(plan: Plan, rows: dict[str, dict], organisations: dict, now) -> list[tuple]:

@@ -1,10 +1,27 @@
-"""Reads of the sync for staff screens: the sources, their runs, one run's counters."""
+"""Reads of the sync for staff screens: the sources, their runs, one run's counters, and
+the customer identities waiting for a person."""
 
-from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 
-from portal.sync.choices import RunStatus
-from portal.sync.models import SourceSystem, SyncRun
+from accounts.choices import AuditAction
+from accounts.models import AuditEvent, Membership, Organisation
+from portal.records.models import Invoice, LegacyTicket, Order, PriceAgreement, SampleReceipt
+from portal.sync.choices import IdentityStatus, RunStatus
+from portal.sync.models import CustomerIdentity, SourceSystem, SyncRun
+
+RECORD_KINDS = [
+    ("orders", Order),
+    ("invoices", Invoice),
+    ("old tickets", LegacyTicket),
+    ("contract prices", PriceAgreement),
+    ("sample receipts", SampleReceipt),
+]
+IDENTITY_ACTIONS = [
+    AuditAction.IDENTITY_MATCHED,
+    AuditAction.IDENTITY_UNMATCHED,
+    AuditAction.IDENTITY_NOT_OURS,
+]
 
 RECENT_RUNS = 20
 
@@ -45,3 +62,99 @@ def source_runs(*, source: SourceSystem) -> list[SyncRun]:
 
 def run_get(*, pk: int) -> SyncRun:
     return get_object_or_404(SyncRun.objects.select_related("source"), pk=pk)
+
+
+# --- Customer identities ------------------------------------------------------------------------
+
+PICKER_LIMIT = 20
+
+
+def identity_queue(*, system: str = "", search: str = "") -> QuerySet[CustomerIdentity]:
+    """Identities waiting for a person: those with a strong candidate first."""
+    waiting = CustomerIdentity.objects.filter(status=IdentityStatus.WAITING)
+    if system:
+        waiting = waiting.filter(system=system)
+    if search:
+        waiting = waiting.filter(
+            Q(external_name__icontains=search) | Q(external_id__icontains=search)
+        )
+    return waiting.order_by(F("score").desc(nulls_last=True), "system", "external_name", "pk")
+
+
+def identities_waiting() -> int:
+    return CustomerIdentity.objects.filter(status=IdentityStatus.WAITING).count()
+
+
+def identity_systems() -> list[str]:
+    return list(
+        CustomerIdentity.objects.order_by("system").values_list("system", flat=True).distinct()
+    )
+
+
+def identity_get(*, pk: int) -> CustomerIdentity:
+    return get_object_or_404(
+        CustomerIdentity.objects.select_related("organisation", "matched_by"), pk=pk
+    )
+
+
+def candidate_organisations(identities) -> dict[int, Organisation]:
+    """The organisations the engine proposed for these identities, by pk (one query)."""
+    pks = {c["organisation"] for identity in identities for c in identity.candidates}
+    return Organisation.objects.only("pk", "name", "customer_number", "city").in_bulk(pks)
+
+
+def organisation_search(*, search: str) -> list[Organisation]:
+    """Organisations whose name, customer number or city has `search`: the picker of the
+    review screen, for people who may match to any organisation (see identity.may_match)."""
+    if not search.strip():
+        return []
+    words = search.split()
+    found = Organisation.objects.all()
+    for word in words:
+        found = found.filter(
+            Q(name__icontains=word) | Q(customer_number__iexact=word) | Q(city__iexact=word)
+        )
+    return list(found.only("pk", "name", "customer_number", "city").order_by("name")[:PICKER_LIMIT])
+
+
+def record_counts(identities) -> dict[int, dict[str, int]]:
+    """{identity pk: {kind: records}} of what each identity's system holds for it (not
+    deleted): what a match makes visible. One query per kind of record."""
+    by_key = {(i.system, i.external_id): i.pk for i in identities}
+    counts: dict[int, dict[str, int]] = {}
+    if not by_key:
+        return counts
+    ids = {external_id for _, external_id in by_key}
+    for label, model in RECORD_KINDS:
+        rows = (
+            model.objects.filter(customer_id__in=ids, deleted_at__isnull=True)
+            .values_list("source__system", "customer_id")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        for system, customer_id, n in rows:
+            if (system, customer_id) in by_key:
+                counts.setdefault(by_key[system, customer_id], {})[label] = n
+    return counts
+
+
+def people_by_organisation(organisations) -> dict[int, int]:
+    """{organisation pk: active people} who would see what a match makes visible."""
+    return dict(
+        Membership.objects.filter(
+            organisation__in=list(organisations), is_active=True, user__is_active=True
+        )
+        .values_list("organisation")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+
+
+def identity_history(identity: CustomerIdentity) -> QuerySet[AuditEvent]:
+    """The decisions taken on this identity, newest first."""
+    prefix = f"{identity.system}:{identity.external_id} "
+    return (
+        AuditEvent.objects.filter(action__in=IDENTITY_ACTIONS, target__startswith=prefix)
+        .select_related("actor", "organisation")
+        .order_by("-at")[:20]
+    )

@@ -1,54 +1,202 @@
 """Staff screens of the sync: the identity review queue (legacy customers waiting to be
 matched), and the sources with their runs, a running one's counters followed live."""
 
+from functools import wraps
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts import selectors as account_selectors
 from accounts.decorators import staff_only
+from accounts.models import Organisation
 from portal import tasks
 from portal.sync import identity, selectors
-from portal.sync.identity import Suggester
-from portal.sync.models import CustomerIdentity
+from portal.sync.forms import NewOrganisationForm
+
+QUEUE_PAGE = 50
 
 
-@staff_only
+def matchers_only(view):
+    """The identity screens: for the people who decide which organisation a legacy
+    customer is (identity.may_match); other staff and customers get a 404."""
+
+    @staff_only
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not identity.may_match(request.user):
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@matchers_only
 def identity_queue(request):
-    """Customers of legacy systems nobody has matched yet, with suggestions."""
-    pending = CustomerIdentity.objects.filter(organisation__isnull=True).order_by(
-        "system", "external_name"
-    )
-    page = Paginator(pending, 50).get_page(request.GET.get("page"))
-    choices = account_selectors.organisation_list(user=request.user)
-    suggester = Suggester(choices)
-    rows = [(pending_identity, suggester.suggest(pending_identity)) for pending_identity in page]
+    """Customers of legacy systems waiting for a person, best candidates first."""
+    system, search = request.GET.get("system", ""), request.GET.get("q", "").strip()
+    page = Paginator(selectors.identity_queue(system=system, search=search), QUEUE_PAGE)
+    page = page.get_page(request.GET.get("page"))
+    organisations = selectors.candidate_organisations(page)
+    rows = [(waiting, _candidates(waiting, organisations)[:1]) for waiting in page]
     return render(
         request,
         "portal/identity_queue.html",
-        {"page": page, "rows": rows, "organisations": choices.only("pk", "name")},
+        {
+            "page": page,
+            "rows": rows,
+            "systems": selectors.identity_systems(),
+            "system": system,
+            "search": search,
+        },
     )
+
+
+def _candidates(waiting, organisations: dict) -> list[tuple]:
+    """(organisation, score, why) for each of the engine's candidates still there."""
+    return [
+        (organisations[c["organisation"]], c["score"], c["why"])
+        for c in waiting.candidates
+        if c["organisation"] in organisations
+    ]
+
+
+@matchers_only
+def identity_detail(request, pk: int):
+    """One legacy customer: what its system says, the ranked candidates and why, a search
+    over every organisation, and what a decision would make visible to whom."""
+    subject = selectors.identity_get(pk=pk)
+    search = request.GET.get("q", "").strip()
+    found = selectors.organisation_search(search=search)
+    if request.htmx and request.GET.get("picker"):
+        return render(request, "portal/identity_picker.html", {"subject": subject, "found": found})
+    chosen = _chosen(request, subject)
+    shown = chosen or subject.organisation
+    records = selectors.record_counts([subject]).get(subject.pk, {})
+    return render(
+        request,
+        "portal/identity.html",
+        {
+            "subject": subject,
+            "candidates": _candidates(subject, selectors.candidate_organisations([subject])),
+            "search": search,
+            "found": found,
+            "chosen": chosen,
+            "records": records,
+            "total": sum(records.values()),
+            "people": selectors.people_by_organisation([shown]).get(shown.pk, 0) if shown else 0,
+            "history": selectors.identity_history(subject),
+        },
+    )
+
+
+def _chosen(request, subject) -> Organisation | None:
+    """The organisation picked for the confirmation step (?organisation=pk), if any."""
+    try:
+        pk = int(request.GET.get("organisation", ""))
+    except ValueError:
+        return None
+    return Organisation.objects.filter(pk=pk).first()
 
 
 @require_POST
-@staff_only
+@matchers_only
 def identity_match(request, pk: int):
-    """Match a waiting customer to one of the organisations this person may see."""
-    pending = get_object_or_404(CustomerIdentity.objects.filter(organisation__isnull=True), pk=pk)
+    """Match a legacy customer to the organisation confirmed on its page."""
+    subject = selectors.identity_get(pk=pk)
     try:
-        organisation = account_selectors.organisation_get(
-            user=request.user, pk=int(request.POST.get("organisation", ""))
-        )
-    except ValueError:
+        organisation = Organisation.objects.get(pk=int(request.POST.get("organisation", "")))
+    except (ValueError, Organisation.DoesNotExist):
         raise Http404 from None
-    linked = identity.identity_match(identity=pending, organisation=organisation, by=request.user)
+    linked = identity.identity_match(identity=subject, organisation=organisation, by=request.user)
     messages.success(
-        request, f"{pending.external_name} is now {organisation.name}: {linked} records linked."
+        request, f"{subject.external_name} is now {organisation.name}: {linked} records linked."
     )
     return redirect("portal:identity_queue")
+
+
+@require_POST
+@matchers_only
+def identity_unmatch(request, pk: int):
+    """Undo a decision: the records are hidden again and the customer waits in the queue."""
+    subject = selectors.identity_get(pk=pk)
+    hidden = identity.identity_match(identity=subject, organisation=None, by=request.user)
+    messages.success(
+        request, f"{subject.external_name} waits for a decision again: {hidden} records hidden."
+    )
+    return redirect("portal:identity", pk=subject.pk)
+
+
+@require_POST
+@matchers_only
+def identity_not_ours(request, pk: int):
+    """Say the legacy customer is none of ours: its records stay hidden."""
+    subject = selectors.identity_get(pk=pk)
+    identity.identity_not_ours(identity=subject, by=request.user)
+    messages.success(request, f"{subject.external_name} is marked as not our customer.")
+    return redirect("portal:identity_queue")
+
+
+@require_POST
+@matchers_only
+def identity_new_organisation(request, pk: int):
+    """Make a new organisation of a legacy customer (admins), and match it."""
+    if not request.user.is_portal_admin:
+        raise PermissionDenied("Only admins create organisations.")
+    subject = selectors.identity_get(pk=pk)
+    form = NewOrganisationForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect("portal:identity", pk=subject.pk)
+    organisation = identity.organisation_from_identity(
+        identity=subject, by=request.user, **form.cleaned_data
+    )
+    messages.success(request, f"{organisation.name} is a new organisation, matched.")
+    return redirect("portal:identity_queue")
+
+
+@require_POST
+@matchers_only
+def identity_accept(request):
+    """Accept the top candidate of several waiting customers: first a confirmation that
+    says what becomes visible to whom, then (with `confirm`) the matches."""
+    ids = [int(pk) for pk in request.POST.getlist("identity") if pk.isdigit()]
+    waiting = list(selectors.identity_queue().filter(pk__in=ids).exclude(candidates=[]))
+    if request.POST.get("confirm") != "1":
+        return render(request, "portal/identity_accept.html", {"plan": _accept_plan(waiting)})
+    organisations = selectors.candidate_organisations(waiting)
+    linked = 0
+    for subject in waiting:
+        top = organisations.get(subject.candidates[0]["organisation"])
+        if top:
+            linked += identity.identity_match(identity=subject, organisation=top, by=request.user)
+    messages.success(request, f"{len(waiting)} customers matched: {linked} records linked.")
+    return redirect("portal:identity_queue")
+
+
+def _accept_plan(waiting: list) -> list[tuple]:
+    """(identity, organisation, score, why, records, people) for the confirmation page."""
+    organisations = selectors.candidate_organisations(waiting)
+    people = selectors.people_by_organisation(organisations.values())
+    records = {pk: sum(kinds.values()) for pk, kinds in selectors.record_counts(waiting).items()}
+    plan = []
+    for subject in waiting:
+        top = subject.candidates[0]
+        organisation = organisations.get(top["organisation"])
+        if organisation:
+            plan.append(
+                (
+                    subject,
+                    organisation,
+                    top["score"],
+                    top["why"],
+                    records.get(subject.pk, 0),
+                    people.get(organisation.pk, 0),
+                )
+            )
+    return plan
 
 
 @staff_only

@@ -30,9 +30,7 @@ from portal.relationship.selectors import (
     overdue_reviews,
     sponsor_lapses,
 )
-from portal.sync.models import (
-    CustomerIdentity,
-)
+from portal.sync import selectors as sync_selectors
 from tickets.choices import OPEN_STATUSES, SlaState
 from tickets.models import Message, Ticket
 from tickets.selectors import ticket_list
@@ -134,7 +132,7 @@ def work_queue_counts(*, user: User) -> dict[str, int]:
         "waiting": tickets_waiting_for_staff(user=user).count(),
         "at_risk": ticket_list(user=user, status="open", sla_state="at_risk").count(),
         "breached": ticket_list(user=user, status="open", sla_state="breached").count(),
-        "to_match": CustomerIdentity.objects.filter(organisation__isnull=True).count(),
+        "to_match": sync_selectors.identities_waiting(),
     }
 
 

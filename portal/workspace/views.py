@@ -12,7 +12,6 @@ from portal.relationship import health
 from portal.relationship import selectors as relationship_selectors
 from portal.relationship.choices import HealthColour
 from portal.sync import selectors as sync_selectors
-from portal.sync.models import CustomerIdentity
 from portal.workspace import selectors
 from tickets import selectors as ticket_selectors
 from tiers.models import ServiceTier
@@ -70,7 +69,7 @@ def work_queue(request):
             "breached": ticket_selectors.ticket_list(
                 user=request.user, status="open", sla_state="breached"
             )[:50],
-            "to_match": CustomerIdentity.objects.filter(organisation__isnull=True).count(),
+            "to_match": sync_selectors.identities_waiting(),
             "troubled_sources": list(sync_selectors.sources_needing_attention()[:20]),
             "reviews_overdue": relationship_selectors.overdue_reviews(user=request.user)[:50],
             "commitments_overdue": relationship_selectors.overdue_commitments(user=request.user)[

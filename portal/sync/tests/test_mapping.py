@@ -680,7 +680,8 @@ INVOICE = {
             {**INVOICE, "paid": "Bezahlt"},
             "unknown target field(s) 'paid' (expected: external_id, customer_id, number, amount,"
             " currency, issued_on, due_on, paid_on, status, customer_name, product_line, order_id,"
-            " payment_url)",
+            " payment_url, customer_number, customer_registry_id, customer_city,"
+            " customer_postcode, customer_email)",
         ),
         (
             {k: v for k, v in INVOICE.items() if k not in ("amount", "number")},
@@ -798,7 +799,9 @@ def test_config_errors_are_all_reported_at_once():
     assert str(caught.value) == (
         "mapping for invoices: unknown target field(s) 'nummer' (expected: external_id,"
         " customer_id, number, amount, currency, issued_on, due_on, paid_on, status,"
-        " customer_name, product_line, order_id, payment_url); required field(s) not mapped:"
+        " customer_name, product_line, order_id, payment_url, customer_number,"
+        " customer_registry_id, customer_city, customer_postcode, customer_email); required"
+        " field(s) not mapped:"
         " customer_id,"
         " number, issued_on; amount: unknown type 'money' (expected one of: str, int, decimal,"
         " date, datetime, bool, currency, enum); currency: 'values' does not apply to type"

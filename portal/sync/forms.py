@@ -1,0 +1,18 @@
+"""Forms of the sync's staff screens."""
+
+from django import forms
+
+from accounts.models import Organisation
+
+
+class NewOrganisationForm(forms.Form):
+    """A legacy customer who is ours but has no organisation yet."""
+
+    name = forms.CharField(max_length=200)
+    customer_number = forms.CharField(max_length=32)
+
+    def clean_customer_number(self) -> str:
+        number = self.cleaned_data["customer_number"].strip()
+        if Organisation.objects.filter(customer_number__iexact=number).exists():
+            raise forms.ValidationError(f"Customer number {number} is already taken.")
+        return number
