@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from portal.sync import runs
 from portal.sync.models import SourceSystem
-from portal.sync.tests.test_runs import LegacyOrders, order_fields
+from portal.sync.tests.legacy import LegacyOrders, order_fields
 from tests.browser import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -1,9 +1,8 @@
 """The sync engine against real PostgreSQL: convergence, quarantine, identity, failures, deletes."""
 
-import copy
 import sqlite3
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -19,77 +18,7 @@ from portal.sync.base import TransientError
 from portal.sync.choices import IdentityStatus, RunStatus
 from portal.sync.models import CustomerIdentity, QuarantinedRecord, SourceSystem, SyncRun
 from portal.sync.tests.http_server import ApiServer, Reply
-
-T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
-ORDER_FIELDS_SPEC = {
-    "external_id": "id",
-    "customer_id": "cust",
-    "customer_name": "cust_name",
-    "number": "no",
-    "status": "status",
-    "ordered_at": {"from": "placed", "type": "datetime"},
-    "total": {"from": "total", "type": "decimal", "min": 0},
-}
-
-
-def order_fields(without=()) -> dict:
-    """A fresh copy each time: tests change their source's mapping."""
-    return {k: copy.deepcopy(v) for k, v in ORDER_FIELDS_SPEC.items() if k not in without}
-
-
-class LegacyOrders:
-    """A real SQLite order-entry database the test can change between runs."""
-
-    def __init__(self, path):
-        self.path = path
-        self.db = sqlite3.connect(path)
-        self.db.execute(
-            "CREATE TABLE orders (id INTEGER PRIMARY KEY, cust TEXT, cust_name TEXT, no TEXT,"
-            " status TEXT, placed TEXT, total TEXT, updated_at TEXT)"
-        )
-
-    def put(self, order_id, *, cust="OE-1", total="10.00", status="open", at=T0):
-        self.db.execute(
-            "INSERT OR REPLACE INTO orders VALUES (?,?,?,?,?,?,?,?)",
-            (order_id, cust, f"Customer {cust}", f"SO-{order_id}", status, T0.isoformat(),
-             total, at.isoformat()),
-        )  # fmt: skip
-        self.db.commit()
-
-    def delete(self, order_id):
-        self.db.execute("DELETE FROM orders WHERE id = ?", (order_id,))
-        self.db.commit()
-
-
-@pytest.fixture
-def legacy(tmp_path, monkeypatch):
-    db = LegacyOrders(tmp_path / "orders.sqlite3")
-    monkeypatch.setenv("TEST_ORDERS_DSN", f"sqlite:///{db.path}")
-    return db
-
-
-@pytest.fixture
-def order_source(db):
-    return SourceSystem.objects.create(
-        name="Order entry",
-        system="order-entry",
-        department="sales",
-        kind="sql",
-        entity="orders",
-        config={
-            "dsn_env": "TEST_ORDERS_DSN",
-            "table": "orders",
-            "cursor_column": "updated_at",
-            "key_column": "id",
-            "batch_size": 3,
-            "fields": order_fields(),
-        },
-    )
-
-
-def sync(source, **kwargs):
-    source.refresh_from_db()
-    return runs.source_sync(source=source, **kwargs)
+from portal.sync.tests.legacy import T0, LegacyOrders, order_fields, sync
 
 
 def counts(run):

@@ -1,0 +1,172 @@
+"""Identity resolution in the sync and on the review screen: automatic matches in a batch,
+the confirmation of what becomes visible to whom, bulk accept, not ours, a new
+organisation, undo, and the organisation picker across every organisation."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+
+from accounts.choices import AuditAction
+from accounts.models import AuditEvent, Organisation
+from accounts.tests.factories import OrganisationFactory
+from portal.records.models import Order
+from portal.sync import identity
+from portal.sync.choices import IdentityStatus, MatchMethod
+from portal.sync.models import CustomerIdentity
+from portal.sync.tests.legacy import T0, sync
+
+
+def waiting_identity(legacy, order_source, *, cust="OE-7", name="ALFA CLINIK", orders=2, first=1):
+    """A customer of order entry the engine is not sure of, with `orders` orders."""
+    for i in range(first, first + orders):
+        legacy.put(i, cust=cust, name=name, at=T0 + timedelta(minutes=i))
+    sync(order_source)
+    return CustomerIdentity.objects.get(external_id=cust)
+
+
+def test_a_batch_matches_the_customers_it_is_sure_of_and_audits_why(legacy, order_source, world):
+    legacy.put(1, cust="OE-1", name="ALPHA CLINIC LTD (HQ)")  # world.org_a is "Alpha Clinic"
+    legacy.put(2, cust="OE-2", name="Zebra Quantum Freight")  # nobody's
+
+    sync(order_source)
+
+    sure = CustomerIdentity.objects.get(external_id="OE-1")
+    assert (sure.status, sure.organisation, sure.method) == ("matched", world.org_a, "name")
+    assert Order.objects.visible_to(world.member_a).count() == 1  # visible in the same run
+    event = AuditEvent.objects.get(action=AuditAction.IDENTITY_MATCHED)
+    assert event.actor is None  # the engine
+    assert event.detail["evidence"] == ["name 100 %"]
+    assert event.detail["score"] == 100
+    unknown = CustomerIdentity.objects.get(external_id="OE-2")
+    assert (unknown.status, unknown.candidates) == ("waiting", [])
+
+
+def test_same_name_in_two_cities_waits_with_both_ranked(legacy, order_source, world):
+    OrganisationFactory(name="Alpha Clinic", customer_number="C-A002", city="Leeds")
+    pending = waiting_identity(legacy, order_source, name="Alpha Clinic")
+    assert pending.status == IdentityStatus.WAITING
+    assert len(pending.candidates) == 2
+    assert {c["score"] for c in pending.candidates} == {100}
+
+
+def test_the_review_page_says_what_becomes_visible_to_whom(client, legacy, order_source, world):
+    pending = waiting_identity(legacy, order_source)
+    assert pending.candidates[0]["organisation"] == world.org_a.pk  # close, unconfirmed
+    client.force_login(world.am_b)  # not A's AM: matchers pick among every organisation
+    url = reverse("portal:identity", args=[pending.pk])
+
+    page = client.get(url, {"organisation": world.org_a.pk}).content.decode()
+
+    people = world.org_a.memberships.filter(is_active=True).count()
+    assert f"2 records become visible to Alpha Clinic's {people} users" in page
+    assert "(2 orders)" in page
+    client.post(
+        reverse("portal:identity_match", args=[pending.pk]), {"organisation": world.org_a.pk}
+    )
+    assert Order.objects.visible_to(world.member_a).count() == 2
+    pending.refresh_from_db()
+    assert (pending.status, pending.method, pending.matched_by) == ("matched", "hand", world.am_b)
+    assert pending.evidence == pending.candidates[0]["why"]  # the engine's reasons, kept
+
+
+def test_undo_hides_the_records_again_at_once(client, legacy, order_source, world):
+    pending = waiting_identity(legacy, order_source)
+    identity.identity_match(identity=pending, organisation=world.org_a, by=world.am_a)
+    client.force_login(world.am_a)
+    page = client.get(reverse("portal:identity", args=[pending.pk])).content.decode()
+    assert "Undoing hides its 2 records from Alpha Clinic" in page
+
+    client.post(reverse("portal:identity_unmatch", args=[pending.pk]))
+
+    assert not Order.objects.visible_to(world.member_a).exists()
+    pending.refresh_from_db()
+    assert (pending.status, pending.organisation) == ("waiting", None)
+    history = client.get(reverse("portal:identity", args=[pending.pk])).content.decode()
+    assert "Unmatched a legacy customer" in history
+    assert "Matched a legacy customer to an organisation to Alpha Clinic" in history
+
+
+def test_not_our_customer_keeps_its_records_hidden_and_leaves_the_queue(
+    client, legacy, order_source, world
+):
+    pending = waiting_identity(legacy, order_source)
+    client.force_login(world.admin)
+    client.post(reverse("portal:identity_not_ours", args=[pending.pk]))
+    pending.refresh_from_db()
+    assert pending.status == IdentityStatus.NOT_OURS
+    assert not Order.objects.visible_to(world.admin).exists()
+    queue = client.get(reverse("portal:identity_queue")).content.decode()
+    assert reverse("portal:identity", args=[pending.pk]) not in queue
+    legacy.put(9, cust="OE-7", name="ALFA CLINIK", at=T0 + timedelta(hours=1))
+    sync(order_source)  # a later batch does not ask the engine again
+    pending.refresh_from_db()
+    assert pending.status == IdentityStatus.NOT_OURS
+    assert AuditEvent.objects.filter(action=AuditAction.IDENTITY_NOT_OURS).count() == 1
+
+
+def test_an_admin_makes_a_new_organisation_of_a_legacy_customer(
+    client, legacy, order_source, world
+):
+    pending = waiting_identity(legacy, order_source, name="Zebra Quantum Freight")
+    client.force_login(world.admin)
+    url = reverse("portal:identity_new_organisation", args=[pending.pk])
+    taken = client.post(url, {"name": "Zebra Freight", "customer_number": "C-A001"}, follow=True)
+    assert "Customer number C-A001 is already taken." in taken.content.decode()
+    assert not Organisation.objects.filter(name="Zebra Freight").exists()
+
+    client.post(url, {"name": "Zebra Freight", "customer_number": "C-Z001"})
+
+    created = Organisation.objects.get(customer_number="C-Z001")
+    pending.refresh_from_db()
+    assert pending.organisation == created
+    assert Order.objects.filter(organisation=created).count() == 2
+
+
+def test_bulk_accept_confirms_first_then_matches_the_top_candidates(
+    client, legacy, order_source, world
+):
+    first = waiting_identity(legacy, order_source, cust="OE-7", name="ALFA CLINIK")
+    second = waiting_identity(
+        legacy, order_source, cust="OE-8", name="BRAVO HOSPTIAL", orders=1, first=3
+    )
+    client.force_login(world.am_a)
+    url = reverse("portal:identity_accept")
+
+    confirm = client.post(url, {"identity": [first.pk, second.pk]}).content.decode()
+
+    assert "2 records become visible to Alpha Clinic" in confirm
+    assert "1 record becomes visible to Bravo Hospital" in confirm
+    assert not Order.objects.visible_to(world.admin).exists()  # nothing yet
+    client.post(url, {"identity": [first.pk, second.pk], "confirm": "1"})
+    assert Order.objects.visible_to(world.member_a).count() == 2
+    assert Order.objects.visible_to(world.member_b).count() == 1
+    assert CustomerIdentity.objects.filter(method=MatchMethod.HAND).count() == 2
+
+
+def test_the_picker_searches_every_organisation_by_name_number_or_city(client, world):
+    OrganisationFactory(name="Harbour Paediatrics", customer_number="C-H001", city="Exeter")
+    pending = CustomerIdentity.objects.create(system="x", external_id="1", external_name="HP")
+    client.force_login(world.am_a)  # Harbour is not one of A's AM's accounts
+    url = reverse("portal:identity", args=[pending.pk])
+    for search in ("harbour", "C-H001", "exeter", "paed harb"):
+        fragment = client.get(url, {"q": search, "picker": "1"}, headers={"HX-Request": "true"})
+        assert "Harbour Paediatrics" in fragment.content.decode(), search
+    none = client.get(url, {"q": "nowhere", "picker": "1"}, headers={"HX-Request": "true"})
+    assert "No organisation has" in none.content.decode()
+
+
+@pytest.mark.parametrize("person", ["agent", "member_a"])
+def test_only_matchers_reach_the_identity_screens(client, world, person):
+    pending = CustomerIdentity.objects.create(system="x", external_id="1", external_name="HP")
+    client.force_login(getattr(world, person))
+    assert client.get(reverse("portal:identity", args=[pending.pk])).status_code == 404
+
+
+def test_the_whole_queue_task_matches_what_new_organisations_make_sure(legacy, order_source, world):
+    pending = waiting_identity(legacy, order_source, name="Zebra Quantum Freight")
+    OrganisationFactory(name="Zebra Quantum Freight Ltd", customer_number="C-Z002")
+    assert identity.resolve_queue() == {"matched": 1, "waiting": 0}
+    pending.refresh_from_db()
+    assert pending.organisation.customer_number == "C-Z002"
+    assert Order.objects.filter(organisation=pending.organisation).count() == 2
