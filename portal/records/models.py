@@ -146,6 +146,14 @@ class Shipment(SyncedRecord):
     status = models.CharField(max_length=30)
     shipped_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    customer_id = models.CharField(
+        max_length=100, blank=True, help_text="The customer as the fulfilment system knows it."
+    )
+    held = models.BooleanField(
+        db_default=False,  # the sync's set-based inserts leave it out
+        help_text="Its own customer and its order's are different organisations: shown to "
+        "neither until someone decides (the identity review screen).",
+    )
 
     class Meta:
         ordering = ["-shipped_at"]

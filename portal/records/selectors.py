@@ -77,13 +77,18 @@ def order_list(
     return orders.order_by(*ORDER_SORTS.get(sort, ORDER_SORTS["newest"]))
 
 
+# An order's deliveries as its screens show them: live, and not held (a delivery whose
+# own customer is another organisation is shown to neither; portal/sync/identity.py).
+SHOWN_WITH_ORDER = {"deleted_at__isnull": True, "held": False}
+
+
 def order_rows(orders: QuerySet[Order]) -> QuerySet[Order]:
     """The screens' order rows: each with its live line count and latest shipment's status.
 
     Subqueries, not a join with GROUP BY: only the rows of the page are counted.
     """
     live_lines = OrderLine.objects.filter(order=OuterRef("pk"), deleted_at__isnull=True)
-    shipments = Shipment.objects.filter(order=OuterRef("pk"), deleted_at__isnull=True)
+    shipments = Shipment.objects.filter(order=OuterRef("pk"), **SHOWN_WITH_ORDER)
     return orders.annotate(
         all_delivered=Exists(shipments) & ~Exists(shipments.filter(delivered_at__isnull=True)),
         line_count=Coalesce(
@@ -96,7 +101,7 @@ def order_rows(orders: QuerySet[Order]) -> QuerySet[Order]:
 
 def latest_shipment_status() -> Subquery:
     """The status of an order's latest live shipment (None before it ships)."""
-    latest = Shipment.objects.filter(order=OuterRef("pk"), deleted_at__isnull=True)
+    latest = Shipment.objects.filter(order=OuterRef("pk"), **SHOWN_WITH_ORDER)
     return Subquery(latest.order_by("-shipped_at").values("status")[:1])
 
 
@@ -125,7 +130,10 @@ def order_get(*, user: User, pk: int) -> Order:
         .select_related("organisation")
         .prefetch_related(
             Prefetch("lines", queryset=OrderLine.objects.filter(**live).order_by("pk")),
-            Prefetch("shipments", queryset=with_tracking_template(Shipment.objects.filter(**live))),
+            Prefetch(
+                "shipments",
+                queryset=with_tracking_template(Shipment.objects.filter(**SHOWN_WITH_ORDER)),
+            ),
             Prefetch("invoices", queryset=with_invoice_state(Invoice.objects.filter(**live))),
         ),
         pk=pk,

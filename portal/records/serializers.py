@@ -65,7 +65,7 @@ ORDER_DOCUMENT_SQL = """(SELECT row_to_json(document)::text FROM (SELECT
     portal_order.total::text AS total,
     (
         SELECT status FROM portal_shipment
-        WHERE order_id = portal_order.id AND deleted_at IS NULL
+        WHERE order_id = portal_order.id AND deleted_at IS NULL AND NOT held
         ORDER BY shipped_at DESC LIMIT 1
     ) AS shipment_status,
     (

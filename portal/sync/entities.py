@@ -45,7 +45,14 @@ ENTITIES = {
         EntitySchema(
             "shipments",
             required=("external_id", "order_id", "carrier", "status"),
-            optional=("tracking_number", "shipped_at", "delivered_at", "customer_id"),
+            optional=(
+                "tracking_number",
+                "shipped_at",
+                "delivered_at",
+                "customer_id",
+                "customer_name",
+                *CUSTOMER_EVIDENCE,
+            ),
         ),
         EntitySchema(
             "invoices",

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.choices import AuditAction
@@ -258,6 +259,11 @@ CUSTOMER_RECORDS = [
 ]
 
 
+def _name_own_customers(systems: set[str]) -> bool:
+    """Whether shipments of these systems name their own customers."""
+    return Shipment.objects.filter(source__system__in=systems).exclude(customer_id="").exists()
+
+
 def link_records(identity_pks: list[int]) -> int:
     """Give every record of these identities their identity's organisation (None hides
     them), set-based; lines and shipments follow their orders. Returns how many
@@ -282,12 +288,10 @@ def link_records(identity_pks: list[int]) -> int:
                     pks,
                 )
                 changed += cursor.rowcount if model is not CrmAccount else 0
-    if changed:  # lines and shipments follow orders that changed hands
-        systems = CustomerIdentity.objects.filter(pk__in=identity_pks).values_list("system")
-        for system in {system for (system,) in systems.distinct()}:
-            own = list(SourceSystem.objects.filter(system=system).values_list("pk", flat=True))
-            for child in (OrderLine, Shipment):
-                link_children(child, order_sources=own, child_sources=own)
+    systems = CustomerIdentity.objects.filter(pk__in=identity_pks).values_list("system")
+    systems = {system for (system,) in systems.distinct()}
+    if changed or _name_own_customers(systems):
+        relink_children(systems)
     return changed
 
 
@@ -302,11 +306,12 @@ def link_children(
 ) -> None:
     """Point lines, shipments and invoices at their order.
 
-    Lines and shipments also take their order's organisation (they do not name
-    the customer themselves); invoices keep the one their own system gives.
-    Set-based, one UPDATE ... FROM, writing only rows whose link changes.
-    `child_ids_sql` / `order_ids_sql` (SQL selecting external ids) limit it to
-    the children, or the orders, of the batch just written.
+    Lines take their order's organisation; invoices keep the one their own system
+    gives. A shipment whose own system names its customer takes that customer's
+    organisation when it agrees with its order's (or either is unknown); when they
+    disagree it is held, shown to neither. Set-based, one UPDATE ... FROM, writing
+    only rows whose link changes. `child_ids_sql` / `order_ids_sql` (SQL selecting
+    external ids) limit it to the children, or the orders, of the batch just written.
     """
     if not order_sources or not child_sources:
         return
@@ -317,8 +322,12 @@ def link_children(
     assign = "order_id = o.id"
     changed = f"{table}.order_id IS DISTINCT FROM o.id"
     if set_organisation:
-        assign += ", organisation_id = o.organisation_id"
-        changed += f" OR {table}.organisation_id IS DISTINCT FROM o.organisation_id"
+        organisation, held = _organisation_sql(model, table)
+        assign += f", organisation_id = {organisation}"
+        changed += f" OR {table}.organisation_id IS DISTINCT FROM {organisation}"
+        if held:
+            assign += f", held = {held}"
+            changed += f" OR {table}.held IS DISTINCT FROM {held}"
     scope = ""
     if child_ids_sql:
         scope += f" AND {table}.external_id IN ({child_ids_sql})"
@@ -334,13 +343,58 @@ def link_children(
         )
 
 
-def invoice_sources_for(system: str) -> list[int]:
-    """Billing feeds whose invoices quote the orders of `system`."""
-    return list(
-        SourceSystem.objects.filter(entity="invoices", config__order_system=system).values_list(
-            "pk", flat=True
-        )
+def _organisation_sql(model, table: str) -> tuple[str, str]:
+    """SQL for the organisation a child takes from its order `o`, and for `held`."""
+    if model is not Shipment:
+        return "o.organisation_id", ""
+    identities = connection.ops.quote_name(CustomerIdentity._meta.db_table)
+    sources = connection.ops.quote_name(SourceSystem._meta.db_table)
+    own = (
+        f"(SELECT ci.organisation_id FROM {identities} ci JOIN {sources} s "  # noqa: S608
+        f"ON s.system = ci.system WHERE s.id = {table}.source_id "
+        f"AND ci.external_id = {table}.customer_id)"
     )
+    organisation = (
+        f"(CASE WHEN {own} IS NULL THEN o.organisation_id "
+        f"WHEN o.organisation_id IS NULL OR o.organisation_id = {own} THEN {own} END)"
+    )
+    held = f"({own} IS NOT NULL AND o.organisation_id IS NOT NULL AND o.organisation_id <> {own})"
+    return organisation, held
+
+
+def order_sources_of(source: SourceSystem) -> list[int]:
+    """The order feeds whose orders `source` quotes: its own system's, or those of the
+    system its config names (`order_system`: a billing or fulfilment system of its own)."""
+    system = source.config.get("order_system") or source.system
+    return list(
+        SourceSystem.objects.filter(system=system, entity="orders").values_list("pk", flat=True)
+    )
+
+
+def child_sources_for(entity: str, system: str, *, own: bool = True) -> list[int]:
+    """The feeds of `entity` whose records quote the orders of `system`: those naming it as
+    their `order_system`, and (with `own`) the system's own feeds that name no other."""
+    quoting = Q(config__order_system=system)
+    if own:
+        quoting |= Q(system=system) & ~Q(config__has_key="order_system")
+    return list(SourceSystem.objects.filter(quoting, entity=entity).values_list("pk", flat=True))
+
+
+def relink_children(systems: set[str]) -> None:
+    """Lines and shipments after decisions on customers of `systems`: lines follow orders
+    that changed hands; shipments also follow their own customers."""
+    for system in systems:
+        own = list(SourceSystem.objects.filter(system=system).values_list("pk", flat=True))
+        link_children(OrderLine, order_sources=own, child_sources=own)
+        link_children(
+            Shipment, order_sources=own, child_sources=child_sources_for("shipments", system)
+        )
+        for source in SourceSystem.objects.filter(
+            system=system, entity="shipments", config__has_key="order_system"
+        ):
+            link_children(
+                Shipment, order_sources=order_sources_of(source), child_sources=[source.pk]
+            )
 
 
 @transaction.atomic

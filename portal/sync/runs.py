@@ -49,7 +49,7 @@ logger = logging.getLogger(__name__)
 ENTITY_MODELS: dict[str, tuple[type[models.Model], dict[str, str | None]]] = {
     Entity.ORDERS: (Order, {}),
     Entity.ORDER_LINES: (OrderLine, {"order_id": "order_id_external"}),
-    Entity.SHIPMENTS: (Shipment, {"order_id": "order_id_external", "customer_id": None}),
+    Entity.SHIPMENTS: (Shipment, {"order_id": "order_id_external"}),
     Entity.INVOICES: (Invoice, {"order_id": "order_id_external"}),
     Entity.TICKETS: (LegacyTicket, {}),
     Entity.ACCOUNTS: (CrmAccount, {}),
@@ -57,9 +57,12 @@ ENTITY_MODELS: dict[str, tuple[type[models.Model], dict[str, str | None]]] = {
     Entity.SAMPLES: (SampleReceipt, {}),
 }
 BOOKKEEPING = ["source", "external_id", "organisation", "content_hash", "synced_at", "deleted_at"]
+# Columns the engine works out after landing (identity.link_children), never mapped.
+DERIVED = ["held"]
 # Which mapped field names the customer, per entity; a CRM account *is* a customer.
 CUSTOMER_KEY = {
     Entity.ORDERS: "customer_id",
+    Entity.SHIPMENTS: "customer_id",  # when the fulfilment system names its customer
     Entity.INVOICES: "customer_id",
     Entity.TICKETS: "customer_id",
     Entity.ACCOUNTS: "external_id",
@@ -89,7 +92,7 @@ class Plan:
         columns = [
             f
             for f in self.model._meta.concrete_fields
-            if f.name not in (*BOOKKEEPING, "id", "order")
+            if f.name not in (*BOOKKEEPING, *DERIVED, "id", "order")
         ]
         self.targets = [
             (
@@ -202,6 +205,8 @@ def _organisations(plan: Plan, rows: dict[str, dict]) -> dict:
     ours = plan.source.config.get("customer_ids_are_ours", False)
     customers = {}
     for values in rows.values():
+        if not values.get(key):
+            continue  # a shipment that does not name its customer follows its order
         cid = str(values[key])
         customers[cid] = customer_evidence(plan.source.entity, values, number=cid if ours else "")
     return identity.resolve(system=plan.source.system, customers=customers, index=plan.index)
@@ -229,7 +234,7 @@ def _rows(plan: Plan, rows: dict[str, dict], organisations: dict, now) -> list[t
             empty if name is None or values.get(name) is None else values[name]
             for (name, _), empty in zip(plan.targets, plan.empty, strict=True)
         )
-        organisation = organisations.get(str(values[key])) if key else None
+        organisation = organisations.get(str(values.get(key))) if key else None
         out.append(
             (plan.source.pk, external_id, organisation, content_hash(data), now, None, *data)
         )
@@ -240,32 +245,40 @@ def _link(plan: Plan) -> None:
     """Connect the batch to the orders it quotes, or the waiting records to its orders."""
     staged = staged_external_ids_sql(plan.model)
     own = plan.system_sources
-    if plan.model in (OrderLine, Shipment):
+    if plan.model is OrderLine:
         identity.link_children(
             plan.model, order_sources=own, child_sources=own, child_ids_sql=staged
         )
-    elif plan.model is Invoice and plan.source.config.get("order_system"):
-        order_sources = list(
-            SourceSystem.objects.filter(
-                system=plan.source.config["order_system"], entity="orders"
-            ).values_list("pk", flat=True)
+    elif plan.model is Shipment:
+        identity.link_children(
+            Shipment,
+            order_sources=identity.order_sources_of(plan.source),
+            child_sources=[plan.source.pk],
+            child_ids_sql=staged,
         )
+    elif plan.model is Invoice and plan.source.config.get("order_system"):
         identity.link_children(
             Invoice,
-            order_sources=order_sources,
+            order_sources=identity.order_sources_of(plan.source),
             child_sources=[plan.source.pk],
             child_ids_sql=staged,
             set_organisation=False,
         )
     elif plan.model is Order:
-        for child in (OrderLine, Shipment):
-            identity.link_children(
-                child, order_sources=own, child_sources=own, order_ids_sql=staged
-            )
+        system = plan.source.system
+        identity.link_children(
+            OrderLine, order_sources=own, child_sources=own, order_ids_sql=staged
+        )
+        identity.link_children(
+            Shipment,
+            order_sources=own,
+            child_sources=identity.child_sources_for(Entity.SHIPMENTS, system),
+            order_ids_sql=staged,
+        )
         identity.link_children(
             Invoice,
             order_sources=[plan.source.pk],
-            child_sources=identity.invoice_sources_for(plan.source.system),
+            child_sources=identity.child_sources_for(Entity.INVOICES, system, own=False),
             order_ids_sql=staged,
             set_organisation=False,
         )

@@ -6,7 +6,14 @@ from django.shortcuts import get_object_or_404
 
 from accounts.choices import AuditAction
 from accounts.models import AuditEvent, Membership, Organisation
-from portal.records.models import Invoice, LegacyTicket, Order, PriceAgreement, SampleReceipt
+from portal.records.models import (
+    Invoice,
+    LegacyTicket,
+    Order,
+    PriceAgreement,
+    SampleReceipt,
+    Shipment,
+)
 from portal.sync.choices import IdentityStatus, RunStatus
 from portal.sync.models import CustomerIdentity, SourceSystem, SyncRun
 
@@ -158,3 +165,27 @@ def identity_history(identity: CustomerIdentity) -> QuerySet[AuditEvent]:
         .select_related("actor", "organisation")
         .order_by("-at")[:20]
     )
+
+
+HELD_SHOWN = 20
+
+
+def held_shipments() -> tuple[int, list[tuple]]:
+    """Deliveries whose own customer and whose order's are different organisations: how
+    many, and the first ones as (shipment, its own customer's identity or None)."""
+    held = Shipment.objects.filter(held=True, deleted_at__isnull=True)
+    first = list(
+        held.select_related("source", "order__organisation").order_by("-shipped_at", "pk")[
+            :HELD_SHOWN
+        ]
+    )
+    keys = {(s.source.system, s.customer_id) for s in first}
+    identities = {
+        (i.system, i.external_id): i
+        for i in CustomerIdentity.objects.filter(
+            system__in={system for system, _ in keys},
+            external_id__in={customer for _, customer in keys},
+        ).select_related("organisation")
+    }
+    rows = [(s, identities.get((s.source.system, s.customer_id))) for s in first]
+    return (held.count() if len(first) == HELD_SHOWN else len(first)), rows

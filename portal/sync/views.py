@@ -41,12 +41,15 @@ def identity_queue(request):
     page = page.get_page(request.GET.get("page"))
     organisations = selectors.candidate_organisations(page)
     rows = [(waiting, _candidates(waiting, organisations)[:1]) for waiting in page]
+    held_count, held = selectors.held_shipments()
     return render(
         request,
         "portal/identity_queue.html",
         {
             "page": page,
             "rows": rows,
+            "held_count": held_count,
+            "held": held,
             "systems": selectors.identity_systems(),
             "system": system,
             "search": search,

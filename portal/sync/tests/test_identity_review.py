@@ -10,10 +10,11 @@ from django.urls import reverse
 from accounts.choices import AuditAction
 from accounts.models import AuditEvent, Organisation
 from accounts.tests.factories import OrganisationFactory
-from portal.records.models import Order
+from portal.records import selectors as records
+from portal.records.models import Order, Shipment
 from portal.sync import identity
 from portal.sync.choices import IdentityStatus, MatchMethod
-from portal.sync.models import CustomerIdentity
+from portal.sync.models import CustomerIdentity, SourceSystem
 from portal.sync.tests.legacy import T0, sync
 
 
@@ -170,3 +171,65 @@ def test_the_whole_queue_task_matches_what_new_organisations_make_sure(legacy, o
     pending.refresh_from_db()
     assert pending.organisation.customer_number == "C-Z002"
     assert Order.objects.filter(organisation=pending.organisation).count() == 2
+
+
+@pytest.fixture
+def fulfilment(legacy, db):
+    """A fulfilment system of its own: it quotes order entry's orders and names its own
+    customers, with ids of its own."""
+    legacy.db.execute(
+        "CREATE TABLE shipments (id TEXT PRIMARY KEY, order_no TEXT, cust TEXT, cust_name TEXT,"
+        " carrier TEXT, status TEXT, updated_at TEXT)"
+    )
+    fields = {"external_id": "id", "order_id": "order_no", "customer_id": "cust",
+              "customer_name": "cust_name", "carrier": "carrier", "status": "status"}  # fmt: skip
+    return SourceSystem.objects.create(
+        name="Fulfilment", system="fulfilment", department="logistics", kind="sql",
+        entity="shipments",
+        config={"dsn_env": "TEST_ORDERS_DSN", "table": "shipments", "key_column": "id",
+                "cursor_column": "updated_at", "order_system": "order-entry", "fields": fields},
+    )  # fmt: skip
+
+
+def ship(legacy, ref, *, order, cust, name):
+    legacy.db.execute(
+        "INSERT OR REPLACE INTO shipments VALUES (?,?,?,?,?,?,?)",
+        (ref, order, cust, name, "DHL", "shipped", T0.isoformat()),
+    )
+    legacy.db.commit()
+
+
+def test_a_delivery_whose_own_customer_disagrees_with_its_order_is_held(
+    client, legacy, order_source, fulfilment, world
+):
+    legacy.put(1, cust="OE-1", name="Alpha Clinic")  # order entry: A
+    sync(order_source)
+    ship(legacy, "S-1", order="1", cust="F-1", name="Alpha Clinic Ltd")  # fulfilment: A too
+    ship(legacy, "S-2", order="1", cust="F-2", name="Bravo Hospital")  # fulfilment: B
+
+    sync(fulfilment)
+
+    agreed, disputed = Shipment.objects.order_by("external_id")
+    assert (agreed.organisation, agreed.held, agreed.customer_id) == (world.org_a, False, "F-1")
+    assert (disputed.organisation, disputed.held) == (None, True)  # neither side sees it
+    assert not Shipment.objects.visible_to(world.member_b).exists()
+    assert list(Shipment.objects.visible_to(world.member_a)) == [agreed]
+    order = records.order_get(user=world.member_a, pk=Order.objects.get().pk)
+    assert list(order.shipments.all()) == [agreed]  # not on its order's page either
+    client.force_login(world.am_a)
+    queue = client.get(reverse("portal:identity_queue")).content.decode()
+    assert "Deliveries held (1)" in queue
+    assert "matched to Bravo Hospital" in queue
+
+    # The fulfilment system's F-2 was wrongly matched: undoing it lets the order decide.
+    bravo = CustomerIdentity.objects.get(system="fulfilment", external_id="F-2")
+    identity.identity_match(identity=bravo, organisation=None, by=world.am_a)
+    disputed.refresh_from_db()
+    assert (disputed.organisation, disputed.held) == (world.org_a, False)
+    # And when the order itself changes hands to agree with it, it follows too.
+    identity.identity_match(identity=bravo, organisation=world.org_b, by=world.am_a)
+    assert Shipment.objects.get(external_id="S-2").held
+    order_customer = CustomerIdentity.objects.get(system="order-entry", external_id="OE-1")
+    identity.identity_match(identity=order_customer, organisation=world.org_b, by=world.am_a)
+    assert Shipment.objects.get(external_id="S-2").organisation == world.org_b
+    assert Shipment.objects.get(external_id="S-1").held  # now S-1 (A) disagrees
