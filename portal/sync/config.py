@@ -13,13 +13,13 @@ from typing import Any
 
 from portal.sync.base import PermanentError
 from portal.sync.connectors import build_connector
-from portal.sync.mapping import ConfigError, Mapping
+from portal.sync.mapping import ConfigError, Layouts
 
 # Keys every kind understands: the mapping, the batch size, and how its records link up.
 COMMON_KEYS = {"fields", "batch_size", "customer_ids_are_ours", "order_system"}
 KIND_KEYS = {
     "sql": {"dsn_env", "table", "columns", "cursor_column", "key_column", "query_timeout"},
-    "csv": {"path", "pattern", "encoding", "delimiter", "archive", "snapshot"},
+    "csv": {"path", "pattern", "encoding", "delimiter", "archive", "snapshot", "layouts"},
     "http": {
         "url", "token_env", "since_param", "results_key", "next_key", "cursor_field",
         "timeout", "max_retries", "backoff",
@@ -44,7 +44,7 @@ def config_problems(*, kind: str, entity: str, config: Any) -> list[str]:
     except (PermanentError, ValueError, TypeError) as error:
         problems.append(f"{str(error)[:1].upper()}{str(error)[1:]}.")
     try:
-        Mapping(entity, config.get("fields", {}))
+        Layouts(entity, config)
     except ConfigError as error:
         problems.append(f"{str(error)[:1].upper()}{str(error)[1:]}.")
     return problems

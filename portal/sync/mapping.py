@@ -182,7 +182,7 @@ from portal.sync.converters import (
 )
 from portal.sync.entities import ENTITIES
 
-__all__ = ["ConfigError", "Mapping", "MappingError"]
+__all__ = ["ConfigError", "Layouts", "Mapping", "MappingError"]
 
 
 class ConfigError(PermanentError):
@@ -315,6 +315,10 @@ class Mapping:
         """The source columns of required fields: a source without one cannot be synced."""
         return set(self._required_columns)
 
+    def column_of(self, name: str) -> str:
+        """The source column (or path) a target field is read from ("" when unmapped)."""
+        return next((column for field, column, *_ in self._plan if field == name), "")
+
     def check_columns(self, columns: Iterable[str], records: Iterable[dict] = ()) -> None:
         """Raise ShapeError when a required source column is absent, or a dotted path leads
         nowhere in any of `records` (before writing anything)."""
@@ -381,3 +385,57 @@ def _walk(record: Any, path: str) -> Any:
 def _inner_keys(record: dict, path: str) -> list[str]:
     parent = _walk(record, _parent(path))
     return list(parent) if isinstance(parent, dict) else []
+
+
+class Layouts:
+    """The mappings of a source whose files come in several layouts (`layouts` in its
+    config, each with its own `fields`, after the top-level `fields` if any): each
+    file is read with the first whose required columns its header has."""
+
+    def __init__(self, entity: str, config: dict) -> None:
+        specs = (
+            [config.get("fields", {})] if config.get("fields") or not config.get("layouts") else []
+        )
+        layouts = config.get("layouts", [])
+        if not isinstance(layouts, list) or not all(
+            isinstance(layout, dict) and isinstance(layout.get("fields"), dict)
+            for layout in layouts
+        ):
+            raise ConfigError('layouts must be a list of {"name": ..., "fields": {...}}')
+        specs += [layout["fields"] for layout in layouts]
+        self.names = ["fields"] * (len(specs) - len(layouts)) + [
+            str(layout.get("name") or f"layout {i + 1}") for i, layout in enumerate(layouts)
+        ]
+        self.mappings = [Mapping(entity, spec) for spec in specs]
+
+    @property
+    def default(self) -> Mapping:
+        return self.mappings[0]
+
+    @property
+    def fields(self) -> set[str]:
+        """Every target field some layout fills."""
+        return {name for mapping in self.mappings for name in mapping.fields}
+
+    def choose(self, columns: Iterable[str], records: Iterable[dict] = ()) -> Mapping:
+        """The mapping for a file with these columns; ShapeError naming, for each layout,
+        what the file lacks when none fits."""
+        if len(self.mappings) == 1:
+            self.default.check_columns(columns, records)
+            return self.default
+        columns, records, problems = list(columns), list(records), []
+        for name, mapping in zip(self.names, self.mappings, strict=True):
+            try:
+                mapping.check_columns(columns, records)
+            except ShapeError as error:
+                problems.append(f"{name}: {error}")
+            else:
+                return mapping
+        raise ShapeError("no layout fits (" + "; ".join(problems) + ")")
+
+    def for_record(self, raw: dict) -> Mapping:
+        """The mapping for one record kept on its own (a quarantined one)."""
+        try:
+            return self.choose(raw.keys())
+        except ShapeError:
+            return self.default

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from portal.sync.base import PermanentError, ShapeError, TransientError
 from portal.sync.choices import IdentityStatus
-from portal.sync.mapping import ConfigError, Mapping, MappingError
+from portal.sync.mapping import ConfigError, Layouts, MappingError
 from portal.sync.matching import OrganisationIndex
 from portal.sync.models import CustomerIdentity, SourceSystem
 from portal.sync.runs import CUSTOMER_KEY, customer_evidence, source_connector
@@ -49,7 +49,8 @@ def source_preview(*, source: SourceSystem, limit: int = PREVIEW_RECORDS) -> Pre
     """The first records the source's next run would read, mapped; nothing written."""
     preview = Preview(source=source)
     try:
-        mapping = Mapping(source.entity, source.config.get("fields", {}))
+        layouts = Layouts(source.entity, source.config)
+        mapping = layouts.default
         connector = source_connector(source)
         batches = connector.fetch(source.cursor or None, started_at=timezone.now())
         try:
@@ -61,7 +62,7 @@ def source_preview(*, source: SourceSystem, limit: int = PREVIEW_RECORDS) -> Pre
             return preview
         preview.label, preview.columns = batch.label, list(batch.columns)
         if batch.columns:
-            mapping.check_columns(batch.columns, batch.records)
+            mapping = layouts.choose(batch.columns, batch.records)
     except (ConfigError, PermanentError, TransientError, ShapeError) as error:
         preview.problem = str(error)
         return preview

@@ -36,7 +36,7 @@ from portal.sync import identity
 from portal.sync.base import Batch, PermanentError, ShapeError, TransientError
 from portal.sync.choices import Entity, RunStatus, SourceKind
 from portal.sync.connectors import build_connector
-from portal.sync.mapping import Mapping, MappingError
+from portal.sync.mapping import Layouts, Mapping, MappingError
 from portal.sync.matching import Evidence, OrganisationIndex
 from portal.sync.models import ProcessedFile, QuarantinedRecord, SourceSystem, SyncRun
 from portal.sync.seen import SeenKeys
@@ -84,11 +84,12 @@ class Plan:
     def __init__(self, source: SourceSystem):
         self.source = source
         self.model, renames = ENTITY_MODELS[source.entity]
-        self.mapping = Mapping(source.entity, source.config.get("fields", {}))
+        self.layouts = Layouts(source.entity, source.config)
+        self.mapping = self.layouts.default
         # Every data column of the model, filled from the mapping field of the same
         # name (after renames) or left empty when the source does not have it.
         source_name = {model_field: name for name, model_field in renames.items() if model_field}
-        mapped = set(self.mapping.fields)
+        mapped = self.layouts.fields
         columns = [
             f
             for f in self.model._meta.concrete_fields
@@ -106,8 +107,6 @@ class Plan:
         self.fields = BOOKKEEPING + [f.name for f in columns]
         # A value the column takes when the source leaves an optional field empty.
         self.empty = [None if f.null else "" for f in columns]
-        spec = source.config.get("fields", {}).get("external_id", "")
-        self.key_column = spec if isinstance(spec, str) else spec.get("from", "")
         self.system_sources = list(
             SourceSystem.objects.filter(system=source.system).values_list("pk", flat=True)
         )
@@ -163,19 +162,20 @@ def run_claim(*, source: SourceSystem, full: bool) -> SyncRun | None:
 # --- Landing a batch ----------------------------------------------------------------------------
 
 
-def _map(plan: Plan, run: SyncRun, records: list[dict], label: str):
+def _map(plan: Plan, run: SyncRun, records: list[dict], label: str, mapping: Mapping):
     """Typed rows by external id (the last one wins) and the quarantined records."""
     rows: dict[str, dict] = {}
     bad: list[QuarantinedRecord] = []
+    key_column = mapping.column_of("external_id")
     for raw in records:
         try:
-            values = plan.mapping.apply(raw)
+            values = mapping.apply(raw)
         except MappingError as error:
             bad.append(
                 QuarantinedRecord(
                     source=plan.source,
                     run=run,
-                    external_id=str(raw.get(plan.key_column) or "")[:100],
+                    external_id=str(raw.get(key_column) or "")[:100],
                     reason=str(error),
                     raw=jsonable(raw),
                     label=label[:300],
@@ -290,15 +290,18 @@ def land(
     batch: Batch,
     seen: SeenKeys | None = None,
     times: PhaseTimes | None = None,
+    mapping: Mapping | None = None,
 ) -> UpsertCounts:
     """Write one batch and everything that must move with it, in one transaction.
 
     `seen` collects the keys of a full run and of snapshot files, to find deletes;
-    `times` the run's step timings (kept on the run as it goes).
+    `times` the run's step timings (kept on the run as it goes). The batch is read
+    with the layout its columns fit, or `mapping` (records kept without their file).
     """
+    mapping = mapping or plan.mapping
     if batch.columns:
         try:
-            plan.mapping.check_columns(batch.columns, batch.records)
+            mapping = plan.layouts.choose(batch.columns, batch.records)
         except ShapeError as error:  # the pause names where, and what the source has now
             found = ", ".join(map(str, batch.columns))
             raise ShapeError(f"{batch.label}: {error} (its columns: {found})") from error
@@ -307,7 +310,7 @@ def land(
     # What the steps below leave of the transaction is its bookkeeping and the commit.
     with times.phase("commit"), transaction.atomic():
         with times.phase("map"):
-            rows, bad = _map(plan, run, batch.records, batch.label)
+            rows, bad = _map(plan, run, batch.records, batch.label, mapping)
             organisations = _organisations(plan, rows)
         with times.phase("rows+hash"):
             tuples = _rows(plan, rows, organisations, now)
@@ -513,21 +516,20 @@ def quarantine_retry(*, records: list[QuarantinedRecord]) -> dict[str, int]:
         if run is None:
             continue
         plan = Plan(source)
-        good = []
+        good, by_layout = [], {}
         for record in pending:
+            mapping = plan.layouts.for_record(record.raw)
             try:
-                plan.mapping.apply(record.raw)
+                mapping.apply(record.raw)
             except MappingError as error:
                 record.reason = str(error)
                 record.save(update_fields=["reason"])
                 failed += 1
             else:
                 good.append(record)
-        land(
-            plan,
-            run,
-            Batch(records=[r.raw for r in good], label="quarantine retry"),
-        )
+                by_layout.setdefault(mapping, []).append(record.raw)
+        for mapping, raws in by_layout.items():
+            land(plan, run, Batch(records=raws, label="quarantine retry"), mapping=mapping)
         QuarantinedRecord.objects.filter(pk__in=[r.pk for r in good]).update(
             resolved_at=timezone.now()
         )

@@ -6,7 +6,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.urls import reverse
 
@@ -626,3 +626,41 @@ def test_the_same_key_twice_in_one_batch_lands_once_and_is_counted(tmp_path, db)
     assert (run.read, run.created, run.duplicates) == (3, 2, 1)
     assert Invoice.objects.get(number="R-2").amount == Decimal("2.50")  # the last one
     assert SyncRun.objects.get(pk=run.pk).duplicates == 1
+
+
+OLD_LAYOUT = {
+    "name": "before 2025",
+    "fields": {
+        "external_id": "Rechnung",
+        "number": "Rechnung",
+        "customer_id": "KundeNr",
+        "amount": {"from": "Betrag", "type": "decimal", "decimal_comma": True},
+        "currency": {"from": "Währung", "type": "currency"},
+        "issued_on": {"from": "Datum", "type": "date", "format": "%d.%m.%Y"},
+    },
+}
+
+
+def test_one_drop_folder_with_two_file_layouts_reads_each_by_its_header(tmp_path, db):
+    drop, source = invoice_drop(tmp_path, layouts=[OLD_LAYOUT])
+    (drop / "a-new.csv").write_text(invoice_csv(1))
+    (drop / "b-old.csv").write_text(
+        "Rechnung;KundeNr;Betrag;Währung;Datum\nR-9;B-1;1.234,50;EUR;05.11.2026\n"
+    )
+    run = sync(source)
+    assert counts(run) == (2, 2, 0, 0, 0, 0)
+    assert str(Invoice.objects.get(number="R-9").amount) == "1234.50"
+    # A third layout nobody configured pauses the source, naming the file and each layout.
+    (drop / "c-odd.csv").write_text("Nummer;Summe\nX-1;3\n")
+    sync(source)
+    source.refresh_from_db()
+    assert source.paused_reason.startswith("c-odd.csv: no layout fits (fields: source is missing")
+    assert "before 2025: source is missing required column(s)" in source.paused_reason
+    assert source.paused_reason.endswith("(its columns: Nummer, Summe)")
+
+
+def test_a_layout_with_a_typo_is_refused_when_saved(tmp_path, db):
+    _, source = invoice_drop(tmp_path, layouts=[{"name": "x", "fields": {"nummer": "N"}}])
+    with pytest.raises(ValidationError) as refused:
+        source.full_clean()
+    assert "unknown target field(s) 'nummer'" in str(refused.value)
