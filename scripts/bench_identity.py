@@ -44,11 +44,17 @@ def run(args) -> list[tuple[str, str]]:
     from portal.sync.matching import OrganisationIndex
 
     start = time.perf_counter()
-    orgs, sightings = generate(args.organisations, identities=args.identities, seed=args.seed)
-    pks = estate_load(orgs, sightings)
+    estate = generate(args.organisations, identities=args.identities, seed=args.seed)
+    pks = estate_load(estate)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
-    rows = [("estate", f"{len(orgs):,} organisations, {len(sightings):,} identities")]
+    rows = [
+        (
+            "estate",
+            f"{len(estate.organisations):,} organisations, {len(estate.sightings):,} identities,"
+            f" {len(estate.deliveries):,} deliveries",
+        )
+    ]
     rows.append(("generation and load", f"{time.perf_counter() - start:.1f} s"))
 
     start = time.perf_counter()
@@ -56,7 +62,7 @@ def run(args) -> list[tuple[str, str]]:
     built = time.perf_counter() - start
     result = identity.resolve_queue(index=index)
     total = time.perf_counter() - start
-    score = estate_score(sightings, pks)
+    score = estate_score(estate, pks)
     rows += [
         ("resolve the whole queue", f"{total:.2f} s (index built in {built:.2f} s)"),
         ("matched automatically", f"{result['matched']:,}; waiting {result['waiting']:,}"),
@@ -74,6 +80,12 @@ def run(args) -> list[tuple[str, str]]:
             f"{score['top3_percent']:.2f} % of {score['rest']:,}",
         ),
         ("strangers matched", f"{score['strangers_matched']} of {score['strangers']:,}"),
+        (
+            "deliveries naming another customer: held",
+            f"{score['conflicts_held']} of {score['conflicts']}; agreeing ones held:"
+            f" {score['held_wrongly']}; shown to the wrong organisation:"
+            f" {score['shown_to_wrong_organisation']}",
+        ),
     ]
     _write(args, score, total)
     return rows

@@ -92,6 +92,25 @@ class TrueOrganisation:
 
 
 @dataclass
+class Delivery:
+    """A shipment of the fulfilment system: the order it quotes (order entry's id) and
+    the customer it names (fulfilment's id); `conflict` when those are different
+    organisations in truth."""
+
+    external_id: str
+    order_id: str
+    customer_id: str
+    conflict: bool
+
+
+@dataclass
+class Estate:
+    organisations: list[TrueOrganisation]
+    sightings: list[Sighting]
+    deliveries: list[Delivery]
+
+
+@dataclass
 class Sighting:
     """One identity in one system, and the organisation (index) it truly is."""
 
@@ -103,22 +122,23 @@ class Sighting:
 
 TWINS = 0.01  # organisations that share a name with another one, in another city
 STRANGERS = 0.04  # each system's customers who are not ours
+CONFLICTS = 0.03  # deliveries naming another customer than their order's
 
 # Each system's habits: how likely it is to carry each piece of evidence, how it spells.
 SYSTEMS = {
     "crm": {"number": 0.5, "city": 0.9, "postcode": 0.8, "typo": 0.04, "style": "title"},
     "orders": {"email": 0.8, "typo": 0.12, "style": "upper_ascii", "id": "ORD-CUST-{:05d}"},
     "billing": {"registry": 0.4, "postcode": 0.9, "typo": 0.05, "style": "damaged"},
-    "support": {"email": 0.7, "city": 0.6, "typo": 0.12, "style": "lower"},
+    "fulfilment": {"email": 0.7, "city": 0.6, "typo": 0.12, "style": "lower"},
 }
 
 
-def generate(
-    organisations: int = 2000, *, identities: int | None = None, seed: int = 7
-) -> tuple[list[TrueOrganisation], list[Sighting]]:
-    """The organisations and every system's sightings; about 3 per organisation unless
-    `identities` asks for another total. 1 % of organisations share a name with another
-    (in another city); 4 % of each system's customers are not ours."""
+def generate(organisations: int = 2000, *, identities: int | None = None, seed: int = 7) -> Estate:
+    """The organisations, every system's sightings (about 3 per organisation unless
+    `identities` asks for another total) and the deliveries: one order per customer of
+    order entry, delivered by fulfilment. 1 % of organisations share a name with
+    another (in another city); 4 % of each system's customers are not ours; 3 % of the
+    deliveries name another customer than their order's."""
     rnd = random.Random(seed)  # noqa: S311 - a reproducible estate, not a secret
     orgs = _organisations(rnd, organisations)
     per_system = (identities or 3 * organisations) / len(SYSTEMS)
@@ -135,8 +155,27 @@ def generate(
             count += 1
             stranger = _stranger(rnd, taken)
             sightings.append(_sighting(rnd, system, habits, count, stranger, None))
+    deliveries = _deliveries(rnd, sightings)
     rnd.shuffle(sightings)
-    return orgs, sightings
+    return Estate(orgs, sightings, deliveries)
+
+
+def _deliveries(rnd: random.Random, sightings: list[Sighting]) -> list[Delivery]:
+    fulfilment = {s.truth: s for s in sightings if s.system == "fulfilment" and s.truth is not None}
+    customers = list(fulfilment.values())
+    deliveries = []
+    for sighting in sightings:
+        if sighting.system != "orders" or sighting.truth not in fulfilment:
+            continue
+        named = fulfilment[sighting.truth]
+        conflict = rnd.random() < CONFLICTS
+        if conflict:
+            named = rnd.choice([c for c in customers[:50] if c.truth != sighting.truth])
+        number = len(deliveries) + 1
+        deliveries.append(
+            Delivery(f"S-{number}", sighting.external_id, named.external_id, conflict)
+        )
+    return deliveries
 
 
 def _organisations(rnd: random.Random, count: int) -> list[TrueOrganisation]:
@@ -262,12 +301,16 @@ def _fold(text: str) -> str:
 # --- Loading it, and scoring the engine against the truth -----------------------------------
 
 
-def estate_load(orgs: list[TrueOrganisation], sightings: list[Sighting]) -> list[int]:
-    """Write the organisations and the waiting identities; returns the organisations' pks
-    in the order of `orgs`."""
+def estate_load(estate: Estate) -> list[int]:
+    """Write the organisations, the waiting identities, and order entry's orders and
+    fulfilment's deliveries (organisation unknown, as a first sync leaves them);
+    returns the organisations' pks in the order of `estate.organisations`."""
+    from django.utils import timezone
+
     from accounts.models import Organisation
+    from portal.records.models import Order, Shipment
     from portal.sync.identity import new_identity
-    from portal.sync.models import CustomerIdentity
+    from portal.sync.models import CustomerIdentity, SourceSystem
 
     created = Organisation.objects.bulk_create(
         [
@@ -279,17 +322,43 @@ def estate_load(orgs: list[TrueOrganisation], sightings: list[Sighting]) -> list
                 postcode=o.postcode,
                 email_domain=o.email_domain,
             )
-            for o in orgs
+            for o in estate.organisations
         ],
         batch_size=1000,
     )
     CustomerIdentity.objects.bulk_create(
-        [new_identity(s.system, s.external_id, s.evidence) for s in sightings], batch_size=1000
+        [new_identity(s.system, s.external_id, s.evidence) for s in estate.sightings],
+        batch_size=1000,
     )
+    orders = SourceSystem.objects.create(
+        name="Order entry", system="orders", department="sales", kind="csv", entity="orders"
+    )
+    shipments = SourceSystem.objects.create(
+        name="Fulfilment", system="fulfilment", department="logistics", kind="csv",
+        entity="shipments", config={"order_system": "orders"},
+    )  # fmt: skip
+    now = timezone.now()
+    synced = {"content_hash": "", "synced_at": now}
+    Order.objects.bulk_create(
+        [
+            Order(source=orders, external_id=d.order_id, customer_id=d.order_id, number=d.order_id,
+                  status="open", ordered_at=now, **synced)
+            for d in estate.deliveries
+        ],
+        batch_size=1000,
+    )  # fmt: skip
+    Shipment.objects.bulk_create(
+        [
+            Shipment(source=shipments, external_id=d.external_id, order_id_external=d.order_id,
+                     customer_id=d.customer_id, carrier="DHL", status="shipped", **synced)
+            for d in estate.deliveries
+        ],
+        batch_size=1000,
+    )  # fmt: skip
     return [o.pk for o in created]
 
 
-def estate_score(sightings: list[Sighting], pks: list[int]) -> dict:
+def estate_score(estate: Estate, pks: list[int]) -> dict:
     """How the engine's decisions (as stored) compare with the truth."""
     from portal.sync.models import CustomerIdentity
 
@@ -303,7 +372,7 @@ def estate_score(sightings: list[Sighting], pks: list[int]) -> dict:
         ["identities", "with_organisation", "auto", "auto_wrong", "rest", "rest_top3",
          "strangers", "strangers_matched"], 0
     )  # fmt: skip
-    for sighting in sightings:
+    for sighting in estate.sightings:
         identity = decided[sighting.system, sighting.external_id]
         score["identities"] += 1
         if sighting.truth is None:
@@ -321,4 +390,27 @@ def estate_score(sightings: list[Sighting], pks: list[int]) -> dict:
             score["rest_top3"] += truth in top3
     score["auto_percent"] = 100 * score["auto"] / max(1, score["with_organisation"])
     score["top3_percent"] = 100 * score["rest_top3"] / max(1, score["rest"])
+    return score | _delivery_score(estate, pks)
+
+
+def _delivery_score(estate: Estate, pks: list[int]) -> dict:
+    """Deliveries: held exactly when their two customers, both decided, disagree; never
+    shown to an organisation that is not their order's in truth."""
+    from portal.records.models import Shipment
+
+    truth = {(s.system, s.external_id): s.truth for s in estate.sightings}
+    stored = {
+        s.external_id: s for s in Shipment.objects.only("external_id", "held", "organisation")
+    }
+    score = dict.fromkeys(["deliveries", "conflicts", "conflicts_held", "held_wrongly",
+                           "shown_to_wrong_organisation"], 0)  # fmt: skip
+    for delivery in estate.deliveries:
+        shipment = stored[delivery.external_id]
+        ordered_by = truth["orders", delivery.order_id]
+        score["deliveries"] += 1
+        score["conflicts"] += delivery.conflict
+        score["conflicts_held"] += delivery.conflict and shipment.held
+        score["held_wrongly"] += shipment.held and not delivery.conflict
+        shown = shipment.organisation_id
+        score["shown_to_wrong_organisation"] += shown is not None and shown != pks[ordered_by]
     return score

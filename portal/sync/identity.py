@@ -307,11 +307,11 @@ def link_children(
     """Point lines, shipments and invoices at their order.
 
     Lines take their order's organisation; invoices keep the one their own system
-    gives. A shipment whose own system names its customer takes that customer's
-    organisation when it agrees with its order's (or either is unknown); when they
-    disagree it is held, shown to neither. Set-based, one UPDATE ... FROM, writing
-    only rows whose link changes. `child_ids_sql` / `order_ids_sql` (SQL selecting
-    external ids) limit it to the children, or the orders, of the batch just written.
+    gives. A shipment takes its order's too, unless its own system names a customer
+    matched to another organisation: then it is held, shown to neither. Set-based,
+    one UPDATE ... FROM, writing only rows whose link changes. `child_ids_sql` /
+    `order_ids_sql` (SQL selecting external ids) limit it to the children, or the
+    orders, of the batch just written.
     """
     if not order_sources or not child_sources:
         return
@@ -355,8 +355,7 @@ def _organisation_sql(model, table: str) -> tuple[str, str]:
         f"AND ci.external_id = {table}.customer_id)"
     )
     organisation = (
-        f"(CASE WHEN {own} IS NULL THEN o.organisation_id "
-        f"WHEN o.organisation_id IS NULL OR o.organisation_id = {own} THEN {own} END)"
+        f"(CASE WHEN {own} IS NULL OR {own} = o.organisation_id THEN o.organisation_id END)"
     )
     held = f"({own} IS NOT NULL AND o.organisation_id IS NOT NULL AND o.organisation_id <> {own})"
     return organisation, held
