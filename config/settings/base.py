@@ -110,7 +110,8 @@ if DATABASE_URL:
     # No JIT compilation: the planner's cost estimates for the policy's subqueries on
     # the workspace pages pass JIT's threshold, and compiling took 3 s to run a 5 ms
     # query (docs/benchmarks.md). Short web queries never gain from it.
-    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+    if "postgresql" in DATABASES["default"]["ENGINE"]:
+        DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {

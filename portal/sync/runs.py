@@ -76,6 +76,7 @@ Progress = Callable[[SyncRun], None]
 # A run that creates many records refreshes the table's planner statistics as it goes:
 # after this many, then each time its count doubles (see upsert.analyze).
 ANALYZE_AFTER_CREATED = 50_000
+ANALYZE_AT_END = 1_000  # ... and at the end of a run that created at least this many
 
 
 class Plan:
@@ -407,6 +408,11 @@ def source_sync(
             _keep_statistics(plan, run)
             if progress:
                 progress(run)
+        if run.created >= ANALYZE_AT_END:
+            # What comes next (this run's deletes, a full run right after a first load)
+            # plans on the real size: unanalysed, 20,000 new orders made the planner pick
+            # a nested-loop anti join, and marking deletes took 14 s instead of 0.05.
+            analyze(plan.model)
         if full:
             with times.phase("mark deleted"), transaction.atomic():
                 run.deleted += seen.mark_deleted(plan.model, source.pk, timezone.now())

@@ -17,6 +17,7 @@ from django.db import DatabaseError, connection, models
 
 class SeenKeys:
     def __init__(self, run_id: int) -> None:
+        self.run_id = run_id
         self.table = connection.ops.quote_name(f"sync_seen_{run_id}")
         self.made = False
 
@@ -25,6 +26,11 @@ class SeenKeys:
             cursor.execute(
                 f"CREATE TEMPORARY TABLE {self.table} (external_id varchar(100) NOT NULL)"
             )
+            if connection.vendor == "sqlite":
+                # SQLite answers the NOT EXISTS below by scanning the whole table for each
+                # record unless the keys are indexed: 195 s instead of 1 s at 100,000.
+                index = connection.ops.quote_name(f"sync_seen_{self.run_id}_key")
+                cursor.execute(f"CREATE INDEX {index} ON {self.table} (external_id)")
             self.made = True
 
     def add(self, keys: list[str]) -> None:
