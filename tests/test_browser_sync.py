@@ -58,3 +58,46 @@ def test_an_admin_follows_a_running_sync_batch_by_batch(page, world, tmp_path, m
         for _ in range(3):
             next_batch.release()
         worker.join(timeout=30)
+
+
+def test_an_account_manager_finds_the_organisation_and_confirms_the_match(
+    page, world, tmp_path, monkeypatch
+):
+    """The review screen in a browser: the picker searches as one types (htmx), the
+    chosen organisation's confirmation says what becomes visible to whom, and the match
+    lands; the engine's candidate did not fit, so the search was needed."""
+    from accounts.tests.factories import OrganisationFactory
+    from portal.records.models import Order
+    from portal.sync.models import CustomerIdentity
+
+    legacy = LegacyOrders(tmp_path / "orders.sqlite3")
+    legacy.put(1, cust="OE-5", name="NWFC (MAIN SITE)")  # an acronym: no name comes close
+    legacy.put(2, cust="OE-5", name="NWFC (MAIN SITE)")
+    monkeypatch.setenv("TEST_ORDERS_DSN", f"sqlite:///{legacy.path}")
+    source = SourceSystem.objects.create(
+        name="Order entry", system="order-entry", department="sales", kind="sql",
+        entity="orders",
+        config={"dsn_env": "TEST_ORDERS_DSN", "table": "orders", "cursor_column": "updated_at",
+                "key_column": "id", "fields": order_fields()},
+    )  # fmt: skip
+    northwind = OrganisationFactory(name="Northwind Family Clinic", customer_number="C-NW1")
+    runs.source_sync(source=source)
+    pending = CustomerIdentity.objects.get(external_id="OE-5")
+
+    sign_in(page, world.am_a.email)
+    page.goto("/workspace/identities/")
+    page.get_by_role("link", name="Review").click()
+    expect(page.get_by_test_id("candidates")).to_contain_text("No organisation's name comes")
+    page.get_by_role("searchbox", name="Search every organisation").fill("northw")
+    results = page.get_by_test_id("picker-results")
+    expect(results).to_contain_text("Northwind Family Clinic")  # no submit: typed, htmx
+    results.get_by_role("link", name="Northwind Family Clinic").click()
+    confirmation = page.get_by_test_id("confirmation")
+    expect(confirmation).to_contain_text("2 records become visible to Northwind Family Clinic")
+    page.get_by_role("button", name="Match to Northwind Family Clinic").click()
+    expect(page.locator(".messages")).to_contain_text(
+        "is now Northwind Family Clinic: 2 records linked"
+    )
+    pending.refresh_from_db()
+    assert pending.organisation == northwind
+    assert Order.objects.filter(organisation=northwind).count() == 2

@@ -1,7 +1,7 @@
 """Reads of the sync for staff screens: the sources, their runs, one run's counters, and
 the customer identities waiting for a person."""
 
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Value
 from django.shortcuts import get_object_or_404
 
 from accounts.choices import AuditAction
@@ -126,23 +126,28 @@ def organisation_search(*, search: str) -> list[Organisation]:
 
 def record_counts(identities) -> dict[int, dict[str, int]]:
     """{identity pk: {kind: records}} of what each identity's system holds for it (not
-    deleted): what a match makes visible. One query per kind of record."""
+    deleted): what a match makes visible. One query (a UNION ALL over the kinds)."""
     by_key = {(i.system, i.external_id): i.pk for i in identities}
     counts: dict[int, dict[str, int]] = {}
     if not by_key:
         return counts
     ids = {external_id for _, external_id in by_key}
-    for label, model in RECORD_KINDS:
-        rows = (
-            model.objects.filter(customer_id__in=ids, deleted_at__isnull=True)
-            .values_list("source__system", "customer_id")
-            .annotate(n=Count("pk"))
-            .order_by()
-        )
-        for system, customer_id, n in rows:
-            if (system, customer_id) in by_key:
-                counts.setdefault(by_key[system, customer_id], {})[label] = n
-    return counts
+    per_kind = [
+        model.objects.filter(customer_id__in=ids, deleted_at__isnull=True)
+        .annotate(kind=Value(label))
+        .values_list("kind", "source__system", "customer_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+        for label, model in RECORD_KINDS
+    ]
+    for kind, system, customer_id, n in per_kind[0].union(*per_kind[1:], all=True):
+        if (system, customer_id) in by_key:
+            counts.setdefault(by_key[system, customer_id], {})[kind] = n
+    return {pk: dict(sorted(kinds.items(), key=_kind_order)) for pk, kinds in counts.items()}
+
+
+def _kind_order(item: tuple[str, int]) -> int:
+    return [label for label, _ in RECORD_KINDS].index(item[0])
 
 
 def people_by_organisation(organisations) -> dict[int, int]:
