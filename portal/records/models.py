@@ -197,6 +197,12 @@ class Invoice(SyncedRecord):
         Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="invoices"
     )
 
+    held = models.BooleanField(
+        db_default=False,  # the sync's set-based inserts leave it out
+        help_text="Its own customer and its order's are different organisations: shown to "
+        "neither until someone decides (the identity review screen).",
+    )
+
     class Meta:
         ordering = ["-issued_on"]
         constraints = [_unique_per_source("invoice")]

@@ -77,8 +77,8 @@ def order_list(
     return orders.order_by(*ORDER_SORTS.get(sort, ORDER_SORTS["newest"]))
 
 
-# An order's deliveries as its screens show them: live, and not held (a delivery whose
-# own customer is another organisation is shown to neither; portal/sync/identity.py).
+# An order's deliveries and invoices as its screens show them: live, and not held (one
+# whose own customer is another organisation is shown to neither; portal/sync/identity.py).
 SHOWN_WITH_ORDER = {"deleted_at__isnull": True, "held": False}
 
 
@@ -134,7 +134,10 @@ def order_get(*, user: User, pk: int) -> Order:
                 "shipments",
                 queryset=with_tracking_template(Shipment.objects.filter(**SHOWN_WITH_ORDER)),
             ),
-            Prefetch("invoices", queryset=with_invoice_state(Invoice.objects.filter(**live))),
+            Prefetch(
+                "invoices",
+                queryset=with_invoice_state(Invoice.objects.filter(**SHOWN_WITH_ORDER)),
+            ),
         ),
         pk=pk,
     )

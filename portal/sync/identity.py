@@ -260,8 +260,14 @@ CUSTOMER_RECORDS = [
 
 
 def _name_own_customers(systems: set[str]) -> bool:
-    """Whether shipments of these systems name their own customers."""
-    return Shipment.objects.filter(source__system__in=systems).exclude(customer_id="").exists()
+    """Whether these systems have shipments naming their own customers, or invoices
+    quoting orders."""
+    return (
+        Shipment.objects.filter(source__system__in=systems).exclude(customer_id="").exists()
+        or SourceSystem.objects.filter(
+            system__in=systems, entity="invoices", config__has_key="order_system"
+        ).exists()
+    )
 
 
 def link_records(identity_pks: list[int]) -> int:
@@ -302,7 +308,6 @@ def link_children(
     child_sources: list[int],
     child_ids_sql: str = "",
     order_ids_sql: str = "",
-    set_organisation: bool = True,
 ) -> None:
     """Point lines, shipments and invoices at their order.
 
@@ -321,13 +326,12 @@ def link_children(
     child_marks = ", ".join(["%s"] * len(child_sources))
     assign = "order_id = o.id"
     changed = f"{table}.order_id IS DISTINCT FROM o.id"
-    if set_organisation:
-        organisation, held = _organisation_sql(model, table)
-        assign += f", organisation_id = {organisation}"
-        changed += f" OR {table}.organisation_id IS DISTINCT FROM {organisation}"
-        if held:
-            assign += f", held = {held}"
-            changed += f" OR {table}.held IS DISTINCT FROM {held}"
+    organisation, held = _organisation_sql(model, table)
+    assign += f", organisation_id = {organisation}"
+    changed += f" OR {table}.organisation_id IS DISTINCT FROM {organisation}"
+    if held:
+        assign += f", held = {held}"
+        changed += f" OR {table}.held IS DISTINCT FROM {held}"
     scope = ""
     if child_ids_sql:
         scope += f" AND {table}.external_id IN ({child_ids_sql})"
@@ -344,8 +348,13 @@ def link_children(
 
 
 def _organisation_sql(model, table: str) -> tuple[str, str]:
-    """SQL for the organisation a child takes from its order `o`, and for `held`."""
-    if model is not Shipment:
+    """SQL for the organisation a child takes, given its order `o`, and for `held`.
+
+    Lines follow their order. Shipments too, unless their own customer is matched to
+    another organisation. Invoices follow their own (billing) customer, unless their
+    order is another organisation's. Both disagreeing: held, shown to neither.
+    """
+    if model is OrderLine:
         return "o.organisation_id", ""
     identities = connection.ops.quote_name(CustomerIdentity._meta.db_table)
     sources = connection.ops.quote_name(SourceSystem._meta.db_table)
@@ -354,10 +363,12 @@ def _organisation_sql(model, table: str) -> tuple[str, str]:
         f"ON s.system = ci.system WHERE s.id = {table}.source_id "
         f"AND ci.external_id = {table}.customer_id)"
     )
-    organisation = (
-        f"(CASE WHEN {own} IS NULL OR {own} = o.organisation_id THEN o.organisation_id END)"
-    )
-    held = f"({own} IS NOT NULL AND o.organisation_id IS NOT NULL AND o.organisation_id <> {own})"
+    order = "o.organisation_id"
+    if model is Shipment:
+        organisation = f"(CASE WHEN {own} IS NULL OR {own} = {order} THEN {order} END)"
+    else:
+        organisation = f"(CASE WHEN {order} IS NULL OR {own} = {order} THEN {own} END)"
+    held = f"({own} IS NOT NULL AND {order} IS NOT NULL AND {order} <> {own})"
     return organisation, held
 
 
@@ -380,20 +391,23 @@ def child_sources_for(entity: str, system: str, *, own: bool = True) -> list[int
 
 
 def relink_children(systems: set[str]) -> None:
-    """Lines and shipments after decisions on customers of `systems`: lines follow orders
-    that changed hands; shipments also follow their own customers."""
+    """Lines, shipments and invoices after decisions on customers of `systems`: lines
+    follow orders that changed hands; shipments and invoices also their own customers."""
     for system in systems:
         own = list(SourceSystem.objects.filter(system=system).values_list("pk", flat=True))
         link_children(OrderLine, order_sources=own, child_sources=own)
-        link_children(
-            Shipment, order_sources=own, child_sources=child_sources_for("shipments", system)
-        )
-        for source in SourceSystem.objects.filter(
-            system=system, entity="shipments", config__has_key="order_system"
-        ):
+        for model, entity in ((Shipment, "shipments"), (Invoice, "invoices")):
             link_children(
-                Shipment, order_sources=order_sources_of(source), child_sources=[source.pk]
+                model,
+                order_sources=own,
+                child_sources=child_sources_for(entity, system, own=model is Shipment),
             )
+            for source in SourceSystem.objects.filter(
+                system=system, entity=entity, config__has_key="order_system"
+            ):
+                link_children(
+                    model, order_sources=order_sources_of(source), child_sources=[source.pk]
+                )
 
 
 @transaction.atomic

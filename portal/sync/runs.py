@@ -263,7 +263,6 @@ def _link(plan: Plan) -> None:
             order_sources=identity.order_sources_of(plan.source),
             child_sources=[plan.source.pk],
             child_ids_sql=staged,
-            set_organisation=False,
         )
     elif plan.model is Order:
         system = plan.source.system
@@ -281,7 +280,6 @@ def _link(plan: Plan) -> None:
             order_sources=[plan.source.pk],
             child_sources=identity.child_sources_for(Entity.INVOICES, system, own=False),
             order_ids_sql=staged,
-            set_organisation=False,
         )
 
 

@@ -175,16 +175,19 @@ def identity_history(identity: CustomerIdentity) -> QuerySet[AuditEvent]:
 HELD_SHOWN = 20
 
 
-def held_shipments() -> tuple[int, list[tuple]]:
-    """Deliveries whose own customer and whose order's are different organisations: how
-    many, and the first ones as (shipment, its own customer's identity or None)."""
-    held = Shipment.objects.filter(held=True, deleted_at__isnull=True)
-    first = list(
-        held.select_related("source", "order__organisation").order_by("-shipped_at", "pk")[
-            :HELD_SHOWN
-        ]
-    )
-    keys = {(s.source.system, s.customer_id) for s in first}
+def held_records() -> tuple[int, list[tuple]]:
+    """Deliveries and invoices whose own customer and whose order's are different
+    organisations: how many, and the first ones as (kind, record, its own customer's
+    identity or None)."""
+    first, total = [], 0
+    for kind, model in (("delivery", Shipment), ("invoice", Invoice)):
+        held = model.objects.filter(held=True, deleted_at__isnull=True)
+        shown = list(
+            held.select_related("source", "order__organisation").order_by("-pk")[:HELD_SHOWN]
+        )
+        total += held.count() if len(shown) == HELD_SHOWN else len(shown)
+        first += [(kind, record) for record in shown]
+    keys = {(record.source.system, record.customer_id) for _, record in first}
     identities = {
         (i.system, i.external_id): i
         for i in CustomerIdentity.objects.filter(
@@ -192,5 +195,8 @@ def held_shipments() -> tuple[int, list[tuple]]:
             external_id__in={customer for _, customer in keys},
         ).select_related("organisation")
     }
-    rows = [(s, identities.get((s.source.system, s.customer_id))) for s in first]
-    return (held.count() if len(first) == HELD_SHOWN else len(first)), rows
+    rows = [
+        (kind, record, identities.get((record.source.system, record.customer_id)))
+        for kind, record in first[:HELD_SHOWN]
+    ]
+    return total, rows

@@ -41,7 +41,7 @@ def identity_queue(request):
     page = page.get_page(request.GET.get("page"))
     organisations = selectors.candidate_organisations(page)
     rows = [(waiting, _candidates(waiting, organisations)[:1]) for waiting in page]
-    held_count, held = selectors.held_shipments()
+    held_count, held = selectors.held_records()
     return render(
         request,
         "portal/identity_queue.html",

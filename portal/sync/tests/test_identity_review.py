@@ -11,7 +11,7 @@ from accounts.choices import AuditAction
 from accounts.models import AuditEvent, Organisation
 from accounts.tests.factories import OrganisationFactory
 from portal.records import selectors as records
-from portal.records.models import Order, Shipment
+from portal.records.models import Invoice, Order, Shipment
 from portal.sync import identity
 from portal.sync.choices import IdentityStatus, MatchMethod
 from portal.sync.models import CustomerIdentity, SourceSystem
@@ -218,7 +218,7 @@ def test_a_delivery_whose_own_customer_disagrees_with_its_order_is_held(
     assert list(order.shipments.all()) == [agreed]  # not on its order's page either
     client.force_login(world.am_a)
     queue = client.get(reverse("portal:identity_queue")).content.decode()
-    assert "Deliveries held (1)" in queue
+    assert "Records held (1)" in queue
     assert "matched to Bravo Hospital" in queue
 
     # The fulfilment system's F-2 was wrongly matched: undoing it lets the order decide.
@@ -233,3 +233,45 @@ def test_a_delivery_whose_own_customer_disagrees_with_its_order_is_held(
     identity.identity_match(identity=order_customer, organisation=world.org_b, by=world.am_a)
     assert Shipment.objects.get(external_id="S-2").organisation == world.org_b
     assert Shipment.objects.get(external_id="S-1").held  # now S-1 (A) disagrees
+
+
+def test_an_invoice_whose_billing_customer_disagrees_with_its_order_is_held(
+    client, legacy, order_source, world, tmp_path
+):
+    legacy.put(1, cust="OE-1", name="Alpha Clinic")  # order entry: A
+    sync(order_source)
+    drop = tmp_path / "billing"
+    drop.mkdir()
+    (drop / "inv.csv").write_text(
+        "number;customer;name;order;amount;currency;issued\n"
+        "R-1;K-1;Alpha Clinic;1;10.00;EUR;2026-11-05\n"  # agrees with its order
+        "R-2;K-2;Bravo Hospital;1;20.00;EUR;2026-11-05\n"  # B's billing customer, A's order
+        "R-3;K-2;Bravo Hospital;;30.00;EUR;2026-11-05\n"  # no order: B's, by its customer
+    )
+    billing = SourceSystem.objects.create(
+        name="Billing", system="billing", department="billing", kind="csv", entity="invoices",
+        config={"path": str(drop), "order_system": "order-entry", "fields": {
+            "external_id": "number", "number": "number", "customer_id": "customer",
+            "customer_name": "name", "order_id": {"from": "order", "required": False},
+            "amount": {"from": "amount", "type": "decimal"},
+            "currency": {"from": "currency", "type": "currency"},
+            "issued_on": {"from": "issued", "type": "date"}}},
+    )  # fmt: skip
+
+    sync(billing)
+
+    held = Invoice.objects.get(number="R-2")
+    assert (held.organisation, held.held) == (None, True)
+    assert sorted(Invoice.objects.visible_to(world.member_a).values_list("number", flat=True)) == [
+        "R-1"
+    ]
+    assert list(Invoice.objects.visible_to(world.member_b).values_list("number", flat=True)) == [
+        "R-3"
+    ]
+    client.force_login(world.am_a)
+    assert "Invoice R-2" in client.get(reverse("portal:identity_queue")).content.decode()
+    # Billing's K-2 is matched again, to A: the invoice is released to A.
+    k2 = CustomerIdentity.objects.get(system="billing", external_id="K-2")
+    identity.identity_match(identity=k2, organisation=world.org_a, by=world.am_a)
+    held.refresh_from_db()
+    assert (held.organisation, held.held) == (world.org_a, False)
