@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from bench import run_in_throwaway_database, say
+from bench_pages import sessions_for
 
 RESULTS = Path(__file__).resolve().parent.parent / "var" / "bench" / "identity.json"
 
@@ -87,8 +88,49 @@ def run(args) -> list[tuple[str, str]]:
             f" {score['shown_to_wrong_organisation']}",
         ),
     ]
-    _write(args, score, total)
+    pages = review_pages()
+    rows += [(f"review page: {label}", f"median {ms:.0f} ms") for label, ms in pages.items()]
+    _write(args, score | {"review_pages_ms": pages}, total)
     return rows
+
+
+def review_pages(repeat: int = 5) -> dict[str, float]:
+    """The review screens at this size, in process (Django's test client, an admin):
+    the queue, a waiting customer's page, and its organisation search."""
+    import statistics
+
+    from django.test import Client
+    from django.urls import reverse
+
+    from accounts.choices import UserKind
+    from accounts.models import User
+    from portal.sync.models import CustomerIdentity
+
+    admin = User.objects.create_user(
+        email="bench-admin@portal.example", full_name="Bench Admin", kind=UserKind.ADMIN
+    )
+    client = Client()
+    (cookie,) = sessions_for(admin, 1)  # signed in with the second factor, as a login ends
+    name, _, key = cookie.partition("=")
+    client.cookies[name] = key
+    waiting = CustomerIdentity.objects.filter(status="waiting").exclude(candidates=[]).first()
+    detail = reverse("portal:identity", args=[waiting.pk])
+    urls = {
+        "the queue": reverse("portal:identity_queue"),
+        "a customer": detail,
+        "a customer, searching 'clinic'": f"{detail}?q=clinic",
+    }
+    times = {}
+    for label, url in urls.items():
+        samples = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            response = client.get(url)
+            samples.append((time.perf_counter() - start) * 1000)
+            if response.status_code != 200:
+                raise RuntimeError(f"{url}: {response.status_code}")
+        times[label] = statistics.median(samples)
+    return times
 
 
 def _write(args, score: dict, seconds: float) -> None:
