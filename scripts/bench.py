@@ -14,6 +14,7 @@ Run it through scripts/with-services.sh, which provides DATABASE_URL:
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import statistics
@@ -40,6 +41,18 @@ def benchmark(function: Callable[[argparse.Namespace], Rows]):
 
 def say(message: str) -> None:
     print(message, flush=True)
+
+
+FIGURES = Path(__file__).resolve().parent.parent / "var" / "bench"
+
+
+def write_figures(name: str, figures: dict) -> Path:
+    """Keep a benchmark's figures as var/bench/<name>.json, to compare run to run."""
+    FIGURES.mkdir(parents=True, exist_ok=True)
+    path = FIGURES / f"{name}.json"
+    path.write_text(json.dumps(figures, indent=2, default=str) + "\n")
+    say(f"bench: figures written to {path}")
+    return path
 
 
 # --- The throwaway database ---------------------------------------------------------------

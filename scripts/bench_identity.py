@@ -18,14 +18,10 @@ candidates for at least 99 % of the rest; strangers never matched; under 10 s.
 from __future__ import annotations
 
 import argparse
-import json
 import time
-from pathlib import Path
 
-from bench import run_in_throwaway_database, say
+from bench import run_in_throwaway_database, write_figures
 from bench_pages import sessions_for
-
-RESULTS = Path(__file__).resolve().parent.parent / "var" / "bench" / "identity.json"
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -134,7 +130,6 @@ def review_pages(repeat: int = 5) -> dict[str, float]:
 
 
 def _write(args, score: dict, seconds: float) -> None:
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
     figures = {
         "organisations": args.organisations,
         "identities": score["identities"],
@@ -142,8 +137,7 @@ def _write(args, score: dict, seconds: float) -> None:
         "seconds": round(seconds, 3),
         **score,
     }
-    RESULTS.write_text(json.dumps(figures, indent=2) + "\n")
-    say(f"bench: figures written to {RESULTS}")
+    write_figures("identity", figures)
 
 
 def main(argv=None) -> None:

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from bench import create_database, drop_database, say, server_url
+from bench import create_database, drop_database, say, server_url, write_figures
 from bench_pages import (
     EMAIL_DOMAIN,
     Load,
@@ -460,6 +460,34 @@ def report(
     return lines
 
 
+def load_json(args, plan, result: MixResult, alone_ms: dict, generation: float) -> dict:
+    """The same figures as data (var/bench/load.json), to compare run to run."""
+    load, counts = result.load, Counter(request.kind for request in plan)
+    kinds = {}
+    for kind, count in counts.items():
+        kinds[kind] = {
+            "share_percent": round(100 * count / len(plan), 1),
+            "alone_median_ms": round(statistics.median(alone_ms[kind]), 1),
+            "alone_max_ms": round(max(alone_ms[kind]), 1),
+        }
+        if kind in result.by_kind:
+            done, p95 = result.by_kind[kind]
+            kinds[kind] |= {"requests": done, "p95_ms": round(p95, 1)}
+    return {
+        "estate": {"organisations": args.organisations, "orders": args.orders,
+                   "tickets": args.tickets, "generated_s": round(generation, 1)},
+        "people": {"customers": args.customers, "ams": args.ams,
+                   "customer_share_percent": args.customer_share},
+        "server": {"workers": args.workers, "threads": args.threads, "client": args.client,
+                   "connections": args.concurrency, "seconds": args.duration},
+        "total": {"requests": load.requests, "rps": round(load.rps, 2),
+                  "p50_ms": round(load.p50_ms, 1), "p95_ms": round(load.p95_ms, 1),
+                  "p99_ms": round(load.p99_ms, 1), "max_ms": round(load.max_ms, 1),
+                  "errors": load.errors},
+        "kinds": kinds,
+    }  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     url = server_url()
@@ -503,6 +531,7 @@ def main(argv: list[str] | None = None) -> None:
         shutil.rmtree(workdir, ignore_errors=True)
     say("")
     say("\n".join(report(args, plan, result, alone_ms, generation)))
+    write_figures("load", load_json(args, plan, result, alone_ms, generation))
     if errors_logged.strip():
         say(f"\ngunicorn's error log:\n{errors_logged}")
     say(f"\nbench_load: done in {time.perf_counter() - total:.0f} s")

@@ -41,7 +41,14 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 # The throwaway-database helpers are scripts/bench.py's (this script runs from scripts/).
-from bench import create_database, drop_database, say, server_url, with_database
+from bench import (
+    create_database,
+    drop_database,
+    say,
+    server_url,
+    with_database,
+    write_figures,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 EMAIL_DOMAIN = "bench.example"  # as in portal/management/commands/bench_data.py
@@ -626,6 +633,34 @@ def figures(results: list[tuple[Target, int, Load]]) -> list[str]:
     return rows
 
 
+def figures_json(args, results: list[tuple[Target, int, Load]], mode: str, generation) -> dict:
+    """The same figures as data (var/bench/pages.json), to compare run to run."""
+    ping = statistics.mean(load.rps for target, _, load in results if target.path == "/ping/")
+    return {
+        "estate": {"organisations": args.organisations, "orders": args.orders,
+                   "tickets": args.tickets, "generated_s": round(generation, 1)},
+        "server": {"workers": args.workers, "threads": mode, "client": args.client,
+                   "connections": args.concurrency, "seconds_per_url": args.duration},
+        "ping_rps": round(ping, 1),
+        "urls": [
+            {
+                "label": target.label,
+                "path": target.path,
+                "requests": load.requests,
+                "rps": round(load.rps, 2),
+                "p50_ms": round(load.p50_ms, 1),
+                "p95_ms": round(load.p95_ms, 1),
+                "p99_ms": round(load.p99_ms, 1),
+                "errors": load.errors,
+                "ratio_to_ping": round(load.rps / ping, 4),
+                "cpu_ms_per_request": {k: round(v, 2) for k, v in load.cpu_ms.items()},
+                "page_kib": round(size / 1024, 1),
+            }
+            for target, size, load in results
+        ],
+    }  # fmt: skip
+
+
 def server_env(url: str, db_name: str, workdir: Path) -> dict[str, str]:
     """gunicorn's environment, which this process shares to prepare the database."""
     return {
@@ -728,6 +763,7 @@ def main(argv: list[str] | None = None) -> None:
         f" workers x {mode}; {args.client}, {args.concurrency} connections, {args.duration:g} s"
     )
     say("\n".join(figures(results)))
+    write_figures("pages", figures_json(args, results, mode, generation))
     failed = sum(load.errors for _, _, load in results)
     if errors_logged.strip():
         say(f"\ngunicorn's error log:\n{errors_logged}")

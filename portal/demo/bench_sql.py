@@ -35,8 +35,9 @@ def table(model) -> str:
 def insert_select(model, values: dict[str, str], source: str, params: dict) -> int:
     """`INSERT INTO <model's table> SELECT ...`: `values` maps attnames to SQL expressions.
 
-    Columns not in `values` get the model field's default, so a new field with a
-    default does not break the generator; a new required field without one fails loudly.
+    Columns not in `values` get the model field's default (or the database's), so a new
+    field with a default does not break the generator; a new required field without one
+    fails loudly.
     """
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
     unknown = set(values) - {f.attname for f in fields}
@@ -45,6 +46,8 @@ def insert_select(model, values: dict[str, str], source: str, params: dict) -> i
     params = dict(params)
     columns, expressions = [], []
     for field in fields:
+        if field.attname not in values and field.has_db_default():
+            continue  # the database fills it
         columns.append(qn(field.column))
         if field.attname in values:
             expressions.append(values[field.attname])
