@@ -43,6 +43,7 @@ from accounts.tests.two_factor import authenticator_if_needed, next_code
 from portal.records.models import Order
 from portal.sync.choices import RunStatus
 from portal.sync.models import SourceSystem, SyncRun
+from portal.sync.tests.legacy import order_fields
 from portal.tasks import source_sync
 from tests.conftest import ROOT
 from tests.conftest import test_database_url as database_url_for_test_run
@@ -474,15 +475,7 @@ ROWS = 20_000
 BATCH = 250
 NEW_ROWS = 500  # added after the second restart
 T0 = datetime(2025, 6, 2, 8, 0, tzinfo=UTC)
-FIELDS = {
-    "external_id": "id",
-    "customer_id": "cust",
-    "customer_name": "cust_name",
-    "number": "no",
-    "status": "status",
-    "ordered_at": {"from": "placed", "type": "datetime"},
-    "total": {"from": "total", "type": "decimal", "min": 0},
-}
+FIELDS = order_fields()  # the order-entry mapping of the sync tests
 DSN_ENV = "FAULTS_ORDERS_DSN"
 NO_HEARTBEAT = "The worker stopped (no heartbeat)."
 

@@ -21,6 +21,7 @@ from portal.records.models import Order
 from portal.sync.choices import RunStatus
 from portal.sync.models import QuarantinedRecord, SourceSystem, SyncRun
 from portal.sync.tests.http_server import ApiServer, Reply
+from portal.sync.tests.legacy import order_fields
 from portal.tasks import source_sync
 from tests.conftest import WORKER_APP_NAME
 
@@ -40,15 +41,7 @@ WORKER_ENV = {
     "CELERY_VISIBILITY_TIMEOUT": str(VISIBILITY_TIMEOUT),
 }
 T0 = datetime(2025, 6, 2, 8, 0, tzinfo=UTC)  # in the past: the cursor is not capped by "now"
-FIELDS = {
-    "external_id": "id",
-    "customer_id": "cust",
-    "customer_name": "cust_name",
-    "number": "no",
-    "status": "status",
-    "ordered_at": {"from": "placed", "type": "datetime"},
-    "total": {"from": "total", "type": "decimal", "min": 0},
-}
+FIELDS = order_fields()  # the order-entry mapping of the sync tests
 
 
 def record(i: int) -> dict:
