@@ -85,6 +85,11 @@ def account_manager_screens(browser) -> None:
     page.goto(f"{BASE}/")
     page.get_by_role("button", name="View as customer of Northwind Family Clinic").click()
     shoot(page, "am-view-as.png")
+    page.get_by_role("button", name="Exit view as customer").click()
+    shoot(page, "identity-queue.png", "/workspace/identities/?q=riverside")
+    page.get_by_role("link", name="Review").first.click()
+    page.get_by_test_id("candidates").get_by_role("link").first.click()
+    shoot(page, "identity-review.png")
     page.context.close()
 
 

@@ -51,6 +51,9 @@ CUSTOMERS = [
     Customer("C-1004", "OE-2318", "HARBOUR PAEDIATRICS", "B-00040", "Harbour Paediatrics LLP"),
     # Not a portal customer yet: waits in the identity review queue.
     Customer("", "OE-2400", "LAKESIDE CARE HOME", "B-00052", "Lakeside Care Home"),
+    # Not ours either, but its name is close to one of ours: it waits with Riverside
+    # Medical Group as a candidate ("name 83 %"), for someone to say "not our customer".
+    Customer("", "OE-2455", "RIVERSIDE MEDICAL CENTRE", "B-00061", "Riverside Medical Centre"),
 ]
 
 

@@ -100,9 +100,10 @@ def _decide(identities: list[CustomerIdentity], index: OrganisationIndex) -> int
     """Ask the engine about each identity; write its verdicts, audit and link the
     automatic matches. Returns how many it matched."""
     now = timezone.now()
-    matched = []
+    matched, changed = [], []
     for identity in identities:
         verdict = index.resolve(Evidence.of(identity), system=identity.system)
+        before = (identity.method, identity.score, identity.evidence, identity.candidates)
         identity.status = verdict.status
         identity.organisation_id = verdict.organisation_id
         identity.method, identity.score = verdict.method, verdict.score
@@ -110,10 +111,17 @@ def _decide(identities: list[CustomerIdentity], index: OrganisationIndex) -> int
         if verdict.organisation_id:
             identity.matched_at = now
             matched.append(identity)
+        if verdict.organisation_id or before != (
+            identity.method,
+            identity.score,
+            identity.evidence,
+            identity.candidates,
+        ):
+            changed.append(identity)  # a customer still waiting as it was costs no write
     # One INSERT ... ON CONFLICT UPDATE per thousand: bulk_update's CASE per row and
     # field took most of a whole-queue run's time.
     CustomerIdentity.objects.bulk_create(
-        identities,
+        changed,
         update_conflicts=True,
         unique_fields=["system", "external_id"],
         update_fields=DECIDED_FIELDS,
