@@ -31,17 +31,24 @@ from portal.records.models import (
     Shipment,
 )
 from portal.sync.choices import IdentityStatus, MatchMethod
-from portal.sync.matching import Evidence, OrganisationIndex
+from portal.sync.matching import Evidence, OrganisationIndex, keys_in
 from portal.sync.models import CustomerIdentity, SourceSystem
 
 
-def resolve(*, system: str, customers: dict[str, Evidence], index: Callable | None = None) -> dict:
+def resolve(
+    *,
+    system: str,
+    customers: dict[str, Evidence],
+    index: Callable | None = None,
+    records: dict[str, dict] | None = None,
+) -> dict:
     """Record the customers of a batch, resolve the new ones, and return
     {external id: organisation id or None}.
 
     `customers` maps external id to what the source says of it. Identities still
-    waiting (new ones, or ones nobody has decided on) go through the engine;
-    `index` returns the OrganisationIndex to use (a run builds it once).
+    waiting (new ones, or ones nobody has decided on) go through the engine, after
+    a look for our customer number or a registry number anywhere in one of their
+    raw `records`; `index` returns the OrganisationIndex to use (a run builds it once).
     """
     if not customers:
         return {}
@@ -52,8 +59,21 @@ def resolve(*, system: str, customers: dict[str, Evidence], index: Callable | No
     batch = CustomerIdentity.objects.filter(system=system, external_id__in=list(customers))
     waiting = list(batch.filter(status=IdentityStatus.WAITING))
     if waiting:
-        _decide(waiting, (index or OrganisationIndex.build)())
+        built = (index or OrganisationIndex.build)()
+        for identity in waiting:
+            _quoted_keys(identity, (records or {}).get(identity.external_id), built)
+        _decide(waiting, built)
     return dict(batch.values_list("external_id", "organisation_id"))
+
+
+def _quoted_keys(identity: CustomerIdentity, record: dict | None, index) -> None:
+    """Our customer number or a registry number the raw record quotes somewhere, kept as
+    the identity's evidence when its source maps neither."""
+    if record is None or (identity.number and identity.registry_id):
+        return
+    number, registry = keys_in(record, index)
+    identity.number = identity.number or number[:100]
+    identity.registry_id = identity.registry_id or registry[:40]
 
 
 def new_identity(system: str, external_id: str, evidence: Evidence) -> CustomerIdentity:
@@ -92,6 +112,7 @@ def resolve_queue(*, index: OrganisationIndex | None = None, chunk: int = 2000) 
 
 DECIDED_FIELDS = [
     "status", "organisation", "method", "score", "evidence", "candidates", "matched_at",
+    "number", "registry_id",
 ]  # fmt: skip
 
 

@@ -98,6 +98,44 @@ def registry_key(value: str) -> str:
     return re.sub(r"^[A-Z]{2}(?=\d)", "", plain(value))
 
 
+TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9./-]*[0-9]")
+REGISTRY = re.compile(r"(?:\b[A-Za-z]{2} ?)?\d[\d .-]{6,}\d")  # "GB 123 4567 89"
+
+
+def _strings(value):
+    """Every string in a record, nested ones too."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for inner in value.values():
+            yield from _strings(inner)
+    elif isinstance(value, list | tuple):
+        for inner in value:
+            yield from _strings(inner)
+
+
+def keys_in(record: dict, index: OrganisationIndex) -> tuple[str, str]:
+    """Our customer number and a registry number quoted anywhere in a raw record (a
+    free-text reference, a column nobody mapped): ("", "") when none is one of ours."""
+    number = registry = ""
+    for text in _strings(record):
+        for token in [*TOKEN.findall(text), *([text] if len(text) <= 24 else [])]:
+            token = token.strip()
+            # Spelled exactly as ours (any case), and not a bare short number: "123.45"
+            # is an amount, not customer 12345.
+            if not number and token.upper() in index.numbers and _not_a_quantity(token):
+                number = token
+        for token in REGISTRY.findall(text):
+            key = registry_key(token)
+            if not registry and len(key) >= 8 and len(index.by_registry.get(key, ())) == 1:
+                registry = token.strip()
+    return number, registry
+
+
+def _not_a_quantity(token: str) -> bool:
+    return any(c.isalpha() for c in token) or len(token) >= 8
+
+
 @dataclass(frozen=True)
 class Evidence:
     """What a source says about one of its customers."""
@@ -154,6 +192,7 @@ class OrganisationIndex:
         organisation id) of identities people or the engine already matched."""
         self.organisations: dict[int, _Organisation] = {}
         self.by_number: dict[str, int] = {}
+        self.numbers: set[str] = set()  # as spelled, for numbers found anywhere
         self.by_registry: dict[str, set[int]] = {}
         self.by_key: dict[str, set[int]] = {}
         self.by_damaged_key: dict[str, set[int]] = {}
@@ -168,6 +207,7 @@ class OrganisationIndex:
                 row["email_domain"].lower(),
             )
             self.by_number[plain(row["customer_number"])] = row["pk"]
+            self.numbers.add(row["customer_number"].strip().upper())
             if row["registry_id"]:
                 self.by_registry.setdefault(registry_key(row["registry_id"]), set()).add(row["pk"])
             self.by_key.setdefault(key, set()).add(row["pk"])

@@ -10,14 +10,14 @@ cursor, no processed file.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.utils import timezone
 
 from portal.sync.base import PermanentError, ShapeError, TransientError
 from portal.sync.choices import IdentityStatus
 from portal.sync.mapping import ConfigError, Layouts, MappingError
-from portal.sync.matching import OrganisationIndex
+from portal.sync.matching import OrganisationIndex, keys_in
 from portal.sync.models import CustomerIdentity, SourceSystem
 from portal.sync.runs import CUSTOMER_KEY, customer_evidence, source_connector
 
@@ -102,10 +102,14 @@ def _customers(source: SourceSystem, rows: list[PreviewRow]) -> None:
                 else "not our customer (decided before): kept hidden"
             )
             continue
-        verdict = index.resolve(
-            customer_evidence(source.entity, row.values, number=cid if ours else ""),
-            system=source.system,
+        evidence = customer_evidence(source.entity, row.values, number=cid if ours else "")
+        number, registry = keys_in(row.raw, index)
+        evidence = replace(
+            evidence,
+            number=evidence.number or number,
+            registry_id=evidence.registry_id or registry,
         )
+        verdict = index.resolve(evidence, system=source.system)
         if verdict.organisation_id:
             name = index.organisations[verdict.organisation_id].name
             row.customer = f"{name} (matched automatically: {', '.join(verdict.why)})"

@@ -59,6 +59,8 @@ ENTITY_MODELS: dict[str, tuple[type[models.Model], dict[str, str | None]]] = {
 BOOKKEEPING = ["source", "external_id", "organisation", "content_hash", "synced_at", "deleted_at"]
 # Columns the engine works out after landing (identity.link_children), never mapped.
 DERIVED = ["held"]
+# The raw record, kept beside its mapped values (never a column).
+RAW = "_raw"
 # Which mapped field names the customer, per entity; a CRM account *is* a customer.
 CUSTOMER_KEY = {
     Entity.ORDERS: "customer_id",
@@ -183,6 +185,7 @@ def _map(plan: Plan, run: SyncRun, records: list[dict], label: str, mapping: Map
                 )
             )
         else:
+            values[RAW] = raw  # for keys quoted anywhere in it (identity.resolve)
             rows[str(values["external_id"])] = values
     return rows, bad
 
@@ -204,13 +207,16 @@ def _organisations(plan: Plan, rows: dict[str, dict]) -> dict:
     if key is None:
         return {}
     ours = plan.source.config.get("customer_ids_are_ours", False)
-    customers = {}
+    customers, records = {}, {}
     for values in rows.values():
         if not values.get(key):
             continue  # a shipment that does not name its customer follows its order
         cid = str(values[key])
         customers[cid] = customer_evidence(plan.source.entity, values, number=cid if ours else "")
-    return identity.resolve(system=plan.source.system, customers=customers, index=plan.index)
+        records[cid] = values[RAW]
+    return identity.resolve(
+        system=plan.source.system, customers=customers, index=plan.index, records=records
+    )
 
 
 def customer_evidence(entity: str, values: dict, *, number: str) -> Evidence:

@@ -275,3 +275,17 @@ def test_an_invoice_whose_billing_customer_disagrees_with_its_order_is_held(
     identity.identity_match(identity=k2, organisation=world.org_a, by=world.am_a)
     held.refresh_from_db()
     assert (held.organisation, held.held) == (world.org_a, False)
+
+
+def test_our_customer_number_quoted_anywhere_in_the_record_matches(legacy, order_source, world):
+    """Order entry does not map our customer number, but its people typed it into the
+    name: a hard key all the same ("ORD-CUST-0007" and our "C-10007" had defeated the
+    name match)."""
+    legacy.put(1, cust="ORD-CUST-0007", name="AC (acct C-A001)")
+
+    sync(order_source)
+
+    found = CustomerIdentity.objects.get(external_id="ORD-CUST-0007")
+    assert (found.organisation, found.method, found.number) == (world.org_a, "number", "C-A001")
+    assert found.evidence == ["customer number C-A001"]
+    assert Order.objects.visible_to(world.member_a).count() == 1

@@ -5,7 +5,7 @@ import pytest
 
 from portal.demo.identity_estate import estate_load, estate_score, generate
 from portal.sync import identity
-from portal.sync.matching import Evidence, OrganisationIndex, name_key
+from portal.sync.matching import Evidence, OrganisationIndex, keys_in, name_key
 
 ORGANISATIONS = [
     {"pk": 1, "name": "Müller & Söhne GmbH", "city": "Leeds", "postcode": "LS1 4AB"},
@@ -110,3 +110,10 @@ def test_on_a_generated_estate_the_engine_meets_its_targets(db):
     assert score["conflicts_held"] >= 0.9 * score["conflicts"]
     assert score["held_wrongly"] == 0
     assert score["shown_to_wrong_organisation"] == 0
+
+
+def test_keys_quoted_anywhere_must_be_spelled_as_ours_and_not_be_amounts():
+    ours = index()
+    assert keys_in({"note": "see acct c-1002 please"}, ours) == ("c-1002", "")
+    assert keys_in({"a": {"nested": ["VAT: GB 123 4567 89"]}}, ours) == ("", "GB 123 4567 89")
+    assert keys_in({"total": "1002", "ref": "C1002"}, ours) == ("", "")  # not as we spell it
