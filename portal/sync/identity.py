@@ -31,7 +31,7 @@ from portal.records.models import (
     Shipment,
 )
 from portal.sync.choices import IdentityStatus, MatchMethod
-from portal.sync.matching import Evidence, OrganisationIndex, keys_in
+from portal.sync.matching import Evidence, OrganisationIndex, Verdict, keys_in
 from portal.sync.models import CustomerIdentity, SourceSystem
 
 
@@ -124,6 +124,10 @@ def _decide(identities: list[CustomerIdentity], index: OrganisationIndex) -> int
     matched, changed = [], []
     for identity in identities:
         verdict = index.resolve(Evidence.of(identity), system=identity.system)
+        if identity.method == MatchMethod.HAND:
+            # A person undid a match: the engine still ranks candidates, never decides.
+            verdict = Verdict(None, MatchMethod.HAND, verdict.score, identity.evidence,
+                              verdict.candidates)  # fmt: skip
         before = (identity.method, identity.score, identity.evidence, identity.candidates)
         identity.status = verdict.status
         identity.organisation_id = verdict.organisation_id
@@ -220,6 +224,9 @@ def identity_match(
     current.status = IdentityStatus.MATCHED if organisation else IdentityStatus.WAITING
     current.matched_at = timezone.now() if organisation else None
     current.matched_by = by if organisation else None
+    if organisation is None and by is not None:
+        # Undone by a person: from now on the engine proposes, it does not match again.
+        current.method, current.score, current.evidence = MatchMethod.HAND, None, ["undone"]
     if organisation:
         chosen = next((c for c in current.candidates if c["organisation"] == organisation.pk), None)
         current.method = MatchMethod.HAND if by else current.method

@@ -289,3 +289,20 @@ def test_our_customer_number_quoted_anywhere_in_the_record_matches(legacy, order
     assert (found.organisation, found.method, found.number) == (world.org_a, "number", "C-A001")
     assert found.evidence == ["customer number C-A001"]
     assert Order.objects.visible_to(world.member_a).count() == 1
+
+
+def test_a_match_a_person_undid_is_not_made_again_by_the_engine(legacy, order_source, world):
+    legacy.put(1, cust="OE-1", name="Alpha Clinic")  # the engine matches it: exact name
+    sync(order_source)
+    wrong = CustomerIdentity.objects.get(external_id="OE-1")
+    assert wrong.organisation == world.org_a
+    identity.identity_match(identity=wrong, organisation=None, by=world.am_a)  # "not that one"
+
+    legacy.put(2, cust="OE-1", name="Alpha Clinic", at=T0 + timedelta(minutes=5))
+    sync(order_source)  # a later batch with the same customer
+    identity.resolve_queue()  # and the hourly run over the queue
+
+    wrong.refresh_from_db()
+    assert (wrong.status, wrong.organisation, wrong.method) == ("waiting", None, "hand")
+    assert wrong.candidates[0]["organisation"] == world.org_a.pk  # still proposed
+    assert not Order.objects.visible_to(world.member_a).exists()
