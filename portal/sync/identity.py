@@ -347,12 +347,12 @@ def link_children(
 ) -> None:
     """Point lines, shipments and invoices at their order.
 
-    Lines take their order's organisation; invoices keep the one their own system
-    gives. A shipment takes its order's too, unless its own system names a customer
-    matched to another organisation: then it is held, shown to neither. Set-based,
-    one UPDATE ... FROM, writing only rows whose link changes. `child_ids_sql` /
-    `order_ids_sql` (SQL selecting external ids) limit it to the children, or the
-    orders, of the batch just written.
+    Lines take their order's organisation, shipments and invoices as
+    `_organisation_sql` says (held, shown to neither, when their own customer and
+    their order's are different organisations). Set-based, one UPDATE ... FROM,
+    writing only rows whose link changes. `child_ids_sql` / `order_ids_sql` (SQL
+    selecting external ids) limit it to the children, or the orders, of the batch
+    just written.
     """
     if not order_sources or not child_sources:
         return

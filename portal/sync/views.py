@@ -75,7 +75,7 @@ def identity_detail(request, pk: int):
     found = selectors.organisation_search(search=search)
     if request.htmx and request.GET.get("picker"):
         return render(request, "portal/identity_picker.html", {"subject": subject, "found": found})
-    chosen = _chosen(request, subject)
+    chosen = _chosen(request)
     shown = chosen or subject.organisation
     records = selectors.record_counts([subject]).get(subject.pk, {})
     return render(
@@ -95,7 +95,7 @@ def identity_detail(request, pk: int):
     )
 
 
-def _chosen(request, subject) -> Organisation | None:
+def _chosen(request) -> Organisation | None:
     """The organisation picked for the confirmation step (?organisation=pk), if any."""
     try:
         pk = int(request.GET.get("organisation", ""))
