@@ -196,6 +196,7 @@ class OrganisationIndex:
         self.by_registry: dict[str, set[int]] = {}
         self.by_key: dict[str, set[int]] = {}
         self.by_damaged_key: dict[str, set[int]] = {}
+        self.by_words: dict[str, set[int]] = {}
         for row in organisations:
             key = name_key(row["name"])
             self.organisations[row["pk"]] = _Organisation(
@@ -214,10 +215,8 @@ class OrganisationIndex:
             self.by_damaged_key.setdefault(name_key(row["name"], damaged=True), set()).add(
                 row["pk"]
             )
-        self.keys = list(self.by_key)
-        self.by_words: dict[str, set[int]] = {}
-        for row in organisations:
             self.by_words.setdefault(name_words(row["name"]), set()).add(row["pk"])
+        self.keys = list(self.by_key)
         self.word_forms = list(self.by_words)
         self.matched_elsewhere: dict[str, dict[str, set[int]]] = {}
         for system, name, organisation_id in matched_names:

@@ -89,7 +89,7 @@ def identity_queue(*, system: str = "", search: str = "") -> QuerySet[CustomerId
 
 
 def identities_waiting() -> int:
-    return CustomerIdentity.objects.filter(status=IdentityStatus.WAITING).count()
+    return identity_queue().count()
 
 
 def identity_systems() -> list[str]:
