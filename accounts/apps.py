@@ -7,9 +7,10 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and access"
 
     def ready(self):
-        from accounts import audit, sessions, two_factor
+        from accounts import audit, page_cache, sessions, two_factor
 
         audit.connect()
+        page_cache.connect()
         sessions.connect()
         two_factor.connect()
 

@@ -7,6 +7,7 @@ request renders (None for staff outside "view as"), and
 eyes. Both are re-checked against the access policy on every request.
 """
 
+import time
 from urllib.parse import urlencode
 
 from axes.helpers import get_client_ip_address
@@ -17,7 +18,7 @@ from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django_htmx.http import HttpResponseClientRedirect
 
-from accounts import audit, policy
+from accounts import audit, policy, sessions
 from accounts.choices import AuditAction
 from accounts.models import Organisation
 from accounts.selectors import customer_organisations
@@ -51,6 +52,25 @@ def _resolve(request) -> tuple[Organisation | None, bool]:
     if organisation is None:
         session.pop(SESSION_ORGANISATION, None)
     return organisation, False
+
+
+class SessionRefreshMiddleware:
+    """A signed-in session's expiry moves with use, written at most once a minute
+    (accounts.sessions): saving it on every request (SESSION_SAVE_EVERY_REQUEST) cost each
+    page an UPDATE in a transaction of its own."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        session = request.session
+        # An empty session is an anonymous visitor's (or one just logged out): none to keep.
+        if session.accessed and not session.is_empty():
+            age = time.time() - session.get(sessions.REFRESHED_AT, 0)
+            if age >= settings.SESSION_REFRESH_SECONDS:
+                sessions.refreshed(session)
+        return response
 
 
 class CurrentOrganisationMiddleware:

@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts import outbox, policy
+from accounts import outbox, page_cache, policy
 from accounts.choices import AuditAction, MembershipRole, TeamRole
 from accounts.models import (
     AccountAssignment,
@@ -381,6 +381,7 @@ def team_handoff(*, from_user: User, moves: list[HandoffMove], by: User) -> list
         term.ended_at, term.handoff_note = now, move.note.strip()
         ended.append(term)
     AccountAssignment.objects.bulk_update([*ended, *promoted], ["ended_at", "handoff_note"])
+    page_cache.bump(term.organisation_id for term in current.values())
     started = AccountAssignment.objects.bulk_create(
         AccountAssignment(
             organisation=current[m.assignment_id].organisation,

@@ -5,6 +5,7 @@ from django.shortcuts import redirect, render
 
 from accounts import selectors as account_selectors
 from accounts.choices import TeamRole, UserKind
+from accounts.page_cache import page_cache
 from portal.records import selectors as records_selectors
 from portal.relationship import selectors as relationship_selectors
 from portal.timeline import selectors as timeline_selectors
@@ -30,31 +31,35 @@ def home(request):
 
 def customer_home(request):
     organisation = request.organisation
-    team = account_selectors.account_team(organisation=organisation)
-    open_tickets = ticket_selectors.ticket_list(
-        user=request.user, organisation=organisation, status="open"
-    )[:5]
-    return render(
+    page = page_cache(
         request,
-        "portal/home.html",
-        {
-            "organisation": organisation,
-            "primary_am": team.get(TeamRole.PRIMARY_AM),
-            "backup_am": team.get(TeamRole.BACKUP_AM),
-            "sponsor": team.get(TeamRole.EXECUTIVE_SPONSOR),
-            "tier": tiers_selectors.current_tier(organisation=organisation),
-            "open_tickets": open_tickets,
-            "recent_orders": records_selectors.order_rows(
-                records_selectors.order_list(user=request.user, organisation=organisation)
-            )[:5],
-            "invoices_due": records_selectors.invoice_list(
-                user=request.user, organisation=organisation, state="unpaid"
-            )[:5],
-            "timeline": timeline_selectors.timeline(organisation=organisation, limit=10),
-            "sources": records_selectors.source_freshness(),
-            "upcoming_review": relationship_selectors.upcoming_review(organisation=organisation),
-            "commitments": relationship_selectors.commitment_list(
-                user=request.user, organisation=organisation, state="open"
-            )[:5],
-        },
+        "home",
+        lambda: _home_content(request, organisation),
+        organisation_ids=[organisation.pk],
     )
+    return render(request, "portal/home.html", {"organisation": organisation, "page_cache": page})
+
+
+def _home_content(request, organisation) -> dict:
+    team = account_selectors.account_team(organisation=organisation)
+    return {
+        "primary_am": team.get(TeamRole.PRIMARY_AM),
+        "backup_am": team.get(TeamRole.BACKUP_AM),
+        "sponsor": team.get(TeamRole.EXECUTIVE_SPONSOR),
+        "tier": tiers_selectors.current_tier(organisation=organisation),
+        "open_tickets": ticket_selectors.ticket_list(
+            user=request.user, organisation=organisation, status="open"
+        )[:5],
+        "recent_orders": records_selectors.order_rows(
+            records_selectors.order_list(user=request.user, organisation=organisation)
+        )[:5],
+        "invoices_due": records_selectors.invoice_list(
+            user=request.user, organisation=organisation, state="unpaid"
+        )[:5],
+        "timeline": timeline_selectors.timeline(organisation=organisation, limit=10),
+        "sources": records_selectors.source_freshness(),
+        "upcoming_review": relationship_selectors.upcoming_review(organisation=organisation),
+        "commitments": relationship_selectors.commitment_list(
+            user=request.user, organisation=organisation, state="open"
+        )[:5],
+    }

@@ -10,6 +10,7 @@ import re
 import secrets
 import subprocess
 import sys
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from accounts import sessions
 from accounts.choices import AuditAction
 from accounts.models import AuditEvent
 from conftest import PASSWORD
@@ -215,7 +217,7 @@ def test_a_password_change_ends_the_other_sessions_and_keeps_this_one(world):
 
 
 def test_a_session_idle_past_its_age_is_logged_out(client, world, settings):
-    assert settings.SESSION_SAVE_EVERY_REQUEST  # each request pushes the expiry forward
+    assert settings.SESSION_REFRESH_SECONDS == 60  # requests push the expiry forward
     assert settings.SESSION_COOKIE_AGE == 8 * 60 * 60
     client.force_login(world.member_a)
     Session.objects.filter(session_key=client.session.session_key).update(
@@ -224,15 +226,35 @@ def test_a_session_idle_past_its_age_is_logged_out(client, world, settings):
     assert client.get(reverse("home")).status_code == 302
 
 
+def refreshed_seconds_ago(client, seconds: int, *, expires) -> None:
+    session = client.session
+    session[sessions.REFRESHED_AT] = int(time.time()) - seconds
+    session.save()
+    Session.objects.filter(session_key=session.session_key).update(expire_date=expires)
+
+
 def test_each_request_extends_the_session(client, world):
     client.force_login(world.member_a)
     key = client.session.session_key
-    Session.objects.filter(session_key=key).update(
-        expire_date=timezone.now() + timedelta(minutes=5)
-    )
+    refreshed_seconds_ago(client, 61, expires=timezone.now() + timedelta(minutes=5))
     client.get(reverse("home"))
     expires = Session.objects.get(session_key=key).expire_date
     assert expires > timezone.now() + timedelta(hours=7)
+
+
+def test_the_expiry_is_written_at_most_once_a_minute(client, world):
+    """A page costs no session write of its own; the expiry moves within the minute."""
+    client.force_login(world.member_a)
+    key = client.session.session_key
+    written = Session.objects.get(session_key=key).expire_date
+    client.get(reverse("home"))  # just signed in: the expiry is new
+    assert Session.objects.get(session_key=key).expire_date == written
+    refreshed_seconds_ago(client, 30, expires=written)
+    client.get(reverse("home"))
+    assert Session.objects.get(session_key=key).expire_date == written
+    refreshed_seconds_ago(client, 61, expires=written)
+    client.get(reverse("home"))
+    assert Session.objects.get(session_key=key).expire_date > written
 
 
 def test_a_password_reset_link_works_once_and_expires(client, world, settings):

@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts import outbox
+from accounts import outbox, page_cache
 from accounts.models import Organisation, User
 from tickets import signals, sla, subjects, tasks
 from tickets.attachments import validate_upload
@@ -80,6 +80,7 @@ def _mark_breach_if_late(ticket: Ticket, now: datetime) -> None:
     )
     if late.update(sla_breached_at=now):
         ticket.sla_breached_at = now
+        page_cache.bump([ticket.organisation_id])
 
 
 # --- Opening and the thread ---------------------------------------------------------------
@@ -404,11 +405,11 @@ def sla_scan(*, now: datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     # Late replies and resolutions are marked when they happen (_mark_breach_if_late), so
     # the scan only looks for clocks that ran out: each branch has a partial index.
-    breached = (
-        Ticket.objects.filter(status__in=OPEN_STATUSES, sla_breached_at__isnull=True)
-        .filter(sla.ran_out(now))
-        .update(sla_breached_at=now)
-    )
+    running_out = Ticket.objects.filter(
+        status__in=OPEN_STATUSES, sla_breached_at__isnull=True
+    ).filter(sla.ran_out(now))
+    page_cache.bump(running_out.values_list("organisation_id", flat=True).distinct())
+    breached = running_out.update(sla_breached_at=now)
     to_warn = list(
         Ticket.objects.filter(status__in=OPEN_STATUSES, sla_warned_at__isnull=True)
         .filter(sla.at_risk(now))
@@ -456,6 +457,7 @@ def improvement_create(
     improvement.full_clean()
     improvement.save()
     tickets.update(improvement=improvement)
+    page_cache.bump(tickets.values_list("organisation_id", flat=True).distinct())
     return improvement
 
 

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.choices import Department
 from accounts.decorators import customer_screen, staff_only
+from accounts.page_cache import page_cache, uncached
 from config.forms import add_service_errors, save_then_redirect
 from config.views import query_without_page
 from tickets import rating_links, selectors, services, subjects
@@ -35,14 +36,19 @@ def _page(request, rows):
 @customer_screen
 def ticket_list(request):
     status = request.GET.get("status", "open")
-    tickets = selectors.ticket_list(
-        user=request.user, organisation=request.organisation, status=status
-    )
     return render(
         request,
         "tickets/list.html",
-        {"page": _page(request, tickets), "status": status},
+        {"status": status, "page_cache": page_cache(request, "tickets", lambda: _list(request))},
     )
+
+
+def _list(request) -> dict:
+    status = request.GET.get("status", "open")
+    tickets = selectors.ticket_list(
+        user=request.user, organisation=request.organisation, status=status
+    )
+    return {"page": _page(request, tickets)}
 
 
 @customer_screen
@@ -101,9 +107,17 @@ def _about_link(ticket, user) -> dict | None:
 
 
 def _detail_context(request, ticket, **forms):
+    """The ticket page with forms given here (one with errors, a canned reply inserted):
+    not kept."""
+    return {
+        "ticket": ticket,
+        "page_cache": uncached(lambda: _detail_content(request, ticket, **forms)),
+    }
+
+
+def _detail_content(request, ticket, **forms):
     user = request.user
     context = {
-        "ticket": ticket,
         "thread": selectors.ticket_thread(ticket=ticket, user=user),
         "transitions": services.allowed_transitions(ticket, user),
         "reply_form": forms.get("reply_form") or ReplyForm(initial={"kind": ReplyForm.REPLY}),
@@ -142,15 +156,24 @@ def _detail_context(request, ticket, **forms):
 
 @login_required
 def ticket_detail(request, pk: int):
-    ticket = selectors.ticket_get(user=request.user, pk=pk)
-    forms = {}
     if request.user.is_employee and request.GET.get("canned", "").isdigit():
         # "Insert" a canned reply: the reply box comes back filled in, to read and edit.
+        ticket = selectors.ticket_get(user=request.user, pk=pk)
         body = selectors.canned_reply_text(
             ticket=ticket, user=request.user, pk=int(request.GET["canned"])
         )
-        forms["reply_form"] = ReplyForm(initial={"kind": ReplyForm.REPLY, "body": body})
-    return render(request, "tickets/detail.html", _detail_context(request, ticket, **forms))
+        form = ReplyForm(initial={"kind": ReplyForm.REPLY, "body": body})
+        return render(
+            request, "tickets/detail.html", _detail_context(request, ticket, reply_form=form)
+        )
+    ticket = selectors.ticket_heading(user=request.user, pk=pk)
+
+    def fill() -> dict:
+        whole = selectors.ticket_get(user=request.user, pk=pk)
+        return {"ticket": whole, **_detail_content(request, whole)}
+
+    kept = page_cache(request, "ticket", fill, organisation_ids=[ticket.organisation_id])
+    return render(request, "tickets/detail.html", {"ticket": ticket, "page_cache": kept})
 
 
 @require_POST
@@ -289,6 +312,11 @@ def attachment_download(request, pk: int):
 @staff_only
 def ticket_queue(request):
     """Staff: the tickets they work, across accounts (agents: their department's queue)."""
+    kept = page_cache(request, "queue", lambda: _queue(request), across_accounts=True)
+    return render(request, "tickets/queue.html", {"page_cache": kept})
+
+
+def _queue(request) -> dict:
     department = request.GET.get("department", "")
     status = request.GET.get("status", "open")
     sla_state = request.GET.get("sla", "")
@@ -302,21 +330,17 @@ def ticket_queue(request):
         search=search,
         assigned=assigned,
     )
-    return render(
-        request,
-        "tickets/queue.html",
-        {
-            "page": _page(request, tickets),
-            "status": status,
-            "sla": sla_state,
-            "department": department,
-            "q": search,
-            "assigned": assigned,
-            "query": query_without_page(request),
-            "departments": Department.choices,
-            "sla_states": SlaState.choices,
-        },
-    )
+    return {
+        "page": _page(request, tickets),
+        "status": status,
+        "sla": sla_state,
+        "department": department,
+        "q": search,
+        "assigned": assigned,
+        "query": query_without_page(request),
+        "departments": Department.choices,
+        "sla_states": SlaState.choices,
+    }
 
 
 def _insights_department(request) -> str:

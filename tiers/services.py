@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import page_cache
 from accounts.choices import AuditAction
 from accounts.models import Organisation, User
 from accounts.services import audit_record
@@ -85,4 +86,5 @@ def holidays_import_ical(
         # The calendar is locked above and the dates are new to it: no query per row.
         holiday.full_clean(exclude=["calendar"], validate_constraints=False)
     Holiday.objects.bulk_create(new)
+    page_cache.bump(everything=True)  # SLA clocks count business days
     return HolidayImport(added=len(new), already_there=len(existing), skipped=found.skipped)

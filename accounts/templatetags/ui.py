@@ -31,3 +31,37 @@ def status_label(value) -> str:
     if text.isupper():
         text = text.lower()
     return text[:1].upper() + text[1:]
+
+
+class CachedNode(template.Node):
+    FILLED = "_page_cache_filled"
+
+    def __init__(self, nodelist, page_cache):
+        self.nodelist = nodelist
+        self.page_cache = template.Variable(page_cache)
+
+    def render(self, context) -> str:
+        if context.get(self.FILLED):  # inside the block being kept: part of it
+            return self.nodelist.render(context)
+        page_cache = self.page_cache.resolve(context)
+        html = page_cache.get()
+        if html is None:
+            with context.push(**page_cache.fill(), **{self.FILLED: True}):
+                html = self.nodelist.render(context)
+            page_cache.set(html)
+        return html
+
+
+@register.tag
+def cached(parser, token):
+    """`{% cached page_cache %}...{% endcached %}`: the block as kept by the view's
+    `accounts.page_cache.PageCache`; on a miss, rendered with the variables its `fill()`
+    returns. A `{% cached %}` inside another (a fragment htmx also loads alone, included
+    in the page) is part of the outer one."""
+    try:
+        _, page_cache = token.split_contents()
+    except ValueError as error:
+        raise template.TemplateSyntaxError("{% cached %} takes one variable") from error
+    nodelist = parser.parse(("endcached",))
+    parser.delete_first_token()
+    return CachedNode(nodelist, page_cache)

@@ -58,6 +58,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "accounts.middleware.SessionRefreshMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -186,7 +187,9 @@ PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 60 * 60 * 24)
 INVITATION_VALID_DAYS = env_int("INVITATION_VALID_DAYS", 7)
 
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 60 * 60 * 8)
-SESSION_SAVE_EVERY_REQUEST = True  # the age counts from the last request: expiry on inactivity
+# The age counts from the last request (expiry on inactivity), the expiry written at most
+# this often (accounts.middleware.SessionRefreshMiddleware), not on every request.
+SESSION_REFRESH_SECONDS = env_int("SESSION_REFRESH_SECONDS", 60)
 SESSION_COOKIE_HTTPONLY = True
 # Nothing in our pages reads the CSRF cookie from JavaScript: forms carry the token.
 CSRF_COOKIE_HTTPONLY = True

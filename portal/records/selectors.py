@@ -143,6 +143,12 @@ def order_get(*, user: User, pk: int) -> Order:
     )
 
 
+def order_heading(*, user: User, pk: int) -> Order:
+    """As order_get, only what a page needs before its kept content: number, organisation."""
+    orders = Order.objects.visible_to(user).only("pk", "organisation_id", "number")
+    return get_object_or_404(orders, pk=pk)
+
+
 def with_tracking_template(shipments: QuerySet[Shipment]) -> QuerySet[Shipment]:
     """Each shipment with its carrier's tracking page (`tracking_template`), in the same query."""
     carrier = Carrier.objects.filter(name__iexact=OuterRef("carrier")).values("tracking_url")

@@ -11,6 +11,7 @@ from django.utils.text import slugify
 from accounts.choices import AuditAction
 from accounts.decorators import customer_screen
 from accounts.middleware import client_ip
+from accounts.page_cache import page_cache
 from accounts.services import audit_record
 from config.views import page_or_fragment, query_without_page
 from portal.records import selectors
@@ -28,6 +29,11 @@ def _date(value: str):
 
 @customer_screen
 def order_list(request):
+    context = {"page_cache": page_cache(request, "orders", lambda: _orders(request))}
+    return page_or_fragment(request, "portal/orders.html", "portal/orders_rows.html", context)
+
+
+def _orders(request) -> dict:
     params = request.GET
     orders = selectors.order_list(
         user=request.user,
@@ -39,7 +45,7 @@ def order_list(request):
         sort=params.get("sort", "newest"),
     )
     orders = selectors.order_rows(orders)
-    context = {
+    return {
         "page": Paginator(orders, PAGE_SIZE).get_page(params.get("page")),
         "statuses": selectors.order_statuses(organisation=request.organisation),
         "sorts": selectors.ORDER_SORTS,
@@ -47,63 +53,70 @@ def order_list(request):
         "sources": selectors.source_freshness(),
         "query": query_without_page(request),
     }
-    return page_or_fragment(request, "portal/orders.html", "portal/orders_rows.html", context)
 
 
 @login_required
 def order_detail(request, pk: int):
-    order = selectors.order_get(user=request.user, pk=pk)
-    return render(
-        request,
-        "portal/order_detail.html",
-        {"order": order, "sources": selectors.source_freshness()},
-    )
+    order = selectors.order_heading(user=request.user, pk=pk)
+
+    def fill() -> dict:
+        whole = selectors.order_get(user=request.user, pk=pk)
+        return {"order": whole, "sources": selectors.source_freshness()}
+
+    cached = page_cache(request, "order", fill, organisation_ids=[order.organisation_id])
+    return render(request, "portal/order_detail.html", {"order": order, "page_cache": cached})
 
 
 @customer_screen
 def shipment_list(request):
-    shipments = selectors.shipment_list(user=request.user, organisation=request.organisation)
     return render(
         request,
         "portal/shipments.html",
-        {
-            "page": Paginator(shipments, PAGE_SIZE).get_page(request.GET.get("page")),
-            "sources": selectors.source_freshness(),
-        },
+        {"page_cache": page_cache(request, "shipments", lambda: _shipments(request))},
     )
+
+
+def _shipments(request) -> dict:
+    shipments = selectors.shipment_list(user=request.user, organisation=request.organisation)
+    return {
+        "page": Paginator(shipments, PAGE_SIZE).get_page(request.GET.get("page")),
+        "sources": selectors.source_freshness(),
+    }
 
 
 @customer_screen
 def invoice_list(request):
+    return render(
+        request,
+        "portal/invoices.html",
+        {"page_cache": page_cache(request, "invoices", lambda: _invoices(request))},
+    )
+
+
+def _invoices(request) -> dict:
     state = request.GET.get("state", "")
     search = request.GET.get("q", "")
     sort = request.GET.get("sort", "")
     invoices = selectors.invoice_list(
         user=request.user, organisation=request.organisation, state=state, search=search, sort=sort
     )
-    return render(
-        request,
-        "portal/invoices.html",
-        {
-            "page": Paginator(invoices, PAGE_SIZE).get_page(request.GET.get("page")),
-            "state": state,
-            "q": search,
-            "sort": sort if sort in selectors.INVOICE_SORTS else "newest",
-            "sorts": {
-                "newest": "Newest first",
-                "oldest": "Oldest first",
-                "due": "Due date",
-                "amount": "Largest amount",
-                "number": "Number",
-            },
-            "totals": selectors.invoice_totals(
-                user=request.user, organisation=request.organisation
-            ),
-            "states": selectors.INVOICE_STATES,
-            "sources": selectors.source_freshness(),
-            "query": query_without_page(request),
+    return {
+        "page": Paginator(invoices, PAGE_SIZE).get_page(request.GET.get("page")),
+        "state": state,
+        "q": search,
+        "sort": sort if sort in selectors.INVOICE_SORTS else "newest",
+        "sorts": {
+            "newest": "Newest first",
+            "oldest": "Oldest first",
+            "due": "Due date",
+            "amount": "Largest amount",
+            "number": "Number",
         },
-    )
+        "totals": selectors.invoice_totals(user=request.user, organisation=request.organisation),
+        "states": selectors.INVOICE_STATES,
+        "sources": selectors.source_freshness(),
+        "query": query_without_page(request),
+    }
 
 
 @login_required

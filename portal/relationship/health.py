@@ -26,6 +26,7 @@ from django.db.models.functions import TruncDate
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
+from accounts import page_cache
 from accounts.choices import LifecycleStage
 from accounts.models import Organisation
 from portal.records.models import (
@@ -454,4 +455,5 @@ def health_compute(*, now: datetime | None = None, organisation_ids=None) -> dic
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         scored = cursor.rowcount
+    page_cache.bump(organisation_ids or (), everything=organisation_ids is None)
     return {"day": today.isoformat(), "scored": scored, "contacts": contacts}

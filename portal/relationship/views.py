@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from accounts import selectors as account_selectors
 from accounts.decorators import customer_screen, staff_only
+from accounts.page_cache import page_cache
 from config.forms import save_then_redirect
 from portal.relationship import health, selectors, services
 from portal.relationship.forms import CommitmentForm, EngagementForm
@@ -45,30 +46,36 @@ def commitments(request):
 @staff_only
 def account(request, pk: int):
     """One account for staff: health and why, the trend, reviews due, engagements, commitments."""
-    organisation = selectors.account_get(user=request.user, pk=pk)
+    organisation = _organisation_for_staff(request, pk)  # its schedule only when built
+
+    def fill() -> dict:
+        account = selectors.account_get(user=request.user, pk=pk)
+        return {"organisation": account, **_account(request, account)}
+
+    kept = page_cache(request, "account", fill, organisation_ids=[organisation.pk])
+    context = {"organisation": organisation, "page_cache": kept}
+    return render(request, "portal/account.html", context)
+
+
+def _account(request, organisation) -> dict:
     history = health.health_history(organisation=organisation)
     latest = history[-1] if history else None
-    return render(
-        request,
-        "portal/account.html",
-        {
-            "organisation": organisation,
-            "today": timezone.localdate(),
-            "health": latest,
-            "breakdown": health.health_breakdown(latest) if latest else [],
-            "reasons": health.health_reasons(latest) if latest else "",
-            "history": history,
-            "trend": health.trend_points(history),
-            "team": account_selectors.account_team(organisation=organisation),
-            "engagements": selectors.engagement_list(
-                user=request.user, organisation=organisation, for_customer=False
-            )[:50],
-            "commitments": selectors.commitment_list(user=request.user, organisation=organisation)[
-                :100
-            ],
-            "lapses": selectors.sponsor_lapses(user=request.user).filter(organisation=organisation),
-        },
-    )
+    return {
+        "today": timezone.localdate(),
+        "health": latest,
+        "breakdown": health.health_breakdown(latest) if latest else [],
+        "reasons": health.health_reasons(latest) if latest else "",
+        "history": history,
+        "trend": health.trend_points(history),
+        "team": account_selectors.account_team(organisation=organisation),
+        "engagements": selectors.engagement_list(
+            user=request.user, organisation=organisation, for_customer=False
+        )[:50],
+        "commitments": selectors.commitment_list(user=request.user, organisation=organisation)[
+            :100
+        ],
+        "lapses": selectors.sponsor_lapses(user=request.user).filter(organisation=organisation),
+    }
 
 
 def _organisation_for_staff(request, pk: int):

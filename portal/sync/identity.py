@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts import page_cache
 from accounts.choices import AuditAction
 from accounts.models import AuditEvent, Organisation, User
 from accounts.policy import may_match_identities
@@ -330,6 +331,8 @@ def link_records(identity_pks: list[int]) -> int:
                     pks,
                 )
                 changed += cursor.rowcount if model is not CrmAccount else 0
+    if changed:
+        page_cache.bump(everything=True)  # records moved between organisations
     systems = CustomerIdentity.objects.filter(pk__in=identity_pks).values_list("system")
     systems = {system for (system,) in systems.distinct()}
     if changed or _name_own_customers(systems):
@@ -381,6 +384,8 @@ def link_children(
             f"AND ({changed}){scope}",
             [*order_sources, *child_sources],
         )
+        if cursor.rowcount:
+            page_cache.bump(everything=True)
 
 
 def _organisation_sql(model, table: str) -> tuple[str, str]:

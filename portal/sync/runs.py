@@ -22,6 +22,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
+from accounts import page_cache
 from portal.records.models import (
     CrmAccount,
     Invoice,
@@ -323,12 +324,16 @@ def land(
             counts = upsert(plan.model, plan.fields, tuples, compare=plan.compare)
             if counts.written:  # links change only with what was written (or a match)
                 _link(plan)
+                # Which organisations a batch shows up for is the links' business (and
+                # held records, matches): every page is built afresh after a batch.
+                page_cache.bump(everything=True)
         with times.phase("quarantine"):
             _quarantine(plan, bad, landed=list(rows), now=now)
         if seen is not None and (run.full or batch.snapshot):
             seen.add(list(rows) + [q.external_id for q in bad if q.external_id])
         if seen is not None and batch.snapshot_complete:
             run.deleted += seen.mark_deleted(plan.model, plan.source.pk, now)
+            page_cache.bump(everything=True)
         if batch.completed_file:
             ProcessedFile.objects.get_or_create(
                 source=plan.source, checksum=batch.completed_file, defaults={"name": batch.label}
@@ -420,6 +425,7 @@ def source_sync(
         if full:
             with times.phase("mark deleted"), transaction.atomic():
                 run.deleted += seen.mark_deleted(plan.model, source.pk, timezone.now())
+                page_cache.bump(everything=True)
                 _save_progress(run)
                 source.last_full_at = run.started_at
     except ShapeError as error:

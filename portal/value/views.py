@@ -8,6 +8,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
 
+from accounts.page_cache import page_cache
 from portal.value import fit, selectors
 from portal.value.forms import ValuePeriodForm
 from portal.value.svg import pareto_chart
@@ -50,6 +51,11 @@ def _paged(compute, count, page: int):
 @value_screen
 def value_pareto(request):
     """Who brings the revenue: customers ranked, the cumulative share and the 80/20 figures."""
+    kept = page_cache(request, "value", lambda: _pareto(request), across_accounts=True)
+    return render(request, "portal/value/value.html", {"page_cache": kept})
+
+
+def _pareto(request) -> dict:
     form = ValuePeriodForm(request.GET)
     period = form.get_period()
     result, page = _paged(
@@ -57,23 +63,23 @@ def value_pareto(request):
         lambda r: r.customers,
         _page_number(request),
     )
-    query = form.query_string()
-    return render(
-        request,
-        "portal/value/value.html",
-        {
-            "form": form,
-            "result": result,
-            "chart": pareto_chart(result),
-            "page": page,
-            "query": query,
-        },
-    )
+    return {
+        "form": form,
+        "result": result,
+        "chart": pareto_chart(result),
+        "page": page,
+        "query": form.query_string(),
+    }
 
 
 @value_screen
 def value_tier_fit(request):
     """Organisations whose value suits another tier, with the reason."""
+    kept = page_cache(request, "tier_fit", lambda: _tier_fit(request), across_accounts=True)
+    return render(request, "portal/value/tier_fit.html", {"page_cache": kept})
+
+
+def _tier_fit(request) -> dict:
     form = ValuePeriodForm(request.GET)
     period = form.get_period()
     direction = request.GET.get("direction", "")
@@ -86,15 +92,10 @@ def value_tier_fit(request):
         lambda r: {"": r.matching, "up": r.upgrades, "down": r.downgrades}[direction],
         _page_number(request),
     )
-    query = form.query_string()
-    return render(
-        request,
-        "portal/value/tier_fit.html",
-        {
-            "form": form,
-            "result": result,
-            "page": page,
-            "direction": direction,
-            "query": query,
-        },
-    )
+    return {
+        "form": form,
+        "result": result,
+        "page": page,
+        "direction": direction,
+        "query": form.query_string(),
+    }

@@ -7,6 +7,7 @@ from django.utils import timezone
 from accounts import selectors as account_selectors
 from accounts.choices import LifecycleStage
 from accounts.decorators import staff_only
+from accounts.page_cache import page_cache
 from config.views import query_without_page
 from portal.relationship import health
 from portal.relationship import selectors as relationship_selectors
@@ -20,6 +21,11 @@ from tiers.models import ServiceTier
 def workspace(request):
     """My accounts: what each needs, searchable, filterable and sortable; the way into
     "view as customer"."""
+    kept = page_cache(request, "workspace", lambda: _workspace(request), across_accounts=True)
+    return render(request, "portal/workspace.html", {"page_cache": kept})
+
+
+def _workspace(request) -> dict:
     params = request.GET
     sort = params.get("sort", "name")
     filters = {
@@ -32,25 +38,21 @@ def workspace(request):
     accounts = selectors.workspace_accounts(user=request.user, sort=sort, **filters)
     page = Paginator(accounts, 50).get_page(params.get("page"))
     health.attach_health(page.object_list)
-    return render(
-        request,
-        "portal/workspace.html",
-        {
-            "page": page,
-            "roles": account_selectors.team_roles_of(user=request.user),
-            "sort": sort,
-            "filters": {**filters, "renewal": params.get("renewal", "")},
-            "filtered": any(filters.values()),
-            "query": query_without_page(request),
-            "unsorted_query": query_without_page(request, "sort"),
-            "tiers": ServiceTier.objects.order_by("rank").values_list("name", flat=True),
-            "stages": LifecycleStage.choices,
-            "health_choices": [*HealthColour.choices, ("none", "Not scored yet")],
-            "renewal_choices": selectors.RENEWAL_WITHIN_DAYS,
-            "queue": selectors.work_queue_counts(user=request.user),
-            "relationship": selectors.relationship_counts(user=request.user),
-        },
-    )
+    return {
+        "page": page,
+        "roles": account_selectors.team_roles_of(user=request.user),
+        "sort": sort,
+        "filters": {**filters, "renewal": params.get("renewal", "")},
+        "filtered": any(filters.values()),
+        "query": query_without_page(request),
+        "unsorted_query": query_without_page(request, "sort"),
+        "tiers": ServiceTier.objects.order_by("rank").values_list("name", flat=True),
+        "stages": LifecycleStage.choices,
+        "health_choices": [*HealthColour.choices, ("none", "Not scored yet")],
+        "renewal_choices": selectors.RENEWAL_WITHIN_DAYS,
+        "queue": selectors.work_queue_counts(user=request.user),
+        "relationship": selectors.relationship_counts(user=request.user),
+    }
 
 
 def _renewal_days(value: str) -> int | None:
@@ -60,32 +62,32 @@ def _renewal_days(value: str) -> int | None:
 @staff_only
 def work_queue(request):
     """One queue across my accounts: tickets waiting for us, SLAs at risk, customers to match."""
-    return render(
-        request,
-        "portal/work_queue.html",
-        {
-            "waiting": selectors.tickets_waiting_for_staff(user=request.user)[:50],
-            "at_risk": ticket_selectors.ticket_list(user=request.user, sla_state="at_risk")[:50],
-            "breached": ticket_selectors.ticket_list(
-                user=request.user, status="open", sla_state="breached"
-            )[:50],
-            "to_match": sync_selectors.identities_waiting(),
-            "troubled_sources": list(sync_selectors.sources_needing_attention()[:20]),
-            "reviews_overdue": relationship_selectors.overdue_reviews(user=request.user)[:50],
-            "commitments_overdue": relationship_selectors.overdue_commitments(user=request.user)[
-                :50
-            ],
-            "sponsor_lapses": relationship_selectors.sponsor_lapses(user=request.user)[:50],
-            "today": timezone.localdate(),
-        },
-    )
+    kept = page_cache(request, "work_queue", lambda: _work_queue(request), across_accounts=True)
+    return render(request, "portal/work_queue.html", {"page_cache": kept})
+
+
+def _work_queue(request) -> dict:
+    return {
+        "waiting": selectors.tickets_waiting_for_staff(user=request.user)[:50],
+        "at_risk": ticket_selectors.ticket_list(user=request.user, sla_state="at_risk")[:50],
+        "breached": ticket_selectors.ticket_list(
+            user=request.user, status="open", sla_state="breached"
+        )[:50],
+        "to_match": sync_selectors.identities_waiting(),
+        "troubled_sources": list(sync_selectors.sources_needing_attention()[:20]),
+        "reviews_overdue": relationship_selectors.overdue_reviews(user=request.user)[:50],
+        "commitments_overdue": relationship_selectors.overdue_commitments(user=request.user)[:50],
+        "sponsor_lapses": relationship_selectors.sponsor_lapses(user=request.user)[:50],
+        "today": timezone.localdate(),
+    }
 
 
 @staff_only
 def renewals(request):
     """Renewals in the next 90 days with each account's health: mine, or all for admins."""
-    return render(
-        request,
-        "portal/renewals.html",
-        {"buckets": selectors.renewal_pipeline(user=request.user)},
-    )
+
+    def fill() -> dict:
+        return {"buckets": selectors.renewal_pipeline(user=request.user)}
+
+    kept = page_cache(request, "renewals", fill, across_accounts=True)
+    return render(request, "portal/renewals.html", {"page_cache": kept})

@@ -1,0 +1,196 @@
+"""Rendered page content kept between requests, never shown after the data changed.
+
+Most of a page's cost is Django building querysets and rendering templates, not SQL
+(docs/benchmarks.md), and most requests show what the previous one did. So a page's
+content block is kept in the cache (Redis in production), under a key that holds:
+
+- a **data version per organisation** shown (`organisation_versions`) and one **global**
+  version for what every page shows (tiers, sources, sync batches, matches, health).
+  Writes replace the versions they touch with new random tokens (`bump`), again once
+  their transaction has committed, so the next request after a ticket reply, a sync
+  batch or a match builds the content afresh. A token is never reused, so an evicted
+  version can never bring back old content;
+- the **minute**, so what changes with the clock alone (an SLA turning "at risk",
+  "3 minutes ago") is at most a minute old;
+- the **person, their CSRF secret and the URL**: content is never shared between people,
+  and the forms it holds carry tokens that person's browser can post back.
+
+The rules for which writes bump which version are in one place: `accounts.signals` bumps
+on every model save and delete (by the row's organisation, else globally), and the bulk
+writes that skip signals (sync batches, identity decisions, the SLA scan, health and value
+runs) call `bump` themselves.
+
+`PageCache` is what a view hands to its template; `{% cached page_cache %}` (accounts'
+`ui` tags) wraps the block it keeps, and only a miss calls the view's `fill()` for the
+data, so a hit runs none of the page's own queries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from django.core.cache import cache
+from django.db import transaction
+from django.utils import timezone
+
+from accounts import policy
+
+GLOBAL = "global"
+ANY = "any"  # renewed with every organisation's: for pages across all organisations
+KEEP_SECONDS = 120  # the key changes every minute; the previous minute's entries expire
+PREFIX = "pagecache:v1"
+
+
+def _version_key(scope: int | str) -> str:
+    return f"{PREFIX}:version:{scope}"
+
+
+def versions(scopes: Iterable[int | str]) -> list[str]:
+    """The current token of each scope (an organisation's id, or GLOBAL), in order.
+
+    A scope without a token (never bumped, or evicted) gets a fresh one, so content kept
+    under an earlier token can never match again.
+    """
+    scopes = list(scopes)
+    keys = [_version_key(scope) for scope in scopes]
+    found = cache.get_many(keys)
+    missing = {key: uuid.uuid4().hex for key in keys if key not in found}
+    if missing:
+        for key, token in missing.items():
+            cache.add(key, token, timeout=None)  # another process may have been first
+        found.update(cache.get_many(list(missing)))
+    return [found.get(key) or missing[key] for key in keys]
+
+
+def bump(organisation_ids: Iterable[int] = (), *, everything: bool = False) -> None:
+    """Mark content showing these organisations (or all content) out of date.
+
+    New tokens now, and again once the current transaction commits: a request between
+    the two may keep the old rows under the first token, never under the second.
+    """
+    scopes = [GLOBAL] if everything else sorted({pk for pk in organisation_ids if pk})
+    if not scopes:
+        return
+    if not everything:
+        scopes.append(ANY)
+
+    def renew() -> None:
+        cache.set_many({_version_key(scope): uuid.uuid4().hex for scope in scopes}, None)
+
+    if transaction.get_connection().in_atomic_block:
+        renew()
+    transaction.on_commit(renew)
+
+
+@dataclass
+class PageCache:
+    """A page's content block, kept per person, URL and data version.
+
+    `fill` returns the template variables the block needs; it runs only on a miss.
+    `key` is None when the content must not be kept (no CSRF cookie yet: the block's
+    forms would carry a token for a secret the browser does not have).
+    """
+
+    key: str | None
+    fill: Callable[[], dict]
+
+    def get(self) -> str | None:
+        return cache.get(self.key) if self.key else None
+
+    def set(self, html: str) -> None:
+        if self.key:
+            cache.set(self.key, html, KEEP_SECONDS)
+
+
+def uncached(fill: Callable[[], dict]) -> PageCache:
+    """For a `{% cached %}` template rendered with what must not be kept (a form's errors)."""
+    return PageCache(None, fill)
+
+
+def page_cache(
+    request,
+    name: str,
+    fill: Callable[[], dict],
+    *,
+    organisation_ids: Iterable[int] | None = None,
+    across_accounts: bool = False,
+) -> PageCache:
+    """The cache of page `name` for this request, showing these organisations' data: by
+    default the organisation whose screens it renders; `across_accounts`, every
+    organisation the person may see (staff pages)."""
+    if across_accounts:
+        visible = policy.visible_organisation_id_list(request.user)
+        organisation_ids = [ANY] if visible is None else visible
+    elif organisation_ids is None:
+        organisation = getattr(request, "organisation", None)
+        organisation_ids = [organisation.pk] if organisation else []
+    secret = request.META.get("CSRF_COOKIE")
+    if not secret or not request.user.is_authenticated:
+        return PageCache(None, fill)
+    tokens = versions([GLOBAL, *organisation_ids])
+    minute = timezone.now().strftime("%Y%m%d%H%M")
+    htmx = "1" if request.headers.get("HX-Request") else "0"
+    parts = [name, str(request.user.pk), secret, request.get_full_path(), htmx, minute, *tokens]
+    digest = hashlib.blake2b("\n".join(parts).encode(), digest_size=16).hexdigest()
+    return PageCache(f"{PREFIX}:page:{digest}", fill)
+
+
+# --- Which writes make which content out of date -------------------------------------------
+
+APPS = {"accounts", "portal", "tickets", "tiers"}
+# Rows no kept content shows, written often (each API call, each sync batch's progress).
+IGNORED = {
+    "accounts.auditevent",
+    "accounts.apitoken",
+    "accounts.sentnotification",
+    "accounts.pendingtask",
+    "portal.syncrun",
+    "portal.processedfile",
+}
+# A person's sign-in bookkeeping is on no page.
+IGNORED_USER_FIELDS = {"last_login", "password"}
+
+
+def _changed(sender, instance, **kwargs) -> None:
+    label = sender._meta.label_lower
+    if sender._meta.app_label not in APPS or label in IGNORED:
+        return
+    update_fields = kwargs.get("update_fields")
+    if label == "accounts.user" and update_fields and set(update_fields) <= IGNORED_USER_FIELDS:
+        return
+    organisation_id = _organisation_of(instance)
+    if organisation_id is None:
+        bump(everything=True)  # tiers, calendars, people, sources: shown on many pages
+    else:
+        bump([organisation_id])
+
+
+def _organisation_of(instance) -> int | None:
+    """The organisation a row belongs to: its own, its ticket's, or None (shared)."""
+    if type(instance).__name__ == "Organisation":
+        return instance.pk
+    if hasattr(instance, "organisation_id"):
+        return instance.organisation_id
+    ticket_id = getattr(instance, "ticket_id", None)
+    if ticket_id is not None:
+        from tickets.models import Ticket
+
+        return Ticket.objects.filter(pk=ticket_id).values_list("organisation_id", flat=True).first()
+    return None
+
+
+def connect() -> None:
+    """Called once from AccountsConfig.ready()."""
+    from django.db.models.signals import m2m_changed, post_delete, post_save
+
+    post_save.connect(_changed, dispatch_uid="page_cache:save")
+    post_delete.connect(_changed, dispatch_uid="page_cache:delete")
+    m2m_changed.connect(_m2m_changed, dispatch_uid="page_cache:m2m")
+
+
+def _m2m_changed(sender, instance, action, **kwargs) -> None:
+    if action.startswith("post_"):
+        _changed(type(instance), instance)
