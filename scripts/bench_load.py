@@ -77,6 +77,7 @@ AM_MIX = {
     "ticket queue": 10,
     "ticket": 10,
     "renewals": 10,
+    "customer value (80/20)": 5,
     "tier fit": 5,
 }
 
@@ -157,6 +158,7 @@ def am_requests(number: int) -> dict[str, list[Request]]:
         "work queue": [page("work queue", "/workspace/queue/")],
         "ticket queue": [page("ticket queue", "/tickets/queue/")],
         "renewals": [page("renewals", "/workspace/renewals/")],
+        "customer value (80/20)": [page("customer value (80/20)", "/tier/value/")],
         "tier fit": [page("tier fit", "/tier/value/fit/")],
     }
     if first:
@@ -214,9 +216,16 @@ function init(args)
     table.insert(paths, path)
   end
   position = math.floor((id - 1) * #requests / 4)
+  think = tonumber(args[2] or "0")
   last = ""
   bad = 0
   seen = ""
+end
+
+-- Think time: each connection pauses 0 to twice the mean (ms) before its next request.
+function delay()
+  if think > 0 then return math.random(0, 2 * think) end
+  return 0
 end
 
 function request()
@@ -258,17 +267,20 @@ class MixResult:
     by_kind: dict[str, tuple[int, float]]  # kind -> (requests, p95 ms); Python client only
 
 
-def load_wrk(args, port: int, plan_file: Path, script: Path, seconds: float) -> MixResult:
+def load_wrk(
+    args, port: int, plan_file: Path, script: Path, seconds: float, users: int, think_ms: int
+) -> MixResult:
     command = [
         shutil.which("wrk") or "wrk",
-        f"--threads={min(2, args.concurrency)}",
-        f"--connections={args.concurrency}",
+        f"--threads={min(2, users)}",
+        f"--connections={users}",
         f"--duration={seconds:g}s",
         "--timeout=60s",
         f"--script={script}",
         f"http://127.0.0.1:{port}/",
         "--",
         str(plan_file),
+        str(think_ms),
     ]
     done = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
     load, bad = None, []
@@ -282,7 +294,9 @@ def load_wrk(args, port: int, plan_file: Path, script: Path, seconds: float) -> 
     return MixResult(load, bad, {})
 
 
-def load_python(args, port: int, plan: list[Request], seconds: float) -> MixResult:
+def load_python(
+    args, port: int, plan: list[Request], seconds: float, users: int, think_ms: int
+) -> MixResult:
     """The fallback without wrk: a closed loop of httpx clients walking the same plan.
 
     It shares the CPUs with the server and costs far more per request than wrk, so
@@ -294,14 +308,17 @@ def load_python(args, port: int, plan: list[Request], seconds: float) -> MixResu
         latencies: dict[str, list[float]] = {}
         bad: list[str] = []
         errors = 0
-        limits = httpx.Limits(max_connections=args.concurrency)
+        limits = httpx.Limits(max_connections=users)
+        rng = random.Random(args.seed)  # noqa: S311 - not security
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", limits=limits) as c:
             deadline = time.perf_counter() + seconds
 
             async def client(index: int) -> None:
                 nonlocal errors
-                position = index * len(plan) // args.concurrency
+                position = index * len(plan) // users
                 while time.perf_counter() < deadline:
+                    if think_ms:
+                        await asyncio.sleep(rng.uniform(0, 2 * think_ms) / 1000)
                     request = plan[position % len(plan)]
                     position += 1
                     headers = {"Cookie": request.cookie}
@@ -318,7 +335,7 @@ def load_python(args, port: int, plan: list[Request], seconds: float) -> MixResu
                         bad.append(f"{response.status_code}@{request.path}")
 
             started = time.perf_counter()
-            await asyncio.gather(*(client(i) for i in range(args.concurrency)))
+            await asyncio.gather(*(client(i) for i in range(users)))
             elapsed = time.perf_counter() - started
         every = sorted(x for values in latencies.values() for x in values)
         load = Load(
@@ -387,6 +404,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=60, help="seconds of load (60)")
     parser.add_argument("--warmup", type=float, default=5, help="seconds of warm-up (5)")
     parser.add_argument("--concurrency", type=int, default=16, help="concurrent clients (16)")
+    parser.add_argument(
+        "--think-ms", type=int, default=1000, help="mean think time of the second run (1000)"
+    )
+    parser.add_argument(
+        "--think-users", type=int, default=200, help="people of the think-time run (200)"
+    )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (2)")
     parser.add_argument("--threads", type=int, default=4, help="threads per worker (4)")
     parser.add_argument("--client", choices=["auto", "wrk", "python"], default="auto")
@@ -407,39 +430,67 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def run_load(args, port: int, plan: list[Request], workdir: Path, seconds: float) -> MixResult:
+@dataclass(frozen=True)
+class Run:
+    """One load run: `users` connections, each pausing a random 0 to 2 x `think_ms`
+    before each request (0: a closed loop, the most the server gives)."""
+
+    label: str
+    users: int
+    think_ms: int
+
+
+def runs(args) -> list[Run]:
+    closed = Run("no think time", args.concurrency, 0)
+    if not args.think_ms:
+        return [closed]
+    thinking = Run(f"think time {args.think_ms:,} ms on average", args.think_users, args.think_ms)
+    return [closed, thinking]
+
+
+def run_load(
+    args, port: int, plan: list[Request], workdir: Path, seconds: float, run: Run
+) -> MixResult:
     if args.client == "python":
-        return load_python(args, port, plan, seconds)
+        return load_python(args, port, plan, seconds, run.users, run.think_ms)
     plan_file, script = workdir / "plan.tsv", workdir / "mix.lua"
     if not plan_file.exists():
         plan_file.write_text(
             "".join(f"{r.path}\t{r.cookie}\t{int(r.htmx)}\n" for r in plan), encoding="utf-8"
         )
         script.write_text(WRK_MIX_SCRIPT)
-    return load_wrk(args, port, plan_file, script, seconds)
+    return load_wrk(args, port, plan_file, script, seconds, run.users, run.think_ms)
 
 
 def report(
     args,
     plan: list[Request],
-    result: MixResult,
+    results: list[tuple[Run, MixResult]],
     alone_ms: dict[str, list[float]],
     generation: float,
 ) -> list[str]:
-    load = result.load
     mode = f"{args.threads} threads" if args.threads > 1 else "sync"
     lines = [
         f"== load: {args.organisations:,} organisations, {args.orders:,} orders,"
         f" {args.tickets:,} tickets (generated in {generation:.0f} s); gunicorn {args.workers}"
-        f" workers x {mode}; {args.client}, {args.concurrency} connections,"
-        f" {args.duration:g} s after {args.warmup:g} s of warm-up",
+        f" workers x {mode}; {args.client}; each run {args.duration:g} s after"
+        f" {args.warmup:g} s of warm-up",
         f"   {args.customers} customers and {args.ams} AMs,"
         f" {args.customer_share} % of requests by customers",
         "",
-        "| requests | requests/s | p50 ms | p95 ms | p99 ms | max ms | errors |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
-        f"| {load.requests:,} | {load.rps:,.1f} | {load.p50_ms:,.1f} | {load.p95_ms:,.1f}"
-        f" | {load.p99_ms:,.1f} | {load.max_ms:,.1f} | {load.errors} |",
+        "| run | connections | requests | requests/s | p50 ms | p95 ms | p99 ms | max ms"
+        " | errors |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for run, result in results:
+        load = result.load
+        lines.append(
+            f"| {run.label} | {run.users} | {load.requests:,} | {load.rps:,.1f}"
+            f" | {load.p50_ms:,.1f} | {load.p95_ms:,.1f} | {load.p99_ms:,.1f}"
+            f" | {load.max_ms:,.1f} | {load.errors} |"
+        )
+    result = results[0][1]
+    lines += [
         "",
         "The mix: each kind's share of the plan; one request alone on the idle server (median"
         " and slowest over the people)" + (", and p95 under load:" if result.by_kind else ":"),
@@ -455,14 +506,16 @@ def report(
             done, p95 = result.by_kind[kind]
             line += f"  {done:6,} requests  p95 {p95:8,.1f} ms"
         lines.append(line)
-    if result.bad:
-        lines.append(f"\nfirst failures (status@path): {' '.join(result.bad)}")
+    for run, result in results:
+        if result.bad:
+            lines.append(f"\n{run.label}, first failures (status@path): {' '.join(result.bad)}")
     return lines
 
 
-def load_json(args, plan, result: MixResult, alone_ms: dict, generation: float) -> dict:
+def load_json(args, plan, results: list, alone_ms: dict, generation: float) -> dict:
     """The same figures as data (var/bench/load.json), to compare run to run."""
-    load, counts = result.load, Counter(request.kind for request in plan)
+    result = results[0][1]
+    counts = Counter(request.kind for request in plan)
     kinds = {}
     for kind, count in counts.items():
         kinds[kind] = {
@@ -480,10 +533,14 @@ def load_json(args, plan, result: MixResult, alone_ms: dict, generation: float) 
                    "customer_share_percent": args.customer_share},
         "server": {"workers": args.workers, "threads": args.threads, "client": args.client,
                    "connections": args.concurrency, "seconds": args.duration},
-        "total": {"requests": load.requests, "rps": round(load.rps, 2),
-                  "p50_ms": round(load.p50_ms, 1), "p95_ms": round(load.p95_ms, 1),
-                  "p99_ms": round(load.p99_ms, 1), "max_ms": round(load.max_ms, 1),
-                  "errors": load.errors},
+        "runs": [
+            {"run": run.label, "connections": run.users, "think_ms_mean": run.think_ms,
+             "requests": r.load.requests, "rps": round(r.load.rps, 2),
+             "p50_ms": round(r.load.p50_ms, 1), "p95_ms": round(r.load.p95_ms, 1),
+             "p99_ms": round(r.load.p99_ms, 1), "max_ms": round(r.load.max_ms, 1),
+             "errors": r.load.errors}
+            for run, r in results
+        ],
         "kinds": kinds,
     }  # fmt: skip
 
@@ -516,10 +573,13 @@ def main(argv: list[str] | None = None) -> None:
         for request in distinct.values():
             alone_ms.setdefault(request.kind, []).append(check(server.port, request))
         baseline_ms = min(ping_ms(server.port) for _ in range(20))
-        if args.warmup:
-            run_load(args, server.port, plan, workdir, args.warmup)
+        results = []
+        for run in runs(args):
+            if args.warmup:
+                run_load(args, server.port, plan, workdir, args.warmup, run)
+                wait_idle(server.port, baseline_ms)
+            results.append((run, run_load(args, server.port, plan, workdir, args.duration, run)))
             wait_idle(server.port, baseline_ms)
-        result = run_load(args, server.port, plan, workdir, args.duration)
         server.stop()
         if server.process.returncode not in (0, -signal.SIGTERM):
             say(f"bench_load: gunicorn stopped with {server.process.returncode}")
@@ -530,13 +590,14 @@ def main(argv: list[str] | None = None) -> None:
         drop_database(url, args.db_name)
         shutil.rmtree(workdir, ignore_errors=True)
     say("")
-    say("\n".join(report(args, plan, result, alone_ms, generation)))
-    write_figures("load", load_json(args, plan, result, alone_ms, generation))
+    say("\n".join(report(args, plan, results, alone_ms, generation)))
+    write_figures("load", load_json(args, plan, results, alone_ms, generation))
     if errors_logged.strip():
         say(f"\ngunicorn's error log:\n{errors_logged}")
     say(f"\nbench_load: done in {time.perf_counter() - total:.0f} s")
-    if result.load.errors:
-        sys.exit(f"bench_load: {result.load.errors} requests failed.")
+    failed = sum(result.load.errors for _, result in results)
+    if failed:
+        sys.exit(f"bench_load: {failed} requests failed.")
 
 
 if __name__ == "__main__":

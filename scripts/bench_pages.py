@@ -351,7 +351,8 @@ class Target:
 
 
 def sessions_for(user, count: int) -> list[str]:
-    """Sessions created server-side, as a login would, as Cookie headers.
+    """Sessions created server-side, as a login would, as Cookie headers, each with the
+    CSRF cookie a browser holds from the login page on.
 
     The production settings mark the session cookie Secure, so nothing would send it
     over plain HTTP: the clients send the header themselves.
@@ -359,7 +360,11 @@ def sessions_for(user, count: int) -> list[str]:
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
+    from django.middleware.csrf import CSRF_SECRET_LENGTH
+    from django.utils.crypto import get_random_string
     from django_otp import DEVICE_ID_SESSION_KEY
+
+    from accounts import sessions
 
     device = authenticator(user)
     keys = []
@@ -370,8 +375,13 @@ def sessions_for(user, count: int) -> list[str]:
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
         if device is not None:  # staff: signed in with their second factor, as a login ends
             session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        sessions.refreshed(session)
         session.create()
-        keys.append(f"{settings.SESSION_COOKIE_NAME}={session.session_key}")
+        csrf = get_random_string(CSRF_SECRET_LENGTH)
+        keys.append(
+            f"{settings.SESSION_COOKIE_NAME}={session.session_key};"
+            f" {settings.CSRF_COOKIE_NAME}={csrf}"
+        )
     return keys
 
 
@@ -398,37 +408,69 @@ def api_tokens_for(user, count: int) -> list[str]:
 
 
 def targets(args) -> list[Target]:
+    """The pages of the issue's CPU budget, the largest and a typical customer's, an AM
+    with 100 accounts and one with 500; then the API."""
     from accounts.models import AccountAssignment, User
     from portal.records.models import Order
     from tickets.models import Ticket
 
-    def customer(rank: int, label: str) -> Target:
+    def customer(rank: int) -> tuple[User, list[str], str]:
         user = User.objects.get(email=f"customer-{rank:05d}@{EMAIL_DOMAIN}")
         organisation = user.memberships.get().organisation
         orders = Order.objects.filter(organisation=organisation).count()
         tickets = Ticket.objects.filter(organisation=organisation).count()
-        return Target(
-            label,
-            "/",
-            sessions_for(user, args.concurrency),
-            organisation.name,
-            f"{organisation.customer_number}: {orders:,} orders, {tickets:,} tickets",
+        note = f"{organisation.customer_number}: {orders:,} orders, {tickets:,} tickets"
+        return user, sessions_for(user, args.concurrency), note
+
+    def am_note(am) -> str:
+        ids = AccountAssignment.objects.filter(user=am, ended_at__isnull=True).values(
+            "organisation_id"
+        )
+        return (
+            f"{ids.count()} accounts, {Order.objects.filter(organisation__in=ids).count():,}"
+            f" orders, {Ticket.objects.filter(organisation__in=ids).count():,} tickets"
         )
 
-    median = args.organisations // 2 + 1
+    largest_user, largest, largest_note = customer(1)
+    _, typical, typical_note = customer(args.organisations // 2 + 1)
+    organisation = largest_user.memberships.get().organisation
+    order = Order.objects.filter(organisation=organisation).order_by("-ordered_at").first()
+    ticket = Ticket.objects.filter(organisation=organisation).order_by("-created_at").first()
     am = User.objects.get(email=f"am-001@{EMAIL_DOMAIN}")
-    accounts = AccountAssignment.objects.filter(user=am, ended_at__isnull=True)
-    ids = accounts.values("organisation_id")
-    am_note = (
-        f"{accounts.count()} accounts, {Order.objects.filter(organisation__in=ids).count():,}"
-        f" orders, {Ticket.objects.filter(organisation__in=ids).count():,} tickets"
+    big_am = am_with_accounts(args, 500)
+    am_sessions, big_am_sessions = (
+        sessions_for(am, args.concurrency),
+        sessions_for(big_am, args.concurrency),
     )
-    largest = customer(1, "customer home, largest organisation")
-    largest_user = User.objects.get(email=f"customer-00001@{EMAIL_DOMAIN}")
+    account = (
+        AccountAssignment.objects.filter(user=am, ended_at__isnull=True)
+        .order_by("organisation__customer_number")
+        .values_list("organisation_id", flat=True)
+        .first()
+    )
     pages = [
-        largest,
-        customer(median, "customer home, typical organisation"),
-        Target("AM workspace", "/", sessions_for(am, args.concurrency), "My accounts", am_note),
+        Target("customer home, largest organisation", "/", largest, "Your service tier",
+               largest_note),
+        Target("customer home, typical organisation", "/", typical, "Your service tier",
+               typical_note),
+        Target("orders", "/orders/", largest, 'data-testid="orders"', largest_note),
+        Target("invoices", "/invoices/", largest, "Invoices", largest_note),
+        Target("deliveries", "/shipments/", largest, "Deliveries", largest_note),
+        Target("timeline", "/timeline/", largest, "Timeline", largest_note),
+        Target("a ticket", f"/tickets/{ticket.pk}/", largest, ticket.reference, largest_note),
+        Target("an order", f"/orders/{order.pk}/", largest, order.number, largest_note),
+        Target("AM workspace (My accounts)", "/", am_sessions, "My accounts", am_note(am)),
+        Target("My accounts, 500 accounts", "/", big_am_sessions, "My accounts",
+               am_note(big_am)),
+        Target("work queue", "/workspace/queue/", am_sessions, "Work queue", am_note(am)),
+        Target("work queue, 500 accounts", "/workspace/queue/", big_am_sessions, "Work queue",
+               am_note(big_am)),
+        Target("account health page", f"/workspace/accounts/{account}/", am_sessions,
+               "Health", "the AM's largest account"),
+        Target("renewals", "/workspace/renewals/", am_sessions, "Renewals", am_note(am)),
+        Target("80/20 (customer value)", "/tier/value/", am_sessions, "Customer value",
+               am_note(am)),
+        Target("tier fit", "/tier/value/fit/", am_sessions, "Tier fit", am_note(am)),
         # The API's busiest list: a customer's system paging through its orders with its
         # own API tokens.
         Target(
@@ -436,7 +478,7 @@ def targets(args) -> list[Target]:
             "/api/v1/orders/?page_size=50",
             api_tokens_for(largest_user, args.concurrency),
             '"results":[{',
-            f"{largest.note}; lines embedded",
+            f"{largest_note}; lines embedded",
         ),
         # The floor under every API call: token, rate limit, policy, DRF, one small row.
         Target(
@@ -446,12 +488,36 @@ def targets(args) -> list[Target]:
             '"results":[{',
             "the API's cost per request without the orders",
         ),
-    ]
+    ]  # fmt: skip
     if args.only:
         pages = [page for page in pages if args.only.lower() in page.label.lower()]
     ping = Target("/ping/ (trivial JSON)", "/ping/", [], '"ok": true')
     again = Target("/ping/ again (drift check)", "/ping/", [], '"ok": true')
     return [ping, *pages, again]
+
+
+def am_with_accounts(args, count: int):
+    """An account manager (backup AM) of `count` organisations spread over the sizes, as
+    bench_data spreads its AMs' accounts: to compare with am-001's 100."""
+    from django.utils import timezone
+
+    from accounts.choices import TeamRole, UserKind
+    from accounts.models import AccountAssignment, Organisation, User
+
+    user = User.objects.create_user(
+        email=f"am-{count}@{EMAIL_DOMAIN}",
+        full_name=f"AM of {count}",
+        kind=UserKind.ACCOUNT_MANAGER,
+    )
+    step = max(1, args.organisations // count)
+    organisations = Organisation.objects.order_by("customer_number").values_list("pk", flat=True)
+    AccountAssignment.objects.bulk_create(
+        AccountAssignment(
+            organisation_id=pk, user=user, role=TeamRole.BACKUP_AM, started_at=timezone.now()
+        )
+        for pk in list(organisations)[::step][:count]
+    )
+    return user
 
 
 def ping_ms(port: int) -> float:
@@ -496,8 +562,11 @@ def check(port: int, target: Target) -> int:
 # --- Why a page is slow -----------------------------------------------------------------------
 
 
-def explain_pages(pages: list[Target], threshold_ms: float) -> list[str]:
-    """Each page once through the test client: its queries, and EXPLAIN of the slow ones."""
+def explain_pages(pages: list[Target], threshold_ms: float) -> tuple[list[str], dict]:
+    """Each page through the test client, built (the kept content cleared first) and
+    kept: its time and queries each way, and EXPLAIN of the built one's slow queries.
+    Returns the report and, by label, the figures."""
+    from django.core.cache import cache
     from django.db import connection, transaction
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -521,31 +590,48 @@ def explain_pages(pages: list[Target], threshold_ms: float) -> list[str]:
             if not i or line.strip().startswith(details)
         ]
 
+    def timed(client, path: str):
+        with CaptureQueriesContext(connection) as captured:
+            started, cpu = time.perf_counter(), time.process_time()
+            response = client.get(path)
+            elapsed = (time.perf_counter() - started) * 1000
+            cpu = (time.process_time() - cpu) * 1000
+        if response.status_code != 200:
+            raise RuntimeError(f"{target.label}: the test client got {response.status_code}")
+        return elapsed, cpu, captured.captured_queries
+
     out: list[str] = []
+    figures: dict[str, dict] = {}
     for target in pages:
         header = credential_header(target.cookies[0])
         client = Client(
             HTTP_HOST="127.0.0.1", headers={k: v for k, v in header.items() if k != "Cookie"}
         )
         if "Cookie" in header:
-            name, _, value = header["Cookie"].partition("=")
-            client.cookies[name] = value
-        client.get(target.path)  # warm
-        with CaptureQueriesContext(connection) as captured:
-            started = time.perf_counter()
-            response = client.get(target.path)
-            elapsed = (time.perf_counter() - started) * 1000
-        if response.status_code != 200:
-            raise RuntimeError(f"{target.label}: the test client got {response.status_code}")
+            client.cookies.load(header["Cookie"])
+        client.get(target.path)  # the connection, the templates, the session warm
+        cache.clear()  # the kept content (and its versions): built afresh
+        built_ms, built_cpu, captured = timed(client, target.path)
+        kept_ms, kept_cpu, kept_queries = timed(client, target.path)
         # Slowest first, each with its place in the request (#1 ran first).
         queries = sorted(
-            ({**q, "n": n} for n, q in enumerate(captured.captured_queries, 1)),
+            ({**q, "n": n} for n, q in enumerate(captured, 1)),
             key=lambda q: -float(q["time"]),
         )
         sql_ms = sum(float(q["time"]) for q in queries) * 1000
+        figures[target.label] = {
+            "built_ms": round(built_ms, 1),
+            "built_python_cpu_ms": round(built_cpu, 1),
+            "built_queries": len(queries),
+            "built_sql_ms": round(sql_ms, 1),
+            "kept_ms": round(kept_ms, 1),
+            "kept_python_cpu_ms": round(kept_cpu, 1),
+            "kept_queries": len(kept_queries),
+        }
         out.append(
-            f"== {target.label}: one request {elapsed:.0f} ms, {len(queries)} queries,"
-            f" {sql_ms:.0f} ms in SQL"
+            f"== {target.label}: built {built_ms:.0f} ms ({built_cpu:.0f} ms Python CPU),"
+            f" {len(queries)} queries, {sql_ms:.0f} ms in SQL; kept {kept_ms:.1f} ms"
+            f" ({kept_cpu:.1f} ms Python CPU), {len(kept_queries)} queries"
         )
         for query in queries:
             ms = float(query["time"]) * 1000
@@ -563,7 +649,7 @@ def explain_pages(pages: list[Target], threshold_ms: float) -> list[str]:
         ]
         if fastest:
             out.append(f"  the other {len(fastest)} queries (ms): {', '.join(fastest)}")
-    return out
+    return out, figures
 
 
 # --- The runner -------------------------------------------------------------------------------
@@ -618,23 +704,32 @@ def figures(results: list[tuple[Target, int, Load]]) -> list[str]:
     baseline = statistics.mean(pings)
     rows = [
         "| URL | requests | requests/s | p50 ms | p95 ms | p99 ms | errors | rps / ping"
-        " | CPU ms a request: server, PostgreSQL, Redis | page | data |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        " | CPU ms a request: server + PostgreSQL | server, PostgreSQL, Redis | page | data |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for target, size, load in results:
         cpu = ", ".join(f"{ms:.2f}" for ms in load.cpu_ms.values()) or "-"
         rows.append(
             f"| {target.label} | {load.requests:,} | {load.rps:,.1f} | {load.p50_ms:.1f}"
             f" | {load.p95_ms:.1f} | {load.p99_ms:.1f} | {load.errors}"
-            f" | {load.rps / baseline:.4f} | {cpu} | {size / 1024:.1f} KiB | {target.note} |"
+            f" | {load.rps / baseline:.4f} | {server_and_database(load):.1f} | {cpu}"
+            f" | {size / 1024:.1f} KiB | {target.note} |"
         )
     drift = max(pings) / min(pings)
     rows.append(f"\n/ping/ before and after differ {drift:.2f}x (1.00: a quiet machine).")
     return rows
 
 
-def figures_json(args, results: list[tuple[Target, int, Load]], mode: str, generation) -> dict:
-    """The same figures as data (var/bench/pages.json), to compare run to run."""
+def server_and_database(load: Load) -> float:
+    """The issue's CPU budget: gunicorn's and PostgreSQL's CPU ms per request."""
+    return load.cpu_ms.get("server", 0) + load.cpu_ms.get("PostgreSQL", 0)
+
+
+def figures_json(
+    args, results: list[tuple[Target, int, Load]], mode: str, generation, one_request: dict
+) -> dict:
+    """The same figures as data (var/bench/pages.json), to compare run to run; with each
+    page's single request built and kept (`one_request`, explain_pages)."""
     ping = statistics.mean(load.rps for target, _, load in results if target.path == "/ping/")
     return {
         "estate": {"organisations": args.organisations, "orders": args.orders,
@@ -654,7 +749,9 @@ def figures_json(args, results: list[tuple[Target, int, Load]], mode: str, gener
                 "errors": load.errors,
                 "ratio_to_ping": round(load.rps / ping, 4),
                 "cpu_ms_per_request": {k: round(v, 2) for k, v in load.cpu_ms.items()},
+                "cpu_ms_server_and_database": round(server_and_database(load), 2),
                 "page_kib": round(size / 1024, 1),
+                "one_request": one_request.get(target.label, {}),
             }
             for target, size, load in results
         ],
@@ -750,7 +847,8 @@ def main(argv: list[str] | None = None) -> None:
         if server.process.returncode not in (0, -signal.SIGTERM):
             say(f"bench_pages: gunicorn stopped with {server.process.returncode}")
         errors_logged = server.log_tail(2000)
-        say("\n".join(explain_pages([t for t in plan if t.cookies], args.explain_ms)))
+        report, one_request = explain_pages([t for t in plan if t.cookies], args.explain_ms)
+        say("\n".join(report))
     finally:
         if server is not None:
             server.stop()
@@ -763,7 +861,7 @@ def main(argv: list[str] | None = None) -> None:
         f" workers x {mode}; {args.client}, {args.concurrency} connections, {args.duration:g} s"
     )
     say("\n".join(figures(results)))
-    write_figures("pages", figures_json(args, results, mode, generation))
+    write_figures("pages", figures_json(args, results, mode, generation, one_request))
     failed = sum(load.errors for _, _, load in results)
     if errors_logged.strip():
         say(f"\ngunicorn's error log:\n{errors_logged}")

@@ -1,0 +1,150 @@
+"""Kept page content (accounts.page_cache): served again only while nothing it shows has
+changed. Each test warms a page, writes through the services, and reads the page once."""
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from accounts import page_cache
+from portal.relationship import services as relationship_services
+from tickets import services as ticket_services
+from tickets.models import Ticket
+
+
+def warm(client, url: str) -> str:
+    """Ask twice: the first answer sets the CSRF cookie the kept content is keyed on."""
+    client.get(url)
+    response = client.get(url)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def queries(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+def open_ticket(world, subject="Printer on fire") -> Ticket:
+    return ticket_services.ticket_create(
+        organisation=world.org_a,
+        requester=world.member_a,
+        subject=subject,
+        category="product",
+        priority="normal",
+        body="It smokes.",
+    )
+
+
+def test_a_kept_page_runs_none_of_its_own_queries(client, world):
+    client.force_login(world.member_a)
+    home = reverse("home")
+    warm(client, home)
+    kept = queries(client, home)
+    cache.clear()  # the versions too: everything is built afresh
+    built = queries(client, home)
+    assert kept < built - 5, f"kept {kept} queries, built {built}"
+
+
+def test_a_ticket_reply_shows_on_the_next_request(client, world):
+    ticket = open_ticket(world)
+    client.force_login(world.member_a)
+    url = reverse("tickets:detail", args=[ticket.pk])
+    assert "We are on it" not in warm(client, url)
+    ticket_services.ticket_reply(ticket=ticket, author=world.am_a, body="We are on it.")
+    assert "We are on it" in client.get(url).content.decode()
+
+
+def test_a_new_ticket_shows_on_home_and_in_the_am_workspace(client, world):
+    client.force_login(world.member_a)
+    assert "Printer on fire" not in warm(client, reverse("home"))
+    am = type(client)()
+    am.force_login(world.am_a)
+    assert "Printer on fire" not in warm(am, reverse("portal:work_queue"))
+
+    open_ticket(world)
+
+    assert "Printer on fire" in client.get(reverse("home")).content.decode()
+    assert "Printer on fire" in am.get(reverse("portal:work_queue")).content.decode()
+
+
+def test_a_write_to_another_organisation_keeps_this_one(client, world):
+    client.force_login(world.member_a)
+    home = reverse("home")
+    warm(client, home)
+    kept = queries(client, home)
+    ticket_services.ticket_create(
+        organisation=world.org_b,
+        requester=world.member_b,
+        subject="Elsewhere",
+        category="product",
+        priority="normal",
+        body="Not A's business.",
+    )
+    assert queries(client, home) == kept
+
+
+def test_people_never_share_kept_content(client, world):
+    open_ticket(world)
+    client.force_login(world.member_a)
+    warm(client, reverse("home"))
+    other = type(client)()
+    other.force_login(world.customer_admin_a)
+    page = warm(other, reverse("home"))
+    assert world.customer_admin_a.get_short_name() in page
+    assert queries(other, reverse("home")) == queries(client, reverse("home"))
+    keys = {
+        page_cache.page_cache(request, "home", dict).key
+        for request in (_request(world.member_a), _request(world.customer_admin_a))
+    }
+    assert len(keys) == 2
+
+
+def test_nothing_is_kept_without_a_csrf_cookie(world):
+    request = _request(world.member_a, csrf=None)
+    assert page_cache.page_cache(request, "home", dict).key is None
+
+
+def test_an_evicted_version_never_brings_old_content_back(world):
+    request = _request(world.member_a)
+    before = page_cache.page_cache(request, "home", dict).key
+    cache.delete_many([page_cache._version_key(world.org_a.pk)])
+    assert page_cache.page_cache(request, "home", dict).key != before
+
+
+def test_a_bump_inside_a_transaction_renews_again_at_commit(
+    world, django_capture_on_commit_callbacks
+):
+    request = _request(world.member_a)
+    before = page_cache.page_cache(request, "home", dict).key
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        relationship_services.last_contact_record(
+            organisation=world.org_a, at=world.org_a.created_at
+        )
+        during = page_cache.page_cache(request, "home", dict).key
+    assert during != before
+    for callback in callbacks:
+        callback()
+    assert page_cache.page_cache(request, "home", dict).key not in (before, during)
+
+
+@pytest.mark.parametrize("name", ["portal:orders", "portal:timeline"])
+def test_lists_answer_htmx_with_the_fragment_from_their_own_entry(client, world, name):
+    client.force_login(world.member_a)
+    url = reverse(name)
+    whole = warm(client, url)
+    fragment = client.get(url, headers={"HX-Request": "true"}).content.decode()
+    assert "<html" in whole and "<html" not in fragment
+
+
+def _request(user, csrf="a" * 32):
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/")
+    request.user = user
+    request.organisation = user.memberships.get().organisation
+    if csrf:
+        request.META["CSRF_COOKIE"] = csrf
+    return request
