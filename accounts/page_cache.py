@@ -4,21 +4,24 @@ Most of a page's cost is Django building querysets and rendering templates, not 
 (docs/benchmarks.md), and most requests show what the previous one did. So a page's
 content block is kept in the cache (Redis in production), under a key that holds:
 
-- a **data version per organisation** shown (`organisation_versions`) and one **global**
+- a **data version per organisation** shown (`versions`) and one **global**
   version for what every page shows (tiers, sources, sync batches, matches, health).
   Writes replace the versions they touch with new random tokens (`bump`), again once
   their transaction has committed, so the next request after a ticket reply, a sync
   batch or a match builds the content afresh. A token is never reused, so an evicted
   version can never bring back old content;
 - the **minute**, so what changes with the clock alone (an SLA turning "at risk",
-  "3 minutes ago") is at most a minute old;
+  "3 minutes ago") is at most a minute old. Each person's minute starts at their own
+  second, so everyone's content is not built again at the same moment;
 - the **person, their CSRF secret and the URL**: content is never shared between people,
   and the forms it holds carry tokens that person's browser can post back.
 
-The rules for which writes bump which version are in one place: `accounts.signals` bumps
-on every model save and delete (by the row's organisation, else globally), and the bulk
-writes that skip signals (sync batches, identity decisions, the SLA scan, health and value
-runs) call `bump` themselves.
+Which writes renew which version is decided in one place, below: every model save and
+delete (by the row's organisation, else everything), and `bump` called by the bulk writes
+that skip model signals (sync batches, identity links, the SLA scan, health and value runs).
+Without the cache (Redis down) pages are built as if nothing were kept and writes still
+succeed; a version that could not be renewed leaves what was kept before the write to end
+with its minute.
 
 `PageCache` is what a view hands to its template; `{% cached page_cache %}` (accounts'
 `ui` tags) wraps the block it keeps, and only a miss calls the view's `fill()` for the
@@ -28,20 +31,24 @@ data, so a hit runs none of the page's own queries.
 from __future__ import annotations
 
 import hashlib
+import logging
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.core.cache import cache
 from django.db import transaction
-from django.utils import timezone
 
 from accounts import policy
+
+logger = logging.getLogger(__name__)
 
 GLOBAL = "global"
 ANY = "any"  # renewed with every organisation's: for pages across all organisations
 KEEP_SECONDS = 120  # the key changes every minute; the previous minute's entries expire
 PREFIX = "pagecache:v1"
+clock = time.time  # seconds; tests move it
 
 
 def _version_key(scope: int | str) -> str:
@@ -78,7 +85,10 @@ def bump(organisation_ids: Iterable[int] = (), *, everything: bool = False) -> N
         scopes.append(ANY)
 
     def renew() -> None:
-        cache.set_many({_version_key(scope): uuid.uuid4().hex for scope in scopes}, None)
+        try:
+            cache.set_many({_version_key(scope): uuid.uuid4().hex for scope in scopes}, None)
+        except Exception:  # the write stands; what was kept before it ends with its minute
+            logger.warning("page cache: could not renew %s", scopes, exc_info=True)
 
     if transaction.get_connection().in_atomic_block:
         renew()
@@ -98,11 +108,18 @@ class PageCache:
     fill: Callable[[], dict]
 
     def get(self) -> str | None:
-        return cache.get(self.key) if self.key else None
+        try:
+            return cache.get(self.key) if self.key else None
+        except Exception:  # the cache is down: the page is built, as without one
+            logger.warning("page cache: could not read", exc_info=True)
+            return None
 
     def set(self, html: str) -> None:
-        if self.key:
-            cache.set(self.key, html, KEEP_SECONDS)
+        try:
+            if self.key:
+                cache.set(self.key, html, KEEP_SECONDS)
+        except Exception:
+            logger.warning("page cache: could not keep", exc_info=True)
 
 
 def uncached(fill: Callable[[], dict]) -> PageCache:
@@ -130,8 +147,12 @@ def page_cache(
     secret = request.META.get("CSRF_COOKIE")
     if not secret or not request.user.is_authenticated:
         return PageCache(None, fill)
-    tokens = versions([GLOBAL, *organisation_ids])
-    minute = timezone.now().strftime("%Y%m%d%H%M")
+    try:
+        tokens = versions([GLOBAL, *organisation_ids])
+    except Exception:  # the cache is down: build the page, keep nothing
+        logger.warning("page cache: no versions", exc_info=True)
+        return PageCache(None, fill)
+    minute = str(int(clock() + request.user.pk * 7) // 60)
     htmx = "1" if request.headers.get("HX-Request") else "0"
     parts = [name, str(request.user.pk), secret, request.get_full_path(), htmx, minute, *tokens]
     digest = hashlib.blake2b("\n".join(parts).encode(), digest_size=16).hexdigest()
@@ -175,10 +196,9 @@ def _organisation_of(instance) -> int | None:
     if hasattr(instance, "organisation_id"):
         return instance.organisation_id
     ticket_id = getattr(instance, "ticket_id", None)
-    if ticket_id is not None:
-        from tickets.models import Ticket
-
-        return Ticket.objects.filter(pk=ticket_id).values_list("organisation_id", flat=True).first()
+    if ticket_id is not None:  # a message, an attachment, a rating (tickets is above accounts)
+        tickets = instance._meta.get_field("ticket").related_model.objects
+        return tickets.filter(pk=ticket_id).values_list("organisation_id", flat=True).first()
     return None
 
 

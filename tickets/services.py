@@ -405,11 +405,13 @@ def sla_scan(*, now: datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     # Late replies and resolutions are marked when they happen (_mark_breach_if_late), so
     # the scan only looks for clocks that ran out: each branch has a partial index.
-    running_out = Ticket.objects.filter(
-        status__in=OPEN_STATUSES, sla_breached_at__isnull=True
-    ).filter(sla.ran_out(now))
-    page_cache.bump(running_out.values_list("organisation_id", flat=True).distinct())
-    breached = running_out.update(sla_breached_at=now)
+    breached = (
+        Ticket.objects.filter(status__in=OPEN_STATUSES, sla_breached_at__isnull=True)
+        .filter(sla.ran_out(now))
+        .update(sla_breached_at=now)
+    )
+    if breached:  # which organisations would cost the scan a query: all pages, once
+        page_cache.bump(everything=True)
     to_warn = list(
         Ticket.objects.filter(status__in=OPEN_STATUSES, sla_warned_at__isnull=True)
         .filter(sla.at_risk(now))

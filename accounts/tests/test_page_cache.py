@@ -102,6 +102,16 @@ def test_people_never_share_kept_content(client, world):
     assert len(keys) == 2
 
 
+def test_what_changes_with_the_clock_alone_is_at_most_a_minute_old(world, monkeypatch):
+    request = _request(world.member_a)
+    keys = []
+    for second in range(0, 181, 10):
+        monkeypatch.setattr(page_cache, "clock", lambda second=second: 1_800_000_000 + second)
+        keys.append(page_cache.page_cache(request, "home", dict).key)
+    assert 3 <= len(set(keys)) <= 4  # a new key each minute, never a key kept longer
+    assert all(len(set(keys[i : i + 7])) == 2 for i in range(len(keys) - 6))
+
+
 def test_nothing_is_kept_without_a_csrf_cookie(world):
     request = _request(world.member_a, csrf=None)
     assert page_cache.page_cache(request, "home", dict).key is None
@@ -136,7 +146,8 @@ def test_lists_answer_htmx_with_the_fragment_from_their_own_entry(client, world,
     url = reverse(name)
     whole = warm(client, url)
     fragment = client.get(url, headers={"HX-Request": "true"}).content.decode()
-    assert "<html" in whole and "<html" not in fragment
+    assert "<html" in whole
+    assert "<html" not in fragment
 
 
 def _request(user, csrf="a" * 32):

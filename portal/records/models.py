@@ -165,6 +165,7 @@ class Shipment(SyncedRecord):
                 name="shipment_delivered_idx",
                 condition=models.Q(delivered_at__isnull=False),
             ),
+            # And on PostgreSQL shipment_list_idx, for the Deliveries page (migration 0013).
         ]
 
     def __str__(self) -> str:
