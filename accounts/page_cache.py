@@ -6,6 +6,9 @@ content block is kept in the cache (Redis in production), under a key that holds
 
 - a **data version per organisation** shown (`versions`) and one **global**
   version for what every page shows (tiers, sources, sync batches, matches, health).
+  Pages across a person's accounts use a version per person instead, renewed with each
+  of their organisations' (or `any`, renewed with every organisation's, for people who
+  see them all), so their cost does not grow with the number of accounts.
   Writes replace the versions they touch with new random tokens (`bump`), again once
   their transaction has committed, so the next request after a ticket reply, a sync
   batch or a match builds the content afresh. A token is never reused, so an evicted
@@ -18,7 +21,7 @@ content block is kept in the cache (Redis in production), under a key that holds
 
 Which writes renew which version is decided in one place, below: every model save and
 delete (by the row's organisation, else everything), and `bump` called by the bulk writes
-that skip model signals (sync batches, identity links, the SLA scan, health and value runs).
+that skip model signals (sync batches, identity links, the SLA scan, health runs).
 Without the cache (Redis down) pages are built as if nothing were kept and writes still
 succeed; a version that could not be renewed leaves what was kept before the write to end
 with its minute.
@@ -72,6 +75,20 @@ def versions(scopes: Iterable[int | str]) -> list[str]:
     return [found.get(key) or missing[key] for key in keys]
 
 
+def _person(user_id: int) -> str:
+    return f"person:{user_id}"
+
+
+def _people_of(organisation_ids: list[int]) -> list[int]:
+    """Who sees these organisations on pages across their accounts: their members and
+    account teams, past ones too (an ended assignment takes the account off a page)."""
+    from accounts.models import AccountAssignment, Membership
+
+    members = Membership.objects.filter(organisation_id__in=organisation_ids)
+    teams = AccountAssignment.objects.filter(organisation_id__in=organisation_ids)
+    return list(members.values_list("user_id", flat=True).union(teams.values_list("user_id")))
+
+
 def bump(organisation_ids: Iterable[int] = (), *, everything: bool = False) -> None:
     """Mark content showing these organisations (or all content) out of date.
 
@@ -82,7 +99,7 @@ def bump(organisation_ids: Iterable[int] = (), *, everything: bool = False) -> N
     if not scopes:
         return
     if not everything:
-        scopes.append(ANY)
+        scopes += [ANY, *(_person(pk) for pk in _people_of(scopes))]
 
     def renew() -> None:
         try:
@@ -138,9 +155,11 @@ def page_cache(
     """The cache of page `name` for this request, showing these organisations' data: by
     default the organisation whose screens it renders; `across_accounts`, every
     organisation the person may see (staff pages)."""
-    if across_accounts:
-        visible = policy.visible_organisation_id_list(request.user)
-        organisation_ids = [ANY] if visible is None else visible
+    if across_accounts:  # renewed with each of the person's organisations (bump)
+        user = request.user
+        # Admins see every organisation, agents their department's tickets in any.
+        everyone = policy.sees_everything(user) or bool(getattr(user, "department", ""))
+        organisation_ids = [ANY if everyone else _person(user.pk)]
     elif organisation_ids is None:
         organisation = getattr(request, "organisation", None)
         organisation_ids = [organisation.pk] if organisation else []

@@ -410,8 +410,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--think-users", type=int, default=200, help="people of the think-time run (200)"
     )
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (2)")
-    parser.add_argument("--threads", type=int, default=4, help="threads per worker (4)")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (4)")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="threads per worker (1: sync, as bench_pages)"
+    )
     parser.add_argument("--client", choices=["auto", "wrk", "python"], default="auto")
     parser.add_argument("--plan-size", type=int, default=5000, help="requests in the plan")
     parser.add_argument("--seed", type=int, default=1)

@@ -70,6 +70,42 @@ def test_a_new_ticket_shows_on_home_and_in_the_am_workspace(client, world):
     assert "Printer on fire" in am.get(reverse("portal:work_queue")).content.decode()
 
 
+def test_an_agents_queue_shows_a_new_ticket_of_their_department_in_any_organisation(client, world):
+    client.force_login(world.agent)  # billing; on no organisation's team
+    queue = reverse("tickets:queue")
+    assert "Invoice twice" not in warm(client, queue)
+    ticket_services.ticket_create(
+        organisation=world.org_b,
+        requester=world.member_b,
+        subject="Invoice twice",
+        category="billing",
+        priority="normal",
+        body="We were billed twice.",
+    )
+    assert "Invoice twice" in client.get(queue).content.decode()
+
+
+def test_pages_across_accounts_cost_the_same_whatever_the_number_of_accounts(
+    client, world, monkeypatch
+):
+    from accounts.tests.factories import AssignmentFactory, OrganisationFactory
+
+    read = []
+    versions = page_cache.versions
+    monkeypatch.setattr(
+        page_cache, "versions", lambda scopes: read.append(len(scopes)) or versions(scopes)
+    )
+    client.force_login(world.am_a)
+    url = reverse("portal:work_queue")
+    warm(client, url)
+    few = queries(client, url)
+    for _ in range(30):
+        AssignmentFactory(organisation=OrganisationFactory(), user=world.am_a)
+    warm(client, url)
+    assert queries(client, url) == few
+    assert len(set(read)) == 1, f"versions read per request: {read}"
+
+
 def test_a_write_to_another_organisation_keeps_this_one(client, world):
     client.force_login(world.member_a)
     home = reverse("home")

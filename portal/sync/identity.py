@@ -146,6 +146,8 @@ def _decide(identities: list[CustomerIdentity], index: OrganisationIndex) -> int
             changed.append(identity)  # a customer still waiting as it was costs no write
     # One INSERT ... ON CONFLICT UPDATE per thousand: bulk_update's CASE per row and
     # field took most of a whole-queue run's time.
+    if changed:  # the queue's counts, on the work queue
+        page_cache.bump(everything=True)
     CustomerIdentity.objects.bulk_create(
         changed,
         update_conflicts=True,
