@@ -84,8 +84,9 @@ def _people_of(organisation_ids: list[int]) -> list[int]:
     account teams, past ones too (an ended assignment takes the account off a page)."""
     from accounts.models import AccountAssignment, Membership
 
-    members = Membership.objects.filter(organisation_id__in=organisation_ids)
-    teams = AccountAssignment.objects.filter(organisation_id__in=organisation_ids)
+    # No ordering: SQLite refuses ORDER BY inside a UNION (the models have default orders).
+    members = Membership.objects.filter(organisation_id__in=organisation_ids).order_by()
+    teams = AccountAssignment.objects.filter(organisation_id__in=organisation_ids).order_by()
     return list(members.values_list("user_id", flat=True).union(teams.values_list("user_id")))
 
 
