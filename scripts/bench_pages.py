@@ -124,8 +124,10 @@ def start_server(args: argparse.Namespace, env: dict[str, str], workdir: Path) -
     port = free_port()
     log = workdir / "gunicorn.log"
     worker = ["--worker-class", "gthread", "--threads", str(args.threads)]
-    if args.threads == 1:
-        worker = ["--worker-class", "sync"]
+    if args.threads == 1:  # one request at a time: each one's CPU is logged (median)
+        worker = ["--worker-class", "sync", "--config", str(ROOT / "scripts/gunicorn_cpu.py")]
+        (workdir / "cpu").mkdir(exist_ok=True)
+        env = {**env, "BENCH_CPU_DIR": str(workdir / "cpu")}
     command = [
         sys.executable,
         "-m",
@@ -229,6 +231,7 @@ class Load:
     # CPU milliseconds per request of the server's, the database's and the cache's
     # processes on this machine, filled in by `measure` (empty where /proc is missing).
     cpu_ms: dict[str, float] = field(default_factory=dict)
+    server_median_ms: float | None = None  # sync workers only (scripts/gunicorn_cpu.py)
 
     @property
     def rps(self) -> float:
@@ -266,12 +269,20 @@ def cpu_seconds(server_pid: int) -> dict[str, float]:
 
 
 def measure(load, args, server: Server, target: Target, script: Path) -> Load:
-    """Load one URL for the measured duration, with the CPU each request cost."""
+    """Load one URL for the measured duration, with the CPU each request cost: on average
+    for each program, and the median of the server's (sync workers log each request's)."""
+    logs = list((server.log.parent / "cpu").glob("*.ms"))
+    for log in logs:
+        log.unlink()  # the warm-up's and the earlier URLs' requests
     before = cpu_seconds(server.process.pid)
     result = load(args, server.port, target.path, target.cookies, args.duration, script)
     after = cpu_seconds(server.process.pid)
     if result.requests and Path("/proc/self/stat").exists():
         result.cpu_ms = {p: (after[p] - before[p]) * 1000 / result.requests for p in after}
+    each = [float(line) for log in (server.log.parent / "cpu").glob("*.ms") for line in
+            log.read_text().split()]  # fmt: skip
+    if each:
+        result.server_median_ms = statistics.median(each)
     return result
 
 
@@ -711,15 +722,19 @@ def figures(results: list[tuple[Target, int, Load]]) -> list[str]:
     baseline = statistics.mean(pings)
     rows = [
         "| URL | requests | requests/s | p50 ms | p95 ms | p99 ms | errors | rps / ping"
-        " | CPU ms a request: server + PostgreSQL | server, PostgreSQL, Redis | page | data |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        " | CPU ms a request: median server + PostgreSQL | mean server + PostgreSQL"
+        " | means: server, PostgreSQL, Redis | page | data |",
+        "| --- |" + " ---: |" * 11 + " --- |",
     ]
     for target, size, load in results:
         cpu = ", ".join(f"{ms:.2f}" for ms in load.cpu_ms.values()) or "-"
+        median = median_budget(load)
+        median = f"{median:.1f}" if median is not None else None
         rows.append(
             f"| {target.label} | {load.requests:,} | {load.rps:,.1f} | {load.p50_ms:.1f}"
             f" | {load.p95_ms:.1f} | {load.p99_ms:.1f} | {load.errors}"
-            f" | {load.rps / baseline:.4f} | {server_and_database(load):.1f} | {cpu}"
+            f" | {load.rps / baseline:.4f} | {median if median is not None else '-'}"
+            f" | {server_and_database(load):.1f} | {cpu}"
             f" | {size / 1024:.1f} KiB | {target.note} |"
         )
     drift = max(pings) / min(pings)
@@ -728,8 +743,16 @@ def figures(results: list[tuple[Target, int, Load]]) -> list[str]:
 
 
 def server_and_database(load: Load) -> float:
-    """The issue's CPU budget: gunicorn's and PostgreSQL's CPU ms per request."""
+    """The issue's CPU budget: gunicorn's and PostgreSQL's CPU ms per request (means)."""
     return load.cpu_ms.get("server", 0) + load.cpu_ms.get("PostgreSQL", 0)
+
+
+def median_budget(load: Load) -> float | None:
+    """The median request's gunicorn CPU plus PostgreSQL's mean (its processes serve many
+    requests each, so only their mean is known)."""
+    if load.server_median_ms is None:
+        return None
+    return load.server_median_ms + load.cpu_ms.get("PostgreSQL", 0)
 
 
 def figures_json(
@@ -757,6 +780,9 @@ def figures_json(
                 "ratio_to_ping": round(load.rps / ping, 4),
                 "cpu_ms_per_request": {k: round(v, 2) for k, v in load.cpu_ms.items()},
                 "cpu_ms_server_and_database": round(server_and_database(load), 2),
+                "cpu_ms_median_server_plus_database_mean": (
+                    None if median_budget(load) is None else round(median_budget(load), 2)
+                ),
                 "page_kib": round(size / 1024, 1),
                 "one_request": one_request.get(target.label, {}),
             }

@@ -1,0 +1,20 @@
+"""gunicorn hooks for the page benchmark: each request's CPU milliseconds in its worker.
+
+`bench_pages.py` starts sync workers with `-c scripts/gunicorn_cpu.py` and
+BENCH_CPU_DIR set; each worker appends one line per request to `<pid>.ms` there, from which
+the benchmark takes the median (a sync worker serves one request at a time, so its
+process CPU time is that request's)."""
+
+import os
+import time
+
+
+def pre_request(worker, req):
+    worker.bench_cpu_started = time.process_time()
+
+
+def post_request(worker, req, environ, resp):
+    used_ms = (time.process_time() - worker.bench_cpu_started) * 1000
+    path = os.path.join(os.environ["BENCH_CPU_DIR"], f"{os.getpid()}.ms")
+    with open(path, "a") as log:
+        log.write(f"{used_ms:.3f}\n")
