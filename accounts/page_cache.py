@@ -14,7 +14,7 @@ content block is kept in the cache (Redis in production), under a key that holds
   batch or a match builds the content afresh. A token is never reused, so an evicted
   version can never bring back old content;
 - the **minute**, so what changes with the clock alone (an SLA turning "at risk",
-  "3 minutes ago") is at most a minute old. Each person's minute starts at their own
+  "3 minutes ago") is at most a minute old. Each browser's minute starts at its own
   second, so everyone's content is not built again at the same moment;
 - the **person, their CSRF secret and the URL**: content is never shared between people,
   and the forms it holds carry tokens that person's browser can post back.
@@ -172,7 +172,10 @@ def page_cache(
     except Exception:  # the cache is down: build the page, keep nothing
         logger.warning("page cache: no versions", exc_info=True)
         return PageCache(None, fill)
-    minute = str(int(clock() + request.user.pk * 7) // 60)
+    # Each browser's minute starts at its own second (from its CSRF secret): the content of
+    # several people, or of one person's tabs and devices, is not all rebuilt at once.
+    offset = int(hashlib.blake2b(secret.encode(), digest_size=2).hexdigest(), 16) % 60
+    minute = str(int(clock() + offset) // 60)
     htmx = "1" if request.headers.get("HX-Request") else "0"
     parts = [name, str(request.user.pk), secret, request.get_full_path(), htmx, minute, *tokens]
     digest = hashlib.blake2b("\n".join(parts).encode(), digest_size=16).hexdigest()
