@@ -35,12 +35,8 @@ def _page(request, rows):
 
 @customer_screen
 def ticket_list(request):
-    status = request.GET.get("status", "open")
-    return render(
-        request,
-        "tickets/list.html",
-        {"status": status, "page_cache": page_cache(request, "tickets", lambda: _list(request))},
-    )
+    kept = page_cache(request, "tickets", lambda: _list(request))
+    return render(request, "tickets/list.html", {"page_cache": kept})
 
 
 def _list(request) -> dict:
@@ -48,7 +44,7 @@ def _list(request) -> dict:
     tickets = selectors.ticket_list(
         user=request.user, organisation=request.organisation, status=status
     )
-    return {"page": _page(request, tickets)}
+    return {"page": _page(request, tickets), "status": status}
 
 
 @customer_screen
