@@ -25,7 +25,7 @@ $(AXE_JS):
 	npm install --silent --no-audit --no-fund --prefix $(VENV)/axe axe-core@$(AXE_VERSION)
 
 demo: install
-	$(PY) manage.py migrate --noinput
+	$(PY) manage.py migrate --noinput --verbosity 0
 	$(PY) manage.py load_demo
 
 # The demo's legacy order-entry database; production sources name their own variables.
