@@ -157,6 +157,11 @@ def test_the_demo_runs_on_the_embedded_sqlite_default(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "smoke ok" in result.stdout
+    # Quiet: the demo's mails as one line each (kept whole under var/mail/), no tracebacks.
+    assert "Mail to alice@northwind.example: [T-000001]" in result.stdout
+    assert "Content-Transfer-Encoding" not in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert any((tmp_path / "mail").iterdir())
 
 
 def test_postgresql_connections_run_without_jit(db):
