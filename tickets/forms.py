@@ -29,7 +29,8 @@ ATTACHMENT_HELP = "PDF, images, text, CSV, Word or Excel; up to 10 MB each."
 
 
 class TicketForm(forms.Form):
-    subject = forms.CharField(max_length=200)
+    # The form's first field takes the focus: typing starts at once, no Tab through the menu.
+    subject = forms.CharField(max_length=200, widget=forms.TextInput(attrs={"autofocus": True}))
     category = forms.ChoiceField(
         choices=Category.choices, help_text="It decides which team picks it up."
     )

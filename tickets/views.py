@@ -172,6 +172,13 @@ def ticket_detail(request, pk: int):
     return render(request, "tickets/detail.html", {"ticket": ticket, "page_cache": kept})
 
 
+def _reply_sent(message) -> str:
+    """What the person is told once their reply or note is saved."""
+    if message.is_internal:
+        return "Internal note added: only staff see it."
+    return f"Reply sent on {message.ticket.reference}."
+
+
 @require_POST
 @login_required
 def ticket_reply(request, pk: int):
@@ -189,7 +196,9 @@ def ticket_reply(request, pk: int):
             via_view_as=request.viewing_as,
         )
 
-    saved = save_then_redirect(request, form, save, to=f"{ticket.get_absolute_url()}#latest")
+    saved = save_then_redirect(
+        request, form, save, to=f"{ticket.get_absolute_url()}#latest", message=_reply_sent
+    )
     if saved:
         return saved
     context = _detail_context(request, ticket, **{"note_form" if note else "reply_form": form})
