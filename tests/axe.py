@@ -5,7 +5,9 @@ Makefile into .venv/axe; AXE_CORE_JS may point elsewhere). `AxeWatch` adds it to
 document of a browser context: each page runs it once loaded and reports back, and the
 page a test ends on is checked once more after the test, so what htmx swapped in or a
 click opened is covered too. Any violation fails the test, naming the rule, the page and
-the elements.
+the elements. The same check holds our layout rule: no page scrolls sideways, and at 1366
+px no card hides content behind its scroll bar (the page a test ends on is checked at 390
+and 1366 px too).
 
 One region is left out: Swagger UI's own widgets on /api/v1/docs/ (`#swagger-ui`, drawn by
 the vendored drf-spectacular-sidecar bundle: nested buttons and its colours are its own
@@ -23,6 +25,10 @@ from playwright.sync_api import Error as PlaywrightError
 ROOT = Path(__file__).resolve().parent.parent
 AXE_JS = Path(os.environ.get("AXE_CORE_JS", ROOT / ".venv/axe/node_modules/axe-core/axe.min.js"))
 WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+# The widths every page a test ends on is checked at, besides the test's own.
+PHONE = {"width": 390, "height": 844}
+LAPTOP = {"width": 1366, "height": 768}
+SCREENS = (PHONE, LAPTOP)
 
 # Runs in every document after axe itself. The result goes back through a binding; a page
 # left before axe finished is simply checked no more (its successor is).
@@ -35,7 +41,27 @@ RUNNER = """
     id: v.id, impact: v.impact, help: v.help,
     targets: v.nodes.slice(0, 5).map(n => n.target.join(' ')),
   }));
-  window.__axeCheck = () => axe.run(context, options).then(r => brief(r.violations));
+  // Our own layout rule beside axe's: nothing scrolls sideways, and on a desktop screen
+  // (1366 px and wider) no card hides part of its content behind a scroll bar.
+  const layout = () => {
+    const found = [];
+    const width = window.innerWidth;
+    if (document.documentElement.scrollWidth > width) {
+      found.push({id: 'layout-scrolls-sideways', impact: 'serious',
+        help: `the page is ${document.documentElement.scrollWidth} px wide at ${width} px`,
+        targets: []});
+    }
+    const clipped = width >= 1366 ? [...document.querySelectorAll('.card')]
+      .filter(card => card.scrollWidth > card.clientWidth + 1) : [];
+    if (clipped.length) {
+      found.push({id: 'layout-card-clipped', impact: 'serious',
+        help: `a card scrolls sideways at ${width} px`,
+        targets: clipped.slice(0, 5).map(c => c.id ? '#' + c.id : c.className)});
+    }
+    return found;
+  };
+  window.__axeCheck = () => axe.run(context, options)
+    .then(r => brief(r.violations).concat(layout()));
   window.addEventListener('load', () => {
     window.__axeRunning = window.__axeCheck()
       .then(found => window.__axeReport(location.href, found))
@@ -69,15 +95,19 @@ class AxeWatch:
             self.violations.setdefault((path, violation["id"]), violation)
 
     def check_now(self, page) -> None:
-        """The page as the test left it (skipped when it is not one of ours, e.g. a PDF)."""
+        """The page as the test left it (skipped when it is not one of ours, e.g. a PDF),
+        at the test's own width, then on a phone and a laptop."""
         if page.is_closed():
             return
-        try:
-            found = page.evaluate(FINAL_CHECK)
-        except PlaywrightError:  # a page mid-navigation or a download: nothing to check
-            return
-        if found is not None:
-            self._report(page.url, found)
+        for size in (None, *SCREENS):
+            try:
+                if size is not None:
+                    page.set_viewport_size(size)
+                found = page.evaluate(FINAL_CHECK)
+            except PlaywrightError:  # a page mid-navigation or a download: nothing to check
+                return
+            if found is not None:
+                self._report(page.url, found)
 
     def assert_clean(self) -> None:
         lines = [

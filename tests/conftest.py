@@ -99,8 +99,8 @@ def browser():
 
 @pytest.fixture
 def page(browser, live_server):
-    """A desktop-sized page; every page it opens is checked by axe-core (tests/axe.py)."""
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 800})
+    """A laptop-sized page (1366 px); every page it opens is checked by axe-core (tests/axe.py)."""
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1366, "height": 768})
     from tests.axe import checked_by_axe
 
     with checked_by_axe(context) as page:
