@@ -71,3 +71,8 @@ def test_each_screen_fits_the_width(browser, live_server, demo, screen, email, p
             page.wait_for_load_state("load")
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= screen["width"], f"{path} is {width} px wide"
+        if screen == LAPTOP:  # the top bar's links on one line
+            rows = page.evaluate(
+                "new Set([...document.querySelectorAll('.topnav a')].map(a => a.offsetTop)).size"
+            )
+            assert rows == 1
