@@ -54,12 +54,6 @@ NEVER_CONTACTED_DAYS = 100_000  # "no contact on record" scores as the worst con
 AMBER_FROM = 40  # from here up amber, below red
 
 
-def health_colour(score: int) -> str:
-    if score >= GREEN_FROM:
-        return HealthColour.GREEN
-    return HealthColour.AMBER if score >= AMBER_FROM else HealthColour.RED
-
-
 def signal_values(row) -> dict[str, float | None]:
     """The value each signal is scored on, from a HealthScore's stored inputs.
 
