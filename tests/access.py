@@ -262,6 +262,7 @@ MATRIX: list[Route] = [
     ),
     # Tickets and tiers -----------------------------------------------------------------
     Route("tickets:list", CUSTOMER_SCREEN),
+    Route("tickets:list_csv", CUSTOMER_SCREEN),
     Route("tickets:create", CUSTOMER_SCREEN),
     Route("tiers:mine", CUSTOMER_SCREEN),
     Route("tickets:detail", OF_TICKET_A(200), args=lambda w: [w.ticket_a.pk]),

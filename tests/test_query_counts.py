@@ -53,7 +53,7 @@ def count_queries(client, url) -> int:
 # pay one more: django-otp reads the device that verified the session (two-factor sign-in).
 PAGES = [
     ("member_a", "home", 17),  # +2 with the next review and open commitments (issue 7)
-    ("member_a", "tickets:list", 10),
+    ("member_a", "tickets:list", 11),  # +1: who opened them (the "Opened by" filter)
     ("member_a", "tickets:detail", 12),  # +1: tickets merged into it (issue 16)
     ("member_a", "tiers:mine", 11),
     ("customer_admin_a", "accounts:members", 11),  # +1: the invitations waiting

@@ -25,12 +25,14 @@ def ticket_list(
     department: str = "",
     search: str = "",
     assigned: str = "",
+    requester_id: int | None = None,
     now: datetime | None = None,
 ) -> QuerySet[Ticket]:
     """Tickets the user may see, newest first, with their SLA state.
 
     `search` finds a reference (T-000042 or 42), words of the subject or the
-    organisation's name or number; `assigned` is "mine" or "unassigned"."""
+    organisation's name or number; `assigned` is "mine" or "unassigned"; `requester_id`,
+    the tickets one person opened."""
     tickets = Ticket.objects.visible_to(user).with_sla_state(now or timezone.now())
     if organisation is not None:
         tickets = tickets.filter(organisation=organisation)
@@ -46,6 +48,8 @@ def ticket_list(
         tickets = tickets.filter(department=department)
     if search.strip():
         tickets = tickets.filter(_search_q(search.strip()))
+    if requester_id is not None:
+        tickets = tickets.filter(requester_id=requester_id)
     if assigned == "mine":
         tickets = tickets.filter(assignee=user)
     elif assigned == "unassigned":
@@ -53,6 +57,12 @@ def ticket_list(
     return tickets.select_related("organisation", "requester", "assignee").order_by(
         "-created_at", "-pk"
     )
+
+
+def ticket_requesters(*, user: User, organisation: Organisation) -> QuerySet[User]:
+    """Who opened the organisation's tickets this user may see: the "Opened by" choices."""
+    tickets = Ticket.objects.visible_to(user).filter(organisation=organisation)
+    return User.objects.filter(pk__in=tickets.values("requester_id")).only("pk", "full_name")
 
 
 def _search_q(text: str) -> Q:

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from accounts.choices import Department
 from accounts.decorators import customer_screen, staff_only
 from accounts.page_cache import page_cache, uncached
+from config.exports import CHUNK_ROWS, csv_response
 from config.forms import add_service_errors, save_then_redirect
 from config.views import query_without_page
 from tickets import rating_links, selectors, services, subjects
@@ -39,12 +40,61 @@ def ticket_list(request):
     return render(request, "tickets/list.html", {"page_cache": kept})
 
 
+def _list_filters(request) -> dict:
+    """The customer's ticket filters, as the list and its CSV export both read them."""
+    params = request.GET
+    requester = params.get("opened_by", "")
+    department = params.get("department", "")
+    return {
+        "status": params.get("status", "open"),
+        "search": params.get("q", "").strip()[:100],
+        "department": department if department in Department.values else "",
+        "requester_id": int(requester) if requester.isdigit() else None,
+    }
+
+
 def _list(request) -> dict:
-    status = request.GET.get("status", "open")
-    tickets = selectors.ticket_list(
-        user=request.user, organisation=request.organisation, status=status
+    filters = _list_filters(request)
+    tickets = selectors.ticket_list(user=request.user, organisation=request.organisation, **filters)
+    return {
+        "page": _page(request, tickets),
+        **filters,
+        "requesters": selectors.ticket_requesters(
+            user=request.user, organisation=request.organisation
+        ),
+        "departments": Department.choices,
+        "query": query_without_page(request),
+        "filtered": any(filters[name] for name in ("search", "department", "requester_id")),
+    }
+
+
+@customer_screen
+def ticket_list_csv(request):
+    """The ticket list as CSV, with the filters the list was showing."""
+    filters = _list_filters(request)
+    tickets = (
+        selectors.ticket_list(user=request.user, organisation=request.organisation, **filters)
+        .select_related(None)
+        .select_related("requester")
     )
-    return {"page": _page(request, tickets), "status": status}
+    header = ["Ticket", "Subject", "Opened by", "Opened at", "Status", "Priority", "Department"]
+    header += ["SLA", "Resolved at"]
+    rows = (
+        [
+            t.reference,
+            t.subject,
+            t.requester.full_name if t.requester else "",
+            t.created_at.isoformat(),
+            t.get_status_display(),
+            t.get_priority_display(),
+            t.get_department_display(),
+            SlaState(t.sla_state).label if t.sla_state else "",
+            t.resolved_at.isoformat() if t.resolved_at else "",
+        ]
+        for t in tickets.iterator(chunk_size=CHUNK_ROWS)
+    )
+    filters["requester_id"] = str(filters["requester_id"] or "")
+    return csv_response(request, "tickets", header, rows, tickets.count(), filters)
 
 
 @customer_screen

@@ -1,70 +1,16 @@
 """CSV exports of the current organisation's orders and invoices.
 
 The rows come from the same selectors (and so the same access policy and
-filters) as the screens; every export is recorded in the audit trail with
-its filters and row count. Rows are streamed, so a large organisation's
-export neither holds the table in memory nor costs a query per row.
+filters) as the screens; config.exports streams them and records each export
+in the audit trail.
 """
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterable, Iterator
-
-from django.http import StreamingHttpResponse
-from django.utils import timezone
-from django.utils.text import slugify
-
-from accounts.choices import AuditAction
 from accounts.decorators import customer_screen
-from accounts.middleware import client_ip
-from accounts.services import audit_record
+from config.exports import CHUNK_ROWS, csv_response
 from portal.records import selectors
 from portal.records.views import _date
-
-# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-CHUNK_ROWS = 2000
-
-
-class _Echo:
-    """csv.writer writes into this and gets the line back."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return "'" + value if value.startswith(FORMULA_STARTS) else value
-    return str(value)
-
-
-def _stream(header: list[str], rows: Iterable[list]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield "\ufeff"  # a BOM: spreadsheet programs then read the file as UTF-8
-    yield writer.writerow(header)
-    for row in rows:
-        yield writer.writerow([_cell(value) for value in row])
-
-
-def _response(request, kind: str, header: list[str], rows, count: int, filters: dict):
-    organisation = request.organisation
-    audit_record(
-        actor=request.user,
-        action=AuditAction.DATA_EXPORTED,
-        organisation=organisation,
-        target=f"{kind} (CSV)",
-        detail={"rows": count, "filters": {k: v for k, v in filters.items() if v}},
-        via_view_as=request.viewing_as,
-        ip_address=client_ip(request),
-    )
-    name = f"{slugify(organisation.name)}-{kind}-{timezone.localdate():%Y-%m-%d}.csv"
-    response = StreamingHttpResponse(_stream(header, rows), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
 
 
 @customer_screen
@@ -96,7 +42,7 @@ def orders_csv(request):
         for o in orders.select_related("source").iterator(chunk_size=CHUNK_ROWS)
     )
     filters = {k: str(v) if v else "" for k, v in filters.items()}
-    return _response(request, "orders", header, rows, orders.count(), filters)
+    return csv_response(request, "orders", header, rows, orders.count(), filters)
 
 
 @customer_screen
@@ -122,4 +68,4 @@ def invoices_csv(request):
         ]
         for i in invoices.select_related("source").iterator(chunk_size=CHUNK_ROWS)
     )
-    return _response(request, "invoices", header, rows, invoices.count(), {"state": state})
+    return csv_response(request, "invoices", header, rows, invoices.count(), {"state": state})
