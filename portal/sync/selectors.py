@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404
 
 from accounts.choices import AuditAction
 from accounts.models import AuditEvent, Membership, Organisation
+from accounts.policy import managed_organisation_ids
 from portal.records.models import (
     Invoice,
     LegacyTicket,
@@ -98,10 +99,22 @@ def identity_systems() -> list[str]:
     )
 
 
-def identity_get(*, pk: int) -> CustomerIdentity:
-    return get_object_or_404(
-        CustomerIdentity.objects.select_related("organisation", "matched_by"), pk=pk
-    )
+def identity_get(*, pk: int, user) -> CustomerIdentity:
+    """One identity `user` may decide: unmatched, or matched to an organisation they manage
+    (accounts.policy.managed_organisation_ids); any other answers 404."""
+    identities = CustomerIdentity.objects.select_related("organisation", "matched_by")
+    managed = managed_organisation_ids(user)
+    if managed is not None:
+        identities = identities.filter(Q(organisation__isnull=True) | Q(organisation__in=managed))
+    return get_object_or_404(identities, pk=pk)
+
+
+def decidable_organisations(user) -> QuerySet[Organisation]:
+    """The organisations `user` may match legacy customers onto: all for admins, the
+    accounts they manage for an account manager."""
+    managed = managed_organisation_ids(user)
+    organisations = Organisation.objects.all()
+    return organisations if managed is None else organisations.filter(pk__in=managed)
 
 
 def candidate_organisations(identities) -> dict[int, Organisation]:
@@ -110,13 +123,13 @@ def candidate_organisations(identities) -> dict[int, Organisation]:
     return Organisation.objects.only("pk", "name", "customer_number", "city").in_bulk(pks)
 
 
-def organisation_search(*, search: str) -> list[Organisation]:
+def organisation_search(*, search: str, user) -> list[Organisation]:
     """Organisations whose name, customer number or city has `search`: the picker of the
-    review screen, for people who may match to any organisation (see identity.may_match)."""
+    review screen, among those `user` may match onto (`decidable_organisations`)."""
     if not search.strip():
         return []
     words = search.split()
-    found = Organisation.objects.all()
+    found = decidable_organisations(user)
     for word in words:
         found = found.filter(
             Q(name__icontains=word) | Q(customer_number__iexact=word) | Q(city__iexact=word)
