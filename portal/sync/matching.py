@@ -369,18 +369,18 @@ class OrganisationIndex:
         """(organisation, level, detail) for the organisations this name may stand for."""
         key = " ".join(sorted(words))
         seen = set()
-        for pk, systems in self.aliases.get(key, {}).items():
+        for pk in self.by_key.get(key, ()):
             seen.add(pk)
-            yield pk, "alias", f"known as this in {', '.join(sorted(systems))}"
+            yield pk, SAME, ""
+        for pk, systems in self.aliases.get(key, {}).items():
+            if pk not in seen:
+                seen.add(pk)
+                yield pk, "alias", f"known as this in {', '.join(sorted(systems))}"
         if "?" in name:
             for pk in self.by_damaged.get(damaged_key(name), ()):
                 if pk not in seen:
                     seen.add(pk)
                     yield pk, SAME, "letters an old export spoiled"
-        for pk in self.by_key.get(key, ()):
-            if pk not in seen:
-                seen.add(pk)
-                yield pk, SAME, ""
         for pk in self.by_initials.get(key, ()):
             if pk not in seen:
                 seen.add(pk)
