@@ -113,6 +113,83 @@ def resolve_queue(*, index: OrganisationIndex | None = None, chunk: int = 2000) 
     return {"matched": matched, "waiting": len(pks) - matched}
 
 
+# Matches the engine made on its own; hard keys and people's decisions are not re-judged.
+AUTOMATIC = [MatchMethod.NAME, MatchMethod.OTHER_SYSTEM]
+
+
+def recheck_automatic_matches(*, apply: bool = True, chunk: int = 1000) -> list[dict]:
+    """Judge every automatic match again by today's rule (matching.py); send those it no
+    longer supports back to the review queue, their records hidden at once, audited.
+
+    For deployments that matched by an older, looser rule (issue 23). Returns one row per
+    match that changed: {"identity", "from", "now", "why"} (`now` is the organisation the
+    rule would choose instead, if any: it is not chosen, a person decides). With
+    `apply=False` nothing is written: a dry run.
+    """
+    index = OrganisationIndex.build()
+    pks = list(
+        CustomerIdentity.objects.filter(status=IdentityStatus.MATCHED, method__in=AUTOMATIC)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    changed = []
+    for start in range(0, len(pks), chunk):
+        with transaction.atomic():
+            batch = list(
+                CustomerIdentity.objects.select_for_update(of=("self",))
+                .select_related("organisation")
+                .filter(pk__in=pks[start : start + chunk], status=IdentityStatus.MATCHED)
+                .filter(method__in=AUTOMATIC)
+                .order_by("pk")
+            )
+            unsupported = []
+            for identity in batch:
+                verdict = index.resolve(Evidence.of(identity), system=identity.system)
+                if verdict.organisation_id == identity.organisation_id:
+                    continue
+                changed.append(_recheck_row(identity, verdict, index))
+                unsupported.append((identity, verdict))
+            if apply and unsupported:
+                _send_back(unsupported)
+    return changed
+
+
+def _recheck_row(identity: CustomerIdentity, verdict: Verdict, index) -> dict:
+    now = index.organisations.get(verdict.organisation_id)
+    top = verdict.candidates[0]["why"] if verdict.candidates else ["no candidate"]
+    return {
+        "identity": _target(identity),
+        "from": identity.organisation.name,
+        "now": now.name if now else None,
+        "why": verdict.why or top,
+    }
+
+
+def _send_back(unsupported: list[tuple[CustomerIdentity, Verdict]]) -> None:
+    """Unmatch these identities (records hidden), keep the engine's new candidates, and
+    audit each with what the old match was and why it no longer holds."""
+    for identity, verdict in unsupported:
+        previous = identity.organisation
+        identity.organisation, identity.status = None, IdentityStatus.WAITING
+        identity.matched_at = identity.matched_by = None
+        identity.method, identity.score = "", verdict.score
+        identity.evidence, identity.candidates = ["re-checked: not supported"], verdict.candidates
+        identity.save()
+        audit_record(
+            actor=None,
+            action=AuditAction.IDENTITY_UNMATCHED,
+            organisation=previous,
+            target=_target(identity),
+            detail={
+                "from": previous.name,
+                "to": None,
+                "reason": "re-checked by the current rule: not supported",
+                "evidence": verdict.candidates[0]["why"] if verdict.candidates else [],
+            },
+        )
+    link_records([identity.pk for identity, _ in unsupported])
+
+
 DECIDED_FIELDS = [
     "status", "organisation", "method", "score", "evidence", "candidates", "matched_at",
     "number", "registry_id",
