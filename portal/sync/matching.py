@@ -221,6 +221,7 @@ class OrganisationIndex:
         self.by_key: dict[str, set[int]] = {}
         self.by_damaged: dict[str, set[int]] = {}
         self.by_initials: dict[str, set[int]] = {}
+        self.by_dropped: dict[str, set[int]] = {}  # a key with one word left out
         vocabulary: Counter = Counter()
         for row in organisations:
             self._add(row, vocabulary)
@@ -261,6 +262,8 @@ class OrganisationIndex:
             self.by_registry.setdefault(registry_key(row["registry_id"]), set()).add(pk)
         self.by_key.setdefault(key, set()).add(pk)
         self.by_damaged.setdefault(damaged_key(row["name"]), set()).add(pk)
+        for variant in _dropped(words):
+            self.by_dropped.setdefault(variant, set()).add(pk)
         if len(words) <= 8:
             for variant in names.initials_variants(words):
                 self.by_initials.setdefault(variant, set()).add(pk)
@@ -385,6 +388,22 @@ class OrganisationIndex:
             if pk not in seen:
                 seen.add(pk)
                 yield pk, "initials", "initials of its name"
+        # A word more or less than ours ("Acme Health" / "Acme Health Group"): a fuzzy
+        # ratio of a short name may miss it, and a person should see it.
+        # One word other than ours ("ABD Pharma" / "ABC Pharma") when the two words are
+        # alike, among the few organisations that share the rest.
+        dropped = _dropped(words)
+        near = {pk for variant in dropped for pk in self.by_key.get(variant, ())}
+        near |= self.by_dropped.get(key, set())
+        for variant in dropped:
+            sharing = self.by_dropped.get(variant, set())
+            if len(sharing) <= SEARCH:
+                near |= {pk for pk in sharing if self._one_word_alike(words, pk)}
+        for pk in near:
+            if pk not in seen:
+                seen.add(pk)
+                comparison = names.compare_words(words, self.organisations[pk].words)
+                yield pk, comparison.level, comparison.detail
         for found, _, _ in process.extract(
             key, self.keys, scorer=fuzz.ratio, limit=SEARCH, score_cutoff=REVIEW_SCORE
         ):
@@ -393,6 +412,11 @@ class OrganisationIndex:
                     seen.add(pk)
                     comparison = names.compare_words(words, self.organisations[pk].words)
                     yield pk, comparison.level, comparison.detail
+
+    def _one_word_alike(self, words: list[str], pk: int) -> bool:
+        theirs = set(words) - set(self.organisations[pk].words)
+        ours = set(self.organisations[pk].words) - set(words)
+        return len(theirs) == len(ours) == 1 and fuzz.ratio(*theirs, *ours) >= 50
 
     def _values(self, evidence: Evidence) -> dict:
         return {
@@ -453,6 +477,13 @@ class OrganisationIndex:
         if len(fits) > 1:
             return None  # another organisation fits the name, and nothing rules it out
         return best
+
+
+def _dropped(words: list[str]) -> set[str]:
+    """The keys of a name with one of its words left out."""
+    if len(words) < 2:
+        return set()
+    return {" ".join(sorted(words[:i] + words[i + 1 :])) for i in range(len(words))}
 
 
 LEARNED = [MatchMethod.NUMBER, MatchMethod.REGISTRY, MatchMethod.HAND]
