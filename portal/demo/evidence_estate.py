@@ -330,6 +330,8 @@ def _phone(rnd, org) -> str:
 
 
 def _spell(rnd: random.Random, name: str, system: str) -> str:
+    if system == "erp" and rnd.random() < 0.2:
+        name = " ".join(reversed(name.split(" ", 1)))  # "Clinic Arden": the words reordered
     words = name.split()
     if rnd.random() < 0.5:
         words.append(rnd.choice(LEGAL))
@@ -351,8 +353,6 @@ def _spell(rnd: random.Random, name: str, system: str) -> str:
         return text.upper()
     if system == "fulfilment" and rnd.random() < 0.3:
         return "".join(c if c.isascii() else "?" for c in text)  # an old export's encoding
-    if system == "erp" and rnd.random() < 0.2:
-        return " ".join(reversed(text.split(" ", 1)))  # "Clinic, Arden" kept as words
     return text
 
 
@@ -413,6 +413,15 @@ def corroborated(sighting: Sighting, org: TrueOrganisation) -> bool:
     return agree > 0 and not disagree
 
 
+def written_as_initials(sighting: Sighting, org: TrueOrganisation) -> bool:
+    """ "UKB Medical Center" for "University of Kelvin Brampton Medical Center": a
+    candidate for a person by the rule (issue 23), never a decision."""
+    words = org.name.split()
+    return org.name.startswith("University of") and words[2].lower() not in (
+        sighting.evidence.name.lower()
+    )
+
+
 def evidence_score(estate: Estate, pks: list[int]) -> dict:
     """The issue's targets, from the decisions as stored."""
     from portal.sync.models import CustomerIdentity
@@ -425,7 +434,8 @@ def evidence_score(estate: Estate, pks: list[int]) -> dict:
     }
     score = dict.fromkeys(
         ["identities", "with_organisation", "auto", "auto_wrong", "strangers",
-         "strangers_matched", "corroborated", "corroborated_auto", "hard_key", "waiting",
+         "strangers_matched", "corroborated", "corroborated_auto", "initials",
+         "initials_first", "hard_key", "waiting",
          "waiting_first", "waiting_candidates"], 0
     )  # fmt: skip
     for sighting in estate.sightings:
@@ -443,7 +453,12 @@ def evidence_score(estate: Estate, pks: list[int]) -> dict:
         if matched is not None:
             score["auto"] += 1
             score["auto_wrong"] += matched != truth
-        if not hard and corroborated(sighting, estate.organisations[sighting.truth]):
+        org = estate.organisations[sighting.truth]
+        if written_as_initials(sighting, org):
+            score["initials"] += 1  # offered, never decided: counted apart
+            ranked = [c["organisation"] for c in identity.candidates]
+            score["initials_first"] += matched is None and ranked[:1] == [truth]
+        elif not hard and corroborated(sighting, org):
             score["corroborated"] += 1
             score["corroborated_auto"] += matched == truth
         if matched is None:

@@ -56,6 +56,7 @@ __all__ = ["Evidence", "OrganisationIndex", "Verdict", "keys_in", "name_key"]
 REVIEW_SCORE = 60  # rapidfuzz ratio below which a name is no candidate
 CANDIDATES = 5
 SEARCH = 8  # names taken from the fuzzy search, before weighing
+BLOCK = 200  # organisations a name is compared with at most (those sharing rare words)
 
 # m: how often a comparison agrees for the same customer (priors; u is estimated).
 MATCH_PROBABILITY = {
@@ -193,6 +194,7 @@ class _Organisation:
     name: str
     words: list[str]
     key: str
+    ordered: str  # the words in their order
     values: dict  # label -> compared value (a frozenset for cities)
 
 
@@ -222,6 +224,10 @@ class OrganisationIndex:
         self.by_damaged: dict[str, set[int]] = {}
         self.by_initials: dict[str, set[int]] = {}
         self.by_dropped: dict[str, set[int]] = {}  # a key with one word left out
+        self.by_word: dict[str, set[int]] = {}
+        self._key_of: dict[int, str] = {}
+        self._ordered_of: dict[int, str] = {}
+        self.by_deletion: dict[str, set[str]] = {}  # a word less one letter -> words
         vocabulary: Counter = Counter()
         for row in organisations:
             self._add(row, vocabulary)
@@ -249,7 +255,8 @@ class OrganisationIndex:
             "phone": phone_key(row.get("phone", "")),
             "street": street_key(row.get("street", "")),
         }
-        self.organisations[pk] = _Organisation(pk, row["name"], words, key, values)
+        self.organisations[pk] = _Organisation(pk, row["name"], words, key, " ".join(words), values)
+        self._key_of[pk], self._ordered_of[pk] = key, " ".join(words)
         number = row.get("customer_number", "") or ""
         text, digits = names.number_forms(number)
         if text:
@@ -264,6 +271,11 @@ class OrganisationIndex:
         self.by_damaged.setdefault(damaged_key(row["name"]), set()).add(pk)
         for variant in _dropped(words):
             self.by_dropped.setdefault(variant, set()).add(pk)
+        for word in words:
+            if word not in self.by_word:
+                for variant in _deletions(word):
+                    self.by_deletion.setdefault(variant, set()).add(word)
+            self.by_word.setdefault(word, set()).add(pk)
         if len(words) <= 8:
             for variant in names.initials_variants(words):
                 self.by_initials.setdefault(variant, set()).add(pk)
@@ -365,14 +377,24 @@ class OrganisationIndex:
                 candidate = self._weigh(pk, level, detail, words, values)
                 if pk not in found or candidate.bits > found[pk].bits:
                     found[pk] = candidate
-        ranked = sorted(found.values(), key=lambda c: (-c.bits, self.organisations[c.pk].name))
+        # Ties (the same words in another order) go to the name in the same order.
+        ordered = " ".join(names.tokens(evidence.name))
+        ranked = sorted(
+            found.values(),
+            key=lambda c: (
+                -c.bits,
+                -fuzz.ratio(ordered, " ".join(self.organisations[c.pk].words)),
+                self.organisations[c.pk].name,
+            ),
+        )
         return ranked
 
     def _name_candidates(self, name: str, words: list[str], system: str):
         """(organisation, level, detail) for the organisations this name may stand for."""
         key = " ".join(sorted(words))
         seen = set()
-        for pk in self.by_key.get(key, ()):
+        same = self.by_key.get(key, set())
+        for pk in same:
             seen.add(pk)
             yield pk, SAME, ""
         for pk, systems in self.aliases.get(key, {}).items():
@@ -404,14 +426,37 @@ class OrganisationIndex:
                 seen.add(pk)
                 comparison = names.compare_words(words, self.organisations[pk].words)
                 yield pk, comparison.level, comparison.detail
-        for found, _, _ in process.extract(
-            key, self.keys, scorer=fuzz.ratio, limit=SEARCH, score_cutoff=REVIEW_SCORE
-        ):
-            for pk in self.by_key[found]:
+        # Fuzzy, among the names that share a word: on the sorted words (words reordered)
+        # and on the words in their order (a slip in a first word moves it in the sort).
+        block = self._block(words)
+        searches = [(key, self._key_of)]
+        if not same:  # the same name found: its neighbours share its sorted words
+            searches.append((" ".join(words), self._ordered_of))
+        for query, forms in searches:
+            choices = {pk: forms[pk] for pk in block}
+            for _, _, pk in process.extract(
+                query, choices, scorer=fuzz.ratio, limit=SEARCH, score_cutoff=REVIEW_SCORE
+            ):
                 if pk not in seen:
                     seen.add(pk)
                     comparison = names.compare_words(words, self.organisations[pk].words)
                     yield pk, comparison.level, comparison.detail
+
+    def _block(self, words: list[str]) -> set[int]:
+        """The names worth a fuzzy comparison: those sharing a word with this one, or a word
+        one slip of the keyboard away (a deletion index, as SymSpell keeps), rarest words
+        first, up to BLOCK organisations; comparing with all of them took most of a run."""
+        similar = set()
+        for word in words:
+            for variant in _deletions(word):
+                similar |= self.by_deletion.get(variant, set())
+        pks: set[int] = set()
+        for word in sorted(similar, key=lambda w: len(self.by_word[w])):
+            owners = self.by_word[word]
+            if pks and len(pks) + len(owners) > BLOCK:
+                break
+            pks |= owners
+        return pks
 
     def _one_word_alike(self, words: list[str], pk: int) -> bool:
         theirs = set(words) - set(self.organisations[pk].words)
@@ -429,7 +474,15 @@ class OrganisationIndex:
 
     def _weigh(self, pk: int, level: str, detail: str, words: list[str], values: dict):
         organisation = self.organisations[pk]
-        name_u = min(0.5, NAME_U_FACTOR[level] * self._name_u(organisation.words))
+        # The words that agree carry the weight: all of them for the same name (or a slip
+        # of the keyboard), the shared ones otherwise.
+        if level in (SAME, TYPO):
+            agreeing = organisation.words
+        elif level == "alias":
+            agreeing = words
+        else:
+            agreeing = [w for w in words if w in organisation.words]
+        name_u = min(0.5, NAME_U_FACTOR[level] * self._name_u(agreeing))
         name_bits = _bits(NAME_M[level], name_u)
         label = {SAME: "same name", "alias": "a name it is known by", TYPO: "one letter off",
                  "initials": "initials", DISTINGUISHED: "a word that differs",
@@ -477,6 +530,14 @@ class OrganisationIndex:
         if len(fits) > 1:
             return None  # another organisation fits the name, and nothing rules it out
         return best
+
+
+def _deletions(word: str) -> set[str]:
+    """The word and the word less each one of its letters: two words one slip apart
+    share one of these."""
+    if len(word) < 4:
+        return {word}
+    return {word} | {word[:i] + word[i + 1 :] for i in range(len(word))}
 
 
 def _dropped(words: list[str]) -> set[str]:

@@ -71,6 +71,11 @@ def fold(text: str) -> str:
 def tokens(name: str) -> list[str]:
     """The words of a name as compared: folded, abbreviations spelled out, legal forms at
     either end and office words at the end dropped, "the"/"and"/"of" left out."""
+    return list(_tokens(name or ""))
+
+
+@lru_cache(maxsize=200_000)  # systems repeat names: a run reads each many times
+def _tokens(name: str) -> tuple[str, ...]:
     text = fold(name).replace("&", " and ").replace("+", " and ").replace("'", "")
     text = text.replace("head office", "hq")
     text = re.sub(r"(?<=[a-z])\.(?=[a-z])", "", text)  # "s.a.r.l." is "sarl", "j.p." "jp"
@@ -82,23 +87,28 @@ def tokens(name: str) -> list[str]:
         words = _strip_forms(words)
         if len(words) == before:
             break
-    return [w for w in words if w not in STOPWORDS] or words
+    return tuple([w for w in words if w not in STOPWORDS] or words)
 
 
 def _strip_forms(words: list[str]) -> list[str]:
     forms = legal_forms()
-    longest = max(len(form) for form in forms)
+    longest = _longest_form()
     changed = True
     while changed and len(words) > 1:
         changed = False
         for size in range(min(longest, len(words) - 1), 0, -1):
-            if tuple(w for w in words[-size:]) in forms:
+            if tuple(words[-size:]) in forms:
                 words, changed = words[:-size], True
                 break
             if tuple(words[:size]) in forms:
                 words, changed = words[size:], True
                 break
     return words
+
+
+@lru_cache(maxsize=1)
+def _longest_form() -> int:
+    return max(len(form) for form in legal_forms())
 
 
 @lru_cache(maxsize=1)
@@ -128,7 +138,9 @@ def damaged_key(name: str) -> str:
 def names_of(name: str) -> list[str]:
     """Every name a legacy customer goes by: the name without a billing suffix, and each
     side of a trading name ("X t/a Y" is X and Y)."""
-    base = BILLING.sub("", name or "").strip(" -,(")
+    base = BILLING.sub("", name or "")
+    base = re.sub(r"\s*[-–,]\s*ap\.?\s*$", "", base, flags=re.IGNORECASE)  # "- AP"
+    base = base.strip(" -,(")
     parts = [p.strip(" -,()") for p in TRADING.split(base)]
     found = [p for p in parts if p and tokens(p)]
     return found or [name or ""]
