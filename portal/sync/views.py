@@ -36,18 +36,21 @@ def matchers_only(view):
 
 @matchers_only
 def identity_queue(request):
-    """Customers of legacy systems waiting for a person, best candidates first."""
+    """Customers of legacy systems waiting for a person, those whose decision releases the
+    most records first."""
     system, search = request.GET.get("system", ""), request.GET.get("q", "").strip()
-    page = Paginator(selectors.identity_queue(system=system, search=search), QUEUE_PAGE)
-    page = page.get_page(request.GET.get("page"))
-    organisations = selectors.candidate_organisations(page)
+    ordered = selectors.identity_queue_by_release(system=system, search=search)
+    page = Paginator(ordered, QUEUE_PAGE).get_page(request.GET.get("page"))
+    found = selectors.identity_queue().in_bulk([pk for pk, _ in page])
+    waiting_list = [found[pk] for pk, _ in page if pk in found]
+    organisations = selectors.candidate_organisations(waiting_list)
     managed = managed_organisation_ids(request.user)
     rows = []
-    for waiting in page:
+    for (_, released), waiting in zip(page, waiting_list, strict=False):
         best = _candidates(waiting, organisations)[:1]
         # Accepting is for the accounts the user manages (accounts.policy.may_decide_identity).
         mine = bool(best) and (managed is None or best[0][0].pk in managed)
-        rows.append((waiting, best, mine))
+        rows.append((waiting, best, mine, released))
     held_count, held = selectors.held_records()
     return render(
         request,
@@ -82,15 +85,24 @@ def identity_detail(request, pk: int):
     found = selectors.organisation_search(search=search, user=request.user)
     if request.htmx and request.GET.get("picker"):
         return render(request, "portal/identity_picker.html", {"subject": subject, "found": found})
+    _remember_skip(request)
     chosen = _chosen(request)
-    shown = chosen or subject.organisation
+    candidates = _candidates(subject, selectors.candidate_organisations([subject]))
+    managed = managed_organisation_ids(request.user)
+    # The top candidate, offered to accept with one key when the user may choose it.
+    top = candidates[0][0] if candidates else None
+    top = top if top and (managed is None or top.pk in managed) else None
+    shown = chosen or subject.organisation or top
     records = selectors.record_counts([subject]).get(subject.pk, {})
     return render(
         request,
         "portal/identity.html",
         {
             "subject": subject,
-            "candidates": _candidates(subject, selectors.candidate_organisations([subject])),
+            "candidates": candidates,
+            "side_by_side": candidates[:3],
+            "top": top,
+            "next": selectors.identity_next(after=subject.pk, skipped=_skipped(request)),
             "search": search,
             "found": found,
             "chosen": chosen,
@@ -100,6 +112,31 @@ def identity_detail(request, pk: int):
             "history": selectors.identity_history(subject),
         },
     )
+
+
+SKIPPED = "identity_skipped"
+
+
+def _skipped(request) -> list[int]:
+    return request.session.get(SKIPPED, [])
+
+
+def _remember_skip(request) -> None:
+    """?skip=<pk>: the reviewer passed that customer by; the review goes on without it
+    (for this session)."""
+    skip = request.GET.get("skip", "")
+    if skip.isdigit() and int(skip) not in _skipped(request):
+        request.session[SKIPPED] = [*_skipped(request), int(skip)][-500:]
+
+
+def _onwards(request, subject):
+    """After a decision: the next customer to review when the reviewer works through the
+    queue (`next`), the queue otherwise."""
+    if request.POST.get("next") == "1":
+        following = selectors.identity_next(after=subject.pk, skipped=_skipped(request))
+        if following:
+            return redirect("portal:identity", pk=following.pk)
+    return redirect("portal:identity_queue")
 
 
 def _chosen(request) -> Organisation | None:
@@ -127,7 +164,7 @@ def identity_match(request, pk: int):
     messages.success(
         request, f"{subject.external_name} is now {organisation.name}: {linked} records linked."
     )
-    return redirect("portal:identity_queue")
+    return _onwards(request, subject)
 
 
 @require_POST
@@ -149,7 +186,7 @@ def identity_not_ours(request, pk: int):
     subject = selectors.identity_get(pk=pk, user=request.user)
     identity.identity_not_ours(identity=subject, by=request.user)
     messages.success(request, f"{subject.external_name} is marked as not our customer.")
-    return redirect("portal:identity_queue")
+    return _onwards(request, subject)
 
 
 @require_POST
