@@ -176,6 +176,8 @@ class Organisation(models.Model):
     email_domain = models.CharField(
         max_length=100, blank=True, help_text="The domain of the customer's email addresses."
     )
+    phone = models.CharField(max_length=40, blank=True)
+    street = models.CharField(max_length=200, blank=True, help_text="Street and number.")
     lifecycle_stage = models.CharField(
         max_length=20, choices=LifecycleStage, default=LifecycleStage.ONBOARDING
     )

@@ -109,9 +109,45 @@ def can_manage_members(user: User, organisation: Organisation, *, viewing_as: bo
 
 
 def may_match_identities(user) -> bool:
-    """Who decides which organisation a legacy system's customer is: admins and account
-    managers, between any organisations (a customer of the billing system may be any
-    AM's account). Every decision is audited and can be undone (portal/sync/identity.py)."""
+    """Who opens the identity review screens at all: admins and account managers. What
+    each of them may decide there is `may_decide_identity`."""
     from accounts.choices import UserKind
 
     return _is_active_user(user) and (user.is_portal_admin or user.kind == UserKind.ACCOUNT_MANAGER)
+
+
+def managed_organisation_ids(user) -> set[int] | None:
+    """The organisations whose legacy customers `user` decides (one query), or None meaning
+    "all" (admins). An account manager decides for the accounts where they are the primary
+    or backup AM now; a sponsor's or a customer's seat decides nothing."""
+    from accounts.choices import TeamRole
+    from accounts.models import AccountAssignment
+
+    if sees_everything(user):
+        return None
+    if not may_match_identities(user):
+        return set()
+    return set(
+        AccountAssignment.objects.filter(
+            user=user,
+            ended_at__isnull=True,
+            role__in=[TeamRole.PRIMARY_AM, TeamRole.BACKUP_AM],
+        ).values_list("organisation_id", flat=True)
+    )
+
+
+def may_decide_identity(user, *, current: int | None, to: int | None) -> bool:
+    """May `user` move a legacy customer from organisation `current` to organisation `to`
+    (ids; None is "nobody": waiting, not ours, undone)?
+
+    Authority follows the account: a match is an authorisation decision, so an account
+    manager decides only customers that are unmatched or matched to an account they
+    manage, and only onto accounts they manage. Moving one away from, or onto, another
+    organisation is an admin's decision (issue 23: an AM moved Harbour's identities to
+    their own account, and Harbour's records with them)."""
+    managed = managed_organisation_ids(user)
+    if managed is None:
+        return True
+    if not may_match_identities(user):
+        return False
+    return all(pk is None or pk in managed for pk in (current, to))

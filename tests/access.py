@@ -379,7 +379,7 @@ MATRIX: list[Route] = [
     ),
     Route(
         "portal:identity_accept",
-        MATCHERS(200),  # the confirmation step; nothing changes yet
+        {**MATCHERS(200), "am_b": 404},  # the confirmation step; its top candidate is A
         method="post",
         data=lambda w: {"identity": [w.pending_identity.pk]},
         leak_checked=False,
@@ -404,6 +404,35 @@ MATRIX: list[Route] = [
         args=lambda w: [w.pending_identity.pk],
         data=lambda w: {"name": "Alfa Clinic North", "customer_number": "C-NEW1"},
     ),
+    # Authority follows the account (issue 23): a customer matched to A is decided by A's
+    # AM and admins; B's AM gets a 404 for it, and nobody but an admin moves it to B.
+    Route(
+        "portal:identity",
+        {**MATCHERS(200), "am_b": 404},
+        args=lambda w: [w.identity_of_a.pk],
+        leak_checked=False,
+        notes="A customer matched to A: for A's AM and admins.",
+    ),
+    Route(
+        "portal:identity_unmatch",
+        {**MATCHERS(302), "am_b": 404},
+        method="post",
+        args=lambda w: [w.identity_of_a.pk],
+    ),
+    Route(
+        "portal:identity_not_ours",
+        {**MATCHERS(302), "am_b": 404},
+        method="post",
+        args=lambda w: [w.identity_of_a.pk],
+    ),
+    Route(
+        "portal:identity_match",
+        {**MATCHERS(404), "admin": 302},
+        method="post",
+        args=lambda w: [w.identity_of_a.pk],
+        data=lambda w: {"organisation": w.org_b.pk},
+        notes="Moving A's customer to B: an admin's decision.",
+    ),
     Route("portal:work_queue", STAFF_TOOL(200)),
     # The legacy systems and their runs: every employee reads them; admins start runs.
     Route("portal:sync_sources", STAFF_TOOL(200)),
@@ -417,7 +446,7 @@ MATRIX: list[Route] = [
     ),
     Route(
         "portal:identity_match",
-        MATCHERS(302),
+        {**MATCHERS(302), "am_b": 404},  # onto A: A's AM and admins
         method="post",
         args=lambda w: [w.pending_identity.pk],
         data=lambda w: {"organisation": w.org_a.pk},

@@ -50,6 +50,10 @@ def matrix_world(world, django_capture_on_commit_callbacks, mailoutbox):
         system="order-entry", external_id="OE-9", external_name="ALFA CLINIC"
     )
     resolve_queue()
+    world.identity_of_a = CustomerIdentity.objects.create(
+        system="billing", external_id="B-1", external_name="Alpha Clinic Accounts",
+        status="matched", organisation=world.org_a, method="number",
+    )  # fmt: skip
     # Off, so "Run now" (inline in tests) queues a run that does nothing.
     world.source = SourceSystem.objects.create(
         name="Old billing", system="old-billing", department="billing", kind="sql",

@@ -40,20 +40,37 @@ class Customer:
     order_entry_name: str
     billing_id: str
     billing_name: str
+    city: str = ""  # what order entry and billing say of where it is: the name's evidence
 
 
 CUSTOMERS = [
     Customer(
-        "C-1001", "OE-2231", "NORTHWIND FAMILY CLINIC", "B-00017", "Northwind Family Clinic Ltd"
+        "C-1001",
+        "OE-2231",
+        "NORTHWIND FAMILY CLINIC",
+        "B-00017",
+        "Northwind Family Clinic Ltd",
+        "York",
     ),
-    Customer("C-1002", "OE-2240", "ST MARYS HOSPITAL", "B-00021", "St. Mary's Hospital"),
-    Customer("C-1003", "OE-2302", "RIVERSIDE MED GRP", "B-00033", "Riverside Medical Group"),
-    Customer("C-1004", "OE-2318", "HARBOUR PAEDIATRICS", "B-00040", "Harbour Paediatrics LLP"),
+    Customer("C-1002", "OE-2240", "ST MARYS HOSPITAL", "B-00021", "St. Mary's Hospital", "London"),
+    Customer(
+        "C-1003", "OE-2302", "RIVERSIDE MED GRP", "B-00033", "Riverside Medical Group", "Dublin"
+    ),
+    Customer(
+        "C-1004",
+        "OE-2318",
+        "HARBOUR PAEDIATRICS",
+        "B-00040",
+        "Harbour Paediatrics LLP",
+        "Plymouth",
+    ),
     # Not a portal customer yet: waits in the identity review queue.
-    Customer("", "OE-2400", "LAKESIDE CARE HOME", "B-00052", "Lakeside Care Home"),
+    Customer("", "OE-2400", "LAKESIDE CARE HOME", "B-00052", "Lakeside Care Home", "Bath"),
     # Not ours either, but its name is close to one of ours: it waits with Riverside
-    # Medical Group as a candidate ("name 83 %"), for someone to say "not our customer".
-    Customer("", "OE-2455", "RIVERSIDE MEDICAL CENTRE", "B-00061", "Riverside Medical Centre"),
+    # Medical Group as a candidate, for someone to say "not our customer".
+    Customer(
+        "", "OE-2455", "RIVERSIDE MEDICAL CENTRE", "B-00061", "Riverside Medical Centre", "Cork"
+    ),
 ]
 
 
@@ -101,7 +118,8 @@ def _write_order_entry(path: Path, orders, rng, now) -> dict[int, Decimal]:
     db.executescript(
         """
         CREATE TABLE orders (id INTEGER PRIMARY KEY, cust_no TEXT, cust_name TEXT,
-            order_no TEXT, status TEXT, placed TEXT, currency TEXT, total TEXT, updated_at TEXT);
+            order_no TEXT, status TEXT, placed TEXT, currency TEXT, total TEXT, updated_at TEXT,
+            city TEXT);
         CREATE TABLE order_lines (id INTEGER PRIMARY KEY, order_id INTEGER, sku TEXT,
             description TEXT, qty INTEGER, price TEXT, lot TEXT, updated_at TEXT);
         """
@@ -122,9 +140,9 @@ def _write_order_entry(path: Path, orders, rng, now) -> dict[int, Decimal]:
         status = "shipped" if placed < now - timedelta(days=3) else "open"
         stamp = placed.isoformat()
         db.execute(
-            "INSERT INTO orders VALUES (?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO orders VALUES (?,?,?,?,?,?,?,?,?,?)",
             (order_id, customer.order_entry_id, customer.order_entry_name, f"SO-{order_id}",
-             status, stamp, "GBP", str(total), stamp),
+             status, stamp, "GBP", str(total), stamp, customer.city.upper()),
         )  # fmt: skip
         db.executemany(
             "INSERT INTO order_lines VALUES (?,?,?,?,?,?,?,?)",
@@ -169,6 +187,7 @@ def _write_invoices(path: Path, orders, totals, rng, now) -> None:
                 "Bezahlt",
                 "Produktlinie",
                 "Auftrag",
+                "Ort",
             ]
         )
         for n, (order_id, customer, placed) in enumerate(orders):
@@ -183,6 +202,7 @@ def _write_invoices(path: Path, orders, totals, rng, now) -> None:
                 f"R-{order_id}", customer.billing_id, customer.billing_name,
                 f"{amount:.2f}".replace(".", ","), currency, issued_text, due.strftime("%d.%m.%Y"),
                 paid.strftime("%d.%m.%Y") if paid else "", rng.choice(PRODUCTS)[2], str(order_id),
+                customer.city,
             ])  # fmt: skip
 
 
@@ -205,7 +225,7 @@ def _write_helpdesk(path: Path, rng, now) -> None:
         tickets.append({
             "ticket_id": f"HD-{7000 + n}", "account": customer.billing_id.replace("B-", "HD-C"),
             "account_name": customer.billing_name, "title": subject, "state": "closed",
-            "category": category, "created": opened.isoformat(),
+            "category": category, "created": opened.isoformat(), "city": customer.city,
             "closed": (opened + timedelta(days=rng.randint(1, 20))).isoformat(),
             "updated_at": (opened + timedelta(days=21)).isoformat(),
         })  # fmt: skip
@@ -219,7 +239,7 @@ def _write_crm(path: Path, now) -> None:
             "id": f"CRM-{i}",
             "company": c.billing_name,
             "customer_no": c.number,
-            "city": "London",
+            "city": c.city,
             "segment": "Hospital" if "Hospital" in c.billing_name else "Clinic",
             "updated_at": now.isoformat(),
         }
@@ -234,7 +254,8 @@ def _write_contracts(path: Path, rng, now) -> None:
     db = sqlite3.connect(path)
     db.execute(
         "CREATE TABLE agreements (id INTEGER PRIMARY KEY, account TEXT, account_name TEXT,"
-        " sku TEXT, price TEXT, currency TEXT, valid_from TEXT, valid_to TEXT, changed TEXT)"
+        " sku TEXT, price TEXT, currency TEXT, valid_from TEXT, valid_to TEXT, changed TEXT,"
+        " town TEXT)"
     )
     n = 0
     for customer in CUSTOMERS:
@@ -245,9 +266,10 @@ def _write_contracts(path: Path, rng, now) -> None:
             )
             start = (now - timedelta(days=rng.randint(30, 700))).date()
             db.execute(
-                "INSERT INTO agreements VALUES (?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO agreements VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (n, f"CT/{customer.billing_id[2:]}", customer.billing_name, code, str(agreed), "GBP",
-                 start.isoformat(), (start + timedelta(days=730)).isoformat(), now.isoformat()),
+                 start.isoformat(), (start + timedelta(days=730)).isoformat(), now.isoformat(),
+                 customer.city),
             )  # fmt: skip
     db.commit()
     db.close()
@@ -268,6 +290,7 @@ def _write_samples(path: Path, orders, rng) -> None:
                 "units",
                 "signed_by",
                 "signed_on",
+                "practice_city",
             ]
         )
         for n, (order_id, customer, placed) in enumerate(orders[::3]):
@@ -276,7 +299,7 @@ def _write_samples(path: Path, orders, rng) -> None:
                 f"SR-{order_id}", customer.order_entry_id, customer.order_entry_name,
                 f"L{rng.randint(1000, 9999)}", rng.choice(PRODUCTS)[0], rng.randint(1, 20),
                 "" if n == 7 else rng.choice(clinicians),  # one unsigned receipt: quarantined
-                signed.strftime("%Y-%m-%d %H:%M"),
+                signed.strftime("%Y-%m-%d %H:%M"), customer.city,
             ])  # fmt: skip
 
 
@@ -298,6 +321,7 @@ def source_configs(paths: dict[str, Path], api_url: str = "http://127.0.0.1:8701
                     "external_id": "id",
                     "customer_id": "cust_no",
                     "customer_name": "cust_name",
+                    "customer_city": "city",
                     "number": "order_no",
                     "status": "status",
                     "ordered_at": {"from": "placed", "type": "datetime"},
@@ -373,6 +397,7 @@ def source_configs(paths: dict[str, Path], api_url: str = "http://127.0.0.1:8701
                     "number": "Rechnung",
                     "customer_id": "KundeNr",
                     "customer_name": "Kunde",
+                    "customer_city": "Ort",
                     "amount": {"from": "Betrag", "type": "decimal", "decimal_comma": True},
                     "currency": {"from": "Währung", "type": "currency"},
                     "issued_on": {"from": "Datum", "type": "date", "format": "%d.%m.%Y"},
@@ -396,6 +421,7 @@ def source_configs(paths: dict[str, Path], api_url: str = "http://127.0.0.1:8701
                     "external_id": "ticket_id",
                     "customer_id": "account",
                     "customer_name": "account_name",
+                    "customer_city": "city",
                     "subject": "title",
                     "status": "state",
                     "category": "category",
@@ -437,6 +463,7 @@ def source_configs(paths: dict[str, Path], api_url: str = "http://127.0.0.1:8701
                     "external_id": "id",
                     "customer_id": "account",
                     "customer_name": "account_name",
+                    "customer_city": "town",
                     "product_code": "sku",
                     "unit_price": {"from": "price", "type": "decimal", "min": 0},
                     "currency": {"from": "currency", "type": "currency"},
@@ -458,6 +485,7 @@ def source_configs(paths: dict[str, Path], api_url: str = "http://127.0.0.1:8701
                     "external_id": "receipt",
                     "customer_id": "practice",
                     "customer_name": "practice_name",
+                    "customer_city": "practice_city",
                     "lot": "lot",
                     "product_code": "sku",
                     "quantity": {"from": "units", "type": "decimal", "min": 0},

@@ -37,6 +37,8 @@ ACTIVE, RENEWAL, ONBOARDING = (
     LifecycleStage.RENEWAL,
     LifecycleStage.ONBOARDING,
 )
+# Where each is: what order entry and billing say too, the evidence their names need.
+CITIES = {"C-1001": "York", "C-1002": "London", "C-1003": "Dublin", "C-1004": "Plymouth"}
 ORGANISATIONS = [
     ("C-1001", "Northwind Family Clinic", ACTIVE, date(2027, 3, 31), "Europe/London"),
     ("C-1002", "St Mary's Hospital", RENEWAL, date(2027, 1, 15), "Europe/London"),
@@ -376,6 +378,7 @@ def demo_load() -> dict[str, int]:
                 "lifecycle_stage": stage,
                 "renewal_date": renewal,
                 "time_zone": zone,
+                "city": CITIES[number],
             },
         )
     staff = {}

@@ -27,6 +27,8 @@ CUSTOMER_EVIDENCE = (
     "customer_city",
     "customer_postcode",
     "customer_email",
+    "customer_phone",
+    "customer_street",
 )
 
 ENTITIES = {

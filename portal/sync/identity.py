@@ -19,7 +19,7 @@ from django.utils import timezone
 from accounts import page_cache
 from accounts.choices import AuditAction
 from accounts.models import AuditEvent, Organisation, User
-from accounts.policy import may_match_identities
+from accounts.policy import may_decide_identity, may_match_identities
 from accounts.services import audit_record
 from portal.records.models import (
     CrmAccount,
@@ -87,6 +87,8 @@ def new_identity(system: str, external_id: str, evidence: Evidence) -> CustomerI
         city=evidence.city[:100],
         postcode=evidence.postcode[:20],
         email_domain=evidence.email_domain[:100],
+        phone=evidence.phone[:40],
+        street=evidence.street[:200],
     )
 
 
@@ -109,6 +111,83 @@ def resolve_queue(*, index: OrganisationIndex | None = None, chunk: int = 2000) 
             )
             matched += _decide(waiting, index)
     return {"matched": matched, "waiting": len(pks) - matched}
+
+
+# Matches the engine made on its own; hard keys and people's decisions are not re-judged.
+AUTOMATIC = [MatchMethod.NAME, MatchMethod.OTHER_SYSTEM]
+
+
+def recheck_automatic_matches(*, apply: bool = True, chunk: int = 1000) -> list[dict]:
+    """Judge every automatic match again by today's rule (matching.py); send those it no
+    longer supports back to the review queue, their records hidden at once, audited.
+
+    For deployments that matched by an older, looser rule (issue 23). Returns one row per
+    match that changed: {"identity", "from", "now", "why"} (`now` is the organisation the
+    rule would choose instead, if any: it is not chosen, a person decides). With
+    `apply=False` nothing is written: a dry run.
+    """
+    index = OrganisationIndex.build()
+    pks = list(
+        CustomerIdentity.objects.filter(status=IdentityStatus.MATCHED, method__in=AUTOMATIC)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    changed = []
+    for start in range(0, len(pks), chunk):
+        with transaction.atomic():
+            batch = list(
+                CustomerIdentity.objects.select_for_update(of=("self",))
+                .select_related("organisation")
+                .filter(pk__in=pks[start : start + chunk], status=IdentityStatus.MATCHED)
+                .filter(method__in=AUTOMATIC)
+                .order_by("pk")
+            )
+            unsupported = []
+            for identity in batch:
+                verdict = index.resolve(Evidence.of(identity), system=identity.system)
+                if verdict.organisation_id == identity.organisation_id:
+                    continue
+                changed.append(_recheck_row(identity, verdict, index))
+                unsupported.append((identity, verdict))
+            if apply and unsupported:
+                _send_back(unsupported)
+    return changed
+
+
+def _recheck_row(identity: CustomerIdentity, verdict: Verdict, index) -> dict:
+    now = index.organisations.get(verdict.organisation_id)
+    top = verdict.candidates[0]["why"] if verdict.candidates else ["no candidate"]
+    return {
+        "identity": _target(identity),
+        "from": identity.organisation.name,
+        "now": now.name if now else None,
+        "why": verdict.why or top,
+    }
+
+
+def _send_back(unsupported: list[tuple[CustomerIdentity, Verdict]]) -> None:
+    """Unmatch these identities (records hidden), keep the engine's new candidates, and
+    audit each with what the old match was and why it no longer holds."""
+    for identity, verdict in unsupported:
+        previous = identity.organisation
+        identity.organisation, identity.status = None, IdentityStatus.WAITING
+        identity.matched_at = identity.matched_by = None
+        identity.method, identity.score = "", verdict.score
+        identity.evidence, identity.candidates = ["re-checked: not supported"], verdict.candidates
+        identity.save()
+        audit_record(
+            actor=None,
+            action=AuditAction.IDENTITY_UNMATCHED,
+            organisation=previous,
+            target=_target(identity),
+            detail={
+                "from": previous.name,
+                "to": None,
+                "reason": "re-checked by the current rule: not supported",
+                "evidence": verdict.candidates[0]["why"] if verdict.candidates else [],
+            },
+        )
+    link_records([identity.pk for identity, _ in unsupported])
 
 
 DECIDED_FIELDS = [
@@ -202,9 +281,15 @@ def may_match(user: User | None) -> bool:
     return user is None or may_match_identities(user)
 
 
-def _check_may_match(by: User | None) -> None:
-    if not may_match(by):
-        raise PermissionDenied("Only admins and account managers match legacy customers.")
+def may_decide(user: User | None, *, current: int | None, to: int | None) -> bool:
+    """The access policy's answer for one decision (accounts.policy.may_decide_identity):
+    from organisation `current` to `to` (ids, None for nobody); `None` is the system."""
+    return user is None or may_decide_identity(user, current=current, to=to)
+
+
+def _check_may_decide(by: User | None, *, current: int | None, to: int | None) -> None:
+    if not may_decide(by, current=current, to=to):
+        raise PermissionDenied("Only an admin decides for organisations you do not manage.")
 
 
 @transaction.atomic
@@ -220,9 +305,11 @@ def identity_match(
     prices, samples) that changed hands; lines and shipments follow their orders.
     Unlinking (`organisation` None) hides the records again at once.
     """
-    _check_may_match(by)
     current = _locked(identity)
     previous = current.organisation
+    _check_may_decide(
+        by, current=current.organisation_id, to=organisation.pk if organisation else None
+    )
     current.organisation = organisation
     current.status = IdentityStatus.MATCHED if organisation else IdentityStatus.WAITING
     current.matched_at = timezone.now() if organisation else None
@@ -258,9 +345,9 @@ def identity_not_ours(*, identity: CustomerIdentity, by: User | None) -> int:
     """Say a legacy customer is none of our organisations: its records stay hidden (or
     are hidden again) and the engine stops proposing it. Undone by `identity_match`
     with no organisation, which puts it back in the queue."""
-    _check_may_match(by)
     current = _locked(identity)
     previous = current.organisation
+    _check_may_decide(by, current=current.organisation_id, to=None)
     current.organisation, current.status = None, IdentityStatus.NOT_OURS
     current.matched_at, current.matched_by = timezone.now(), by
     current.save()
@@ -393,9 +480,10 @@ def link_children(
 def _organisation_sql(model, table: str) -> tuple[str, str]:
     """SQL for the organisation a child takes, given its order `o`, and for `held`.
 
-    Lines follow their order. Shipments too, unless their own customer is matched to
-    another organisation. Invoices follow their own (billing) customer, unless their
-    order is another organisation's. Both disagreeing: held, shown to neither.
+    Lines follow their order, and so do shipments that name no customer of their own.
+    A shipment or invoice that names its own customer is shown when that customer and its
+    order's are both decided and agree; until both are decided it waits hidden, and when
+    they disagree it is held, shown to neither.
     """
     if model is OrderLine:
         return "o.organisation_id", ""
@@ -407,10 +495,15 @@ def _organisation_sql(model, table: str) -> tuple[str, str]:
         f"AND ci.external_id = {table}.customer_id)"
     )
     order = "o.organisation_id"
+    # A child naming a customer of its own waits, hidden, until both its customer and its
+    # order's are decided (issue 24): an undecided one may be anybody.
     if model is Shipment:
-        organisation = f"(CASE WHEN {own} IS NULL OR {own} = {order} THEN {order} END)"
+        organisation = (
+            f"(CASE WHEN {table}.customer_id = '' THEN {order} "
+            f"WHEN {own} = {order} THEN {order} END)"
+        )
     else:
-        organisation = f"(CASE WHEN {order} IS NULL OR {own} = {order} THEN {own} END)"
+        organisation = f"(CASE WHEN {own} = {order} THEN {own} END)"
     held = f"({own} IS NOT NULL AND {order} IS NOT NULL AND {order} <> {own})"
     return organisation, held
 
@@ -468,6 +561,8 @@ def organisation_from_identity(
         city=identity.city,
         postcode=identity.postcode,
         email_domain=identity.email_domain,
+        phone=identity.phone,
+        street=identity.street,
     )
     audit_record(
         actor=by,

@@ -126,6 +126,8 @@ class CustomerIdentity(models.Model):
     city = models.CharField(max_length=100, blank=True)
     postcode = models.CharField(max_length=20, blank=True)
     email_domain = models.CharField(max_length=100, blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    street = models.CharField(max_length=200, blank=True)
     # The engine's verdict: how it matched, how sure it was, and otherwise the
     # ranked candidates [{"organisation": pk, "score": 0-100, "why": [...]}].
     method = models.CharField(max_length=15, choices=MatchMethod, blank=True)

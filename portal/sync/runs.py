@@ -231,6 +231,8 @@ def customer_evidence(entity: str, values: dict, *, number: str) -> Evidence:
         city=str(values.get("city" if own else "customer_city") or ""),
         postcode=str(values.get("postcode" if own else "customer_postcode") or ""),
         email_domain=email.rpartition("@")[2].lower(),
+        phone=str(values.get("phone" if own else "customer_phone") or ""),
+        street=str(values.get("street" if own else "customer_street") or ""),
     )
 
 

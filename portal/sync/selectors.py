@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404
 
 from accounts.choices import AuditAction
 from accounts.models import AuditEvent, Membership, Organisation
+from accounts.policy import managed_organisation_ids
 from portal.records.models import (
     Invoice,
     LegacyTicket,
@@ -88,6 +89,43 @@ def identity_queue(*, system: str = "", search: str = "") -> QuerySet[CustomerId
     return waiting.order_by(F("score").desc(nulls_last=True), "system", "external_name", "pk")
 
 
+def identity_queue_by_release(*, system: str = "", search: str = "") -> list[tuple[int, int]]:
+    """[(identity pk, records a decision releases)] of the waiting identities, those that
+    release the most first (then the strongest candidate): the order of the review. Two
+    queries whatever the queue's length."""
+    waiting = identity_queue(system=system, search=search).values_list(
+        "pk", "system", "external_id"
+    )
+    released = hidden_record_counts()
+    rows = [(pk, released.get((system, cid), 0)) for pk, system, cid in waiting]
+    rows.sort(key=lambda row: -row[1])  # stable: the strongest candidate first among equals
+    return rows
+
+
+def hidden_record_counts() -> dict[tuple[str, str], int]:
+    """{(system, customer id): records} of the records nobody sees yet (not deleted): what
+    deciding on their customer releases. One query (a UNION ALL over the kinds)."""
+    per_kind = [
+        model.objects.filter(organisation__isnull=True, deleted_at__isnull=True)
+        .values_list("source__system", "customer_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+        for _, model in RECORD_KINDS
+    ]
+    counts: dict[tuple[str, str], int] = {}
+    for system, customer_id, n in per_kind[0].union(*per_kind[1:], all=True):
+        counts[system, customer_id] = counts.get((system, customer_id), 0) + n
+    return counts
+
+
+def identity_next(*, after: int, skipped: list[int]) -> CustomerIdentity | None:
+    """The next identity to review after `after`: the first of the queue (in its order)
+    that is neither it nor one the reviewer skipped."""
+    passed = {after, *skipped}
+    pk = next((pk for pk, _ in identity_queue_by_release() if pk not in passed), None)
+    return CustomerIdentity.objects.filter(pk=pk).first() if pk else None
+
+
 def identities_waiting() -> int:
     return identity_queue().count()
 
@@ -98,25 +136,39 @@ def identity_systems() -> list[str]:
     )
 
 
-def identity_get(*, pk: int) -> CustomerIdentity:
-    return get_object_or_404(
-        CustomerIdentity.objects.select_related("organisation", "matched_by"), pk=pk
-    )
+def identity_get(*, pk: int, user) -> CustomerIdentity:
+    """One identity `user` may decide: unmatched, or matched to an organisation they manage
+    (accounts.policy.managed_organisation_ids); any other answers 404."""
+    identities = CustomerIdentity.objects.select_related("organisation", "matched_by")
+    managed = managed_organisation_ids(user)
+    if managed is not None:
+        identities = identities.filter(Q(organisation__isnull=True) | Q(organisation__in=managed))
+    return get_object_or_404(identities, pk=pk)
+
+
+def decidable_organisations(user) -> QuerySet[Organisation]:
+    """The organisations `user` may match legacy customers onto: all for admins, the
+    accounts they manage for an account manager."""
+    managed = managed_organisation_ids(user)
+    organisations = Organisation.objects.all()
+    return organisations if managed is None else organisations.filter(pk__in=managed)
 
 
 def candidate_organisations(identities) -> dict[int, Organisation]:
     """The organisations the engine proposed for these identities, by pk (one query)."""
     pks = {c["organisation"] for identity in identities for c in identity.candidates}
-    return Organisation.objects.only("pk", "name", "customer_number", "city").in_bulk(pks)
+    return Organisation.objects.only(
+        "pk", "name", "customer_number", "city", "postcode", "email_domain", "phone", "street"
+    ).in_bulk(pks)
 
 
-def organisation_search(*, search: str) -> list[Organisation]:
+def organisation_search(*, search: str, user) -> list[Organisation]:
     """Organisations whose name, customer number or city has `search`: the picker of the
-    review screen, for people who may match to any organisation (see identity.may_match)."""
+    review screen, among those `user` may match onto (`decidable_organisations`)."""
     if not search.strip():
         return []
     words = search.split()
-    found = Organisation.objects.all()
+    found = decidable_organisations(user)
     for word in words:
         found = found.filter(
             Q(name__icontains=word) | Q(customer_number__iexact=word) | Q(city__iexact=word)

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.decorators import staff_only
 from accounts.models import Organisation
+from accounts.policy import managed_organisation_ids
 from portal import tasks
 from portal.sync import identity, selectors
 from portal.sync.forms import NewOrganisationForm
@@ -35,12 +36,21 @@ def matchers_only(view):
 
 @matchers_only
 def identity_queue(request):
-    """Customers of legacy systems waiting for a person, best candidates first."""
+    """Customers of legacy systems waiting for a person, those whose decision releases the
+    most records first."""
     system, search = request.GET.get("system", ""), request.GET.get("q", "").strip()
-    page = Paginator(selectors.identity_queue(system=system, search=search), QUEUE_PAGE)
-    page = page.get_page(request.GET.get("page"))
-    organisations = selectors.candidate_organisations(page)
-    rows = [(waiting, _candidates(waiting, organisations)[:1]) for waiting in page]
+    ordered = selectors.identity_queue_by_release(system=system, search=search)
+    page = Paginator(ordered, QUEUE_PAGE).get_page(request.GET.get("page"))
+    found = selectors.identity_queue().in_bulk([pk for pk, _ in page])
+    waiting_list = [found[pk] for pk, _ in page if pk in found]
+    organisations = selectors.candidate_organisations(waiting_list)
+    managed = managed_organisation_ids(request.user)
+    rows = []
+    for (_, released), waiting in zip(page, waiting_list, strict=False):
+        best = _candidates(waiting, organisations)[:1]
+        # Accepting is for the accounts the user manages (accounts.policy.may_decide_identity).
+        mine = bool(best) and (managed is None or best[0][0].pk in managed)
+        rows.append((waiting, best, mine, released))
     held_count, held = selectors.held_records()
     return render(
         request,
@@ -70,20 +80,29 @@ def _candidates(waiting, organisations: dict) -> list[tuple]:
 def identity_detail(request, pk: int):
     """One legacy customer: what its system says, the ranked candidates and why, a search
     over every organisation, and what a decision would make visible to whom."""
-    subject = selectors.identity_get(pk=pk)
+    subject = selectors.identity_get(pk=pk, user=request.user)
     search = request.GET.get("q", "").strip()
-    found = selectors.organisation_search(search=search)
+    found = selectors.organisation_search(search=search, user=request.user)
     if request.htmx and request.GET.get("picker"):
         return render(request, "portal/identity_picker.html", {"subject": subject, "found": found})
+    _remember_skip(request)
     chosen = _chosen(request)
-    shown = chosen or subject.organisation
+    candidates = _candidates(subject, selectors.candidate_organisations([subject]))
+    managed = managed_organisation_ids(request.user)
+    # The top candidate, offered to accept with one key when the user may choose it.
+    top = candidates[0][0] if candidates else None
+    top = top if top and (managed is None or top.pk in managed) else None
+    shown = chosen or subject.organisation or top
     records = selectors.record_counts([subject]).get(subject.pk, {})
     return render(
         request,
         "portal/identity.html",
         {
             "subject": subject,
-            "candidates": _candidates(subject, selectors.candidate_organisations([subject])),
+            "candidates": candidates,
+            "side_by_side": candidates[:3],
+            "top": top,
+            "next": selectors.identity_next(after=subject.pk, skipped=_skipped(request)),
             "search": search,
             "found": found,
             "chosen": chosen,
@@ -95,36 +114,64 @@ def identity_detail(request, pk: int):
     )
 
 
+SKIPPED = "identity_skipped"
+
+
+def _skipped(request) -> list[int]:
+    return request.session.get(SKIPPED, [])
+
+
+def _remember_skip(request) -> None:
+    """?skip=<pk>: the reviewer passed that customer by; the review goes on without it
+    (for this session)."""
+    skip = request.GET.get("skip", "")
+    if skip.isdigit() and int(skip) not in _skipped(request):
+        request.session[SKIPPED] = [*_skipped(request), int(skip)][-500:]
+
+
+def _onwards(request, subject):
+    """After a decision: the next customer to review when the reviewer works through the
+    queue (`next`), the queue otherwise."""
+    if request.POST.get("next") == "1":
+        following = selectors.identity_next(after=subject.pk, skipped=_skipped(request))
+        if following:
+            return redirect("portal:identity", pk=following.pk)
+    return redirect("portal:identity_queue")
+
+
 def _chosen(request) -> Organisation | None:
-    """The organisation picked for the confirmation step (?organisation=pk), if any."""
+    """The organisation picked for the confirmation step (?organisation=pk), if it is one
+    the user may match onto."""
     try:
         pk = int(request.GET.get("organisation", ""))
     except ValueError:
         return None
-    return Organisation.objects.filter(pk=pk).first()
+    return selectors.decidable_organisations(request.user).filter(pk=pk).first()
 
 
 @require_POST
 @matchers_only
 def identity_match(request, pk: int):
     """Match a legacy customer to the organisation confirmed on its page."""
-    subject = selectors.identity_get(pk=pk)
+    subject = selectors.identity_get(pk=pk, user=request.user)
     try:
-        organisation = Organisation.objects.get(pk=int(request.POST.get("organisation", "")))
+        organisation = selectors.decidable_organisations(request.user).get(
+            pk=int(request.POST.get("organisation", ""))
+        )
     except (ValueError, Organisation.DoesNotExist):
-        raise Http404 from None
+        raise Http404 from None  # an account the user does not manage is as good as none
     linked = identity.identity_match(identity=subject, organisation=organisation, by=request.user)
     messages.success(
         request, f"{subject.external_name} is now {organisation.name}: {linked} records linked."
     )
-    return redirect("portal:identity_queue")
+    return _onwards(request, subject)
 
 
 @require_POST
 @matchers_only
 def identity_unmatch(request, pk: int):
     """Undo a decision: the records are hidden again and the customer waits in the queue."""
-    subject = selectors.identity_get(pk=pk)
+    subject = selectors.identity_get(pk=pk, user=request.user)
     hidden = identity.identity_match(identity=subject, organisation=None, by=request.user)
     messages.success(
         request, f"{subject.external_name} waits for a decision again: {hidden} records hidden."
@@ -136,10 +183,10 @@ def identity_unmatch(request, pk: int):
 @matchers_only
 def identity_not_ours(request, pk: int):
     """Say the legacy customer is none of ours: its records stay hidden."""
-    subject = selectors.identity_get(pk=pk)
+    subject = selectors.identity_get(pk=pk, user=request.user)
     identity.identity_not_ours(identity=subject, by=request.user)
     messages.success(request, f"{subject.external_name} is marked as not our customer.")
-    return redirect("portal:identity_queue")
+    return _onwards(request, subject)
 
 
 @require_POST
@@ -148,7 +195,7 @@ def identity_new_organisation(request, pk: int):
     """Make a new organisation of a legacy customer (admins), and match it."""
     if not request.user.is_portal_admin:
         raise PermissionDenied("Only admins create organisations.")
-    subject = selectors.identity_get(pk=pk)
+    subject = selectors.identity_get(pk=pk, user=request.user)
     form = NewOrganisationForm(request.POST)
     if not form.is_valid():
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
@@ -167,6 +214,9 @@ def identity_accept(request):
     says what becomes visible to whom, then (with `confirm`) the matches."""
     ids = [int(pk) for pk in request.POST.getlist("identity") if pk.isdigit()]
     waiting = list(selectors.identity_queue().filter(pk__in=ids).exclude(candidates=[]))
+    managed = managed_organisation_ids(request.user)
+    if managed is not None and any(w.candidates[0]["organisation"] not in managed for w in waiting):
+        raise Http404  # bulk accept onto an account the user does not manage: an admin's
     if request.POST.get("confirm") != "1":
         return render(request, "portal/identity_accept.html", {"plan": _accept_plan(waiting)})
     organisations = selectors.candidate_organisations(waiting)

@@ -15,6 +15,7 @@ ORDER_FIELDS_SPEC = {
     "status": "status",
     "ordered_at": {"from": "placed", "type": "datetime"},
     "total": {"from": "total", "type": "decimal", "min": 0},
+    "customer_city": "city",
 }
 
 
@@ -31,14 +32,14 @@ class LegacyOrders:
         self.db = sqlite3.connect(path)
         self.db.execute(
             "CREATE TABLE orders (id INTEGER PRIMARY KEY, cust TEXT, cust_name TEXT, no TEXT,"
-            " status TEXT, placed TEXT, total TEXT, updated_at TEXT)"
+            " status TEXT, placed TEXT, total TEXT, updated_at TEXT, city TEXT)"
         )
 
-    def put(self, order_id, *, cust="OE-1", total="10.00", status="open", at=T0, name=""):
+    def put(self, order_id, *, cust="OE-1", total="10.00", status="open", at=T0, name="", city=""):
         self.db.execute(
-            "INSERT OR REPLACE INTO orders VALUES (?,?,?,?,?,?,?,?)",
+            "INSERT OR REPLACE INTO orders VALUES (?,?,?,?,?,?,?,?,?)",
             (order_id, cust, name or f"Customer {cust}", f"SO-{order_id}", status, T0.isoformat(),
-             total, at.isoformat()),
+             total, at.isoformat(), city),
         )  # fmt: skip
         self.db.commit()
 

@@ -17,7 +17,8 @@ def test_a_sync_batch_shows_on_the_next_request(client, legacy, order_source, wo
     assert "SO-1" not in warm(client, home)
     assert "SO-1" not in warm(client, orders)
 
-    legacy.put(1, cust="OE-1", name="ALPHA CLINIC LTD", at=T0 + timedelta(minutes=1))
+    # Our customer number in the name: a hard key (a name alone would wait for a person).
+    legacy.put(1, cust="OE-1", name="ALPHA CLINIC LTD C-A001", at=T0 + timedelta(minutes=1))
     sync(order_source)
 
     assert "SO-1" in client.get(home).content.decode()

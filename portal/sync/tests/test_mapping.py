@@ -681,7 +681,7 @@ INVOICE = {
             "unknown target field(s) 'paid' (expected: external_id, customer_id, number, amount,"
             " currency, issued_on, due_on, paid_on, status, customer_name, product_line, order_id,"
             " payment_url, customer_number, customer_registry_id, customer_city,"
-            " customer_postcode, customer_email)",
+            " customer_postcode, customer_email, customer_phone, customer_street)",
         ),
         (
             {k: v for k, v in INVOICE.items() if k not in ("amount", "number")},
@@ -800,7 +800,8 @@ def test_config_errors_are_all_reported_at_once():
         "mapping for invoices: unknown target field(s) 'nummer' (expected: external_id,"
         " customer_id, number, amount, currency, issued_on, due_on, paid_on, status,"
         " customer_name, product_line, order_id, payment_url, customer_number,"
-        " customer_registry_id, customer_city, customer_postcode, customer_email); required"
+        " customer_registry_id, customer_city, customer_postcode, customer_email,"
+        " customer_phone, customer_street); required"
         " field(s) not mapped:"
         " customer_id,"
         " number, issued_on; amount: unknown type 'money' (expected one of: str, int, decimal,"

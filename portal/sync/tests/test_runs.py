@@ -156,7 +156,7 @@ def test_a_match_is_audited_with_who_from_where_to_where_and_how_many(legacy, or
     assert not Order.objects.visible_to(world.member_a).exists()  # hidden again at once
 
 
-def test_only_admins_and_account_managers_match_and_between_any_organisations(
+def test_only_admins_and_account_managers_match_each_onto_what_they_manage(
     legacy, order_source, world
 ):
     legacy.put(1, cust="OE-77")
@@ -166,10 +166,16 @@ def test_only_admins_and_account_managers_match_and_between_any_organisations(
         with pytest.raises(PermissionDenied):
             identity.identity_match(identity=pending, organisation=world.org_a, by=person)
     assert not AuditEvent.objects.filter(action=AuditAction.IDENTITY_MATCHED).exists()
-    # A billing system's customer may be any AM's account: B's AM matches it to A.
-    identity.identity_match(identity=pending, organisation=world.org_a, by=world.am_b)
+    # Authority follows the account (issue 23): B's AM cannot match it to A ...
+    with pytest.raises(PermissionDenied):
+        identity.identity_match(identity=pending, organisation=world.org_a, by=world.am_b)
+    # ... A's AM can, and then only an admin moves it on to B.
+    identity.identity_match(identity=pending, organisation=world.org_a, by=world.am_a)
     assert Order.objects.visible_to(world.member_a).count() == 1
-    identity.identity_match(identity=pending, organisation=world.org_b, by=world.am_a)
+    for am in (world.am_a, world.am_b):
+        with pytest.raises(PermissionDenied):
+            identity.identity_match(identity=pending, organisation=world.org_b, by=am)
+    identity.identity_match(identity=pending, organisation=world.org_b, by=world.admin)
     assert Order.objects.visible_to(world.member_b).count() == 1
     assert not Order.objects.visible_to(world.member_a).exists()
 
@@ -669,9 +675,9 @@ def test_a_layout_with_a_typo_is_refused_when_saved(tmp_path, db):
 def test_a_first_load_leaves_the_planner_the_real_size_of_the_table(legacy, order_source):
     """Unanalysed after a first load of 20,000 orders, PostgreSQL planned the next full
     run's delete marking as a nested loop: 14 s instead of 0.02 (docs/benchmarks.md)."""
-    rows = [(i, "OE-1", "x", f"SO-{i}", "open", T0.isoformat(), "1.00", T0.isoformat())
+    rows = [(i, "OE-1", "x", f"SO-{i}", "open", T0.isoformat(), "1.00", T0.isoformat(), "")
             for i in range(1, 1501)]  # fmt: skip
-    legacy.db.executemany("INSERT INTO orders VALUES (?,?,?,?,?,?,?,?)", rows)
+    legacy.db.executemany("INSERT INTO orders VALUES (?,?,?,?,?,?,?,?,?)", rows)
     legacy.db.commit()
     order_source.config["batch_size"] = 500
     order_source.save()
