@@ -13,10 +13,10 @@ from typing import Any
 
 from portal.sync.base import PermanentError
 from portal.sync.connectors import build_connector
-from portal.sync.mapping import ConfigError, Layouts
+from portal.sync.mapping import ConfigError, Layouts, did_you_mean
 
 # Keys every kind understands: the mapping, the batch size, and how its records link up.
-COMMON_KEYS = {"fields", "batch_size", "customer_ids_are_ours", "order_system"}
+COMMON_KEYS = {"fields", "batch_size", "customer_ids_are_ours", "order_system", "null_values"}
 KIND_KEYS = {
     "sql": {"dsn_env", "table", "columns", "cursor_column", "key_column", "query_timeout"},
     "csv": {"path", "pattern", "encoding", "delimiter", "archive", "snapshot", "layouts"},
@@ -24,6 +24,11 @@ KIND_KEYS = {
         "url", "token_env", "since_param", "results_key", "next_key", "cursor_field",
         "timeout", "max_retries", "backoff",
     },
+}  # fmt: skip
+# What operators write for a key we spell otherwise: named in the error with our spelling.
+CONFIG_SYNONYMS = {
+    "na_values": "null_values", "nulls": "null_values", "null": "null_values",
+    "missing_values": "null_values", "mapping": "fields", "columns_map": "fields",
 }  # fmt: skip
 
 
@@ -36,8 +41,8 @@ def config_problems(*, kind: str, entity: str, config: Any) -> list[str]:
     unknown = sorted(set(config) - known)
     if unknown:
         problems.append(
-            f"Unknown key(s) {', '.join(map(repr, unknown))} for a {kind} source "
-            f"(known: {', '.join(sorted(known))})."
+            f"Unknown key(s) {', '.join(map(repr, unknown))} for a {kind} source"
+            f"{did_you_mean(unknown, known, CONFIG_SYNONYMS)} (known: {', '.join(sorted(known))})."
         )
     try:
         build_connector(kind, config, is_processed=lambda checksum: False)

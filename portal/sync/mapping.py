@@ -164,6 +164,7 @@ portal.sync.base.ShapeError: source is missing required column(s): Datum
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from typing import Any
 
@@ -173,12 +174,15 @@ from portal.sync.converters import (
     ALL_KEYS,
     COMMON_KEYS,
     MISSING,
+    SPEC_SYNONYMS,
     TYPE_KEYS,
     TYPES,
     Converter,
     Invalid,
     SpecProblem,
     converter,
+    null_tokens,
+    with_nulls,
 )
 from portal.sync.entities import ENTITIES
 
@@ -210,7 +214,9 @@ class MappingError(ValueError):
 class Mapping:
     """How one source's records become one entity's typed fields (see the module docstring)."""
 
-    def __init__(self, entity: str, fields: dict[str, dict | str]) -> None:
+    def __init__(
+        self, entity: str, fields: dict[str, dict | str], *, null_values: Any = None
+    ) -> None:
         schema = ENTITIES.get(entity)
         if schema is None:
             raise ConfigError(
@@ -232,12 +238,19 @@ class Mapping:
         if missing:
             problems.append(f"required field(s) not mapped: {', '.join(missing)}")
 
+        try:
+            nulls = null_tokens(null_values, "the source's 'null_values'")
+        except SpecProblem as problem:
+            problems.append(str(problem))
+            nulls = frozenset()
         plan = []
         for name, spec in fields.items():
             if name not in schema.fields:
                 continue
             try:
-                plan.append(self._compile(name, spec, entity_requires=name in schema.required))
+                plan.append(
+                    self._compile(name, spec, entity_requires=name in schema.required, nulls=nulls)
+                )
             except SpecProblem as problem:
                 problems.append(f"{name}: {problem}")
         if problems:
@@ -250,7 +263,7 @@ class Mapping:
 
     @staticmethod
     def _compile(
-        name: str, spec: Any, *, entity_requires: bool
+        name: str, spec: Any, *, entity_requires: bool, nulls: frozenset[str] = frozenset()
     ) -> tuple[str, str, Converter, bool, Any]:
         if isinstance(spec, str):
             spec = {"from": spec}
@@ -259,7 +272,7 @@ class Mapping:
         unknown = sorted(key for key in spec if key not in ALL_KEYS)
         if unknown:
             raise SpecProblem(
-                f"unknown spec key(s) {', '.join(map(repr, unknown))}"
+                f"unknown spec key(s) {', '.join(map(repr, unknown))}{did_you_mean(unknown)}"
                 f" (expected: {', '.join(sorted(ALL_KEYS))})"
             )
         column = spec.get("from")
@@ -277,7 +290,10 @@ class Mapping:
         if entity_requires and not required:
             raise SpecProblem("the entity requires this field; it cannot be made optional")
 
-        convert = converter(kind, spec)
+        # A field's own null_values replace the source's (an empty list: none for it).
+        if "null_values" in spec:
+            nulls = null_tokens(spec["null_values"])
+        convert = with_nulls(converter(kind, spec), nulls)
 
         default = spec.get("default")
         if default is not None:
@@ -364,6 +380,22 @@ class Mapping:
         return out
 
 
+def did_you_mean(keys: Iterable[str], known: Iterable[str] = ALL_KEYS, synonyms=None) -> str:
+    """' (did you mean ...)' for unknown keys an operator would reasonably try, or ''."""
+    synonyms = SPEC_SYNONYMS if synonyms is None else synonyms
+    known = list(known)
+    hints = []
+    for key in keys:
+        ours = synonyms.get(key.lower()) or next(
+            iter(difflib.get_close_matches(key, known, n=1, cutoff=0.75)), None
+        )
+        if ours:
+            hints.append(f"{key!r}: write {ours!r}")
+        elif key.lower() in known:
+            hints.append(f"{key!r}: write {key.lower()!r}")
+    return f" (did you mean: {'; '.join(hints)})" if hints else ""
+
+
 def _top(path: str) -> str:
     return path.split(".", 1)[0]
 
@@ -406,7 +438,8 @@ class Layouts:
         self.names = ["fields"] * (len(specs) - len(layouts)) + [
             str(layout.get("name") or f"layout {i + 1}") for i, layout in enumerate(layouts)
         ]
-        self.mappings = [Mapping(entity, spec) for spec in specs]
+        nulls = config.get("null_values")
+        self.mappings = [Mapping(entity, spec, null_values=nulls) for spec in specs]
 
     @property
     def default(self) -> Mapping:
