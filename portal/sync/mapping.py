@@ -186,7 +186,7 @@ from portal.sync.converters import (
 )
 from portal.sync.entities import ENTITIES
 
-__all__ = ["ConfigError", "Layouts", "Mapping", "MappingError"]
+__all__ = ["ConfigError", "DeletionFlag", "Layouts", "Mapping", "MappingError"]
 
 
 class ConfigError(PermanentError):
@@ -346,7 +346,7 @@ class Mapping:
         for path in sorted(self._source_columns):
             if path in columns or "." not in path or _top(path) not in columns or not records:
                 continue
-            if all(_walk(record, path) is ABSENT for record in records):
+            if all(walk(record, path) is ABSENT for record in records):
                 found = sorted({k for r in records for k in _inner_keys(r, path)})
                 raise ShapeError(
                     f"no record has {path!r}; under {_parent(path)!r} the source has: "
@@ -360,7 +360,7 @@ class Mapping:
         for name, column, convert, required, default in self._plan:
             value = get(column, ABSENT)
             if value is ABSENT and "." in column:
-                value = _walk(raw, column)
+                value = walk(raw, column)
             if value is ABSENT or value is None or value == "":
                 result = MISSING
             else:
@@ -404,7 +404,7 @@ def _parent(path: str) -> str:
     return path.rsplit(".", 1)[0]
 
 
-def _walk(record: Any, path: str) -> Any:
+def walk(record: Any, path: str) -> Any:
     """The value at a dotted path in nested objects, or ABSENT where the path ends."""
     value = record
     for key in path.split("."):
@@ -415,8 +415,54 @@ def _walk(record: Any, path: str) -> Any:
 
 
 def _inner_keys(record: dict, path: str) -> list[str]:
-    parent = _walk(record, _parent(path))
+    parent = walk(record, _parent(path))
     return list(parent) if isinstance(parent, dict) else []
+
+
+# What a deletion flag holds when the record is live: nothing, or a "no".
+LIVE_VALUES = frozenset({"", "0", "false", "no", "n", "f", "live", "active", "none", "null"})
+
+
+class DeletionFlag:
+    """Which records the source flags deleted (`deleted_field`, a column or dotted path, and
+    optionally `deleted_values`, the values that mean deleted). Without `deleted_values`
+    any value but an empty one, false, 0 or no means deleted, so a `deleted_at` timestamp
+    column works as a flag too."""
+
+    def __init__(self, config: dict) -> None:
+        self.column = config.get("deleted_field")
+        values = config.get("deleted_values")
+        if self.column is not None and (not isinstance(self.column, str) or not self.column):
+            raise ConfigError(f"'deleted_field' must name the source column, got {self.column!r}")
+        if values is not None and self.column is None:
+            raise ConfigError("'deleted_values' needs 'deleted_field': the column that holds them")
+        if values is not None and (
+            not isinstance(values, list)
+            or not values
+            or not all(isinstance(v, str | int | bool) for v in values)
+        ):
+            raise ConfigError(
+                f"'deleted_values' must be a list of the values that mean deleted, got {values!r}"
+            )
+        self.values = None if values is None else frozenset(map(_flag_text, values))
+
+    def __bool__(self) -> bool:
+        return self.column is not None
+
+    def is_deleted(self, raw: dict) -> bool:
+        value = raw.get(self.column, ABSENT)
+        if value is ABSENT and "." in self.column:
+            value = walk(raw, self.column)
+        text = "" if value is ABSENT or value is None else _flag_text(value)
+        if self.values is not None:
+            return text in self.values
+        return text not in LIVE_VALUES
+
+
+def _flag_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value).strip().casefold()
 
 
 class Layouts:

@@ -205,10 +205,10 @@ def _clamp_iso_string(value: str, started: datetime) -> str:
         return value  # not a timestamp: nothing to clamp against
     if _as_utc(moment) <= started:
         return value
-    return _iso_like(started, value)
+    return iso_like(started, value)
 
 
-def _iso_like(moment: datetime, sample: str) -> str:
+def iso_like(moment: datetime, sample: str) -> str:
     """`moment` (UTC) written the way `sample` writes timestamps, so strings compare right."""
     if len(sample) == 10:  # a date
         return moment.date().isoformat()
