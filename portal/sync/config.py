@@ -22,7 +22,8 @@ COMMON_KEYS = {
 }  # fmt: skip
 KIND_KEYS = {
     "sql": {"dsn_env", "table", "columns", "cursor_column", "key_column", "query_timeout"},
-    "csv": {"path", "pattern", "encoding", "delimiter", "archive", "snapshot", "layouts"},
+    "csv": {"path", "pattern", "encoding", "delimiter", "archive", "snapshot", "layouts",
+            "sheet", "header_row"},
     "http": {
         "url", "token_env", "since_param", "results_key", "next_key", "cursor_field",
         "timeout", "max_retries", "backoff", "pagination", "cursor_param", "offset_param",
@@ -40,6 +41,9 @@ CONFIG_SYNONYMS = {
     "lookback": "lookback_minutes", "look_back_minutes": "lookback_minutes",
     "overlap_minutes": "lookback_minutes", "attention_threshold": "attention_percent",
     "quarantine_percent": "attention_percent",
+    "sheet_name": "sheet", "worksheet": "sheet", "tab": "sheet", "header": "header_row",
+    "header_line": "header_row", "skip_rows": "header_row", "skiprows": "header_row",
+    "charset": "encoding", "separator": "delimiter", "sep": "delimiter",
     "next_cursor": "next_key", "next_cursor_key": "next_key", "cursor_key": "next_key",
     "next_url": "next_key", "next_link": "next_key", "cursor_parameter": "cursor_param",
     "paging": "pagination", "pager": "pagination", "pagination_type": "pagination",

@@ -166,3 +166,114 @@ def test_source_settings_an_operator_would_try_are_supported_or_named(config, pr
     base = {"url": "http://127.0.0.1:1/x", "fields": estate.fields()}
     problems = config_problems(kind="http", entity="invoices", config={**base, **config})
     assert any(problem in p for p in problems), problems
+
+
+# --- Files: every number style, Excel's Unicode text, workbooks; what cannot be read ------
+
+
+def drop_source(tmp_path, style: str = "us_thousands", **config) -> tuple:
+    drop = tmp_path / "drop"
+    drop.mkdir(exist_ok=True)
+    source = SourceSystem.objects.create(
+        name="Billing drop",
+        system="billing",
+        department="billing",
+        kind="csv",
+        entity="invoices",
+        config={
+            "path": str(drop),
+            "pattern": "*",
+            "null_values": estate.NULL_TOKENS,
+            "fields": estate.fields(style),
+            **config,
+        },
+    )
+    return drop, source
+
+
+@pytest.mark.parametrize("style", sorted(estate.STYLES))
+def test_every_amount_style_of_a_csv_export_lands_exactly(style, items, tmp_path, db):
+    drop, source = drop_source(tmp_path, style)
+    estate.write_csv(drop / "invoices.csv", items, style)
+    run = sync(source)
+    assert (run.status, run.read, run.quarantined) == (RunStatus.SUCCEEDED, COUNT, 0)
+    assert_landed_exactly(items)
+
+
+def test_excel_unicode_text_is_read_by_its_byte_order_mark(items, tmp_path, db):
+    drop, source = drop_source(tmp_path, "no_break_space_decimal_comma")
+    estate.write_unicode_text(drop / "invoices.txt", items, "no_break_space_decimal_comma")
+    run = sync(source)
+    assert (run.status, run.read, run.quarantined) == (RunStatus.SUCCEEDED, COUNT, 0)
+    assert_landed_exactly(items)
+
+
+@pytest.mark.parametrize("encoding", ["utf-32", "utf-16-be"])
+def test_utf32_and_big_endian_utf16_with_a_bom_are_read(encoding, items, tmp_path, db):
+    drop, source = drop_source(tmp_path)
+    text = "\ufeff" if encoding.endswith("be") else ""
+    path = drop / "invoices.csv"
+    estate.write_csv(path, items[:20], "us_thousands", encoding=encoding)
+    if text:  # Python's utf-16-be writes no BOM: add one, as Windows does
+        path.write_bytes(text.encode(encoding) + path.read_bytes())
+    run = sync(source)
+    assert (run.status, run.read, run.quarantined) == (RunStatus.SUCCEEDED, 20, 0)
+    assert_landed_exactly(items[:20])
+
+
+def test_an_excel_workbook_is_read_from_its_named_sheet_below_its_title(items, tmp_path, db):
+    drop, source = drop_source(tmp_path, "accounting_parentheses", sheet="Invoices", header_row=3)
+    estate.write_xlsx(drop / "invoices.xlsx", items, "accounting_parentheses", title_rows=2)
+    run = sync(source)
+    assert (run.status, run.read, run.quarantined) == (RunStatus.SUCCEEDED, COUNT, 0)
+    assert_landed_exactly(items)
+
+
+def test_a_workbook_without_the_sheet_asked_for_names_its_sheets(items, tmp_path, db):
+    drop, source = drop_source(tmp_path, sheet="Rechnungen")
+    estate.write_xlsx(drop / "invoices.xlsx", items[:5], "us_thousands")
+    run = sync(source)
+    assert run.status == RunStatus.FAILED
+    assert "invoices.xlsx has no sheet 'Rechnungen'; its sheets: Cover, Invoices" in run.error
+
+
+def pdf(path):
+    path.write_bytes(b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n")
+
+
+def zip_archive(path):
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("invoices.csv", "a,b\n1,2\n")
+
+
+def old_excel(path):
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600)
+
+
+@pytest.mark.parametrize(
+    ("name", "write", "named"),
+    [
+        ("invoices.pdf", pdf, "invoices.pdf is a PDF"),
+        ("invoices.zip", zip_archive, "invoices.zip is a ZIP archive"),
+        ("invoices.xls", old_excel, "invoices.xls is an old-style Excel workbook (.xls)"),
+        ("invoices.csv", zip_archive, "invoices.csv is a ZIP archive"),  # the bytes decide
+    ],
+)
+def test_a_file_the_source_cannot_read_is_named_for_what_it_is(name, write, named, tmp_path, db):
+    drop, source = drop_source(tmp_path)
+    write(drop / name)
+    run = sync(source)
+    source.refresh_from_db()
+    assert run.status == RunStatus.FAILED
+    assert named in source.paused_reason
+    assert "could not be decoded" not in run.error
+    assert "fields, the header" not in run.error
+
+
+def test_a_bom_that_contradicts_the_configured_encoding_is_named(items, tmp_path, db):
+    drop, source = drop_source(tmp_path, encoding="cp1252")
+    estate.write_unicode_text(drop / "invoices.txt", items[:3], "us_thousands")
+    run = sync(source)
+    assert "invoices.txt is UTF-16 text (it starts with a byte-order mark)" in run.error
