@@ -37,6 +37,17 @@ max_length      str                            at most this many characters
 min, max        int, decimal                   inclusive bounds (numbers)
 decimal_comma   int, decimal                   true: "1.234,56" style (dot groups
                                                thousands, comma marks decimals)
+thousands       int, decimal                   digit-grouping separator(s): "," "."
+                                               "'" " " (any space) or a list
+decimal         int, decimal                   the decimal mark, "." or ","
+locale          int, decimal                   both from CLDR (Babel): "de_CH", "fr_FR"
+strip           int, decimal                   "currency" (ISO codes, currency signs)
+                                               or a list of texts around the number
+negative_paren- int, decimal                   true: "(9,693.75)" is negative
+theses
+trailing_minus  int, decimal                   true: "9,693.75-" is negative
+null_values     every type                     texts that mean "no value" ("N/A");
+                                               replaces the source's `null_values`
 format          date, datetime                 a strptime format or a list of them,
                                                tried in order; default ISO 8601
 tz              datetime                       IANA zone of naive times; default "UTC"
@@ -62,7 +73,8 @@ optional one becomes its ``default`` (``None`` without one).
     digits with an optional leading sign, also ``"12.0"``. No exponents and no
     thousands separators (``"1,000"`` is refused: it means 1 in half the
     world), except with ``decimal_comma``, where ``"1.000"`` is 1000 and
-    ``"12,0"`` is 12.
+    ``"12,0"`` is 12, or in a number style (``thousands``, ``locale``...: see
+    `portal.sync.numbers`), where the fraction must be zeros.
 ``decimal``
     A ``Decimal``. Strings like ``"-1234.56"`` or, with ``decimal_comma``,
     ``"-1.234,56"`` / ``"1234,56"``; the dots must group by three there, so
