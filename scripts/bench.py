@@ -1018,6 +1018,68 @@ def bench_sync(args: argparse.Namespace) -> Rows:
     return sync_rows(results, generation)
 
 
+# --- Reading an Excel workbook ----------------------------------------------------------------
+
+
+def xlsx_read(path: Path) -> dict:
+    """Read one workbook as the drop connector does; seconds, rows and peak traced memory."""
+    import tracemalloc
+
+    from portal.sync.connectors import file_formats
+
+    tracemalloc.start()
+    start = time.perf_counter()
+    rows = file_formats.workbook_rows(path, sheet="Invoices", header_row=1)
+    next(rows)  # the header
+    count = sum(1 for _ in rows)
+    seconds = time.perf_counter() - start
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {"rows": count, "seconds": seconds, "peak_bytes": peak, "bytes": path.stat().st_size}
+
+
+@benchmark
+def bench_xlsx(args: argparse.Namespace) -> Rows:
+    """An .xlsx of the landing estate's invoices (portal/demo/landing_estate.py) read with
+    openpyxl in read-only mode: peak memory (tracemalloc) of --xlsx-rows against 10,000."""
+    import tempfile
+
+    from portal.demo import landing_estate
+
+    sizes = sorted({10_000, args.xlsx_rows})
+    figures: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for size in sizes:
+            say(f"xlsx: writing {size:,} invoices ...")
+            path = landing_estate.write_xlsx(
+                Path(folder) / f"invoices_{size}.xlsx",
+                landing_estate.invoices(size),
+                "accounting_parentheses",
+            )
+            figures[str(size)] = xlsx_read(path)
+    small, large = figures[str(sizes[0])], figures[str(sizes[-1])]
+    ratio = large["peak_bytes"] / small["peak_bytes"]
+    figures["peak_ratio"] = ratio
+    write_figures("xlsx", figures)
+    rows: Rows = []
+    for size in sizes:
+        f = figures[str(size)]
+        rows.append(
+            (
+                f"read {size:,} rows ({f['bytes'] / 2**20:.1f} MiB)",
+                f"{f['seconds']:.1f} s, {size / f['seconds']:,.0f} rows/s,"
+                f" peak {f['peak_bytes'] / 2**20:.1f} MiB",
+            )
+        )
+    rows.append(
+        (
+            f"  peak {sizes[-1]:,} / {sizes[0]:,} (target <= 1.3)",
+            f"{ratio:.2f} ({verdict(ratio <= 1.3)})",
+        )
+    )
+    return rows
+
+
 # --- The runner -------------------------------------------------------------------------------
 
 
@@ -1038,6 +1100,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--sync-timeout", type=float, default=900, help="seconds one sync run may take (900)"
+    )
+    parser.add_argument(
+        "--xlsx-rows", type=int, default=100_000, help="rows of the workbook read (100000)"
     )
     parser.add_argument("--db-name", default="portal_bench", help="throwaway database name")
     # The sync benchmark's worker process (bench_sync runs this script with them).

@@ -13,11 +13,15 @@ redis_pidfile=""
 dovecot_conf=""
 pg_data=""
 run_as=()
+maria_pidfile=""
 
 cleanup() {
     local status=$?
     if [ -n "$pg_data" ] && [ -f "$pg_data/postmaster.pid" ]; then
         "${run_as[@]}" "$PG_BIN/pg_ctl" -D "$pg_data" -m immediate stop >/dev/null 2>&1 || true
+    fi
+    if [ -n "$maria_pidfile" ] && [ -f "$maria_pidfile" ]; then
+        kill "$(cat "$maria_pidfile")" 2>/dev/null || true
     fi
     if [ -n "$redis_pidfile" ] && [ -f "$redis_pidfile" ]; then
         kill "$(cat "$redis_pidfile")" 2>/dev/null || true
@@ -148,6 +152,39 @@ EOF
     done
     export TEST_MAILBOX_URL="imap://support%40portal.test:mailbox-secret@127.0.0.1:$imap_port/INBOX"
     echo "IMAP: 127.0.0.1:$imap_port" >&2
+fi
+
+# A throwaway MariaDB for the SQL connector's tests (a departmental system's database):
+# an unprivileged server in the temp dir, on a free loopback port, no networking beyond it.
+if [ -z "${TEST_MARIADB_URL:-}" ]; then
+    command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || apt_install mariadb-server
+    maria_bin=$(command -v mariadbd || echo /usr/sbin/mariadbd)
+    maria_port=$(free_port)
+    maria_dir="$workdir/mariadb"
+    maria_pidfile="$maria_dir/mariadb.pid"
+    mkdir -p "$maria_dir"
+    maria_user=$(id -un)
+    if [ "$(id -u)" = 0 ]; then
+        maria_user=nobody
+        chown -R nobody "$maria_dir"
+    fi
+    mariadb-install-db --no-defaults --user="$maria_user" --datadir="$maria_dir/data" \
+        --auth-root-authentication-method=normal --skip-test-db >"$workdir/mariadb-install.log" 2>&1
+    [ "$(id -u)" = 0 ] && chown -R nobody "$maria_dir"
+    "$maria_bin" --no-defaults --user="$maria_user" --datadir="$maria_dir/data" \
+        --socket="$maria_dir/mysqld.sock" --pid-file="$maria_pidfile" \
+        --bind-address=127.0.0.1 --port="$maria_port" --skip-name-resolve \
+        --innodb-flush-log-at-trx-commit=0 --log-error="$maria_dir/mariadb.log" &
+    for _ in $(seq 100); do
+        python3 -c "import socket; socket.create_connection(('127.0.0.1', $maria_port), 1)" \
+            2>/dev/null && [ -f "$maria_pidfile" ] && break
+        sleep 0.1
+    done
+    mariadb --no-defaults -uroot --socket="$maria_dir/mysqld.sock" -e \
+        "CREATE DATABASE erp; CREATE USER 'sync'@'127.0.0.1' IDENTIFIED BY 'sync-secret';
+         GRANT ALL ON erp.* TO 'sync'@'127.0.0.1';"
+    export TEST_MARIADB_URL="mysql://sync:sync-secret@127.0.0.1:$maria_port/erp"
+    echo "MariaDB: 127.0.0.1:$maria_port" >&2
 fi
 
 if [ ! -x /usr/bin/chromium ]; then

@@ -244,8 +244,9 @@ TICKET_ATTACHMENT_TYPES = {
 }
 # A sync run whose heartbeat is older than this is taken as dead (its worker was killed).
 SYNC_STALE_SECONDS = env_int("SYNC_STALE_SECONDS", 600)
-# A run that quarantined more than this share of what it read ends as "needs attention".
-SYNC_ATTENTION_SHARE = env_int("SYNC_ATTENTION_PERCENT", 50) / 100
+# A run that quarantined more than this share of what it read ends as "needs attention"
+# (a source's config may set its own `attention_percent`).
+SYNC_ATTENTION_SHARE = env_int("SYNC_ATTENTION_PERCENT", 5) / 100
 
 # SLA warnings go out when this share of a target has passed.
 SLA_WARNING_FRACTION = 0.8

@@ -49,6 +49,8 @@ class Batch:
     snapshot_complete: bool = False
     # Source columns present, so the engine can refuse a changed shape before writing.
     columns: list[str] = field(default_factory=list)
+    # Pages of the source this batch read (an API's page is one batch; files have none).
+    pages: int = 0
 
 
 class Connector(Protocol):

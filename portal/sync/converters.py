@@ -29,11 +29,16 @@ _CURRENCY_CODES = """
 CURRENCIES = frozenset(_CURRENCY_CODES.split())
 
 # Spec keys every field takes, and the ones each type takes in addition.
-COMMON_KEYS = frozenset({"from", "type", "required", "default"})
+COMMON_KEYS = frozenset({"from", "type", "required", "default", "null_values"})
+# How a number's text is written (portal/sync/numbers.py).
+NUMBER_STYLE_KEYS = frozenset(
+    {"decimal_comma", "locale", "decimal", "thousands", "strip", "negative_parentheses",
+     "trailing_minus"}
+)  # fmt: skip
 TYPE_KEYS: dict[str, frozenset[str]] = {
     "str": frozenset({"max_length"}),
-    "int": frozenset({"min", "max", "decimal_comma"}),
-    "decimal": frozenset({"min", "max", "decimal_comma"}),
+    "int": frozenset({"min", "max"}) | NUMBER_STYLE_KEYS,
+    "decimal": frozenset({"min", "max"}) | NUMBER_STYLE_KEYS,
     "date": frozenset({"format"}),
     "datetime": frozenset({"format", "tz"}),
     "bool": frozenset(),
@@ -42,6 +47,22 @@ TYPE_KEYS: dict[str, frozenset[str]] = {
 }
 TYPES = tuple(TYPE_KEYS)
 ALL_KEYS = COMMON_KEYS.union(*TYPE_KEYS.values())
+# What operators write for a key we spell otherwise: named in the error with our spelling.
+SPEC_SYNONYMS = {
+    "thousands_separator": "thousands", "thousand_separator": "thousands",
+    "group_separator": "thousands", "grouping": "thousands", "separator": "thousands",
+    "decimal_separator": "decimal", "decimal_point": "decimal", "decimal_mark": "decimal",
+    "parentheses": "negative_parentheses", "accounting": "negative_parentheses",
+    "negative_brackets": "negative_parentheses", "currency_symbol": "strip",
+    "currency": "strip", "prefix": "strip", "suffix": "strip", "remove": "strip",
+    "na_values": "null_values", "nulls": "null_values", "null": "null_values",
+    "missing_values": "null_values", "empty_values": "null_values", "none_values": "null_values",
+    "date_format": "format", "formats": "format", "timezone": "tz", "time_zone": "tz",
+    "max_len": "max_length", "maxlength": "max_length", "length": "max_length",
+    "choices": "values", "mapping": "values", "column": "from", "source": "from",
+    "field": "from", "optional": "required", "minimum": "min", "maximum": "max",
+    "lang": "locale", "language": "locale",
+}  # fmt: skip
 
 ABSENT = object()  # the record has no such key
 MISSING = object()  # a converter's answer for a value that is empty after stripping
@@ -111,7 +132,7 @@ def _str_converter(max_length: int | None) -> Converter:
     return convert
 
 
-def _int_converter(decimal_comma: bool) -> Converter:
+def _int_converter(decimal_comma: bool, styled: tuple | None = None) -> Converter:
     pattern = _INT_COMMA if decimal_comma else _INT_PLAIN
     example = "1.234" if decimal_comma else "1234"
 
@@ -121,6 +142,8 @@ def _int_converter(decimal_comma: bool) -> Converter:
             text = value.strip()
             if not text:
                 return MISSING
+            if styled is not None:
+                return _whole(_read_styled(styled, value, text), value)
             match = pattern.fullmatch(text)
             if match is None:
                 raise Invalid(f"not a whole number (expected e.g. {example}), got {_show(value)}")
@@ -141,7 +164,7 @@ def _int_converter(decimal_comma: bool) -> Converter:
     return convert
 
 
-def _decimal_converter(decimal_comma: bool) -> Converter:
+def _decimal_converter(decimal_comma: bool, styled: tuple | None = None) -> Converter:
     pattern = _DECIMAL_COMMA if decimal_comma else _DECIMAL_PLAIN
     example = "1.234,56" if decimal_comma else "1234.56"
 
@@ -151,6 +174,8 @@ def _decimal_converter(decimal_comma: bool) -> Converter:
             text = value.strip()
             if not text:
                 return MISSING
+            if styled is not None:
+                return _read_styled(styled, value, text)
             if pattern.fullmatch(text) is None:
                 raise Invalid(f"not a number (expected e.g. {example}), got {_show(value)}")
             if decimal_comma:
@@ -173,6 +198,21 @@ def _decimal_converter(decimal_comma: bool) -> Converter:
         raise Invalid(f"not a number, got {_kind(value)}")
 
     return convert
+
+
+def _read_styled(styled: tuple, value: str, text: str) -> Decimal:
+    """`text` read in the field's number style (numbers.number_reader)."""
+    read, example = styled
+    try:
+        return read(text)
+    except ValueError:
+        raise Invalid(f"not a number (expected e.g. {example}), got {_show(value)}") from None
+
+
+def _whole(number: Decimal, value: Any) -> int:
+    if number != number.to_integral_value():
+        raise Invalid(f"not a whole number, got {_show(value)}")
+    return int(number)
 
 
 def _ranged(convert: Converter, low: Decimal | None, high: Decimal | None) -> Converter:
@@ -449,6 +489,31 @@ def _enum_lookup(values: Any) -> tuple[dict[str, Any], str]:
     return lookup, expected
 
 
+def null_tokens(value: Any, where: str = "'null_values'") -> frozenset[str]:
+    """The texts that mean "no value" (compared stripped, ignoring case)."""
+    if value is None:
+        return frozenset()
+    if not isinstance(value, list) or not all(isinstance(token, str) for token in value):
+        raise SpecProblem(
+            f'{where} must be a list of texts that mean "no value" (e.g. ["N/A", "NULL", "-"]),'
+            f" got {value!r}"
+        )
+    return frozenset(token.strip().casefold() for token in value if token.strip())
+
+
+def with_nulls(convert: Converter, tokens: frozenset[str]) -> Converter:
+    """`convert`, taking the texts in `tokens` as missing values."""
+    if not tokens:
+        return convert
+
+    def convert_or_null(value: Any) -> Any:
+        if type(value) is str and value.strip().casefold() in tokens:
+            return MISSING
+        return convert(value)
+
+    return convert_or_null
+
+
 def converter(kind: str, spec: dict) -> Converter:
     """Choose and configure the converter for one field, once."""
     if kind == "str":
@@ -464,7 +529,12 @@ def converter(kind: str, spec: dict) -> Converter:
         if low is not None and high is not None and low > high:
             raise SpecProblem(f"'min' ({low}) is greater than 'max' ({high})")
         make = _int_converter if kind == "int" else _decimal_converter
-        convert = make(decimal_comma)
+        styled = None
+        if any(key in spec for key in NUMBER_STYLE_KEYS - {"decimal_comma"}):
+            from portal.sync.numbers import number_reader  # it builds on this module
+
+            styled = number_reader(spec)
+        convert = make(decimal_comma, styled)
         if low is None and high is None:
             return convert
         return _ranged(convert, low, high)

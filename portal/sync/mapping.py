@@ -37,6 +37,17 @@ max_length      str                            at most this many characters
 min, max        int, decimal                   inclusive bounds (numbers)
 decimal_comma   int, decimal                   true: "1.234,56" style (dot groups
                                                thousands, comma marks decimals)
+thousands       int, decimal                   digit-grouping separator(s): "," "."
+                                               "'" " " (any space) or a list
+decimal         int, decimal                   the decimal mark, "." or ","
+locale          int, decimal                   both from CLDR (Babel): "de_CH", "fr_FR"
+strip           int, decimal                   "currency" (ISO codes, currency signs)
+                                               or a list of texts around the number
+negative_paren- int, decimal                   true: "(9,693.75)" is negative
+theses
+trailing_minus  int, decimal                   true: "9,693.75-" is negative
+null_values     every type                     texts that mean "no value" ("N/A");
+                                               replaces the source's `null_values`
 format          date, datetime                 a strptime format or a list of them,
                                                tried in order; default ISO 8601
 tz              datetime                       IANA zone of naive times; default "UTC"
@@ -62,7 +73,8 @@ optional one becomes its ``default`` (``None`` without one).
     digits with an optional leading sign, also ``"12.0"``. No exponents and no
     thousands separators (``"1,000"`` is refused: it means 1 in half the
     world), except with ``decimal_comma``, where ``"1.000"`` is 1000 and
-    ``"12,0"`` is 12.
+    ``"12,0"`` is 12, or in a number style (``thousands``, ``locale``...: see
+    `portal.sync.numbers`), where the fraction must be zeros.
 ``decimal``
     A ``Decimal``. Strings like ``"-1234.56"`` or, with ``decimal_comma``,
     ``"-1.234,56"`` / ``"1234,56"``; the dots must group by three there, so
@@ -164,6 +176,7 @@ portal.sync.base.ShapeError: source is missing required column(s): Datum
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from typing import Any
 
@@ -173,16 +186,19 @@ from portal.sync.converters import (
     ALL_KEYS,
     COMMON_KEYS,
     MISSING,
+    SPEC_SYNONYMS,
     TYPE_KEYS,
     TYPES,
     Converter,
     Invalid,
     SpecProblem,
     converter,
+    null_tokens,
+    with_nulls,
 )
 from portal.sync.entities import ENTITIES
 
-__all__ = ["ConfigError", "Layouts", "Mapping", "MappingError"]
+__all__ = ["ConfigError", "DeletionFlag", "Layouts", "Mapping", "MappingError"]
 
 
 class ConfigError(PermanentError):
@@ -210,7 +226,9 @@ class MappingError(ValueError):
 class Mapping:
     """How one source's records become one entity's typed fields (see the module docstring)."""
 
-    def __init__(self, entity: str, fields: dict[str, dict | str]) -> None:
+    def __init__(
+        self, entity: str, fields: dict[str, dict | str], *, null_values: Any = None
+    ) -> None:
         schema = ENTITIES.get(entity)
         if schema is None:
             raise ConfigError(
@@ -232,12 +250,19 @@ class Mapping:
         if missing:
             problems.append(f"required field(s) not mapped: {', '.join(missing)}")
 
+        try:
+            nulls = null_tokens(null_values, "the source's 'null_values'")
+        except SpecProblem as problem:
+            problems.append(str(problem))
+            nulls = frozenset()
         plan = []
         for name, spec in fields.items():
             if name not in schema.fields:
                 continue
             try:
-                plan.append(self._compile(name, spec, entity_requires=name in schema.required))
+                plan.append(
+                    self._compile(name, spec, entity_requires=name in schema.required, nulls=nulls)
+                )
             except SpecProblem as problem:
                 problems.append(f"{name}: {problem}")
         if problems:
@@ -250,7 +275,7 @@ class Mapping:
 
     @staticmethod
     def _compile(
-        name: str, spec: Any, *, entity_requires: bool
+        name: str, spec: Any, *, entity_requires: bool, nulls: frozenset[str] = frozenset()
     ) -> tuple[str, str, Converter, bool, Any]:
         if isinstance(spec, str):
             spec = {"from": spec}
@@ -259,7 +284,7 @@ class Mapping:
         unknown = sorted(key for key in spec if key not in ALL_KEYS)
         if unknown:
             raise SpecProblem(
-                f"unknown spec key(s) {', '.join(map(repr, unknown))}"
+                f"unknown spec key(s) {', '.join(map(repr, unknown))}{did_you_mean(unknown)}"
                 f" (expected: {', '.join(sorted(ALL_KEYS))})"
             )
         column = spec.get("from")
@@ -277,7 +302,10 @@ class Mapping:
         if entity_requires and not required:
             raise SpecProblem("the entity requires this field; it cannot be made optional")
 
-        convert = converter(kind, spec)
+        # A field's own null_values replace the source's (an empty list: none for it).
+        if "null_values" in spec:
+            nulls = null_tokens(spec["null_values"])
+        convert = with_nulls(converter(kind, spec), nulls)
 
         default = spec.get("default")
         if default is not None:
@@ -330,7 +358,7 @@ class Mapping:
         for path in sorted(self._source_columns):
             if path in columns or "." not in path or _top(path) not in columns or not records:
                 continue
-            if all(_walk(record, path) is ABSENT for record in records):
+            if all(walk(record, path) is ABSENT for record in records):
                 found = sorted({k for r in records for k in _inner_keys(r, path)})
                 raise ShapeError(
                     f"no record has {path!r}; under {_parent(path)!r} the source has: "
@@ -344,7 +372,7 @@ class Mapping:
         for name, column, convert, required, default in self._plan:
             value = get(column, ABSENT)
             if value is ABSENT and "." in column:
-                value = _walk(raw, column)
+                value = walk(raw, column)
             if value is ABSENT or value is None or value == "":
                 result = MISSING
             else:
@@ -364,6 +392,22 @@ class Mapping:
         return out
 
 
+def did_you_mean(keys: Iterable[str], known: Iterable[str] = ALL_KEYS, synonyms=None) -> str:
+    """' (did you mean ...)' for unknown keys an operator would reasonably try, or ''."""
+    synonyms = SPEC_SYNONYMS if synonyms is None else synonyms
+    known = list(known)
+    hints = []
+    for key in keys:
+        ours = synonyms.get(key.lower()) or next(
+            iter(difflib.get_close_matches(key, known, n=1, cutoff=0.75)), None
+        )
+        if ours:
+            hints.append(f"{key!r}: write {ours!r}")
+        elif key.lower() in known:
+            hints.append(f"{key!r}: write {key.lower()!r}")
+    return f" (did you mean: {'; '.join(hints)})" if hints else ""
+
+
 def _top(path: str) -> str:
     return path.split(".", 1)[0]
 
@@ -372,7 +416,7 @@ def _parent(path: str) -> str:
     return path.rsplit(".", 1)[0]
 
 
-def _walk(record: Any, path: str) -> Any:
+def walk(record: Any, path: str) -> Any:
     """The value at a dotted path in nested objects, or ABSENT where the path ends."""
     value = record
     for key in path.split("."):
@@ -383,8 +427,54 @@ def _walk(record: Any, path: str) -> Any:
 
 
 def _inner_keys(record: dict, path: str) -> list[str]:
-    parent = _walk(record, _parent(path))
+    parent = walk(record, _parent(path))
     return list(parent) if isinstance(parent, dict) else []
+
+
+# What a deletion flag holds when the record is live: nothing, or a "no".
+LIVE_VALUES = frozenset({"", "0", "false", "no", "n", "f", "live", "active", "none", "null"})
+
+
+class DeletionFlag:
+    """Which records the source flags deleted (`deleted_field`, a column or dotted path, and
+    optionally `deleted_values`, the values that mean deleted). Without `deleted_values`
+    any value but an empty one, false, 0 or no means deleted, so a `deleted_at` timestamp
+    column works as a flag too."""
+
+    def __init__(self, config: dict) -> None:
+        self.column = config.get("deleted_field")
+        values = config.get("deleted_values")
+        if self.column is not None and (not isinstance(self.column, str) or not self.column):
+            raise ConfigError(f"'deleted_field' must name the source column, got {self.column!r}")
+        if values is not None and self.column is None:
+            raise ConfigError("'deleted_values' needs 'deleted_field': the column that holds them")
+        if values is not None and (
+            not isinstance(values, list)
+            or not values
+            or not all(isinstance(v, str | int | bool) for v in values)
+        ):
+            raise ConfigError(
+                f"'deleted_values' must be a list of the values that mean deleted, got {values!r}"
+            )
+        self.values = None if values is None else frozenset(map(_flag_text, values))
+
+    def __bool__(self) -> bool:
+        return self.column is not None
+
+    def is_deleted(self, raw: dict) -> bool:
+        value = raw.get(self.column, ABSENT)
+        if value is ABSENT and "." in self.column:
+            value = walk(raw, self.column)
+        text = "" if value is ABSENT or value is None else _flag_text(value)
+        if self.values is not None:
+            return text in self.values
+        return text not in LIVE_VALUES
+
+
+def _flag_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value).strip().casefold()
 
 
 class Layouts:
@@ -406,7 +496,8 @@ class Layouts:
         self.names = ["fields"] * (len(specs) - len(layouts)) + [
             str(layout.get("name") or f"layout {i + 1}") for i, layout in enumerate(layouts)
         ]
-        self.mappings = [Mapping(entity, spec) for spec in specs]
+        nulls = config.get("null_values")
+        self.mappings = [Mapping(entity, spec, null_values=nulls) for spec in specs]
 
     @property
     def default(self) -> Mapping:

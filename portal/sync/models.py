@@ -77,6 +77,7 @@ class SyncRun(models.Model):
         default=0, help_text="Records whose key came again in the same batch (the last one landed)."
     )
     deleted = models.PositiveIntegerField(default=0)
+    pages = models.PositiveIntegerField(default=0, help_text="Pages of an API read.")
     progress = models.CharField(max_length=200, blank=True)
     timings = models.JSONField(
         default=dict,

@@ -15,7 +15,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -37,7 +37,8 @@ from portal.sync import identity
 from portal.sync.base import Batch, PermanentError, ShapeError, TransientError
 from portal.sync.choices import Entity, RunStatus, SourceKind
 from portal.sync.connectors import build_connector
-from portal.sync.mapping import Layouts, Mapping, MappingError
+from portal.sync.connectors.sql import iso_like
+from portal.sync.mapping import DeletionFlag, Layouts, Mapping, MappingError
 from portal.sync.matching import Evidence, OrganisationIndex
 from portal.sync.models import ProcessedFile, QuarantinedRecord, SourceSystem, SyncRun
 from portal.sync.seen import SeenKeys
@@ -62,6 +63,8 @@ BOOKKEEPING = ["source", "external_id", "organisation", "content_hash", "synced_
 DERIVED = ["held"]
 # The raw record, kept beside its mapped values (never a column).
 RAW = "_raw"
+# Whether the source flags the record deleted (`deleted_field`), beside its values.
+DELETED = "_deleted"
 # Which mapped field names the customer, per entity; a CRM account *is* a customer.
 CUSTOMER_KEY = {
     Entity.ORDERS: "customer_id",
@@ -90,6 +93,7 @@ class Plan:
         self.model, renames = ENTITY_MODELS[source.entity]
         self.layouts = Layouts(source.entity, source.config)
         self.mapping = self.layouts.default
+        self.deletion = DeletionFlag(source.config)
         # Every data column of the model, filled from the mapping field of the same
         # name (after renames) or left empty when the source does not have it.
         source_name = {model_field: name for name, model_field in renames.items() if model_field}
@@ -187,6 +191,7 @@ def _map(plan: Plan, run: SyncRun, records: list[dict], label: str, mapping: Map
             )
         else:
             values[RAW] = raw  # for keys quoted anywhere in it (identity.resolve)
+            values[DELETED] = bool(plan.deletion) and plan.deletion.is_deleted(raw)
             rows[str(values["external_id"])] = values
     return rows, bad
 
@@ -245,8 +250,10 @@ def _rows(plan: Plan, rows: dict[str, dict], organisations: dict, now) -> list[t
             for (name, _), empty in zip(plan.targets, plan.empty, strict=True)
         )
         organisation = organisations.get(str(values.get(key))) if key else None
+        # Flagged deleted: kept and hidden at once, as a full run hides what is gone.
+        deleted_at = now if values[DELETED] else None
         out.append(
-            (plan.source.pk, external_id, organisation, content_hash(data), now, None, *data)
+            (plan.source.pk, external_id, organisation, content_hash(data), now, deleted_at, *data)
         )
     return out
 
@@ -345,6 +352,8 @@ def land(
             plan.source.save(update_fields=["cursor"])
             run.cursor_to = batch.cursor
         run.read += len(batch.records)
+        run.pages += batch.pages
+        run.deleted += counts.deleted
         run.created += counts.created
         run.updated += counts.updated
         run.unchanged += counts.unchanged
@@ -364,6 +373,7 @@ class RunTakenOver(PermanentError):
 
 def _save_progress(run: SyncRun) -> None:
     fields = ["read", "created", "updated", "unchanged", "quarantined", "duplicates", "deleted"]
+    fields += ["pages"]
     fields += ["heartbeat_at", "progress", "cursor_to", "timings"]
     # Compare-and-set on the status: a run failed as stale must not carry on writing.
     still_ours = SyncRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
@@ -386,6 +396,8 @@ def _finish(run: SyncRun, status: str, error: str = "", times: PhaseTimes | None
     SyncRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
         status=status, error=error, finished_at=run.finished_at, timings=run.timings
     )
+    # The work queue's card shows how each source's latest run ended.
+    page_cache.bump(everything=True)
     return run
 
 
@@ -412,7 +424,7 @@ def source_sync(
     try:
         plan = Plan(source)
         connector = source_connector(source)
-        cursor = None if full else (source.cursor or None)
+        cursor = None if full else looked_back(source.cursor, source.config)
         batches = connector.fetch(cursor, started_at=run.started_at)
         for batch in times.timed_iteration("read", batches):
             land(plan, run, batch, seen, times)
@@ -456,19 +468,40 @@ def source_sync(
     _close(connector, succeeded=True)
     source.last_success_at = timezone.now()
     source.save(update_fields=["last_success_at", "last_full_at"])
-    return _finish(run, *_verdict(run), times=times)
+    return _finish(run, *_verdict(run, source), times=times)
 
 
-def _verdict(run: SyncRun) -> tuple[str, str]:
-    """A run that read its records through ends "succeeded", unless more than
-    SYNC_ATTENTION_SHARE of them were quarantined: then the source's mapping (or its data)
-    has gone wrong, and the run says so instead of a green "succeeded"."""
-    if run.read and run.quarantined > settings.SYNC_ATTENTION_SHARE * run.read:
+def _verdict(run: SyncRun, source: SourceSystem) -> tuple[str, str]:
+    """A run that read its records through ends "succeeded", unless more than the source's
+    `attention_percent` (default SYNC_ATTENTION_PERCENT, 5) of them were quarantined: then
+    the source's mapping (or its data) has gone wrong, and the run says so instead of a
+    green "succeeded"."""
+    percent = source.config.get("attention_percent")
+    share = settings.SYNC_ATTENTION_SHARE if percent is None else percent / 100
+    if run.read and run.quarantined > share * run.read:
         return RunStatus.ATTENTION, (
             f"{run.quarantined:,} of {run.read:,} records were quarantined: check their "
             "reasons in Quarantine, fix the mapping, then retry them."
         )
     return RunStatus.SUCCEEDED, ""
+
+
+def looked_back(cursor: str, config: dict) -> str | None:
+    """The cursor to read from: `lookback_minutes` before the stored one, so changes stamped
+    late (back-dated, or published late by replication or a long transaction) are read on
+    the next run; what did not change writes nothing. The cursor's own format is kept (a
+    SQLite column compares text). A cursor that is no timestamp is used as it is."""
+    minutes = config.get("lookback_minutes", 0)
+    if not cursor or not minutes:
+        return cursor or None
+    try:
+        moment = datetime.fromisoformat(cursor)
+    except ValueError:
+        return cursor
+    earlier = moment - timedelta(minutes=minutes)
+    if len(cursor) == 10:  # a date
+        return earlier.date().isoformat()
+    return iso_like(earlier.astimezone(UTC) if earlier.tzinfo else earlier, cursor)
 
 
 def source_connector(source: SourceSystem):

@@ -2,6 +2,7 @@
 the customer identities waiting for a person."""
 
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 
 from accounts.choices import AuditAction
@@ -16,7 +17,7 @@ from portal.records.models import (
     Shipment,
 )
 from portal.sync.choices import IdentityStatus, RunStatus
-from portal.sync.models import CustomerIdentity, SourceSystem, SyncRun
+from portal.sync.models import CustomerIdentity, QuarantinedRecord, SourceSystem, SyncRun
 
 RECORD_KINDS = [
     ("orders", Order),
@@ -35,22 +36,39 @@ RECENT_RUNS = 20
 
 
 def source_list() -> QuerySet[SourceSystem]:
-    """Every source with its latest run's id and status (`latest_run_id`, `latest_status`)."""
+    """Every source with its latest run's id, status and counts (`latest_run_id`,
+    `latest_status`, `latest_read`, `latest_quarantined`)."""
     latest = SyncRun.objects.filter(source=OuterRef("pk")).order_by("-started_at")
     return SourceSystem.objects.annotate(
         latest_run_id=Subquery(latest.values("pk")[:1]),
         latest_status=Subquery(latest.values("status")[:1]),
+        latest_read=Subquery(latest.values("read")[:1]),
+        latest_quarantined=Subquery(latest.values("quarantined")[:1]),
     ).order_by("name")
 
 
 def sources_needing_attention() -> QuerySet[SourceSystem]:
-    """Enabled sources that are paused, or whose latest run failed or quarantined most of
-    what it read: the work queue's "Legacy systems" card."""
+    """Enabled sources that are paused, whose latest run failed, needs attention or
+    quarantined any record, or whose quarantined records still wait: the work queue's
+    "Legacy systems" card (`waiting_quarantined` annotated)."""
     troubled = [RunStatus.FAILED, RunStatus.ATTENTION]
+    waiting = (
+        QuarantinedRecord.objects.filter(source=OuterRef("pk"), resolved_at__isnull=True)
+        .order_by()
+        .values("source")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
     return (
         source_list()
+        .annotate(waiting_quarantined=Coalesce(Subquery(waiting), 0))
         .filter(enabled=True)
-        .filter(Q(latest_status__in=troubled) | ~Q(paused_reason=""))
+        .filter(
+            Q(latest_status__in=troubled)
+            | ~Q(paused_reason="")
+            | Q(latest_quarantined__gt=0)
+            | Q(waiting_quarantined__gt=0)
+        )
     )
 
 

@@ -31,6 +31,8 @@ class UpsertCounts:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    # Rows the source flagged deleted that were live (or new) here: hidden by this write.
+    deleted: int = 0
 
     @property
     def written(self) -> int:
@@ -114,26 +116,36 @@ def upsert(
         _insert_on_conflict(model, stage, columns, count=False)
         return counts
     written, created = _insert_on_conflict(model, stage, columns, count=True)
-    return UpsertCounts(created=created, updated=written - created, unchanged=len(rows) - written)
+    flagged = sum(1 for row in rows if row[fields.index("deleted_at")] is not None)
+    return UpsertCounts(
+        created=created, updated=written - created, unchanged=len(rows) - written, deleted=flagged
+    )
 
 
 def _changed(model, fields: list[str], rows: list[tuple]) -> tuple[list[tuple], UpsertCounts]:
     """The rows that are new or differ from what is stored, and the batch's counts.
 
-    A record marked deleted counts as changed: it came back. One run per source at a
-    time (runs.run_claim) means nothing else writes these rows meanwhile.
+    A row differs when its content does, or whether it is deleted: a record marked
+    deleted that comes back live, or one the source now flags deleted (its row carries
+    `deleted_at`), is written; one flagged deleted again is not. One run per source at
+    a time (runs.run_claim) means nothing else writes these rows meanwhile.
     """
     key, digest = fields.index("external_id"), fields.index("content_hash")
+    gone = fields.index("deleted_at")
     stored = _stored_hashes(model, rows[0][fields.index("source")], [row[key] for row in rows])
-    changed = [row for row in rows if stored.get(row[key]) != row[digest]]
+    changed = [row for row in rows if stored.get(row[key]) != (row[digest], row[gone] is not None)]
     created = sum(1 for row in changed if row[key] not in stored)
+    deleted = sum(1 for row in changed if row[gone] is not None)
     return changed, UpsertCounts(
-        created=created, updated=len(changed) - created, unchanged=len(rows) - len(changed)
+        created=created,
+        updated=len(changed) - created,
+        unchanged=len(rows) - len(changed),
+        deleted=deleted,
     )
 
 
-def _stored_hashes(model, source_id: int, keys: list[str]) -> dict[str, str | None]:
-    """{external id: content hash, or None for a record marked deleted} of stored `keys`."""
+def _stored_hashes(model, source_id: int, keys: list[str]) -> dict[str, tuple[str, bool]]:
+    """{external id: (content hash, whether it is marked deleted)} of stored `keys`."""
     if connection.vendor == "postgresql":
         # One probe of the unique index per key, in index order. Written as a LATERAL
         # subquery so that the plan stays that: as a join or `= ANY(...)` the planner
@@ -141,24 +153,24 @@ def _stored_hashes(model, source_id: int, keys: list[str]) -> dict[str, str | No
         # scans it every batch. One array parameter, not thousands of placeholders.
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT k.external_id, t.content_hash FROM unnest(%s::text[]) AS k(external_id) "  # noqa: S608
-                f"CROSS JOIN LATERAL (SELECT CASE WHEN deleted_at IS NULL THEN content_hash END "
-                f"AS content_hash FROM {_quote(model._meta.db_table)} "
+                f"SELECT k.external_id, t.content_hash, t.gone FROM unnest(%s::text[]) "  # noqa: S608
+                f"AS k(external_id) CROSS JOIN LATERAL (SELECT content_hash, "
+                f"deleted_at IS NOT NULL AS gone FROM {_quote(model._meta.db_table)} "
                 f"WHERE source_id = %s AND external_id = k.external_id LIMIT 1) AS t",
                 [sorted(keys), source_id],
             )
-            return dict(cursor.fetchall())
+            return {key: (digest, gone) for key, digest, gone in cursor.fetchall()}
     stored = {}
     for start in range(0, len(keys), LOOKUP_CHUNK):
         found = model.objects.filter(
             source_id=source_id, external_id__in=keys[start : start + LOOKUP_CHUNK]
         ).values_list("external_id", "content_hash", "deleted_at")
-        stored.update({k: None if gone else digest for k, digest, gone in found})
+        stored.update({k: (digest, gone is not None) for k, digest, gone in found})
     return stored
 
 
 def _insert_on_conflict(model, stage: str, columns: list[str], *, count: bool) -> tuple:
-    """INSERT the stage, updating rows whose hash differs or that were marked deleted.
+    """INSERT the stage, updating rows whose hash differs or whose deletion does.
 
     With `count` (PostgreSQL only), (rows written, of which created): the new row
     version's xmax is 0 when INSERT made it and set when ON CONFLICT updated a row.
@@ -170,7 +182,7 @@ def _insert_on_conflict(model, stage: str, columns: list[str], *, count: bool) -
         f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {st} WHERE 1 = 1 "  # noqa: S608
         f"ON CONFLICT (source_id, external_id) DO UPDATE SET {updates} "
         f"WHERE {table}.content_hash <> EXCLUDED.content_hash "
-        f"OR {table}.deleted_at IS NOT NULL"
+        f"OR ({table}.deleted_at IS NULL) <> (EXCLUDED.deleted_at IS NULL)"
     )
     with connection.cursor() as cursor:
         if not count:

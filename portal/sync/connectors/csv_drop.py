@@ -5,8 +5,13 @@ Configuration keys:
 - ``path`` (required): the drop folder.
 - ``pattern``: glob of the files to read, relative to ``path`` (default ``*.csv``).
   Files under ``<path>/archive/`` are never read.
-- ``encoding``: ``auto`` (default) reads a file as UTF-8 (a BOM is dropped) if
+- ``encoding``: ``auto`` (default) reads a file in the encoding its byte-order mark
+  names (UTF-8, UTF-16 or UTF-32: Excel's "Unicode text" is UTF-16), else as UTF-8 if
   all of it is valid UTF-8, else as Windows-1252; or any Python codec name.
+- ``sheet``, ``header_row``: for Excel workbooks (.xlsx, told by their bytes, read by
+  file_formats.py): the sheet to read (default the first) and the row of column names
+  (default 1). A file that is neither text nor a workbook (a PDF, a ZIP archive, an
+  old .xls) pauses the source, named for what it is.
 - ``delimiter``: ``auto`` (default) guesses one of ``,`` ``;`` tab ``|`` from the
   first 64 KB (csv.Sniffer, falling back to the one most frequent in the header
   line, then ``,``); or the delimiter itself. Quoting is always the standard
@@ -47,7 +52,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from portal.sync.base import Batch, PermanentError, ShapeError, TransientError
-from portal.sync.connectors import batch_size_of, required
+from portal.sync.connectors import batch_size_of, file_formats, required
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +72,8 @@ class CsvDropConnector:
         self.delimiter: str = config.get("delimiter", "auto")
         self.archive = bool(config.get("archive", True))
         self.snapshot = bool(config.get("snapshot", False))
+        self.sheet: str | None = config.get("sheet")  # workbooks: file_formats.py
+        self.header_row = file_formats.check_header_row(config.get("header_row", 1))
         self.batch_size = batch_size_of(config)
         self.is_processed = is_processed
         if self.encoding != "auto":
@@ -85,12 +92,14 @@ class CsvDropConnector:
         for path in self._files():
             checksum, is_utf8 = _scan(path)
             if not self.is_processed(checksum):
-                encoding = self.encoding
-                if encoding == "auto":
-                    encoding = "utf-8-sig" if is_utf8 else "cp1252"
+                kind = file_formats.sniff(path)
                 # Returns once the engine asked for more after the file's last batch,
                 # i.e. after that batch landed.
-                yield from self._read(path, checksum, encoding)
+                if kind.workbook:
+                    yield from self._read_workbook(path, checksum)
+                else:
+                    encoding = file_formats.text_encoding(kind, self.encoding, is_utf8, path.name)
+                    yield from self._read(path, checksum, encoding)
             self._done.append((path, checksum))
 
     def finish(self, *, succeeded: bool) -> None:
@@ -134,6 +143,19 @@ class CsvDropConnector:
             raise ShapeError(f"{path.name} could not be decoded as {encoding}") from error
         except OSError as error:
             raise TransientError(f"could not read {path.name}: {error}") from error
+
+    def _read_workbook(self, path: Path, checksum: str) -> Iterator[Batch]:
+        rows = file_formats.workbook_rows(path, sheet=self.sheet, header_row=self.header_row)
+        header = next(rows)
+        for chunk, last in _chunks(rows, self.batch_size):
+            yield Batch(
+                records=chunk,
+                label=path.name,
+                columns=header,
+                completed_file=checksum if last else None,
+                snapshot=self.snapshot,
+                snapshot_complete=self.snapshot and last,
+            )
 
     def _delimiter_for(self, file: Any) -> str:
         if self.delimiter != "auto":

@@ -1,25 +1,36 @@
-"""Read one table of a SQL database incrementally: PostgreSQL (psycopg 3) or SQLite.
+"""Read one table of a SQL database incrementally, through SQLAlchemy Core.
+
+Tested against PostgreSQL (psycopg 3), MariaDB (PyMySQL; MySQL speaks the same) and
+SQLite. SQL Server and Oracle go through the same code with their SQLAlchemy dialects
+but were **not tested** here: install their driver (``pymssql`` or ``pyodbc``;
+``oracledb``, whose thin mode needs no Oracle client) and give its URL.
 
 Configuration keys:
 
-- ``dsn_env`` (required): name of the environment variable holding the DSN, read
-  when a run starts. ``postgresql://...`` (or ``postgres://...``) connects with
-  psycopg 3; ``sqlite:///abs/path.db`` opens that file read-only with sqlite3.
+- ``dsn_env`` (required): name of the environment variable holding the database URL,
+  read when a run starts (never stored, never echoed: it may carry a password).
+  ``postgresql://`` (or ``postgres://``) connects with psycopg 3; ``mysql://`` or
+  ``mariadb://`` with PyMySQL; ``sqlite:///abs/path.db`` opens that file read-only;
+  any SQLAlchemy URL naming its driver is used as it is
+  (``mssql+pymssql://``, ``mssql+pyodbc://``, ``oracle+oracledb://``).
 - ``table`` (required): the table (or view) to read, optionally schema-qualified
-  (``erp.orders``). Identifiers are quoted, so they are case-sensitive.
+  (``erp.orders``). Its columns are read from the database (reflection), so a
+  missing one is named before anything is read; names are quoted as the dialect needs.
 - ``cursor_column`` (required): a column that grows whenever a row changes,
   e.g. ``updated_at``. It is always read, even if ``columns`` leaves it out.
 - ``key_column`` (required): a unique column ordering rows that share a cursor
   value, e.g. ``id``, so batches come in a stable order.
 - ``columns``: list of the columns to read (default: all of them).
 - ``batch_size``: rows per batch (default 5000).
-- ``query_timeout``: seconds one statement, i.e. each FETCH of a batch, may take
-  on PostgreSQL (default 300). Connecting times out after 10 s on both.
+- ``query_timeout``: seconds one statement may take where the driver lets us say so
+  (PostgreSQL's statement_timeout, PyMySQL's read timeout; default 300). Connecting
+  times out after 10 s.
 
 The query is ``SELECT cols FROM table WHERE cursor_column >= :cursor ORDER BY
-cursor_column, key_column`` (no WHERE when there is no cursor yet). PostgreSQL
-rows stream through a server-side cursor in a read-only transaction; SQLite rows
-through ``fetchmany``. Either way one batch is in memory at a time.
+cursor_column, key_column`` (no WHERE when there is no cursor yet), the cursor given
+as the column's own Python type (a datetime for a timestamp column). Rows stream
+(``stream_results``): a server-side cursor on PostgreSQL, an unbuffered cursor on
+MySQL/MariaDB, ``fetchmany`` on SQLite; one batch is in memory at a time.
 
 Each batch's cursor is min(highest cursor value read so far, started_at) as text:
 
@@ -37,22 +48,31 @@ Each batch's cursor is min(highest cursor value read so far, started_at) as text
 
 from __future__ import annotations
 
-import re
-import sqlite3
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import closing, contextmanager
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import psycopg
-from psycopg import errors, sql
+import sqlalchemy as sa
+from sqlalchemy import exc
+from sqlalchemy.pool import NullPool
 
 from portal.sync.base import Batch, PermanentError, ShapeError, TransientError
 from portal.sync.connectors import batch_size_of, required, secret_from_env
 
 CONNECT_TIMEOUT = 10
-IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# URL schemes without a driver, and the driver we ship for them.
+DRIVERS = {
+    "postgres": "postgresql+psycopg",
+    "postgresql": "postgresql+psycopg",
+    "mysql": "mysql+pymysql",
+    "mariadb": "mariadb+pymysql",
+}
+NAMES = {"postgresql": "PostgreSQL", "mysql": "MySQL/MariaDB", "mariadb": "MySQL/MariaDB",
+         "sqlite": "SQLite", "mssql": "SQL Server", "oracle": "Oracle"}  # fmt: skip
+# Login refused: PostgreSQL's SQLSTATE class 28, MySQL's 1044/1045/1698.
+REFUSED_LOGINS = {1044, 1045, 1698}
 
 
 class SqlConnector:
@@ -68,118 +88,111 @@ class SqlConnector:
         self.query_timeout = float(config.get("query_timeout", 300))
 
     def fetch(self, cursor: str | None, *, started_at: datetime) -> Iterator[Batch]:
-        dsn = secret_from_env(self.dsn_env)
-        if dsn.startswith(("postgresql://", "postgres://")):
-            yield from self._fetch_postgres(dsn, cursor, started_at)
-        elif dsn.startswith("sqlite:///"):
-            yield from self._fetch_sqlite(Path(dsn.removeprefix("sqlite://")), cursor, started_at)
-        else:
-            # Never echo the DSN: it may carry a password.
-            raise PermanentError(f"{self.dsn_env} must hold a postgresql:// or sqlite:/// URL")
+        engine = self._engine(secret_from_env(self.dsn_env))
+        name = NAMES.get(engine.dialect.name, engine.dialect.name)
+        try:
+            with _errors(self.table, name), engine.connect() as conn:
+                if engine.dialect.name == "postgresql":
+                    conn.execution_options(postgresql_readonly=True)  # a connector only reads
+                table = self._reflect(conn)
+                query = self._query(table, cursor)
+                options = {"stream_results": True, "yield_per": self.batch_size}
+                result = conn.execution_options(**options).execute(query)
+                columns = list(result.keys())
+                position = columns.index(self.cursor_column)
+                highest: Any = None
+                for rows in result.partitions(self.batch_size):
+                    values = [row[position] for row in rows if row[position] is not None]
+                    if values and (highest is None or max(values) > highest):
+                        highest = max(values)
+                    yield Batch(
+                        records=[dict(zip(columns, row, strict=True)) for row in rows],
+                        cursor=cursor_text(highest, started_at),
+                        label=self.table,
+                        columns=columns,
+                    )
+        finally:
+            engine.dispose()
 
     def finish(self, *, succeeded: bool) -> None:
         """Nothing to clean up: the connection closes when fetch ends."""
 
-    # PostgreSQL
+    def _engine(self, dsn: str) -> sa.Engine:
+        try:
+            url = sa.make_url(dsn)
+        except exc.ArgumentError:
+            # Never echo the DSN: it may carry a password.
+            raise PermanentError(f"{self.dsn_env} does not hold a database URL") from None
+        url = url.set(drivername=DRIVERS.get(url.drivername, url.drivername))
+        backend = url.get_backend_name()
+        args: dict[str, Any] = {}
+        if backend == "postgresql":
+            timeout_ms = int(self.query_timeout * 1000)
+            # UTC sessions: timestamptz values, hence cursors, come back in UTC.
+            args = {"connect_timeout": CONNECT_TIMEOUT, "application_name": "portal-sync",
+                    "options": f"-c statement_timeout={timeout_ms} -c TimeZone=UTC"}  # fmt: skip
+        elif backend in ("mysql", "mariadb"):
+            args = {"connect_timeout": CONNECT_TIMEOUT, "read_timeout": int(self.query_timeout),
+                    "init_command": "SET time_zone = '+00:00'"}  # fmt: skip
+        elif backend == "sqlite":
+            url, args = self._sqlite_url(url), {"timeout": CONNECT_TIMEOUT}
+        try:
+            return sa.create_engine(url, poolclass=NullPool, connect_args=args)
+        except (exc.NoSuchModuleError, ModuleNotFoundError) as error:
+            raise PermanentError(
+                f"{self.dsn_env}: no driver for {url.drivername} is installed ({error})"
+            ) from None
 
-    def _fetch_postgres(
-        self, dsn: str, cursor: str | None, started_at: datetime
-    ) -> Iterator[Batch]:
-        timeout_ms = int(self.query_timeout * 1000)
-        with (
-            _postgres_errors(self.table),
-            psycopg.connect(
-                dsn,
-                connect_timeout=CONNECT_TIMEOUT,
-                application_name="portal-sync",
-                # UTC sessions: timestamptz values, hence cursors, come back in UTC.
-                options=f"-c statement_timeout={timeout_ms} -c TimeZone=UTC",
-            ) as conn,
-        ):
-            conn.read_only = True  # a connector only ever reads the source
-            # A named cursor is a server-side one: rows come FETCH by FETCH.
-            with conn.cursor(name="portal_sync") as cur:
-                params = {"cursor": cursor} if cursor is not None else None
-                cur.execute(self._postgres_query(cursor), params)
-                columns = [column.name for column in cur.description or []]
-                yield from self._batches(cur.fetchmany, columns, started_at)
-
-    def _postgres_query(self, cursor: str | None) -> sql.Composed:
-        table = sql.Identifier(*self.table.split("."))
-        selected = (
-            sql.SQL(", ").join(map(sql.Identifier, self.columns)) if self.columns else sql.SQL("*")
-        )
-        cursor_column = sql.Identifier(self.cursor_column)
-        where = sql.SQL("WHERE {} >= %(cursor)s").format(cursor_column)
-        return sql.SQL("SELECT {} FROM {} {} ORDER BY {}, {}").format(
-            selected,
-            table,
-            where if cursor is not None else sql.SQL(""),
-            cursor_column,
-            sql.Identifier(self.key_column),
-        )
-
-    # SQLite
-
-    def _fetch_sqlite(
-        self, path: Path, cursor: str | None, started_at: datetime
-    ) -> Iterator[Batch]:
+    def _sqlite_url(self, url: sa.URL) -> sa.URL:
+        path = Path(url.database or "")
         if not path.is_absolute():
             raise PermanentError(f"{self.dsn_env}: the SQLite path must be absolute")
         if not path.is_file():
             raise PermanentError(f"SQLite database {path} does not exist")
         # mode=ro: a connector never writes, and a wrong path must not create a file.
-        uri = f"{path.as_uri()}?mode=ro"
-        with (
-            _sqlite_errors(self.table),
-            closing(sqlite3.connect(uri, uri=True, timeout=CONNECT_TIMEOUT)) as conn,
-        ):
-            self._check_sqlite_columns(conn)
-            params = {"cursor": cursor} if cursor is not None else {}
-            cur = conn.execute(self._sqlite_query(cursor), params)
-            columns = [column[0] for column in cur.description]
-            yield from self._batches(cur.fetchmany, columns, started_at)
+        return sa.make_url(f"sqlite:///{path.as_uri()}?mode=ro&uri=true")
 
-    def _check_sqlite_columns(self, conn: sqlite3.Connection) -> None:
-        # SQLite reads a double-quoted name that is not a column as a string
-        # literal, so a missing column would not fail the query: check first.
-        empty = conn.execute(f"SELECT * FROM {_sqlite_name(self.table)} LIMIT 0")  # noqa: S608
-        present = {column[0] for column in empty.description}
+    def _reflect(self, conn: sa.Connection) -> sa.Table:
+        schema, _, name = self.table.rpartition(".")
+        try:
+            table = sa.Table(name, sa.MetaData(), schema=schema or None, autoload_with=conn)
+        except exc.NoSuchTableError:
+            raise ShapeError(f"table {self.table} not found in the source database") from None
         wanted = [*(self.columns or []), self.cursor_column, self.key_column]
-        missing = sorted({name for name in wanted if name not in present})
+        missing = sorted({column for column in wanted if column not in table.c})
         if missing:
             raise ShapeError(f"{self.table}: no such column: {', '.join(missing)}")
+        return table
 
-    def _sqlite_query(self, cursor: str | None) -> str:
-        selected = ", ".join(map(_sqlite_name, self.columns)) if self.columns else "*"
-        cursor_column = _sqlite_name(self.cursor_column)
-        where = f"WHERE {cursor_column} >= :cursor" if cursor is not None else ""
-        # Every identifier went through _sqlite_name; the cursor is a parameter.
-        return (
-            f"SELECT {selected} FROM {_sqlite_name(self.table)} {where} "  # noqa: S608
-            f"ORDER BY {cursor_column}, {_sqlite_name(self.key_column)}"
-        )
+    def _query(self, table: sa.Table, cursor: str | None) -> sa.Select:
+        selected = [table.c[name] for name in self.columns] if self.columns else [table]
+        column = table.c[self.cursor_column]
+        query = sa.select(*selected).order_by(column, table.c[self.key_column])
+        if cursor is None:
+            return query
+        return query.where(column >= sa.bindparam("cursor", _typed(cursor, column)))
 
-    # Both
 
-    def _batches(
-        self,
-        fetchmany: Callable[[int], Sequence[Sequence[Any]]],
-        columns: list[str],
-        started_at: datetime,
-    ) -> Iterator[Batch]:
-        position = columns.index(self.cursor_column)
-        highest: Any = None
-        while rows := fetchmany(self.batch_size):
-            values = [row[position] for row in rows if row[position] is not None]
-            if values and (highest is None or max(values) > highest):
-                highest = max(values)
-            yield Batch(
-                records=[dict(zip(columns, row, strict=True)) for row in rows],
-                cursor=cursor_text(highest, started_at),
-                label=self.table,
-                columns=columns,
-            )
+def _typed(cursor: str, column: sa.Column) -> Any:
+    """The stored cursor as the column's own Python type: a driver compares a datetime
+    with a timestamp column the same way everywhere, a string not always."""
+    try:
+        kind = column.type.python_type
+    except NotImplementedError:
+        return cursor
+    try:
+        if kind is datetime:
+            moment = datetime.fromisoformat(cursor)
+            if moment.tzinfo is not None and not getattr(column.type, "timezone", False):
+                moment = moment.astimezone(UTC).replace(tzinfo=None)  # a naive UTC column
+            return moment
+        if kind is date:
+            return date.fromisoformat(cursor[:10])
+        if kind is int:
+            return int(cursor)
+    except ValueError:
+        return cursor
+    return cursor
 
 
 def cursor_text(highest: Any, started_at: datetime) -> str | None:
@@ -205,10 +218,10 @@ def _clamp_iso_string(value: str, started: datetime) -> str:
         return value  # not a timestamp: nothing to clamp against
     if _as_utc(moment) <= started:
         return value
-    return _iso_like(started, value)
+    return iso_like(started, value)
 
 
-def _iso_like(moment: datetime, sample: str) -> str:
+def iso_like(moment: datetime, sample: str) -> str:
     """`moment` (UTC) written the way `sample` writes timestamps, so strings compare right."""
     if len(sample) == 10:  # a date
         return moment.date().isoformat()
@@ -227,48 +240,27 @@ def _as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _sqlite_name(name: str) -> str:
-    parts = name.split(".")
-    for part in parts:
-        if not IDENTIFIER.match(part):
-            raise PermanentError(f"{name!r} is not a plain SQL identifier")
-    return ".".join(f'"{part}"' for part in parts)
-
-
 @contextmanager
-def _postgres_errors(table: str) -> Iterator[None]:
+def _errors(table: str, database: str) -> Iterator[None]:
     try:
         yield
-    except errors.UndefinedTable as error:
-        raise ShapeError(
-            f"table {table} not found in the source database: {_first_line(error)}"
-        ) from error
-    except errors.UndefinedColumn as error:
-        raise ShapeError(f"{table}: {_first_line(error)}") from error
-    except psycopg.OperationalError as error:
-        # Class 28 is a refused login: retrying will not help.
-        if (error.sqlstate or "").startswith("28"):
-            raise PermanentError(f"credentials refused: {_first_line(error)}") from error
-        raise TransientError(f"PostgreSQL: {_first_line(error)}") from error
-    except psycopg.Error as error:
-        raise PermanentError(f"PostgreSQL: {_first_line(error)}") from error
+    except exc.DBAPIError as error:
+        message = f"{database}: {_first_line(error.orig or error)}"
+        if _login_refused(error):
+            raise PermanentError(f"credentials refused: {message}") from error
+        if isinstance(error, exc.OperationalError) or error.connection_invalidated:
+            raise TransientError(message) from error  # unreachable, restarting, locked
+        raise PermanentError(message) from error
+    except exc.SQLAlchemyError as error:
+        raise PermanentError(f"{database}: {_first_line(error)}") from error
 
 
-@contextmanager
-def _sqlite_errors(table: str) -> Iterator[None]:
-    try:
-        yield
-    except sqlite3.OperationalError as error:
-        message = str(error)
-        if message.startswith("no such table"):
-            missing = f"table {table} not found in the source database"
-            raise ShapeError(f"{missing}: {message}") from error
-        if message.startswith("no such column"):
-            raise ShapeError(f"{table}: {message}") from error
-        raise TransientError(f"SQLite: {message}") from error  # locked, I/O
-    except sqlite3.Error as error:
-        raise PermanentError(f"SQLite: {error}") from error
+def _login_refused(error: exc.DBAPIError) -> bool:
+    original = error.orig
+    sqlstate = getattr(original, "sqlstate", None) or ""
+    code = original.args[0] if original is not None and original.args else None
+    return sqlstate.startswith("28") or code in REFUSED_LOGINS
 
 
-def _first_line(error: Exception) -> str:
+def _first_line(error: BaseException) -> str:
     return str(error).strip().split("\n", 1)[0]

@@ -85,6 +85,8 @@ def test_bad_records_are_quarantined_while_the_rest_lands(legacy, order_source):
 def test_a_run_that_quarantines_most_of_what_it_read_needs_attention(
     legacy, order_source, client, world
 ):
+    order_source.config["attention_percent"] = 50  # this source's own threshold
+    order_source.save()
     legacy.put(1)
     legacy.put(2, total="-4.00")
     assert sync(order_source).status == RunStatus.SUCCEEDED  # half: not most
@@ -98,12 +100,62 @@ def test_a_run_that_quarantines_most_of_what_it_read_needs_attention(
     assert SyncRun.objects.get(pk=run.pk).status == RunStatus.ATTENTION
     client.force_login(world.am_a)
     queue = client.get(reverse("portal:work_queue")).content.decode()
-    assert "Order entry</a>: its latest run needs attention" in queue
+    assert "Order entry</a>: its latest run needs attention: it quarantined 4 of 5" in queue
 
-    legacy.put(6, at=T0 + timedelta(minutes=6))  # the next run reads good ones: the card empties
+    # The next run reads a good one (and 5 again, at the cursor): under this source's
+    # threshold, but the card still names the run that quarantined a record.
+    legacy.put(6, at=T0 + timedelta(minutes=6))
+    assert sync(order_source).status == RunStatus.SUCCEEDED
+    queue = client.get(reverse("portal:work_queue")).content.decode()
+    assert "Order entry</a>: its latest run quarantined 1 of 2 records" in queue
+    QuarantinedRecord.objects.update(resolved_at=T0)
     assert sync(order_source).status == RunStatus.SUCCEEDED
     queue = client.get(reverse("portal:work_queue")).content.decode()
     assert "Every legacy system's latest run went through." in queue
+
+
+def test_by_default_a_few_per_cent_quarantined_need_attention_and_any_is_on_the_queue(
+    legacy, order_source, client, world
+):
+    for i in range(1, 41):
+        legacy.put(i, total="-1.00" if i == 7 else "10.00")
+    run = sync(order_source)
+    assert (run.status, run.read, run.quarantined) == (RunStatus.SUCCEEDED, 40, 1)  # 2.5 %
+    client.force_login(world.am_a)
+    queue = client.get(reverse("portal:work_queue")).content.decode()
+    assert "Order entry</a>: its latest run quarantined 1 of 40 records" in queue
+
+    for i in range(41, 44):
+        legacy.put(i, total="-1.00" if i < 43 else "1.00", at=T0 + timedelta(minutes=i))
+    run = sync(order_source)  # 3 of 43 (the 40 at the cursor read again): 7 %
+    assert run.status == RunStatus.ATTENTION
+    queue = client.get(reverse("portal:work_queue")).content.decode()
+    assert "its latest run needs attention: it quarantined 3 of 43 records" in queue
+
+    # A later run that reads nothing bad still leaves the waiting records on the queue.
+    legacy.put(44, at=T0 + timedelta(hours=1))
+    assert sync(order_source).quarantined == 0
+    queue = client.get(reverse("portal:work_queue")).content.decode()
+    assert "Order entry</a>: 3 quarantined records wait in Quarantine" in queue
+
+
+def test_lookback_reads_changes_stamped_before_the_cursor_and_writes_nothing_else(
+    legacy, order_source
+):
+    for i in range(1, 4):
+        legacy.put(i, at=T0 + timedelta(minutes=i))
+    sync(order_source)
+    # A change committed late, stamped 2 minutes before the cursor (minute 3).
+    legacy.put(1, total="55.00", at=T0 + timedelta(minutes=1))
+    assert sync(order_source).updated == 0  # invisible without a look-back
+    order_source.config["lookback_minutes"] = 5
+    order_source.save()
+    run = sync(order_source)
+    assert (run.read, run.updated, run.unchanged) == (3, 1, 2)
+    assert str(Order.objects.get(external_id="1").total) == "55.00"
+    assert run.cursor_to == (T0 + timedelta(minutes=3)).isoformat()  # the cursor stays
+    again = sync(order_source)
+    assert (again.read, again.created, again.updated) == (3, 0, 0)
 
 
 def test_quarantined_records_land_after_the_mapping_is_fixed(legacy, order_source):

@@ -1,0 +1,193 @@
+"""What a dropped file is, told by its bytes, and the reader of Excel workbooks.
+
+A drop folder gets what departments export: CSV in any encoding, Excel's "Unicode text"
+(UTF-16 with a byte-order mark, tab-separated), .xlsx workbooks, and now and then a
+PDF or a ZIP archive by mistake. `sniff` looks at the first bytes (a byte-order mark, a
+file signature) rather than the name, so the CSV connector (csv_drop.py) reads text in
+the encoding its BOM names, reads workbooks with openpyxl, and names a file it cannot
+read for what it is ("report.pdf is a PDF") instead of reporting its lines as the
+wrong shape.
+
+Workbooks are read with openpyxl in read-only mode, which streams rows from the zip
+(memory stays flat however long the sheet): the sheet named by ``sheet`` (default the
+first), the header on row ``header_row`` (default 1; rows above it, a report's title,
+are skipped). Cells come as Python values: text, int, float (a whole float as int),
+datetime; empty cells as "".
+"""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from portal.sync.base import PermanentError, ShapeError, TransientError
+
+HEAD_BYTES = 4096
+
+# Byte-order marks, longest first (UTF-32 LE starts with UTF-16 LE's).
+BOMS = [
+    (b"\xff\xfe\x00\x00", "utf-32", "UTF-32 text"),
+    (b"\x00\x00\xfe\xff", "utf-32", "UTF-32 text"),
+    (b"\xef\xbb\xbf", "utf-8-sig", "UTF-8 text"),
+    (b"\xff\xfe", "utf-16", "UTF-16 text"),
+    (b"\xfe\xff", "utf-16", "UTF-16 text"),
+]
+# Signatures of files that are not text, and what to call them.
+SIGNATURES = [
+    (b"%PDF", "a PDF"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old-style Excel workbook (.xls) or Office file"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+    (b"Rar!", "a RAR archive"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"{\\rtf", "an RTF document"),
+    (b"SQLite format 3\x00", "an SQLite database"),
+]
+ZIP = b"PK\x03\x04"
+EMPTY_ZIP = b"PK\x05\x06"
+
+
+@dataclass(frozen=True)
+class FileKind:
+    """What a file is: text in an encoding (None: not known from its bytes), a workbook,
+    or something else, described for messages."""
+
+    description: str
+    encoding: str | None = None  # from a byte-order mark
+    workbook: bool = False
+    text: bool = True
+
+
+def sniff(path: Path) -> FileKind:
+    try:
+        with path.open("rb") as file:
+            head = file.read(HEAD_BYTES)
+    except OSError as error:
+        raise TransientError(f"could not read {path.name}: {error}") from error
+    for bom, encoding, description in BOMS:
+        if head.startswith(bom):
+            return FileKind(description, encoding=encoding)
+    if head.startswith((ZIP, EMPTY_ZIP)):
+        return _zip_kind(path)
+    for signature, description in SIGNATURES:
+        if head.startswith(signature):
+            return FileKind(description, text=False)
+    if b"\x00" in head:
+        # UTF-16 without a BOM puts a NUL beside every ASCII letter.
+        if head[1::2].count(0) > len(head) // 4 or head[0::2].count(0) > len(head) // 4:
+            return FileKind("UTF-16 text without a byte-order mark", text=False)
+        return FileKind("binary data, not text", text=False)
+    return FileKind("text")
+
+
+def _zip_kind(path: Path) -> FileKind:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+    except zipfile.BadZipFile:
+        return FileKind("a damaged ZIP archive", text=False)
+    if "xl/workbook.xml" in names:
+        return FileKind("an Excel workbook", workbook=True, text=False)
+    if "xl/workbook.bin" in names:
+        return FileKind("an Excel binary workbook (.xlsb)", text=False)
+    if "word/document.xml" in names:
+        return FileKind("a Word document", text=False)
+    if "content.xml" in names:
+        return FileKind("an OpenDocument file", text=False)
+    return FileKind("a ZIP archive", text=False)
+
+
+def text_encoding(kind: FileKind, configured: str, is_utf8: bool, name: str) -> str:
+    """The encoding to read a text file with; a ShapeError naming what the file is when it
+    is not text this source can read."""
+    if not kind.text:
+        raise ShapeError(
+            f"{name} is {kind.description}: this source reads CSV or tab-separated text and "
+            "Excel workbooks (.xlsx); save it as one of those, or narrow the folder's 'pattern'"
+        )
+    if configured == "auto":
+        return kind.encoding or ("utf-8-sig" if is_utf8 else "cp1252")
+    if kind.encoding and not _same_family(kind.encoding, configured):
+        raise ShapeError(
+            f"{name} is {kind.description} (it starts with a byte-order mark), but the source "
+            f'reads {configured}: set "encoding": "auto" or {kind.encoding!r}'
+        )
+    return configured
+
+
+def _same_family(bom_encoding: str, configured: str) -> bool:
+    family = bom_encoding.split("-")[1].removesuffix("sig")  # 8, 16, 32
+    return configured.lower().replace("_", "-").replace("utf-", "utf").startswith(f"utf{family}")
+
+
+def workbook_rows(path: Path, *, sheet: str | None, header_row: int) -> Iterator[Any]:
+    """(header, records) of a workbook's sheet, streamed; a ShapeError naming the sheets
+    when the one asked for is not there."""
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError) as error:
+        raise ShapeError(f"{path.name} is not a readable Excel workbook: {error}") from error
+    except OSError as error:
+        raise TransientError(f"could not read {path.name}: {error}") from error
+    try:
+        if sheet is None:
+            worksheet = book.worksheets[0]
+        elif sheet in book.sheetnames:
+            worksheet = book[sheet]
+        else:
+            raise ShapeError(
+                f"{path.name} has no sheet {sheet!r}; its sheets: {', '.join(book.sheetnames)}"
+            )
+        rows = worksheet.iter_rows(min_row=header_row, values_only=True)
+        header = _header(next(rows, None), path.name, header_row)
+        yield header
+        yield from _records(rows, header, path.name, header_row)
+    finally:
+        book.close()
+
+
+def _header(row: tuple | None, name: str, number: int) -> list[str]:
+    if row is None:
+        raise ShapeError(f"{name}: no header on row {number} (the sheet has fewer rows)")
+    cells = ["" if cell is None else str(cell).strip() for cell in row]
+    while cells and not cells[-1]:
+        cells.pop()
+    if not cells or "" in cells or len(set(cells)) != len(cells):
+        raise ShapeError(
+            f"{name}, row {number}: the header has an empty or repeated column name: {cells} "
+            "(set 'header_row' to the row of column names)"
+        )
+    return cells
+
+
+def _records(rows: Any, header: list[str], name: str, header_row: int) -> Iterator[dict]:
+    width = len(header)
+    for number, row in enumerate(rows, start=header_row + 1):
+        values = [_cell(cell) for cell in row]
+        if not any(value != "" for value in values):
+            continue  # an empty row
+        if any(value != "" for value in values[width:]):
+            raise ShapeError(f"{name}, row {number}: a value beyond the header's {width} columns")
+        values += [""] * (width - len(values))
+        yield dict(zip(header, values[:width], strict=True))
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def check_header_row(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise PermanentError(f"'header_row' must be a row number from 1, not {value!r}")
+    return value
