@@ -246,6 +246,9 @@ TICKET_ATTACHMENT_TYPES = {
 SYNC_STALE_SECONDS = env_int("SYNC_STALE_SECONDS", 600)
 # A run that quarantined more than this share of what it read ends as "needs attention".
 SYNC_ATTENTION_SHARE = env_int("SYNC_ATTENTION_PERCENT", 50) / 100
+# A dropped file is taken once its size and time stopped changing this long ago
+# (a source's "settle_seconds" overrides it); docs/sync.md, "Dropping files safely".
+SYNC_DROP_SETTLE_SECONDS = env_int("SYNC_DROP_SETTLE_SECONDS", 10)
 
 # SLA warnings go out when this share of a target has passed.
 SLA_WARNING_FRACTION = 0.8

@@ -19,7 +19,10 @@ from portal.sync.mapping import ConfigError, Layouts
 COMMON_KEYS = {"fields", "batch_size", "customer_ids_are_ours", "order_system"}
 KIND_KEYS = {
     "sql": {"dsn_env", "table", "columns", "cursor_column", "key_column", "query_timeout"},
-    "csv": {"path", "pattern", "encoding", "delimiter", "archive", "snapshot", "layouts"},
+    "csv": {
+        "path", "pattern", "encoding", "delimiter", "archive", "snapshot", "layouts",
+        "settle_seconds", "ready_marker",
+    },
     "http": {
         "url", "token_env", "since_param", "results_key", "next_key", "cursor_field",
         "timeout", "max_retries", "backoff",

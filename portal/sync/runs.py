@@ -454,7 +454,11 @@ def source_sync(
     _close(connector, succeeded=True)
     source.last_success_at = timezone.now()
     source.save(update_fields=["last_success_at", "last_full_at"])
-    return _finish(run, *_verdict(run), times=times)
+    status, message = _verdict(run)
+    held = getattr(connector, "held", [])
+    if held:  # a drop file not complete yet: the run says it did not read it
+        message = " ".join(filter(None, [message, f"Held for the next run: {', '.join(held)}."]))
+    return _finish(run, status, message, times=times)
 
 
 def _verdict(run: SyncRun) -> tuple[str, str]:
