@@ -249,6 +249,13 @@ SYNC_ATTENTION_SHARE = env_int("SYNC_ATTENTION_PERCENT", 50) / 100
 # A dropped file is taken once its size and time stopped changing this long ago
 # (a source's "settle_seconds" overrides it); docs/sync.md, "Dropping files safely".
 SYNC_DROP_SETTLE_SECONDS = env_int("SYNC_DROP_SETTLE_SECONDS", 10)
+# A run that failed on an error that passes (the legacy system or the database down, a
+# broker blip) is retried SYNC_RETRIES times, after 5, 10, 20, ... seconds (half of each
+# random), at most SYNC_RETRY_MAX_SECONDS apart: about 6 to 12 minutes in all, and never
+# more than 2 minutes after the fault ended. docs/sync.md, "When something fails".
+SYNC_RETRIES = env_int("SYNC_RETRIES", 10)
+SYNC_RETRY_FIRST_SECONDS = env_int("SYNC_RETRY_FIRST_SECONDS", 5)
+SYNC_RETRY_MAX_SECONDS = env_int("SYNC_RETRY_MAX_SECONDS", 120)
 
 # SLA warnings go out when this share of a target has passed.
 SLA_WARNING_FRACTION = 0.8
