@@ -122,7 +122,8 @@ class CeleryWorkers:
         self.folder = folder
         self.started: list[tuple[subprocess.Popen, Path]] = []
 
-    def start(self, **env_overrides: str) -> subprocess.Popen:
+    def start(self, *, pool: str = "solo", **env_overrides: str) -> subprocess.Popen:
+        """`pool="prefork"` runs tasks in child processes, as production does."""
         log = self.folder / f"worker-{len(self.started) + 1}.log"
         env = {
             **os.environ,
@@ -134,7 +135,7 @@ class CeleryWorkers:
         with log.open("w") as out:
             # With --pool=solo this process itself runs the tasks: killing
             # its pid kills the task mid-run.
-            worker = subprocess.Popen(
+            worker = subprocess.Popen(  # noqa: S603 (our own command line)
                 [
                     sys.executable,
                     "-m",
@@ -142,7 +143,8 @@ class CeleryWorkers:
                     "-A",
                     "config",
                     "worker",
-                    "--pool=solo",
+                    f"--pool={pool}",
+                    *(["--concurrency=2"] if pool == "prefork" else []),
                     "--without-gossip",
                     "--without-mingle",
                     "--loglevel=info",

@@ -23,6 +23,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -43,6 +44,7 @@ from accounts.tests.two_factor import authenticator_if_needed, next_code
 from portal.records.models import Order
 from portal.sync.choices import RunStatus
 from portal.sync.models import SourceSystem, SyncRun
+from portal.sync.tests.http_server import ApiServer
 from portal.sync.tests.legacy import order_fields
 from portal.tasks import source_sync
 from tests.conftest import ROOT
@@ -628,3 +630,112 @@ def test_the_web_server_answers_200_after_a_database_restart(
         ) == [(1,)]
     log = web.log.read_text()
     assert '" 500 ' not in log
+
+
+# --- 4. Redis stopped or hung while a task runs (a real prefork worker) -------------------------
+
+
+def send_through(broker_url: str, task, *args) -> None:
+    """Publish `task` to the broker at `broker_url` (the test's own Redis, not the suite's)."""
+    from config.celery import app
+
+    # send_task publishes whatever task_always_eager says (the suite runs tasks inline).
+    with app.connection_for_write(broker_url) as connection:
+        app.send_task(task.name, args, connection=connection, ignore_result=True)
+
+
+def broker_fault(redis_server: RedisServer, kind: str, seconds: float) -> None:
+    """`stop`: the server goes away (restarted empty, as without persistence);
+    `hang`: it stops answering (SIGSTOP) and resumes (SIGCONT) with its data."""
+    if kind == "stop":
+        redis_server.stop()
+        time.sleep(seconds)
+        redis_server.start()
+    else:
+        redis_server.process.send_signal(signal.SIGSTOP)
+        time.sleep(seconds)
+        redis_server.process.send_signal(signal.SIGCONT)
+
+
+@pytest.mark.parametrize("kind", ["stop", "hang"])
+def test_a_worker_that_loses_its_broker_mid_task_keeps_going(
+    world, workdir, redis_server, celery_workers, kind
+):
+    """celery 5.7.0 died here for good ("Unrecoverable error: AttributeError('NoneType'
+    object has no attribute 'hostname')" in kombu's restore_unacked, docs/production.md)."""
+    from tests.test_sync_worker import FIELDS as API_FIELDS
+    from tests.test_sync_worker import (
+        PAGES,
+        PER_PAGE,
+        TOKEN,
+        TOKEN_ENV,
+        page_ids,
+        serve_pages,
+    )
+    from tickets.tasks import notify_new_ticket
+
+    mail_dir = workdir / "mail"
+    mail_dir.mkdir()
+    ticket = Ticket.objects.create(
+        organisation=world.org_a,
+        subject="Warm box",
+        category="delivery",
+        requester=world.member_a,
+        department="logistics",
+        created_at=datetime.now(UTC),
+    )
+    with ApiServer(token=TOKEN) as api:
+        serve_pages(api)
+        source = SourceSystem.objects.create(
+            name="Slow order API",
+            system="slow-orders",
+            department="sales",
+            kind="http",
+            entity="orders",
+            config={"url": api.url("/orders"), "token_env": TOKEN_ENV, "fields": API_FIELDS},
+        )
+        worker = celery_workers.start(
+            pool="prefork",
+            REDIS_URL=redis_server.url,
+            EMAIL_FILE_PATH=str(mail_dir),
+            **{TOKEN_ENV: TOKEN},
+        )
+        wait_for(lambda: "ready" in celery_workers.started[-1][1].read_text(), timeout=60,
+                 what="the worker to be ready")  # fmt: skip
+        send_through(redis_server.url, source_sync, source.pk)
+        wait_for(
+            lambda: SyncRun.objects.filter(source=source, read__gte=2 * PER_PAGE).exists(),
+            timeout=60,
+            what="a run with two pages landed",
+        )
+        broker_fault(redis_server, kind, seconds=5)
+        fault_ended = time.monotonic()
+
+        # The run in progress finishes, and the worker takes new work: a notification and
+        # another run, sent once the broker is back.
+        wait_for(
+            lambda: SyncRun.objects.filter(source=source, status=RunStatus.SUCCEEDED).exists(),
+            timeout=120,
+            what="the run in progress to finish",
+        )
+        send_through(redis_server.url, notify_new_ticket, ticket.pk)
+        send_through(redis_server.url, source_sync, source.pk)
+        subject = f"[{ticket.reference}] New ticket from"
+        wait_for(
+            lambda: (
+                mails_with_subject(mail_dir, subject)
+                and SyncRun.objects.filter(source=source, status=RunStatus.SUCCEEDED).count() >= 2
+            ),
+            timeout=120,
+            what="the run, a new run and the notification after the broker came back",
+        )
+        recovered = time.monotonic() - fault_ended
+    time.sleep(2)
+    print(f"broker {kind} for 5 s: recovered {recovered:.1f} s after the fault ended")
+    assert worker.poll() is None, "the worker died with its broker"
+    assert "Unrecoverable error" not in celery_workers.started[-1][1].read_text()
+    ids = list(Order.objects.filter(source=source).values_list("external_id", flat=True))
+    assert sorted(ids) == page_ids(PAGES)  # every row, none twice
+    assert not SyncRun.objects.filter(status=RunStatus.RUNNING).exists()
+    assert mails_with_subject(mail_dir, subject) == 1
+    assert recovered < 120
