@@ -330,6 +330,11 @@ CELERY_BEAT_SCHEDULE = {
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 60 * 60),
 }
+# Beat writes its heartbeat for /health/ as it ticks (config/celery.py); /health/ fails
+# when the worker's or beat's is older than this (0: not checked). docs/production.md.
+CELERY_BEAT_SCHEDULER = "config.celery:HeartbeatScheduler"
+HEALTH_HEARTBEAT_STALE_SECONDS = env_int("HEALTH_HEARTBEAT_STALE_SECONDS", 120)
+HEARTBEAT_SECONDS = env_int("HEARTBEAT_SECONDS", 15)  # how often each writes its own
 
 if REDIS_URL:
     CACHES = {

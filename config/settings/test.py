@@ -5,6 +5,7 @@ import os
 os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
 
+from config.env import env_int
 from config.settings.base import *  # noqa: F403
 
 # Fast hashing keeps the suite quick; production keeps argon2.
@@ -22,3 +23,6 @@ API_RATE_USER = "1000000/minute"
 API_RATE_ANON = "1000000/minute"
 # Files the tests write are complete once written; the tests of settling set it per source.
 SYNC_DROP_SETTLE_SECONDS = 0
+# No worker or beat runs beside most tests: /health/ checks their heartbeats only in the
+# tests that start them (tests/test_faults.py).
+HEALTH_HEARTBEAT_STALE_SECONDS = env_int("HEALTH_HEARTBEAT_STALE_SECONDS", 0)
