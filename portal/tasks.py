@@ -81,7 +81,11 @@ def dispatch_due_sources() -> list[str]:
     """Beat calls this every minute; each due source gets a run of its own."""
     now = timezone.now()
     dispatched = []
-    for source in runs.sources_due(now):
+    due = {source.pk: source for source in runs.sources_due(now)}
+    # A run whose process died (a worker killed whole) is carried on now, not at the next
+    # schedule: its heartbeat went stale, so the new run takes over from the saved cursor.
+    due.update((source.pk, source) for source in runs.sources_with_dead_runs(now))
+    for source in due.values():
         # Expire unstarted runs before the next tick would send the same one again.
         source_sync.apply_async((source.pk, runs.needs_full(source, now)), expires=55)
         dispatched.append(source.name)

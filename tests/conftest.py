@@ -55,11 +55,11 @@ def celery_worker_process(transactional_db, tmp_path):
         stderr=subprocess.STDOUT,
         text=True,
     )
-    app.conf.task_always_eager = False
+    app.conf.update(task_always_eager=False, CELERY_TASK_ALWAYS_EAGER=False)
     try:
         yield mail_dir
     finally:
-        app.conf.task_always_eager = True
+        app.conf.update(task_always_eager=True, CELERY_TASK_ALWAYS_EAGER=True)
         worker.terminate()
         try:
             output, _ = worker.communicate(timeout=20)
@@ -184,9 +184,9 @@ def celery_workers(transactional_db, tmp_path):
     folder = tmp_path / "workers"
     folder.mkdir()
     workers = CeleryWorkers(folder)
-    app.conf.task_always_eager = False
+    app.conf.update(task_always_eager=False, CELERY_TASK_ALWAYS_EAGER=False)
     try:
         yield workers
     finally:
-        app.conf.task_always_eager = True
+        app.conf.update(task_always_eager=True, CELERY_TASK_ALWAYS_EAGER=True)
         workers.stop_all()

@@ -242,8 +242,11 @@ TICKET_ATTACHMENT_TYPES = {
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 }
-# A sync run whose heartbeat is older than this is taken as dead (its worker was killed).
-SYNC_STALE_SECONDS = env_int("SYNC_STALE_SECONDS", 600)
+# A running sync run's process writes its heartbeat this often (a thread of its own, and
+# once per batch); one older than SYNC_STALE_SECONDS is taken as dead (its worker was
+# killed) and beat's next dispatch (each minute) starts the source again from its cursor.
+SYNC_HEARTBEAT_SECONDS = env_int("SYNC_HEARTBEAT_SECONDS", 10)
+SYNC_STALE_SECONDS = env_int("SYNC_STALE_SECONDS", 60)
 # A run that quarantined more than this share of what it read ends as "needs attention".
 SYNC_ATTENTION_SHARE = env_int("SYNC_ATTENTION_PERCENT", 50) / 100
 # A dropped file is taken once its size and time stopped changing this long ago

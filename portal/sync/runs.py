@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -28,6 +29,7 @@ from django.db import (
     models,
     transaction,
 )
+from django.db import connection as db_connection
 from django.utils import timezone
 
 from accounts import page_cache
@@ -195,6 +197,57 @@ def run_claim(*, source: SourceSystem, full: bool, task_id: str = "") -> SyncRun
             )
     except IntegrityError:
         return None
+
+
+class RunHeartbeat:
+    """Keeps a run's heartbeat fresh from a thread of its own while the run's process lives,
+    so a run whose process died is known dead after SYNC_STALE_SECONDS however slow its
+    batches are (each batch still beats too). Use as a context manager around the run."""
+
+    def __init__(self, run: SyncRun):
+        self.run_pk = run.pk
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._beat, name=f"run-{run.pk}-heartbeat")
+        self.thread.daemon = True
+
+    def __enter__(self) -> RunHeartbeat:
+        # SQLite (the embedded default: one process, tasks inline) has one writer at a time.
+        if db_connection.vendor != "sqlite":
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stopped.set()
+        if self.thread.is_alive():
+            self.thread.join(timeout=10)
+
+    def _beat(self) -> None:
+        try:
+            while not self.stopped.wait(settings.SYNC_HEARTBEAT_SECONDS):
+                try:
+                    SyncRun.objects.filter(pk=self.run_pk, status=RunStatus.RUNNING).update(
+                        heartbeat_at=timezone.now()
+                    )
+                except DatabaseError as error:  # the run itself meets it too, and retries
+                    logger.warning("run %s heartbeat: %s", self.run_pk, error)
+                    db_connection.close()
+        finally:
+            db_connection.close()  # this thread's own connection
+
+
+def sources_with_dead_runs(now=None) -> list[SourceSystem]:
+    """Enabled sources whose running run lost its heartbeat: its process died (a worker
+    killed whole, which no redelivery follows until the broker's visibility timeout)."""
+    now = now or timezone.now()
+    stale = now - timedelta(seconds=settings.SYNC_STALE_SECONDS)
+    return list(
+        SourceSystem.objects.filter(
+            enabled=True,
+            paused_reason="",
+            runs__status=RunStatus.RUNNING,
+            runs__heartbeat_at__lt=stale,
+        ).distinct()
+    )
 
 
 def runs_of_task_end(*, task_id: str, error: str) -> int:
@@ -464,9 +517,25 @@ def source_sync(
         return None
     source.last_started_at = run.started_at
     source.save(update_fields=["last_started_at"])
-    connector = batches = None
     seen = SeenKeys(run.pk)
     times = PhaseTimes()
+    try:
+        with RunHeartbeat(run):
+            return _run(source, run, full, progress, times, seen, retry_note)
+    finally:
+        seen.drop()
+
+
+def _run(
+    source: SourceSystem,
+    run: SyncRun,
+    full: bool,
+    progress: Progress | None,
+    times: PhaseTimes,
+    seen: SeenKeys,
+    retry_note: str,
+) -> SyncRun:
+    connector = batches = None
     try:
         plan = Plan(source)
         connector = source_connector(source)
@@ -510,7 +579,6 @@ def source_sync(
             # connection to the legacy system (a read lock on a SQLite file) for as long as
             # the traceback lives, which a retrying task keeps: close it now.
             batches.close()
-        seen.drop()
     _close(connector, succeeded=True)
     source.last_success_at = timezone.now()
     source.save(update_fields=["last_success_at", "last_full_at"])
