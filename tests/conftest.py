@@ -35,6 +35,7 @@ def celery_worker_process(transactional_db, tmp_path):
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "DATABASE_URL": test_database_url(),
         "EMAIL_FILE_PATH": str(mail_dir),
+        "CELERY_TASK_ALWAYS_EAGER": "false",  # a worker's retries go through the broker
     }
     worker = subprocess.Popen(
         [
@@ -130,6 +131,7 @@ class CeleryWorkers:
             "DJANGO_SETTINGS_MODULE": "config.settings.test",
             # Named, so a test can tell the worker's database sessions from others'.
             "DATABASE_URL": f"{test_database_url()}?application_name={WORKER_APP_NAME}",
+            "CELERY_TASK_ALWAYS_EAGER": "false",  # a worker's retries go through the broker
             **env_overrides,
         }
         with log.open("w") as out:

@@ -50,7 +50,12 @@ def start_beat(folder, **env):
             [sys.executable, "-m", "celery", "-A", "config", "beat", "--loglevel=info",
              "--schedule", str(folder / "beat-schedule")],
             cwd=ROOT,
-            env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", **env},
+            env={
+                **os.environ,
+                "DJANGO_SETTINGS_MODULE": "config.settings.test",
+                "CELERY_TASK_ALWAYS_EAGER": "false",  # beat sends its entries to the broker
+                **env,
+            },
             stdout=out,
             stderr=subprocess.STDOUT,
         )  # fmt: skip

@@ -246,7 +246,7 @@ TICKET_ATTACHMENT_TYPES = {
 # once per batch); one older than SYNC_STALE_SECONDS is taken as dead (its worker was
 # killed) and beat's next dispatch (each minute) starts the source again from its cursor.
 SYNC_HEARTBEAT_SECONDS = env_int("SYNC_HEARTBEAT_SECONDS", 10)
-SYNC_STALE_SECONDS = env_int("SYNC_STALE_SECONDS", 60)
+SYNC_STALE_SECONDS = env_int("SYNC_STALE_SECONDS", 45)
 # A run that quarantined more than this share of what it read ends as "needs attention".
 SYNC_ATTENTION_SHARE = env_int("SYNC_ATTENTION_PERCENT", 50) / 100
 # A dropped file is taken once its size and time stopped changing this long ago
