@@ -136,8 +136,8 @@ def celery_retries_inline():
     from config.celery import app
 
     propagates = app.conf.task_eager_propagates
-    app.conf.task_eager_propagates = False
+    app.conf.update(task_eager_propagates=False, CELERY_TASK_EAGER_PROPAGATES=False)
     try:
         yield
     finally:
-        app.conf.task_eager_propagates = propagates
+        app.conf.update(task_eager_propagates=propagates, CELERY_TASK_EAGER_PROPAGATES=propagates)

@@ -1,29 +1,67 @@
 """Celery entry points for syncing: thin, ids in, a summary out."""
 
-from celery import shared_task
+import logging
+import random
+
+from celery import Task, shared_task
+from django.conf import settings
+from django.db import DatabaseError
 from django.utils import timezone
 
 from accounts import outbox
 from accounts.mail import MAIL_RETRY
 from portal.sync import runs
-from portal.sync.base import TransientError
 from portal.sync.models import SourceSystem
+
+logger = logging.getLogger(__name__)
+
+
+class SourceSyncTask(Task):
+    """Records why a run ended when its task ends for good while the run still says
+    "running" (the database was down when the run itself tried)."""
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        try:
+            runs.runs_of_task_end(
+                task_id=task_id, error=f"The task ended without recording the run: {exc!r}"
+            )
+        except DatabaseError:  # still down: the stale heartbeat ends it later
+            logger.warning("could not end the runs of task %s", task_id, exc_info=True)
+
+
+def retry_delay(retries: int) -> float:
+    """Seconds before attempt `retries + 2`: exponential from SYNC_RETRY_FIRST_SECONDS,
+    capped at SYNC_RETRY_MAX_SECONDS, with "equal jitter" (half of it random) so that
+    workers retrying together spread out while the total still covers minutes."""
+    nominal = min(settings.SYNC_RETRY_MAX_SECONDS, settings.SYNC_RETRY_FIRST_SECONDS * 2**retries)
+    return nominal / 2 + random.uniform(0, nominal / 2)  # noqa: S311 (not for secrets)
 
 
 @shared_task(
-    autoretry_for=(TransientError,),
-    retry_backoff=True,
-    retry_backoff_max=600,
-    retry_jitter=True,
-    max_retries=6,
+    base=SourceSyncTask,
+    bind=True,
+    max_retries=None,  # counted against SYNC_RETRIES below, so the message knows the last one
     acks_late=True,
     reject_on_worker_lost=True,
 )
-def source_sync(source_id: int, full: bool = False) -> dict:
-    source = SourceSystem.objects.get(pk=source_id)
-    if not source.enabled or source.paused_reason:
-        return {"source": source.name, "status": "not run: disabled or paused"}
-    run = runs.source_sync(source=source, full=full)
+def source_sync(self, source_id: int, full: bool = False) -> dict:
+    attempt, attempts = self.request.retries + 1, settings.SYNC_RETRIES + 1
+    delay = retry_delay(self.request.retries)
+    if attempt < attempts:
+        note = f"Will retry in about {delay:.0f} s (attempt {attempt} of {attempts})"
+    else:
+        note = f"Gave up after {attempts} attempts; the next scheduled run carries on"
+    try:
+        source = SourceSystem.objects.get(pk=source_id)
+        if not source.enabled or source.paused_reason:
+            return {"source": source.name, "status": "not run: disabled or paused"}
+        run = runs.source_sync(
+            source=source, full=full, task_id=self.request.id or "", retry_note=note
+        )
+    except runs.TRANSIENT_ERRORS as error:
+        if attempt >= attempts:
+            raise
+        raise self.retry(exc=error, countdown=delay) from error
     if run is None:
         return {"source": source.name, "status": "skipped: already running"}
     return {
@@ -43,7 +81,11 @@ def dispatch_due_sources() -> list[str]:
     """Beat calls this every minute; each due source gets a run of its own."""
     now = timezone.now()
     dispatched = []
-    for source in runs.sources_due(now):
+    due = {source.pk: source for source in runs.sources_due(now)}
+    # A run whose process died (a worker killed whole) is carried on now, not at the next
+    # schedule: its heartbeat went stale, so the new run takes over from the saved cursor.
+    due.update((source.pk, source) for source in runs.sources_with_dead_runs(now))
+    for source in due.values():
         # Expire unstarted runs before the next tick would send the same one again.
         source_sync.apply_async((source.pk, runs.needs_full(source, now)), expires=55)
         dispatched.append(source.name)

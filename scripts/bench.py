@@ -371,7 +371,7 @@ def bench_sla_scan(args: argparse.Namespace) -> Rows:
     # setting, instead of the test settings' inline tasks.
     from celery import current_app
 
-    current_app.conf.task_always_eager = False
+    current_app.conf.update(task_always_eager=False, CELERY_TASK_ALWAYS_EAGER=False)
     enqueued: list[int] = []
 
     def scan():

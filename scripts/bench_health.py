@@ -193,7 +193,7 @@ def run(args) -> list[tuple[str, str]]:
     # worker runs here. Celery's own setting, instead of the test settings' inline tasks.
     from celery import current_app
 
-    current_app.conf.task_always_eager = False
+    current_app.conf.update(task_always_eager=False, CELERY_TASK_ALWAYS_EAGER=False)
     results: list[dict] = []
 
     def sponsor_scan() -> dict:

@@ -35,6 +35,7 @@ def celery_worker_process(transactional_db, tmp_path):
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "DATABASE_URL": test_database_url(),
         "EMAIL_FILE_PATH": str(mail_dir),
+        "CELERY_TASK_ALWAYS_EAGER": "false",  # a worker's retries go through the broker
     }
     worker = subprocess.Popen(
         [
@@ -55,11 +56,11 @@ def celery_worker_process(transactional_db, tmp_path):
         stderr=subprocess.STDOUT,
         text=True,
     )
-    app.conf.task_always_eager = False
+    app.conf.update(task_always_eager=False, CELERY_TASK_ALWAYS_EAGER=False)
     try:
         yield mail_dir
     finally:
-        app.conf.task_always_eager = True
+        app.conf.update(task_always_eager=True, CELERY_TASK_ALWAYS_EAGER=True)
         worker.terminate()
         try:
             output, _ = worker.communicate(timeout=20)
@@ -122,19 +123,21 @@ class CeleryWorkers:
         self.folder = folder
         self.started: list[tuple[subprocess.Popen, Path]] = []
 
-    def start(self, **env_overrides: str) -> subprocess.Popen:
+    def start(self, *, pool: str = "solo", **env_overrides: str) -> subprocess.Popen:
+        """`pool="prefork"` runs tasks in child processes, as production does."""
         log = self.folder / f"worker-{len(self.started) + 1}.log"
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings.test",
             # Named, so a test can tell the worker's database sessions from others'.
             "DATABASE_URL": f"{test_database_url()}?application_name={WORKER_APP_NAME}",
+            "CELERY_TASK_ALWAYS_EAGER": "false",  # a worker's retries go through the broker
             **env_overrides,
         }
         with log.open("w") as out:
             # With --pool=solo this process itself runs the tasks: killing
             # its pid kills the task mid-run.
-            worker = subprocess.Popen(
+            worker = subprocess.Popen(  # noqa: S603 (our own command line)
                 [
                     sys.executable,
                     "-m",
@@ -142,7 +145,8 @@ class CeleryWorkers:
                     "-A",
                     "config",
                     "worker",
-                    "--pool=solo",
+                    f"--pool={pool}",
+                    *(["--concurrency=2"] if pool == "prefork" else []),
                     "--without-gossip",
                     "--without-mingle",
                     "--loglevel=info",
@@ -182,9 +186,9 @@ def celery_workers(transactional_db, tmp_path):
     folder = tmp_path / "workers"
     folder.mkdir()
     workers = CeleryWorkers(folder)
-    app.conf.task_always_eager = False
+    app.conf.update(task_always_eager=False, CELERY_TASK_ALWAYS_EAGER=False)
     try:
         yield workers
     finally:
-        app.conf.task_always_eager = True
+        app.conf.update(task_always_eager=True, CELERY_TASK_ALWAYS_EAGER=True)
         workers.stop_all()

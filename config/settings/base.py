@@ -242,11 +242,24 @@ TICKET_ATTACHMENT_TYPES = {
     ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 }
-# A sync run whose heartbeat is older than this is taken as dead (its worker was killed).
-SYNC_STALE_SECONDS = env_int("SYNC_STALE_SECONDS", 600)
+# A running sync run's process writes its heartbeat this often (a thread of its own, and
+# once per batch); one older than SYNC_STALE_SECONDS is taken as dead (its worker was
+# killed) and beat's next dispatch (each minute) starts the source again from its cursor.
+SYNC_HEARTBEAT_SECONDS = env_int("SYNC_HEARTBEAT_SECONDS", 10)
+SYNC_STALE_SECONDS = env_int("SYNC_STALE_SECONDS", 45)
 # A run that quarantined more than this share of what it read ends as "needs attention"
 # (a source's config may set its own `attention_percent`).
 SYNC_ATTENTION_SHARE = env_int("SYNC_ATTENTION_PERCENT", 5) / 100
+# A dropped file is taken once its size and time stopped changing this long ago
+# (a source's "settle_seconds" overrides it); docs/sync.md, "Dropping files safely".
+SYNC_DROP_SETTLE_SECONDS = env_int("SYNC_DROP_SETTLE_SECONDS", 10)
+# A run that failed on an error that passes (the legacy system or the database down, a
+# broker blip) is retried SYNC_RETRIES times, after 5, 10, 20, ... seconds (half of each
+# random), at most SYNC_RETRY_MAX_SECONDS apart: about 6 to 12 minutes in all, and never
+# more than 2 minutes after the fault ended. docs/sync.md, "When something fails".
+SYNC_RETRIES = env_int("SYNC_RETRIES", 10)
+SYNC_RETRY_FIRST_SECONDS = env_int("SYNC_RETRY_FIRST_SECONDS", 5)
+SYNC_RETRY_MAX_SECONDS = env_int("SYNC_RETRY_MAX_SECONDS", 120)
 
 # SLA warnings go out when this share of a target has passed.
 SLA_WARNING_FRACTION = 0.8
@@ -321,6 +334,11 @@ CELERY_BEAT_SCHEDULE = {
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 60 * 60),
 }
+# Beat writes its heartbeat for /health/ as it ticks (config/celery.py); /health/ fails
+# when the worker's or beat's is older than this (0: not checked). docs/production.md.
+CELERY_BEAT_SCHEDULER = "config.celery:HeartbeatScheduler"
+HEALTH_HEARTBEAT_STALE_SECONDS = env_int("HEALTH_HEARTBEAT_STALE_SECONDS", 120)
+HEARTBEAT_SECONDS = env_int("HEARTBEAT_SECONDS", 15)  # how often each writes its own
 
 if REDIS_URL:
     CACHES = {

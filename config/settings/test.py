@@ -5,6 +5,7 @@ import os
 os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
 
+from config.env import env_bool, env_int
 from config.settings.base import *  # noqa: F403
 
 # Fast hashing keeps the suite quick; production keeps argon2.
@@ -12,7 +13,9 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 ALLOWED_HOSTS = ["*"]
 # Tasks run inline unless a test starts a real worker (tests/test_celery_worker.py).
-CELERY_TASK_ALWAYS_EAGER = True
+# A worker or beat a test starts says false: it sends its retries and beat's entries
+# through the broker, as in production (tests/conftest.py).
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", True)
 # Lets a worker process started by a test write its mail where the test can read it.
 if os.environ.get("EMAIL_FILE_PATH"):
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
@@ -20,3 +23,8 @@ if os.environ.get("EMAIL_FILE_PATH"):
 # The API's rate limits would trip over the fuzz test; tests of the limits set their own.
 API_RATE_USER = "1000000/minute"
 API_RATE_ANON = "1000000/minute"
+# Files the tests write are complete once written; the tests of settling set it per source.
+SYNC_DROP_SETTLE_SECONDS = 0
+# No worker or beat runs beside most tests: /health/ checks their heartbeats only in the
+# tests that start them (tests/test_faults.py).
+HEALTH_HEARTBEAT_STALE_SECONDS = env_int("HEALTH_HEARTBEAT_STALE_SECONDS", 0)

@@ -360,6 +360,7 @@ def source_configs(paths: dict[str, Path], api_url: str = "http://127.0.0.1:8701
             "entity": "shipments",
             "config": {
                 "path": str(paths["fulfilment"]),
+                "settle_seconds": 0,  # written complete just before the demo syncs
                 "fields": {
                     "external_id": "Shipment Ref",
                     "order_id": "Order No",
@@ -389,6 +390,7 @@ def source_configs(paths: dict[str, Path], api_url: str = "http://127.0.0.1:8701
             "entity": "invoices",
             "config": {
                 "path": str(paths["billing"]),
+                "settle_seconds": 0,  # written complete just before the demo syncs
                 "order_system": "order-entry",  # invoices quote order-entry order numbers
                 "encoding": "auto",
                 "delimiter": "auto",
@@ -480,6 +482,7 @@ def source_configs(paths: dict[str, Path], api_url: str = "http://127.0.0.1:8701
             "entity": "samples",
             "config": {
                 "path": str(paths["samples"]),
+                "settle_seconds": 0,  # written complete just before the demo syncs
                 "delimiter": "\t",
                 "fields": {
                     "external_id": "receipt",

@@ -22,8 +22,10 @@ COMMON_KEYS = {
 }  # fmt: skip
 KIND_KEYS = {
     "sql": {"dsn_env", "table", "columns", "cursor_column", "key_column", "query_timeout"},
-    "csv": {"path", "pattern", "encoding", "delimiter", "archive", "snapshot", "layouts",
-            "sheet", "header_row"},
+    "csv": {
+        "path", "pattern", "encoding", "delimiter", "archive", "snapshot", "layouts",
+        "sheet", "header_row", "settle_seconds", "ready_marker",
+    },
     "http": {
         "url", "token_env", "since_param", "results_key", "next_key", "cursor_field",
         "timeout", "max_retries", "backoff", "pagination", "cursor_param", "offset_param",

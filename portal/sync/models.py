@@ -88,6 +88,11 @@ class SyncRun(models.Model):
     cursor_from = models.CharField(max_length=100, blank=True)
     cursor_to = models.CharField(max_length=100, blank=True)
     error = models.TextField(blank=True)
+    task_id = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="The Celery task running it: a delivery of the same task again takes it over.",
+    )
 
     class Meta:
         ordering = ["-started_at"]

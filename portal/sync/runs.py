@@ -14,12 +14,22 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, models, transaction
+from django.db import (
+    DatabaseError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    models,
+    transaction,
+)
+from django.db import connection as db_connection
 from django.utils import timezone
 
 from accounts import page_cache
@@ -143,16 +153,41 @@ def jsonable(raw: dict) -> dict:
 # --- Claiming a run -----------------------------------------------------------------------------
 
 
-def run_claim(*, source: SourceSystem, full: bool) -> SyncRun | None:
+# Errors that pass: the source's own (TransientError: a timeout, a 5xx, a refused
+# connection) and the database's (restarting, a dropped connection; psycopg's own where
+# a raw COPY raises them unwrapped). A run that meets one fails and its task retries.
+TRANSIENT_ERRORS = (
+    TransientError,
+    OperationalError,
+    InterfaceError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+)
+NO_HEARTBEAT = "The worker stopped (no heartbeat)."
+REDELIVERED = (
+    "The worker running it stopped; its task was delivered again and carried on from the "
+    "saved cursor in the next run."
+)
+
+
+def run_claim(*, source: SourceSystem, full: bool, task_id: str = "") -> SyncRun | None:
     """Start a run unless one is already running; None means "already running".
 
     The database allows one running run per source. A run whose heartbeat
-    stopped (its worker died) is failed first, so the redelivered task can go on.
+    stopped (its worker died) is failed first, and so is a run of this very task
+    (`task_id`): a task delivered again while its run is still "running" is the
+    redelivery of a task whose process died (acks_late, reject_on_worker_lost),
+    so it takes its own run over at once instead of waiting for the heartbeat.
     """
     now = timezone.now()
+    running = SyncRun.objects.filter(source=source, status=RunStatus.RUNNING)
+    if task_id:
+        running.filter(task_id=task_id).update(
+            status=RunStatus.FAILED, finished_at=now, error=REDELIVERED
+        )
     stale = now - timedelta(seconds=settings.SYNC_STALE_SECONDS)
-    SyncRun.objects.filter(source=source, status=RunStatus.RUNNING, heartbeat_at__lt=stale).update(
-        status=RunStatus.FAILED, finished_at=now, error="The worker stopped (no heartbeat)."
+    running.filter(heartbeat_at__lt=stale).update(
+        status=RunStatus.FAILED, finished_at=now, error=NO_HEARTBEAT
     )
     try:
         with transaction.atomic():
@@ -162,9 +197,71 @@ def run_claim(*, source: SourceSystem, full: bool) -> SyncRun | None:
                 started_at=now,
                 heartbeat_at=now,
                 cursor_from="" if full else source.cursor,
+                task_id=task_id,
             )
     except IntegrityError:
         return None
+
+
+class RunHeartbeat:
+    """Keeps a run's heartbeat fresh from a thread of its own while the run's process lives,
+    so a run whose process died is known dead after SYNC_STALE_SECONDS however slow its
+    batches are (each batch still beats too). Use as a context manager around the run."""
+
+    def __init__(self, run: SyncRun):
+        self.run_pk = run.pk
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._beat, name=f"run-{run.pk}-heartbeat")
+        self.thread.daemon = True
+
+    def __enter__(self) -> RunHeartbeat:
+        # SQLite (the embedded default: one process, tasks inline) has one writer at a time.
+        if db_connection.vendor != "sqlite":
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stopped.set()
+        if self.thread.is_alive():
+            self.thread.join(timeout=10)
+
+    def _beat(self) -> None:
+        try:
+            while not self.stopped.wait(settings.SYNC_HEARTBEAT_SECONDS):
+                try:
+                    SyncRun.objects.filter(pk=self.run_pk, status=RunStatus.RUNNING).update(
+                        heartbeat_at=timezone.now()
+                    )
+                except DatabaseError as error:  # the run itself meets it too, and retries
+                    logger.warning("run %s heartbeat: %s", self.run_pk, error)
+                    db_connection.close()
+        finally:
+            db_connection.close()  # this thread's own connection
+
+
+def sources_with_dead_runs(now=None) -> list[SourceSystem]:
+    """Enabled sources whose running run lost its heartbeat: its process died (a worker
+    killed whole, which no redelivery follows until the broker's visibility timeout)."""
+    now = now or timezone.now()
+    stale = now - timedelta(seconds=settings.SYNC_STALE_SECONDS)
+    return list(
+        SourceSystem.objects.filter(
+            enabled=True,
+            paused_reason="",
+            runs__status=RunStatus.RUNNING,
+            runs__heartbeat_at__lt=stale,
+        ).distinct()
+    )
+
+
+def runs_of_task_end(*, task_id: str, error: str) -> int:
+    """Fail whatever run `task_id` left running (its task ended for good, e.g. the
+    database was still down when the run tried to record its end)."""
+    if not task_id:
+        return 0
+    return SyncRun.objects.filter(task_id=task_id, status=RunStatus.RUNNING).update(
+        status=RunStatus.FAILED, finished_at=timezone.now(), error=error
+    )
 
 
 # --- Landing a batch ----------------------------------------------------------------------------
@@ -401,26 +498,58 @@ def _finish(run: SyncRun, status: str, error: str = "", times: PhaseTimes | None
     return run
 
 
+def _finish_if_possible(run: SyncRun, status: str, error: str, times: PhaseTimes) -> None:
+    """Record the end of a run that failed, unless the database is what failed: then
+    the retry (same task id) or the task's end (runs_of_task_end) records it."""
+    try:
+        _finish(run, status, error, times)
+    except DatabaseError:
+        logger.warning("could not record the end of run %s: %s", run.pk, error, exc_info=True)
+
+
 def source_sync(
-    *, source: SourceSystem, full: bool = False, progress: Progress | None = None
+    *,
+    source: SourceSystem,
+    full: bool = False,
+    progress: Progress | None = None,
+    task_id: str = "",
+    retry_note: str = "Not retried",
 ) -> SyncRun | None:
     """Run one source now. None when a run of it is already going on.
 
-    Transient errors fail the run and are raised again so the task retries;
+    Transient errors (TRANSIENT_ERRORS) fail the run with `retry_note` (what the
+    task will do: "Will retry in about 40 s (attempt 3 of 11)") and are raised again;
     a changed shape pauses the source; other permanent errors fail the run.
+    `task_id` is the Celery task's, so a redelivery of it takes the run over.
     """
     # A drop folder is read a new file at a time, never whole, so a full run of one
     # would take everything not in the new files as deleted: its deletes come from
     # snapshot files only.
     full = full and source.kind != SourceKind.CSV
-    run = run_claim(source=source, full=full)
+    run = run_claim(source=source, full=full, task_id=task_id)
     if run is None:
         return None
     source.last_started_at = run.started_at
     source.save(update_fields=["last_started_at"])
-    connector = batches = None
     seen = SeenKeys(run.pk)
     times = PhaseTimes()
+    try:
+        with RunHeartbeat(run):
+            return _run(source, run, full, progress, times, seen, retry_note)
+    finally:
+        seen.drop()
+
+
+def _run(
+    source: SourceSystem,
+    run: SyncRun,
+    full: bool,
+    progress: Progress | None,
+    times: PhaseTimes,
+    seen: SeenKeys,
+    retry_note: str,
+) -> SyncRun:
+    connector = batches = None
     try:
         plan = Plan(source)
         connector = source_connector(source)
@@ -447,16 +576,16 @@ def source_sync(
         source.save(update_fields=["paused_reason"])
         _close(connector, succeeded=False)
         return _finish(run, RunStatus.FAILED, f"Paused: {error}", times)
-    except TransientError as error:
+    except TRANSIENT_ERRORS as error:
         _close(connector, succeeded=False)
-        _finish(run, RunStatus.FAILED, f"Will retry: {error}", times)
+        _finish_if_possible(run, RunStatus.FAILED, f"{retry_note}: {error}", times)
         raise
     except PermanentError as error:
         _close(connector, succeeded=False)
         return _finish(run, RunStatus.FAILED, str(error), times)
     except Exception as error:
         _close(connector, succeeded=False)
-        _finish(run, RunStatus.FAILED, f"Unexpected error: {error!r}", times)
+        _finish_if_possible(run, RunStatus.FAILED, f"Unexpected error: {error!r}", times)
         raise
     finally:
         if batches is not None:
@@ -464,11 +593,14 @@ def source_sync(
             # connection to the legacy system (a read lock on a SQLite file) for as long as
             # the traceback lives, which a retrying task keeps: close it now.
             batches.close()
-        seen.drop()
     _close(connector, succeeded=True)
     source.last_success_at = timezone.now()
     source.save(update_fields=["last_success_at", "last_full_at"])
-    return _finish(run, *_verdict(run, source), times=times)
+    status, message = _verdict(run, source)
+    held = getattr(connector, "held", [])
+    if held:  # a drop file not complete yet: the run says it did not read it
+        message = " ".join(filter(None, [message, f"Held for the next run: {', '.join(held)}."]))
+    return _finish(run, status, message, times=times)
 
 
 def _verdict(run: SyncRun, source: SourceSystem) -> tuple[str, str]:

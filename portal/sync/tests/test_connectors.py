@@ -397,23 +397,25 @@ def test_csv_files_come_in_name_order_and_batches(drop):
 def test_csv_last_batch_of_each_file_carries_completed_file_and_snapshot_flag(drop):
     path = drop / "accounts.csv"
     path.write_text("id,name\n1,a\n2,b\n3,c\n4,d\n")  # exactly two full batches
+    checksum = sha256(path)
 
     batches = collect(csv_connector(drop, batch_size=2, snapshot=True))
 
     assert [len(batch.records) for batch in batches] == [2, 2]
-    assert [batch.completed_file for batch in batches] == [None, sha256(path)]
+    assert [batch.completed_file for batch in batches] == [None, checksum]
     assert [batch.snapshot_complete for batch in batches] == [False, True]
 
 
 def test_csv_header_only_file_yields_one_empty_completed_batch(drop):
     path = drop / "empty.csv"
     path.write_text("id,name\n")
+    checksum = sha256(path)
 
     [batch] = collect(csv_connector(drop))
 
     assert batch.records == []
     assert batch.columns == ["id", "name"]
-    assert batch.completed_file == sha256(path)
+    assert batch.completed_file == checksum
     assert batch.snapshot_complete is False
 
 
@@ -448,7 +450,8 @@ def test_csv_files_are_archived_after_success_and_not_after_failure(drop):
     failed = csv_connector(drop)
     collect(failed)
     failed.finish(succeeded=False)
-    assert (drop / "orders.csv").exists()
+    # Claimed, not archived: the next run reads it first.
+    assert (drop / "processing" / "orders.csv").exists()
     assert not (drop / "archive").exists()
 
     succeeded = csv_connector(drop)
@@ -492,7 +495,7 @@ def test_csv_file_only_partly_read_is_not_archived(drop):
     next(connector.fetch(None, started_at=STARTED))  # the engine stopped after one batch
     connector.finish(succeeded=True)
 
-    assert (drop / "orders.csv").exists()
+    assert (drop / "processing" / "orders.csv").exists()  # claimed, not archived
 
 
 def test_csv_undecodable_bytes_are_a_shape_error(drop):
