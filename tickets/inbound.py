@@ -118,11 +118,14 @@ def email_receive(*, raw: bytes) -> Received:
 
 
 def _read(raw: bytes) -> _Mail:
-    message = BytesParser(policy=policy.default).parsebytes(raw)
+    readable = raw
+    if b"\n" not in raw[:10000] and b"\r" in raw[:10000]:  # old Mac line ends: CR alone
+        readable = raw.replace(b"\r", b"\r\n")
+    message = BytesParser(policy=policy.default).parsebytes(readable)
     sender = _sender(message)
     subject = header_text(message, "Subject")[:300]
-    end = HEADER_END.search(raw)
-    body = raw[end.end() :] if end else b""
+    end = HEADER_END.search(readable)
+    body = readable[end.end() :] if end else b""
     content = hashlib.sha256(f"{sender}\n{subject}\n".encode() + body).hexdigest()
     return _Mail(
         raw=raw,
@@ -373,11 +376,22 @@ def _headers_only(raw: bytes) -> tuple[str, str, EmailMessage | None]:
 
 
 def email_hold(*, raw: bytes, error: Exception) -> Received:
-    """Keep a message that could not be handled, with its bytes and the error, for staff."""
-    sender, subject, message = _headers_only(raw)
-    digest = hashlib.sha256(raw).hexdigest()
-    message_id = _message_id(message, raw) if message is not None else ""
-    message_id = message_id or f"<sha256-{digest}@no-message-id>"
+    """Keep a message that could not be handled, with its bytes and the error, for staff.
+
+    It is recorded under the same Message-ID and content digest as a handled one would be,
+    so the same message delivered again is known (held once), not tried again."""
+    try:
+        mail = _read(raw)
+        message_id, digest, sender, subject = (
+            mail.message_id,
+            mail.digest,
+            mail.sender,
+            mail.subject,
+        )
+    except Exception:  # unreadable: kept by its bytes' digest, as unknown
+        sender, subject, _ = _headers_only(raw)
+        digest = hashlib.sha256(raw).hexdigest()
+        message_id = f"<sha256-{digest}@no-message-id>"
     reason = f"Could not be handled ({type(error).__name__}): staff decide."
     details = "".join(traceback.format_exception(error))[-5000:].replace("\x00", "")
     with transaction.atomic():

@@ -26,7 +26,7 @@ from lxml import html as lxml_html
 from mailparser_reply import EmailReplyParser
 
 # Languages whose "On ... wrote:" lines and signatures mail-parser-reply recognises here.
-REPLY_LANGUAGES = ["en", "de", "fr", "es", "nl", "it"]
+REPLY_LANGUAGES = ["en", "de", "fr", "es", "nl", "it", "sv", "da", "pl", "cs", "ja", "ko", "zh"]
 PARSER_LIMIT = 100_000  # characters; longer text is cut by the linear line rule only
 DETECT_LIMIT = 200_000  # bytes charset-normalizer looks at
 SINGLE_BYTE = re.compile(r"^(us-ascii|ascii|iso-8859-\d+|latin-?1|windows-125\d|cp125\d)$", re.I)
@@ -42,20 +42,34 @@ REPLY_QUOTE = re.compile(
     r"schreef|ha scritto)\s*:\s*$)",
     re.I | re.M,
 )
-FORWARD_SUBJECT = re.compile(r"^\s*(fwd?|wg|tr|rv|fw)\s*:", re.I)
+FORWARD_SUBJECT = re.compile(r"^\s*(fwd?|wg|tr|rv|fw|enc|i)\s*:", re.I)
+REPLY_SUBJECT = re.compile(
+    r"^\s*(re|aw|sv|vs|antw|odp|ref|réf|r|rif|rép|回复|答复)\s*(\[\d+\])?\s*:", re.I
+)
 GREETING = re.compile(
     r"^(hi|hello|hey|dear|good (morning|afternoon|evening)|hallo|guten tag|bonjour|salut|"
     r"hola|buenos d[ií]as|ciao|buongiorno|hoi|goedemiddag|goedemorgen|moin)\b.{0,40}$",
     re.I,
 )
-ATTRIBUTION = re.compile(r"^.{0,200}(wrote|schrieb|a écrit|escribió|schreef|ha scritto)\s*:\s*$")
-# Where mail clients put the quoted history in HTML: Gmail, Apple Mail and Thunderbird,
-# Yahoo, Outlook (whose reply header starts everything that follows).
-HTML_QUOTES = (
-    "//div[contains(concat(' ', @class, ' '), ' gmail_quote ')]"
-    " | //blockquote[@type='cite'] | //div[contains(@class, 'moz-cite-prefix')]"
-    " | //div[contains(@class, 'yahoo_quoted')]"
+# The line that introduces a quote: "On ..., X wrote:", or any short line ending in ":"
+# that names an address or a date ("26.06.2014, 14:41, "X" <x@example.com>:").
+ATTRIBUTION = re.compile(
+    r"^.{0,200}((wrote|schrieb|a écrit|escribió|schreef|ha scritto|napisał|skrev|kirjoitti)"
+    r"|(@|\d).{0,100})\s*:\s*$",
+    re.I,
 )
+# An Outlook-style header block that starts a quoted history, in many languages:
+# a "From:" line with a "Sent:"/"Date:" line right below it.
+HEADER_BLOCK = re.compile(
+    r"^[ \t*]*(from|von|de|van|da|od|från|fra|lähettäjä|от|寄件者|发件人|差出人)[ \t*]*:.*\n"
+    r"(.*\n){0,2}?[ \t*]*(sent|date|gesendet|datum|envoyé|date|enviado|fecha|verzonden|inviato|"
+    r"data|wysłano|skickat|sendt|lähetetty|отправлено|дата|发送时间|送信日時)[ \t*]*:",
+    re.I | re.M,
+)
+# Where mail clients put the quoted history in HTML: blockquotes (Gmail, Apple Mail,
+# Thunderbird, Yahoo, mail.ru, Yandex), and Outlook's reply header, which starts
+# everything that follows. Both become ">" lines, for the same rules as plain text.
+HTML_QUOTES = "//blockquote[not(ancestor::blockquote)]"
 HTML_CUTS = "//div[@id='divRplyFwdMsg'] | //div[@id='appendonsend'] | //hr[@id='stopSpelling']"
 
 
@@ -94,7 +108,11 @@ def decoded(part: Message) -> str:
 
 
 def new_text(message: EmailMessage, subject: str = "") -> str:
-    """What the sender wrote now: plain text (or the HTML's text) without the quote."""
+    """What the sender wrote now: plain text (or the HTML's text) without the quote.
+
+    Only a reply has a history to cut (its subject or its thread headers say it is one);
+    in a new message, text below "-----Original Message-----" is what the sender passes
+    on (Outlook forwards with that line too), so only ">" quoted lines are left out."""
     try:
         part = message.get_body(preferencelist=("plain", "html"))
     except (KeyError, ValueError, IndexError, AttributeError):  # a structure too broken
@@ -103,19 +121,23 @@ def new_text(message: EmailMessage, subject: str = "") -> str:
         return ""
     text = decoded(part)
     if part.get_content_subtype() == "html":
-        whole = html_to_text(text)
-        if _forwarded(whole, subject):
-            return whole
-        return without_quote(html_to_text(text, drop_quotes=True)) or without_quote(whole)
+        text = html_to_text(text)
     text = _normalise(text)
     if _forwarded(text, subject):
         return text
+    reply = bool(
+        REPLY_SUBJECT.match(subject or "")
+        or header_text(message, "In-Reply-To")
+        or header_text(message, "References")
+    )
+    if not reply:
+        return _kept_unless_empty(_unquoted(text), text)
     return without_quote(text)
 
 
-def html_to_text(html: str, *, drop_quotes: bool = False) -> str:
-    """Readable text of an HTML mail (paragraphs, lists, entities), optionally without the
-    elements mail clients put the quoted history in."""
+def html_to_text(html: str) -> str:
+    """Readable text of an HTML mail (paragraphs, lists, entities), its quoted history as
+    ">" lines."""
     html = html.strip()
     if not html:
         return ""
@@ -123,14 +145,24 @@ def html_to_text(html: str, *, drop_quotes: bool = False) -> str:
         tree = lxml_html.document_fromstring(html)
     except (ValueError, lxml_html.etree.ParserError):
         return _normalise(get_text(html))
-    if drop_quotes:
-        for element in tree.xpath(HTML_QUOTES):
-            element.drop_tree()
-        for cut in tree.xpath(HTML_CUTS)[:1]:
-            for later in cut.itersiblings():
-                later.drop_tree()
-            cut.drop_tree()
+    for quote in tree.xpath(HTML_QUOTES):
+        _as_quoted(quote)
+    for cut in tree.xpath(HTML_CUTS)[:1]:
+        for later in list(cut.itersiblings()):
+            _as_quoted(later)
+        _as_quoted(cut)
     return _normalise(get_text(lxml_html.tostring(tree, encoding="unicode")))
+
+
+def _as_quoted(element) -> None:
+    parent = element.getparent()
+    if parent is None:
+        return
+    text = get_text(lxml_html.tostring(element, encoding="unicode")).strip()
+    pre = lxml_html.Element("pre")
+    pre.text = "\n".join(f"> {line}" for line in text.split("\n")) + "\n"
+    pre.tail = element.tail
+    parent.replace(element, pre)
 
 
 def without_quote(text: str) -> str:
@@ -140,12 +172,25 @@ def without_quote(text: str) -> str:
         return ""
     unquoted = _unquoted(text)
     if _answers_below_quote(text):  # bottom-posted or interleaved
-        return unquoted if _substantive(unquoted) else text
-    if len(text) <= PARSER_LIMIT:
-        parsed = EmailReplyParser(languages=REPLY_LANGUAGES).parse_reply(text=text).strip()
-        if _substantive(parsed):
+        return _kept_unless_empty(unquoted, text)
+    block = HEADER_BLOCK.search(unquoted)
+    if block is not None and _substantive(unquoted[: block.start()]):
+        unquoted = _normalise(unquoted[: block.start()])
+    if len(unquoted) <= PARSER_LIMIT:
+        parsed = EmailReplyParser(languages=REPLY_LANGUAGES).parse_reply(text=unquoted).strip()
+        # The parser's answer is kept only when it is the message's beginning, and more
+        # than a greeting: it sometimes cuts a first line, or all but "Hi,".
+        if _substantive(parsed) and _squashed(unquoted).startswith(_squashed(parsed)[:60]):
             return parsed
-    return unquoted if _substantive(unquoted) else text
+    return _kept_unless_empty(unquoted, text)
+
+
+def _squashed(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _kept_unless_empty(shorter: str, whole: str) -> str:
+    return shorter if _substantive(shorter) else whole
 
 
 def _normalise(text: str) -> str:
