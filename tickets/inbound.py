@@ -73,6 +73,7 @@ logger = logging.getLogger(__name__)
 # retrying cannot help, so the message is held and the mailbox goes on.
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, OSError)
 HEADER_END = re.compile(rb"\r?\n\r?\n")
+LONE_CR = re.compile(rb"\r(?!\n)")
 
 
 @dataclass(frozen=True)
@@ -119,8 +120,8 @@ def email_receive(*, raw: bytes) -> Received:
 
 def _read(raw: bytes) -> _Mail:
     readable = raw
-    if b"\n" not in raw[:10000] and b"\r" in raw[:10000]:  # old Mac line ends: CR alone
-        readable = raw.replace(b"\r", b"\r\n")
+    if raw.count(b"\r") > 2 * raw.count(b"\n"):  # old Mac line ends: CR alone
+        readable = LONE_CR.sub(b"\r\n", raw)
     message = BytesParser(policy=policy.default).parsebytes(readable)
     sender = _sender(message)
     subject = header_text(message, "Subject")[:300]

@@ -38,6 +38,8 @@ HEADER_FAMILIES = (
     "List-Subscribe",
     "List-Post",
     "X-ML-Info",
+    "X-MLServer",
+    "X-Amz-Sns-Message-Id",
     "X-MS-Exchange-Inbox-Rules-Loop",
     "X-MS-Exchange-Generated-Message-Source",
     "X-Auto-Response-Suppress",
@@ -72,7 +74,8 @@ BOUNCE_SUBJECTS = re.compile(
     r"non[- ]?delivery|delayed mail|mail failed|returning (message )?to sender|"
     r"could not (be )?deliver|warning: could not send|message (not delivered|delayed)|"
     r"unzustellbar|nicht zustellbar|non remis|mail system error|postfix smtp server: errors|"
-    r"bounce notification|メールエラー|配信エラー|不達|退信)",
+    r"bounce notification|complaint about message|loop alert|aws notification message|"
+    r"メールエラー|配信エラー|不達|退信)",
     re.I,
 )
 FORWARDED_SUBJECT = re.compile(r"^\s*(fwd?|wg|tr|rv|enc)\s*:", re.I)

@@ -158,7 +158,9 @@ def _as_quoted(element) -> None:
     parent = element.getparent()
     if parent is None:
         return
-    text = get_text(lxml_html.tostring(element, encoding="unicode")).strip()
+    # Its text nodes, a line each: what a quote says is dropped, not laid out (and
+    # rendering each one with inscriptis, then again inside the page, doubled the time).
+    text = "\n".join(t.strip() for t in element.itertext() if t.strip())
     pre = lxml_html.Element("pre")
     pre.text = "\n".join(f"> {line}" for line in text.split("\n")) + "\n"
     pre.tail = element.tail
@@ -219,13 +221,20 @@ def _unquoted(text: str) -> str:
     lines = text.split("\n")
     kept = []
     for number, line in enumerate(lines):
-        if _quoted(line):
-            continue
-        following = next((x for x in lines[number + 1 : number + 3] if x.strip()), "")
-        if ATTRIBUTION.match(line.strip()) and _quoted(following):
+        if _quoted(line) or (_attribution(line) and _quote_follows(lines, number)):
             continue
         kept.append(line)
     return _normalise("\n".join(kept))
+
+
+def _attribution(line: str) -> bool:
+    stripped = line.strip()
+    return stripped.endswith(":") and ATTRIBUTION.match(stripped) is not None
+
+
+def _quote_follows(lines: list[str], number: int) -> bool:
+    following = next((x for x in lines[number + 1 : number + 3] if x.strip()), "")
+    return _quoted(following)
 
 
 def _answers_below_quote(text: str) -> bool:
@@ -237,7 +246,7 @@ def _answers_below_quote(text: str) -> bool:
             return False
         if _quoted(line):
             seen_quote = True
-        elif seen_quote and stripped and not ATTRIBUTION.match(stripped):
+        elif seen_quote and stripped and not _attribution(stripped):
             return True
     return False
 
