@@ -160,7 +160,7 @@ def rewritten(raw: bytes, sender: str, *, vouched: bool) -> bytes:
     end = HEADER_END.search(raw)
     head, body = (raw[: end.start()], raw[end.start() :]) if end else (raw, b"\r\n\r\n")
     kept, skipping = [], False
-    for line in re.split(rb"\r?\n", head):
+    for line in re.split(rb"\r\n|\r|\n", head):  # also old Mac files' lone CRs
         if line[:1] in (b" ", b"\t") and skipping:
             continue
         skipping = bool(REWRITTEN.match(line))
