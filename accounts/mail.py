@@ -99,15 +99,13 @@ def mail_send(mails: Iterable[Mail]) -> dict[str, int]:
         raise
     try:
         for mail in todo:
-            message = EmailMessage(
-                subject=mail.subject,
-                body=mail.body,
-                to=[mail.to],
-                headers=dict(mail.headers),
-                reply_to=[mail.reply_to] if mail.reply_to else None,
-            )
+            message = _message(mail)
             try:
                 sent = connection.send_messages([message])
+            except ValueError as error:  # a header no sanitising could save: this mail only
+                logger.error("mail %s to %s not composed: %s", mail.key, mail.to, error)
+                summary["refused"] += 1
+                continue
             except smtplib.SMTPException as error:
                 if _is_transient(error):
                     raise
@@ -124,6 +122,23 @@ def mail_send(mails: Iterable[Mail]) -> dict[str, int]:
         raise
     connection.close()
     return summary
+
+
+def _message(mail: Mail) -> EmailMessage:
+    """The email of a Mail, its headers on one line each: a line break in a subject (a
+    ticket's, written by anyone) would make Django refuse the whole message."""
+    return EmailMessage(
+        subject=one_line(mail.subject),
+        body=mail.body,
+        to=[mail.to],
+        headers={one_line(name): one_line(value) for name, value in mail.headers},
+        reply_to=[one_line(mail.reply_to)] if mail.reply_to else None,
+    )
+
+
+def one_line(value: str) -> str:
+    """A header value on one line: any line break or control character becomes a space."""
+    return " ".join("".join(c if c.isprintable() else " " for c in str(value)).split())
 
 
 def _unique(mails: Iterable[Mail]) -> list[Mail]:

@@ -47,6 +47,23 @@ def fresh(instance):
     return type(instance).objects.get(pk=instance.pk)
 
 
+def email_of_ticket_a(world):
+    """The email ticket A came in by, kept as received (tickets/inbound.py)."""
+    from django.core.files.base import ContentFile
+    from django.utils import timezone
+
+    from tickets.models import InboundEmail
+
+    record, created = InboundEmail.objects.get_or_create(
+        message_id="<matrix@customer.test>",
+        defaults={"sender": "member.a@alpha.test", "outcome": "opened",
+                  "received_at": timezone.now(), "ticket": world.ticket_a},
+    )  # fmt: skip
+    if created:
+        record.raw.save("message.eml", ContentFile(b"Subject: Parcel missing\r\n\r\nHi"))
+    return record
+
+
 def everyone(status: int, **overrides: int) -> dict[str, int]:
     return {role: overrides.get(role, status) for role in ROLES}
 
@@ -303,6 +320,12 @@ MATRIX: list[Route] = [
         data=lambda w: {"csat": 5, "effort": 4},
     ),
     Route("tickets:attachment", OF_TICKET_A(200), args=lambda w: [w.attachment_a.pk]),
+    Route(
+        "tickets:email_raw",
+        {**OF_TICKET_A(200), "member_a": 404, "customer_admin_a": 404},
+        args=lambda w: [email_of_ticket_a(w).pk],
+        notes="The email as received (.eml): staff who may see its ticket only.",
+    ),
     Route("tickets:queue", STAFF_TOOL(200)),
     Route("tickets:insights", STAFF_TOOL(200)),
     Route(

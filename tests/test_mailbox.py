@@ -75,3 +75,29 @@ def test_mail_delivered_to_the_mailbox_becomes_tickets_and_replies(
     assert not list(mailbox.fetch(AND(seen=False), mark_seen=False))
     assert tasks.mailbox_poll.apply().get()["read"] == 0
     assert Ticket.objects.count() == 3
+
+
+def test_poisoned_messages_never_stop_the_mailbox(world, mailbox, settings, monkeypatch):
+    """mail-parser's mail_malformed_3 made as_bytes() raise: it stayed unread and failed
+    on every poll, and a batch of such messages stopped all mail. Now the server's bytes
+    are handled as they are, and each message is read once, whatever it holds."""
+    from pathlib import Path
+
+    from tickets import mailbox as reader
+
+    settings.MAILBOX_URL = os.environ["TEST_MAILBOX_URL"]
+    monkeypatch.setattr(reader, "BATCH", 2)  # a batch full of poisoned messages
+    poisoned = (Path(__file__).parent.parent / "tickets/tests/corpus/mail-parser/"
+                "mail_malformed_3.eml").read_bytes()  # fmt: skip
+    for number in range(3):
+        message_id = f"<poison-{number}@post.sk>".encode()
+        mailbox.append(poisoned.replace(b"<QLHMAUTBMRLPSUHSWPVQEL@post.sk>", message_id), "INBOX")
+    mailbox.append(email("admin.a@alpha.test", subject="Invoice 42 is wrong"), "INBOX")
+
+    polls = [tasks.mailbox_poll.apply().get() for _ in range(3)]
+
+    assert [poll["read"] for poll in polls] == [2, 2, 0]
+    assert InboundEmail.objects.filter(subject="Invoice 42 is wrong").get().ticket is not None
+    assert InboundEmail.objects.exclude(subject="Invoice 42 is wrong").count() == 3
+    mailbox.client.noop()
+    assert not list(mailbox.fetch(AND(seen=False), mark_seen=False))

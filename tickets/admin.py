@@ -1,6 +1,8 @@
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
 
 from accounts.models import Organisation
 from tickets.inbound import held_email_open
@@ -88,16 +90,29 @@ class CannedReplyAdmin(admin.ModelAdmin):
 class InboundEmailAdmin(admin.ModelAdmin):
     """Every email received at the support address; "Held for staff" is the queue of mail
     nobody could be sure about (an unknown sender, a customer of several organisations,
-    a staff member): read it here and open the ticket for the right organisation."""
+    a staff member, a From the receiving server did not vouch for, a message that could
+    not be handled, with its error): read it here, download it as received, and open the
+    ticket for the right organisation."""
 
-    list_display = ["received_at", "sender", "subject", "outcome", "reason", "ticket"]
-    list_filter = ["outcome"]
+    list_display = [
+        "received_at", "sender", "authenticated", "subject", "outcome", "reason", "ticket",
+    ]  # fmt: skip
+    list_filter = ["outcome", "authenticated"]
     search_fields = ["sender", "subject", "message_id"]
     date_hierarchy = "received_at"
     list_select_related = ["ticket"]
     readonly_fields = [
-        "message_id", "sender", "subject", "body", "received_at", "outcome", "reason", "ticket",
+        "message_id", "sender", "authenticated", "subject", "body", "received_at", "outcome",
+        "reason", "error", "original", "size", "ticket", "ticket_message",
     ]  # fmt: skip
+    exclude = ["raw", "digest"]
+
+    @admin.display(description="As received")
+    def original(self, record):
+        if not record.raw:
+            return "Not kept (past INBOUND_EMAIL_RAW_DAYS, or refused)."
+        url = reverse("tickets:email_raw", args=[record.pk])
+        return format_html('<a href="{}">Download the email (.eml)</a>', url)
 
     actions = ["open_ticket"]
 

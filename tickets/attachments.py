@@ -18,9 +18,18 @@ SIGNATURES = {
 TEXT_EXTENSIONS = {".txt", ".csv"}
 
 
+def shortened(name: str, limit: int = 200) -> str:
+    """A file name of at most `limit` characters that keeps its extension."""
+    if len(name) <= limit:
+        return name
+    suffix = PurePath(name).suffix
+    suffix = suffix if len(suffix) <= 16 else ""
+    return name[: limit - len(suffix)].rstrip() + suffix
+
+
 def validate_upload(upload) -> tuple[str, str]:
     """Return (safe file name, content type) or raise ValidationError saying why not."""
-    name = PurePath(upload.name or "file").name[:200]
+    name = shortened(PurePath(upload.name or "file").name)
     extension = PurePath(name).suffix.lower()
     allowed = settings.TICKET_ATTACHMENT_TYPES
     if extension not in allowed:
@@ -35,6 +44,6 @@ def validate_upload(upload) -> tuple[str, str]:
     if extension in TEXT_EXTENSIONS:
         if b"\x00" in head:
             raise ValidationError(f"“{name}” is not a text file.")
-    elif not head.startswith(SIGNATURES[extension]):
+    elif extension in SIGNATURES and not head.startswith(SIGNATURES[extension]):
         raise ValidationError(f"“{name}” does not contain what its name says ({extension}).")
     return name, allowed[extension]

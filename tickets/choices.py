@@ -75,3 +75,4 @@ class InboundOutcome(models.TextChoices):
     HELD = "held", "Held for staff"
     IGNORED = "ignored", "Ignored: sent automatically"
     LIMITED = "limited", "Ignored: too many from this sender"
+    REFUSED = "refused", "Refused: too large"

@@ -5,55 +5,75 @@ mailbox over IMAP (tickets/mailbox.py) and `manage.py receive_email`, which read
 message from stdin for deployments that pipe mail from their MTA. What becomes of a
 message, in order:
 
-1. Seen before (same Message-ID): nothing more (a mailbox read twice, an MTA's retry).
-2. Sent automatically (RFC 3834's Auto-Submitted, Precedence bulk/junk/list, the
-   X-Autoreply family), a bounce (a delivery report, the mailer-daemon) or one of our own
-   notifications coming back: recorded as ignored, so no two robots answer each other.
-3. A sender past INBOUND_EMAIL_PER_HOUR: recorded as limited, nothing opened.
-4. A reply: found by In-Reply-To / References (our notifications' ids, or an earlier
+0. Larger than INBOUND_EMAIL_MAX_BYTES: refused, with a clear answer.
+1. Seen before (same Message-ID and the same content): nothing more (a mailbox read
+   twice, an MTA's retry). The same Message-ID with other content is held.
+2. Sent by a machine (tickets/mail_automatic.py: delivery reports, null Return-Path,
+   Auto-Submitted, lists, the Exchange family, ...) or one of our own notifications
+   coming back: recorded as ignored, so no two robots answer each other. It counts toward
+   nobody's limit.
+3. A sender past INBOUND_EMAIL_PER_HOUR: recorded as limited, nothing opened. Mail the
+   receiving server vouched for (tickets/mail_auth.py) and mail it did not are counted
+   apart, so forged mail never spends a real sender's limit.
+4. From a known address the receiving server did not vouch for: held for staff. Anyone
+   can write any From; only proven mail acts as that person.
+5. A reply: found by In-Reply-To / References (our notifications' ids, or an earlier
    message of the ticket), then by a ticket reference in the subject or the plus address
    it was sent to. It is added to that ticket only when the sender is a customer who may
    see it; from anyone else it is handled as a new message, never appended (a known leak
    in other help desks). Staff answer on the ticket page, where a public reply and an
    internal note are two composers, so a staff member's email is held.
-5. A new message from a known customer with one active organisation opens a ticket for
+6. A new message from a known customer with one active organisation opens a ticket for
    it; a customer of several organisations, or an unknown sender: held for staff, never a
    guess.
 
-The text kept is the new part of the message (mail-parser-reply drops the quoted
-history); attachments pass the web form's checks, and a refused file is named in the
-ticket instead. Everything happens in one transaction: a failure leaves nothing written,
-so the mailbox reader tries the message again.
+The text kept is the new part of the message (tickets/mail_text.py); files pass the web
+form's checks (tickets/mail_files.py finds them), and a refused file is named in the
+ticket instead. The message as received is kept with its record (and so with the ticket
+message it became) for staff. Everything happens in one transaction. A message that
+cannot be handled (broken beyond reading, a value the database refuses) is held with its
+raw bytes and the error, and the caller goes on; only errors that may pass (the database
+or the disk unreachable) are raised, for the caller to try again later.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import re
+import traceback
 from dataclasses import dataclass
 from datetime import timedelta
 from email import policy
 from email.message import EmailMessage
-from email.parser import BytesParser
+from email.parser import BytesHeaderParser, BytesParser
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
-from django.utils.html import strip_tags
-from mailparser_reply import EmailReplyParser
 
 from accounts.models import Membership, User
 from tickets import mail_thread
 from tickets.attachments import validate_upload
 from tickets.choices import Category, InboundOutcome, Source, Status
+from tickets.mail_auth import sender_authenticated
+from tickets.mail_automatic import automatic_reason
+from tickets.mail_files import files_in
+from tickets.mail_text import header_text, new_text
 from tickets.models import InboundEmail, Ticket
 from tiers.choices import Priority
 
-# Languages whose "On ... wrote:" lines and signatures mail-parser-reply recognises here.
-REPLY_LANGUAGES = ["en", "de", "fr", "es", "nl", "it"]
-AUTOMATIC_PRECEDENCE = {"bulk", "junk", "list", "auto_reply"}
-ROBOT_SENDERS = ("mailer-daemon@", "postmaster@", "noreply@", "no-reply@")
+logger = logging.getLogger(__name__)
+# Errors that may pass: the database or the disk unreachable, locked, timed out. Anything
+# else a message causes is its own (a NUL byte, an over-long value, a broken structure):
+# retrying cannot help, so the message is held and the mailbox goes on.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, OSError)
+HEADER_END = re.compile(rb"\r?\n\r?\n")
+LONE_CR = re.compile(rb"\r(?!\n)")
 
 
 @dataclass(frozen=True)
@@ -64,45 +84,110 @@ class Received:
     reason: str
     ticket_id: int | None = None
     duplicate: bool = False
+    message_pk: int | None = None  # the ticket message it became
+
+
+@dataclass(frozen=True)
+class _Mail:
+    """One received message, read: what the rules below look at."""
+
+    raw: bytes
+    message: EmailMessage
+    message_id: str
+    digest: str
+    sender: str
+    subject: str
+    authenticated: bool
 
 
 def email_receive(*, raw: bytes) -> Received:
-    """Handle one raw RFC 5322 message received at the support address."""
-    message = BytesParser(policy=policy.default).parsebytes(raw)
-    message_id = _message_id(message, raw)
+    """Handle one raw RFC 5322 message received at the support address.
+
+    Raises only errors that may pass (TRANSIENT_ERRORS): try the message again later.
+    """
+    if len(raw) > settings.INBOUND_EMAIL_MAX_BYTES:
+        return _refuse_too_large(raw)
+    try:
+        mail = _read(raw)
+        with transaction.atomic():
+            return _receive(mail)
+    except TRANSIENT_ERRORS:
+        raise
+    except Exception as error:  # whatever this message causes, it is held
+        logger.exception("email held: it could not be handled")
+        return email_hold(raw=raw, error=error)
+
+
+def _read(raw: bytes) -> _Mail:
+    readable = raw
+    if raw.count(b"\r") > 2 * raw.count(b"\n"):  # old Mac line ends: CR alone
+        readable = LONE_CR.sub(b"\r\n", raw)
+    message = BytesParser(policy=policy.default).parsebytes(readable)
     sender = _sender(message)
-    subject = _header(message, "Subject")[:300]
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                record = InboundEmail.objects.create(
-                    message_id=message_id,
-                    sender=sender or "unknown@invalid",
-                    subject=subject,
-                    received_at=timezone.now(),
-                    outcome=InboundOutcome.HELD,
-                )
-        except IntegrityError:
-            seen = InboundEmail.objects.get(message_id=message_id)
-            return Received(seen.outcome, "Already received.", seen.ticket_id, duplicate=True)
-        outcome = _handle(record, message, sender)
-        record.outcome, record.reason = outcome.outcome, outcome.reason[:300]
-        record.ticket_id = outcome.ticket_id
-        record.save(update_fields=["outcome", "reason", "ticket", "body"])
+    subject = header_text(message, "Subject")[:300]
+    end = HEADER_END.search(readable)
+    body = readable[end.end() :] if end else b""
+    content = hashlib.sha256(f"{sender}\n{subject}\n".encode() + body).hexdigest()
+    return _Mail(
+        raw=raw,
+        message=message,
+        message_id=_message_id(message, raw),
+        digest=content,
+        sender=sender,
+        subject=subject,
+        authenticated=bool(sender) and sender_authenticated(message, sender),
+    )
+
+
+def _receive(mail: _Mail) -> Received:
+    try:
+        with transaction.atomic():
+            record = InboundEmail.objects.create(
+                message_id=mail.message_id,
+                digest=mail.digest,
+                sender=mail.sender or "unknown@invalid",
+                authenticated=mail.authenticated,
+                subject=mail.subject,
+                received_at=timezone.now(),
+                outcome=InboundOutcome.HELD,
+                size=len(mail.raw),
+            )
+    except IntegrityError:
+        seen = InboundEmail.objects.get(message_id=mail.message_id, digest=mail.digest)
+        return Received(seen.outcome, "Already received.", seen.ticket_id, duplicate=True)
+    if InboundEmail.objects.filter(message_id=mail.message_id).exclude(pk=record.pk).exists():
+        outcome = Received(InboundOutcome.HELD, "Its Message-ID came before with other content.")
+        record.body = new_text(mail.message, mail.subject)
+    else:
+        outcome = _handle(record, mail)
+    record.raw.save("message.eml", ContentFile(mail.raw), save=False)
+    record.outcome, record.reason = outcome.outcome, outcome.reason[:300]
+    record.ticket_id, record.ticket_message_id = outcome.ticket_id, outcome.message_pk
+    record.save()
     return outcome
 
 
-def _handle(record: InboundEmail, message: EmailMessage, sender: str) -> Received:
-    automatic = _automatic(message, sender)
+def _handle(record: InboundEmail, mail: _Mail) -> Received:
+    message, sender = mail.message, mail.sender
+    automatic = automatic_reason(message, sender, mail.subject) or _ours(message, sender)
     if automatic:
         return Received(InboundOutcome.IGNORED, automatic)
-    if _over_limit(sender, record):
+    if _over_limit(record):
         limit = settings.INBOUND_EMAIL_PER_HOUR
         return Received(InboundOutcome.LIMITED, f"More than {limit} messages in an hour.")
-    record.body = _new_text(message)
-    uploads, refused = _attachments(message)
+    files, texts = files_in(message)
+    record.body = "\n\n".join(filter(None, [new_text(message, mail.subject), *texts]))
+    uploads, refused = _uploads(files)
     body = _with_refused(record.body, refused) or "(The email had no text.)"
-    user = User.objects.filter(email__iexact=sender, is_active=True).first() if sender else None
+    if not sender:
+        return Received(InboundOutcome.HELD, "No sender address could be read.")
+    user = User.objects.filter(email__iexact=sender, is_active=True).first()
+    if user is not None and not mail.authenticated:
+        return Received(
+            InboundOutcome.HELD,
+            "The receiving mail server did not vouch for the sender's address "
+            "(no DMARC, DKIM or SPF pass): it may be forged. Staff decide.",
+        )
     if user is not None and user.is_employee:
         return Received(InboundOutcome.HELD, "From staff: answer on the ticket page.")
     ticket = _ticket_replied_to(message, record)
@@ -120,8 +205,10 @@ def _handle(record: InboundEmail, message: EmailMessage, sender: str) -> Receive
 def _reply(ticket: Ticket, user: User, body: str, uploads: list) -> Received:
     from tickets.services import ticket_reply
 
-    ticket_reply(ticket=ticket, author=user, body=body, attachments=uploads)
-    return Received(InboundOutcome.REPLIED, f"Reply to {ticket.reference}.", ticket.pk)
+    reply = ticket_reply(ticket=ticket, author=user, body=body, attachments=uploads)
+    return Received(
+        InboundOutcome.REPLIED, f"Reply to {ticket.reference}.", ticket.pk, message_pk=reply.pk
+    )
 
 
 def _open(user: User, subject: str, body: str, uploads: list, *, outsider: bool) -> Received:
@@ -146,7 +233,8 @@ def _open(user: User, subject: str, body: str, uploads: list, *, outsider: bool)
     why = "New message."
     if outsider:  # it named a ticket the sender may not see: a new one, never appended
         why = "Named a ticket the sender may not see: opened a new one."
-    return Received(InboundOutcome.OPENED, why, ticket.pk)
+    first = ticket.messages.order_by("pk").values_list("pk", flat=True).first()
+    return Received(InboundOutcome.OPENED, why, ticket.pk, message_pk=first)
 
 
 @transaction.atomic
@@ -186,13 +274,13 @@ def _may_reply(user: User, ticket: Ticket) -> bool:
 
 def _ticket_replied_to(message: EmailMessage, record: InboundEmail) -> Ticket | None:
     """The ticket this message answers: by its thread headers, then its subject or address."""
-    threads = [_header(message, "In-Reply-To"), _header(message, "References")]
+    threads = [header_text(message, "In-Reply-To"), header_text(message, "References")]
     ids = mail_thread.ticket_ids_in(threads)
     earlier = InboundEmail.objects.filter(
         message_id__in=mail_thread.message_ids_in(threads), ticket__isnull=False
     ).exclude(pk=record.pk)
     ids += list(earlier.order_by("-received_at").values_list("ticket_id", flat=True))
-    recipients = " ".join(_header(message, name) for name in ("To", "Cc", "Delivered-To"))
+    recipients = " ".join(header_text(message, name) for name in ("To", "Cc", "Delivered-To"))
     by_reference = mail_thread.reference_in(record.subject, recipients)
     if by_reference is not None:
         ids.append(by_reference)
@@ -206,44 +294,26 @@ def _ticket_replied_to(message: EmailMessage, record: InboundEmail) -> Ticket | 
 # --- Reading the message ------------------------------------------------------------------------
 
 
-def _header(message: EmailMessage, name: str) -> str:
-    try:
-        return str(message.get(name, "") or "").strip()
-    except (ValueError, IndexError):  # a header too broken for the parser
-        return ""
-
-
 def _message_id(message: EmailMessage, raw: bytes) -> str:
-    found = mail_thread.message_ids_in([_header(message, "Message-ID")])
-    if found:
-        return found[0][:255]
+    found = mail_thread.message_ids_in([header_text(message, "Message-ID")])
+    if found and len(found[0]) <= 255:
+        return found[0]
     return f"<sha256-{hashlib.sha256(raw).hexdigest()}@no-message-id>"  # same bytes, same id
 
 
 def _sender(message: EmailMessage) -> str:
     try:
         addresses = message["From"].addresses if message["From"] else ()
-    except (AttributeError, ValueError, IndexError):
+        address = addresses[0].addr_spec if addresses else ""
+    except (AttributeError, ValueError, IndexError, TypeError, LookupError):
         return ""
-    address = addresses[0].addr_spec if addresses else ""
-    return address.strip().lower() if "@" in address else ""  # one spelling per sender
+    address = address.strip().lower()  # one spelling per sender
+    valid = "@" in address and len(address) <= 254 and address.isprintable()
+    return address if valid and " " not in address else ""
 
 
-def _automatic(message: EmailMessage, sender: str) -> str:
-    """Why this message was sent by a machine, or "" when a person wrote it."""
-    auto_submitted = _header(message, "Auto-Submitted").lower()
-    if auto_submitted and auto_submitted != "no":
-        return f"Auto-Submitted: {auto_submitted}."
-    if _header(message, "Precedence").lower() in AUTOMATIC_PRECEDENCE:
-        return f"Precedence: {_header(message, 'Precedence')}."
-    for name in ("X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress"):
-        if _header(message, name):
-            return f"{name} header: an automatic answer."
-    if message.get_content_type() == "multipart/report" or sender.startswith(ROBOT_SENDERS):
-        return "A delivery report (bounce)."
-    if not sender:
-        return "No sender address."
-    if mail_thread.is_ours(_header(message, "Message-ID")) or sender in _our_addresses():
+def _ours(message: EmailMessage, sender: str) -> str:
+    if mail_thread.is_ours(header_text(message, "Message-ID")) or sender in _our_addresses():
         return "One of our own messages."
     return ""
 
@@ -256,37 +326,26 @@ def _our_addresses() -> set[str]:
     }
 
 
-def _over_limit(sender: str, record: InboundEmail) -> bool:
+def _over_limit(record: InboundEmail) -> bool:
+    """Past the hourly limit: counting this sender's messages that were vouched for, or
+    those that were not, apart (forged mail never spends the real sender's limit), and
+    never the automatic ones, which nobody wrote."""
     since = timezone.now() - timedelta(hours=1)
-    earlier = InboundEmail.objects.filter(sender=sender, received_at__gte=since).exclude(
-        pk=record.pk
+    earlier = (
+        InboundEmail.objects.filter(
+            sender=record.sender, authenticated=record.authenticated, received_at__gte=since
+        )
+        .exclude(pk=record.pk)
+        .exclude(outcome__in=[InboundOutcome.IGNORED, InboundOutcome.REFUSED])
     )
     return earlier.count() >= settings.INBOUND_EMAIL_PER_HOUR
 
 
-def _new_text(message: EmailMessage) -> str:
-    """The text the sender wrote now: plain text (or the HTML's text) without the quote."""
-    part = message.get_body(preferencelist=("plain", "html"))
-    if part is None:
-        return ""
-    try:
-        text = part.get_content()
-    except (LookupError, UnicodeError):  # an unknown or lying charset
-        text = part.get_payload(decode=True).decode("utf-8", errors="replace")
-    if part.get_content_subtype() == "html":
-        text = strip_tags(text)
-    text = text.replace("\r\n", "\n").strip()
-    new = EmailReplyParser(languages=REPLY_LANGUAGES).parse_reply(text=text).strip()
-    return new or text
-
-
-def _attachments(message: EmailMessage) -> tuple[list, list[str]]:
+def _uploads(files: list[tuple[str, bytes, str]]) -> tuple[list, list[str]]:
     """The files that pass the web form's checks, and why each other one did not."""
     accepted, refused = [], []
-    for part in message.iter_attachments():
-        name = part.get_filename() or "attachment"
-        data = part.get_payload(decode=True) or b""
-        upload = SimpleUploadedFile(name, data, part.get_content_type())
+    for name, data, content_type in files:
+        upload = SimpleUploadedFile(name, data, content_type)
         try:
             validate_upload(upload)
         except ValidationError as error:
@@ -301,3 +360,97 @@ def _with_refused(body: str, refused: list[str]) -> str:
         return body
     lines = "\n".join(f"- {reason}" for reason in refused)
     return f"{body}\n\n[Not attached, sent by email:\n{lines}]".strip()
+
+
+# --- Messages that are not handled ---------------------------------------------------------------
+
+
+def _headers_only(raw: bytes) -> tuple[str, str, EmailMessage | None]:
+    """(sender, subject, headers) read as well as a broken or huge message allows."""
+    try:
+        end = HEADER_END.search(raw, 0, 1024 * 1024)
+        head = raw[: end.end()] if end else raw[: 1024 * 1024]
+        message = BytesHeaderParser(policy=policy.default).parsebytes(head)
+        return _sender(message), header_text(message, "Subject")[:300], message
+    except Exception:  # nothing readable: still kept, as unknown
+        return "", "", None
+
+
+def email_hold(*, raw: bytes, error: Exception) -> Received:
+    """Keep a message that could not be handled, with its bytes and the error, for staff.
+
+    It is recorded under the same Message-ID and content digest as a handled one would be,
+    so the same message delivered again is known (held once), not tried again."""
+    try:
+        mail = _read(raw)
+        message_id, digest, sender, subject = (
+            mail.message_id,
+            mail.digest,
+            mail.sender,
+            mail.subject,
+        )
+    except Exception:  # unreadable: kept by its bytes' digest, as unknown
+        sender, subject, _ = _headers_only(raw)
+        digest = hashlib.sha256(raw).hexdigest()
+        message_id = f"<sha256-{digest}@no-message-id>"
+    reason = f"Could not be handled ({type(error).__name__}): staff decide."
+    details = "".join(traceback.format_exception(error))[-5000:].replace("\x00", "")
+    with transaction.atomic():
+        record, created = InboundEmail.objects.get_or_create(
+            message_id=message_id,
+            digest=digest,
+            defaults={
+                "sender": sender or "unknown@invalid",
+                "subject": subject,
+                "received_at": timezone.now(),
+                "outcome": InboundOutcome.HELD,
+                "reason": reason[:300],
+                "error": details,
+                "size": len(raw),
+            },
+        )
+        if created:
+            record.raw.save("message.eml", ContentFile(raw), save=True)
+    return Received(record.outcome, record.reason, record.ticket_id, duplicate=not created)
+
+
+def _refuse_too_large(raw: bytes) -> Received:
+    """Recorded (without its bytes) and answered: too large to take in. The answer goes
+    only to a sender the receiving server vouched for, and never to a machine."""
+    from tickets import tasks
+
+    sender, subject, message = _headers_only(raw)
+    vouched = message is not None and bool(sender) and sender_authenticated(message, sender)
+    answer = vouched and not automatic_reason(message, sender, subject)
+    limit = filesizeformat(settings.INBOUND_EMAIL_MAX_BYTES)
+    reason = f"Refused: {filesizeformat(len(raw))}, larger than the {limit} we accept."
+    digest = hashlib.sha256(raw).hexdigest()
+    message_id = _message_id(message, raw) if message is not None else ""
+    record, created = InboundEmail.objects.get_or_create(
+        message_id=message_id or f"<sha256-{digest}@no-message-id>",
+        digest=digest,
+        defaults={
+            "sender": sender or "unknown@invalid",
+            "subject": subject,
+            "received_at": timezone.now(),
+            "outcome": InboundOutcome.REFUSED,
+            "reason": reason,
+            "size": len(raw),
+            "authenticated": vouched,
+        },
+    )
+    if created and answer:
+        transaction.on_commit(lambda: tasks.notify_inbound_refused.delay(record.pk))
+    return Received(InboundOutcome.REFUSED, reason, duplicate=not created)
+
+
+def inbound_raw_purge(*, now=None) -> dict[str, int]:
+    """Delete the kept messages (.eml) older than INBOUND_EMAIL_RAW_DAYS; the records stay."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.INBOUND_EMAIL_RAW_DAYS)
+    old = InboundEmail.objects.filter(received_at__lt=cutoff).exclude(raw="")
+    deleted = 0
+    for record in old.iterator(chunk_size=500):
+        record.raw.delete(save=False)  # a file already gone is not an error
+        InboundEmail.objects.filter(pk=record.pk).update(raw="")
+        deleted += 1
+    return {"deleted": deleted}

@@ -15,7 +15,9 @@ import re
 
 from django.conf import settings
 
-REFERENCE = re.compile(r"\bT-(\d{1,12})\b")
+# Our reference exactly: T- and six digits, more only past 999999 (never "T-11": a subject
+# that mentions another system's numbers is no reply to our ticket 11).
+REFERENCE = re.compile(r"(?<![\w-])T-(0\d{5}|[1-9]\d{5,11})(?![\w-])")
 MESSAGE_IDS = re.compile(r"<([^<>\s]+)>")
 
 
@@ -74,7 +76,7 @@ def _our_id(mid: str):
 
 
 def reference_in(*texts: str) -> int | None:
-    """A ticket named as T-000042 in a subject or a plus address."""
+    """A ticket named exactly as T-000042 in a subject or a plus address."""
     for text in texts:
         match = REFERENCE.search(text or "")
         if match:

@@ -5,6 +5,7 @@ import re
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from accounts.choices import Department
 from accounts.models import Organisation, User
@@ -16,7 +17,12 @@ from tickets.choices import (
     Source,
     Status,
 )
-from tickets.querysets import AttachmentQuerySet, MessageQuerySet, TicketQuerySet
+from tickets.querysets import (
+    AttachmentQuerySet,
+    InboundEmailQuerySet,
+    MessageQuerySet,
+    TicketQuerySet,
+)
 from tiers.choices import Priority
 from tiers.models import ServiceTier
 
@@ -297,27 +303,55 @@ class Rating(models.Model):
         return f"CSAT {self.csat}, effort {self.effort} on {self.ticket_id}"
 
 
+def inbound_raw_path(instance, filename: str) -> str:
+    import uuid
+
+    return f"inbound/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.eml"
+
+
 class InboundEmail(models.Model):
     """One email received at the support address, and what became of it.
 
     Kept for every message, so a message read twice (IMAP, an MTA's retry) is handled once,
     senders can be rate-limited, and staff see what was held and why (tickets/inbound.py).
+    The message as received (`raw`) is kept for INBOUND_EMAIL_RAW_DAYS, for staff only.
     """
 
-    message_id = models.CharField(max_length=255, unique=True)
+    message_id = models.CharField(max_length=255)
+    # What the message says (sender, subject, body): the same Message-ID with other content
+    # is another message (held), the same content again is the same message (handled once).
+    digest = models.CharField(max_length=64, blank=True)
     sender = models.EmailField(db_index=True)
+    # The receiving server vouched for the From address (tickets/mail_auth.py): only then
+    # does the mail act as that person, and only then does it count toward their limit.
+    authenticated = models.BooleanField(default=False)
     subject = models.CharField(max_length=300, blank=True)
     body = models.TextField(blank=True, help_text="The new text, without the quoted history.")
     received_at = models.DateTimeField(db_index=True)
     outcome = models.CharField(max_length=10, choices=InboundOutcome)
     reason = models.CharField(max_length=300, blank=True)
+    error = models.TextField(blank=True, help_text="Why it could not be handled, for staff.")
+    raw = models.FileField(upload_to=inbound_raw_path, max_length=300, blank=True)
+    size = models.PositiveIntegerField(default=0)
     ticket = models.ForeignKey(
         Ticket, null=True, blank=True, on_delete=models.SET_NULL, related_name="emails"
     )
+    ticket_message = models.OneToOneField(
+        "Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="email"
+    )
+
+    objects = InboundEmailQuerySet.as_manager()
 
     class Meta:
         ordering = ["-received_at"]
         verbose_name = "inbound email"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message_id", "digest"],
+                name="inbound_email_once",
+                violation_error_message="This email was received already.",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.sender}: {self.subject} ({self.get_outcome_display()})"

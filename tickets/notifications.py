@@ -8,15 +8,19 @@ Internal notes never leave the building.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.template.loader import render_to_string
 
 from accounts.mail import Mail, absolute_url, mail_send
 from accounts.selectors import account_manager_emails
 from tickets import mail_thread
-from tickets.models import Improvement, Message, Ticket
+from tickets.models import Improvement, InboundEmail, Message, Ticket
 from tickets.rating_links import rating_link
+
+logger = logging.getLogger(__name__)
 
 
 def _ticket_mail(
@@ -108,26 +112,33 @@ def sla_warnings_notify(*, tickets: Iterable[Ticket]) -> dict[str, int]:
     managers = account_manager_emails(organisation_ids={t.organisation_id for t in tickets})
     mails = []
     for ticket in tickets:
-        to = set(managers.get(ticket.organisation_id, []))
-        if ticket.assignee and ticket.assignee.is_active:
-            to.add(ticket.assignee.email)
-        body = render_to_string(
-            "tickets/email/sla_warning.txt",
-            {"ticket": ticket, "link": absolute_url("tickets:detail", ticket.pk)},
-        )
-        subject = f"[{ticket.reference}] SLA at risk: {ticket.subject}"
-        mails += [
-            _ticket_mail(
-                ticket,
-                key=f"tickets.sla_warning:{ticket.pk}",
-                to=address,
-                subject=subject,
-                body=body,
-                to_staff=True,
-            )
-            for address in sorted(to)
-        ]
+        try:  # one ticket that cannot be told about never stops the others' warnings
+            mails += _sla_warning_mails(ticket, managers.get(ticket.organisation_id, []))
+        except Exception:
+            logger.exception("SLA warning for ticket %s not composed", ticket.pk)
     return mail_send(mails)
+
+
+def _sla_warning_mails(ticket: Ticket, managers: list[str]) -> list[Mail]:
+    to = set(managers)
+    if ticket.assignee and ticket.assignee.is_active:
+        to.add(ticket.assignee.email)
+    body = render_to_string(
+        "tickets/email/sla_warning.txt",
+        {"ticket": ticket, "link": absolute_url("tickets:detail", ticket.pk)},
+    )
+    subject = f"[{ticket.reference}] SLA at risk: {ticket.subject}"
+    return [
+        _ticket_mail(
+            ticket,
+            key=f"tickets.sla_warning:{ticket.pk}",
+            to=address,
+            subject=subject,
+            body=body,
+            to_staff=True,
+        )
+        for address in sorted(to)
+    ]
 
 
 def improvement_done_notify(*, improvement: Improvement) -> dict[str, int]:
@@ -135,16 +146,40 @@ def improvement_done_notify(*, improvement: Improvement) -> dict[str, int]:
     # Done, reopened and done again is news again: the key names the time it was done.
     done = improvement.done_at.isoformat() if improvement.done_at else "not-done"
     tickets = improvement.tickets.select_related("requester").filter(requester__is_active=True)
-    mails = [
-        Mail(
-            key=f"tickets.improvement_done:{improvement.pk}:{done}:ticket:{ticket.pk}",
-            to=ticket.requester.email,
-            subject=f"We fixed what you told us about in {ticket.reference}",
-            body=render_to_string(
+    mails = []
+    for ticket in tickets:
+        try:  # one ticket that cannot be told about never stops the others' mails
+            body = render_to_string(
                 "tickets/email/improvement_done.txt",
                 {"ticket": ticket, "improvement": improvement, "link": absolute_url("home")},
-            ),
+            )
+        except Exception:
+            logger.exception("improvement mail for ticket %s not composed", ticket.pk)
+            continue
+        mails.append(
+            Mail(
+                key=f"tickets.improvement_done:{improvement.pk}:{done}:ticket:{ticket.pk}",
+                to=ticket.requester.email,
+                subject=f"We fixed what you told us about in {ticket.reference}",
+                body=body,
+            )
         )
-        for ticket in tickets
-    ]
     return mail_send(mails)
+
+
+def inbound_refused_notify(*, record: InboundEmail) -> dict[str, int]:
+    """Answer an email that was too large to take in (the sender was vouched for)."""
+    body = render_to_string(
+        "tickets/email/inbound_refused.txt",
+        {"record": record, "max_bytes": settings.INBOUND_EMAIL_MAX_BYTES},
+    )
+    return mail_send(
+        [
+            Mail(
+                key=f"tickets.inbound_refused:{record.pk}",
+                to=record.sender,
+                subject=f"Not received: {record.subject or 'your email'}",
+                body=body,
+            )
+        ]
+    )

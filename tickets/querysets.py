@@ -49,3 +49,15 @@ class AttachmentQuerySet(models.QuerySet):
         from tickets.models import Message
 
         return self.filter(message__in=Message.objects.visible_to(user).values("pk"))
+
+
+class InboundEmailQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Staff only: all of them for an admin, else the ones on tickets they may see."""
+        from tickets.models import Ticket
+
+        if not (user and user.is_authenticated and user.is_active and user.is_employee):
+            return self.none()
+        if policy.sees_everything(user):
+            return self
+        return self.filter(ticket__in=Ticket.objects.visible_to(user).values("pk"))

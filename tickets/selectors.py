@@ -13,7 +13,15 @@ from accounts.choices import TeamRole
 from accounts.models import Organisation, User
 from accounts.selectors import account_team
 from tickets.choices import DONE_STATUSES, OPEN_STATUSES, SlaState
-from tickets.models import Attachment, CannedReply, Improvement, Message, Ticket
+from tickets.models import (
+    Attachment,
+    CannedReply,
+    Improvement,
+    InboundEmail,
+    Message,
+    Rating,
+    Ticket,
+)
 
 
 def ticket_list(
@@ -102,6 +110,15 @@ def ticket_thread(*, ticket: Ticket, user: User) -> QuerySet[Message]:
         .select_related("author")
         .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("pk")))
     )
+
+
+def ticket_is_rated(*, ticket: Ticket) -> bool:
+    return Rating.objects.filter(ticket=ticket).exists()
+
+
+def inbound_email_get(*, user: User, pk: int) -> InboundEmail:
+    """A received email, for staff who may see its ticket (admins: all, held ones too)."""
+    return get_object_or_404(InboundEmail.objects.visible_to(user), pk=pk)
 
 
 def attachment_get(*, user: User, pk: int) -> Attachment:

@@ -6,10 +6,11 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import outbox, page_cache
+from accounts.mail import one_line
 from accounts.models import Organisation, User
 from tickets import signals, sla, subjects, tasks
 from tickets.attachments import validate_upload
@@ -111,6 +112,13 @@ def _validate_uploads(uploads) -> None:
 
 
 @transaction.atomic
+def subject_normalise(subject: str) -> str:
+    """A ticket subject on one line, whatever way it came in (form, API, email): line
+    breaks, tabs and other control characters become single spaces. Every email about the
+    ticket carries it in a header, where a line break is refused."""
+    return one_line(subject)[:200]
+
+
 def ticket_create(
     *,
     organisation: Organisation,
@@ -134,7 +142,7 @@ def ticket_create(
     now = now or timezone.now()
     ticket = Ticket(
         organisation=organisation,
-        subject=subject,
+        subject=subject_normalise(subject),
         category=category,
         priority=priority,
         requester=requester,
@@ -377,18 +385,37 @@ def ticket_merge(
 
 
 @transaction.atomic
-def ticket_rate(*, ticket: Ticket, by: User, csat: int, effort: int, comment: str = "") -> Rating:
-    """The customer's CSAT and effort score on a resolved ticket (once; later edits replace it)."""
+def ticket_rate(
+    *,
+    ticket: Ticket,
+    by: User,
+    csat: int,
+    effort: int,
+    comment: str = "",
+    only_first: bool = False,
+) -> Rating:
+    """The customer's CSAT and effort score on a resolved ticket (once; later edits replace it).
+
+    `only_first` (the rating links in the email, single use): only a ticket not rated yet;
+    the database's one-rating-per-ticket constraint decides between two at the same moment.
+    """
     if by.is_employee:
         raise PermissionDenied("Ratings are the customer's own voice.")
     ticket = _lock_visible(ticket, by)
     if ticket.status not in DONE_STATUSES:
         raise ValidationError("A ticket can be rated once it is resolved.")
-    rating, _ = Rating.objects.update_or_create(
-        ticket=ticket,
-        defaults={"csat": csat, "effort": effort, "comment": comment, "rated_by": by},
-    )
-    rating.full_clean()
+    values = {"csat": csat, "effort": effort, "comment": comment, "rated_by": by}
+    if only_first:
+        rating = Rating(ticket=ticket, **values)
+        rating.full_clean(validate_unique=False)
+        try:
+            with transaction.atomic():
+                rating.save(force_insert=True)
+        except IntegrityError:
+            raise ValidationError("Already rated: this link has been used.") from None
+    else:
+        rating, _ = Rating.objects.update_or_create(ticket=ticket, defaults=values)
+        rating.full_clean()
     _changed(ticket)
     return rating
 

@@ -70,3 +70,21 @@ def mailbox_poll() -> dict[str, int]:
     from tickets.mailbox import mailbox_read
 
     return mailbox_read()
+
+
+@shared_task(**MAIL_RETRY)
+def notify_inbound_refused(inbound_email_id: int) -> dict[str, int]:
+    """Tell a (vouched-for) sender that their email was too large to take in."""
+    from tickets import notifications
+    from tickets.models import InboundEmail
+
+    record = InboundEmail.objects.get(pk=inbound_email_id)
+    return notifications.inbound_refused_notify(record=record)
+
+
+@shared_task
+def inbound_raw_purge() -> dict[str, int]:
+    """Delete the received messages (.eml) older than INBOUND_EMAIL_RAW_DAYS."""
+    from tickets.inbound import inbound_raw_purge as purge
+
+    return purge()

@@ -15,6 +15,7 @@ urlpatterns = [
     path("<int:pk>/merge/", views.ticket_merge, name="merge"),
     path("<int:pk>/rate/", views.ticket_rate, name="rate"),
     path("rate/<str:token>/", views.ticket_rate_by_link, name="rate_link"),
+    path("emails/<int:pk>/original.eml", views.inbound_email_download, name="email_raw"),
     path("attachments/<int:pk>/", views.attachment_download, name="attachment"),
     path("queue/", views.ticket_queue, name="queue"),
     path("insights/", views.insights, name="insights"),

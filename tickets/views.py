@@ -342,14 +342,33 @@ def ticket_rate_by_link(request, token: str):
     form = RatingForm(request.POST or None, initial={"csat": score})
     if request.method == "POST" and form.is_valid():
         try:
-            services.ticket_rate(ticket=ticket, by=ticket.requester, **form.cleaned_data)
+            services.ticket_rate(
+                ticket=ticket, by=ticket.requester, only_first=True, **form.cleaned_data
+            )
         except ValidationError as error:
+            if selectors.ticket_is_rated(ticket=ticket):
+                # used at the same moment from another window: the first rating stands
+                return render(request, "tickets/rate_link.html", {"ticket": ticket, "done": True})
             add_service_errors(form, error)
         else:
             return render(request, "tickets/rate_link.html", {"ticket": ticket, "thanks": True})
     status = 400 if form.errors else 200
     return render(
         request, "tickets/rate_link.html", {"ticket": ticket, "form": form}, status=status
+    )
+
+
+@login_required
+def inbound_email_download(request, pk: int):
+    """An email as it was received (.eml), for staff (tickets/inbound.py keeps it)."""
+    record = selectors.inbound_email_get(user=request.user, pk=pk)
+    if not record.raw:
+        raise Http404("This email is no longer kept.")
+    return FileResponse(
+        record.raw.open("rb"),
+        as_attachment=True,
+        filename=f"email-{record.pk}.eml",
+        content_type="message/rfc822",
     )
 
 

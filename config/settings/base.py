@@ -328,6 +328,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(env_int("MAILBOX_POLL_SECONDS", 60)),
         "options": {"expires": max(1, env_int("MAILBOX_POLL_SECONDS", 60) - 5)},
     },
+    # Deletes the received messages older than INBOUND_EMAIL_RAW_DAYS.
+    "inbound-raw-purge": {
+        "task": "tickets.tasks.inbound_raw_purge",
+        "schedule": 6 * 3600.0,
+        "options": {"expires": 3 * 3600},
+    },
 }
 # With acks_late, a task whose worker died is delivered again after this many
 # seconds; longer than the longest task (the hard time limit).
@@ -372,6 +378,15 @@ SUPPORT_EMAIL = env_str("SUPPORT_EMAIL")
 # (imap:// without TLS, for a server on the same machine). Empty: no mailbox is read.
 MAILBOX_URL = env_str("MAILBOX_URL")
 INBOUND_EMAIL_PER_HOUR = env_int("INBOUND_EMAIL_PER_HOUR", 20)  # per sender, then ignored
+# The authserv-ids of the receiving mail server's Authentication-Results headers that are
+# trusted to say who sent a message (tickets/mail_auth.py): e.g. "mx.portal.example" for
+# your Postfix with OpenDKIM/OpenDMARC, "mx.google.com" for a Google mailbox. Empty: no
+# From is proven, so mail from known people is held for staff (docs/email.md).
+INBOUND_EMAIL_AUTHSERV_IDS = env_list("INBOUND_EMAIL_AUTHSERV_IDS")
+# Larger messages are refused with a clear answer; the mail server may refuse them first.
+INBOUND_EMAIL_MAX_BYTES = env_int("INBOUND_EMAIL_MAX_BYTES", 20 * 1024 * 1024)
+# The received messages (.eml) are kept this many days for staff, then deleted.
+INBOUND_EMAIL_RAW_DAYS = env_int("INBOUND_EMAIL_RAW_DAYS", 90)
 RATING_LINK_DAYS = env_int("RATING_LINK_DAYS", 14)  # the one-click rating links in emails
 # A TrueType font for the invoice PDFs (any script); without it, Latin-1 only.
 PDF_FONT_PATH = env_str("PDF_FONT_PATH", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")

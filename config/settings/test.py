@@ -28,3 +28,5 @@ SYNC_DROP_SETTLE_SECONDS = 0
 # No worker or beat runs beside most tests: /health/ checks their heartbeats only in the
 # tests that start them (tests/test_faults.py).
 HEALTH_HEARTBEAT_STALE_SECONDS = env_int("HEALTH_HEARTBEAT_STALE_SECONDS", 0)
+# Test mail carries an Authentication-Results header from this receiving server.
+INBOUND_EMAIL_AUTHSERV_IDS = ["mx.portal.test"]
