@@ -105,7 +105,8 @@ def test_route_answers_role_as_the_matrix_says(client, matrix_world, route, role
     world = matrix_world
     client = client_for(client, world, role)
     url = reverse(route.name, args=route.args(world))
-    response = getattr(client, route.method)(url, route.data(world))
+    body = {"content_type": route.content_type} if route.content_type else {}
+    response = getattr(client, route.method)(url, route.data(world), **body)
     assert response.status_code == route.expect[role], (
         f"{route.method.upper()} {url} as {role}: {response.status_code}"
     )

@@ -88,7 +88,7 @@ def orders_csv(request):
         [
             o.number,
             o.ordered_at.isoformat(),
-            o.status,
+            o.status_shown,
             o.currency,
             o.total,
             o.source.get_department_display(),

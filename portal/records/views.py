@@ -47,7 +47,7 @@ def _orders(request) -> dict:
     orders = selectors.order_rows(orders)
     return {
         "page": Paginator(orders, PAGE_SIZE).get_page(params.get("page")),
-        "statuses": selectors.order_statuses(organisation=request.organisation),
+        "statuses": selectors.order_statuses(user=request.user, organisation=request.organisation),
         "sorts": selectors.ORDER_SORTS,
         "filters": params,
         "sources": selectors.source_freshness(),

@@ -31,6 +31,8 @@ class UpsertCounts:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    # The external ids of the rows created (the rest of those written were updated).
+    created_keys: frozenset[str] = frozenset()
 
     @property
     def written(self) -> int:
@@ -114,7 +116,12 @@ def upsert(
         _insert_on_conflict(model, stage, columns, count=False)
         return counts
     written, created = _insert_on_conflict(model, stage, columns, count=True)
-    return UpsertCounts(created=created, updated=written - created, unchanged=len(rows) - written)
+    return UpsertCounts(
+        created=len(created),
+        updated=written - len(created),
+        unchanged=len(rows) - written,
+        created_keys=frozenset(created),
+    )
 
 
 def _changed(model, fields: list[str], rows: list[tuple]) -> tuple[list[tuple], UpsertCounts]:
@@ -126,9 +133,12 @@ def _changed(model, fields: list[str], rows: list[tuple]) -> tuple[list[tuple], 
     key, digest = fields.index("external_id"), fields.index("content_hash")
     stored = _stored_hashes(model, rows[0][fields.index("source")], [row[key] for row in rows])
     changed = [row for row in rows if stored.get(row[key]) != row[digest]]
-    created = sum(1 for row in changed if row[key] not in stored)
+    created = frozenset(row[key] for row in changed if row[key] not in stored)
     return changed, UpsertCounts(
-        created=created, updated=len(changed) - created, unchanged=len(rows) - len(changed)
+        created=len(created),
+        updated=len(changed) - len(created),
+        unchanged=len(rows) - len(changed),
+        created_keys=created,
     )
 
 
@@ -160,8 +170,8 @@ def _stored_hashes(model, source_id: int, keys: list[str]) -> dict[str, str | No
 def _insert_on_conflict(model, stage: str, columns: list[str], *, count: bool) -> tuple:
     """INSERT the stage, updating rows whose hash differs or that were marked deleted.
 
-    With `count` (PostgreSQL only), (rows written, of which created): the new row
-    version's xmax is 0 when INSERT made it and set when ON CONFLICT updated a row.
+    With `count` (PostgreSQL only), (rows written, external ids of those created): the new
+    row version's xmax is 0 when INSERT made it and set when ON CONFLICT updated a row.
     """
     table, st = _quote(model._meta.db_table), _quote(stage)
     cols = ", ".join(_quote(c) for c in columns)
@@ -177,10 +187,12 @@ def _insert_on_conflict(model, stage: str, columns: list[str], *, count: bool) -
             cursor.execute(statement)
             return ()
         cursor.execute(
-            f"WITH written AS ({statement} RETURNING xmax = 0 AS created) "  # noqa: S608
-            f"SELECT count(*), count(*) FILTER (WHERE created) FROM written"
+            f"WITH written AS ({statement} RETURNING external_id, xmax = 0 AS created) "  # noqa: S608
+            f"SELECT count(*), coalesce(array_agg(external_id) FILTER (WHERE created), '{{}}') "
+            f"FROM written"
         )
-        return cursor.fetchone()
+        written, created = cursor.fetchone()
+        return written, created
 
 
 def analyze(model: type[models.Model]) -> None:
