@@ -362,7 +362,7 @@ def _failed(delivery: WebhookDelivery, now, *, error: str, code=None) -> str:
 def _send_later(delivery: WebhookDelivery) -> None:
     """The next attempt as a Celery task with a countdown. Where tasks run inline (the
     embedded default, the tests) it would run at once: the beat's sweep sends it instead."""
-    if settings.CELERY_TASK_ALWAYS_EAGER:
+    if tasks.webhook_deliver.app.conf.task_always_eager:
         return
     delay = max((delivery.next_attempt_at - timezone.now()).total_seconds(), 0)
     try:

@@ -508,3 +508,38 @@ def order_source(db):
         config={"dsn_env": "TEST_ORDERS_DSN", "table": "orders", "cursor_column": "updated_at",
                 "key_column": "id", "batch_size": 3, "fields": order_fields()},
     )  # fmt: skip
+
+
+# --- Through a real worker --------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_real_worker_delivers_once_the_receiver_is_back(world, celery_worker_process):
+    """Through Redis and a `celery worker` process: the first attempt fails (nothing
+    listens), the beat's sweep sends the task again once it is due, the worker delivers."""
+    import time
+
+    receiver = Receiver()
+    subscription = subscribe(world, receiver.url)
+    open_ticket(world)  # committed at once here (transactional test): the task goes out
+
+    def wait_for(condition, timeout=60.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if condition():
+                return True
+            time.sleep(0.2)
+        return False
+
+    assert wait_for(lambda: WebhookDelivery.objects.filter(attempts=1).exists())
+    assert WebhookDelivery.objects.get().status == "pending"
+    receiver.start()
+    try:
+        time_passes()
+        assert webhooks.deliveries_due() == {"due": 1}
+        assert wait_for(lambda: receiver.got)
+    finally:
+        receiver.stop()
+    assert wait_for(lambda: WebhookDelivery.objects.get().status == "succeeded")
+    (event,) = receiver.events(subscription.secret)
+    assert event["type"] == "ticket.created"
