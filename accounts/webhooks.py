@@ -65,7 +65,6 @@ class WebhookEvent(models.TextChoices):
     IDENTITY_MATCHED = "identity.matched", "A legacy customer was matched to an organisation"
 
 
-SIGNATURE_TOLERANCE_NOTE = "Receivers refuse a webhook-timestamp more than 5 minutes off."
 ROTATION_OVERLAP = timedelta(hours=24)
 USER_AGENT = "CustomerPortal-Webhooks/1"
 
@@ -275,9 +274,11 @@ def signature_headers(subscription: WebhookSubscription, message_id: str, body: 
     }
 
 
-def _post(target: Target, body: str, headers: dict) -> httpx.Response:
+def _post(target: Target, body: str, headers: dict) -> tuple[int, bool]:
     """POST to the checked address, with the URL's host in Host and in TLS (SNI and the
-    certificate check), so the connection goes where url_resolve looked."""
+    certificate check), so the connection goes where url_resolve looked. Returns the
+    status and whether it was a redirect; the answer's body is never read (a receiver
+    could send gigabytes)."""
     parts = urlsplit(target.url)
     ip = ipaddress.ip_address(target.address.split("%", 1)[0])
     netloc = f"[{ip}]" if ip.version == 6 else str(ip)
@@ -285,18 +286,23 @@ def _post(target: Target, body: str, headers: dict) -> httpx.Response:
         netloc += f":{parts.port}"
     pinned = parts._replace(netloc=netloc).geturl()
     host = parts.netloc.rsplit("@", 1)[-1]
-    with httpx.Client(timeout=settings.WEBHOOK_TIMEOUT_SECONDS, follow_redirects=False) as client:
-        return client.post(
+    headers = {
+        **headers,
+        "Host": host,
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+    }
+    with (
+        httpx.Client(timeout=settings.WEBHOOK_TIMEOUT_SECONDS, follow_redirects=False) as client,
+        client.stream(
+            "POST",
             pinned,
             content=body.encode(),
-            headers={
-                **headers,
-                "Host": host,
-                "Content-Type": "application/json",
-                "User-Agent": USER_AGENT,
-            },
+            headers=headers,
             extensions={"sni_hostname": target.host},
-        )
+        ) as response,
+    ):
+        return response.status_code, response.is_redirect
 
 
 def delivery_attempt(*, message_id: str, now=None) -> str:
@@ -320,16 +326,16 @@ def delivery_attempt(*, message_id: str, now=None) -> str:
     try:
         target = url_resolve(subscription.url)
         headers = signature_headers(subscription, delivery.message_id, delivery.payload, now)
-        response = _post(target, delivery.payload, headers)
+        status_code, redirected = _post(target, delivery.payload, headers)
     except RefusedAddress as error:
         return _failed(delivery, now, error=" ".join(error.messages))
     except httpx.HTTPError as error:
         return _failed(delivery, now, error=f"{type(error).__name__}: {error}"[:500])
-    if 200 <= response.status_code < 300:
+    if 200 <= status_code < 300:
         WebhookSubscription.objects.filter(pk=subscription.pk).update(consecutive_failures=0)
-        return _settle(delivery, WebhookDelivery.Status.SUCCEEDED, code=response.status_code)
-    reason = "a redirect (not followed)" if response.is_redirect else "not a 2xx answer"
-    return _failed(delivery, now, error=reason, code=response.status_code)
+        return _settle(delivery, WebhookDelivery.Status.SUCCEEDED, code=status_code)
+    reason = "a redirect (not followed)" if redirected else "not a 2xx answer"
+    return _failed(delivery, now, error=reason, code=status_code)
 
 
 def _settle(delivery: WebhookDelivery, status: str, *, error: str = "", code=None) -> str:
