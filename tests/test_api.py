@@ -671,3 +671,17 @@ def test_the_status_filter_takes_the_values_in_use_after_the_schema_was_generate
     response = bearer(world.member_a).get(api("order-list", status="delivered"))
     assert response.status_code == 200
     assert len(response.json()["results"]) == 2
+
+
+def test_errors_of_a_lists_items_come_as_flat_messages(world):
+    """DRF nests a list field's item errors ({"0": [...]}); the error body's shape is one
+    list of text per field, as the schema says."""
+    response = bearer(world.member_a).post(
+        api("ticket-list"),
+        {"organisation": world.org_a.pk, "subject": "x", "category": "other", "body": "x",
+         "attachments": "not a file"},
+    )  # fmt: skip
+    assert response.status_code == 400
+    (message,) = response.json()["errors"]["attachments"]
+    assert message.startswith("0: ")
+    assert "not a file" in message

@@ -20,7 +20,7 @@ from accounts.decorators import customer_screen
 from accounts.middleware import client_ip
 from accounts.services import audit_record
 from portal.records import selectors
-from portal.records.views import _date
+from portal.records.views import order_filters
 
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -71,12 +71,7 @@ def _response(request, kind: str, header: list[str], rows, count: int, filters: 
 def orders_csv(request):
     """The orders list as CSV, with the filters the list was showing."""
     params = request.GET
-    filters = {
-        "search": params.get("q", "").strip()[:100],
-        "status": params.get("status", ""),
-        "date_from": _date(params.get("from", "")),
-        "date_to": _date(params.get("to", "")),
-    }
+    filters = order_filters(params)
     orders = selectors.order_list(
         user=request.user,
         organisation=request.organisation,
