@@ -8,7 +8,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from accounts import audit, selectors, services, two_factor
+from accounts import audit, selectors, services, two_factor, webhooks
 from accounts.choices import TeamRole
 from accounts.models import (
     AccountAssignment,
@@ -19,6 +19,8 @@ from accounts.models import (
     PendingTask,
     SentNotification,
     User,
+    WebhookDelivery,
+    WebhookSubscription,
 )
 
 
@@ -317,3 +319,86 @@ class SentNotificationAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class WebhookSubscriptionForm(forms.ModelForm):
+    """The same checks as the Webhooks page: known events, a public address, and every
+    organisation's events for admins only."""
+
+    url = forms.URLField(max_length=500, assume_scheme="https")
+    events = forms.MultipleChoiceField(widget=forms.CheckboxSelectMultiple)
+
+    class Meta:
+        model = WebhookSubscription
+        fields = ["owner", "organisation", "url", "events", "is_active"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["events"].choices = webhooks.WebhookEvent.choices
+
+    def clean_url(self):
+        url = self.cleaned_data["url"]
+        try:
+            webhooks.url_resolve(url)
+        except webhooks.RefusedAddress as error:
+            raise forms.ValidationError(error.messages) from error
+        return url
+
+    def clean(self):
+        data = super().clean()
+        owner, organisation = data.get("owner"), data.get("organisation")
+        if owner and organisation is None and not owner.is_portal_admin:
+            self.add_error("organisation", "Only an admin may receive every organisation's events.")
+        return data
+
+
+@admin.register(WebhookSubscription)
+class WebhookSubscriptionAdmin(admin.ModelAdmin):
+    """Webhook receivers: an admin's may take every organisation's events (no organisation)."""
+
+    form = WebhookSubscriptionForm
+    list_display = ["url", "organisation", "owner", "is_active", "consecutive_failures"]
+    list_filter = ["is_active"]
+    readonly_fields = ["consecutive_failures", "disabled_reason", "created_at"]
+    actions = ["rotate_secret", "turn_on"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.secret = webhooks.secret_new()
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Rotate the secret (the old one signs too for 24 hours)")
+    def rotate_secret(self, request, queryset):
+        for subscription in queryset:
+            webhooks.subscription_rotate(subscription=subscription)
+            self.message_user(request, f"{subscription.url}: new secret {subscription.secret}")
+
+    @admin.action(description="Turn on again")
+    def turn_on(self, request, queryset):
+        for subscription in queryset:
+            webhooks.subscription_enable(subscription=subscription)
+        self.message_user(request, "Turned on again.", messages.SUCCESS)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    """The delivery log: every event sent to every receiver, and how it went; replayable."""
+
+    list_display = ["created_at", "event", "subscription", "status", "attempts"]
+    list_display += ["last_status_code", "last_error"]
+    list_filter = ["status", "event"]
+    search_fields = ["message_id", "subscription__url"]
+    readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
+    actions = ["replay"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Send again (same webhook-id)")
+    def replay(self, request, queryset):
+        for delivery in queryset:
+            webhooks.delivery_replay(delivery=delivery)
+        self.message_user(request, f"{queryset.count()} queued to be sent again.", messages.SUCCESS)

@@ -176,3 +176,24 @@ class OrganisationTwoFactorForm(forms.Form):
         label="Everyone must sign in with a code from an authenticator app",
         help_text="Colleagues without one set it up at their next sign-in.",
     )
+
+
+class WebhookForm(forms.Form):
+    url = forms.URLField(
+        max_length=500,
+        label="Receiver URL",
+        assume_scheme="https",
+        help_text="Where your system listens, e.g. https://erp.example.com/portal-events. "
+        "Public addresses only.",
+    )
+    events = forms.MultipleChoiceField(
+        choices=(),  # the catalogue, set in __init__ (accounts.webhooks)
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Events of your organisation it receives.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        from accounts.webhooks import WebhookEvent
+
+        super().__init__(*args, **kwargs)
+        self.fields["events"].choices = WebhookEvent.choices

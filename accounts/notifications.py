@@ -64,3 +64,28 @@ def team_handoff_notify(*, news: HandoffNews) -> dict[str, int]:
         for person, organisation, terms in news.customer_letters()
     ]
     return mail_send(mails)
+
+
+def webhook_disabled_notify(*, subscription_id: int) -> dict[str, int]:
+    """Tell a subscription's owner it was turned off after failing, and where to turn it on."""
+    from accounts.models import WebhookSubscription
+
+    subscription = (
+        WebhookSubscription.objects.select_related("owner", "organisation")
+        .filter(pk=subscription_id, is_active=False)
+        .first()
+    )
+    if subscription is None:  # turned on again meanwhile
+        return mail_send([])
+    context = {"subscription": subscription, "link": absolute_url("accounts:webhooks")}
+    return mail_send(
+        [
+            Mail(
+                key=f"accounts.webhook_disabled:{subscription.pk}:"
+                f"{subscription.consecutive_failures}",
+                to=subscription.owner.email,
+                subject="Your webhook was turned off after repeated failures",
+                body=render_to_string("accounts/email/webhook_disabled.txt", context),
+            )
+        ]
+    )

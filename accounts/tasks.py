@@ -32,3 +32,25 @@ def outbox_relay() -> dict:
 def team_handoff_notify(assignment_ids: list[int]) -> dict[str, int]:
     """After a handoff: tell the new holders and the customers' people (accounts.notifications)."""
     return notifications.team_handoff_notify(news=handoff_news(assignment_ids=assignment_ids))
+
+
+# Webhooks (accounts/webhooks.py). Each attempt is one task: the service records it and
+# schedules the next one with its back-off; the beat's sweep sends what is due if a task
+# was lost. acks_late: a worker that dies mid-send leaves the message for another.
+@shared_task(acks_late=True, ignore_result=True)
+def webhook_deliver(message_id: str) -> str:
+    from accounts import webhooks
+
+    return webhooks.delivery_attempt(message_id=message_id)
+
+
+@shared_task(ignore_result=True)
+def webhooks_due() -> dict:
+    from accounts import webhooks
+
+    return webhooks.deliveries_due()
+
+
+@shared_task(**MAIL_RETRY)
+def webhook_disabled_notify(subscription_id: int) -> dict[str, int]:
+    return notifications.webhook_disabled_notify(subscription_id=subscription_id)

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from accounts import views
+from accounts import views, webhook_views
 
 app_name = "accounts"
 
@@ -87,4 +87,9 @@ urlpatterns = [
     ),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path("handoff/", views.team_handoff, name="team_handoff"),
+    path("webhooks/", webhook_views.webhook_list, name="webhooks"),
+    path("webhooks/<int:pk>/", webhook_views.webhook_detail, name="webhook"),
+    path("webhooks/<int:pk>/rotate/", webhook_views.webhook_rotate, name="webhook_rotate"),
+    path("webhooks/<int:pk>/enable/", webhook_views.webhook_enable, name="webhook_enable"),
+    path("webhooks/<int:pk>/delete/", webhook_views.webhook_delete, name="webhook_delete"),
 ]

@@ -171,6 +171,7 @@ def exception_handler(exc, context):
     data = response.data
     if isinstance(exc, exceptions.ValidationError):
         errors = data if isinstance(data, dict) else {"non_field_errors": data}
+        errors = {field: list(_messages(found)) for field, found in errors.items()}
         detail = "Some fields are not valid."
     else:
         errors = {}
@@ -181,6 +182,19 @@ def exception_handler(exc, context):
         "errors": errors,
     }
     return response
+
+
+def _messages(found, where: str = ""):
+    """A field's messages as one flat list of text, as the schema promises: the errors of
+    a list's items or a nested object (DRF nests them) come out as "0: ..." or "name: ..."."""
+    if isinstance(found, dict):
+        for key, inner in found.items():
+            yield from _messages(inner, f"{where}{key}: ")
+    elif isinstance(found, list | tuple):
+        for inner in found:
+            yield from _messages(inner, where)
+    else:
+        yield f"{where}{found}"
 
 
 def _django_errors(exc: DjangoValidationError) -> dict[str, list[str]]:

@@ -37,6 +37,9 @@ class Route:
     method: str = "get"
     args: Callable = lambda world: []
     data: Callable = lambda world: {}
+    # The body's content type, where a route takes JSON only (the API's default); the test
+    # client posts multipart form data otherwise.
+    content_type: str | None = None
     # Routes whose page is about A for anyone holding the link (e.g. an invitation).
     leak_checked: bool = True
     notes: str = ""
@@ -84,6 +87,21 @@ CUSTOMER_SCREEN = everyone(
 
 # A customer admin's action on their own organisation (staff viewing as them may act too;
 # staff outside view-as are sent home to pick an account); members are refused.
+# A customer admin's page of their own organisation (staff viewing as them see it too;
+# staff outside view-as are sent home to pick an account); members are refused.
+CUSTOMER_ADMIN_PAGE = everyone(
+    403,
+    anonymous=LOGIN,
+    customer_admin_a=200,
+    customer_admin_b=200,
+    am_a=302,
+    am_b=302,
+    agent=302,
+    admin=302,
+    am_a_viewing_as_a=200,
+)
+
+
 CUSTOMER_ADMIN_ACTION = everyone(
     403,
     anonymous=LOGIN,
@@ -240,6 +258,32 @@ MATRIX: list[Route] = [
         method="post",
         args=lambda w: [w.member_a.memberships.get().pk],
     ),
+    Route("accounts:webhooks", CUSTOMER_ADMIN_PAGE),
+    Route(
+        "accounts:webhooks",
+        CUSTOMER_ADMIN_ACTION,
+        method="post",
+        data=lambda w: {"url": "http://127.0.0.1:9/hook", "events": ["ticket.created"]},
+    ),
+    # A's webhook: B's customer admin gets the same 404 as for a missing one.
+    Route(
+        "accounts:webhook",
+        {**CUSTOMER_ADMIN_PAGE, "customer_admin_b": 404},
+        args=lambda w: [webhook_of_a(w).pk],
+    ),
+    *[
+        Route(
+            name,
+            {**CUSTOMER_ADMIN_ACTION, "customer_admin_b": 404},
+            method="post",
+            args=lambda w: [webhook_of_a(w).pk],
+        )
+        for name in (
+            "accounts:webhook_rotate",
+            "accounts:webhook_enable",
+            "accounts:webhook_delete",
+        )
+    ],
     Route(
         "accounts:member_two_factor",
         # Customer admins (and staff viewing as) require it of their organisation; B's admin
@@ -318,6 +362,7 @@ MATRIX: list[Route] = [
         method="post",
         args=lambda w: [w.resolved_a.pk],
         data=lambda w: {"csat": 5, "effort": 4},
+        content_type="application/json",
     ),
     Route("tickets:attachment", OF_TICKET_A(200), args=lambda w: [w.attachment_a.pk]),
     Route(
@@ -529,6 +574,7 @@ MATRIX: list[Route] = [
         method="post",
         args=lambda w: [w.resolved_a.pk],
         data=lambda w: {"csat": 5, "effort": 4},
+        content_type="application/json",
     ),
     Route("api:managed-account-list", API_STAFF),
     Route(
@@ -608,3 +654,17 @@ def commitment_of_a(world):
             organisation=world.org_a, title="Monthly usage report", due_on="2026-02-01"
         )
     return world.commitment_a
+
+
+def webhook_of_a(world):
+    """A customer admin of A's webhook (to a loopback port nobody listens on)."""
+    from accounts.webhooks import subscription_create
+
+    if not hasattr(world, "webhook_a"):
+        world.webhook_a = subscription_create(
+            owner=world.customer_admin_a,
+            organisation=world.org_a,
+            url="http://127.0.0.1:9/hook",
+            events=["ticket.created"],
+        )
+    return world.webhook_a

@@ -122,7 +122,8 @@ def _answers(client, world, route, role) -> list[str]:
     """What is wrong with how the route answers this role (nothing, if it is as said)."""
     client = client_for(client, world, role)
     url = reverse(route.name, args=route.args(world))
-    response = getattr(client, route.method)(url, route.data(world))
+    body = {"content_type": route.content_type} if route.content_type else {}
+    response = getattr(client, route.method)(url, route.data(world), **body)
     said = f"{route.method.upper()} {url} as {role}"
     if response.status_code != route.expect[role]:
         return [f"{said}: {response.status_code}, the matrix says {route.expect[role]}"]

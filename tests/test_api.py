@@ -190,9 +190,13 @@ def test_filters_and_cursor_pages_walk_a_list_without_gaps_or_repeats(world):
     assert len(seen) == 7 == len(set(seen))
     assert seen == sorted(seen, key=lambda n: int(n.rsplit("-", 1)[1]), reverse=True)
 
+    # Orders 0 to 2 of A are still on their way: order entry's word is what they show.
+    on_the_way = [f"SO-{world.org_a.pk}-{i}" for i in range(3)]
+    Shipment.objects.filter(order__number__in=on_the_way).update(delivered_at=None)
     shipped = caller.get(api("order-list", organisation=world.org_a.pk, status="shipped")).json()
-    assert {o["status"] for o in shipped["results"]} == {"shipped"}
-    assert len(shipped["results"]) == 3
+    assert [o["number"] for o in shipped["results"]] == [f"SO-{world.org_a.pk}-1"]
+    delivered = caller.get(api("order-list", organisation=world.org_a.pk, status="delivered"))
+    assert len(delivered.json()["results"]) == 4
     by_number = caller.get(api("order-list", ordering="number", organisation=world.org_b.pk))
     assert [o["number"] for o in by_number.json()["results"]] == [
         f"SO-{world.org_b.pk}-0",
@@ -244,7 +248,8 @@ def test_a_customer_opens_replies_to_resolves_and_rates_a_ticket(world):
     reply = caller.post(api("ticket-messages", ticket["id"]), {"body": "Photos attached soon."})
     assert reply.status_code == 201
     assert caller.post(api("ticket-resolve", ticket["id"])).json()["status"] == "resolved"
-    rated = caller.post(api("ticket-rating", ticket["id"]), {"csat": 4, "effort": 5})
+    rating = {"csat": 4, "effort": 5}
+    rated = caller.post(api("ticket-rating", ticket["id"]), rating, content_type="application/json")
     assert rated.status_code == 200
     assert Ticket.objects.get(pk=ticket["id"]).rating.csat == 4
 
@@ -446,3 +451,237 @@ def test_every_operation_in_the_schema_has_its_description():
         if not operation.get("description", "").strip()
     ]
     assert missing == []
+
+
+# --- One truth per field: the order status -------------------------------------------------------
+
+
+def _scatter_deliveries(world, rng):
+    """A's orders with every kind of delivery state: none, some or all arrived, held, deleted."""
+    orders = add_orders(world.org_a, 12)
+    for order in orders:
+        shipment = order.shipments.get()
+        kind = rng.choice(["arrived", "on its way", "none", "held", "deleted", "two"])
+        if kind == "on its way":
+            shipment.delivered_at = None
+        elif kind == "none":
+            shipment.order = None
+        elif kind == "held":
+            shipment.held, shipment.delivered_at = True, None
+        elif kind == "deleted":
+            shipment.deleted_at, shipment.delivered_at = shipment.shipped_at, None
+        elif kind == "two":  # a second parcel, still on its way
+            Shipment.objects.create(
+                source=shipment.source, external_id=f"{shipment.external_id}-2",
+                organisation=world.org_a, order=order, order_id_external="x",
+                content_hash="x", synced_at=shipment.synced_at, carrier="DHL",
+                status="in transit", shipped_at=shipment.shipped_at,
+            )  # fmt: skip
+        shipment.save()
+    return orders
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_order_status_shown_exported_filtered_and_served_is_one(client, world, seed):
+    import csv
+    import random
+
+    _scatter_deliveries(world, random.Random(seed))
+    client.force_login(world.member_a)
+    page = client.get(reverse("portal:orders"), {"sort": "number"}).context["page"]
+    shown = {order.number: order.status_shown for order in page}
+    assert len(shown) == 12
+    export = b"".join(client.get(reverse("portal:orders_csv")).streaming_content).decode()
+    rows = list(csv.DictReader(export.lstrip("\ufeff").splitlines()))
+    assert {row["Order number"]: row["Status"] for row in rows} == shown
+    caller = bearer(world.member_a)
+    served = caller.get(api("order-list", page_size=50)).json()["results"]
+    assert {o["number"]: o["status"] for o in served} == shown
+    for number, status in shown.items():
+        pk = Order.objects.get(number=number).pk
+        assert caller.get(api("order-detail", pk)).json()["status"] == status
+    for status in set(shown.values()):
+        expected = {number for number, s in shown.items() if s == status}
+        filtered = caller.get(api("order-list", status=status, page_size=50)).json()["results"]
+        assert {o["number"] for o in filtered} == expected
+        listed = client.get(reverse("portal:orders"), {"status": status}).context["page"]
+        assert {o.number for o in listed} == expected
+        detail = client.get(reverse("portal:order", args=[Order.objects.get(number=number).pk]))
+        assert detail.status_code == 200
+
+
+def test_an_order_the_screens_show_delivered_is_delivered_everywhere(client, world):
+    """The issue's case: order entry says shipped, every parcel arrived."""
+    order = add_orders(world.org_a, 2)[1]
+    assert order.status == "shipped"
+    caller = bearer(world.member_a)
+    assert caller.get(api("order-detail", order.pk)).json()["status"] == "delivered"
+    delivered = caller.get(api("order-list", status="delivered")).json()["results"]
+    assert order.number in {o["number"] for o in delivered}
+    client.force_login(world.member_a)
+    export = b"".join(client.get(reverse("portal:orders_csv")).streaming_content).decode()
+    assert f"{order.number}," in export
+    assert "shipped" not in export
+
+
+# --- Bad filter values and orderings -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "query", "parameter", "named"),
+    [
+        ("order-list", {"status": "teleported"}, "status", ["delivered", "open", "shipped"]),
+        ("order-list", {"ordering": "total"}, "ordering", ["ordered_at", "-number"]),
+        ("shipment-list", {"status": "lost"}, "status", ["delivered"]),
+        ("shipment-list", {"ordering": "-carrier"}, "ordering", ["shipped_at"]),
+        ("invoice-list", {"state": "due"}, "state", ["open", "overdue", "paid"]),
+        ("ticket-list", {"status": "pending"}, "status", ["open", "done", "waiting"]),
+        ("ticket-list", {"ordering": "subject"}, "ordering", ["-created_at", "updated_at"]),
+        ("ticket-list", {"department": "x"}, "department", ["billing", "logistics"]),
+    ],
+)
+def test_an_unknown_filter_value_or_ordering_is_a_400_naming_the_allowed_ones(
+    world, name, query, parameter, named
+):
+    add_orders(world.org_a, 2)
+    response = bearer(world.member_a).get(api(name, **query))
+    assert response.status_code == 400, response.content
+    (message,) = response.json()["errors"][parameter]
+    assert f"“{query[parameter]}” is not one of:" in message
+    for value in named:
+        assert value in message
+
+
+def test_a_status_used_only_by_another_organisation_is_not_named(world):
+    add_orders(world.org_a, 1)
+    Order.objects.filter(organisation=world.org_a).update(status="quarantined-lot")
+    add_orders(world.org_b, 1)
+    response = bearer(world.member_b).get(api("order-list", status="quarantined-lot"))
+    assert response.status_code == 400
+    assert "quarantined-lot" in response.json()["errors"]["status"][0]  # the value echoed...
+    allowed = response.json()["errors"]["status"][0].split("is not one of:")[1]
+    assert "quarantined" not in allowed  # ...but not among B's values
+
+
+# --- Ticket attachments --------------------------------------------------------------------------
+
+
+def test_a_ticket_opened_and_answered_with_files_through_the_api(world):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    caller = bearer(world.member_a)
+    label = SimpleUploadedFile("label.pdf", b"%PDF-1.4 label", "application/pdf")
+    photo = SimpleUploadedFile("seal.png", b"\x89PNG\r\n\x1a\n....", "image/png")
+    created = caller.post(
+        api("ticket-list"),
+        {"organisation": world.org_a.pk, "subject": "Broken seal", "category": "product",
+         "body": "See the files.", "attachments": [label, photo]},
+    )  # fmt: skip
+    assert created.status_code == 201, created.content
+    ticket_id = created.json()["id"]
+    first = Message.objects.get(ticket_id=ticket_id)
+    assert sorted(a.filename for a in first.attachments.all()) == ["label.pdf", "seal.png"]
+    note = SimpleUploadedFile("notes.txt", b"lot 42, seal broken", "text/plain")
+    more = {"body": "One more", "attachments": note}
+    reply = caller.post(api("ticket-messages", ticket_id), more)
+    assert reply.status_code == 201, reply.content
+    assert [a["filename"] for a in reply.json()["attachments"]] == ["notes.txt"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "says"),
+    [
+        ("invoice.exe", b"MZ...", "files of this type are not accepted"),
+        ("invoice.pdf", b"MZ not a pdf", "does not contain what its name says"),
+    ],
+)
+def test_a_bad_file_through_the_api_is_refused_as_on_the_form_and_nothing_is_written(
+    world, name, content, says
+):
+    from django.core.exceptions import ValidationError
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tickets.attachments import validate_upload
+
+    caller = bearer(world.member_a)
+    bad = SimpleUploadedFile(name, content, "application/octet-stream")
+    with pytest.raises(ValidationError) as form_says:  # the web form's own check, for its wording
+        validate_upload(SimpleUploadedFile(name, content))
+    created = caller.post(
+        api("ticket-list"),
+        {"organisation": world.org_a.pk, "subject": "Invoice", "category": "billing",
+         "body": "Attached.", "attachments": [bad]},
+    )  # fmt: skip
+    assert created.status_code == 400
+    assert created.json()["errors"]["attachments"] == form_says.value.messages
+    assert says in created.json()["errors"]["attachments"][0]
+    assert not Ticket.objects.exists()
+    ticket = open_ticket(world)
+    bad.seek(0)
+    reply = caller.post(api("ticket-messages", ticket.pk), {"body": "x", "attachments": bad})
+    assert reply.status_code == 400
+    assert Message.objects.filter(ticket=ticket).count() == 1
+
+
+@override_settings(TICKET_ATTACHMENT_MAX_BYTES=10)
+def test_a_file_over_the_size_limit_is_refused_through_the_api(world):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    big = SimpleUploadedFile("big.txt", b"x" * 11, "text/plain")
+    ticket = open_ticket(world)
+    reply = bearer(world.member_a).post(
+        api("ticket-messages", ticket.pk), {"body": "x", "attachments": big}
+    )
+    assert reply.status_code == 400
+    assert "is larger than" in reply.json()["errors"]["attachments"][0]
+
+
+# --- The schema ----------------------------------------------------------------------------------
+
+
+def test_the_schema_passes_a_strict_openapi_validator():
+    from openapi_spec_validator import validate
+
+    from tests.test_api_fuzz import generated_schema
+
+    schema = generated_schema()
+    validate(schema)  # raises on any violation, e.g. a value listed twice in an enum
+    bodies = {
+        (path, method): list(operation["requestBody"]["content"])
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+        if "requestBody" in operation
+    }
+    # Each body under the one content type its operation takes: files go multipart.
+    assert bodies == {
+        ("/api/v1/tickets/", "post"): ["multipart/form-data"],
+        ("/api/v1/tickets/{id}/messages/", "post"): ["multipart/form-data"],
+        ("/api/v1/tickets/{id}/rating/", "post"): ["application/json"],
+    }
+    timeline = schema["paths"]["/api/v1/organisations/{id}/timeline/"]["get"]
+    assert timeline["responses"]["200"]["content"]["application/json"]["schema"]["type"] == "array"
+
+
+def test_the_status_filter_takes_the_values_in_use_after_the_schema_was_generated(world):
+    """The schema reads the filter set's class; the values in use are asked per request."""
+    from tests.test_api_fuzz import generated_schema
+
+    generated_schema()
+    add_orders(world.org_a, 2)
+    response = bearer(world.member_a).get(api("order-list", status="delivered"))
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == 2
+
+
+def test_errors_of_a_lists_items_come_as_flat_messages(world):
+    """DRF nests a list field's item errors ({"0": [...]}); the error body's shape is one
+    list of text per field, as the schema says."""
+    response = bearer(world.member_a).post(
+        api("ticket-list"),
+        {"organisation": world.org_a.pk, "subject": "x", "category": "other", "body": "x",
+         "attachments": "not a file"},
+    )  # fmt: skip
+    assert response.status_code == 400
+    (message,) = response.json()["errors"]["attachments"]
+    assert message.startswith("0: ")
+    assert "not a file" in message

@@ -1,31 +1,42 @@
 """API: tickets, their threads, resolving, reopening and rating."""
 
-import django_filters
 from drf_spectacular.utils import extend_schema
-from rest_framework import filters, mixins, status, viewsets
+from rest_framework import mixins, parsers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from accounts.choices import Department
 from config.api import cursor_pagination
-from config.api_filters import SelectorFilterBackend, SelectorFilterSet
+from config.api_filters import (
+    NamedChoiceFilter,
+    SelectorFilterBackend,
+    SelectorFilterSet,
+    StrictOrderingFilter,
+)
 from tickets import selectors, services
 from tickets.choices import SlaState, Status
 from tickets.models import Ticket
 from tickets.serializers import (
+    MessageCreateSerializer,
     MessageSerializer,
     RatingSerializer,
     TicketCreateSerializer,
     TicketSerializer,
 )
 
-STATUS_FILTERS = [("open", "Any open status"), ("done", "Resolved or closed"), *Status.choices]
+# "open" is any open status (new, open or waiting), as on the ticket list's tabs: the status
+# "open" alone is not a filter of its own, so the schema lists each value once.
+STATUS_FILTERS = [
+    ("open", "Any open status"),
+    ("done", "Resolved or closed"),
+    *[(value, label) for value, label in Status.choices if value != Status.OPEN],
+]
 
 
 class TicketFilter(SelectorFilterSet):
-    status = django_filters.ChoiceFilter(choices=STATUS_FILTERS)
-    sla_state = django_filters.ChoiceFilter(choices=SlaState.choices)
-    department = django_filters.ChoiceFilter(choices=Department.choices)
+    status = NamedChoiceFilter(choices=STATUS_FILTERS)
+    sla_state = NamedChoiceFilter(choices=SlaState.choices)
+    department = NamedChoiceFilter(choices=Department.choices)
 
     @staticmethod
     def select(**filters):
@@ -43,7 +54,7 @@ class TicketViewSet(
     queryset = Ticket.objects.none()  # the model, for the schema
     lookup_value_converter = "int"
     serializer_class = TicketSerializer
-    filter_backends = [SelectorFilterBackend, filters.OrderingFilter]
+    filter_backends = [SelectorFilterBackend, StrictOrderingFilter]
     filterset_class = TicketFilter
     ordering_fields = ["created_at", "updated_at"]
     pagination_class = cursor_pagination("-created_at", "-pk")
@@ -51,10 +62,21 @@ class TicketViewSet(
     def get_queryset(self):
         return selectors.ticket_list(user=self.request.user)
 
+    def get_parsers(self):
+        """Opening a ticket and replying may carry files: those two take multipart (or JSON,
+        without files); every other write JSON only (the API's default)."""
+        method = self.request.method.lower() if self.request else ""
+        if getattr(self, "action_map", {}).get(method) in ("create", "reply"):
+            return [parsers.MultiPartParser(), parsers.JSONParser()]
+        return super().get_parsers()
+
     def get_object(self):
         return selectors.ticket_get(user=self.request.user, pk=self.kwargs["pk"])
 
-    @extend_schema(request=TicketCreateSerializer, responses={201: TicketSerializer})
+    @extend_schema(
+        request={"multipart/form-data": TicketCreateSerializer},
+        responses={201: TicketSerializer},
+    )
     def create(self, request, *args, **kwargs):
         """Open a ticket; its SLA clock starts from the organisation's tier."""
         given = TicketCreateSerializer(data=request.data, context={"request": request})
@@ -70,19 +92,17 @@ class TicketViewSet(
         thread = selectors.ticket_thread(ticket=self.get_object(), user=request.user)
         return Response(MessageSerializer(thread, many=True).data)
 
-    @extend_schema(request=MessageSerializer, responses={201: MessageSerializer})
+    @extend_schema(
+        request={"multipart/form-data": MessageCreateSerializer},
+        responses={201: MessageSerializer},
+    )
     @messages.mapping.post
     def reply(self, request, pk=None):
-        """Reply to the thread (staff may add an internal note instead)."""
+        """Reply to the thread (staff may add an internal note instead), with files if any."""
         ticket = self.get_object()
-        given = MessageSerializer(data=request.data)
+        given = MessageCreateSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        message = services.ticket_reply(
-            ticket=ticket,
-            author=request.user,
-            body=given.validated_data["body"],
-            internal=given.validated_data["is_internal"],
-        )
+        message = services.ticket_reply(ticket=ticket, author=request.user, **given.validated_data)
         return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses=TicketSerializer)

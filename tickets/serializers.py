@@ -49,6 +49,12 @@ class TicketCreateSerializer(serializers.Serializer):
     category = serializers.ChoiceField(choices=Category.choices)
     priority = serializers.ChoiceField(choices=Priority.choices, default=Priority.NORMAL)
     body = serializers.CharField(help_text="What happened, and what you need.")
+    attachments = serializers.ListField(
+        child=serializers.FileField(),
+        required=False,
+        default=list,
+        help_text="Files, checked as on the ticket form (type, size, content).",
+    )
 
 
 class AttachmentSerializer(serializers.Serializer):
@@ -69,6 +75,21 @@ class MessageSerializer(serializers.Serializer):
     )
     created_at = serializers.DateTimeField(read_only=True)
     attachments = AttachmentSerializer(many=True, read_only=True)
+
+
+class MessageCreateSerializer(serializers.Serializer):
+    """A reply (or, by staff, an internal note), with files as the ticket page takes them."""
+
+    body = serializers.CharField()
+    internal = serializers.BooleanField(
+        default=False, help_text="A note for staff only; customers never see it (staff only)."
+    )
+    attachments = serializers.ListField(
+        child=serializers.FileField(),
+        required=False,
+        default=list,
+        help_text="Files, checked as on the ticket page (type, size, content).",
+    )
 
 
 class RatingSerializer(serializers.Serializer):

@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts import outbox, page_cache
+from accounts import outbox, page_cache, webhooks
 from accounts.mail import one_line
 from accounts.models import Organisation, User
 from tickets import signals, sla, subjects, tasks
@@ -163,7 +163,26 @@ def ticket_create(
     _attach(message, attachments)
     outbox.enqueue_on_commit(tasks.notify_new_ticket, ticket.pk)
     _changed(ticket)
+    _emit(ticket, webhooks.WebhookEvent.TICKET_CREATED)
     return ticket
+
+
+def _emit(ticket: Ticket, event: str, **extra) -> None:
+    """Tell the organisation's webhook receivers (accounts.webhooks); never internal notes."""
+    data = {
+        "ticket": {
+            "id": ticket.pk,
+            "reference": ticket.reference,
+            "subject": ticket.subject,
+            "status": ticket.status,
+            "category": ticket.category,
+            "priority": ticket.priority,
+            "department": ticket.department,
+            "url": f"/api/v1/tickets/{ticket.pk}/",
+        },
+        **extra,
+    }
+    webhooks.event_emit(event=event, organisation_id=ticket.organisation_id, data=data)
 
 
 def _about(requester: User, organisation: Organisation, about) -> tuple[str, int | None, str]:
@@ -194,6 +213,7 @@ def ticket_reply(
     A staff reply is the first response; a customer reply resumes a paused clock.
     """
     ticket = _lock_visible(ticket, author)
+    status_before = ticket.status
     if ticket.merged_into_id:
         raise ValidationError(
             f"This ticket was merged into {ticket.merged_into.reference}: write there."
@@ -226,6 +246,11 @@ def ticket_reply(
             _reopen(ticket, now)
     ticket.save()
     _mark_breach_if_late(ticket, now)
+    if not internal:
+        reply = {"id": message.pk, "body": body, "by_staff": author.is_employee}
+        _emit(ticket, webhooks.WebhookEvent.TICKET_REPLIED, message=reply)
+        if ticket.status != status_before:
+            _emit(ticket, webhooks.WebhookEvent.TICKET_STATUS_CHANGED, previous=status_before)
     return message
 
 
@@ -278,6 +303,7 @@ def ticket_set_status(
     *, ticket: Ticket, by: User, status: str, now: datetime | None = None
 ) -> Ticket:
     ticket = _lock_visible(ticket, by)
+    status_before = ticket.status
     if status not in allowed_transitions(ticket, by):
         raise ValidationError(
             f"A ticket that is {ticket.get_status_display().lower()} cannot be set to "
@@ -303,6 +329,9 @@ def ticket_set_status(
     ticket.save()
     _mark_breach_if_late(ticket, now)
     _changed(ticket)
+    _emit(ticket, webhooks.WebhookEvent.TICKET_STATUS_CHANGED, previous=status_before)
+    if ticket.status == Status.RESOLVED:
+        _emit(ticket, webhooks.WebhookEvent.TICKET_RESOLVED, previous=status_before)
     return ticket
 
 

@@ -227,6 +227,15 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 # Ticket attachments: stored under MEDIA_ROOT (never under static), served through the policy.
 TICKET_ATTACHMENT_MAX_BYTES = env_int("TICKET_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
 
+# Outbound webhooks (accounts/webhooks.py, docs/api.md). Deliveries go only to public
+# addresses; WEBHOOK_ALLOWED_NETWORKS (CIDRs, comma-separated) lets some internal ones
+# through, e.g. a receiver on the intranet, or loopback in the tests.
+WEBHOOK_ALLOWED_NETWORKS = env_list("WEBHOOK_ALLOWED_NETWORKS")
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 10)  # 30 s to about 4 h apart
+WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 30)
+WEBHOOK_DISABLE_AFTER_FAILURES = env_int("WEBHOOK_DISABLE_AFTER_FAILURES", 20)
+
 # The value pages (80/20, tier fit) report revenue in this currency; invoices in other
 # currencies are converted at the rates kept in admin (Tiers › Exchange rates).
 VALUE_CURRENCY = env_str("VALUE_CURRENCY", "GBP").strip().upper()
@@ -333,6 +342,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tickets.tasks.inbound_raw_purge",
         "schedule": 6 * 3600.0,
         "options": {"expires": 3 * 3600},
+    # Webhook deliveries due (a retry after its back-off, or a task lost): accounts/webhooks.py.
+    "webhooks-due": {
+        "task": "accounts.tasks.webhooks_due",
+        "schedule": 30.0,
+        "options": {"expires": 25},
     },
 }
 # With acks_late, a task whose worker died is delivered again after this many
@@ -403,6 +417,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "config.api_schema.AutoSchema",
     "EXCEPTION_HANDLER": "config.api.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # Writes take JSON; the few that carry files say so themselves (multipart), so every
+    # request body is documented under the one content type the operation takes.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
 }
 API_RATE_USER = env_str("API_RATE_USER", "600/minute")
 API_RATE_ANON = env_str("API_RATE_ANON", "60/minute")

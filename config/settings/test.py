@@ -30,3 +30,5 @@ SYNC_DROP_SETTLE_SECONDS = 0
 HEALTH_HEARTBEAT_STALE_SECONDS = env_int("HEALTH_HEARTBEAT_STALE_SECONDS", 0)
 # Test mail carries an Authentication-Results header from this receiving server.
 INBOUND_EMAIL_AUTHSERV_IDS = ["mx.portal.test"]
+# The tests' webhook receivers listen on loopback; tests of the refusal clear this.
+WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8"]

@@ -5,12 +5,18 @@ ones), declared with django-filter so they are validated and documented.
 """
 
 import django_filters
-from rest_framework import filters, viewsets
+from rest_framework import viewsets
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from config.api import cursor_pagination, rendered, rendered_page
-from config.api_filters import SelectorFilterBackend, SelectorFilterSet
+from config.api_filters import (
+    DataChoiceFilter,
+    NamedChoiceFilter,
+    SelectorFilterBackend,
+    SelectorFilterSet,
+    StrictOrderingFilter,
+)
 from portal.records import selectors
 from portal.records.models import (
     Invoice,
@@ -29,7 +35,11 @@ from portal.records.serializers import (
 
 class OrderFilter(SelectorFilterSet):
     search = django_filters.CharFilter(help_text="Order number, product code or name contains.")
-    status = django_filters.CharFilter(help_text="The order-entry system's status, e.g. shipped.")
+    status = DataChoiceFilter(
+        values=lambda request: selectors.order_statuses(user=request.user),
+        help_text="The status as the screens show it (e.g. delivered, or the order entry's "
+        "own word such as shipped); another value is a 400 naming those in use.",
+    )
     date_from = django_filters.DateFilter(help_text="Ordered on or after this day.")
     date_to = django_filters.DateFilter(help_text="Ordered on or before this day.")
 
@@ -39,7 +49,11 @@ class OrderFilter(SelectorFilterSet):
 
 
 class ShipmentFilter(SelectorFilterSet):
-    status = django_filters.CharFilter(help_text="The carrier's status, e.g. delivered.")
+    status = DataChoiceFilter(
+        values=lambda request: selectors.shipment_statuses(user=request.user),
+        help_text="The carrier's status, e.g. delivered; another value is a 400 naming those "
+        "in use.",
+    )
 
     @staticmethod
     def select(**filters):
@@ -47,7 +61,7 @@ class ShipmentFilter(SelectorFilterSet):
 
 
 class InvoiceFilter(SelectorFilterSet):
-    state = django_filters.ChoiceFilter(choices=list(selectors.INVOICE_STATES.items()))
+    state = NamedChoiceFilter(choices=list(selectors.INVOICE_STATES.items()))
 
     @staticmethod
     def select(**filters):
@@ -59,7 +73,7 @@ class RecordViewSet(viewsets.ReadOnlyModelViewSet):
     here is empty, so nothing is shown should the filter backend ever be taken away."""
 
     lookup_value_converter = "int"
-    filter_backends = [SelectorFilterBackend, filters.OrderingFilter]
+    filter_backends = [SelectorFilterBackend, StrictOrderingFilter]
 
     def get_queryset(self):
         return self.queryset.none()

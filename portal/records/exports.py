@@ -10,19 +10,14 @@ from __future__ import annotations
 from accounts.decorators import customer_screen
 from config.exports import CHUNK_ROWS, csv_response
 from portal.records import selectors
-from portal.records.views import _date
+from portal.records.views import order_filters
 
 
 @customer_screen
 def orders_csv(request):
     """The orders list as CSV, with the filters the list was showing."""
     params = request.GET
-    filters = {
-        "search": params.get("q", "").strip()[:100],
-        "status": params.get("status", ""),
-        "date_from": _date(params.get("from", "")),
-        "date_to": _date(params.get("to", "")),
-    }
+    filters = order_filters(params)
     orders = selectors.order_list(
         user=request.user,
         organisation=request.organisation,
@@ -34,7 +29,7 @@ def orders_csv(request):
         [
             o.number,
             o.ordered_at.isoformat(),
-            o.status,
+            o.status_shown,
             o.currency,
             o.total,
             o.source.get_department_display(),

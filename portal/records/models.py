@@ -66,17 +66,6 @@ class Order(SyncedRecord):
     def __str__(self) -> str:
         return self.number
 
-    @property
-    def status_shown(self) -> str:
-        """The order entry's status, unless every live delivery of it has arrived: then
-        "delivered". Order entry often lags the carrier; the customer sees what is true.
-        Needs order_rows()'s `all_delivered`, or the order's shipments prefetched live."""
-        delivered = getattr(self, "all_delivered", None)
-        if delivered is None and "shipments" in getattr(self, "_prefetched_objects_cache", {}):
-            shipments = self.shipments.all()
-            delivered = bool(shipments) and all(s.delivered_at for s in shipments)
-        return "delivered" if delivered else self.status
-
 
 class OrderLine(SyncedRecord):
     """One product on an order."""

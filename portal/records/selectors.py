@@ -61,15 +61,17 @@ def order_list(
     date_to: date | None = None,
     sort: str = "newest",
 ) -> QuerySet[Order]:
-    """Orders the user may see, of one organisation (the screens) or all visible (the API)."""
+    """Orders the user may see, of one organisation (the screens) or all visible (the API),
+    each with its `status_shown` (the status filter reads that too)."""
     orders = _of_organisation(Order.objects, user, organisation)
+    orders = orders.annotate(status_shown=status_shown())
     if search:
         lines = OrderLine.objects.filter(order=OuterRef("pk")).filter(
             Q(product_code__icontains=search) | Q(product_name__icontains=search)
         )
         orders = orders.filter(Q(number__icontains=search) | Exists(lines))
     if status:
-        orders = orders.filter(status=status)
+        orders = orders.filter(status_shown=status)
     if date_from:
         orders = orders.filter(ordered_at__date__gte=date_from)
     if date_to:
@@ -88,14 +90,27 @@ def order_rows(orders: QuerySet[Order]) -> QuerySet[Order]:
     Subqueries, not a join with GROUP BY: only the rows of the page are counted.
     """
     live_lines = OrderLine.objects.filter(order=OuterRef("pk"), deleted_at__isnull=True)
-    shipments = Shipment.objects.filter(order=OuterRef("pk"), **SHOWN_WITH_ORDER)
     return orders.annotate(
-        all_delivered=Exists(shipments) & ~Exists(shipments.filter(delivered_at__isnull=True)),
         line_count=Coalesce(
             Subquery(live_lines.order_by().values("order").annotate(n=Count("pk")).values("n")[:1]),
             0,
         ),
         shipment_status=latest_shipment_status(),
+    )
+
+
+DELIVERED = "delivered"
+
+
+def status_shown() -> Case:
+    """The one rule for the status of an order a customer sees, as SQL: the order entry's
+    status, unless every live delivery of it has arrived: then "delivered" (order entry often
+    lags the carrier). The screens, the CSV export, the status filter and the API all read
+    this expression (as the `status_shown` annotation of order_list and order_get)."""
+    shipments = Shipment.objects.filter(order=OuterRef("pk"), **SHOWN_WITH_ORDER)
+    all_arrived = Exists(shipments) & ~Exists(shipments.filter(delivered_at__isnull=True))
+    return Case(
+        When(all_arrived, then=Value(DELIVERED)), default=F("status"), output_field=CharField()
     )
 
 
@@ -113,13 +128,11 @@ def _of_organisation(records: QuerySet, user: User, organisation: Organisation |
     return records.visible_to(user, as_list=True)
 
 
-def order_statuses(*, organisation: Organisation) -> list[str]:
-    return list(
-        Order.objects.filter(organisation=organisation, deleted_at__isnull=True)
-        .order_by("status")
-        .values_list("status", flat=True)
-        .distinct()
-    )
+def order_statuses(*, user: User, organisation: Organisation | None = None) -> list[str]:
+    """The values the status filter takes: every status the order entry uses for these
+    orders, and "delivered" (status_shown's own word)."""
+    used = _of_organisation(Order.objects, user, organisation).order_by().values_list("status")
+    return sorted({*used.distinct().values_list("status", flat=True), DELIVERED})
 
 
 def order_get(*, user: User, pk: int) -> Order:
@@ -127,6 +140,7 @@ def order_get(*, user: User, pk: int) -> Order:
     live = {"deleted_at__isnull": True}
     return get_object_or_404(
         Order.objects.visible_to(user)
+        .annotate(status_shown=status_shown())
         .select_related("organisation")
         .prefetch_related(
             Prefetch("lines", queryset=OrderLine.objects.filter(**live).order_by("pk")),
@@ -164,6 +178,12 @@ def shipment_list(
         .order_by(F("shipped_at").desc(nulls_last=True), "-pk")
     )
     return shipments.filter(status=status) if status else shipments
+
+
+def shipment_statuses(*, user: User, organisation: Organisation | None = None) -> list[str]:
+    """The carriers' statuses of these shipments: the values the status filter takes."""
+    used = _of_organisation(Shipment.objects, user, organisation).order_by().values_list("status")
+    return sorted(used.distinct().values_list("status", flat=True))
 
 
 INVOICE_STATES = dict(InvoiceStatus.choices)

@@ -33,21 +33,29 @@ def order_list(request):
     return page_or_fragment(request, "portal/orders.html", "portal/orders_rows.html", context)
 
 
+def order_filters(params) -> dict:
+    """The Orders page's query string as order_list's filters: the page and its CSV export
+    read it here, so the export lists what the page showed."""
+    return {
+        "search": params.get("q", "").strip()[:100],
+        "status": params.get("status", ""),
+        "date_from": _date(params.get("from", "")),
+        "date_to": _date(params.get("to", "")),
+    }
+
+
 def _orders(request) -> dict:
     params = request.GET
     orders = selectors.order_list(
         user=request.user,
         organisation=request.organisation,
-        search=params.get("q", "").strip()[:100],
-        status=params.get("status", ""),
-        date_from=_date(params.get("from", "")),
-        date_to=_date(params.get("to", "")),
         sort=params.get("sort", "newest"),
+        **order_filters(params),
     )
     orders = selectors.order_rows(orders)
     return {
         "page": Paginator(orders, PAGE_SIZE).get_page(params.get("page")),
-        "statuses": selectors.order_statuses(organisation=request.organisation),
+        "statuses": selectors.order_statuses(user=request.user, organisation=request.organisation),
         "sorts": selectors.ORDER_SORTS,
         "filters": params,
         "sources": selectors.source_freshness(),

@@ -33,6 +33,7 @@ from django.db import connection as db_connection
 from django.utils import timezone
 
 from accounts import page_cache
+from portal.records import events as record_events
 from portal.records.models import (
     CrmAccount,
     Invoice,
@@ -430,6 +431,7 @@ def land(
             counts = upsert(plan.model, plan.fields, tuples, compare=plan.compare)
             if counts.written:  # links change only with what was written (or a match)
                 _link(plan)
+                record_events.records_emit(plan.model, plan.source, counts.created_keys)
                 # Which organisations a batch shows up for is the links' business (and
                 # held records, matches): every page is built afresh after a batch.
                 page_cache.bump(everything=True)

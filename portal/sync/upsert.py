@@ -33,6 +33,8 @@ class UpsertCounts:
     unchanged: int = 0
     # Rows the source flagged deleted that were live (or new) here: hidden by this write.
     deleted: int = 0
+    # The external ids of the rows created (the rest of those written were updated).
+    created_keys: frozenset[str] = frozenset()
 
     @property
     def written(self) -> int:
@@ -118,7 +120,11 @@ def upsert(
     written, created = _insert_on_conflict(model, stage, columns, count=True)
     flagged = sum(1 for row in rows if row[fields.index("deleted_at")] is not None)
     return UpsertCounts(
-        created=created, updated=written - created, unchanged=len(rows) - written, deleted=flagged
+        created=len(created),
+        updated=written - len(created),
+        unchanged=len(rows) - written,
+        deleted=flagged,
+        created_keys=frozenset(created),
     )
 
 
@@ -134,13 +140,14 @@ def _changed(model, fields: list[str], rows: list[tuple]) -> tuple[list[tuple], 
     gone = fields.index("deleted_at")
     stored = _stored_hashes(model, rows[0][fields.index("source")], [row[key] for row in rows])
     changed = [row for row in rows if stored.get(row[key]) != (row[digest], row[gone] is not None)]
-    created = sum(1 for row in changed if row[key] not in stored)
+    created = frozenset(row[key] for row in changed if row[key] not in stored)
     deleted = sum(1 for row in changed if row[gone] is not None)
     return changed, UpsertCounts(
-        created=created,
-        updated=len(changed) - created,
+        created=len(created),
+        updated=len(changed) - len(created),
         unchanged=len(rows) - len(changed),
         deleted=deleted,
+        created_keys=created,
     )
 
 
@@ -172,8 +179,8 @@ def _stored_hashes(model, source_id: int, keys: list[str]) -> dict[str, tuple[st
 def _insert_on_conflict(model, stage: str, columns: list[str], *, count: bool) -> tuple:
     """INSERT the stage, updating rows whose hash differs or whose deletion does.
 
-    With `count` (PostgreSQL only), (rows written, of which created): the new row
-    version's xmax is 0 when INSERT made it and set when ON CONFLICT updated a row.
+    With `count` (PostgreSQL only), (rows written, external ids of those created): the new
+    row version's xmax is 0 when INSERT made it and set when ON CONFLICT updated a row.
     """
     table, st = _quote(model._meta.db_table), _quote(stage)
     cols = ", ".join(_quote(c) for c in columns)
@@ -189,10 +196,12 @@ def _insert_on_conflict(model, stage: str, columns: list[str], *, count: bool) -
             cursor.execute(statement)
             return ()
         cursor.execute(
-            f"WITH written AS ({statement} RETURNING xmax = 0 AS created) "  # noqa: S608
-            f"SELECT count(*), count(*) FILTER (WHERE created) FROM written"
+            f"WITH written AS ({statement} RETURNING external_id, xmax = 0 AS created) "  # noqa: S608
+            f"SELECT count(*), coalesce(array_agg(external_id) FILTER (WHERE created), '{{}}') "
+            f"FROM written"
         )
-        return cursor.fetchone()
+        written, created = cursor.fetchone()
+        return written, created
 
 
 def analyze(model: type[models.Model]) -> None:

@@ -15,7 +15,10 @@ class TimelineQuerySerializer(serializers.Serializer):
 
 
 class TimelineView(generics.GenericAPIView):
+    """The newest `limit` entries as a plain list (no pages: the list is short by design)."""
+
     serializer_class = TimelineEntrySerializer
+    pagination_class = None
 
     @extend_schema(
         operation_id="organisations_timeline",
