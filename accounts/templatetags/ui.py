@@ -44,11 +44,12 @@ class CachedNode(template.Node):
         if context.get(self.FILLED):  # inside the block being kept: part of it
             return self.nodelist.render(context)
         page_cache = self.page_cache.resolve(context)
-        html = page_cache.get()
+        template = self.origin.template_name if self.origin else ""  # fragment or page
+        html = page_cache.get(template)
         if html is None:
             with context.push(**page_cache.fill(), **{self.FILLED: True}):
                 html = self.nodelist.render(context)
-            page_cache.set(html)
+            page_cache.set(html, template)
         return html
 
 

@@ -321,15 +321,32 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 60 * 60),
 }
 
+# A Redis that hangs instead of refusing costs a request at most this long per call (the
+# cache, the broker's publish): then the page is built without it and the work waits in
+# the outbox (accounts/outbox.py). Redis answers in well under a millisecond when well.
+REDIS_SOCKET_TIMEOUT = env_int("REDIS_SOCKET_TIMEOUT_MS", 250) / 1000
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
+            # Passed to redis-py's connection pool.
+            "OPTIONS": {
+                "socket_timeout": REDIS_SOCKET_TIMEOUT,
+                "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
+            },
         }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The broker's socket too (kombu's Redis transport options), for the publish of a request.
+CELERY_BROKER_TRANSPORT_OPTIONS |= {
+    "socket_timeout": REDIS_SOCKET_TIMEOUT,
+    "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
+}
+# Kept page content (accounts/page_cache.py): off builds every page on every request,
+# which is what the page budget is measured on (docs/benchmarks.md).
+PAGE_CACHE = env_bool("PAGE_CACHE", default=True)
 
 # Email: console by default; SMTP when EMAIL_HOST is set.
 EMAIL_HOST = env_str("EMAIL_HOST")
