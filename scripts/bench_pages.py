@@ -246,11 +246,39 @@ class Load:
 
 
 CPU_PROGRAMS = {"postgres": "PostgreSQL", "redis-server": "Redis"}
+# The PostgreSQL and Redis this run uses (set by `main`): on a machine shared with other
+# work, other servers' processes must not count.
+OUR_SERVERS: dict[str, int | str] = {}
+
+
+def our_servers() -> dict[str, int | str]:
+    """The postmaster's pid (the parent of this process's backend) and Redis's port."""
+    from django.conf import settings
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (backend,) = cursor.fetchone()
+    stat = Path(f"/proc/{backend}/stat").read_text()
+    postmaster = int(stat[stat.rindex(")") + 2 :].split()[1])
+    return {"postgres": postmaster, "redis": str(urlsplit(settings.REDIS_URL).port or 6379)}
+
+
+def _ours(program: str, pid: int, parent: int) -> bool:
+    if program == "PostgreSQL" and "postgres" in OUR_SERVERS:
+        return OUR_SERVERS["postgres"] in (pid, parent)
+    if program == "Redis" and "redis" in OUR_SERVERS:
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            return False
+        return f":{OUR_SERVERS['redis']}" in command or f" {OUR_SERVERS['redis']}" in command
+    return True
 
 
 def cpu_seconds(server_pid: int) -> dict[str, float]:
     """CPU seconds used so far by the server (gunicorn's master and workers) and by the
-    PostgreSQL and Redis processes running on this machine.
+    PostgreSQL and Redis processes of this run (`OUR_SERVERS`).
 
     Each process counts with its children that have ended (cutime, cstime): PostgreSQL
     serves each connection from a process of its own, and a connection that closes during
@@ -266,7 +294,7 @@ def cpu_seconds(server_pid: int) -> dict[str, float]:
         fields = text[text.rindex(")") + 2 :].split()  # state, parent, ...
         pid, parent = int(stat.parent.name), int(fields[1])
         program = "server" if server_pid in (pid, parent) else CPU_PROGRAMS.get(name)
-        if program:
+        if program and _ours(program, pid, parent):
             used[program] += sum(map(int, fields[11:15])) / tick  # user, system, children's
     return used
 
@@ -882,6 +910,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         say(f"bench_pages: migrated {args.db_name} in {time.perf_counter() - start:.1f} s")
         generation = generate_estate(args)
+        OUR_SERVERS.update(our_servers())
         plan = targets(args)
         # One server per setting of kept content, each URL loaded on one then the other,
         # so both see the machine as it is at that moment.
