@@ -13,6 +13,7 @@ and delete) runs twice, so tasks sent this way must be safe to repeat.
 from __future__ import annotations
 
 import logging
+import time
 
 import redis
 from celery import current_app
@@ -24,9 +25,22 @@ from accounts.models import PendingTask
 logger = logging.getLogger(__name__)
 
 # What a publish raises when the broker is unreachable (after kombu's own retries).
-BROKER_ERRORS = (OperationalError, redis.exceptions.ConnectionError, ConnectionError, OSError)
+# A Redis that hangs instead of refusing answers nothing within settings.REDIS_SOCKET_TIMEOUT.
+BROKER_ERRORS = (
+    OperationalError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    ConnectionError,
+    OSError,
+)
 # Short: a request waits this long at most before it falls back to the outbox.
-PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+# One retry (a pooled connection Redis closed while restarting); each attempt on a Redis
+# that hangs costs settings.REDIS_SOCKET_TIMEOUT.
+PUBLISH_RETRY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+# After a publish failed, this process keeps work in the outbox without trying the broker
+# for this long: a page that sends two tasks waits for one timeout, not two.
+RETRY_AFTER_SECONDS = 5.0
+_down_until = 0.0
 # Nobody reads the result of work sent this way. Without ignore_result, Celery's
 # Redis result backend subscribes to the result channel before publishing; with
 # Redis down that subscription retries for about 20 s and then raises a
@@ -37,9 +51,13 @@ SEND_OPTIONS = {"retry": True, "retry_policy": PUBLISH_RETRY, "ignore_result": T
 
 def send(task, *args, **kwargs) -> bool:
     """Send `task` now; keep it in the outbox when the broker is down. True if sent."""
+    global _down_until
     try:
+        if time.monotonic() < _down_until:
+            raise OperationalError("the broker did not answer a moment ago")
         task.apply_async(args, kwargs, **SEND_OPTIONS)
     except BROKER_ERRORS as error:
+        _down_until = time.monotonic() + RETRY_AFTER_SECONDS
         PendingTask.objects.create(
             task=task.name, args=list(args), kwargs=kwargs, last_error=str(error)[:1000]
         )

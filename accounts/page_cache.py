@@ -40,6 +40,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
@@ -50,8 +51,33 @@ logger = logging.getLogger(__name__)
 GLOBAL = "global"
 ANY = "any"  # renewed with every organisation's: for pages across all organisations
 KEEP_SECONDS = 120  # the key changes every minute; the previous minute's entries expire
-PREFIX = "pagecache:v1"
+PREFIX = "pagecache:v2"
 clock = time.time  # seconds; tests move it
+# After a cache call fails (Redis refusing, or hanging until the socket timeout), this
+# process builds pages without it for this long: a hanging Redis costs one request one
+# timeout, not every request every call.
+RETRY_AFTER_SECONDS = 5.0
+_down_until = 0.0
+# Hits and misses per page in this process (bench_pages and bench_load report them).
+counts: dict[str, dict[str, int]] = {}
+
+
+def enabled() -> bool:
+    """Kept content is on (settings.PAGE_CACHE) and the cache answered lately."""
+    return settings.PAGE_CACHE and time.monotonic() >= _down_until
+
+
+def _failed(what: str) -> None:
+    global _down_until
+    _down_until = time.monotonic() + RETRY_AFTER_SECONDS
+    logger.warning("page cache: could not %s; pages are built without it for %ss",
+                   what, RETRY_AFTER_SECONDS, exc_info=True)  # fmt: skip
+
+
+def _count(name: str, outcome: str) -> None:
+    page = counts.setdefault(name, {"hit": 0, "miss": 0})
+    page[outcome] += 1
+    logger.debug("page cache %s: %s", outcome, name)
 
 
 def _version_key(scope: int | str) -> str:
@@ -97,16 +123,18 @@ def bump(organisation_ids: Iterable[int] = (), *, everything: bool = False) -> N
     the two may keep the old rows under the first token, never under the second.
     """
     scopes = [GLOBAL] if everything else sorted({pk for pk in organisation_ids if pk})
-    if not scopes:
+    if not scopes or not settings.PAGE_CACHE:
         return
     if not everything:
         scopes += [ANY, *(_person(pk) for pk in _people_of(scopes))]
 
     def renew() -> None:
+        if not enabled():  # down a moment ago: what was kept ends with its minute
+            return
         try:
             cache.set_many({_version_key(scope): uuid.uuid4().hex for scope in scopes}, None)
         except Exception:  # the write stands; what was kept before it ends with its minute
-            logger.warning("page cache: could not renew %s", scopes, exc_info=True)
+            _failed(f"renew {scopes}")
 
     if transaction.get_connection().in_atomic_block:
         renew()
@@ -119,25 +147,36 @@ class PageCache:
 
     `fill` returns the template variables the block needs; it runs only on a miss.
     `key` is None when the content must not be kept (no CSRF cookie yet: the block's
-    forms would carry a token for a secret the browser does not have).
+    forms would carry a token for a secret the browser does not have). `template` is
+    the name of the template whose block is kept, part of the key: a fragment htmx swaps
+    in and the whole page never share an entry.
     """
 
     key: str | None
     fill: Callable[[], dict]
+    name: str = ""
 
-    def get(self) -> str | None:
-        try:
-            return cache.get(self.key) if self.key else None
-        except Exception:  # the cache is down: the page is built, as without one
-            logger.warning("page cache: could not read", exc_info=True)
+    def _key(self, template: str) -> str:
+        return f"{self.key}:{hashlib.blake2b(template.encode(), digest_size=8).hexdigest()}"
+
+    def get(self, template: str = "") -> str | None:
+        if not self.key or not enabled():
             return None
-
-    def set(self, html: str) -> None:
         try:
-            if self.key:
-                cache.set(self.key, html, KEEP_SECONDS)
+            html = cache.get(self._key(template))
+        except Exception:  # the cache is down: the page is built, as without one
+            _failed("read")
+            return None
+        _count(self.name, "miss" if html is None else "hit")
+        return html
+
+    def set(self, html: str, template: str = "") -> None:
+        if not self.key or not enabled():
+            return
+        try:
+            cache.set(self._key(template), html, KEEP_SECONDS)
         except Exception:
-            logger.warning("page cache: could not keep", exc_info=True)
+            _failed("keep")
 
 
 def uncached(fill: Callable[[], dict]) -> PageCache:
@@ -165,21 +204,23 @@ def page_cache(
         organisation = getattr(request, "organisation", None)
         organisation_ids = [organisation.pk] if organisation else []
     secret = request.META.get("CSRF_COOKIE")
-    if not secret or not request.user.is_authenticated:
-        return PageCache(None, fill)
+    if not secret or not request.user.is_authenticated or not enabled():
+        return PageCache(None, fill, name)
     try:
         tokens = versions([GLOBAL, *organisation_ids])
     except Exception:  # the cache is down: build the page, keep nothing
-        logger.warning("page cache: no versions", exc_info=True)
-        return PageCache(None, fill)
+        _failed("read the versions")
+        return PageCache(None, fill, name)
     # Each browser's minute starts at its own second (from its CSRF secret): the content of
     # several people, or of one person's tabs and devices, is not all rebuilt at once.
     offset = int(hashlib.blake2b(secret.encode(), digest_size=2).hexdigest(), 16) % 60
     minute = str(int(clock() + offset) // 60)
-    htmx = "1" if request.headers.get("HX-Request") else "0"
-    parts = [name, str(request.user.pk), secret, request.get_full_path(), htmx, minute, *tokens]
+    # A fragment, a history restore (Back after htmx pushed the URL) and a page are three
+    # answers to one URL; the kept block's template name (CachedNode) keeps them apart too.
+    htmx = [request.headers.get(h, "") for h in ("HX-Request", "HX-History-Restore-Request")]
+    parts = [name, str(request.user.pk), secret, request.get_full_path(), *htmx, minute, *tokens]
     digest = hashlib.blake2b("\n".join(parts).encode(), digest_size=16).hexdigest()
-    return PageCache(f"{PREFIX}:page:{digest}", fill)
+    return PageCache(f"{PREFIX}:page:{digest}", fill, name)
 
 
 # --- Which writes make which content out of date -------------------------------------------
@@ -194,8 +235,13 @@ IGNORED = {
     "portal.syncrun",
     "portal.processedfile",
 }
-# A person's sign-in bookkeeping is on no page.
-IGNORED_USER_FIELDS = {"last_login", "password"}
+# Bookkeeping saves no kept content shows (or only as a time, "synced 3 minutes ago", which
+# is at most a minute old anyway): a person's sign-in, a sync run's cursor and clocks, so a
+# run that lands nothing renews nothing.
+BOOKKEEPING = {
+    "accounts.user": {"last_login", "password"},
+    "portal.sourcesystem": {"cursor", "last_started_at", "last_success_at", "last_full_at"},
+}
 
 
 def _changed(sender, instance, **kwargs) -> None:
@@ -203,7 +249,7 @@ def _changed(sender, instance, **kwargs) -> None:
     if sender._meta.app_label not in APPS or label in IGNORED:
         return
     update_fields = kwargs.get("update_fields")
-    if label == "accounts.user" and update_fields and set(update_fields) <= IGNORED_USER_FIELDS:
+    if update_fields and set(update_fields) <= BOOKKEEPING.get(label, set()):
         return
     organisation_id = _organisation_of(instance)
     if organisation_id is None:

@@ -89,23 +89,23 @@ class _CountingRateMixin:
         return self.retry_after
 
 
-# A Redis that hangs instead of refusing must not hang the API: the limit is skipped.
-COUNTER_TIMEOUT_SECONDS = 0.5
-
-
 @functools.cache
 def _redis_client(location: str) -> redis.Redis:
     """One client, with its connection pool, per process and Redis server."""
-    timeout = COUNTER_TIMEOUT_SECONDS
+    # A Redis that hangs instead of refusing must not hang the API: the limit is skipped.
+    timeout = settings.REDIS_SOCKET_TIMEOUT
     return redis.Redis.from_url(location, socket_timeout=timeout, socket_connect_timeout=timeout)
 
 
 def count_request(key: str, window: int) -> tuple[int, int]:
     """Count one request under `key`; returns (requests in this window, seconds it has left)."""
     cache = caches["default"]
-    if not isinstance(cache, RedisCache):  # the embedded default: an in-process cache
+    if not isinstance(cache, RedisCache):  # the embedded default (in-process), or any other
         cache.add(key, 0, window)
-        return cache.incr(key), window
+        try:
+            return cache.incr(key), window
+        except ValueError:  # a cache that keeps nothing (DummyCache): this request is the first
+            return 1, window
     key = cache.make_and_validate_key(key)
     pipeline = _redis_client(settings.CACHES["default"]["LOCATION"]).pipeline(transaction=False)
     pipeline.set(key, 0, ex=window, nx=True)  # opens the window unless one is open

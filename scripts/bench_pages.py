@@ -232,6 +232,9 @@ class Load:
     # processes on this machine, filled in by `measure` (empty where /proc is missing).
     cpu_ms: dict[str, float] = field(default_factory=dict)
     server_median_ms: float | None = None  # sync workers only (scripts/gunicorn_cpu.py)
+    # Kept-content hits and misses of the measured requests (sync workers only).
+    cache_hits: int = 0
+    cache_misses: int = 0
 
     @property
     def rps(self) -> float:
@@ -243,11 +246,39 @@ class Load:
 
 
 CPU_PROGRAMS = {"postgres": "PostgreSQL", "redis-server": "Redis"}
+# The PostgreSQL and Redis this run uses (set by `main`): on a machine shared with other
+# work, other servers' processes must not count.
+OUR_SERVERS: dict[str, int | str] = {}
+
+
+def our_servers() -> dict[str, int | str]:
+    """The postmaster's pid (the parent of this process's backend) and Redis's port."""
+    from django.conf import settings
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (backend,) = cursor.fetchone()
+    stat = Path(f"/proc/{backend}/stat").read_text()
+    postmaster = int(stat[stat.rindex(")") + 2 :].split()[1])
+    return {"postgres": postmaster, "redis": str(urlsplit(settings.REDIS_URL).port or 6379)}
+
+
+def _ours(program: str, pid: int, parent: int) -> bool:
+    if program == "PostgreSQL" and "postgres" in OUR_SERVERS:
+        return OUR_SERVERS["postgres"] in (pid, parent)
+    if program == "Redis" and "redis" in OUR_SERVERS:
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            return False
+        return f":{OUR_SERVERS['redis']}" in command or f" {OUR_SERVERS['redis']}" in command
+    return True
 
 
 def cpu_seconds(server_pid: int) -> dict[str, float]:
     """CPU seconds used so far by the server (gunicorn's master and workers) and by the
-    PostgreSQL and Redis processes running on this machine.
+    PostgreSQL and Redis processes of this run (`OUR_SERVERS`).
 
     Each process counts with its children that have ended (cutime, cstime): PostgreSQL
     serves each connection from a process of its own, and a connection that closes during
@@ -263,7 +294,7 @@ def cpu_seconds(server_pid: int) -> dict[str, float]:
         fields = text[text.rindex(")") + 2 :].split()  # state, parent, ...
         pid, parent = int(stat.parent.name), int(fields[1])
         program = "server" if server_pid in (pid, parent) else CPU_PROGRAMS.get(name)
-        if program:
+        if program and _ours(program, pid, parent):
             used[program] += sum(map(int, fields[11:15])) / tick  # user, system, children's
     return used
 
@@ -279,10 +310,12 @@ def measure(load, args, server: Server, target: Target, script: Path) -> Load:
     after = cpu_seconds(server.process.pid)
     if result.requests and Path("/proc/self/stat").exists():
         result.cpu_ms = {p: (after[p] - before[p]) * 1000 / result.requests for p in after}
-    each = [float(line) for log in (server.log.parent / "cpu").glob("*.ms") for line in
-            log.read_text().split()]  # fmt: skip
-    if each:
-        result.server_median_ms = statistics.median(each)
+    lines = [line.split() for log in (server.log.parent / "cpu").glob("*.ms") for line in
+             log.read_text().splitlines() if line.strip()]  # fmt: skip
+    if lines:
+        result.server_median_ms = statistics.median(float(line[0]) for line in lines)
+        result.cache_hits = sum(int(line[1]) for line in lines if len(line) == 3)
+        result.cache_misses = sum(int(line[2]) for line in lines if len(line) == 3)
     return result
 
 
@@ -702,6 +735,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--db-name", default="portal_bench_pages", help="throwaway database")
     parser.add_argument("--only", default="", help="only the URLs whose label contains this")
+    parser.add_argument(
+        "--page-cache",
+        choices=["both", "on", "off"],
+        default="both",
+        help="kept content on, off (PAGE_CACHE: every page built), or both side by side (both)",
+    )
     args = parser.parse_args(argv)
     if args.organisations < 2 or args.concurrency < 1 or args.workers < 1 or args.threads < 1:
         parser.error("--organisations must be at least 2; --concurrency, --workers, --threads 1")
@@ -716,29 +755,48 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def figures(results: list[tuple[Target, int, Load]]) -> list[str]:
-    """A Markdown table; the ratio is to the mean of the two /ping/ runs (before and after)."""
-    pings = [load.rps for target, _, load in results if target.path == "/ping/"]
-    baseline = statistics.mean(pings)
+# Each result: the URL, its page's size, its load, and "on" or "off" (kept content).
+Result = tuple[Target, int, Load, str]
+
+
+def ping_baseline(results: list[Result], mode: str) -> float:
+    """The mean of the two /ping/ runs (before and after) of one server."""
+    return statistics.mean(
+        load.rps for target, _, load, m in results if target.path == "/ping/" and m == mode
+    )
+
+
+def hit_rate(load: Load) -> str:
+    looked = load.cache_hits + load.cache_misses
+    return f"{load.cache_hits / looked:.0%}" if looked else "-"
+
+
+def figures(results: list[Result]) -> list[str]:
+    """A Markdown table; the ratio is to the mean of the two /ping/ runs (before and after)
+    of the same server (kept content on, or off)."""
     rows = [
-        "| URL | requests | requests/s | p50 ms | p95 ms | p99 ms | errors | rps / ping"
-        " | CPU ms a request: median server + PostgreSQL | mean server + PostgreSQL"
-        " | means: server, PostgreSQL, Redis | page | data |",
-        "| --- |" + " ---: |" * 11 + " --- |",
+        "| URL | kept content | requests | requests/s | p50 ms | p95 ms | p99 ms | errors"
+        " | rps / ping | CPU ms a request: median server + PostgreSQL"
+        " | mean server + PostgreSQL | means: server, PostgreSQL, Redis | hits / misses"
+        " | page | data |",
+        "| --- | --- |" + " ---: |" * 12 + " --- |",
     ]
-    for target, size, load in results:
+    for target, size, load, mode in results:
         cpu = ", ".join(f"{ms:.2f}" for ms in load.cpu_ms.values()) or "-"
         median = median_budget(load)
         median = f"{median:.1f}" if median is not None else None
         rows.append(
-            f"| {target.label} | {load.requests:,} | {load.rps:,.1f} | {load.p50_ms:.1f}"
-            f" | {load.p95_ms:.1f} | {load.p99_ms:.1f} | {load.errors}"
-            f" | {load.rps / baseline:.4f} | {median if median is not None else '-'}"
+            f"| {target.label} | {mode} | {load.requests:,} | {load.rps:,.1f}"
+            f" | {load.p50_ms:.1f} | {load.p95_ms:.1f} | {load.p99_ms:.1f} | {load.errors}"
+            f" | {load.rps / ping_baseline(results, mode):.4f}"
+            f" | {median if median is not None else '-'}"
             f" | {server_and_database(load):.1f} | {cpu}"
+            f" | {load.cache_hits:,} / {load.cache_misses:,} ({hit_rate(load)})"
             f" | {size / 1024:.1f} KiB | {target.note} |"
         )
+    pings = [load.rps for target, _, load, _ in results if target.path == "/ping/"]
     drift = max(pings) / min(pings)
-    rows.append(f"\n/ping/ before and after differ {drift:.2f}x (1.00: a quiet machine).")
+    rows.append(f"\n/ping/ runs differ up to {drift:.2f}x (1.00: a quiet machine).")
     return rows
 
 
@@ -755,29 +813,30 @@ def median_budget(load: Load) -> float | None:
     return load.server_median_ms + load.cpu_ms.get("PostgreSQL", 0)
 
 
-def figures_json(
-    args, results: list[tuple[Target, int, Load]], mode: str, generation, one_request: dict
-) -> dict:
+def figures_json(args, results: list[Result], mode: str, generation, one_request: dict) -> dict:
     """The same figures as data (var/bench/pages.json), to compare run to run; with each
     page's single request built and kept (`one_request`, explain_pages)."""
-    ping = statistics.mean(load.rps for target, _, load in results if target.path == "/ping/")
+    modes = sorted({m for *_, m in results})
     return {
         "estate": {"organisations": args.organisations, "orders": args.orders,
                    "tickets": args.tickets, "generated_s": round(generation, 1)},
         "server": {"workers": args.workers, "threads": mode, "client": args.client,
                    "connections": args.concurrency, "seconds_per_url": args.duration},
-        "ping_rps": round(ping, 1),
+        "ping_rps": {m: round(ping_baseline(results, m), 1) for m in modes},
         "urls": [
             {
                 "label": target.label,
                 "path": target.path,
+                "page_cache": kept,
+                "cache_hits": load.cache_hits,
+                "cache_misses": load.cache_misses,
                 "requests": load.requests,
                 "rps": round(load.rps, 2),
                 "p50_ms": round(load.p50_ms, 1),
                 "p95_ms": round(load.p95_ms, 1),
                 "p99_ms": round(load.p99_ms, 1),
                 "errors": load.errors,
-                "ratio_to_ping": round(load.rps / ping, 4),
+                "ratio_to_ping": round(load.rps / ping_baseline(results, kept), 4),
                 "cpu_ms_per_request": {k: round(v, 2) for k, v in load.cpu_ms.items()},
                 "cpu_ms_server_and_database": round(server_and_database(load), 2),
                 "cpu_ms_median_server_plus_database_mean": (
@@ -786,7 +845,7 @@ def figures_json(
                 "page_kib": round(size / 1024, 1),
                 "one_request": one_request.get(target.label, {}),
             }
-            for target, size, load in results
+            for target, size, load, kept in results
         ],
     }  # fmt: skip
 
@@ -832,8 +891,8 @@ def main(argv: list[str] | None = None) -> None:
     total = time.perf_counter()
     workdir = Path(tempfile.mkdtemp(prefix="bench-pages-"))
     env = server_env(url, args.db_name, workdir)
-    server: Server | None = None
-    results: list[tuple[Target, int, Load]] = []
+    servers: dict[str, Server] = {}
+    results: list[Result] = []
     create_database(url, args.db_name)
     try:
         setup_django(env)
@@ -851,39 +910,50 @@ def main(argv: list[str] | None = None) -> None:
         )
         say(f"bench_pages: migrated {args.db_name} in {time.perf_counter() - start:.1f} s")
         generation = generate_estate(args)
+        OUR_SERVERS.update(our_servers())
         plan = targets(args)
-        server = start_server(args, env, workdir)
+        # One server per setting of kept content, each URL loaded on one then the other,
+        # so both see the machine as it is at that moment.
+        modes = ["on", "off"] if args.page_cache == "both" else [args.page_cache]
+        for kept in modes:
+            folder = workdir / f"page-cache-{kept}"
+            folder.mkdir()
+            servers[kept] = start_server(args, {**env, "PAGE_CACHE": kept}, folder)
         mode = f"{args.threads} threads" if args.threads > 1 else "sync"
         say(
-            f"bench_pages: gunicorn {args.workers} workers x {mode} on port {server.port};"
-            f" {args.client}, {args.concurrency} connections, {args.warmup:g} s warm-up"
-            f" + {args.duration:g} s per URL"
+            f"bench_pages: gunicorn {args.workers} workers x {mode} per server, kept content"
+            f" {' and '.join(modes)}; {args.client}, {args.concurrency} connections,"
+            f" {args.warmup:g} s warm-up + {args.duration:g} s per URL"
         )
         load = load_wrk if args.client == "wrk" else load_python
         script = workdir / "bench.lua"
         script.write_text(WRK_SCRIPT)
-        baseline_ms = min(ping_ms(server.port) for _ in range(20))
+        baselines = {kept: min(ping_ms(s.port) for _ in range(20)) for kept, s in servers.items()}
         for target in plan:
-            waited = wait_idle(server.port, baseline_ms)
-            if waited > 1:
-                say(f"  (waited {waited:.0f} s for the server to finish the last URL's requests)")
-            size = check(server.port, target)
-            if args.warmup:
-                load(args, server.port, target.path, target.cookies, args.warmup, script)
-            result = measure(load, args, server, target, script)
-            say(
-                f"  {target.label:<38} {result.rps:9,.1f} req/s  p50 {result.p50_ms:7.1f} ms"
-                f"  p95 {result.p95_ms:7.1f} ms  errors {result.errors}"
-            )
-            results.append((target, size, result))
-        server.stop()
-        if server.process.returncode not in (0, -signal.SIGTERM):
-            say(f"bench_pages: gunicorn stopped with {server.process.returncode}")
-        errors_logged = server.log_tail(2000)
+            for kept, server in servers.items():
+                waited = max(wait_idle(s.port, baselines[k]) for k, s in servers.items())
+                if waited > 1:
+                    say(f"  (waited {waited:.0f} s for the servers to finish earlier requests)")
+                size = check(server.port, target)
+                if args.warmup:
+                    load(args, server.port, target.path, target.cookies, args.warmup, script)
+                result = measure(load, args, server, target, script)
+                say(
+                    f"  {target.label:<38} kept {kept:<3} {result.rps:9,.1f} req/s"
+                    f"  p50 {result.p50_ms:7.1f} ms  p95 {result.p95_ms:7.1f} ms"
+                    f"  errors {result.errors}  hits {hit_rate(result)}"
+                )
+                results.append((target, size, result, kept))
+        errors_logged = ""
+        for server in servers.values():
+            server.stop()
+            if server.process.returncode not in (0, -signal.SIGTERM):
+                say(f"bench_pages: gunicorn stopped with {server.process.returncode}")
+            errors_logged += server.log_tail(2000)
         report, one_request = explain_pages([t for t in plan if t.cookies], args.explain_ms)
         say("\n".join(report))
     finally:
-        if server is not None:
+        for server in servers.values():
             server.stop()
         drop_database(url, args.db_name)
         shutil.rmtree(workdir, ignore_errors=True)
@@ -895,7 +965,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     say("\n".join(figures(results)))
     write_figures("pages", figures_json(args, results, mode, generation, one_request))
-    failed = sum(load.errors for _, _, load in results)
+    failed = sum(load.errors for _, _, load, _ in results)
     if errors_logged.strip():
         say(f"\ngunicorn's error log:\n{errors_logged}")
     say(f"\nbench_pages: done in {time.perf_counter() - total:.0f} s")

@@ -3,18 +3,29 @@
 `bench_pages.py` starts sync workers with `-c scripts/gunicorn_cpu.py` and
 BENCH_CPU_DIR set; each worker appends one line per request to `<pid>.ms` there, from which
 the benchmark takes the median (a sync worker serves one request at a time, so its
-process CPU time is that request's)."""
+process CPU time is that request's), with the request's kept-content hits and misses
+(accounts.page_cache.counts) after it."""
 
 import os
 import time
 
 
+def _cache_counts() -> tuple[int, int]:
+    from accounts import page_cache
+
+    counts = page_cache.counts.values()
+    return sum(c["hit"] for c in counts), sum(c["miss"] for c in counts)
+
+
 def pre_request(worker, req):
     worker.bench_cpu_started = time.process_time()
+    worker.bench_cache_counts = _cache_counts()
 
 
 def post_request(worker, req, environ, resp):
     used_ms = (time.process_time() - worker.bench_cpu_started) * 1000
+    before, after = worker.bench_cache_counts, _cache_counts()
+    hits, misses = after[0] - before[0], after[1] - before[1]
     path = os.path.join(os.environ["BENCH_CPU_DIR"], f"{os.getpid()}.ms")
     with open(path, "a") as log:
-        log.write(f"{used_ms:.3f}\n")
+        log.write(f"{used_ms:.3f} {hits} {misses}\n")

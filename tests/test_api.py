@@ -368,6 +368,15 @@ def test_the_rate_limit_counts_in_the_embedded_default_without_redis(world):
     assert [caller.get(api("order-list")).status_code for _ in range(4)] == [200, 200, 200, 429]
 
 
+@override_settings(
+    API_RATE_USER="3/minute",
+    CACHES={"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}},
+)
+def test_the_api_answers_with_a_cache_that_keeps_nothing(world):
+    caller = bearer(world.member_a)  # unthrottled: there is nowhere to count
+    assert [caller.get(api("order-list")).status_code for _ in range(4)] == [200] * 4
+
+
 def test_the_api_answers_while_the_cache_behind_the_rate_limit_is_down(world):
     nowhere = {"BACKEND": "django.core.cache.backends.redis.RedisCache"}
     nowhere["LOCATION"] = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there

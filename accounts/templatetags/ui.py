@@ -3,7 +3,9 @@
 import re
 
 from django import template
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
 register = template.Library()
 
@@ -15,6 +17,32 @@ def machine_time(value) -> str:
     if not value:
         return ""
     return timezone.localtime(value).replace(microsecond=0).isoformat()
+
+
+def url_of(name: str):
+    """A function pk -> the URL of route `name` for that pk: one reversal for a whole table
+    instead of one a row (rows rendered in Python, e.g. tickets' `ticket_table`)."""
+    sentinel = "2147483647"
+    head, tail = reverse(name, args=[int(sentinel)]).split(sentinel)
+    return lambda pk: f"{head}{pk}{tail}"
+
+
+SLA_LABELS = {
+    "on_track": "On track",
+    "at_risk": "At risk",
+    "breached": "SLA breached",
+    "paused": "Paused",
+    "met": "SLA met",
+    "not_judged": "Not judged",
+}
+
+
+@register.filter
+def sla_badge(state) -> str:
+    """A ticket's SLA state as the pill every ticket list and page shows."""
+    label = SLA_LABELS.get(state, "No SLA")
+    pill = '<span class="pill sla sla-{}" data-testid="sla-state">{}</span>'
+    return format_html(pill, state, label)
 
 
 @register.filter
@@ -44,11 +72,12 @@ class CachedNode(template.Node):
         if context.get(self.FILLED):  # inside the block being kept: part of it
             return self.nodelist.render(context)
         page_cache = self.page_cache.resolve(context)
-        html = page_cache.get()
+        template = self.origin.template_name if self.origin else ""  # fragment or page
+        html = page_cache.get(template)
         if html is None:
             with context.push(**page_cache.fill(), **{self.FILLED: True}):
                 html = self.nodelist.render(context)
-            page_cache.set(html)
+            page_cache.set(html, template)
         return html
 
 

@@ -13,6 +13,13 @@ from tickets import services as ticket_services
 from tickets.models import Ticket
 
 
+@pytest.fixture(autouse=True)
+def pinned_clock(monkeypatch):
+    """Every test in one minute: a minute that turns between warming a page and reading it
+    again would build it afresh and fail the query counts (it did once: 5 == 14)."""
+    monkeypatch.setattr(page_cache, "clock", lambda: 1_800_000_000.0)
+
+
 def warm(client, url: str) -> str:
     """Ask twice: the first answer sets the CSRF cookie the kept content is keyed on."""
     client.get(url)
@@ -126,6 +133,7 @@ def test_people_never_share_kept_content(client, world):
 
 
 def test_what_changes_with_the_clock_alone_is_at_most_a_minute_old(world, monkeypatch):
+    # Moves the pinned clock itself.
     request = _request(world.member_a)
     keys = []
     for second in range(0, 181, 10):
@@ -171,6 +179,57 @@ def test_lists_answer_htmx_with_the_fragment_from_their_own_entry(client, world,
     fragment = client.get(url, headers={"HX-Request": "true"}).content.decode()
     assert "<html" in whole
     assert "<html" not in fragment
+
+
+@pytest.mark.parametrize("first", ["fragment", "restore"])
+def test_a_fragment_a_history_restore_and_the_page_never_share_an_entry(client, world, first):
+    """Back after htmx pushed a filtered URL asks for the whole page (HX-History-Restore-
+    Request): it must never get the rows fragment kept for the same URL, nor the reverse."""
+    client.force_login(world.member_a)
+    url = reverse("portal:orders") + "?status="
+    fragment_headers = {"HX-Request": "true"}
+    restore_headers = {"HX-Request": "true", "HX-History-Restore-Request": "true"}
+    whole = warm(client, url)
+    asked = [fragment_headers, restore_headers]
+    for headers in asked if first == "fragment" else asked[::-1]:
+        client.get(url, headers=headers)  # kept, in this order
+    fragment = client.get(url, headers=fragment_headers).content.decode()
+    restore = client.get(url, headers=restore_headers).content.decode()
+    assert 'id="order-filters"' in whole
+    assert 'id="order-filters"' in restore, "a history restore got the rows fragment"
+    assert 'id="order-filters"' not in fragment, "the fragment got the whole page's block"
+    assert "<html" not in fragment
+
+
+def test_page_cache_off_builds_every_request_and_renews_nothing(client, world, settings):
+    settings.PAGE_CACHE = False
+    client.force_login(world.member_a)
+    home = reverse("home")
+    warm(client, home)
+    first, second = queries(client, home), queries(client, home)
+    settings.PAGE_CACHE = True
+    warm(client, home)
+    assert queries(client, home) < first - 5  # on: kept; off: built each time
+    assert first == second
+    settings.PAGE_CACHE = False
+    request = _request(world.member_a)
+    assert page_cache.page_cache(request, "home", dict).key is None
+    key = page_cache._version_key(world.org_a.pk)
+    before = cache.get(key)
+    with CaptureQueriesContext(connection) as captured:
+        page_cache.bump([world.org_a.pk])
+    assert cache.get(key) == before
+    assert len(captured) == 0  # not even the people of the organisation
+
+
+def test_hits_and_misses_are_counted_per_page(client, world):
+    client.force_login(world.member_a)
+    page_cache.counts.clear()
+    warm(client, reverse("home"))  # no cookie yet (not counted), a miss
+    client.get(reverse("home"))  # a hit
+    page_cache.bump([world.org_a.pk])
+    client.get(reverse("home"))  # a miss
+    assert page_cache.counts["home"] == {"hit": 1, "miss": 2}
 
 
 def _request(user, csrf="a" * 32):

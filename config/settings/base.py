@@ -360,15 +360,32 @@ CELERY_BEAT_SCHEDULER = "config.celery:HeartbeatScheduler"
 HEALTH_HEARTBEAT_STALE_SECONDS = env_int("HEALTH_HEARTBEAT_STALE_SECONDS", 120)
 HEARTBEAT_SECONDS = env_int("HEARTBEAT_SECONDS", 15)  # how often each writes its own
 
+# A Redis that hangs instead of refusing costs a request at most this long per call (the
+# cache, the broker's publish): then the page is built without it and the work waits in
+# the outbox (accounts/outbox.py). Redis answers in well under a millisecond when well.
+REDIS_SOCKET_TIMEOUT = env_int("REDIS_SOCKET_TIMEOUT_MS", 250) / 1000
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
+            # Passed to redis-py's connection pool.
+            "OPTIONS": {
+                "socket_timeout": REDIS_SOCKET_TIMEOUT,
+                "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
+            },
         }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The broker's socket too (kombu's Redis transport options), for the publish of a request.
+CELERY_BROKER_TRANSPORT_OPTIONS |= {
+    "socket_timeout": REDIS_SOCKET_TIMEOUT,
+    "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
+}
+# Kept page content (accounts/page_cache.py): off builds every page on every request,
+# which is what the page budget is measured on (docs/benchmarks.md).
+PAGE_CACHE = env_bool("PAGE_CACHE", default=True)
 
 # Email: SMTP when EMAIL_HOST is set. Otherwise (make run) each message is kept whole
 # under EMAIL_FILE_PATH and only its recipients and subject are printed.

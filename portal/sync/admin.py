@@ -90,7 +90,7 @@ class SourceSystemAdmin(admin.ModelAdmin):
 
     @admin.action(description="Resume paused sources (after fixing the mapping)")
     def resume(self, request, queryset):
-        resumed = queryset.exclude(paused_reason="").update(paused_reason="")
+        resumed = sum(runs.source_resume(source=source) for source in queryset)
         self.message_user(request, f"Resumed {resumed} source(s).")
 
 

@@ -440,8 +440,10 @@ def land(
         if seen is not None and (run.full or batch.snapshot):
             seen.add(list(rows) + [q.external_id for q in bad if q.external_id])
         if seen is not None and batch.snapshot_complete:
-            run.deleted += seen.mark_deleted(plan.model, plan.source.pk, now)
-            page_cache.bump(everything=True)
+            deleted = seen.mark_deleted(plan.model, plan.source.pk, now)
+            run.deleted += deleted
+            if deleted:  # a run that deletes nothing renews nothing
+                page_cache.bump(everything=True)
         if batch.completed_file:
             ProcessedFile.objects.get_or_create(
                 source=plan.source, checksum=batch.completed_file, defaults={"name": batch.label}
@@ -569,8 +571,10 @@ def _run(
             analyze(plan.model)
         if full:
             with times.phase("mark deleted"), transaction.atomic():
-                run.deleted += seen.mark_deleted(plan.model, source.pk, timezone.now())
-                page_cache.bump(everything=True)
+                deleted = seen.mark_deleted(plan.model, source.pk, timezone.now())
+                run.deleted += deleted
+                if deleted:
+                    page_cache.bump(everything=True)
                 _save_progress(run)
                 source.last_full_at = run.started_at
     except ShapeError as error:
@@ -673,6 +677,16 @@ def sources_due(now=None) -> list[SourceSystem]:
         if last is None or last <= now - timedelta(minutes=source.schedule_minutes):
             due.append(source)
     return due
+
+
+def source_resume(*, source: SourceSystem) -> bool:
+    """Let a paused source run again (after its mapping was fixed). Saved as a model, so
+    the change is in the audit trail with who resumed it. False if it was not paused."""
+    if not source.paused_reason:
+        return False
+    source.paused_reason = ""
+    source.save(update_fields=["paused_reason"])
+    return True
 
 
 def needs_full(source: SourceSystem, now=None) -> bool:

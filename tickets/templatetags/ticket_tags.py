@@ -1,0 +1,85 @@
+"""The ticket table many pages show (work queue, ticket lists, the agents' queue).
+
+Rendered here rather than as a template loop: 50 rows cost Django's template engine about
+15 ms of CPU (a variable lookup chain per cell, two URL reversals and an include per row),
+and the work queue shows three such tables. The same markup, escaped by `format_html`.
+"""
+
+from django import template
+from django.urls import reverse
+from django.utils import dateformat, timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
+
+from accounts.templatetags.ui import machine_time, sla_badge, url_of
+
+register = template.Library()
+
+HEADER = (
+    '<table class="table" data-testid="ticket-table">\n  <thead><tr><th scope="col">Ticket</th>'
+    '{}<th scope="col">Subject</th>{}<th scope="col">Priority</th><th scope="col">Status</th>'
+    '<th scope="col">SLA</th><th scope="col">Opened</th></tr></thead>\n  <tbody>\n'
+)
+ORGANISATION_HEADER = mark_safe('<th scope="col">Organisation</th>')
+REQUESTER_HEADER = mark_safe('<th scope="col">Opened by</th>')
+FOOTER = mark_safe("  </tbody>\n</table>")
+ROW = (
+    '    <tr>\n      <td><a href="{url}">{reference}</a></td>\n      {organisation}\n'
+    '      <td><a href="{url}">{subject}</a></td>{requester}\n'
+    '      <td><span class="priority priority-{priority}">{priority_label}</span></td>\n'
+    "      <td>{status}</td>\n      <td>{sla}</td>\n"
+    '      <td><time datetime="{machine}">{opened}</time></td>\n    </tr>\n'
+)
+
+
+@register.simple_tag
+def ticket_table(
+    tickets, show_organisation: bool = False, show_requester: bool = False
+) -> SafeString:
+    """`{% ticket_table page show_organisation=True %}`: a table of tickets (the organisation
+    and the person who opened each selected with them when shown), or a line saying there
+    are none."""
+    detail = url_of("tickets:detail")
+    rows = format_html_join(
+        "", ROW, (_row(t, detail, show_organisation, show_requester) for t in tickets)
+    )
+    if not rows:
+        create = (
+            ""
+            if show_organisation
+            else format_html(
+                ' <a href="{}">Open one</a> when you need us.', reverse("tickets:create")
+            )
+        )
+        rows = format_html(
+            '    <tr><td colspan="8" class="empty">No tickets here.{}</td></tr>\n', create
+        )
+    header = format_html(
+        HEADER,
+        ORGANISATION_HEADER if show_organisation else "",
+        REQUESTER_HEADER if show_requester else "",
+    )
+    return header + rows + FOOTER
+
+
+def _row(ticket, detail, show_organisation: bool, show_requester: bool) -> dict:
+    created = timezone.localtime(ticket.created_at)
+    return {
+        "url": detail(ticket.pk),
+        "reference": ticket.reference,
+        "organisation": (
+            format_html("<td>{}</td>", ticket.organisation.name) if show_organisation else ""
+        ),
+        "subject": ticket.subject,
+        "requester": (
+            format_html("<td>{}</td>", ticket.requester.full_name if ticket.requester else "—")
+            if show_requester
+            else ""
+        ),
+        "priority": ticket.priority,
+        "priority_label": ticket.get_priority_display(),
+        "status": ticket.get_status_display(),
+        "sla": sla_badge(ticket.sla_state),
+        "machine": machine_time(ticket.created_at),
+        "opened": dateformat.format(created, "j M Y H:i T"),
+    }
