@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0009_identity_evidence'),
+        ('accounts', '0010_identity_phone_street'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('portal', '0013_shipment_list_index'),
+        ('portal', '0015_landing_runs'),
     ]
 
     operations = [
