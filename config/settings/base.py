@@ -342,6 +342,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tickets.tasks.inbound_raw_purge",
         "schedule": 6 * 3600.0,
         "options": {"expires": 3 * 3600},
+    },
     # Webhook deliveries due (a retry after its back-off, or a task lost): accounts/webhooks.py.
     "webhooks-due": {
         "task": "accounts.tasks.webhooks_due",
