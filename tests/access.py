@@ -362,7 +362,6 @@ MATRIX: list[Route] = [
         method="post",
         args=lambda w: [w.resolved_a.pk],
         data=lambda w: {"csat": 5, "effort": 4},
-        content_type="application/json",
     ),
     Route("tickets:attachment", OF_TICKET_A(200), args=lambda w: [w.attachment_a.pk]),
     Route(
