@@ -5,6 +5,7 @@ import os
 os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
 
+from config.env import env_bool
 from config.settings.base import *  # noqa: F403
 
 # Fast hashing keeps the suite quick; production keeps argon2.
@@ -20,3 +21,5 @@ if os.environ.get("EMAIL_FILE_PATH"):
 # The API's rate limits would trip over the fuzz test; tests of the limits set their own.
 API_RATE_USER = "1000000/minute"
 API_RATE_ANON = "1000000/minute"
+# Kept page content on, with or without Redis: the suite runs in one process.
+PAGE_CACHE = env_bool("PAGE_CACHE", default=True)
