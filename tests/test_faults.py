@@ -456,8 +456,9 @@ def test_a_hanging_redis_costs_a_write_about_a_second_and_loses_nothing(
         finally:
             redis_server.process.send_signal(signal.SIGCONT)
     print(f"ticket opened (form, post, redirected page) in {took:.2f} s with Redis hanging")
-    # Without the timeouts this took 30 s (gunicorn's) and answered 500; now about 1.4 s.
-    assert took < 3
+    # Without the timeouts this took 30 s (gunicorn's) and answered 500; now about 1.4 s
+    # (form, post, redirected page) on a busy machine.
+    assert took < 5
 
 
 def relay_in_subprocess(folder: Path, redis_url: str) -> dict:

@@ -241,3 +241,22 @@ def _request(user, csrf="a" * 32):
     if csrf:
         request.META["CSRF_COOKIE"] = csrf
     return request
+
+
+def test_nothing_is_kept_by_default_without_redis():
+    """`make run` on SQLite: a page kept in one process's memory would not see what
+    `manage.py sync` or the mailbox poll wrote from another."""
+    import os
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    code = "from django.conf import settings; print(settings.PAGE_CACHE)"
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "PAGE_CACHE")}
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings.local"
+    done = subprocess.run(  # noqa: S603 - our interpreter, our code
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        env=env, capture_output=True, text=True, timeout=60, check=True, cwd=settings.BASE_DIR,
+    )  # fmt: skip
+    assert done.stdout.strip() == "False"

@@ -385,8 +385,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS |= {
     "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
 }
 # Kept page content (accounts/page_cache.py): off builds every page on every request,
-# which is what the page budget is measured on (docs/benchmarks.md).
-PAGE_CACHE = env_bool("PAGE_CACHE", default=True)
+# which is what the page budget is measured on (docs/benchmarks.md). Off by default
+# without Redis: an in-process cache would not see the writes of another process (a
+# `manage.py sync`, the mailbox poll) and would serve what they changed for a minute.
+PAGE_CACHE = env_bool("PAGE_CACHE", default=bool(REDIS_URL))
 
 # Email: SMTP when EMAIL_HOST is set. Otherwise (make run) each message is kept whole
 # under EMAIL_FILE_PATH and only its recipients and subject are printed.

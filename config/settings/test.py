@@ -32,3 +32,5 @@ HEALTH_HEARTBEAT_STALE_SECONDS = env_int("HEALTH_HEARTBEAT_STALE_SECONDS", 0)
 INBOUND_EMAIL_AUTHSERV_IDS = ["mx.portal.test"]
 # The tests' webhook receivers listen on loopback; tests of the refusal clear this.
 WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8"]
+# Kept page content on, with or without Redis: the suite runs in one process.
+PAGE_CACHE = env_bool("PAGE_CACHE", default=True)
