@@ -20,6 +20,7 @@ matched automatically; of those left waiting, the right organisation first for a
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 from bench import run_in_throwaway_database, write_figures
@@ -54,7 +55,9 @@ def run(args) -> list[tuple[str, str]]:
     write_figures(
         "identity",
         {"organisations": args.organisations, "identities": args.identities,
-         "seeds": runs, "targets_met": met, "review_pages_ms": pages},
+         "seeds": runs, "targets_met": met, "review_pages_ms": pages,
+         # Timings are only comparable at a like load: the machine's, as the run ended.
+         "load_average": os.getloadavg()},
     )  # fmt: skip
     return rows
 

@@ -66,7 +66,8 @@ def test_an_account_manager_finds_the_organisation_and_confirms_the_match(
     """The review screen in a browser: the picker searches as one types (htmx), the
     chosen organisation's confirmation says what becomes visible to whom, and the match
     lands; the engine's candidate did not fit, so the search was needed."""
-    from accounts.tests.factories import OrganisationFactory
+    from accounts.choices import TeamRole
+    from accounts.tests.factories import AssignmentFactory, OrganisationFactory
     from portal.records.models import Order
     from portal.sync.models import CustomerIdentity
 
@@ -81,12 +82,14 @@ def test_an_account_manager_finds_the_organisation_and_confirms_the_match(
                 "key_column": "id", "fields": order_fields()},
     )  # fmt: skip
     northwind = OrganisationFactory(name="Northwind Family Clinic", customer_number="C-NW1")
+    # A's AM manages Northwind too: an AM matches onto the accounts they manage (issue 23).
+    AssignmentFactory(organisation=northwind, user=world.am_a, role=TeamRole.BACKUP_AM)
     runs.source_sync(source=source)
     pending = CustomerIdentity.objects.get(external_id="OE-5")
 
     sign_in(page, world.am_a.email)
     page.goto("/workspace/identities/")
-    page.get_by_role("link", name="Review").click()
+    page.get_by_role("link", name="Review", exact=True).click()
     expect(page.get_by_test_id("candidates")).to_contain_text("No organisation's name comes")
     page.get_by_role("searchbox", name="Search every organisation").fill("northw")
     results = page.get_by_test_id("picker-results")

@@ -533,11 +533,18 @@ class OrganisationIndex:
 
 
 def _deletions(word: str) -> set[str]:
-    """The word and the word less each one of its letters: two words one slip apart
-    share one of these."""
-    if len(word) < 4:
-        return {word}
-    return {word} | {word[:i] + word[i + 1 :] for i in range(len(word))}
+    """The word, its singular, and the word less each one of its letters: two words one
+    slip or a plural apart share one of these."""
+    forms = {word}
+    if word.endswith("ies"):
+        forms.add(word[:-3] + "y")
+    elif word.endswith("es"):
+        forms.add(word[:-2])
+    if word.endswith("s"):
+        forms.add(word[:-1])
+    if len(word) >= 4:
+        forms |= {word[:i] + word[i + 1 :] for i in range(len(word))}
+    return forms
 
 
 def _dropped(words: list[str]) -> set[str]:

@@ -54,7 +54,7 @@ TRADING = re.compile(
 # "- Accounts Payable", "Attn: Purchasing", "c/o Smith & Co", "FAO Finance": who at the
 # customer reads the bill, not another customer. Everything from there on goes.
 BILLING = re.compile(
-    r"\s*(?:[-–,/(]\s*)?\b(?:attn\b:?|attention\b:?|c/o\b|care\s+of\b|fao\b:?"
+    r"\s*(?:[-–,/(]\s*)?\b(?:attn\b:?|attention\s*:|c/o\b|care\s+of\b|fao\b:?"
     r"|accounts\s+payable\b|a/p\b|ap\s+dept\b|accounts\s+dept\b|accounts\s+department\b"
     r"|billing\s+(?:dept|department)\b|finance\s+(?:dept|department)\b"
     r"|purchasing\s+(?:dept|department)\b).*$",

@@ -321,3 +321,23 @@ def test_a_match_a_person_undid_is_not_made_again_by_the_engine(legacy, order_so
     assert (wrong.status, wrong.organisation, wrong.method) == ("waiting", None, "hand")
     assert wrong.candidates[0]["organisation"] == world.org_a.pk  # still proposed
     assert not Order.objects.visible_to(world.member_a).exists()
+
+
+def test_a_delivery_naming_an_undecided_customer_waits_hidden_until_both_are_decided(
+    legacy, order_source, fulfilment, world
+):
+    """Issue 24: it used to follow its order while its own customer was undecided, so a
+    delivery of another company could show on the order's organisation."""
+    legacy.put(1, cust="OE-1", name="Alpha Clinic", city="York")  # order entry: A
+    sync(order_source)
+    ship(legacy, "S-1", order="1", cust="F-9", name="Alfa Klinik")  # who? nobody knows yet
+    sync(fulfilment)
+
+    delivery = Shipment.objects.get(external_id="S-1")
+    assert (delivery.organisation, delivery.held) == (None, False)
+    assert not Shipment.objects.visible_to(world.member_a).exists()
+    own = CustomerIdentity.objects.get(system="fulfilment", external_id="F-9")
+    assert own.status == IdentityStatus.WAITING
+    identity.identity_match(identity=own, organisation=world.org_a, by=world.am_a)
+    delivery.refresh_from_db()
+    assert (delivery.organisation, delivery.held) == (world.org_a, False)

@@ -148,3 +148,106 @@ def test_keys_quoted_anywhere_must_be_spelled_as_ours_and_not_be_amounts():
     assert keys_in({"note": "see acct c-1002 please"}, ours) == ("c-1002", "")
     assert keys_in({"a": {"nested": ["VAT: GB 123 4567 89"]}}, ours) == ("", "GB 123 4567 89")
     assert keys_in({"total": "1002", "ref": "C1002"}, ours) == ("", "")  # not as we spell it
+
+
+# --- Issue 23's cases, each a regression test ------------------------------------------------
+
+
+def issue_index(*organisations):
+    rows = [
+        {"pk": pk, "customer_number": f"C-{10000 + pk}", "registry_id": "", "city": "",
+         "postcode": "", "email_domain": ""} | o
+        for pk, o in enumerate(organisations, start=1)
+    ]  # fmt: skip
+    return OrganisationIndex(rows, [])
+
+
+@pytest.mark.parametrize(
+    ("stranger", "ours"),
+    [
+        ("ABD Pharma", "ABC Pharma"),
+        ("Belmond Freight Services", "Belmont Freight Services"),
+        ("Carlysle Biomedical Ltd", "Carlisle Biomedical Ltd"),
+        ("Northside Clinics", "Northside Clinic"),
+        ("Acme Health Group", "Acme Health"),
+        ("Clinic No. 2", "Clinic No. 3"),
+    ],
+)
+def test_a_stranger_one_step_from_ours_is_never_matched_on_its_name(stranger, ours):
+    index = issue_index({"name": ours, "city": "Leeds", "email_domain": "ours.example"})
+    alone = index.resolve(Evidence(name=stranger))
+    assert alone.organisation_id is None
+    assert alone.candidates[0]["organisation"] == 1  # offered to a person
+    other_domain = index.resolve(Evidence(name=stranger, email_domain="theirs.example"))
+    assert other_domain.organisation_id is None
+
+
+@pytest.mark.parametrize("stranger", ["Northside Clinics", "Acme Health Group", "ABD Pharma"])
+def test_a_distinguishing_word_blocks_even_an_agreeing_city(stranger):
+    index = issue_index(
+        {"name": "Northside Clinic", "city": "Leeds"},
+        {"name": "Acme Health", "city": "Leeds"},
+        {"name": "Acme Health Labs", "city": "Leeds"},
+        {"name": "ABC Pharma", "city": "Leeds"},
+    )
+    assert index.resolve(Evidence(name=stranger, city="Leeds")).organisation_id is None
+
+
+def test_sibling_words_are_not_legal_forms():
+    assert name_key("Acme Health Group") != name_key("Acme Health")
+    assert name_key("Acme Health Holdings") != name_key("Acme Health")
+    assert name_key("Acme Health Labs") != name_key("Acme Health Lab")
+    assert name_key("Acme Health International") != name_key("Acme Health")
+    assert name_key("Acme Health GmbH") == name_key("Acme Health Pty Ltd") == "acme health"
+
+
+def test_letters_are_transliterated_not_dropped():
+    assert name_key("Straße Ørsted") == "orsted strasse"
+    assert name_key("Łódź Analytics") == "analytics lodz"
+
+
+@pytest.mark.parametrize(
+    ("theirs", "ours"),
+    [
+        ({"city": "Munich"}, {"city": "München"}),
+        ({"city": "Gothenburg"}, {"city": "Göteborg"}),
+        ({"city": "Lodz"}, {"city": "Łódź"}),
+        ({"city": "Saint Louis"}, {"city": "St. Louis"}),
+        ({"city": "Wien"}, {"city": "Vienna / Wien"}),
+        ({"postcode": "94107-1234"}, {"postcode": "94107"}),
+        ({"postcode": "sw1a1aa"}, {"postcode": "SW1A 1AA"}),
+        ({"email_domain": "acme.example"}, {"email_domain": "ACME.example"}),
+    ],
+)
+def test_equivalent_evidence_agrees(theirs, ours):
+    index = issue_index({"name": "Acme Health"} | ours)
+    verdict = index.resolve(Evidence(name="ACME HEALTH LTD", **theirs))
+    assert (verdict.organisation_id, verdict.method) == (1, "name")
+
+
+@pytest.mark.parametrize(
+    "theirs",
+    [
+        "Acme Health Ltd t/a Swift Couriers",
+        "Swift Couriers, a division of Acme Health",
+        "Acme Health dba Swift Couriers",
+        "Acme Health - Accounts Payable",
+        "Acme Health Attn: Purchasing",
+        "Acme Health c/o Smith & Partners",
+    ],
+)
+def test_trading_names_and_billing_suffixes_are_split_off(theirs):
+    index = issue_index({"name": "Acme Health", "city": "Leeds"})
+    assert index.resolve(Evidence(name=theirs, city="Leeds")).organisation_id == 1
+    assert index.resolve(Evidence(name=theirs)).candidates[0]["organisation"] == 1
+
+
+def test_initials_offer_their_organisation_as_a_candidate_only():
+    index = issue_index(
+        {"name": "University of California San Francisco Medical Center", "city": "SF"},
+        {"name": "Union Clinic", "city": "SF"},
+    )
+    verdict = index.resolve(Evidence(name="UCSF Medical Center", city="SF"))
+    assert verdict.organisation_id is None
+    assert verdict.candidates[0]["organisation"] == 1
+    assert verdict.candidates[0]["why"][0].startswith("initials")

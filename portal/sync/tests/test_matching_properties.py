@@ -7,12 +7,13 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from portal.sync.matching import Evidence, OrganisationIndex
-from portal.sync.names import BRANCH_WORDS, CANONICAL, name_key, tokens
+from portal.sync.names import BRANCH_WORDS, CANONICAL, legal_forms, name_key, tokens
 
-# Random words; not the few a name drops or spells out ("Branch", "Intl").
+# Random words; not the few a name drops or spells out ("Branch", "Intl", "Eurl").
 WORD = (
     st.text(alphabet=string.ascii_lowercase, min_size=4, max_size=11)
     .filter(lambda w: w not in BRANCH_WORDS and w not in CANONICAL)
+    .filter(lambda w: (w,) not in legal_forms())
     .map(str.capitalize)
 )
 NAME = st.lists(WORD, min_size=1, max_size=4, unique=True).map(" ".join)
