@@ -127,6 +127,7 @@ def test_a_generated_client_lists_filters_pages_reads_and_opens_a_ticket_with_a_
         client=client, id=world.org_a.pk
     )
     assert isinstance(timeline, list)
+    client.get_httpx_client().close()  # no kept-alive connection holds the server's thread
 
 
 def test_the_generated_models_accept_what_the_server_answers(
@@ -152,3 +153,4 @@ def test_the_generated_models_accept_what_the_server_answers(
     for entry in timeline:
         models.TimelineEntry.model_validate(entry)
     models.Error.model_validate(http.get("/api/v1/orders/?ordering=total").json())
+    http.close()

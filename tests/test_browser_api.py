@@ -43,3 +43,23 @@ def test_swagger_ui_lists_the_operations_from_local_files_only(page, world, live
     expect(page.get_by_text("/api/v1/orders/", exact=True).first).to_be_visible()
     assert all(url.startswith(live_server.url) for url in requested), requested
     assert problems == []
+
+
+def test_a_customer_admin_adds_a_webhook_and_sees_its_secret_once(page, world):
+    from accounts.models import WebhookSubscription
+
+    log_in(page, world.customer_admin_a.email)
+    page.goto("/accounts/members/")
+    page.get_by_role("link", name="webhooks").click()
+    page.get_by_label("Receiver URL").fill("http://127.0.0.1:9/hook")
+    page.get_by_label("A ticket was opened").check()
+    page.get_by_label("A ticket got a reply").check()
+    page.get_by_role("button", name="Add webhook").click()
+    secret = page.get_by_test_id("new-secret").inner_text()
+    assert secret == WebhookSubscription.objects.get().secret
+    assert secret.startswith("whsec_")
+    expect(page.get_by_role("heading", name="Latest deliveries")).to_be_visible()
+    page.reload()  # shown once
+    expect(page.get_by_test_id("new-secret")).to_have_count(0)
+    page.get_by_role("button", name="Rotate the secret").click()
+    assert page.get_by_test_id("new-secret").inner_text() != secret

@@ -543,3 +543,27 @@ def test_a_real_worker_delivers_once_the_receiver_is_back(world, celery_worker_p
     assert wait_for(lambda: WebhookDelivery.objects.get().status == "succeeded")
     (event,) = receiver.events(subscription.secret)
     assert event["type"] == "ticket.created"
+
+
+def test_the_webhook_page_makes_the_same_queries_however_long_its_log(
+    client, world, django_assert_max_num_queries
+):
+    subscription = subscribe(world, "http://127.0.0.1:9/hook")
+    client.force_login(world.customer_admin_a)
+    url = reverse("accounts:webhook", args=[subscription.pk])
+
+    def queries_with(deliveries: int) -> int:
+        webhooks.events_emit(
+            [("ticket.created", world.org_a.pk, {"n": n}) for n in range(deliveries)]
+        )
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        return len(queries)
+
+    few = queries_with(2)
+    assert queries_with(40) == few
+    with django_assert_max_num_queries(few):
+        client.get(reverse("accounts:webhooks"))
