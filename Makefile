@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1:8000
 # this one setting; make run serves on HOST, so the links point there too.
 export PORTAL_BASE_URL ?= http://$(HOST)
 
-.PHONY: install run demo test lint fmt screenshots clean bench
+.PHONY: install run demo test lint fmt screenshots clean bench faults
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -75,3 +75,12 @@ bench: install
 	scripts/with-services.sh $(PY) scripts/bench_health.py $(BENCH_HEALTH_ARGS)
 	scripts/with-services.sh $(PY) scripts/bench_load.py $(BENCH_LOAD_ARGS)
 	scripts/with-services.sh $(PY) scripts/bench_identity.py $(BENCH_IDENTITY_ARGS)
+
+# The whole fault suite against real processes (docs/production.md): kill -9 of the pool and
+# of the whole worker, PostgreSQL restarted, Redis stopped and hung, the legacy database away
+# for 60 s, drop files replaced and still being written. Minutes long: `make test` runs only
+# its fast part. -s shows the recovery times measured.
+faults: install
+	PORTAL_FAULTS_FULL=1 scripts/with-services.sh $(VENV)/bin/pytest -s -p no:randomly \
+		tests/test_faults.py tests/test_sync_worker.py tests/test_celery_worker.py \
+		portal/sync/tests/test_drop_claims.py portal/sync/tests/test_task_retries.py $(PYTEST_ARGS)

@@ -909,8 +909,8 @@ def test_a_legacy_outage_of_a_minute_is_ridden_out_by_the_retries(
         database="legacy",
     )
     postgres_cluster.query(
-        "INSERT INTO orders SELECT i, 'OE-' || i % 50, 'Customer OE-' || i % 50, 'SO-' || i,"
-        " 'open', %s::timestamptz + i * interval '1 minute', 10.00,"
+        "INSERT INTO orders SELECT i, 'OE-' || mod(i, 50), 'Customer OE-' || mod(i, 50),"
+        " 'SO-' || i, 'open', %s::timestamptz + i * interval '1 minute', 10.00,"
         " %s::timestamptz + i * interval '1 minute' FROM generate_series(1, %s) AS i",
         [T0, T0, ROWS],
         database="legacy",

@@ -51,7 +51,7 @@ def source_preview(*, source: SourceSystem, limit: int = PREVIEW_RECORDS) -> Pre
     try:
         layouts = Layouts(source.entity, source.config)
         mapping = layouts.default
-        connector = source_connector(source)
+        connector = source_connector(source, look_only=True)  # moves no file
         batches = connector.fetch(source.cursor or None, started_at=timezone.now())
         try:
             batch = next(iter(batches), None)

@@ -642,11 +642,16 @@ def looked_back(cursor: str, config: dict) -> str | None:
     return iso_like(earlier.astimezone(UTC) if earlier.tzinfo else earlier, cursor)
 
 
-def source_connector(source: SourceSystem):
-    """The source's connector; a drop folder's skips the files that landed before."""
+def source_connector(source: SourceSystem, *, look_only: bool = False):
+    """The source's connector; a drop folder's skips the files that landed before.
+
+    `look_only` (Test this source): a drop folder's files are read where they are, as they
+    are now: neither claimed nor waited for."""
+    csv = look_only and source.kind == SourceKind.CSV
+    config = {**source.config, "archive": False, "settle_seconds": 0} if csv else None
     return build_connector(
         source.kind,
-        source.config,
+        config or source.config,
         is_processed=lambda checksum: ProcessedFile.objects.filter(
             source=source, checksum=checksum
         ).exists(),

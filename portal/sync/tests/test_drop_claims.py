@@ -164,3 +164,27 @@ def test_files_claimed_by_a_failed_run_are_read_first_by_the_next(drop):
     assert ids(landed) == ["1", "2"]
     assert files(drop / "processing") == []
     assert len(files(drop / "archive")) == 2
+
+
+def test_testing_a_drop_source_moves_no_file_and_waits_for_none(db, drop, settings):
+    from portal.sync.models import SourceSystem
+    from portal.sync.preview import source_preview
+    from portal.sync.tests.legacy import order_fields
+
+    settings.SYNC_DROP_SETTLE_SECONDS = 3600  # a run would wait for this file
+    (drop / "orders.csv").write_text(
+        "id,cust,cust_name,no,status,placed,total\n"
+        "1,OE-1,Customer OE-1,SO-1,open,2025-06-02T08:00:00+00:00,700.87\n"
+    )
+    source = SourceSystem.objects.create(
+        name="Drop", system="drop", department="sales", kind="csv", entity="orders",
+        config={"path": str(drop), "fields": order_fields()},
+    )  # fmt: skip
+    started = time.monotonic()
+
+    preview = source_preview(source=source)
+
+    assert time.monotonic() - started < 5
+    assert [row.values["external_id"] for row in preview.rows] == ["1"]
+    assert files(drop) == ["orders.csv"]
+    assert not (drop / "processing").exists()

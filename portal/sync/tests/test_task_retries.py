@@ -88,3 +88,26 @@ def test_every_attempt_says_what_follows_and_the_last_says_no_retry_follows(db, 
     assert errors[1][1].startswith("Will retry in about 0 s (attempt 2 of 3): ")
     assert errors[2][1].startswith("Gave up after 3 attempts; the next scheduled run carries on: ")
     assert not SyncRun.objects.filter(status=RunStatus.RUNNING).exists()
+
+
+def test_beat_dispatches_a_source_whose_run_lost_its_heartbeat(order_source):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    run = runs.run_claim(source=order_source, full=False, task_id="task-3")
+    assert runs.sources_with_dead_runs() == []  # beating: alive
+    SyncRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+    assert runs.sources_with_dead_runs() == [order_source]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_beats_from_its_own_thread_between_batches(order_source, settings):
+    import time
+
+    settings.SYNC_HEARTBEAT_SECONDS = 0.2
+    run = runs.run_claim(source=order_source, full=False)
+    with runs.RunHeartbeat(run):
+        time.sleep(1)  # one long batch: no beat from the run itself
+    beaten = SyncRun.objects.get(pk=run.pk).heartbeat_at
+    assert beaten > run.heartbeat_at
