@@ -109,6 +109,7 @@ class SyncRunAdmin(admin.ModelAdmin):
         "quarantined",
         "duplicates",
         "deleted",
+        "pages",
         "progress",
     ]
     list_filter = ["status", "full", "source"]

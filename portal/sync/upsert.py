@@ -118,7 +118,8 @@ def upsert(
         _insert_on_conflict(model, stage, columns, count=False)
         return counts
     written, created = _insert_on_conflict(model, stage, columns, count=True)
-    flagged = sum(1 for row in rows if row[fields.index("deleted_at")] is not None)
+    gone = fields.index("deleted_at")
+    flagged = sum(1 for row in rows if row[gone] is not None)
     return UpsertCounts(
         created=len(created),
         updated=written - len(created),

@@ -31,7 +31,8 @@ Configuration keys:
 - ``more_key`` / ``total_key``: where a page says whether more exists (``has_more``)
   and how many records there are in all (``total``); by default the usual names
   (``has_more``, ``hasNextPage``, ``next_cursor``, ``total``, ``count``...) are
-  looked for at the top of the page and one object down. A page taken as the last
+  looked for at the top of the page and one object down (``false`` turns that look
+  off for an API whose ``count`` means something else). A page taken as the last
   that says more exists (such a flag, a next token or link not followed, a
   ``Link rel="next"`` header, a total above what was read) fails the run, naming
   the page and what it said: a run never ends "succeeded" with records unread.
@@ -217,7 +218,7 @@ class HttpApiConnector:
         next_link = response.links.get("next", {}).get("url")
         if next_link:
             return f'a Link header rel="next" to {next_link}'
-        for path in [self.more_key] if self.more_key else _paths(page, MORE_KEYS):
+        for path in self._where(self.more_key, page, MORE_KEYS):
             if walk(page, path) is True:
                 return f'"{path}": true'
         for path in _paths(page, NEXT_KEYS):
@@ -228,8 +229,15 @@ class HttpApiConnector:
             return f"a total of {total:,}"
         return ""
 
+    @staticmethod
+    def _where(configured: Any, page: dict[str, Any], usual: tuple[str, ...]) -> list[str]:
+        """The configured path; none when set to false or ""; else the usual names found."""
+        if configured is None:
+            return _paths(page, usual)
+        return [configured] if configured else []
+
     def _total(self, page: dict[str, Any]) -> int | None:
-        for path in [self.total_key] if self.total_key else _paths(page, TOTAL_KEYS):
+        for path in self._where(self.total_key, page, TOTAL_KEYS):
             value = walk(page, path)
             if isinstance(value, int) and not isinstance(value, bool):
                 return value

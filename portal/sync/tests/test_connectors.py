@@ -731,3 +731,12 @@ def test_http_next_link_to_another_host_is_refused(api):
 
     with pytest.raises(PermanentError, match="refusing to follow"):
         collect(http_connector(api))
+
+
+def test_http_a_total_above_what_was_read_fails_unless_the_total_key_is_turned_off(api):
+    body = {"results": [{"id": 1, "updated_at": "2024-05-01T10:00:00Z"}], "next": None}
+    api.route("/tickets", (200, {**body, "count": 5}))  # e.g. counting archived ones too
+
+    with pytest.raises(PermanentError, match=r"page 1 \(.*\) says more exists \(a total of 5\)"):
+        collect(http_connector(api))
+    assert ids(collect(http_connector(api, total_key=False))) == [1]
