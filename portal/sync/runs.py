@@ -497,9 +497,24 @@ def _finish(run: SyncRun, status: str, error: str = "", times: PhaseTimes | None
     SyncRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
         status=status, error=error, finished_at=run.finished_at, timings=run.timings
     )
-    # The work queue's card shows how each source's latest run ended.
-    page_cache.bump(everything=True)
+    # The work queue's card shows how each source's latest run ended: renewed when that
+    # changed, not by every quiet run (a run that lands nothing renews nothing).
+    if _outcome_changed(run, status):
+        page_cache.bump(everything=True)
     return run
+
+
+def _outcome_changed(run: SyncRun, status: str) -> bool:
+    """Whether this run ended otherwise than the source's previous one (its status, or
+    whether it quarantined anything): what the work queue's card shows of a source."""
+    previous = (
+        SyncRun.objects.filter(source_id=run.source_id, finished_at__isnull=False)
+        .exclude(pk=run.pk)
+        .order_by("-started_at", "-pk")
+        .values_list("status", "quarantined")
+        .first()
+    )
+    return previous is None or (previous[0], previous[1] > 0) != (status, run.quarantined > 0)
 
 
 def _finish_if_possible(run: SyncRun, status: str, error: str, times: PhaseTimes) -> None:

@@ -223,7 +223,7 @@ class CsvDropConnector:
             except OSError as error:
                 raise TransientError(f"could not read {path.name}: {error}") from error
             kind = file_formats.sniff(path)
-            if kind.text and not _ends_with_line_ending(path):
+            if not _ends_with_line_ending(path):
                 self.held.append(f"{path.name} (its last line has no line ending yet)")
                 return
             checksum, is_utf8 = _scan(path)
@@ -318,7 +318,10 @@ LINE_ENDINGS = (b"\n", b"\r", b"\n\x00", b"\r\x00", b"\n\x00\x00\x00", b"\r\x00\
 
 def _ends_with_line_ending(path: Path) -> bool:
     """False when the last line of a text file has no line ending (a writer may be half-way
-    through it). An empty file passes: it is refused as having no header, by name."""
+    through it). An empty file passes: it is refused as having no header, by name; so does
+    what is not text (a workbook's reader refuses a cut file; anything else is named)."""
+    if not file_formats.sniff(path).text:
+        return True
     with path.open("rb") as file:
         size = file.seek(0, os.SEEK_END)
         if size == 0:
