@@ -70,6 +70,9 @@ RUNNER = """
 })();
 """
 
+# Resolves once the browser has drawn twice: what a resize made the page do is done.
+NEXT_FRAME = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+
 # Waits for the check the page made when it loaded, then checks the page as it is now.
 FINAL_CHECK = """async () => {
   if (typeof window.__axeCheck !== 'function') return null;
@@ -103,6 +106,7 @@ class AxeWatch:
             try:
                 if size is not None:
                     page.set_viewport_size(size)
+                    page.evaluate(NEXT_FRAME)  # the page's own resize handlers run first
                 found = page.evaluate(FINAL_CHECK)
             except PlaywrightError:  # a page mid-navigation or a download: nothing to check
                 return

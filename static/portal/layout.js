@@ -1,12 +1,20 @@
-// A card whose content is wider than the screen (a table on a phone) scrolls on its own.
-// Keyboard users must be able to scroll it too, so such a card takes the focus (Tab, then
-// the arrow keys); one that fits is left out of the tab order.
-function markScrollingCards() {
-  for (const card of document.querySelectorAll(".card")) {
-    if (card.scrollWidth > card.clientWidth + 1) card.setAttribute("tabindex", "0");
-    else if (card.getAttribute("tabindex") === "0") card.removeAttribute("tabindex");
+// A region whose content is wider than the screen (a table on a phone) scrolls on its own.
+// Keyboard users must be able to scroll it too, so such a region takes the focus (Tab, then
+// the arrow keys); one that fits is left out of the tab order again.
+function scrollsSideways(element) {
+  const overflow = getComputedStyle(element).overflowX;
+  return (overflow === "auto" || overflow === "scroll") &&
+    element.scrollWidth > element.clientWidth + 1;
+}
+function markScrollingRegions() {
+  for (const element of document.querySelectorAll("main section, main div, main .card")) {
+    if (scrollsSideways(element)) {
+      if (!element.hasAttribute("tabindex")) element.setAttribute("tabindex", "0");
+    } else if (element.getAttribute("tabindex") === "0" && !element.matches("a, button, input, select, textarea, [role]")) {
+      element.removeAttribute("tabindex");
+    }
   }
 }
-document.addEventListener("DOMContentLoaded", markScrollingCards);
-window.addEventListener("resize", markScrollingCards);
-document.addEventListener("htmx:afterSettle", markScrollingCards);
+document.addEventListener("DOMContentLoaded", markScrollingRegions);
+window.addEventListener("resize", markScrollingRegions);
+document.addEventListener("htmx:afterSettle", markScrollingRegions);
