@@ -176,7 +176,8 @@ def _handle(record: InboundEmail, mail: _Mail) -> Received:
         limit = settings.INBOUND_EMAIL_PER_HOUR
         return Received(InboundOutcome.LIMITED, f"More than {limit} messages in an hour.")
     files, texts = files_in(message)
-    record.body = "\n\n".join(filter(None, [new_text(message, mail.subject), *texts]))
+    texts = [new_text(message, mail.subject), *texts]
+    record.body = "\n\n".join(filter(None, texts)).replace("\x00", "")  # PostgreSQL refuses NUL
     uploads, refused = _uploads(files)
     body = _with_refused(record.body, refused) or "(The email had no text.)"
     if not sender:

@@ -157,11 +157,14 @@ def test_the_raw_message_is_kept_with_the_ticket_message_for_staff_only(world, c
     url = f"/tickets/emails/{message.email.pk}/original.eml"
 
     client.force_login(world.am_a)
+    page = client.get(f"/tickets/{received.ticket_id}/").content.decode()
+    assert f'href="{url}"' in page  # linked from the message on the ticket page
     download = client.get(url)
     assert download.status_code == 200
     assert b"".join(download.streaming_content) == raw
     client.force_login(world.member_a)  # the customer who sent it: staff only
     assert client.get(url).status_code == 404
+    assert url not in client.get(f"/tickets/{received.ticket_id}/").content.decode()
     client.force_login(world.am_b)  # staff who may not see the ticket
     assert client.get(url).status_code == 404
 
