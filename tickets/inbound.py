@@ -127,6 +127,7 @@ def _read(raw: bytes) -> _Mail:
     subject = header_text(message, "Subject")[:300]
     end = HEADER_END.search(readable)
     body = readable[end.end() :] if end else b""
+    body = body.replace(b"\r\n", b"\n").rstrip()  # the same message, whatever its line ends
     content = hashlib.sha256(f"{sender}\n{subject}\n".encode() + body).hexdigest()
     return _Mail(
         raw=raw,
@@ -155,9 +156,10 @@ def _receive(mail: _Mail) -> Received:
     except IntegrityError:
         seen = InboundEmail.objects.get(message_id=mail.message_id, digest=mail.digest)
         return Received(seen.outcome, "Already received.", seen.ticket_id, duplicate=True)
-    if InboundEmail.objects.filter(message_id=mail.message_id).exclude(pk=record.pk).exists():
+    reused = InboundEmail.objects.filter(message_id=mail.message_id).exclude(pk=record.pk)
+    if reused.exists() and not automatic_reason(mail.message, mail.sender, mail.subject):
         outcome = Received(InboundOutcome.HELD, "Its Message-ID came before with other content.")
-        record.body = new_text(mail.message, mail.subject)
+        record.body = new_text(mail.message, mail.subject).replace("\x00", "")
     else:
         outcome = _handle(record, mail)
     record.raw.save("message.eml", ContentFile(mail.raw), save=False)
