@@ -334,6 +334,29 @@ def test_a_persons_mail_in_a_bounce_set_is_still_a_persons(world):
         assert email_receive(raw=as_customer(real(name))).outcome == InboundOutcome.OPENED
 
 
+@pytest.mark.parametrize(
+    "name",
+    [
+        "sisimai/lhost-apachejames-01.eml",  # "Error: Invalid user address ... 550 - ..."
+        "sisimai/lhost-verizon-02.eml",  # the same, inside a multipart the parser cannot split
+    ],
+)
+def test_a_plain_text_bounce_from_a_customers_address_is_known_by_its_text(world, name):
+    """No report part, and once From is the customer's no header tells: its text does."""
+    received = email_receive(raw=as_customer(real(name)))
+
+    assert received.outcome == InboundOutcome.IGNORED
+    assert "delivery failure report" in received.reason
+    assert not Ticket.objects.exists()
+
+
+def test_a_bounce_a_person_forwards_with_a_note_opens_a_ticket(world):
+    received = email_receive(raw=as_customer(real("sisimai/lhost-sendmail-14.eml")))
+
+    assert received.outcome == InboundOutcome.OPENED
+    assert "Forward the message." in body_of(received)
+
+
 # --- 6. Smaller -----------------------------------------------------------------------------------
 
 
