@@ -284,7 +284,8 @@ def held_email_open(*, record: InboundEmail, organisation, by: User) -> Ticket:
 @transaction.atomic
 def held_reply_add(*, record: InboundEmail, by: User) -> Message:
     """Staff are sure a held, unproven reply is its sender's: added to the ticket it answers,
-    as the sender's reply, once. `by` must see that ticket's organisation; audited."""
+    as the sender's reply with its files, once. `by` must see that ticket's organisation;
+    audited."""
     from tickets.services import ticket_reply
 
     record = InboundEmail.objects.select_for_update().get(pk=record.pk)
@@ -298,9 +299,9 @@ def held_reply_add(*, record: InboundEmail, by: User) -> Message:
     sender = User.objects.filter(email__iexact=record.sender, is_active=True).first()
     if sender is None or sender.is_employee or not _may_reply(sender, ticket):
         raise ValidationError(f"{record.sender} may no longer write on {ticket.reference}.")
-    reply = ticket_reply(
-        ticket=ticket, author=sender, body=record.body or "(The email had no text.)"
-    )
+    uploads, refused = _kept_files(record)
+    body = _with_refused(record.body, refused) or "(The email had no text.)"
+    reply = ticket_reply(ticket=ticket, author=sender, body=body, attachments=uploads)
     record.outcome, record.ticket_message = InboundOutcome.REPLIED, reply
     record.reason = f"Held, then added to {ticket.reference} by {by}."[:300]
     record.save(update_fields=["outcome", "ticket_message", "reason"])
@@ -317,6 +318,15 @@ def held_reply_add(*, record: InboundEmail, by: User) -> Message:
         },
     )
     return reply
+
+
+def _kept_files(record: InboundEmail) -> tuple[list, list[str]]:
+    """The files of a held email, from its kept .eml (none once past INBOUND_EMAIL_RAW_DAYS)."""
+    if not record.raw:
+        return [], []
+    with record.raw.open("rb") as handle:
+        files, _ = files_in(_read(handle.read()).message)
+    return _uploads(files)
 
 
 def _may_reply(user: User, ticket: Ticket) -> bool:

@@ -219,6 +219,7 @@ def test_staff_who_see_the_ticket_add_a_held_unproven_reply_once_and_it_is_audit
         subject="Re: Parcel missing",
         body="It came today, thank you.",
         headers={"In-Reply-To": notification["Message-ID"]},
+        attachments=[("receipt.pdf", b"%PDF-1.4 receipt", "application", "pdf")],
         authenticated=False,
     )
     held = email_receive(raw=unproven)
@@ -248,6 +249,7 @@ def test_staff_who_see_the_ticket_add_a_held_unproven_reply_once_and_it_is_audit
     reply = ticket.messages.order_by("pk").last()
     assert ticket.messages.count() == before + 1
     assert (reply.author, reply.body) == (world.member_a, "It came today, thank you.")
+    assert [file.filename for file in reply.attachments.all()] == ["receipt.pdf"]
     assert (record.outcome, record.ticket_message) == (InboundOutcome.REPLIED, reply)
     event = AuditEvent.objects.get(
         action=AuditAction.RECORD_CHANGED, detail__model="tickets.inboundemail"
