@@ -19,8 +19,9 @@ Which message is automatic or human, and what text must be kept, comes from the 
 list (tickets/tests/corpus/LIST.tsv); messages outside it take their kind from their
 folder (sisimai's bounce sets are automatic, its `not/` folder and every other project's
 messages human), but for the few files whose own headers say otherwise (a person's
-forwarded bounce; newsletters, spam and a bounce outside the bounce sets), listed below. tickets/tests/test_mail_corpus.py runs the vendored sample and asserts all
-zeros; run it by hand on a whole checkout of the projects through scripts/with-services.sh:
+forwarded bounce; newsletters, spam and a bounce outside the bounce sets), listed below.
+tickets/tests/test_mail_corpus.py runs the vendored sample and asserts all zeros; run it
+by hand on a whole checkout of the projects through scripts/with-services.sh:
 
     scripts/with-services.sh .venv/bin/python scripts/mail_corpus.py [DIR ...]
 
