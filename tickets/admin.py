@@ -1,11 +1,11 @@
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
 from accounts.models import Organisation
-from tickets.inbound import held_email_open
+from tickets.inbound import held_email_open, held_reply_add
 from tickets.models import (
     Attachment,
     CannedReply,
@@ -114,7 +114,21 @@ class InboundEmailAdmin(admin.ModelAdmin):
         url = reverse("tickets:email_raw", args=[record.pk])
         return format_html('<a href="{}">Download the email (.eml)</a>', url)
 
-    actions = ["open_ticket"]
+    actions = ["open_ticket", "add_to_ticket"]
+
+    @admin.action(description="Add a held reply to the ticket it answers, as its sender's")
+    def add_to_ticket(self, request, queryset):
+        """For a reply held because the receiving server did not vouch for its From: staff
+        who know it is the sender's (they asked them) add it, once."""
+        if queryset.count() != 1:
+            self.message_user(request, "Choose one email at a time.", messages.WARNING)
+            return
+        try:
+            reply = held_reply_add(record=queryset.get(), by=request.user)
+        except (ValidationError, PermissionDenied) as error:
+            self.message_user(request, f"Not added: {_said(error)}", messages.ERROR)
+        else:
+            self.message_user(request, f"Added to {reply.ticket.reference}.")
 
     @admin.action(description="Open a ticket for the sender, in the organisation you choose")
     def open_ticket(self, request, queryset):
@@ -151,3 +165,7 @@ class InboundEmailAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+def _said(error: Exception) -> str:
+    return " ".join(getattr(error, "messages", None) or [str(error)])

@@ -49,14 +49,16 @@ from email.message import EmailMessage
 from email.parser import BytesHeaderParser, BytesParser
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
+from accounts.choices import AuditAction
 from accounts.models import Membership, User
+from accounts.services import audit_record
 from tickets import mail_thread
 from tickets.attachments import validate_upload
 from tickets.choices import Category, InboundOutcome, Source, Status
@@ -64,7 +66,7 @@ from tickets.mail_auth import sender_authenticated
 from tickets.mail_automatic import automatic_reason
 from tickets.mail_files import files_in
 from tickets.mail_text import header_text, new_text
-from tickets.models import InboundEmail, Ticket
+from tickets.models import InboundEmail, Message, Ticket
 from tiers.choices import Priority
 
 logger = logging.getLogger(__name__)
@@ -127,6 +129,7 @@ def _read(raw: bytes) -> _Mail:
     subject = header_text(message, "Subject")[:300]
     end = HEADER_END.search(readable)
     body = readable[end.end() :] if end else b""
+    body = body.replace(b"\r\n", b"\n").rstrip()  # the same message, whatever its line ends
     content = hashlib.sha256(f"{sender}\n{subject}\n".encode() + body).hexdigest()
     return _Mail(
         raw=raw,
@@ -155,9 +158,10 @@ def _receive(mail: _Mail) -> Received:
     except IntegrityError:
         seen = InboundEmail.objects.get(message_id=mail.message_id, digest=mail.digest)
         return Received(seen.outcome, "Already received.", seen.ticket_id, duplicate=True)
-    if InboundEmail.objects.filter(message_id=mail.message_id).exclude(pk=record.pk).exists():
+    reused = InboundEmail.objects.filter(message_id=mail.message_id).exclude(pk=record.pk)
+    if reused.exists() and not automatic_reason(mail.message, mail.sender, mail.subject):
         outcome = Received(InboundOutcome.HELD, "Its Message-ID came before with other content.")
-        record.body = new_text(mail.message, mail.subject)
+        record.body = new_text(mail.message, mail.subject).replace("\x00", "")
     else:
         outcome = _handle(record, mail)
     record.raw.save("message.eml", ContentFile(mail.raw), save=False)
@@ -176,21 +180,18 @@ def _handle(record: InboundEmail, mail: _Mail) -> Received:
         limit = settings.INBOUND_EMAIL_PER_HOUR
         return Received(InboundOutcome.LIMITED, f"More than {limit} messages in an hour.")
     files, texts = files_in(message)
-    record.body = "\n\n".join(filter(None, [new_text(message, mail.subject), *texts]))
+    texts = [new_text(message, mail.subject), *texts]
+    record.body = "\n\n".join(filter(None, texts)).replace("\x00", "")  # PostgreSQL refuses NUL
     uploads, refused = _uploads(files)
     body = _with_refused(record.body, refused) or "(The email had no text.)"
     if not sender:
         return Received(InboundOutcome.HELD, "No sender address could be read.")
     user = User.objects.filter(email__iexact=sender, is_active=True).first()
+    ticket = _ticket_replied_to(message, record)
     if user is not None and not mail.authenticated:
-        return Received(
-            InboundOutcome.HELD,
-            "The receiving mail server did not vouch for the sender's address "
-            "(no DMARC, DKIM or SPF pass): it may be forged. Staff decide.",
-        )
+        return _hold_unproven(user, ticket)
     if user is not None and user.is_employee:
         return Received(InboundOutcome.HELD, "From staff: answer on the ticket page.")
-    ticket = _ticket_replied_to(message, record)
     if user is None:
         return Received(InboundOutcome.HELD, "The sender is not a known person.")
     if ticket is not None and _may_reply(user, ticket):
@@ -200,6 +201,18 @@ def _handle(record: InboundEmail, mail: _Mail) -> Received:
         body = f"(A follow-up to {target.reference}, which is closed.)\n\n{body}"
         return _open(user, record.subject, body, uploads, outsider=False)
     return _open(user, record.subject, body, uploads, outsider=ticket is not None)
+
+
+def _hold_unproven(user: User, ticket: Ticket | None) -> Received:
+    """Held: it may be forged. A reply keeps the ticket it answers (one its sender may
+    see), so staff can add it there once they are sure (held_reply_add)."""
+    reason = (
+        "The receiving mail server did not vouch for the sender's address "
+        "(no DMARC, DKIM or SPF pass): it may be forged. Staff decide."
+    )
+    if ticket is None or not _may_reply(user, ticket):
+        return Received(InboundOutcome.HELD, reason)
+    return Received(InboundOutcome.HELD, f"{reason} It answers {ticket.reference}.", ticket.pk)
 
 
 def _reply(ticket: Ticket, user: User, body: str, uploads: list) -> Received:
@@ -266,6 +279,54 @@ def held_email_open(*, record: InboundEmail, organisation, by: User) -> Ticket:
     record.reason = f"Held, then opened for {organisation} by {by}."[:300]
     record.save(update_fields=["outcome", "ticket", "reason"])
     return ticket
+
+
+@transaction.atomic
+def held_reply_add(*, record: InboundEmail, by: User) -> Message:
+    """Staff are sure a held, unproven reply is its sender's: added to the ticket it answers,
+    as the sender's reply with its files, once. `by` must see that ticket's organisation;
+    audited."""
+    from tickets.services import ticket_reply
+
+    record = InboundEmail.objects.select_for_update().get(pk=record.pk)
+    if record.outcome != InboundOutcome.HELD:
+        raise ValidationError("This email is no longer held: it was handled already.")
+    if record.ticket_id is None or record.authenticated:
+        raise ValidationError("Only an unproven reply to a ticket is added this way.")
+    ticket = Ticket.objects.visible_to(by).filter(pk=record.ticket_id).first()
+    if ticket is None:
+        raise PermissionDenied("You may not see the ticket this email answers.")
+    sender = User.objects.filter(email__iexact=record.sender, is_active=True).first()
+    if sender is None or sender.is_employee or not _may_reply(sender, ticket):
+        raise ValidationError(f"{record.sender} may no longer write on {ticket.reference}.")
+    uploads, refused = _kept_files(record)
+    body = _with_refused(record.body, refused) or "(The email had no text.)"
+    reply = ticket_reply(ticket=ticket, author=sender, body=body, attachments=uploads)
+    record.outcome, record.ticket_message = InboundOutcome.REPLIED, reply
+    record.reason = f"Held, then added to {ticket.reference} by {by}."[:300]
+    record.save(update_fields=["outcome", "ticket_message", "reason"])
+    audit_record(
+        actor=by,
+        action=AuditAction.RECORD_CHANGED,
+        organisation=ticket.organisation,
+        target=f"inbound email #{record.pk}: added to {ticket.reference}",
+        detail={
+            "model": "tickets.inboundemail",
+            "pk": record.pk,
+            "changes": {"outcome": [InboundOutcome.HELD, InboundOutcome.REPLIED]},
+            "message": reply.pk,
+        },
+    )
+    return reply
+
+
+def _kept_files(record: InboundEmail) -> tuple[list, list[str]]:
+    """The files of a held email, from its kept .eml (none once past INBOUND_EMAIL_RAW_DAYS)."""
+    if not record.raw:
+        return [], []
+    with record.raw.open("rb") as handle:
+        files, _ = files_in(_read(handle.read()).message)
+    return _uploads(files)
 
 
 def _may_reply(user: User, ticket: Ticket) -> bool:

@@ -13,8 +13,14 @@ auto-reply comes "from" the customer it answers for:
 5. Exchange and Outlook: X-MS-Exchange-Inbox-Rules-Loop, X-MS-Exchange-Generated-Message-
    Source, X-Auto-Response-Suppress; the X-Autoreply / X-Autorespond family;
 6. robot addresses (mailer-daemon, postmaster, no-reply) as sender, Return-Path or Reply-To;
-7. last, well-known subjects of out-of-office replies and delivery failures (not when a
-   person forwards one: "Fwd: Returned mail").
+7. well-known subjects of out-of-office replies and delivery failures (not when a
+   person forwards one: "Fwd: Returned mail");
+8. last, a delivery failure written as plain text, by its body's structure: near the top, an
+   intro that says delivery failed, a line naming the recipient and an SMTP reply code or
+   enhanced status (RFC 3463), together. Some MTAs send only that (Apache James, Verizon's
+   gateway), and once From is a customer's no header is left to tell. Only the text above
+   the first quote or forward marker counts, and not in a forward ("Fwd:"), so a person
+   passing a bounce on, or asking about one, is still heard.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from __future__ import annotations
 import re
 from email.message import Message
 
+from tickets.mail_text import decoded
 from tickets.mail_text import header_text as _header
 
 REPORT_TYPES = {
@@ -79,6 +86,37 @@ BOUNCE_SUBJECTS = re.compile(
     re.I,
 )
 FORWARDED_SUBJECT = re.compile(r"^\s*(fwd?|wg|tr|rv|enc)\s*:", re.I)
+# A plain-text delivery failure (rule 8). The intro, in the first lines: MTAs' own words.
+FAILURE_INTRO = re.compile(
+    r"(could ?n[o']t be delivered|undeliverable|(was|were|is|been) not (be )?delivered|"
+    r"delivery (to the following recipients? )?(has )?failed|failed to deliver|"
+    r"(unable|could ?n[o']t|cannot|can't) (to )?deliver|permanent(ly)? (fatal )?(error|fail)|"
+    r"invalid (user|recipient|mailbox|address)|user unknown|unknown user|"
+    r"no such (user|mailbox|recipient|address)|mailbox (is )?(unavailable|full|not found)|"
+    r"returned to (the )?sender|mail delivery (system|subsystem|software)|"
+    r"this is the (mail system|qmail-send program|postfix program)|"
+    r"sorry to (have to )?inform you|delivery status notification|"
+    r"message (was |has been )?(rejected|bounced|returned)|"
+    r"delivery (attempts? )?(will continue|delayed|has been delayed))",
+    re.I,
+)
+# A line that is an address, alone or after a label ("RCPT TO:", "Recipient:", "<a@b>:").
+RECIPIENT_LINE = re.compile(
+    r"^[ \t]*([\w -]{1,30}:[ \t]*)?[\"'<]?[^\s<>@\"']+@[\w-]+(\.[\w-]+)+[\"'>]?[ \t]*:?[ \t]*"
+    r"(\(.*)?$"
+)
+# A failure's SMTP status: an enhanced code (4.x.x, 5.x.x) anywhere, or a 4xx/5xx reply
+# code where MTAs write it (a line's start, after "said:", "reason:", "smtp;", "(", "#").
+SMTP_STATUS = re.compile(
+    r"\b[45]\.\d{1,3}\.\d{1,3}\b|(^|said:|reason:|error:|smtp;|\(|#)[ \t]*[45][0-5]\d([ -]|$)",
+    re.I,
+)
+# Where the text of the message itself ends: a quote, or what a person passes on.
+PASSED_ON = re.compile(
+    r"^[ \t]*(>|-{2,}\s*(original message|forwarded message)|begin forwarded message:)", re.I
+)
+BODY_LIMIT = 512 * 1024  # a bounce is small; a larger first part is read by no rule
+INTRO_LINES, BODY_LINES = 10, 60
 
 
 def automatic_reason(message: Message, sender: str, subject: str) -> str:
@@ -107,6 +145,8 @@ def automatic_reason(message: Message, sender: str, subject: str) -> str:
         return "The subject of an automatic reply."
     if BOUNCE_SUBJECTS.search(subject or "") and not FORWARDED_SUBJECT.match(subject or ""):
         return "The subject of a delivery failure."
+    if not FORWARDED_SUBJECT.match(subject or "") and _failure_report_text(message):
+        return "A delivery failure report (its text: failure, recipient, SMTP status)."
     return ""
 
 
@@ -118,3 +158,38 @@ def _has_report(message: Message) -> bool:
         if content_type == "multipart/report" or content_type in REPORT_TYPES:
             return True
     return False
+
+
+def _failure_report_text(message: Message) -> bool:
+    """Rule 8: the first text says delivery failed, names the recipient and gives a status."""
+    lines = _first_lines(message)
+    return (
+        any(FAILURE_INTRO.search(line) for line in lines[:INTRO_LINES])
+        and any(RECIPIENT_LINE.match(line) for line in lines)
+        and any(SMTP_STATUS.search(line) for line in lines)
+    )
+
+
+def _first_lines(message: Message) -> list[str]:
+    """The first non-blank lines of the first part's own text (above any quote or forward).
+
+    The first leaf part only: a bounce's text comes first. A multipart the parser could
+    not split (a broken boundary) is read as the text it is."""
+    text = ""
+    for number, part in enumerate(message.walk()):
+        payload = part.get_payload()
+        if isinstance(payload, list) and number < 20:
+            continue
+        if isinstance(payload, str) and len(payload) <= BODY_LIMIT:
+            if part.get_content_maintype() == "multipart":
+                text = payload
+            elif part.get_content_type() == "text/plain":
+                text = decoded(part)
+        break
+    lines = []
+    for line in text[: BODY_LINES * 400].splitlines():
+        if PASSED_ON.match(line) or len(lines) >= BODY_LINES:
+            break
+        if line.strip():
+            lines.append(line)
+    return lines

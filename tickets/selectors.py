@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db.models import Avg, Count, Prefetch, Q, QuerySet
+from django.db.models import Avg, Count, F, Prefetch, Q, QuerySet
 from django.db.models.functions import TruncMonth
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -103,11 +103,14 @@ def ticket_heading(*, user: User, pk: int) -> Ticket:
 
 
 def ticket_thread(*, ticket: Ticket, user: User) -> QuerySet[Message]:
-    """The messages of a ticket this user may read: internal notes only for staff."""
+    """The messages of a ticket this user may read: internal notes only for staff. Each
+    carries the id of the email it came by and its kept file (`email_pk`, `email_raw`), for
+    staff to download the original."""
     return (
         Message.objects.visible_to(user)
         .filter(ticket=ticket)
         .select_related("author")
+        .annotate(email_pk=F("email__id"), email_raw=F("email__raw"))
         .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("pk")))
     )
 

@@ -101,6 +101,8 @@ def test_an_over_long_sender_is_held_not_retried(world):
 
 
 def test_a_database_refusal_holds_the_message_with_its_bytes_and_the_error(world):
+    if connection.vendor != "postgresql":
+        pytest.skip("adds a CHECK constraint with PostgreSQL's ALTER TABLE")
     raw = as_customer(real("django-helpdesk/quoted_printable.eml"))
     with connection.cursor() as cursor:  # a real permanent refusal, by the database itself
         cursor.execute(
@@ -125,14 +127,14 @@ def test_a_database_that_cannot_answer_now_is_a_transient_failure(world):
     import psycopg
     from django.conf import settings
 
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL's lock_timeout")
     raw = as_customer(real("talon/gmail.eml"))
     database = settings.DATABASES["default"]
     other = psycopg.connect(
         host=database["HOST"], port=database["PORT"], user=database["USER"],
         password=database["PASSWORD"], dbname=connection.settings_dict["NAME"],
     )  # fmt: skip
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL's lock_timeout")
     with other, other.cursor() as cursor:
         cursor.execute("LOCK TABLE tickets_inboundemail IN ACCESS EXCLUSIVE MODE")
         with connection.cursor() as ours:
@@ -157,11 +159,14 @@ def test_the_raw_message_is_kept_with_the_ticket_message_for_staff_only(world, c
     url = f"/tickets/emails/{message.email.pk}/original.eml"
 
     client.force_login(world.am_a)
+    page = client.get(f"/tickets/{received.ticket_id}/").content.decode()
+    assert f'href="{url}"' in page  # linked from the message on the ticket page
     download = client.get(url)
     assert download.status_code == 200
     assert b"".join(download.streaming_content) == raw
     client.force_login(world.member_a)  # the customer who sent it: staff only
     assert client.get(url).status_code == 404
+    assert url not in client.get(f"/tickets/{received.ticket_id}/").content.decode()
     client.force_login(world.am_b)  # staff who may not see the ticket
     assert client.get(url).status_code == 404
 
@@ -327,6 +332,29 @@ def test_automatic_mail_is_known_by_its_headers(world, header):
 def test_a_persons_mail_in_a_bounce_set_is_still_a_persons(world):
     for name in ("sisimai/is-not-bounce-01.eml", "sisimai/is-not-bounce-02.eml"):
         assert email_receive(raw=as_customer(real(name))).outcome == InboundOutcome.OPENED
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "sisimai/lhost-apachejames-01.eml",  # "Error: Invalid user address ... 550 - ..."
+        "sisimai/lhost-verizon-02.eml",  # the same, inside a multipart the parser cannot split
+    ],
+)
+def test_a_plain_text_bounce_from_a_customers_address_is_known_by_its_text(world, name):
+    """No report part, and once From is the customer's no header tells: its text does."""
+    received = email_receive(raw=as_customer(real(name)))
+
+    assert received.outcome == InboundOutcome.IGNORED
+    assert "delivery failure report" in received.reason
+    assert not Ticket.objects.exists()
+
+
+def test_a_bounce_a_person_forwards_with_a_note_opens_a_ticket(world):
+    received = email_receive(raw=as_customer(real("sisimai/lhost-sendmail-14.eml")))
+
+    assert received.outcome == InboundOutcome.OPENED
+    assert "Forward the message." in body_of(received)
 
 
 # --- 6. Smaller -----------------------------------------------------------------------------------

@@ -201,3 +201,58 @@ def test_a_rating_link_used_twice_at_the_same_moment_rates_once(world):
 
     rating = Rating.objects.get(ticket=ticket)
     assert sorted(map(str, answers)) == sorted([str(rating.csat), "ValidationError"])
+
+
+def test_staff_who_see_the_ticket_add_a_held_unproven_reply_once_and_it_is_audited(
+    world, client, mailoutbox, django_capture_on_commit_callbacks
+):
+    from django.contrib.auth.models import Permission
+    from django.urls import reverse
+
+    from accounts.choices import AuditAction
+    from accounts.models import AuditEvent
+
+    ticket = ticket_of_a(world, "Parcel missing")
+    notification = staff_reply_mail(world, ticket, mailoutbox, django_capture_on_commit_callbacks)
+    unproven = email(
+        ALICE,
+        subject="Re: Parcel missing",
+        body="It came today, thank you.",
+        headers={"In-Reply-To": notification["Message-ID"]},
+        attachments=[("receipt.pdf", b"%PDF-1.4 receipt", "application", "pdf")],
+        authenticated=False,
+    )
+    held = email_receive(raw=unproven)
+    record = InboundEmail.objects.get()
+    assert (held.outcome, record.ticket) == (InboundOutcome.HELD, ticket)
+    assert ticket.reference in record.reason
+    changelist = reverse("admin:tickets_inboundemail_changelist")
+    chosen = {"action": "add_to_ticket", "_selected_action": [record.pk]}
+    before = ticket.messages.count()
+
+    # Bravo's account manager may use the admin, but may not see Alpha's ticket.
+    world.am_b.is_staff = True
+    world.am_b.save()
+    world.am_b.user_permissions.add(Permission.objects.get(codename="view_inboundemail"))
+    client.force_login(world.am_b)
+    page = client.post(changelist, chosen, follow=True)
+    assert "Not added: You may not see the ticket" in page.content.decode()
+    record.refresh_from_db()
+    assert record.outcome == InboundOutcome.HELD
+    assert ticket.messages.count() == before
+
+    client.force_login(world.admin)
+    client.post(changelist, chosen)
+    client.post(changelist, chosen)  # handled already: not twice
+
+    record.refresh_from_db()
+    reply = ticket.messages.order_by("pk").last()
+    assert ticket.messages.count() == before + 1
+    assert (reply.author, reply.body) == (world.member_a, "It came today, thank you.")
+    assert [file.filename for file in reply.attachments.all()] == ["receipt.pdf"]
+    assert (record.outcome, record.ticket_message) == (InboundOutcome.REPLIED, reply)
+    event = AuditEvent.objects.get(
+        action=AuditAction.RECORD_CHANGED, detail__model="tickets.inboundemail"
+    )
+    assert event.actor == world.admin
+    assert (event.organisation, event.detail["pk"]) == (world.org_a, record.pk)
