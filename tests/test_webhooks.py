@@ -567,3 +567,36 @@ def test_the_webhook_page_makes_the_same_queries_however_long_its_log(
     assert queries_with(40) == few
     with django_assert_max_num_queries(few):
         client.get(reverse("accounts:webhooks"))
+
+
+# --- Identity decisions ----------------------------------------------------------------------
+
+
+def test_a_match_by_a_person_sends_identity_matched_to_that_organisation_only(
+    world, receiver, django_capture_on_commit_callbacks
+):
+    from portal.sync.identity import identity_match
+    from portal.sync.models import CustomerIdentity
+
+    mine = subscribe(world, receiver.url, events=["identity.matched"])
+    others = subscribe(
+        world,
+        receiver.url,
+        events=["identity.matched"],
+        owner=world.customer_admin_b,
+        organisation=world.org_b,
+    )
+    identity = CustomerIdentity.objects.create(
+        system="order-entry", external_id="OE-9", external_name="ALFA CLINIC"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        identity_match(identity=identity, organisation=world.org_a, by=world.admin)
+    (event,) = receiver.events(mine.secret)
+    assert event["type"] == "identity.matched"
+    assert event["data"]["organisation"] == world.org_a.pk
+    assert event["data"]["identity"]["external_id"] == "OE-9"
+    assert event["data"]["records"] == 0
+    assert not WebhookDelivery.objects.filter(subscription=others).exists()
+    with django_capture_on_commit_callbacks(execute=True):  # undoing it sends nothing
+        identity_match(identity=identity, organisation=None, by=world.admin)
+    assert WebhookDelivery.objects.count() == 1

@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts import page_cache
+from accounts import page_cache, webhooks
 from accounts.choices import AuditAction
 from accounts.models import AuditEvent, Organisation, User
 from accounts.policy import may_decide_identity, may_match_identities
@@ -252,7 +252,25 @@ def _decide(identities: list[CustomerIdentity], index: OrganisationIndex) -> int
         batch_size=1000,
     )
     link_records([identity.pk for identity in matched])
+    webhooks.events_emit([_matched_event(identity) for identity in matched])
     return len(matched)
+
+
+def _matched_event(identity: CustomerIdentity, records: int | None = None) -> tuple:
+    """The `identity.matched` webhook event: which legacy customer, how, and (for a
+    decision by a person) how many records it made visible."""
+    data = {
+        "organisation": identity.organisation_id,
+        "identity": {
+            "system": identity.system,
+            "external_id": identity.external_id,
+            "external_name": identity.external_name,
+            "method": identity.method,
+        },
+    }
+    if records is not None:
+        data["records"] = records
+    return (webhooks.WebhookEvent.IDENTITY_MATCHED, identity.organisation_id, data)
 
 
 def _target(identity: CustomerIdentity) -> str:
@@ -336,6 +354,8 @@ def identity_match(
             records=changed,
         ),
     )
+    if organisation:
+        webhooks.events_emit([_matched_event(current, records=changed)])
     _copy_decision(current, identity)
     return changed
 
