@@ -85,8 +85,6 @@ CUSTOMER_SCREEN = everyone(
 )
 
 
-# A customer admin's action on their own organisation (staff viewing as them may act too;
-# staff outside view-as are sent home to pick an account); members are refused.
 # A customer admin's page of their own organisation (staff viewing as them see it too;
 # staff outside view-as are sent home to pick an account); members are refused.
 CUSTOMER_ADMIN_PAGE = everyone(
@@ -102,6 +100,8 @@ CUSTOMER_ADMIN_PAGE = everyone(
 )
 
 
+# A customer admin's action on their own organisation (staff viewing as them may act too;
+# staff outside view-as are sent home to pick an account); members are refused.
 CUSTOMER_ADMIN_ACTION = everyone(
     403,
     anonymous=LOGIN,
@@ -209,18 +209,7 @@ MATRIX: list[Route] = [
     Route("accounts:view_as_exit", everyone(302), method="post"),
     Route(
         "accounts:members",
-        # Staff outside view-as are sent home to pick an account (302).
-        everyone(
-            403,
-            anonymous=LOGIN,
-            customer_admin_a=200,
-            customer_admin_b=200,
-            am_a=302,
-            am_b=302,
-            agent=302,
-            admin=302,
-            am_a_viewing_as_a=200,
-        ),
+        CUSTOMER_ADMIN_PAGE,
     ),
     Route(
         "accounts:member_invite",
