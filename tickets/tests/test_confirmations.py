@@ -2,22 +2,7 @@
 
 import re
 
-import pytest
 from django.urls import reverse
-
-from tickets import services
-
-
-@pytest.fixture
-def ticket(world):
-    return services.ticket_create(
-        organisation=world.org_a,
-        requester=world.member_a,
-        subject="Parcel missing",
-        category="delivery",
-        priority="normal",
-        body="Where is it?",
-    )
 
 
 def test_a_customer_reply_is_confirmed_on_the_ticket(client, world, ticket):

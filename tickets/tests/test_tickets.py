@@ -13,18 +13,6 @@ from tickets.models import Attachment, Message, Rating, Ticket
 SECRET = "Customer is on the churn watch list"
 
 
-@pytest.fixture
-def ticket(world):
-    return services.ticket_create(
-        organisation=world.org_a,
-        requester=world.member_a,
-        subject="Parcel missing",
-        category="delivery",
-        priority="normal",
-        body="Where is it?",
-    )
-
-
 def post_note_and_reply(client, world, ticket):
     client.force_login(world.am_a)
     url = reverse("tickets:reply", args=[ticket.pk])
