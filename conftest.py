@@ -59,6 +59,12 @@ def client():
 
 @pytest.fixture
 def world(db) -> World:
+    return world_create()
+
+
+def world_create() -> World:
+    """The two organisations and their people; also built once per module where a module
+    shares one world (tests/test_access_matrix.py)."""
     org_a = OrganisationFactory(
         name="Alpha Clinic", customer_number="C-A001", time_zone="Europe/London"
     )

@@ -1,15 +1,21 @@
 """Every route answers every role as the matrix says, and leaks nothing of A."""
 
+import copy
+import sys
+
 import pytest
 from django.contrib import admin
+from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
-from django.test import override_settings
+from django.test import TestCase, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts import page_cache
 from accounts.services import api_token_create, invitation_create
 from accounts.tests.two_factor import Client
+from conftest import world_create
 from portal.sync.identity import resolve_queue
 from portal.sync.models import CustomerIdentity, SourceSystem, SyncRun
 from portal.tests.records import add_orders
@@ -30,16 +36,45 @@ def client_for(client, world, role):
     return client
 
 
+@pytest.fixture(scope="module")
+def module_world(django_db_setup, django_db_blocker):
+    """The matrix's world, built once for the module in a transaction rolled back after
+    its last test. Each test runs in a savepoint inside it (pytest-django's `db`), so what
+    a test writes is gone before the next one, as if each had built a world of its own."""
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            world = matrix_world_create()
+        except BaseException:
+            outer.__exit__(*sys.exc_info())
+            raise
+    yield world
+    with django_db_blocker.unblock():
+        transaction.set_rollback(True)
+        outer.__exit__(None, None, None)
+
+
 @pytest.fixture
-def matrix_world(world, django_capture_on_commit_callbacks, mailoutbox):
-    with django_capture_on_commit_callbacks(execute=True):
+def matrix_world(module_world, db):
+    """The module's world for one test: a copy, so what a route makes on first use
+    (tests/access.py) is made again in the next test's savepoint, never kept from a
+    rolled-back one; kept page content from earlier tests can no longer match."""
+    page_cache.bump(everything=True)
+    return copy.copy(module_world)
+
+
+def matrix_world_create():
+    world = world_create()
+    mail.outbox = []
+    with TestCase.captureOnCommitCallbacks(execute=True):
         invitation_create(
             organisation=world.org_a,
             email="invited@alpha.test",
             role="member",
             invited_by=world.customer_admin_a,
         )
-    world.invitation_token = invitation_token_from(mailoutbox[-1])
+    world.invitation_token = invitation_token_from(mail.outbox[-1])
     add_tickets_of_a(world)
     world.order_a = add_orders(world.org_a, 1)[0]
     world.invoice_a = world.order_a.invoices.get()
@@ -62,7 +97,7 @@ def matrix_world(world, django_capture_on_commit_callbacks, mailoutbox):
     world.run = SyncRun.objects.create(
         source=world.source, started_at=timezone.now(), heartbeat_at=timezone.now()
     )
-    mailoutbox.clear()
+    mail.outbox = []
     return world
 
 
@@ -150,21 +185,21 @@ def test_a_new_unlisted_route_is_reported():
 
 
 @pytest.mark.parametrize("role", [r for r in ROLES if r != "admin"])
-def test_django_admin_is_for_admins_only(client, world, role):
-    client = client_for(client, world, role)
-    for url in _admin_urls(world):
+def test_django_admin_is_for_admins_only(client, matrix_world, role):
+    client = client_for(client, matrix_world, role)
+    for url in _admin_urls():
         response = client.get(url)
         assert response.status_code == 302, url
         assert response["Location"].startswith(reverse("admin:login")), url
 
 
-def test_admin_opens_every_admin_page(client, world):
-    client.force_login(world.admin)
-    for url in _admin_urls(world):
+def test_admin_opens_every_admin_page(client, matrix_world):
+    client.force_login(matrix_world.admin)
+    for url in _admin_urls():
         assert client.get(url).status_code == 200, url
 
 
-def _admin_urls(world):
+def _admin_urls():
     urls = [reverse("admin:index")]
     for model in admin.site._registry:
         info = (model._meta.app_label, model._meta.model_name)
