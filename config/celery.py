@@ -13,6 +13,8 @@ app = Celery("portal")
 # that way: CELERY_DB_REUSE_MAX would turn that off (tests/test_faults.py).
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# portal's tasks live in the sub-package of their subject (each pins its registered name).
+app.autodiscover_tasks(["portal.sync", "portal.relationship"])
 
 
 class WorkerHeartbeat(bootsteps.StartStopStep):

@@ -45,9 +45,9 @@ from portal.records.models import Order
 from portal.sync import runs
 from portal.sync.choices import RunStatus
 from portal.sync.models import SourceSystem, SyncRun
+from portal.sync.tasks import source_sync
 from portal.sync.tests.http_server import ApiServer
 from portal.sync.tests.legacy import order_fields
-from portal.tasks import source_sync
 from tests.conftest import ROOT
 from tests.conftest import test_database_url as database_url_for_test_run
 from tests.test_sync_worker import wait_for

@@ -21,9 +21,9 @@ from portal.records.models import Order
 from portal.sync import runs
 from portal.sync.choices import RunStatus
 from portal.sync.models import QuarantinedRecord, SourceSystem, SyncRun
+from portal.sync.tasks import source_sync
 from portal.sync.tests.http_server import ApiServer, Reply
 from portal.sync.tests.legacy import order_fields
-from portal.tasks import source_sync
 from tests.conftest import WORKER_APP_NAME
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

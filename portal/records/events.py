@@ -12,7 +12,6 @@ from django.db.models.expressions import RawSQL
 
 from accounts import webhooks
 from portal.records.models import Invoice, Order, Shipment
-from portal.sync.upsert import staged_external_ids_sql
 
 Event = webhooks.WebhookEvent
 # Per model: (created, changed) events, the fields a receiver gets, and its API path.
@@ -33,15 +32,18 @@ RECORD_EVENTS = {
 }
 
 
-def records_emit(model: type[Model], source, created_keys: frozenset[str]) -> int:
-    """Events for the rows the batch just wrote, of a customer the portal knows; rows held
-    back (their customer is another organisation) or not matched yet are nobody's news."""
+def records_emit(
+    model: type[Model], source, *, written_sql: str, created_keys: frozenset[str]
+) -> int:
+    """Events for the rows the batch just wrote (`written_sql` selects their external
+    ids, from the sync's stage), of a customer the portal knows; rows held back (their
+    customer is another organisation) or not matched yet are nobody's news."""
     if model not in RECORD_EVENTS:
         return 0
     created, changed, fields, path = RECORD_EVENTS[model]
     if not webhooks.listened_to({created, changed}):
         return 0
-    staged = RawSQL(staged_external_ids_sql(model), ())  # noqa: S611 (identifiers only)
+    staged = RawSQL(written_sql, ())  # noqa: S611 (identifiers only)
     rows = model.objects.filter(
         source=source,
         external_id__in=staged,

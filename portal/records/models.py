@@ -9,9 +9,6 @@ from django.utils import timezone
 from accounts.models import Organisation
 from accounts.querysets import OrganisationOwnedQuerySet
 from portal.records.choices import SETTLED_STATUSES
-from portal.sync.models import (
-    SourceSystem,
-)
 
 
 class SyncedRecordQuerySet(OrganisationOwnedQuerySet):
@@ -24,7 +21,9 @@ class SyncedRecordQuerySet(OrganisationOwnedQuerySet):
 class SyncedRecord(models.Model):
     """What every record from a legacy system keeps about where it came from."""
 
-    source = models.ForeignKey(SourceSystem, on_delete=models.PROTECT, related_name="+")
+    # By name: the records are below the sync engine that fills them (pyproject.toml's
+    # layers); they know their source as data, not its code.
+    source = models.ForeignKey("portal.SourceSystem", on_delete=models.PROTECT, related_name="+")
     external_id = models.CharField(max_length=100)
     organisation = models.ForeignKey(
         Organisation, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -3,7 +3,7 @@
 from django.contrib import admin, messages
 
 from accounts import outbox
-from portal import tasks
+from portal.relationship import tasks
 from portal.relationship.models import (
     Commitment,
     Engagement,

@@ -15,8 +15,7 @@ from accounts import outbox, page_cache, policy
 from accounts.choices import AuditAction, LifecycleStage
 from accounts.models import Membership, Organisation, User, staff_q
 from accounts.services import audit_record
-from portal import tasks
-from portal.relationship import selectors
+from portal.relationship import selectors, tasks
 from portal.relationship.choices import (
     CommitmentStatus,
     EngagementStatus,

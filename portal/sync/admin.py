@@ -5,8 +5,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from portal import tasks
-from portal.sync import runs
+from portal.sync import runs, tasks
 from portal.sync.models import (
     CustomerIdentity,
     QuarantinedRecord,

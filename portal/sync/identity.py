@@ -22,16 +22,13 @@ from accounts.models import AuditEvent, Organisation, User
 from accounts.policy import may_decide_identity, may_match_identities
 from accounts.services import audit_record
 from portal.records.models import (
-    CrmAccount,
     Invoice,
-    LegacyTicket,
     Order,
     OrderLine,
-    PriceAgreement,
-    SampleReceipt,
     Shipment,
 )
 from portal.sync.choices import IdentityStatus, MatchMethod
+from portal.sync.entities import customer_records
 from portal.sync.matching import Evidence, OrganisationIndex, Verdict, keys_in
 from portal.sync.models import CustomerIdentity, SourceSystem
 
@@ -394,17 +391,6 @@ def _copy_decision(source: CustomerIdentity, target: CustomerIdentity) -> None:
     target.evidence = source.evidence
 
 
-# The records that name their customer, and the column that holds its id.
-CUSTOMER_RECORDS = [
-    (Order, "customer_id"),
-    (Invoice, "customer_id"),
-    (LegacyTicket, "customer_id"),
-    (PriceAgreement, "customer_id"),
-    (SampleReceipt, "customer_id"),
-    (CrmAccount, "external_id"),
-]
-
-
 def _name_own_customers(systems: set[str]) -> bool:
     """Whether these systems have shipments naming their own customers, or invoices
     quoting orders."""
@@ -428,7 +414,8 @@ def link_records(identity_pks: list[int]) -> int:
     for start in range(0, len(identity_pks), 500):
         pks = identity_pks[start : start + 500]
         marks = ", ".join(["%s"] * len(pks))
-        for model, column in CUSTOMER_RECORDS:
+        for schema in customer_records():
+            model, column = schema.model, schema.customer_column
             table = connection.ops.quote_name(model._meta.db_table)
             with connection.cursor() as cursor:
                 cursor.execute(
@@ -439,7 +426,7 @@ def link_records(identity_pks: list[int]) -> int:
                     f"AND {table}.organisation_id IS DISTINCT FROM ci.organisation_id",
                     pks,
                 )
-                changed += cursor.rowcount if model is not CrmAccount else 0
+                changed += 0 if schema.is_customer else cursor.rowcount
     if changed:
         page_cache.bump(everything=True)  # records moved between organisations
     systems = CustomerIdentity.objects.filter(pk__in=identity_pks).values_list("system")

@@ -16,10 +16,11 @@ from django.utils import timezone
 
 from portal.sync.base import PermanentError, ShapeError, TransientError
 from portal.sync.choices import IdentityStatus
+from portal.sync.entities import ENTITIES
 from portal.sync.mapping import ConfigError, Layouts, MappingError
 from portal.sync.matching import OrganisationIndex, keys_in
 from portal.sync.models import CustomerIdentity, SourceSystem
-from portal.sync.runs import CUSTOMER_KEY, customer_evidence, source_connector
+from portal.sync.runs import customer_evidence, source_connector
 
 PREVIEW_RECORDS = 20
 
@@ -78,7 +79,7 @@ def source_preview(*, source: SourceSystem, limit: int = PREVIEW_RECORDS) -> Pre
 def _customers(source: SourceSystem, rows: list[PreviewRow]) -> None:
     """What the run would make of each row's customer, read only: the identity
     engine's verdict, or the decision already taken."""
-    key = CUSTOMER_KEY.get(source.entity)
+    key = ENTITIES[source.entity].customer_key
     ids = {str(r.values[key]) for r in rows if r.values and r.values.get(key)} if key else set()
     if not ids:
         return

@@ -26,7 +26,6 @@ from django.db import (
     IntegrityError,
     InterfaceError,
     OperationalError,
-    models,
     transaction,
 )
 from django.db import connection as db_connection
@@ -34,21 +33,13 @@ from django.utils import timezone
 
 from accounts import page_cache
 from portal.records import events as record_events
-from portal.records.models import (
-    CrmAccount,
-    Invoice,
-    LegacyTicket,
-    Order,
-    OrderLine,
-    PriceAgreement,
-    SampleReceipt,
-    Shipment,
-)
+from portal.records.models import Invoice, Order, OrderLine, Shipment
 from portal.sync import identity
 from portal.sync.base import Batch, PermanentError, ShapeError, TransientError
 from portal.sync.choices import Entity, RunStatus, SourceKind
 from portal.sync.connectors import build_connector
 from portal.sync.connectors.sql import iso_like
+from portal.sync.entities import ENTITIES
 from portal.sync.mapping import DeletionFlag, Layouts, Mapping, MappingError
 from portal.sync.matching import Evidence, OrganisationIndex
 from portal.sync.models import ProcessedFile, QuarantinedRecord, SourceSystem, SyncRun
@@ -58,17 +49,6 @@ from portal.sync.upsert import UpsertCounts, analyze, staged_external_ids_sql, u
 
 logger = logging.getLogger(__name__)
 
-# Entity -> (model, {mapping field: model field}); a mapping field mapped to None is dropped.
-ENTITY_MODELS: dict[str, tuple[type[models.Model], dict[str, str | None]]] = {
-    Entity.ORDERS: (Order, {}),
-    Entity.ORDER_LINES: (OrderLine, {"order_id": "order_id_external"}),
-    Entity.SHIPMENTS: (Shipment, {"order_id": "order_id_external"}),
-    Entity.INVOICES: (Invoice, {"order_id": "order_id_external"}),
-    Entity.TICKETS: (LegacyTicket, {}),
-    Entity.ACCOUNTS: (CrmAccount, {}),
-    Entity.PRICES: (PriceAgreement, {}),
-    Entity.SAMPLES: (SampleReceipt, {}),
-}
 BOOKKEEPING = ["source", "external_id", "organisation", "content_hash", "synced_at", "deleted_at"]
 # Columns the engine works out after landing (identity.link_children), never mapped.
 DERIVED = ["held"]
@@ -76,17 +56,6 @@ DERIVED = ["held"]
 RAW = "_raw"
 # Whether the source flags the record deleted (`deleted_field`), beside its values.
 DELETED = "_deleted"
-# Which mapped field names the customer, per entity; a CRM account *is* a customer.
-CUSTOMER_KEY = {
-    Entity.ORDERS: "customer_id",
-    Entity.SHIPMENTS: "customer_id",  # when the fulfilment system names its customer
-    Entity.INVOICES: "customer_id",
-    Entity.TICKETS: "customer_id",
-    Entity.ACCOUNTS: "external_id",
-    Entity.PRICES: "customer_id",
-    Entity.SAMPLES: "customer_id",
-}
-CUSTOMER_NAME = {Entity.ACCOUNTS: "name"}
 
 Progress = Callable[[SyncRun], None]
 
@@ -101,7 +70,8 @@ class Plan:
 
     def __init__(self, source: SourceSystem):
         self.source = source
-        self.model, renames = ENTITY_MODELS[source.entity]
+        schema = ENTITIES[source.entity]
+        self.model, renames = schema.model, schema.renames
         self.layouts = Layouts(source.entity, source.config)
         self.mapping = self.layouts.default
         self.deletion = DeletionFlag(source.config)
@@ -307,7 +277,7 @@ def _quarantine(plan: Plan, bad: list[QuarantinedRecord], *, landed: list[str], 
 
 def _organisations(plan: Plan, rows: dict[str, dict]) -> dict:
     """{customer id: organisation id or None} for the customers of a batch."""
-    key = CUSTOMER_KEY.get(plan.source.entity)
+    key = ENTITIES[plan.source.entity].customer_key
     if key is None:
         return {}
     ours = plan.source.config.get("customer_ids_are_ours", False)
@@ -325,10 +295,11 @@ def _organisations(plan: Plan, rows: dict[str, dict]) -> dict:
 
 def customer_evidence(entity: str, values: dict, *, number: str) -> Evidence:
     """What a record says of its customer, for the identity engine."""
-    own = entity == Entity.ACCOUNTS  # a CRM account *is* the customer
+    schema = ENTITIES[entity]
+    own = schema.is_customer  # a CRM account's own fields
     email = str(values.get("email" if own else "customer_email") or "")
     return Evidence(
-        name=str(values.get(CUSTOMER_NAME.get(entity, "customer_name")) or ""),
+        name=str(values.get(schema.customer_name) or ""),
         number=number or str(values.get("customer_number") or ""),
         registry_id=str(values.get("registry_id" if own else "customer_registry_id") or ""),
         city=str(values.get("city" if own else "customer_city") or ""),
@@ -340,7 +311,7 @@ def customer_evidence(entity: str, values: dict, *, number: str) -> Evidence:
 
 
 def _rows(plan: Plan, rows: dict[str, dict], organisations: dict, now) -> list[tuple]:
-    key = CUSTOMER_KEY.get(plan.source.entity)
+    key = ENTITIES[plan.source.entity].customer_key
     out = []
     for external_id, values in rows.items():
         data = tuple(
@@ -431,7 +402,12 @@ def land(
             counts = upsert(plan.model, plan.fields, tuples, compare=plan.compare)
             if counts.written:  # links change only with what was written (or a match)
                 _link(plan)
-                record_events.records_emit(plan.model, plan.source, counts.created_keys)
+                record_events.records_emit(
+                    plan.model,
+                    plan.source,
+                    written_sql=staged_external_ids_sql(plan.model),
+                    created_keys=counts.created_keys,
+                )
                 # Which organisations a batch shows up for is the links' business (and
                 # held records, matches): every page is built afresh after a batch.
                 page_cache.bump(everything=True)

@@ -10,22 +10,12 @@ from accounts.models import AuditEvent, Membership, Organisation
 from accounts.policy import managed_organisation_ids
 from portal.records.models import (
     Invoice,
-    LegacyTicket,
-    Order,
-    PriceAgreement,
-    SampleReceipt,
     Shipment,
 )
 from portal.sync.choices import IdentityStatus, RunStatus
+from portal.sync.entities import counted_records
 from portal.sync.models import CustomerIdentity, QuarantinedRecord, SourceSystem, SyncRun
 
-RECORD_KINDS = [
-    ("orders", Order),
-    ("invoices", Invoice),
-    ("old tickets", LegacyTicket),
-    ("contract prices", PriceAgreement),
-    ("sample receipts", SampleReceipt),
-]
 IDENTITY_ACTIONS = [
     AuditAction.IDENTITY_MATCHED,
     AuditAction.IDENTITY_UNMATCHED,
@@ -128,7 +118,7 @@ def hidden_record_counts() -> dict[tuple[str, str], int]:
         .values_list("source__system", "customer_id")
         .annotate(n=Count("pk"))
         .order_by()
-        for _, model in RECORD_KINDS
+        for model in (schema.model for schema in counted_records())
     ]
     counts: dict[tuple[str, str], int] = {}
     for system, customer_id, n in per_kind[0].union(*per_kind[1:], all=True):
@@ -208,7 +198,7 @@ def record_counts(identities) -> dict[int, dict[str, int]]:
         .values_list("kind", "source__system", "customer_id")
         .annotate(n=Count("pk"))
         .order_by()
-        for label, model in RECORD_KINDS
+        for label, model in ((schema.label, schema.model) for schema in counted_records())
     ]
     for kind, system, customer_id, n in per_kind[0].union(*per_kind[1:], all=True):
         if (system, customer_id) in by_key:
@@ -217,7 +207,7 @@ def record_counts(identities) -> dict[int, dict[str, int]]:
 
 
 def _kind_order(item: tuple[str, int]) -> int:
-    return [label for label, _ in RECORD_KINDS].index(item[0])
+    return [schema.label for schema in counted_records()].index(item[0])
 
 
 def people_by_organisation(organisations) -> dict[int, int]:

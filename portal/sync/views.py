@@ -13,8 +13,7 @@ from django.views.decorators.http import require_POST
 from accounts.decorators import staff_only
 from accounts.models import Organisation
 from accounts.policy import managed_organisation_ids
-from portal import tasks
-from portal.sync import identity, selectors
+from portal.sync import identity, selectors, tasks
 from portal.sync.forms import NewOrganisationForm
 
 QUEUE_PAGE = 50

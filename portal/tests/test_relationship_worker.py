@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from portal import tasks
+from portal.relationship import tasks
 from portal.relationship.models import HealthScore, SponsorLapse
 from portal.tests.relationship import add_sponsor, premium_tier, put_on_tier
 from tests import conftest as cross_app

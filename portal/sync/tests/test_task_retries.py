@@ -11,8 +11,7 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from portal import tasks
-from portal.sync import runs
+from portal.sync import runs, tasks
 from portal.sync.choices import RunStatus
 from portal.sync.models import SourceSystem, SyncRun
 from portal.sync.tests.legacy import order_fields
