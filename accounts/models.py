@@ -17,7 +17,12 @@ from accounts.choices import (
     TeamRole,
     UserKind,
 )
-from accounts.querysets import OrganisationOwnedQuerySet, OrganisationQuerySet
+from accounts.querysets import (
+    AccountAssignmentQuerySet,
+    MembershipQuerySet,
+    OrganisationOwnedQuerySet,
+    OrganisationQuerySet,
+)
 
 
 def staff_q(prefix: str = "") -> Q:
@@ -216,7 +221,7 @@ class Membership(models.Model):
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
-    objects = OrganisationOwnedQuerySet.as_manager()
+    objects = MembershipQuerySet.as_manager()
 
     class Meta:
         ordering = ["organisation__name", "user__full_name"]
@@ -253,7 +258,7 @@ class AccountAssignment(models.Model):
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
-    objects = OrganisationOwnedQuerySet.as_manager()
+    objects = AccountAssignmentQuerySet.as_manager()
 
     class Meta:
         ordering = ["organisation__name", "role", "-started_at"]

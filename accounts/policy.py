@@ -38,7 +38,9 @@ def sees_everything(user) -> bool:
 
 
 # The rule for one user, stated once: the organisations where they hold an active
-# membership or a current account-team term. A union, not "id IN members OR id IN team":
+# membership or a current account-team term (Membership.objects.active() and
+# AccountAssignment.objects.current() in SQL; accounts/tests/test_policy.py holds the two
+# equal). A union, not "id IN members OR id IN team":
 # PostgreSQL answers an OR of two subqueries by reading every organisation, and a union
 # through the indexes. Written as SQL: it is part of nearly every query the portal makes,
 # and the ORM took several times longer to build the union than PostgreSQL to answer it.
@@ -89,7 +91,7 @@ def is_account_team(user: User, organisation: Organisation) -> bool:
     """Is `user` currently on the organisation's account team (AM, backup, sponsor)?"""
     if not _is_active_user(user):
         return False
-    return organisation.assignments.filter(user=user, ended_at__isnull=True).exists()
+    return organisation.assignments.current().filter(user=user).exists()
 
 
 def can_view_as(user: User, organisation: Organisation) -> bool:
@@ -103,9 +105,7 @@ def can_manage_members(user: User, organisation: Organisation, *, viewing_as: bo
         return False
     if viewing_as:
         return can_view_as(user, organisation)
-    return organisation.memberships.filter(
-        user=user, is_active=True, role=MembershipRole.ADMIN
-    ).exists()
+    return organisation.memberships.active().filter(user=user, role=MembershipRole.ADMIN).exists()
 
 
 def may_match_identities(user) -> bool:
@@ -128,11 +128,9 @@ def managed_organisation_ids(user) -> set[int] | None:
     if not may_match_identities(user):
         return set()
     return set(
-        AccountAssignment.objects.filter(
-            user=user,
-            ended_at__isnull=True,
-            role__in=[TeamRole.PRIMARY_AM, TeamRole.BACKUP_AM],
-        ).values_list("organisation_id", flat=True)
+        AccountAssignment.objects.current()
+        .filter(user=user, role__in=[TeamRole.PRIMARY_AM, TeamRole.BACKUP_AM])
+        .values_list("organisation_id", flat=True)
     )
 
 

@@ -25,3 +25,15 @@ class OrganisationOwnedQuerySet(models.QuerySet):
 
     def for_organisation(self, organisation):
         return self.filter(**{self.organisation_field: organisation})
+
+
+class MembershipQuerySet(OrganisationOwnedQuerySet):
+    def active(self):
+        """Memberships in force: a customer acts for these organisations (not deactivated)."""
+        return self.filter(is_active=True)
+
+
+class AccountAssignmentQuerySet(OrganisationOwnedQuerySet):
+    def current(self):
+        """The account-team terms held now (not ended): who looks after an account."""
+        return self.filter(ended_at__isnull=True)

@@ -39,9 +39,8 @@ def customer_organisations(*, user: User) -> QuerySet[Organisation]:
 
 def account_team(*, organisation: Organisation) -> dict[str, AccountAssignment]:
     """Current holders by role: {"primary_am": ..., "backup_am": ..., ...}."""
-    current = AccountAssignment.objects.filter(
-        organisation=organisation, ended_at__isnull=True
-    ).select_related("user")
+    current = AccountAssignment.objects.current().filter(organisation=organisation)
+    current = current.select_related("user")
     return {a.role: a for a in current}
 
 
@@ -56,12 +55,15 @@ def account_manager_emails(
 
     The one recipient query of every notification that goes to account managers.
     """
-    rows = AccountAssignment.objects.filter(
-        organisation_id__in=organisation_ids,
-        ended_at__isnull=True,
-        role__in=roles,
-        user__is_active=True,
-    ).values_list("organisation_id", "user__email")
+    rows = (
+        AccountAssignment.objects.current()
+        .filter(
+            organisation_id__in=organisation_ids,
+            role__in=roles,
+            user__is_active=True,
+        )
+        .values_list("organisation_id", "user__email")
+    )
     found: dict[int, list[str]] = {}
     for organisation_id, email in rows.order_by("organisation_id", "role"):
         found.setdefault(organisation_id, []).append(email)
@@ -96,9 +98,9 @@ def member_get(*, organisation: Organisation, pk: int) -> Membership:
 def team_roles_of(*, user: User) -> dict[int, list[str]]:
     """{organisation_id: [role labels]} for a staff member's current assignments."""
     roles: dict[int, list[str]] = {}
-    for org_id, role in AccountAssignment.objects.filter(
-        user=user, ended_at__isnull=True
-    ).values_list("organisation_id", "role"):
+    for org_id, role in (
+        AccountAssignment.objects.current().filter(user=user).values_list("organisation_id", "role")
+    ):
         roles.setdefault(org_id, []).append(TeamRole(role).label)
     return roles
 
@@ -133,7 +135,8 @@ def handoff_staff() -> QuerySet[User]:
 def handoff_terms(*, user: User) -> QuerySet[AccountAssignment]:
     """The account-team terms `user` holds now: what a handoff moves."""
     return (
-        AccountAssignment.objects.filter(user=user, ended_at__isnull=True)
+        AccountAssignment.objects.current()
+        .filter(user=user)
         .select_related("organisation")
         .order_by("organisation__name", "role")
     )
@@ -182,7 +185,8 @@ class HandoffNews:
 def handoff_news(*, assignment_ids: list[int]) -> HandoffNews:
     """The handoff's new terms that still stand (a later change makes its news stale)."""
     started = list(
-        AccountAssignment.objects.filter(pk__in=assignment_ids, ended_at__isnull=True)
+        AccountAssignment.objects.current()
+        .filter(pk__in=assignment_ids)
         .select_related("organisation", "user")
         .order_by("organisation__name", "role")
     )
@@ -197,11 +201,12 @@ def handoff_news(*, assignment_ids: list[int]) -> HandoffNews:
         if starts.get((t.organisation_id, t.role)) == t.ended_at
     }
     members = list(
-        Membership.objects.filter(
+        Membership.objects.active()
+        .filter(
             organisation_id__in={org for org, _ in starts},
-            is_active=True,
             user__is_active=True,
-        ).select_related("user", "organisation")
+        )
+        .select_related("user", "organisation")
     )
     return HandoffNews(
         handoff_id=min(assignment_ids, default=0),

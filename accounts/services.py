@@ -108,9 +108,11 @@ def invitation_create(
     from accounts.tasks import invitation_send
 
     email = User.objects.normalize_email(email)
-    if Membership.objects.filter(
-        organisation=organisation, user__email__iexact=email, is_active=True
-    ).exists():
+    if (
+        Membership.objects.active()
+        .filter(organisation=organisation, user__email__iexact=email)
+        .exists()
+    ):
         raise ValidationError({"email": "This person is already a member of your organisation."})
     if User.objects.staff().filter(email__iexact=email).exists():
         raise ValidationError({"email": "This address belongs to a staff account."})
@@ -244,7 +246,8 @@ def account_team_assign(
         raise ValidationError({"user": "Only staff can be on an account team."})
     current = (
         AccountAssignment.objects.select_for_update()
-        .filter(organisation=organisation, role=role, ended_at__isnull=True)
+        .current()
+        .filter(organisation=organisation, role=role)
         .first()
     )
     if current and user and current.user_id == user.pk:
@@ -369,7 +372,8 @@ def team_handoff(*, from_user: User, moves: list[HandoffMove], by: User) -> list
     current = {
         a.pk: a
         for a in AccountAssignment.objects.select_for_update()
-        .filter(user=from_user, ended_at__isnull=True, pk__in=[m.assignment_id for m in moves])
+        .current()
+        .filter(user=from_user, pk__in=[m.assignment_id for m in moves])
         .select_related("organisation")
     }
     _handoff_check(from_user, moves, current)
@@ -429,12 +433,15 @@ def _handoff_check(from_user: User, moves: list[HandoffMove], current: dict) -> 
             errors[f"note_{move.assignment_id}"] = (
                 f"Write what {to.get_short_name()} needs to know about {term.organisation.name}."
             )
-    clashes = AccountAssignment.objects.filter(
-        ended_at__isnull=True,
-        role=TeamRole.PRIMARY_AM,
-        organisation_id__in=[t.organisation_id for t in current.values()],
-        user_id__in=[m.to_user.pk for m in moves],
-    ).values_list("organisation_id", "user_id")
+    clashes = (
+        AccountAssignment.objects.current()
+        .filter(
+            role=TeamRole.PRIMARY_AM,
+            organisation_id__in=[t.organisation_id for t in current.values()],
+            user_id__in=[m.to_user.pk for m in moves],
+        )
+        .values_list("organisation_id", "user_id")
+    )
     for organisation_id, user_id in clashes:
         for move in moves:
             term = current.get(move.assignment_id)
@@ -456,11 +463,14 @@ def _handoff_promotions(moves: list[HandoffMove], current: dict, now) -> list[Ac
     }
     if not to_primary:
         return []
-    backups = AccountAssignment.objects.select_for_update().filter(
-        ended_at__isnull=True,
-        role=TeamRole.BACKUP_AM,
-        organisation_id__in={org for org, _ in to_primary},
-        user_id__in={user for _, user in to_primary},
+    backups = (
+        AccountAssignment.objects.select_for_update()
+        .current()
+        .filter(
+            role=TeamRole.BACKUP_AM,
+            organisation_id__in={org for org, _ in to_primary},
+            user_id__in={user for _, user in to_primary},
+        )
     )
     promoted = []
     for term in backups:

@@ -53,9 +53,11 @@ def required_for(user: User) -> bool:
     """Staff always; a customer when one of their organisations requires it."""
     if user.is_employee:
         return True
-    return Membership.objects.filter(
-        user=user, is_active=True, organisation__requires_two_factor=True
-    ).exists()
+    return (
+        Membership.objects.active()
+        .filter(user=user, organisation__requires_two_factor=True)
+        .exists()
+    )
 
 
 def required_reason(user: User) -> str:

@@ -228,13 +228,13 @@ def _open(user: User, subject: str, body: str, uploads: list, *, outsider: bool)
     from tickets.services import ticket_create
 
     organisations = list(
-        Membership.objects.filter(user=user, is_active=True).values_list("organisation", flat=True)
+        Membership.objects.active().filter(user=user).values_list("organisation", flat=True)
     )
     if len(organisations) != 1:
         why = "several organisations" if organisations else "no organisation"
         return Received(InboundOutcome.HELD, f"The sender writes for {why}: staff decide.")
     ticket = ticket_create(
-        organisation=Membership.objects.get(user=user, is_active=True).organisation,
+        organisation=Membership.objects.active().get(user=user).organisation,
         requester=user,
         subject=(subject or "Email to support")[:200],
         category=Category.OTHER,
@@ -262,9 +262,7 @@ def held_email_open(*, record: InboundEmail, organisation, by: User) -> Ticket:
     sender = User.objects.filter(email__iexact=record.sender, is_active=True).first()
     if sender is None or sender.is_employee:
         raise ValidationError("Only an email from a known customer becomes their ticket.")
-    if not Membership.objects.filter(
-        user=sender, organisation=organisation, is_active=True
-    ).exists():
+    if not Membership.objects.active().filter(user=sender, organisation=organisation).exists():
         raise ValidationError(f"{record.sender} does not act for {organisation}.")
     ticket = ticket_create(
         organisation=organisation,

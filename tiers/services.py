@@ -23,7 +23,8 @@ def tier_assign(
     """Make `tier` the organisation's current tier; the previous one ends now."""
     current = (
         TierAssignment.objects.select_for_update()
-        .filter(organisation=organisation, ended_at__isnull=True)
+        .current()
+        .filter(organisation=organisation)
         .select_related("tier")
         .first()
     )

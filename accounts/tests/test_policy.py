@@ -3,8 +3,11 @@
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from accounts import policy
 from accounts.models import AccountAssignment, AuditEvent, Membership, Organisation
@@ -52,6 +55,50 @@ def test_the_id_list_and_the_subquery_give_the_same_organisations(world):
     assert policy.visible_organisation_id_list(world.member_b) == [world.org_b.pk]
     world.member_b.is_active = False
     assert policy.visible_organisation_id_list(world.member_b) == []
+
+
+# Per organisation: (membership: None, active, or deactivated; team term: None, current,
+# or ended); the policy's SQL must give what the querysets' own rules give.
+TERMS = st.lists(
+    st.tuples(st.sampled_from([None, True, False]), st.sampled_from([None, True, False])),
+    min_size=1,
+    max_size=4,
+)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(terms=TERMS)
+def test_the_policy_sees_what_active_memberships_and_current_terms_say(world, terms):
+    with transaction.atomic():
+        person = world.am_b  # staff may hold memberships too: both rules apply at once
+        started = timezone.now() - timedelta(days=30)
+        for i, (membership, term) in enumerate(terms):
+            organisation = Organisation.objects.create(name=f"Org {i}", customer_number=f"T-{i}")
+            if membership is not None:
+                Membership.objects.create(
+                    user=person, organisation=organisation, is_active=membership
+                )
+            if term is not None:
+                AccountAssignment.objects.create(
+                    user=person, organisation=organisation, role="backup_am", started_at=started,
+                    ended_at=None if term else started + timedelta(days=1),
+                )  # fmt: skip
+        said = set(
+            Membership.objects.active().filter(user=person).values_list("organisation", flat=True)
+        )
+        said |= set(
+            AccountAssignment.objects.current()
+            .filter(user=person)
+            .values_list("organisation", flat=True)
+        )
+        assert set(policy.visible_organisation_id_list(person)) == said
+        assert set(Organisation.objects.visible_to(person).values_list("pk", flat=True)) == said
+        for organisation in Organisation.objects.all():
+            on_team = organisation.assignments.current().filter(user=person).exists()
+            assert policy.is_account_team(person, organisation) == on_team
+        transaction.set_rollback(True)
 
 
 def test_owned_rows_follow_the_policy(world):

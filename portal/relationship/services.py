@@ -40,9 +40,9 @@ def _check_account_staff(user: User, organisation: Organisation) -> None:
 def _check_attendees(organisation: Organisation, attendees) -> None:
     """Attendees are staff or active members of the organisation: nobody from elsewhere."""
     members = set(
-        Membership.objects.filter(
-            organisation=organisation, is_active=True, user__in=attendees
-        ).values_list("user_id", flat=True)
+        Membership.objects.active()
+        .filter(organisation=organisation, user__in=attendees)
+        .values_list("user_id", flat=True)
     )
     strangers = [u for u in attendees if not u.is_employee and u.pk not in members]
     if strangers:
