@@ -131,7 +131,9 @@ def customer_requests(rank: int) -> dict[str, list[Request]]:
         # A search on the start of an order number, as typed into the box.
         query = order.number[: len(order.number) - 2]
         pages["order"] = [page("order", f"/orders/{order.pk}/")]
-        pages["orders search (htmx)"] = [page("orders search (htmx)", f"/orders/?q={query}", True)]
+        pages["orders search (htmx)"] = [
+            page("orders search (htmx)", f"/orders/?search={query}", True)
+        ]
     if ticket is not None:
         pages["ticket"] = [page("ticket", f"/tickets/{ticket.pk}/")]
     return pages

@@ -95,7 +95,7 @@ def test_customer_searches_orders_in_place_and_opens_one(page, world):
     page.get_by_label("Search", exact=True).press_sequentially(target.number)
     expect(results.get_by_role("link", name=re.compile(r"^SO-"))).to_have_count(1)
     expect(results.get_by_role("link", name=target.number, exact=True)).to_be_visible()
-    expect(page).to_have_url(re.compile(r"/orders/\?q=" + re.escape(target.number)))
+    expect(page).to_have_url(re.compile(r"/orders/\?search=" + re.escape(target.number)))
     assert marker_survived(page), "the search reloaded the whole page instead of the results"
 
     results.get_by_role("link", name=target.number, exact=True).click()

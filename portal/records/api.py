@@ -4,7 +4,6 @@ List filters are the selectors' own parameters (the screens pass the same
 ones), declared with django-filter so they are validated and documented.
 """
 
-import django_filters
 from rest_framework import viewsets
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
@@ -18,6 +17,7 @@ from config.api_filters import (
     StrictOrderingFilter,
 )
 from portal.records import selectors
+from portal.records.filters import OrderFilter
 from portal.records.models import (
     Invoice,
     Order,
@@ -31,21 +31,6 @@ from portal.records.serializers import (
     order_documents,
     order_rows_with_lines,
 )
-
-
-class OrderFilter(SelectorFilterSet):
-    search = django_filters.CharFilter(help_text="Order number, product code or name contains.")
-    status = DataChoiceFilter(
-        values=lambda request: selectors.order_statuses(user=request.user),
-        help_text="The status as the screens show it (e.g. delivered, or the order entry's "
-        "own word such as shipped); another value is a 400 naming those in use.",
-    )
-    date_from = django_filters.DateFilter(help_text="Ordered on or after this day.")
-    date_to = django_filters.DateFilter(help_text="Ordered on or before this day.")
-
-    @staticmethod
-    def select(**filters):
-        return selectors.order_list(**filters)
 
 
 class ShipmentFilter(SelectorFilterSet):

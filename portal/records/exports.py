@@ -7,17 +7,23 @@ in the audit trail.
 
 from __future__ import annotations
 
+from django.http import HttpResponseBadRequest
+
 from accounts.decorators import customer_screen
 from config.exports import CHUNK_ROWS, csv_response
 from portal.records import selectors
-from portal.records.views import order_filters
+from portal.records.filters import order_filters
 
 
 @customer_screen
 def orders_csv(request):
-    """The orders list as CSV, with the filters the list was showing."""
+    """The orders list as CSV, with the filters the list was showing; a filter the list
+    refused is a 400 saying why, not an export of something else."""
     params = request.GET
-    filters = order_filters(params)
+    filters, refused = order_filters(request)
+    if refused:
+        reasons = "\n".join(refused.values())
+        return HttpResponseBadRequest(reasons, content_type="text/plain; charset=utf-8")
     orders = selectors.order_list(
         user=request.user,
         organisation=request.organisation,

@@ -1,7 +1,5 @@
 """The customer's records: orders, deliveries, invoices."""
 
-from datetime import date
-
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponse
@@ -15,16 +13,10 @@ from accounts.page_cache import page_cache
 from accounts.services import audit_record
 from config.views import page_or_fragment, query_without_page
 from portal.records import selectors
+from portal.records.filters import order_filters
 from portal.records.pdf import invoice_pdf as invoice_pdf_document
 
 PAGE_SIZE = 25
-
-
-def _date(value: str):
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
 
 
 @customer_screen
@@ -33,24 +25,14 @@ def order_list(request):
     return page_or_fragment(request, "portal/orders.html", "portal/orders_rows.html", context)
 
 
-def order_filters(params) -> dict:
-    """The Orders page's query string as order_list's filters: the page and its CSV export
-    read it here, so the export lists what the page showed."""
-    return {
-        "search": params.get("q", "").strip()[:100],
-        "status": params.get("status", ""),
-        "date_from": _date(params.get("from", "")),
-        "date_to": _date(params.get("to", "")),
-    }
-
-
 def _orders(request) -> dict:
     params = request.GET
+    filters, refused = order_filters(request)
     orders = selectors.order_list(
         user=request.user,
         organisation=request.organisation,
         sort=params.get("sort", "newest"),
-        **order_filters(params),
+        **filters,
     )
     orders = selectors.order_rows(orders)
     return {
@@ -58,6 +40,7 @@ def _orders(request) -> dict:
         "statuses": selectors.order_statuses(user=request.user, organisation=request.organisation),
         "sorts": selectors.ORDER_SORTS,
         "filters": params,
+        "refused": refused,
         "sources": selectors.source_freshness(),
         "query": query_without_page(request),
     }

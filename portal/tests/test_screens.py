@@ -32,15 +32,15 @@ def test_orders_list_searches_filters_and_sorts(client, world):
     everything = page(client, "portal:orders")
     assert rows(everything, "orders") == 6
     assert f"SO-{world.org_b.pk}-" not in everything
-    assert rows(page(client, "portal:orders", q=f"SO-{world.org_a.pk}-3"), "orders") == 1
-    assert rows(page(client, "portal:orders", q="ibu-200"), "orders") == 6  # by product
+    assert rows(page(client, "portal:orders", search=f"SO-{world.org_a.pk}-3"), "orders") == 1
+    assert rows(page(client, "portal:orders", search="ibu-200"), "orders") == 6  # by product
     # Every parcel arrived: the filter takes the status the rows show (status_shown).
     assert rows(page(client, "portal:orders", status="delivered"), "orders") == 6
     assert rows(page(client, "portal:orders", status="shipped"), "orders") == 0
     Shipment.objects.filter(order__organisation=world.org_a).update(delivered_at=None)
     page_cache.bump([world.org_a.pk])  # as the sync does after a batch
     assert rows(page(client, "portal:orders", status="shipped"), "orders") == 3
-    in_range = page(client, "portal:orders", **{"from": "2026-01-02", "to": "2026-01-03"})
+    in_range = page(client, "portal:orders", date_from="2026-01-02", date_to="2026-01-03")
     assert rows(in_range, "orders") == 2
     oldest = page(client, "portal:orders", sort="oldest")
     assert oldest.index(f"SO-{world.org_a.pk}-0") < oldest.index(f"SO-{world.org_a.pk}-5")
