@@ -1,5 +1,10 @@
-"""Checks on uploaded files: size, extension and that the content matches it."""
+"""Checks on uploaded files: size, extension and that the content matches it.
 
+Every way a file reaches a ticket (the web form, the API, an email) goes through
+`uploads_check` once; what it accepted carries its checked name and type on to be saved.
+"""
+
+from dataclasses import dataclass
 from pathlib import PurePath
 
 from django.conf import settings
@@ -47,3 +52,29 @@ def validate_upload(upload) -> tuple[str, str]:
     elif extension in SIGNATURES and not head.startswith(SIGNATURES[extension]):
         raise ValidationError(f"“{name}” does not contain what its name says ({extension}).")
     return name, allowed[extension]
+
+
+@dataclass(frozen=True)
+class CheckedUpload:
+    """A file `uploads_check` accepted: the upload, and its safe name and content type."""
+
+    upload: object
+    filename: str
+    content_type: str
+
+
+def uploads_check(uploads) -> tuple[list[CheckedUpload], list[str]]:
+    """(The files that pass, why each other one did not), checking each file once: one
+    already checked (an email's, checked as it was read) passes as it is."""
+    accepted, refused = [], []
+    for upload in uploads:
+        if isinstance(upload, CheckedUpload):
+            accepted.append(upload)
+            continue
+        try:
+            filename, content_type = validate_upload(upload)
+        except ValidationError as error:
+            refused.append(" ".join(error.messages))
+            continue
+        accepted.append(CheckedUpload(upload, filename, content_type))
+    return accepted, refused

@@ -60,7 +60,7 @@ from accounts.choices import AuditAction
 from accounts.models import Membership, User
 from accounts.services import audit_record
 from tickets import mail_thread
-from tickets.attachments import validate_upload
+from tickets.attachments import uploads_check
 from tickets.choices import Category, InboundOutcome, Source, Status
 from tickets.mail_auth import sender_authenticated
 from tickets.mail_automatic import automatic_reason
@@ -402,16 +402,7 @@ def _over_limit(record: InboundEmail) -> bool:
 
 def _uploads(files: list[tuple[str, bytes, str]]) -> tuple[list, list[str]]:
     """The files that pass the web form's checks, and why each other one did not."""
-    accepted, refused = [], []
-    for name, data, content_type in files:
-        upload = SimpleUploadedFile(name, data, content_type)
-        try:
-            validate_upload(upload)
-        except ValidationError as error:
-            refused.append(" ".join(error.messages))
-            continue
-        accepted.append(upload)
-    return accepted, refused
+    return uploads_check(SimpleUploadedFile(*file) for file in files)
 
 
 def _with_refused(body: str, refused: list[str]) -> str:

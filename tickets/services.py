@@ -13,7 +13,7 @@ from accounts import outbox, page_cache, webhooks
 from accounts.mail import one_line
 from accounts.models import Organisation, User
 from tickets import signals, sla, subjects, tasks
-from tickets.attachments import validate_upload
+from tickets.attachments import CheckedUpload, uploads_check
 from tickets.choices import (
     CATEGORY_DEPARTMENT,
     DONE_STATUSES,
@@ -87,28 +87,23 @@ def _mark_breach_if_late(ticket: Ticket, now: datetime) -> None:
 # --- Opening and the thread ---------------------------------------------------------------
 
 
-def _attach(message: Message, uploads) -> None:
-    for upload in uploads:
-        filename, content_type = validate_upload(upload)
+def _attach(message: Message, checked: list[CheckedUpload]) -> None:
+    for file in checked:
         Attachment.objects.create(
             message=message,
-            file=upload,
-            filename=filename,
-            content_type=content_type,
-            size=upload.size,
+            file=file.upload,
+            filename=file.filename,
+            content_type=file.content_type,
+            size=file.upload.size,
         )
 
 
-def _validate_uploads(uploads) -> None:
+def _validate_uploads(uploads) -> list[CheckedUpload]:
     """Check every file before anything is written, so a bad one loses nothing."""
-    errors = []
-    for upload in uploads:
-        try:
-            validate_upload(upload)
-        except ValidationError as error:
-            errors.extend(error.messages)
-    if errors:
-        raise ValidationError({"attachments": errors})
+    accepted, refused = uploads_check(uploads)
+    if refused:
+        raise ValidationError({"attachments": refused})
+    return accepted
 
 
 @transaction.atomic
@@ -138,7 +133,7 @@ def ticket_create(
     if not Organisation.objects.visible_to(requester).filter(pk=organisation.pk).exists():
         raise PermissionDenied
     about_kind, about_id, about_name = _about(requester, organisation, about)
-    _validate_uploads(attachments)
+    attachments = _validate_uploads(attachments)
     now = now or timezone.now()
     ticket = Ticket(
         organisation=organisation,
@@ -222,7 +217,7 @@ def ticket_reply(
         raise ValidationError("This ticket is closed. Open a new one and mention its reference.")
     if internal and not author.is_employee:
         raise PermissionDenied("Only staff write internal notes.")
-    _validate_uploads(attachments)
+    attachments = _validate_uploads(attachments)
     now = now or timezone.now()
     message = Message.objects.create(
         ticket=ticket,
