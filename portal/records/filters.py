@@ -6,6 +6,7 @@ from django.http import QueryDict
 
 from config.api_filters import DataChoiceFilter, SelectorFilterSet
 from portal.records import selectors
+from portal.records.models import Order
 
 
 class OrderFilter(SelectorFilterSet):
@@ -38,7 +39,7 @@ def order_filters(request) -> tuple[dict, dict[str, str]]:
         return {}, {}
     data = params.copy()
     data.pop("organisation", None)
-    form = OrderFilter(data, request=request).form
+    form = OrderFilter(data, queryset=Order.objects.none(), request=request).form
     form.is_valid()
     filters = {name: value for name, value in form.cleaned_data.items() if value}
     filters.pop("organisation", None)
