@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1:8000
 # this one setting; make run serves on HOST, so the links point there too.
 export PORTAL_BASE_URL ?= http://$(HOST)
 
-.PHONY: install run demo test lint fmt screenshots clean bench faults
+.PHONY: install run demo test lint fmt screenshots clean bench faults test-fast
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,11 @@ test: install $(AXE_JS) lint
 	scripts/with-services.sh $(VENV)/bin/pytest $(PYTEST_ARGS)
 	env -u DATABASE_URL -u REDIS_URL API_FUZZ_EXAMPLES=5 \
 		$(VENV)/bin/pytest tests/test_api.py tests/test_api_fuzz.py -q
+
+# For local work: the suite without the browser tests and those that start real processes
+# (workers, servers), which `make test` still runs.
+test-fast: install
+	scripts/with-services.sh $(VENV)/bin/pytest -m "not browser and not slow" -q $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
