@@ -8,7 +8,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from accounts import audit, selectors, services, two_factor, webhooks
+from accounts import selectors, services
 from accounts.choices import TeamRole
 from accounts.models import (
     AccountAssignment,
@@ -22,6 +22,7 @@ from accounts.models import (
     WebhookDelivery,
     WebhookSubscription,
 )
+from accounts.platform import audit, two_factor, webhooks
 
 
 class PortalUserCreationForm(UserCreationForm):
@@ -86,7 +87,7 @@ class UserAdmin(DjangoUserAdmin):
     def reset_two_factor(self, request, queryset):
         """Removes the people's authenticator and recovery codes and ends their sessions;
         where it is required they set up a new one after their password."""
-        from accounts.middleware import client_ip
+        from accounts.platform.middleware import client_ip
 
         people = list(queryset)
         for person in people:

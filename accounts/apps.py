@@ -7,7 +7,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and access"
 
     def ready(self):
-        from accounts import audit, page_cache, sessions, two_factor
+        from accounts.platform import audit, page_cache, sessions, two_factor
 
         audit.connect()
         page_cache.connect()

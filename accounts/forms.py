@@ -187,13 +187,13 @@ class WebhookForm(forms.Form):
         "Public addresses only.",
     )
     events = forms.MultipleChoiceField(
-        choices=(),  # the catalogue, set in __init__ (accounts.webhooks)
+        choices=(),  # the catalogue, set in __init__ (accounts.platform.webhooks)
         widget=forms.CheckboxSelectMultiple,
         help_text="Events of your organisation it receives.",
     )
 
     def __init__(self, *args, **kwargs):
-        from accounts.webhooks import WebhookEvent
+        from accounts.platform.webhooks import WebhookEvent
 
         super().__init__(*args, **kwargs)
         self.fields["events"].choices = WebhookEvent.choices

@@ -389,7 +389,7 @@ class PendingTask(models.Model):
 class SentNotification(models.Model):
     """One notification email the portal sent: what it was about (`key`), to whom, when.
 
-    The mail helper (accounts.mail) writes a row right after the SMTP server accepts
+    The mail helper (accounts.platform.mail) writes a row right after the SMTP server accepts
     each message and skips every (key, recipient) already here, so a retried or
     repeated task mails only the people who have not had that notification yet.
     """
@@ -419,7 +419,7 @@ class WebhookSubscription(models.Model):
 
     A customer admin's subscription receives its organisation's events only; an admin's
     may leave `organisation` empty and receive every organisation's. The owner must still
-    see the organisation when an event happens (accounts.webhooks), or nothing is sent.
+    see the organisation when an event happens (accounts.platform.webhooks), or nothing is sent.
     """
 
     owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")

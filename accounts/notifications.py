@@ -1,6 +1,6 @@
 """The emails of accounts: who is told what about invitations and handoffs.
 
-Each function renders one `Mail` per person and sends them with `accounts.mail.mail_send`
+Each function renders one `Mail` per person and sends them with `accounts.platform.mail.mail_send`
 (each person once per notification key); the Celery tasks in accounts/tasks.py call them.
 """
 
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from django.template.loader import render_to_string
 
-from accounts.mail import Mail, absolute_url, mail_send
 from accounts.models import Invitation
+from accounts.platform.mail import Mail, absolute_url, mail_send
 from accounts.selectors import HandoffNews
 
 

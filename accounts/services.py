@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts import outbox, page_cache, policy
+from accounts import policy
 from accounts.choices import AuditAction, MembershipRole, TeamRole
 from accounts.models import (
     AccountAssignment,
@@ -21,8 +21,9 @@ from accounts.models import (
     Organisation,
     User,
 )
+from accounts.platform import outbox, page_cache
+from accounts.platform.tokens import new_token, token_hash
 from accounts.selectors import HANDOFF_KINDS
-from accounts.tokens import new_token, token_hash
 
 
 def audit_record(

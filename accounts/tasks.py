@@ -3,8 +3,8 @@
 from celery import shared_task
 
 from accounts import notifications
-from accounts.mail import MAIL_RETRY, mail_send
 from accounts.models import Invitation
+from accounts.platform.mail import MAIL_RETRY, mail_send
 from accounts.selectors import handoff_news
 
 
@@ -23,7 +23,7 @@ def invitation_send(invitation_id: int, token: str) -> dict[str, int]:
 @shared_task
 def outbox_relay() -> dict:
     """Beat sends this every OUTBOX_RELAY_SECONDS: work kept while Redis was down goes out."""
-    from accounts import outbox
+    from accounts.platform import outbox
 
     return outbox.relay()
 
@@ -34,19 +34,19 @@ def team_handoff_notify(assignment_ids: list[int]) -> dict[str, int]:
     return notifications.team_handoff_notify(news=handoff_news(assignment_ids=assignment_ids))
 
 
-# Webhooks (accounts/webhooks.py). Each attempt is one task: the service records it and
+# Webhooks (accounts/platform/webhooks.py). Each attempt is one task: the service records it and
 # schedules the next one with its back-off; the beat's sweep sends what is due if a task
 # was lost. acks_late: a worker that dies mid-send leaves the message for another.
 @shared_task(acks_late=True, ignore_result=True)
 def webhook_deliver(message_id: str) -> str:
-    from accounts import webhooks
+    from accounts.platform import webhooks
 
     return webhooks.delivery_attempt(message_id=message_id)
 
 
 @shared_task(ignore_result=True)
 def webhooks_due() -> dict:
-    from accounts import webhooks
+    from accounts.platform import webhooks
 
     return webhooks.deliveries_due()
 

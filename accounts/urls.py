@@ -1,22 +1,22 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from accounts import views, webhook_views
+from accounts.views import api_tokens, handoff, members, organisation, sign_in, two_factor, webhooks
 
 app_name = "accounts"
 
 urlpatterns = [
-    path("api-tokens/", views.api_tokens, name="api_tokens"),
-    path("api-tokens/<int:pk>/revoke/", views.api_token_revoke, name="api_token_revoke"),
-    path("login/", views.LoginView.as_view(), name="login"),
-    path("login/code/", views.two_factor_login, name="two_factor_login"),
-    path("two-factor/", views.two_factor_page, name="two_factor"),
+    path("api-tokens/", api_tokens.api_tokens, name="api_tokens"),
+    path("api-tokens/<int:pk>/revoke/", api_tokens.api_token_revoke, name="api_token_revoke"),
+    path("login/", sign_in.LoginView.as_view(), name="login"),
+    path("login/code/", two_factor.two_factor_login, name="two_factor_login"),
+    path("two-factor/", two_factor.two_factor_page, name="two_factor"),
     path(
         "two-factor/recovery-codes/",
-        views.two_factor_recovery_codes,
+        two_factor.two_factor_recovery_codes,
         name="two_factor_recovery_codes",
     ),
-    path("two-factor/disable/", views.two_factor_disable, name="two_factor_disable"),
+    path("two-factor/disable/", two_factor.two_factor_disable, name="two_factor_disable"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "password/change/",
@@ -64,32 +64,32 @@ urlpatterns = [
         ),
         name="password_reset_complete",
     ),
-    path("organisation/switch/", views.organisation_switch, name="organisation_switch"),
-    path("view-as/<int:organisation_id>/", views.view_as_start, name="view_as_start"),
-    path("view-as/exit/", views.view_as_exit, name="view_as_exit"),
-    path("members/", views.member_list, name="members"),
-    path("members/invite/", views.member_invite, name="member_invite"),
-    path("members/two-factor/", views.member_two_factor, name="member_two_factor"),
+    path("organisation/switch/", organisation.organisation_switch, name="organisation_switch"),
+    path("view-as/<int:organisation_id>/", organisation.view_as_start, name="view_as_start"),
+    path("view-as/exit/", organisation.view_as_exit, name="view_as_exit"),
+    path("members/", members.member_list, name="members"),
+    path("members/invite/", members.member_invite, name="member_invite"),
+    path("members/two-factor/", members.member_two_factor, name="member_two_factor"),
     path(
         "members/invitations/<int:invitation_id>/resend/",
-        views.member_invitation_resend,
+        members.member_invitation_resend,
         name="member_invitation_resend",
     ),
     path(
         "members/invitations/<int:invitation_id>/revoke/",
-        views.member_invitation_revoke,
+        members.member_invitation_revoke,
         name="member_invitation_revoke",
     ),
     path(
         "members/<int:membership_id>/deactivate/",
-        views.member_deactivate,
+        members.member_deactivate,
         name="member_deactivate",
     ),
-    path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
-    path("handoff/", views.team_handoff, name="team_handoff"),
-    path("webhooks/", webhook_views.webhook_list, name="webhooks"),
-    path("webhooks/<int:pk>/", webhook_views.webhook_detail, name="webhook"),
-    path("webhooks/<int:pk>/rotate/", webhook_views.webhook_rotate, name="webhook_rotate"),
-    path("webhooks/<int:pk>/enable/", webhook_views.webhook_enable, name="webhook_enable"),
-    path("webhooks/<int:pk>/delete/", webhook_views.webhook_delete, name="webhook_delete"),
+    path("invitations/<str:token>/", members.invitation_accept, name="invitation_accept"),
+    path("handoff/", handoff.team_handoff, name="team_handoff"),
+    path("webhooks/", webhooks.webhook_list, name="webhooks"),
+    path("webhooks/<int:pk>/", webhooks.webhook_detail, name="webhook"),
+    path("webhooks/<int:pk>/rotate/", webhooks.webhook_rotate, name="webhook_rotate"),
+    path("webhooks/<int:pk>/enable/", webhooks.webhook_enable, name="webhook_enable"),
+    path("webhooks/<int:pk>/delete/", webhooks.webhook_delete, name="webhook_delete"),
 ]

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.choices import AuditAction
-from accounts.middleware import client_ip
+from accounts.platform.middleware import client_ip
 from accounts.services import audit_record
 
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).

@@ -5,7 +5,7 @@ class PortalConfig(AppConfig):
     name = "portal"
 
     def ready(self):
-        from accounts import audit
+        from accounts.platform import audit
         from portal.records import subjects as record_subjects
         from portal.relationship import receivers as relationship_receivers
         from portal.sync.models import SourceSystem

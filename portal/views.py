@@ -5,7 +5,7 @@ from django.shortcuts import redirect, render
 
 from accounts import selectors as account_selectors
 from accounts.choices import TeamRole, UserKind
-from accounts.page_cache import page_cache
+from accounts.platform.page_cache import page_cache
 from portal.records import selectors as records_selectors
 from portal.relationship import selectors as relationship_selectors
 from portal.timeline import selectors as timeline_selectors

@@ -412,7 +412,7 @@ def sessions_for(user, count: int) -> list[str]:
     from django.utils.crypto import get_random_string
     from django_otp import DEVICE_ID_SESSION_KEY
 
-    from accounts import sessions
+    from accounts.platform import sessions
 
     device = authenticator(user)
     keys = []
@@ -438,7 +438,7 @@ def authenticator(user):
     made as if they had enrolled; None for the others."""
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from accounts import two_factor
+    from accounts.platform import two_factor
 
     if not two_factor.required_for(user):
         return None

@@ -4,14 +4,14 @@
 BENCH_CPU_DIR set; each worker appends one line per request to `<pid>.ms` there, from which
 the benchmark takes the median (a sync worker serves one request at a time, so its
 process CPU time is that request's), with the request's kept-content hits and misses
-(accounts.page_cache.counts) after it."""
+(accounts.platform.page_cache.counts) after it."""
 
 import os
 import time
 
 
 def _cache_counts() -> tuple[int, int]:
-    from accounts import page_cache
+    from accounts.platform import page_cache
 
     counts = page_cache.counts.values()
     return sum(c["hit"] for c in counts), sum(c["miss"] for c in counts)

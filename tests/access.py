@@ -646,7 +646,7 @@ def commitment_of_a(world):
 
 def webhook_of_a(world):
     """A customer admin of A's webhook (to a loopback port nobody listens on)."""
-    from accounts.webhooks import subscription_create
+    from accounts.platform.webhooks import subscription_create
 
     if not hasattr(world, "webhook_a"):
         world.webhook_a = subscription_create(

@@ -12,7 +12,7 @@ from django.test import TestCase, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import page_cache
+from accounts.platform import page_cache
 from accounts.services import api_token_create, invitation_create
 from accounts.tests.two_factor import Client
 from conftest import world_create

@@ -25,9 +25,9 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from accounts import sessions
 from accounts.choices import AuditAction
 from accounts.models import AuditEvent
+from accounts.platform import sessions
 from conftest import PASSWORD
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -21,8 +21,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from accounts import webhooks
 from accounts.models import WebhookDelivery, WebhookSubscription
+from accounts.platform import webhooks
 from tickets.services import ticket_create, ticket_reply, ticket_set_status
 
 ALL_TICKET_EVENTS = [

@@ -15,7 +15,7 @@ class TicketsConfig(AppConfig):
     name = "tickets"
 
     def ready(self):
-        from accounts import audit
+        from accounts.platform import audit
         from tickets.models import Ticket
 
         audit.register(Ticket, ignore=SLA_CLOCK_FIELDS)

@@ -1,7 +1,7 @@
 """The emails of tickets: who is told what when a ticket opens, is answered, resolved,
 nears its SLA, or when an improvement it led to is done.
 
-Each function renders one `Mail` per person and sends them with `accounts.mail.mail_send`
+Each function renders one `Mail` per person and sends them with `accounts.platform.mail.mail_send`
 (each person once per notification key); the Celery tasks in tickets/tasks.py call them.
 Internal notes never leave the building.
 """
@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.template.loader import render_to_string
 
-from accounts.mail import Mail, absolute_url, mail_send
+from accounts.platform.mail import Mail, absolute_url, mail_send
 from accounts.selectors import account_manager_emails
 from tickets import mail_thread
 from tickets.models import Improvement, InboundEmail, Message, Ticket

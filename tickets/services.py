@@ -9,9 +9,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts import outbox, page_cache, webhooks
-from accounts.mail import one_line
 from accounts.models import Organisation, User
+from accounts.platform import outbox, page_cache, webhooks
+from accounts.platform.mail import one_line
 from tickets import signals, sla, subjects, tasks
 from tickets.attachments import CheckedUpload, uploads_check
 from tickets.choices import (
@@ -163,7 +163,8 @@ def ticket_create(
 
 
 def _emit(ticket: Ticket, event: str, **extra) -> None:
-    """Tell the organisation's webhook receivers (accounts.webhooks); never internal notes."""
+    """Tell the organisation's webhook receivers (accounts.platform.webhooks); never
+    internal notes."""
     data = {
         "ticket": {
             "id": ticket.pk,

@@ -1,12 +1,12 @@
 """Celery entry points for tickets: the SLA scan and the emails. Thin: ids in, summary out.
 
 Who is told what lives in tickets/notifications.py; sending, the record that nobody is
-mailed twice and the retry policy in accounts/mail.py.
+mailed twice and the retry policy in accounts/platform/mail.py.
 """
 
 from celery import shared_task
 
-from accounts.mail import MAIL_RETRY
+from accounts.platform.mail import MAIL_RETRY
 
 
 @shared_task

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.choices import Department
 from accounts.decorators import customer_screen, staff_only
-from accounts.page_cache import page_cache, uncached
+from accounts.platform.page_cache import page_cache, uncached
 from config.exports import CHUNK_ROWS, csv_response
 from config.forms import add_service_errors, save_then_redirect
 from config.views import query_without_page

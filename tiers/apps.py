@@ -5,7 +5,7 @@ class TiersConfig(AppConfig):
     name = "tiers"
 
     def ready(self):
-        from accounts import audit
+        from accounts.platform import audit
         from tiers.models import ServiceTier, SlaTarget, TierAssignment
 
         for model in (ServiceTier, SlaTarget, TierAssignment):

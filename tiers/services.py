@@ -7,9 +7,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts import page_cache
 from accounts.choices import AuditAction
 from accounts.models import Organisation, User
+from accounts.platform import page_cache
 from accounts.services import audit_record
 from tiers import ical
 from tiers.models import Holiday, ServiceTier, SupportCalendar, TierAssignment

@@ -84,7 +84,7 @@ class CachedNode(template.Node):
 @register.tag
 def cached(parser, token):
     """`{% cached page_cache %}...{% endcached %}`: the block as kept by the view's
-    `accounts.page_cache.PageCache`; on a miss, rendered with the variables its `fill()`
+    `accounts.platform.page_cache.PageCache`; on a miss, rendered with the variables its `fill()`
     returns. A `{% cached %}` inside another (a fragment htmx also loads alone, included
     in the page) is part of the outer one."""
     try:

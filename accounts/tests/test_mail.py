@@ -6,9 +6,9 @@ from unittest import mock
 import pytest
 from celery import current_app
 
-from accounts import mail
-from accounts.mail import MAIL_RETRY, Mail, PermanentMailError, mail_send
 from accounts.models import SentNotification
+from accounts.platform import mail
+from accounts.platform.mail import MAIL_RETRY, Mail, PermanentMailError, mail_send
 from accounts.services import invitation_create
 from accounts.tasks import invitation_send
 

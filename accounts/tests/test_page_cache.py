@@ -1,4 +1,4 @@
-"""Kept page content (accounts.page_cache): served again only while nothing it shows has
+"""Kept page content (accounts.platform.page_cache): served again only while nothing it shows has
 changed. Each test warms a page, writes through the services, and reads the page once."""
 
 import pytest
@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from accounts import page_cache
+from accounts.platform import page_cache
 from portal.relationship import services as relationship_services
 from tickets import services as ticket_services
 from tickets.models import Ticket

@@ -12,9 +12,9 @@ from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts import two_factor
 from accounts.choices import AuditAction
 from accounts.models import AuditEvent
+from accounts.platform import two_factor
 from accounts.services import api_token_create
 from accounts.tests.factories import PASSWORD
 from accounts.tests.two_factor import authenticator_of, next_code, totp_code

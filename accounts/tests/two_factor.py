@@ -14,7 +14,7 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts import two_factor
+from accounts.platform import two_factor
 
 
 def authenticator_of(user) -> TOTPDevice:

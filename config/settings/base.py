@@ -58,7 +58,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "accounts.middleware.SessionRefreshMiddleware",
+    "accounts.platform.middleware.SessionRefreshMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -66,12 +66,13 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "accounts.middleware.CurrentOrganisationMiddleware",
-    "accounts.middleware.ViewAsAuditMiddleware",
-    "accounts.middleware.AuditContextMiddleware",
-    "accounts.middleware.NoStoreMiddleware",
-    # Who must use two-factor sign-in can do nothing else until they have (accounts/two_factor.py).
-    "accounts.middleware.TwoFactorMiddleware",
+    "accounts.platform.middleware.CurrentOrganisationMiddleware",
+    "accounts.platform.middleware.ViewAsAuditMiddleware",
+    "accounts.platform.middleware.AuditContextMiddleware",
+    "accounts.platform.middleware.NoStoreMiddleware",
+    # Who must use two-factor sign-in can do nothing else until they have
+    # (accounts/platform/two_factor.py).
+    "accounts.platform.middleware.TwoFactorMiddleware",
     # Last: turns a lockout flagged during authenticate() into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -89,7 +90,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "accounts.context_processors.portal_context",
+                "accounts.platform.context_processors.portal_context",
             ],
         },
     },
@@ -145,8 +146,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True  # a good login forgets the earlier typos
 # Our forms (and authenticate() calls) pass the email as `username`.
 AXES_USERNAME_FORM_FIELD = "username"
-AXES_USERNAME_CALLABLE = "accounts.audit.login_username"
-AXES_LOCKOUT_CALLABLE = "accounts.views.login_locked_out"
+AXES_USERNAME_CALLABLE = "accounts.platform.audit.login_username"
+AXES_LOCKOUT_CALLABLE = "accounts.views.sign_in.login_locked_out"
 # Logins are in the audit trail's sessions and Django's last_login; axes keeps failures only.
 AXES_DISABLE_ACCESS_LOG = True
 # The client address: REMOTE_ADDR, or behind N trusted proxies the Nth address from
@@ -155,7 +156,7 @@ AXES_IPWARE_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0) or None
 AXES_IPWARE_META_PRECEDENCE_ORDER = (
     ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
 )
-# A wrong second-factor code is a failed login too (accounts/two_factor.py); axes keeps the
+# A wrong second-factor code is a failed login too (accounts/platform/two_factor.py); axes keeps the
 # posted form of failures, so the codes tried are masked like passwords.
 AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "code"]
 
@@ -188,7 +189,7 @@ INVITATION_VALID_DAYS = env_int("INVITATION_VALID_DAYS", 7)
 
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 60 * 60 * 8)
 # The age counts from the last request (expiry on inactivity), the expiry written at most
-# this often (accounts.middleware.SessionRefreshMiddleware), not on every request.
+# this often (accounts.platform.middleware.SessionRefreshMiddleware), not on every request.
 SESSION_REFRESH_SECONDS = env_int("SESSION_REFRESH_SECONDS", 60)
 SESSION_COOKIE_HTTPONLY = True
 # Nothing in our pages reads the CSRF cookie from JavaScript: forms carry the token.
@@ -227,7 +228,7 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 # Ticket attachments: stored under MEDIA_ROOT (never under static), served through the policy.
 TICKET_ATTACHMENT_MAX_BYTES = env_int("TICKET_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
 
-# Outbound webhooks (accounts/webhooks.py, docs/api.md). Deliveries go only to public
+# Outbound webhooks (accounts/platform/webhooks.py, docs/api.md). Deliveries go only to public
 # addresses; WEBHOOK_ALLOWED_NETWORKS (CIDRs, comma-separated) lets some internal ones
 # through, e.g. a receiver on the intranet, or loopback in the tests.
 WEBHOOK_ALLOWED_NETWORKS = env_list("WEBHOOK_ALLOWED_NETWORKS")
@@ -313,7 +314,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
         "options": {"expires": 3300},
     },
-    # Work kept in the outbox while Redis was down (accounts/outbox.py).
+    # Work kept in the outbox while Redis was down (accounts/platform/outbox.py).
     "outbox-relay": {
         "task": "accounts.tasks.outbox_relay",
         "schedule": float(env_int("OUTBOX_RELAY_SECONDS", 30)),
@@ -343,7 +344,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 6 * 3600.0,
         "options": {"expires": 3 * 3600},
     },
-    # Webhook deliveries due (a retry after its back-off, or a task lost): accounts/webhooks.py.
+    # Webhook deliveries due (a retry after its back-off, or a task lost):
+    # accounts/platform/webhooks.py.
     "webhooks-due": {
         "task": "accounts.tasks.webhooks_due",
         "schedule": 30.0,
@@ -363,7 +365,7 @@ HEARTBEAT_SECONDS = env_int("HEARTBEAT_SECONDS", 15)  # how often each writes it
 
 # A Redis that hangs instead of refusing costs a request at most this long per call (the
 # cache, the broker's publish): then the page is built without it and the work waits in
-# the outbox (accounts/outbox.py). Redis answers in well under a millisecond when well.
+# the outbox (accounts/platform/outbox.py). Redis answers in well under a millisecond when well.
 REDIS_SOCKET_TIMEOUT = env_int("REDIS_SOCKET_TIMEOUT_MS", 250) / 1000
 if REDIS_URL:
     CACHES = {
@@ -384,7 +386,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS |= {
     "socket_timeout": REDIS_SOCKET_TIMEOUT,
     "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
 }
-# Kept page content (accounts/page_cache.py): off builds every page on every request,
+# Kept page content (accounts/platform/page_cache.py): off builds every page on every request,
 # which is what the page budget is measured on (docs/benchmarks.md). Off by default
 # without Redis: an in-process cache would not see the writes of another process (a
 # `manage.py sync`, the mailbox poll) and would serve what they changed for a minute.
@@ -428,7 +430,7 @@ PDF_FONT_PATH = env_str("PDF_FONT_PATH", "/usr/share/fonts/truetype/dejavu/DejaV
 # The API (/api/v1/, docs/api.md): personal tokens or the browser session.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "accounts.authentication.ApiTokenAuthentication",  # first: a 401 names the scheme
+        "accounts.platform.authentication.ApiTokenAuthentication",  # first: a 401 names the scheme
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

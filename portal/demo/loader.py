@@ -15,9 +15,9 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services as account_services
-from accounts import two_factor
 from accounts.choices import Department, LifecycleStage, MembershipRole, TeamRole, UserKind
 from accounts.models import Organisation, User
+from accounts.platform import two_factor
 from portal.demo import estate, legacy_api
 from portal.demo.two_factor import DEMO_KEY, DEVICE_NAME
 from portal.relationship import services as relationship_services

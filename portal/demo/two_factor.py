@@ -1,6 +1,6 @@
 """The demo staff's authenticator: one published key, so the demo can be tried without a phone.
 
-Staff must sign in with a second factor (accounts/two_factor.py). In the demo every staff
+Staff must sign in with a second factor (accounts/platform/two_factor.py). In the demo every staff
 member's authenticator holds this key: add it to an authenticator app, or print the code of
 the moment with `python manage.py demo_code`. Like the demo password it is public: never
 load the demo into a portal that holds real data.

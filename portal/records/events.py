@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.db.models import Model
 from django.db.models.expressions import RawSQL
 
-from accounts import webhooks
+from accounts.platform import webhooks
 from portal.records.models import Invoice, Order, Shipment
 
 Event = webhooks.WebhookEvent

@@ -8,8 +8,8 @@ from django.utils.text import slugify
 
 from accounts.choices import AuditAction
 from accounts.decorators import customer_screen
-from accounts.middleware import client_ip
-from accounts.page_cache import page_cache
+from accounts.platform.middleware import client_ip
+from accounts.platform.page_cache import page_cache
 from accounts.services import audit_record
 from config.views import page_or_fragment, query_without_page
 from portal.records import selectors

@@ -2,7 +2,7 @@
 
 from django.contrib import admin, messages
 
-from accounts import outbox
+from accounts.platform import outbox
 from portal.relationship import tasks
 from portal.relationship.models import (
     Commitment,

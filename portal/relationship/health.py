@@ -26,9 +26,9 @@ from django.db.models.functions import TruncDate
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
-from accounts import page_cache
 from accounts.choices import LifecycleStage
 from accounts.models import Organisation
+from accounts.platform import page_cache
 from portal.records.models import (
     UNPAID,
     Invoice,

@@ -1,6 +1,6 @@
 """The emails of the relationship: the executive-sponsor promise lapsed.
 
-Rendered one `Mail` per person and sent with `accounts.mail.mail_send` (each person once
+Rendered one `Mail` per person and sent with `accounts.platform.mail.mail_send` (each person once
 per lapse); the Celery task portal.tasks.notify_sponsor_lapses calls this.
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from django.template.loader import render_to_string
 
 from accounts.choices import TeamRole
-from accounts.mail import Mail, absolute_url, mail_send
+from accounts.platform.mail import Mail, absolute_url, mail_send
 from accounts.selectors import account_manager_emails
 from portal.relationship.models import SponsorLapse
 

@@ -11,9 +11,10 @@ from django.db.models import (
 )
 from django.utils import timezone
 
-from accounts import outbox, page_cache, policy
+from accounts import policy
 from accounts.choices import AuditAction, LifecycleStage
 from accounts.models import Membership, Organisation, User, staff_q
+from accounts.platform import outbox, page_cache
 from accounts.services import audit_record
 from portal.relationship import selectors, tasks
 from portal.relationship.choices import (

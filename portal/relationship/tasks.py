@@ -5,7 +5,7 @@ already queued carry."""
 
 from celery import shared_task
 
-from accounts.mail import MAIL_RETRY
+from accounts.platform.mail import MAIL_RETRY
 
 
 @shared_task(name="portal.tasks.health_compute")

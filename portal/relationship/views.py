@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from accounts import selectors as account_selectors
 from accounts.decorators import customer_screen, staff_only
-from accounts.page_cache import page_cache
+from accounts.platform.page_cache import page_cache
 from config.forms import save_then_redirect
 from portal.relationship import health, selectors, services
 from portal.relationship.forms import CommitmentForm, EngagementForm

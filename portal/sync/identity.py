@@ -16,9 +16,9 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts import page_cache, webhooks
 from accounts.choices import AuditAction
 from accounts.models import AuditEvent, Organisation, User
+from accounts.platform import page_cache, webhooks
 from accounts.policy import may_decide_identity, may_match_identities
 from accounts.services import audit_record
 from portal.records.models import (

@@ -31,7 +31,7 @@ from django.db import (
 from django.db import connection as db_connection
 from django.utils import timezone
 
-from accounts import page_cache
+from accounts.platform import page_cache
 from portal.records import events as record_events
 from portal.records.models import Invoice, Order, OrderLine, Shipment
 from portal.sync import identity

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.utils import timezone
 
-from accounts import outbox
+from accounts.platform import outbox
 from portal.sync import runs
 from portal.sync.models import SourceSystem
 

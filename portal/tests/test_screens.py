@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import page_cache
+from accounts.platform import page_cache
 from portal.records.models import Invoice, Order, Shipment
 from portal.tests.records import add_orders
 from portal.timeline.models import TimelineEvent

@@ -5,7 +5,7 @@ signals from their services and the portal writes its own table here, in the
 same transaction.
 """
 
-from accounts import page_cache
+from accounts.platform import page_cache
 from portal.timeline.models import TimelineEvent, TimelineKind
 from portal.timeline.services import timeline_record
 from tickets.signals import improvement_done

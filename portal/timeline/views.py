@@ -1,7 +1,7 @@
 """The customer's timeline."""
 
 from accounts.decorators import customer_screen
-from accounts.page_cache import page_cache
+from accounts.platform.page_cache import page_cache
 from config.views import page_or_fragment
 from portal.timeline import selectors
 

@@ -8,7 +8,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
 
-from accounts.page_cache import page_cache
+from accounts.platform.page_cache import page_cache
 from portal.value import fit, selectors
 from portal.value.forms import ValuePeriodForm
 from portal.value.svg import pareto_chart

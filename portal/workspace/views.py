@@ -7,7 +7,7 @@ from django.utils import timezone
 from accounts import selectors as account_selectors
 from accounts.choices import LifecycleStage
 from accounts.decorators import staff_only
-from accounts.page_cache import page_cache
+from accounts.platform.page_cache import page_cache
 from config.views import query_without_page
 from portal.relationship import health
 from portal.relationship import selectors as relationship_selectors

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from accounts.mail import one_line
+from accounts.platform.mail import one_line
 from tickets.inbound import email_receive
 from tickets.mail_automatic import automatic_reason
 from tickets.mail_text import without_quote

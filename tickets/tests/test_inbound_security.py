@@ -10,7 +10,7 @@ from email.header import Header
 import pytest
 from django.db import connection
 
-from accounts.mail import Mail, mail_send
+from accounts.platform.mail import Mail, mail_send
 from tickets import notifications, services
 from tickets.choices import InboundOutcome
 from tickets.inbound import email_receive

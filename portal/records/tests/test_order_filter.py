@@ -11,7 +11,7 @@ from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from accounts import page_cache
+from accounts.platform import page_cache
 from accounts.services import api_token_create
 from accounts.tests.two_factor import Client
 from portal.tests.records import add_orders

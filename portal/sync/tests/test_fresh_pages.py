@@ -1,12 +1,12 @@
-"""Kept pages (accounts.page_cache) after the sync's writes: a batch, a match and its undo
+"""Kept pages (accounts.platform.page_cache) after the sync's writes: a batch, a match and its undo
 show on the very next request of a page the customer had open."""
 
 from datetime import timedelta
 
 from django.urls import reverse
 
-from accounts import page_cache
 from accounts.models import AuditEvent
+from accounts.platform import page_cache
 from accounts.tests.test_page_cache import _request, pinned_clock, warm  # noqa: F401
 from portal.sync import identity
 from portal.sync.tests.legacy import T0, sync

@@ -10,7 +10,7 @@ organisation that requires it (`Organisation.requires_two_factor`, set by its cu
 admins), from their next sign-in. Other customers may turn it on. Whoever has an
 authenticator gives a code after the password at every sign-in (the login logs them in only
 then); whoever must but has none is signed in to enrol and can do nothing else
-(`accounts.middleware.TwoFactorMiddleware`).
+(`accounts.platform.middleware.TwoFactorMiddleware`).
 
 Wrong codes are failed logins: each is announced as Django's `user_login_failed` with the
 credentials the password step gives axes (the email), so they count towards the same lock of
@@ -178,8 +178,8 @@ def two_factor_reset(*, user: User, by: User | None, ip_address: str | None = No
     """An admin removes a person's authenticator and recovery codes (a lost phone) and ends
     their sessions: they sign in with their password again and, where it is required, set
     up a new authenticator before anything else."""
+    from accounts.platform.sessions import user_sessions_end
     from accounts.services import audit_record
-    from accounts.sessions import user_sessions_end
 
     _devices_delete(user)
     user_sessions_end(user=user)
@@ -293,7 +293,7 @@ def second_factor_passed(request, *, user: User, device: Device, backend: str | 
     """Sign the person in (when so far only their password was given: `backend` is the one
     that checked it) and mark the session verified by `device`, as django-otp does.
     Returns what to tell them."""
-    from accounts.middleware import client_ip
+    from accounts.platform.middleware import client_ip
     from accounts.services import audit_record
 
     if backend is not None:

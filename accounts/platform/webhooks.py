@@ -2,7 +2,7 @@
 
 Why here, in the lowest app: every app above (tickets, portal's sync, identity matching)
 reports its events by calling `event_emit` / `events_emit` at the point where its service
-makes the change, the way they already call `accounts.outbox`. The layers stay one-way
+makes the change, the way they already call `accounts.platform.outbox`. The layers stay one-way
 (nothing here imports an app above), and the sync reports the rows a batch wrote from its
 own results (no model signals: it writes in bulk).
 
@@ -45,8 +45,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 from standardwebhooks import Webhook
 
-from accounts import outbox, tasks
+from accounts import tasks
 from accounts.models import Organisation, User, WebhookDelivery, WebhookSubscription
+from accounts.platform import outbox
 
 logger = logging.getLogger(__name__)
 

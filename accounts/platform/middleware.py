@@ -18,9 +18,10 @@ from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django_htmx.http import HttpResponseClientRedirect
 
-from accounts import audit, policy, sessions
+from accounts import policy
 from accounts.choices import AuditAction
 from accounts.models import Organisation
+from accounts.platform import audit, sessions
 from accounts.selectors import customer_organisations
 
 SESSION_ORGANISATION = "organisation_id"
@@ -56,7 +57,7 @@ def _resolve(request) -> tuple[Organisation | None, bool]:
 
 class SessionRefreshMiddleware:
     """A signed-in session's expiry moves with use, written at most once a minute
-    (accounts.sessions): saving it on every request (SESSION_SAVE_EVERY_REQUEST) cost each
+    (accounts.platform.sessions): saving it on every request (SESSION_SAVE_EVERY_REQUEST) cost each
     page an UPDATE in a transaction of its own."""
 
     def __init__(self, get_response):
@@ -112,7 +113,8 @@ class ViewAsAuditMiddleware:
 
 
 class AuditContextMiddleware:
-    """Record changes made while serving a request are attributed to its user (accounts.audit)."""
+    """Record changes made while serving a request are attributed to its user
+    (accounts.platform.audit)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -175,7 +177,7 @@ class TwoFactorMiddleware:
         return self.get_response(request)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
-        from accounts import two_factor
+        from accounts.platform import two_factor
 
         user = request.user
         if not user.is_authenticated or user.is_verified():

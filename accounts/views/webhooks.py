@@ -11,10 +11,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from accounts import policy, webhooks
+from accounts import policy
 from accounts.decorators import customer_screen
 from accounts.forms import WebhookForm
 from accounts.models import WebhookSubscription
+from accounts.platform import webhooks
 from config.forms import save_then_redirect
 
 SESSION_NEW_SECRET = "webhook_new_secret"  # noqa: S105 (a session key)

@@ -12,9 +12,9 @@ from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from accounts import audit
 from accounts.models import ApiToken, User
-from accounts.tokens import token_hash
+from accounts.platform import audit
+from accounts.platform.tokens import token_hash
 
 # Writing last_used_at on every request would add a write to every read.
 LAST_USED_PRECISION = timedelta(minutes=1)

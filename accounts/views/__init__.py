@@ -1,0 +1,1 @@
+"""accounts' pages, one module per subject."""
