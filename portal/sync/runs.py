@@ -269,9 +269,12 @@ def runs_of_task_end(*, task_id: str, error: str) -> int:
 
 
 def _map(plan: Plan, run: SyncRun, records: list[dict], label: str, mapping: Mapping):
-    """Typed rows by external id (the last one wins) and the quarantined records."""
+    """Typed rows by external id (the last one wins), the quarantined records, and what
+    those still say (the fields that read: their customer reaches the review queue even
+    when every record of it is quarantined)."""
     rows: dict[str, dict] = {}
     bad: list[QuarantinedRecord] = []
+    strays: list[dict] = []
     key_column = mapping.column_of("external_id")
     for raw in records:
         try:
@@ -287,11 +290,12 @@ def _map(plan: Plan, run: SyncRun, records: list[dict], label: str, mapping: Map
                     label=label[:300],
                 )
             )
+            strays.append(mapping.apply_partial(raw) | {RAW: raw})
         else:
             values[RAW] = raw  # for keys quoted anywhere in it (identity.resolve)
             values[DELETED] = bool(plan.deletion) and plan.deletion.is_deleted(raw)
             rows[str(values["external_id"])] = values
-    return rows, bad
+    return rows, bad, strays
 
 
 def _quarantine(plan: Plan, bad: list[QuarantinedRecord], *, landed: list[str], now) -> None:
@@ -305,14 +309,16 @@ def _quarantine(plan: Plan, bad: list[QuarantinedRecord], *, landed: list[str], 
     QuarantinedRecord.objects.bulk_create(bad)
 
 
-def _organisations(plan: Plan, rows: dict[str, dict]) -> dict:
-    """{customer id: organisation id or None} for the customers of a batch."""
+def _organisations(plan: Plan, rows: dict[str, dict], strays: list[dict] = ()) -> dict:
+    """{customer id: organisation id or None} for the customers of a batch, including
+    those only `strays` (its quarantined records) name."""
     key = CUSTOMER_KEY.get(plan.source.entity)
     if key is None:
         return {}
     ours = plan.source.config.get("customer_ids_are_ours", False)
     customers, records = {}, {}
-    for values in rows.values():
+    # Landed records come last: what they say of a customer wins over a quarantined one.
+    for values in [*strays, *rows.values()]:
         if not values.get(key):
             continue  # a shipment that does not name its customer follows its order
         cid = str(values[key])
@@ -423,8 +429,8 @@ def land(
     # What the steps below leave of the transaction is its bookkeeping and the commit.
     with times.phase("commit"), transaction.atomic():
         with times.phase("map"):
-            rows, bad = _map(plan, run, batch.records, batch.label, mapping)
-            organisations = _organisations(plan, rows)
+            rows, bad, strays = _map(plan, run, batch.records, batch.label, mapping)
+            organisations = _organisations(plan, rows, strays)
         with times.phase("rows+hash"):
             tuples = _rows(plan, rows, organisations, now)
         with times.phase("write"):
