@@ -16,7 +16,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import psycopg
 from django.conf import settings
@@ -660,7 +660,7 @@ def looked_back(cursor: str, config: dict) -> str | None:
     earlier = moment - timedelta(minutes=minutes)
     if len(cursor) == 10:  # a date
         return earlier.date().isoformat()
-    return iso_like(earlier.astimezone(UTC) if earlier.tzinfo else earlier, cursor)
+    return iso_like(earlier, cursor)  # in the cursor's own offset, as its column writes it
 
 
 def source_connector(source: SourceSystem, *, look_only: bool = False):
