@@ -32,8 +32,8 @@ CURRENCIES = frozenset(_CURRENCY_CODES.split())
 COMMON_KEYS = frozenset({"from", "type", "required", "default", "null_values"})
 # How a number's text is written (portal/sync/numbers.py).
 NUMBER_STYLE_KEYS = frozenset(
-    {"decimal_comma", "locale", "decimal", "thousands", "strip", "negative_parentheses",
-     "trailing_minus"}
+    {"decimal_comma", "locale", "decimal", "thousands", "grouping", "strip",
+     "negative_parentheses", "trailing_minus"}
 )  # fmt: skip
 TYPE_KEYS: dict[str, frozenset[str]] = {
     "str": frozenset({"max_length"}),
@@ -50,7 +50,7 @@ ALL_KEYS = COMMON_KEYS.union(*TYPE_KEYS.values())
 # What operators write for a key we spell otherwise: named in the error with our spelling.
 SPEC_SYNONYMS = {
     "thousands_separator": "thousands", "thousand_separator": "thousands",
-    "group_separator": "thousands", "grouping": "thousands", "separator": "thousands",
+    "group_separator": "thousands", "digit_grouping": "grouping", "separator": "thousands",
     "decimal_separator": "decimal", "decimal_point": "decimal", "decimal_mark": "decimal",
     "parentheses": "negative_parentheses", "accounting": "negative_parentheses",
     "negative_brackets": "negative_parentheses", "currency_symbol": "strip",

@@ -391,6 +391,24 @@ class Mapping:
             out[name] = result
         return out
 
+    def apply_partial(self, raw: dict) -> dict:
+        """Typed values of the fields that read, for a record `apply` refused: what a
+        quarantined record still says (of its customer, for one)."""
+        out = {}
+        for name, column, convert, _required, _default in self._plan:
+            value = raw.get(column, ABSENT)
+            if value is ABSENT and "." in column:
+                value = walk(raw, column)
+            if value is ABSENT or value is None or value == "":
+                continue
+            try:
+                result = convert(value)
+            except (Invalid, ValueError, TypeError, ArithmeticError):
+                continue
+            if result is not MISSING:
+                out[name] = result
+        return out
+
 
 def did_you_mean(keys: Iterable[str], known: Iterable[str] = ALL_KEYS, synonyms=None) -> str:
     """' (did you mean ...)' for unknown keys an operator would reasonably try, or ''."""

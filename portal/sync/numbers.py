@@ -24,11 +24,9 @@ from babel.numbers import get_decimal_symbol, get_group_symbol
 
 from portal.sync.converters import CURRENCIES, SpecProblem
 
-# Keys of a number field's spec that say how its text is written.
-STYLE_KEYS = frozenset(
-    {"decimal_comma", "locale", "decimal", "thousands", "strip", "negative_parentheses",
-     "trailing_minus"}
-)  # fmt: skip
+# Digits per group, nearest the decimal mark first, then the rest: threes almost
+# everywhere; Indian numbering (en_IN, hi_IN) writes 12,34,567.89 (lakh and crore).
+GROUPINGS = {"thousands": (3, 3), "indian": (3, 2)}
 
 # Spaces that group digits: space, no-break (U+00A0), narrow no-break (U+202F, CLDR's for
 # French), thin (U+2009) and figure (U+2007) spaces. Exports mix them: one stands for all.
@@ -41,18 +39,13 @@ GROUP_CHOICES = SPACES + APOSTROPHES + ".,_\u066c"
 Reader = Callable[[str], Decimal]
 
 
-def has_style(spec: dict) -> bool:
-    """Whether the spec says anything about how numbers are written beyond the default."""
-    return any(key in spec for key in STYLE_KEYS - {"decimal_comma"})
-
-
 def number_reader(spec: dict) -> tuple[Reader, str]:
     """The reader of a number field's text, and an example of what it expects."""
     decimal_mark, groups, locale = _marks(spec)
     parentheses = _flag(spec, "negative_parentheses")
     trailing = _flag(spec, "trailing_minus")
     affixes = _affixes(spec.get("strip"), locale)
-    core = _core_pattern(decimal_mark, groups)
+    core = _core_pattern(decimal_mark, groups, _grouping(spec, locale))
     canonical = dict.fromkeys(SPACES, " ") | {"\u2019": "'"}
     translation = str.maketrans(canonical) if groups else None
 
@@ -140,14 +133,34 @@ def _canonical_group(char: str) -> str:
     return " " if char in SPACES else "'" if char in APOSTROPHES else char
 
 
-def _core_pattern(decimal_mark: str, groups: str) -> re.Pattern:
-    """Digits, grouped by threes with one separator throughout (or not at all), and a
-    fraction after the decimal mark."""
+def _grouping(spec: dict, locale: Locale | None) -> tuple[int, int]:
+    """(primary, secondary) digits per group: `grouping` by name, else the locale's."""
+    if "grouping" in spec:
+        name = spec["grouping"]
+        if name not in GROUPINGS:
+            raise SpecProblem(
+                f"'grouping' must be one of {', '.join(map(repr, GROUPINGS))}, got {name!r}"
+            )
+        return GROUPINGS[name]
+    if locale is not None:
+        primary, secondary = locale.decimal_formats[None].grouping
+        if (primary, secondary) in GROUPINGS.values():
+            return primary, secondary
+    return GROUPINGS["thousands"]
+
+
+def _core_pattern(decimal_mark: str, groups: str, grouping: tuple[int, int]) -> re.Pattern:
+    """Digits, grouped (by threes, or as `grouping` says) with one separator throughout
+    or not at all, and a fraction after the decimal mark."""
     mark = re.escape(decimal_mark)
     whole = r"[0-9]+"
     if groups:
         separator = f"[{re.escape(groups)}]"
-        whole = rf"[0-9]{{1,3}}(?P<sep>{separator})[0-9]{{3}}(?:(?P=sep)[0-9]{{3}})*|[0-9]+"
+        primary, secondary = grouping
+        whole = (
+            rf"[0-9]{{1,{secondary}}}(?P<sep>{separator})(?:[0-9]{{{secondary}}}(?P=sep))*"
+            rf"[0-9]{{{primary}}}|[0-9]+"
+        )
     fraction = rf"(?:{mark}(?P<fraction>[0-9]*))?"
     return re.compile(rf"(?:(?P<whole>{whole}){fraction}|{mark}(?P<only>[0-9]+))")
 

@@ -16,7 +16,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import psycopg
 from django.conf import settings
@@ -239,9 +239,12 @@ def runs_of_task_end(*, task_id: str, error: str) -> int:
 
 
 def _map(plan: Plan, run: SyncRun, records: list[dict], label: str, mapping: Mapping):
-    """Typed rows by external id (the last one wins) and the quarantined records."""
+    """Typed rows by external id (the last one wins), the quarantined records, and what
+    those still say (the fields that read: their customer reaches the review queue even
+    when every record of it is quarantined)."""
     rows: dict[str, dict] = {}
     bad: list[QuarantinedRecord] = []
+    strays: list[dict] = []
     key_column = mapping.column_of("external_id")
     for raw in records:
         try:
@@ -257,11 +260,12 @@ def _map(plan: Plan, run: SyncRun, records: list[dict], label: str, mapping: Map
                     label=label[:300],
                 )
             )
+            strays.append(mapping.apply_partial(raw) | {RAW: raw})
         else:
             values[RAW] = raw  # for keys quoted anywhere in it (identity.resolve)
             values[DELETED] = bool(plan.deletion) and plan.deletion.is_deleted(raw)
             rows[str(values["external_id"])] = values
-    return rows, bad
+    return rows, bad, strays
 
 
 def _quarantine(plan: Plan, bad: list[QuarantinedRecord], *, landed: list[str], now) -> None:
@@ -275,14 +279,16 @@ def _quarantine(plan: Plan, bad: list[QuarantinedRecord], *, landed: list[str], 
     QuarantinedRecord.objects.bulk_create(bad)
 
 
-def _organisations(plan: Plan, rows: dict[str, dict]) -> dict:
-    """{customer id: organisation id or None} for the customers of a batch."""
+def _organisations(plan: Plan, rows: dict[str, dict], strays: list[dict] = ()) -> dict:
+    """{customer id: organisation id or None} for the customers of a batch, including
+    those only `strays` (its quarantined records) name."""
     key = ENTITIES[plan.source.entity].customer_key
     if key is None:
         return {}
     ours = plan.source.config.get("customer_ids_are_ours", False)
     customers, records = {}, {}
-    for values in rows.values():
+    # Landed records come last: what they say of a customer wins over a quarantined one.
+    for values in [*strays, *rows.values()]:
         if not values.get(key):
             continue  # a shipment that does not name its customer follows its order
         cid = str(values[key])
@@ -394,8 +400,8 @@ def land(
     # What the steps below leave of the transaction is its bookkeeping and the commit.
     with times.phase("commit"), transaction.atomic():
         with times.phase("map"):
-            rows, bad = _map(plan, run, batch.records, batch.label, mapping)
-            organisations = _organisations(plan, rows)
+            rows, bad, strays = _map(plan, run, batch.records, batch.label, mapping)
+            organisations = _organisations(plan, rows, strays)
         with times.phase("rows+hash"):
             tuples = _rows(plan, rows, organisations, now)
         with times.phase("write"):
@@ -630,7 +636,7 @@ def looked_back(cursor: str, config: dict) -> str | None:
     earlier = moment - timedelta(minutes=minutes)
     if len(cursor) == 10:  # a date
         return earlier.date().isoformat()
-    return iso_like(earlier.astimezone(UTC) if earlier.tzinfo else earlier, cursor)
+    return iso_like(earlier, cursor)  # in the cursor's own offset, as its column writes it
 
 
 def source_connector(source: SourceSystem, *, look_only: bool = False):

@@ -8,20 +8,28 @@ the encoding its BOM names, reads workbooks with openpyxl, and names a file it c
 read for what it is ("report.pdf is a PDF") instead of reporting its lines as the
 wrong shape.
 
-Workbooks are read with openpyxl in read-only mode, which streams rows from the zip
-(memory stays flat however long the sheet): the sheet named by ``sheet`` (default the
-first), the header on row ``header_row`` (default 1; rows above it, a report's title,
-are skipped). Cells come as Python values: text, int, float (a whole float as int),
-datetime; empty cells as "".
+Workbooks are read with openpyxl in read-only mode, streaming rows from the zip with
+memory that stays flat however long the sheet (see "Streaming with flat memory"): the
+sheet named by ``sheet`` (default the first), the header on row ``header_row`` (default
+1; rows above it, a report's title, are skipped). Cells come as Python values: text,
+int, float (a whole float as int), datetime; empty cells as "".
 """
 
 from __future__ import annotations
 
+import functools
+import sqlite3
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from openpyxl.cell.text import Text
+from openpyxl.reader.excel import ExcelReader
+from openpyxl.worksheet._reader import DATA_TAG, ROW_TAG, WorkSheetParser
+from openpyxl.xml.constants import SHARED_STRINGS, SHEET_MAIN_NS
+from openpyxl.xml.functions import iterparse
 
 from portal.sync.base import PermanentError, ShapeError, TransientError
 
@@ -128,14 +136,14 @@ def _same_family(bom_encoding: str, configured: str) -> bool:
 def workbook_rows(path: Path, *, sheet: str | None, header_row: int) -> Iterator[Any]:
     """(header, records) of a workbook's sheet, streamed; a ShapeError naming the sheets
     when the one asked for is not there."""
-    from openpyxl import load_workbook
-
     try:
-        book = load_workbook(path, read_only=True, data_only=True)
+        reader = _WorkbookReader(path, read_only=True, data_only=True)
+        reader.read()
     except (zipfile.BadZipFile, KeyError, ValueError) as error:
         raise ShapeError(f"{path.name} is not a readable Excel workbook: {error}") from error
     except OSError as error:
         raise TransientError(f"could not read {path.name}: {error}") from error
+    book = reader.wb
     try:
         if sheet is None:
             worksheet = book.worksheets[0]
@@ -145,12 +153,129 @@ def workbook_rows(path: Path, *, sheet: str | None, header_row: int) -> Iterator
             raise ShapeError(
                 f"{path.name} has no sheet {sheet!r}; its sheets: {', '.join(book.sheetnames)}"
             )
-        rows = worksheet.iter_rows(min_row=header_row, values_only=True)
-        header = _header(next(rows, None), path.name, header_row)
+        rows = _sheet_rows(book, worksheet, header_row)
+        number, first = next(rows, (header_row, None))
+        header = _header(first if number == header_row else None, path.name, header_row)
         yield header
-        yield from _records(rows, header, path.name, header_row)
+        yield from _records(rows, header, path.name)
     finally:
         book.close()
+        reader.shared_strings.close()
+
+
+# --- Streaming with flat memory ------------------------------------------------------------
+# openpyxl's read-only mode streams a sheet's rows, but keeps two things that grow with the
+# sheet: the whole shared-strings table (Excel writes every text cell there), and each
+# parsed row's emptied XML element (about 90 bytes a row). The reader below is openpyxl's
+# with those two replaced, so a 100,000-row sheet reads in the memory of a 10,000-row one
+# (`make bench BENCH_ARGS=xlsx`). It uses openpyxl internals: the version is pinned to 3.1.
+
+
+class _WorkbookReader(ExcelReader):
+    """openpyxl's reader with our SharedStrings for its list."""
+
+    def read_strings(self) -> None:
+        part = self.package.find(SHARED_STRINGS)
+        self.shared_strings = SharedStrings()
+        if part is not None:
+            with self.archive.open(part.PartName[1:]) as source:
+                self.shared_strings.read(source)
+
+
+class SharedStrings(Sequence):
+    """A workbook's shared strings: a list while small; past IN_MEMORY of them, a temporary
+    SQLite file (deleted on close) with a bounded cache in front, as sheets refer to the
+    same customer names again and again."""
+
+    IN_MEMORY = 20_000
+    CACHED = 4_096
+
+    def __init__(self) -> None:
+        self._strings: list[str] = []
+        self._database: sqlite3.Connection | None = None
+        self._count = 0
+        self._lookup = functools.lru_cache(maxsize=self.CACHED)(self._select)
+
+    def read(self, source) -> None:
+        item = f"{{{SHEET_MAIN_NS}}}si"
+        events = iterparse(source, events=("start", "end"))
+        _, root = next(events)
+        for event, element in events:
+            if event == "end" and element.tag == item:
+                self._append(Text.from_tree(element).content.replace("x005F_", ""))
+                root.clear()  # the parsed <si>: without this the tree keeps them all
+        self._flush()
+
+    def _append(self, text: str) -> None:
+        self._strings.append(text)
+        self._count += 1
+        if len(self._strings) >= self.IN_MEMORY:
+            self._flush(spill=True)
+
+    def _flush(self, *, spill: bool = False) -> None:
+        if self._database is None and not spill:
+            return
+        if self._database is None:
+            self._database = sqlite3.connect("")  # a temporary file, deleted on close
+            self._database.execute("CREATE TABLE strings (n INTEGER PRIMARY KEY, text TEXT)")
+        first = self._count - len(self._strings)
+        self._database.executemany(
+            "INSERT INTO strings VALUES (?, ?)", enumerate(self._strings, start=first)
+        )
+        self._strings = []
+
+    def _select(self, index: int) -> str:
+        row = self._database.execute("SELECT text FROM strings WHERE n = ?", (index,)).fetchone()
+        if row is None:
+            raise IndexError(index)
+        return row[0]
+
+    def __getitem__(self, index):
+        if self._database is None:
+            return self._strings[index]
+        if not 0 <= index < self._count:
+            raise IndexError(index)
+        return self._lookup(index)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def close(self) -> None:
+        if self._database is not None:
+            self._database.close()
+            self._database = None
+
+
+def _sheet_rows(book, worksheet, first: int) -> Iterator[tuple[int, list]]:
+    """(row number, values) of the sheet's rows from row `first`, values by column
+    (None where a row has no cell)."""
+    with book._archive.open(worksheet._worksheet_path) as source:
+        parser = WorkSheetParser(
+            source,
+            worksheet._shared_strings,
+            data_only=True,
+            epoch=book.epoch,
+            date_formats=book._date_formats,
+            timedelta_formats=book._timedelta_formats,
+        )
+        sheet_data = None
+        for event, element in iterparse(source, events=("start", "end")):
+            if event == "start":
+                if element.tag == DATA_TAG:
+                    sheet_data = element
+                continue
+            if element.tag != ROW_TAG:
+                continue
+            number, cells = parser.parse_row(element)
+            parser.row_dimensions.clear()  # row heights and styles: not ours to keep
+            if sheet_data is not None:
+                sheet_data.clear()  # the parsed row's element
+            if number < first:
+                continue
+            values = [None] * (cells[-1]["column"] if cells else 0)
+            for cell in cells:
+                values[cell["column"] - 1] = cell["value"]
+            yield number, values
 
 
 def _header(row: tuple | None, name: str, number: int) -> list[str]:
@@ -167,9 +292,9 @@ def _header(row: tuple | None, name: str, number: int) -> list[str]:
     return cells
 
 
-def _records(rows: Any, header: list[str], name: str, header_row: int) -> Iterator[dict]:
+def _records(rows: Iterator[tuple[int, list]], header: list[str], name: str) -> Iterator[dict]:
     width = len(header)
-    for number, row in enumerate(rows, start=header_row + 1):
+    for number, row in rows:
         values = [_cell(cell) for cell in row]
         if not any(value != "" for value in values):
             continue  # an empty row

@@ -222,7 +222,8 @@ def _clamp_iso_string(value: str, started: datetime) -> str:
 
 
 def iso_like(moment: datetime, sample: str) -> str:
-    """`moment` (UTC) written the way `sample` writes timestamps, so strings compare right."""
+    """`moment` written the way `sample` writes timestamps (a date, naive, "Z", or the
+    moment's own offset), so strings compare right."""
     if len(sample) == 10:  # a date
         return moment.date().isoformat()
     separator = sample[10]

@@ -277,3 +277,24 @@ def test_a_bom_that_contradicts_the_configured_encoding_is_named(items, tmp_path
     estate.write_unicode_text(drop / "invoices.txt", items[:3], "us_thousands")
     run = sync(source)
     assert "invoices.txt is UTF-16 text (it starts with a byte-order mark)" in run.error
+
+
+def test_a_customer_whose_every_record_is_quarantined_still_reaches_the_review_queue(
+    items, tmp_path, db
+):
+    from portal.sync.models import CustomerIdentity
+
+    # Parentheses for negatives, read without `negative_parentheses`: credit notes fail.
+    drop, source = drop_source(tmp_path, "us_thousands")
+    estate.write_csv(drop / "invoices.csv", items, "accounting_parentheses")
+    landed = {i.customer for i in items if i.amount >= 0}
+    only_quarantined = {i.customer for i in items} - landed
+    assert only_quarantined  # the estate has customers with only credit notes in it
+
+    run = sync(source)
+
+    assert run.quarantined == sum(1 for i in items if i.amount < 0)
+    waiting = set(
+        CustomerIdentity.objects.filter(system="billing").values_list("external_id", flat=True)
+    )
+    assert waiting == landed | only_quarantined

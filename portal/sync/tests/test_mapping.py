@@ -695,9 +695,9 @@ INVOICE = {
         (
             {**INVOICE, "issued_on": {"from": "Datum", "type": "date", "fromat": "%d.%m.%Y"}},
             "issued_on: unknown spec key(s) 'fromat' (did you mean: 'fromat': write 'format')"
-            " (expected: decimal, decimal_comma, default, format, from, locale, max, max_length,"
-            " min, negative_parentheses, null_values, required, strip, thousands, trailing_minus,"
-            " type, tz, values)",
+            " (expected: decimal, decimal_comma, default, format, from, grouping, locale, max,"
+            " max_length, min, negative_parentheses, null_values, required, strip, thousands,"
+            " trailing_minus, type, tz, values)",
         ),
         (
             {**INVOICE, "amount": {"from": "Betrag", "type": "decimal", "format": "%d"}},

@@ -72,7 +72,8 @@ def test_any_amount_written_in_any_supported_style_reads_back_exactly(
 # Not de_CH / fr_CH: Babel writes 10**9 there as "1000000'000" (only the last group), which
 # no export does; the apostrophe styles are in the test above.
 LOCALES = ["en_US", "en_GB", "de_DE", "de_AT", "fr_FR", "fr_BE", "it_IT", "es_ES", "nl_NL",
-           "pt_BR", "sv_SE", "nb_NO", "pl_PL", "cs_CZ", "ru_RU", "ja_JP", "da_DK"]  # fmt: skip
+           "pt_BR", "sv_SE", "nb_NO", "pl_PL", "cs_CZ", "ru_RU", "ja_JP", "da_DK", "en_IN",
+           "hi_IN"]  # fmt: skip
 
 
 @settings(max_examples=300, deadline=None)
@@ -102,6 +103,10 @@ def test_whole_numbers_with_thousands_read_as_int(whole, locale):
         ({"locale": "en_US", "strip": "currency", "negative_parentheses": True}, "($12.00)", "-12"),
         ({"locale": "de_DE", "strip": ["€"], "trailing_minus": True}, "1.234,50 €-", "-1234.5"),
         ({"strip": ["%"]}, "12.5 %", "12.5"),
+        # Indian numbering: lakh and crore.
+        ({"thousands": ",", "grouping": "indian"}, "1,23,45,678.90", "12345678.90"),
+        ({"locale": "en_IN", "strip": "currency"}, "₹1,23,456.00", "123456"),
+        ({"thousands": ",", "grouping": "indian"}, "999", "999"),
     ],
 )
 def test_export_styles(spec, text, expected):
@@ -122,6 +127,8 @@ def test_export_styles(spec, text, expected):
         ({"strip": "currency"}, "EURO 5"),  # a word is not a code
         ({"strip": "currency"}, "5 $ 5"),
         ({"locale": "en_US"}, "1.234,50"),
+        ({"grouping": "indian"}, "123,456"),  # a lakh is 1,23,456
+        ({"locale": "en_US"}, "1,23,456"),  # and not a thousands amount
     ],
 )
 def test_styles_refuse_what_they_do_not_write(spec, text):

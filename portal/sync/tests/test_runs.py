@@ -739,3 +739,20 @@ def test_a_first_load_leaves_the_planner_the_real_size_of_the_table(legacy, orde
     with connection.cursor() as cursor:
         cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'portal_order'")
         assert cursor.fetchone()[0] >= 1500
+
+
+@pytest.mark.parametrize(
+    ("cursor", "expected"),
+    [
+        ("2026-03-01T10:00:00+02:00", "2026-03-01T09:30:00+02:00"),  # its own offset kept
+        ("2026-03-01T10:00:00Z", "2026-03-01T09:30:00Z"),
+        ("2026-03-01 10:00:00.250000", "2026-03-01 09:30:00.250000"),
+        ("2026-03-01T00:10:00-05:00", "2026-02-28T23:40:00-05:00"),
+        ("2026-03-01", "2026-02-28"),  # a date: the day before
+        ("000812", "000812"),  # not a timestamp: as it is
+    ],
+)
+def test_the_lookback_reads_from_earlier_in_the_cursors_own_format(cursor, expected):
+    from portal.sync.runs import looked_back
+
+    assert looked_back(cursor, {"lookback_minutes": 30}) == expected
