@@ -348,11 +348,11 @@ def estate_load(directory: Path) -> dict[str, int]:
         "contracts": directory / "contracts.sqlite3",
         "samples": directory / "samples",
     }
+    api_url = f"http://127.0.0.1:{legacy_api.DEFAULT_PORT}"
     if not paths["contracts"].exists():
-        paths = estate.generate(directory)
+        paths = estate.generate(directory, api_url=api_url)
     os.environ.setdefault("DEMO_ORDER_ENTRY_DSN", f"sqlite:///{paths['order_entry']}")
     os.environ.setdefault("DEMO_CONTRACTS_DSN", f"sqlite:///{paths['contracts']}")
-    api_url = f"http://127.0.0.1:{legacy_api.DEFAULT_PORT}"
     for spec in estate.source_configs(paths, api_url=api_url):
         SourceSystem.objects.get_or_create(name=spec["name"], defaults=spec)
     os.environ.setdefault("DEMO_LEGACY_API_TOKEN", legacy_api.token())
