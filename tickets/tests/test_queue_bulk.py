@@ -258,3 +258,30 @@ def test_unknown_filter_values_are_not_kept(world):
     )
     assert view.name == "Odd one"
     assert view.query == "q=parcel&status=open"
+
+
+def test_the_queue_costs_the_same_queries_with_many_saved_views(client, world, mixed):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    colleague = UserFactory(
+        email="agent2@portal.test", kind=UserKind.SUPPORT_AGENT, department=Department.BILLING
+    )
+    queue.saved_view_save(owner=world.agent, name="Mine", filters={"assigned": "mine"})
+    url = reverse("tickets:queue") + "?status=open"
+    client.force_login(world.agent)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    few = queries()
+    for n in range(12):
+        queue.saved_view_save(
+            owner=colleague if n % 2 else world.agent,
+            name=f"View {n}",
+            filters={"q": str(n)},
+            shared=True,
+        )
+    assert queries() == few <= 10
