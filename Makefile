@@ -36,7 +36,7 @@ export DEMO_LEGACY_API_TOKEN ?= demo-legacy-token
 # The portal, and beside it the demo's old help desk and CRM APIs (stopped with it).
 run: demo
 	$(PY) manage.py demo_legacy_api & api=$$!; trap "kill $$api 2>/dev/null" EXIT INT TERM; \
-	$(PY) manage.py runserver $(HOST)
+	$(PY) manage.py serve_demo $(HOST)
 
 # The whole suite against real PostgreSQL and Redis (throwaway servers unless
 # DATABASE_URL / REDIS_URL are set), browser tests included.

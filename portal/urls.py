@@ -14,12 +14,14 @@ urlpatterns = [
     # The customer's records and timeline ...
     path("orders/", records.order_list, name="orders"),
     path("orders/<int:pk>/", records.order_detail, name="order"),
+    path("orders/<int:pk>/reorder/", records.order_reorder, name="order_reorder"),
     path("shipments/", records.shipment_list, name="shipments"),
     path("invoices/", records.invoice_list, name="invoices"),
     path("invoices/<int:pk>/", records.invoice_detail, name="invoice"),
     path("invoices/<int:pk>/pdf/", records.invoice_pdf, name="invoice_pdf"),
     path("orders/export.csv", exports.orders_csv, name="orders_csv"),
     path("invoices/export.csv", exports.invoices_csv, name="invoices_csv"),
+    path("invoices/statement.pdf", records.statement_pdf, name="statement_pdf"),
     path("timeline/", timeline.timeline, name="timeline"),
     # ... the relationship, the customer's side ...
     path("reviews/", relationship.reviews, name="reviews"),

@@ -360,6 +360,27 @@ MATRIX: list[Route] = [
         notes="The email as received (.eml): staff who may see its ticket only.",
     ),
     Route("tickets:queue", STAFF_TOOL(200)),
+    # Saved views and bulk actions: staff only; each acts only on what the person may see.
+    Route(
+        "tickets:view_save",
+        STAFF_TOOL(302),
+        method="post",
+        data=lambda w: {"name": "Breached", "sla": "breached"},
+    ),
+    Route(
+        "tickets:view_delete",
+        # Only the owner deletes a view: anyone else gets the 404 of a missing one.
+        {**STAFF_TOOL(404), "admin": 302},
+        method="post",
+        args=lambda w: [saved_view_of_admin(w).pk],
+    ),
+    Route(
+        "tickets:bulk",
+        STAFF_TOOL(302),
+        method="post",
+        data=lambda w: {"action": "status", "status": "resolved", "ticket": [w.ticket_a.pk]},
+        notes="Tickets a person may not see are refused by reference, nothing of them shown.",
+    ),
     Route("tickets:insights", STAFF_TOOL(200)),
     Route(
         "tickets:improvement_create",
@@ -414,7 +435,29 @@ MATRIX: list[Route] = [
     Route("portal:timeline", CUSTOMER_SCREEN),
     Route("portal:orders_csv", CUSTOMER_SCREEN),
     Route("portal:invoices_csv", CUSTOMER_SCREEN),
+    Route("portal:statement_pdf", CUSTOMER_SCREEN),
     Route("portal:order", OF_RECORD_OF_A, args=lambda w: [w.order_a.pk]),
+    # A reorder request is made on the customer's screens (staff view as them); another
+    # organisation's order is the 404 of a missing one.
+    Route(
+        "portal:order_reorder",
+        {**CUSTOMER_SCREEN, "member_b": 404, "customer_admin_b": 404},
+        args=lambda w: [w.order_a.pk],
+    ),
+    Route(
+        "portal:order_reorder",
+        {
+            **CUSTOMER_SCREEN,
+            "member_a": 302,
+            "customer_admin_a": 302,
+            "am_a_viewing_as_a": 302,
+            "member_b": 404,
+            "customer_admin_b": 404,
+        },
+        method="post",
+        args=lambda w: [w.order_a.pk],
+        data=lambda w: {"notes": "Same again, please."},
+    ),
     Route("portal:invoice", OF_RECORD_OF_A, args=lambda w: [w.invoice_a.pk]),
     Route("portal:invoice_pdf", OF_RECORD_OF_A, args=lambda w: [w.invoice_a.pk]),
     # The AM workspace -------------------------------------------------------------------
@@ -656,3 +699,14 @@ def webhook_of_a(world):
             events=["ticket.created"],
         )
     return world.webhook_a
+
+
+def saved_view_of_admin(world):
+    """The admin's own saved view of the ticket queue."""
+    from tickets.models import SavedView
+
+    if not hasattr(world, "saved_view"):
+        world.saved_view = SavedView.objects.create(
+            owner=world.admin, name="Breached", query="sla=breached"
+        )
+    return world.saved_view

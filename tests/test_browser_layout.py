@@ -23,6 +23,7 @@ CUSTOMER_PAGES = [
     "/", "/orders/", "/orders/{order}/", "/shipments/", "/invoices/", "/timeline/",
     "/tickets/", "/tickets/new/", "/tickets/{ticket}/", "/tier/", "/reviews/",
     "/commitments/", "/accounts/members/", "/accounts/api-tokens/", "/accounts/two-factor/",
+    "/orders/{order}/reorder/",
 ]  # fmt: skip
 STAFF_PAGES = [
     "/", "/workspace/queue/", "/workspace/renewals/", "/tickets/queue/", "/tickets/insights/",

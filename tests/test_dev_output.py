@@ -59,3 +59,26 @@ def test_the_console_handler_filters_refusals():
     console = settings.LOGGING["handlers"]["console"]
     filters = [settings.LOGGING["filters"][name]["()"] for name in console["filters"]]
     assert filters == ["config.logs.ExpectedRefusalFilter"]
+
+
+def test_make_run_ends_with_the_login_banner():
+    """make run serves with serve_demo: runserver's own lines, then the demo's logins."""
+    from io import StringIO
+    from pathlib import Path
+
+    from portal.demo.loader import LOGINS, login_banner
+    from portal.management.commands.serve_demo import Command
+
+    out = StringIO()
+    command = Command(stdout=out)
+    command.addr, command.port, command.protocol = "127.0.0.1", 8000, "http"
+    command._raw_ipv6 = False
+    command.on_bind(8000)
+    printed = out.getvalue().rstrip()
+    assert "Starting development server at http://127.0.0.1:8000/" in printed
+    assert printed.endswith(login_banner().rstrip())
+    assert printed.rstrip().splitlines()[-2].endswith(LOGINS[-1][1])  # the last login, then 2FA
+    makefile = (Path(__file__).resolve().parent.parent / "Makefile").read_text()
+    run = makefile.split("\nrun:", 1)[1].split("\n\n", 1)[0]
+    assert "manage.py serve_demo $(HOST)" in run
+    assert "runserver" not in run

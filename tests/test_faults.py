@@ -463,7 +463,7 @@ def test_a_hanging_redis_costs_a_write_about_a_second_and_loses_nothing(
 
 def relay_in_subprocess(folder: Path, redis_url: str) -> dict:
     """What `outbox.relay()` returns in a fresh process pointed at `redis_url`."""
-    code = "import json; from accounts import outbox; print(json.dumps(outbox.relay()))"
+    code = "import json; from accounts.platform import outbox; print(json.dumps(outbox.relay()))"
     done = subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", code],
         cwd=ROOT,

@@ -124,6 +124,21 @@ order = Order.objects.filter(organisation__customer_number="C-1001").first()
 client = Client(SERVER_NAME="127.0.0.1")
 client.force_login(User.objects.get(email="alice@northwind.example"))
 assert client.get(f"/orders/{order.pk}/").status_code == 200
+# Billing supplies a payment link for each unpaid invoice, to its own payment page.
+import urllib.request
+from portal.demo import legacy_api
+from portal.records.models import UNPAID, Invoice
+from django.conf import settings
+unpaid = Invoice.objects.filter(UNPAID, organisation__customer_number="C-1001")
+assert unpaid.exists()
+for invoice in unpaid:
+    assert invoice.payment_link.endswith(f"/billing/pay/{invoice.number}"), invoice.payment_link
+assert "pay-online" in client.get(f"/invoices/{invoice.pk}/").content.decode()
+assert not Invoice.objects.exclude(UNPAID).exclude(payment_url="").exists()
+api = legacy_api.serve_in_thread(settings.VAR_DIR / "demo-estate")
+with urllib.request.urlopen(invoice.payment_link, timeout=10) as answer:  # noqa: S310
+    assert f"Pay invoice {invoice.number}" in answer.read().decode()
+api.shutdown()
 print("smoke ok", Order.objects.count())
 """
 
@@ -162,6 +177,9 @@ def test_the_demo_runs_on_the_embedded_sqlite_default(tmp_path):
     assert "Content-Transfer-Encoding" not in result.stdout + result.stderr
     assert "Traceback" not in result.stderr
     assert any((tmp_path / "mail").iterdir())
+    # The login banner comes after every mail the demo sent: the last thing make run says.
+    banner = result.stdout.index("Log in at ")
+    assert "Mail to" not in result.stdout[banner:]
 
 
 def test_postgresql_connections_run_without_jit(db):

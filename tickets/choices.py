@@ -22,6 +22,7 @@ class Category(models.TextChoices):
     ACCESS = "access", "Portal access and onboarding"
     PRICING = "pricing", "Prices, contracts and quotes"
     OTHER = "other", "Something else"
+    REORDER = "reorder", "A reorder request"
 
 
 # Each category is routed to the department that can fix its cause.
@@ -32,6 +33,7 @@ CATEGORY_DEPARTMENT = {
     Category.ACCESS: Department.ONBOARDING,
     Category.PRICING: Department.SALES,
     Category.OTHER: Department.CUSTOMER_SUCCESS,
+    Category.REORDER: Department.SALES,  # a reorder from an order: its system's department
 }
 
 

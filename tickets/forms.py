@@ -2,7 +2,7 @@ from django import forms
 
 from accounts.choices import Department
 from tickets import subjects
-from tickets.choices import FEEDBACK_DEPARTMENTS, Category, ImprovementStatus
+from tickets.choices import FEEDBACK_DEPARTMENTS, Category, ImprovementStatus, Status
 from tiers.choices import Priority
 
 
@@ -136,3 +136,52 @@ class MergeForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["into"].queryset = candidates
         self.fields["into"].label_from_instance = lambda t: f"{t.reference} {t.subject}"
+
+
+class SavedViewForm(forms.Form):
+    """Keep the queue's current filters (posted along as hidden fields) under a name."""
+
+    name = forms.CharField(max_length=80, label="Name this view")
+    shared = forms.BooleanField(required=False, label="Share with my department")
+    default = forms.BooleanField(required=False, label="Open the queue with it")
+
+
+class BulkActionForm(forms.Form):
+    """One action on the tickets ticked in the queue: each button names its action and
+    reads its own field."""
+
+    action = forms.ChoiceField(
+        choices=[("assign", "Assign"), ("route", "Route"), ("status", "Status")]
+    )
+    assignee = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="Nobody (unassign)", label="Assign to"
+    )
+    department = forms.ChoiceField(choices=Department.choices, required=False, label="Route to")
+    status = forms.ChoiceField(choices=Status.choices, required=False, label="Set status")
+
+    def __init__(self, *args, staff, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].queryset = staff
+        self.fields["assignee"].label_from_instance = lambda user: user.full_name
+
+    def ticket_ids(self) -> list[int]:
+        """The tickets ticked: any ids may be posted, the service answers for each one it
+        may not act on."""
+        return [int(pk) for pk in self.data.getlist("ticket") if pk.isdigit()][:1000]
+
+    def clean(self):
+        data = super().clean()
+        action = data.get("action")
+        if action == "route" and not data.get("department"):
+            self.add_error("department", "Choose the department to route to.")
+        if action == "status" and not data.get("status"):
+            self.add_error("status", "Choose the status to set.")
+        return data
+
+    def value(self):
+        """What the chosen action sets."""
+        return self.cleaned_data[
+            {"assign": "assignee", "route": "department", "status": "status"}[
+                self.cleaned_data["action"]
+            ]
+        ]

@@ -355,3 +355,45 @@ class InboundEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sender}: {self.subject} ({self.get_outcome_display()})"
+
+
+class SavedView(models.Model):
+    """A named set of ticket-queue filters a staff member keeps (tickets/queue.py).
+
+    Private to its owner, or shared with the owner's department (support agents have
+    one); at most one of a person's own views is their default, which the queue opens
+    when they come to it without filters.
+    """
+
+    owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="saved_ticket_views")
+    name = models.CharField(max_length=80)
+    query = models.CharField(
+        max_length=500, blank=True, help_text="The queue's filters, as its URL's query string."
+    )
+    department = models.CharField(
+        max_length=20,
+        choices=Department,
+        blank=True,
+        help_text="Shared with this department's agents; empty: the owner's alone.",
+    )
+    is_default = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "name"],
+                name="saved_view_name_once",
+                violation_error_message="You already have a view of this name.",
+            ),
+            models.UniqueConstraint(
+                fields=["owner"],
+                condition=Q(is_default=True),
+                name="saved_view_one_default",
+                violation_error_message="Only one view is your default.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

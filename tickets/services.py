@@ -126,10 +126,13 @@ def ticket_create(
     via_view_as: bool = False,
     about: tuple[str, int] | None = None,
     source: str = Source.PORTAL,
+    department: str = "",
     now: datetime | None = None,
 ) -> Ticket:
     """Open a ticket for an organisation the requester may act for, about one of its
-    records if `about` (kind, id) names one (tickets/subjects.py)."""
+    records if `about` (kind, id) names one (tickets/subjects.py). It goes to the
+    category's department unless `department` names another (a reorder: the department
+    whose system the order came from)."""
     if not Organisation.objects.visible_to(requester).filter(pk=organisation.pk).exists():
         raise PermissionDenied
     about_kind, about_id, about_name = _about(requester, organisation, about)
@@ -141,7 +144,7 @@ def ticket_create(
         category=category,
         priority=priority,
         requester=requester,
-        department=CATEGORY_DEPARTMENT[category],
+        department=department or CATEGORY_DEPARTMENT[category],
         created_at=now,
         tier=current_tier(organisation=organisation),
         about_kind=about_kind,

@@ -15,17 +15,20 @@ from accounts.platform.page_cache import page_cache, uncached
 from config.exports import CHUNK_ROWS, csv_response
 from config.forms import add_service_errors, save_then_redirect
 from config.views import query_without_page
-from tickets import rating_links, selectors, services, subjects
+from tickets import queue, rating_links, selectors, services, subjects
 from tickets.choices import ImprovementStatus, SlaState, Status
 from tickets.forms import (
+    BulkActionForm,
     ImprovementForm,
     ImprovementStatusForm,
     MergeForm,
     RatingForm,
     ReplyForm,
+    SavedViewForm,
     TicketForm,
     TriageForm,
 )
+from tickets.models import SavedView
 
 PAGE_SIZE = 25
 
@@ -385,36 +388,112 @@ def attachment_download(request, pk: int):
 
 @staff_only
 def ticket_queue(request):
-    """Staff: the tickets they work, across accounts (agents: their department's queue)."""
+    """Staff: the tickets they work, across accounts (agents: their department's queue).
+    Without filters in the URL, the person's default view opens."""
+    if not request.GET:
+        default = queue.default_view(user=request.user)
+        if default and default.query:
+            return redirect(f"{reverse('tickets:queue')}?{default.query}")
     kept = page_cache(request, "queue", lambda: _queue(request), across_accounts=True)
     return render(request, "tickets/queue.html", {"page_cache": kept})
 
 
 def _queue(request) -> dict:
-    department = request.GET.get("department", "")
-    status = request.GET.get("status", "open")
-    sla_state = request.GET.get("sla", "")
-    search = request.GET.get("q", "")
-    assigned = request.GET.get("assigned", "")
+    filters = queue.queue_filters(request.GET)
     tickets = selectors.ticket_list(
         user=request.user,
-        status=status,
-        sla_state=sla_state,
-        department=department,
-        search=search,
-        assigned=assigned,
+        status=filters["status"],
+        sla_state=filters["sla"],
+        department=filters["department"],
+        search=filters["q"],
+        assigned=filters["assigned"],
     )
+    current = queue.filters_query(filters)
+    views = [
+        {"view": view, "active": view.query == current, "url": f"?{view.query}"}
+        for view in queue.saved_views(user=request.user)
+    ]
     return {
         "page": _page(request, tickets),
-        "status": status,
-        "sla": sla_state,
-        "department": department,
-        "q": search,
-        "assigned": assigned,
+        **filters,
+        "filters": filters,
         "query": query_without_page(request),
         "departments": Department.choices,
         "sla_states": SlaState.choices,
+        "views": views,
+        "view_form": SavedViewForm(),
+        "bulk_form": BulkActionForm(staff=selectors.staff_choices()),
     }
+
+
+def _back_to_queue(request):
+    """To the queue as it was shown (its filters came along as hidden fields)."""
+    query = queue.filters_query(queue.queue_filters(request.POST))
+    return redirect(f"{reverse('tickets:queue')}?{query}")
+
+
+@require_POST
+@staff_only
+def saved_view_save(request):
+    form = SavedViewForm(request.POST)
+    if form.is_valid():
+        try:
+            view = queue.saved_view_save(
+                owner=request.user, filters=request.POST, **form.cleaned_data
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, f"View “{view.name}” saved.")
+    else:
+        messages.error(request, "Give the view a name (80 characters at most).")
+    return _back_to_queue(request)
+
+
+@require_POST
+@staff_only
+def saved_view_delete(request, pk: int):
+    try:
+        queue.saved_view_delete(owner=request.user, pk=pk)
+    except SavedView.DoesNotExist:
+        raise Http404 from None
+    messages.success(request, "View deleted.")
+    return _back_to_queue(request)
+
+
+BULK_DONE = {"assign": "Assigned", "route": "Routed", "status": "Status set on"}
+
+
+@require_POST
+@staff_only
+def ticket_bulk(request):
+    """One action on the tickets ticked in the queue; what was refused is named, with why."""
+    form = BulkActionForm(request.POST, staff=selectors.staff_choices())
+    if not form.is_valid():
+        errors = [error for errors in form.errors.values() for error in errors]
+        messages.error(request, " ".join(errors))
+        return _back_to_queue(request)
+    try:
+        outcome = queue.tickets_bulk_act(
+            by=request.user,
+            ticket_ids=form.ticket_ids(),
+            action=form.cleaned_data["action"],
+            value=form.value(),
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return _back_to_queue(request)
+    if outcome.done:
+        verb = BULK_DONE[form.cleaned_data["action"]]
+        count = len(outcome.done)
+        messages.success(
+            request,
+            f"{verb} {count} ticket{'s' if count != 1 else ''}: {', '.join(outcome.done)}.",
+        )
+    if outcome.refused:
+        reasons = "; ".join(f"{ref}: {why.rstrip('.')}" for ref, why in outcome.refused)
+        messages.error(request, f"Not changed ({len(outcome.refused)}): {reasons}.")
+    return _back_to_queue(request)
 
 
 def _insights_department(request) -> str:

@@ -74,8 +74,11 @@ CUSTOMERS = [
 ]
 
 
-def generate(directory: Path, *, orders: int = 300, seed: int = 7) -> dict[str, Path]:
-    """Write the estate into `directory` and return where each system lives."""
+def generate(
+    directory: Path, *, orders: int = 300, seed: int = 7, api_url: str = "http://127.0.0.1:8701"
+) -> dict[str, Path]:
+    """Write the estate into `directory` and return where each system lives. Billing's
+    payment pages are served by the demo's legacy API at `api_url` (legacy_api.py)."""
     rng = random.Random(seed)
     directory.mkdir(parents=True, exist_ok=True)
     fulfilment = directory / "fulfilment"
@@ -86,7 +89,14 @@ def generate(directory: Path, *, orders: int = 300, seed: int = 7) -> dict[str, 
     order_rows = _orders(rng, orders, now)
     totals = _write_order_entry(directory / "order_entry.sqlite3", order_rows, rng, now)
     _write_shipments(fulfilment / f"shipments-{now:%Y%m%d}.csv", order_rows, rng, now)
-    _write_invoices(billing / f"invoices-{now:%Y%m%d}.csv", order_rows, totals, rng, now)
+    _write_invoices(
+        billing / f"invoices-{now:%Y%m%d}.csv",
+        order_rows,
+        totals,
+        rng,
+        now,
+        f"{api_url}/billing/pay/",
+    )
     _write_helpdesk(directory / "helpdesk_tickets.json", rng, now)
     _write_crm(directory / "crm_accounts.json", now)
     _write_contracts(directory / "contracts.sqlite3", rng, now)
@@ -172,7 +182,7 @@ def _write_shipments(path: Path, orders, rng, now) -> None:
             ])  # fmt: skip
 
 
-def _write_invoices(path: Path, orders, totals, rng, now) -> None:
+def _write_invoices(path: Path, orders, totals, rng, now, pay_url: str) -> None:
     with path.open("w", encoding="cp1252", newline="") as out:
         writer = csv.writer(out, delimiter=";")
         writer.writerow(
@@ -188,6 +198,7 @@ def _write_invoices(path: Path, orders, totals, rng, now) -> None:
                 "Produktlinie",
                 "Auftrag",
                 "Ort",
+                "Zahlungslink",  # billing's online payment page, while the invoice is unpaid
             ]
         )
         for n, (order_id, customer, placed) in enumerate(orders):
@@ -202,7 +213,7 @@ def _write_invoices(path: Path, orders, totals, rng, now) -> None:
                 f"R-{order_id}", customer.billing_id, customer.billing_name,
                 f"{amount:.2f}".replace(".", ","), currency, issued_text, due.strftime("%d.%m.%Y"),
                 paid.strftime("%d.%m.%Y") if paid else "", rng.choice(PRODUCTS)[2], str(order_id),
-                customer.city,
+                customer.city, "" if paid else f"{pay_url}R-{order_id}",
             ])  # fmt: skip
 
 
@@ -407,6 +418,7 @@ def source_configs(paths: dict[str, Path], api_url: str = "http://127.0.0.1:8701
                     "paid_on": {"from": "Bezahlt", "type": "date", "format": "%d.%m.%Y"},
                     "product_line": "Produktlinie",
                     "order_id": "Auftrag",
+                    "payment_url": "Zahlungslink",
                 },
             },
         },

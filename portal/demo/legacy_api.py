@@ -2,14 +2,16 @@
 
     GET /helpdesk/tickets/?updated_since=<iso>&page=<n>
     GET /crm/accounts/?updated_since=<iso>&page=<n>
+    GET /billing/pay/<invoice number>     billing's payment page (HTML, no token)
 
-Both want `Authorization: Bearer <DEMO_LEGACY_API_TOKEN>`, answer
+The two APIs want `Authorization: Bearer <DEMO_LEGACY_API_TOKEN>`, answer
 `{"results": [...], "next": <url or null>}` in pages of 50 ordered by
 `updated_at`, and read their data from JSON files the estate generator wrote.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import threading
@@ -19,6 +21,13 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 PAGE_SIZE = 50
 ROUTES = {"/helpdesk/tickets/": "helpdesk_tickets.json", "/crm/accounts/": "crm_accounts.json"}
+PAY_PREFIX = "/billing/pay/"
+PAY_PAGE = (
+    "<!doctype html><html lang=en><title>Billing: pay invoice {number}</title>"
+    "<h1>Pay invoice {number}</h1><p>The demo billing system's payment page: in a real "
+    "estate the billing system takes the payment here, and the portal shows it as paid "
+    "after its next sync.</p></html>"
+)
 DEFAULT_PORT = int(os.environ.get("DEMO_LEGACY_API_PORT", "8701"))
 
 
@@ -30,6 +39,8 @@ def _handler(directory: Path):
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
             url = urlsplit(self.path)
+            if url.path.startswith(PAY_PREFIX):  # a customer's browser, sent by the portal
+                return self._pay_page(url.path.removeprefix(PAY_PREFIX))
             if self.headers.get("Authorization") != f"Bearer {token()}":
                 return self._json(401, {"detail": "bad token"})
             if url.path not in ROUTES:
@@ -47,6 +58,14 @@ def _handler(directory: Path):
             params = urlencode({"updated_since": since, "page": page + 1})
             next_url = f"http://{host}:{port}{url.path}?{params}" if more else None
             return self._json(200, {"results": chunk, "next": next_url})
+
+        def _pay_page(self, number: str):
+            page = PAY_PAGE.format(number=html.escape(number)).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
 
         def _json(self, status, body):
             data = json.dumps(body).encode()

@@ -10,6 +10,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -19,7 +20,7 @@ from accounts.choices import Department, LifecycleStage, MembershipRole, TeamRol
 from accounts.models import Organisation, User
 from accounts.platform import two_factor
 from portal.demo import estate, legacy_api
-from portal.demo.two_factor import DEMO_KEY, DEVICE_NAME
+from portal.demo.two_factor import DEMO_KEY, DEVICE_NAME, demo_secret
 from portal.relationship import services as relationship_services
 from portal.relationship.choices import EngagementKind, EngagementStatus
 from portal.relationship.models import Engagement
@@ -87,6 +88,17 @@ LOGINS = [
     ("support agent (billing)", "sam.patel@portal.example"),
     ("admin (also /admin/)", "admin@portal.example"),
 ]
+
+
+def login_banner() -> str:
+    """Where to log in and as whom: what `make run` prints last (load_demo, serve_demo)."""
+    lines = [f"\nLog in at {settings.PORTAL_BASE_URL.rstrip('/')}/ with password {DEMO_PASSWORD}"]
+    lines += [f"  {role:<40} {email}" for role, email in LOGINS]
+    lines.append(
+        f"Staff then give a code: add the demo key {demo_secret()} to an authenticator app, "
+        "or print the code of the moment with `.venv/bin/python manage.py demo_code`."
+    )
+    return "\n".join(lines)
 
 
 def _user(email: str, full_name: str, **fields) -> User:
@@ -348,11 +360,11 @@ def estate_load(directory: Path) -> dict[str, int]:
         "contracts": directory / "contracts.sqlite3",
         "samples": directory / "samples",
     }
+    api_url = f"http://127.0.0.1:{legacy_api.DEFAULT_PORT}"
     if not paths["contracts"].exists():
-        paths = estate.generate(directory)
+        paths = estate.generate(directory, api_url=api_url)
     os.environ.setdefault("DEMO_ORDER_ENTRY_DSN", f"sqlite:///{paths['order_entry']}")
     os.environ.setdefault("DEMO_CONTRACTS_DSN", f"sqlite:///{paths['contracts']}")
-    api_url = f"http://127.0.0.1:{legacy_api.DEFAULT_PORT}"
     for spec in estate.source_configs(paths, api_url=api_url):
         SourceSystem.objects.get_or_create(name=spec["name"], defaults=spec)
     os.environ.setdefault("DEMO_LEGACY_API_TOKEN", legacy_api.token())

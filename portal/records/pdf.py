@@ -85,3 +85,76 @@ def _paid(invoice: Invoice) -> str:
     if invoice.status in SETTLED_STATUSES:
         return "Cancelled" if invoice.status == InvoiceStatus.CANCELLED else "Yes"
     return "Not yet"
+
+
+STATEMENT_COLUMNS = [  # heading, width in mm, alignment
+    ("Invoice", 38, "L"),
+    ("Issued", 26, "L"),
+    ("Due", 26, "L"),
+    ("Age (days)", 22, "R"),
+    ("Overdue (days)", 26, "R"),
+    ("Amount", 32, "R"),
+]
+
+
+def statement_pdf(*, organisation, invoices, totals: list[dict], now) -> bytes:
+    """A statement of open items: the organisation's unpaid invoices per currency, oldest
+    due first, each with its age and days overdue, and the total per currency (never added
+    across currencies), dated when it was made, in the reader's time zone."""
+    pdf, family, unicode = _pdf()
+
+    def text(value: str) -> str:
+        return value if unicode else value.encode("latin-1", "replace").decode("latin-1")
+
+    def line(value: str, size: int = 11, height: float = 7) -> None:
+        pdf.set_font(family, size=size)
+        pdf.multi_cell(0, height, text(value), new_x="LMARGIN", new_y="NEXT")
+
+    def row(cells: list[str], size: int = 10) -> None:
+        pdf.set_font(family, size=size)
+        for value, (_, width, align) in zip(cells, STATEMENT_COLUMNS, strict=True):
+            pdf.cell(width, 7, text(value), align=align)
+        pdf.ln(7)
+
+    made = timezone.localtime(now)
+    today = made.date()
+    line("Statement of open items", size=20, height=12)
+    line(organisation.name, size=13)
+    if organisation.customer_number:
+        line(f"Customer number {organisation.customer_number}")
+    line(f"Generated {made:%-d %B %Y %H:%M} ({made.tzname()})", size=9, height=6)
+    by_currency: dict[str, list] = {}
+    for invoice in invoices:
+        by_currency.setdefault(invoice.currency, []).append(invoice)
+    if not by_currency:
+        pdf.ln(4)
+        line("Nothing is open: every invoice is paid or cancelled.")
+    for total in totals:
+        currency = total["currency"]
+        pdf.ln(4)
+        line(f"Open in {currency}", size=13, height=9)
+        row([heading for heading, _, _ in STATEMENT_COLUMNS], size=9)
+        for invoice in by_currency.get(currency, []):
+            overdue = (today - invoice.due_on).days if invoice.due_on else 0
+            row(
+                [
+                    invoice.number,
+                    f"{invoice.issued_on:%d %b %Y}",
+                    f"{invoice.due_on:%d %b %Y}" if invoice.due_on else "-",
+                    str((today - invoice.issued_on).days),
+                    str(overdue) if overdue > 0 else "-",
+                    _money(invoice.amount, currency),
+                ]
+            )
+        line(
+            f"Total open {_money(total['open'], currency)}, of which overdue "
+            f"{_money(total['overdue'], currency)}",
+            size=11,
+        )
+    pdf.ln(6)
+    line(
+        "From the billing records the portal synced; a payment made since may not show yet.",
+        size=9,
+        height=5,
+    )
+    return bytes(pdf.output())

@@ -157,6 +157,18 @@ def order_get(*, user: User, pk: int) -> Order:
     )
 
 
+def order_for_reorder(*, user: User, pk: int) -> Order:
+    """An order with its source (whose department takes a reorder) and its live lines
+    prefetched; 404 unless visible."""
+    lines = OrderLine.objects.filter(deleted_at__isnull=True).order_by("pk")
+    return get_object_or_404(
+        Order.objects.visible_to(user)
+        .select_related("organisation", "source")
+        .prefetch_related(Prefetch("lines", queryset=lines)),
+        pk=pk,
+    )
+
+
 def order_heading(*, user: User, pk: int) -> Order:
     """As order_get, only what a page needs before its kept content: number, organisation."""
     orders = Order.objects.visible_to(user).only("pk", "organisation_id", "number")

@@ -2,8 +2,9 @@
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.choices import AuditAction
@@ -11,10 +12,13 @@ from accounts.decorators import customer_screen
 from accounts.platform.middleware import client_ip
 from accounts.platform.page_cache import page_cache
 from accounts.services import audit_record
+from config.forms import save_then_redirect
 from config.views import page_or_fragment, query_without_page
-from portal.records import selectors
+from portal.records import selectors, services
 from portal.records.filters import order_filters
+from portal.records.forms import ReorderForm
 from portal.records.pdf import invoice_pdf as invoice_pdf_document
+from portal.records.pdf import statement_pdf as statement_pdf_document
 
 PAGE_SIZE = 25
 
@@ -137,3 +141,62 @@ def invoice_pdf(request, pk: int):
         f'attachment; filename="invoice-{slugify(invoice.number)}.pdf"'
     )
     return response
+
+
+@customer_screen
+def statement_pdf(request):
+    """The organisation's statement of open items as a PDF; the export is audited."""
+    organisation = request.organisation
+    now = timezone.now()
+    audit_record(
+        actor=request.user,
+        action=AuditAction.DATA_EXPORTED,
+        organisation=organisation,
+        target="statement of open items (PDF)",
+        via_view_as=request.viewing_as,
+        ip_address=client_ip(request),
+    )
+    document = statement_pdf_document(
+        organisation=organisation,
+        invoices=selectors.invoice_list(
+            user=request.user, organisation=organisation, state="unpaid"
+        ).select_related(None),
+        totals=selectors.invoice_totals(user=request.user, organisation=organisation),
+        now=now,
+    )
+    response = HttpResponse(document, content_type="application/pdf")
+    filename = f"statement-{slugify(organisation.customer_number or organisation.name)}"
+    response["Content-Disposition"] = f'attachment; filename="{filename}-{now:%Y-%m-%d}.pdf"'
+    return response
+
+
+@customer_screen
+def order_reorder(request, pk: int):
+    """Ask for an order again: its lines with quantities to adjust and notes, sent as a
+    ticket to order entry's department. A request, and the page says so."""
+    order = selectors.order_for_reorder(user=request.user, pk=pk)
+    if order.organisation_id != request.organisation.pk:
+        raise Http404  # another of the person's organisations: switch to it first
+    lines = list(order.lines.all())
+    form = ReorderForm(request.POST if request.method == "POST" else None, lines=lines)
+    saved = save_then_redirect(
+        request,
+        form,
+        lambda data: services.reorder_request(
+            order=order,
+            requester=request.user,
+            quantities=form.quantities(),
+            notes=data["notes"],
+            via_view_as=request.viewing_as,
+        ),
+        to=lambda ticket: ticket.get_absolute_url(),
+        message=lambda ticket: (
+            f"Reorder request sent to {ticket.get_department_display()} as {ticket.reference}. "
+            "It is not an order yet: they will confirm it with you."
+        ),
+    )
+    if saved:
+        return saved
+    status = 400 if form.errors else 200
+    context = {"order": order, "form": form, "lines": lines}
+    return render(request, "portal/order_reorder.html", context, status=status)

@@ -24,7 +24,7 @@ ORGANISATION_HEADER = mark_safe('<th scope="col">Organisation</th>')
 REQUESTER_HEADER = mark_safe('<th scope="col">Opened by</th>')
 FOOTER = mark_safe("  </tbody>\n</table>")
 ROW = (
-    '    <tr>\n      <td><a href="{url}">{reference}</a></td>\n      {organisation}\n'
+    '    <tr>\n      <td>{select}<a href="{url}">{reference}</a></td>\n      {organisation}\n'
     '      <td><a href="{url}">{subject}</a></td>{requester}\n'
     '      <td><span class="priority priority-{priority}">{priority_label}</span></td>\n'
     "      <td>{status}</td>\n      <td>{sla}</td>\n"
@@ -32,16 +32,23 @@ ROW = (
 )
 
 
+# A tick box in the reference's cell (the column kept in view on a phone), for the form
+# of that id elsewhere on the page (the queue's bulk actions).
+SELECT = '<input type="checkbox" name="ticket" value="{}" form="{}" aria-label="Select {}"> '
+
+
 @register.simple_tag
 def ticket_table(
-    tickets, show_organisation: bool = False, show_requester: bool = False
+    tickets, show_organisation: bool = False, show_requester: bool = False, select_form: str = ""
 ) -> SafeString:
     """`{% ticket_table page show_organisation=True %}`: a table of tickets (the organisation
     and the person who opened each selected with them when shown), or a line saying there
-    are none."""
+    are none. `select_form`: each row gets a tick box for the form of that id."""
     detail = url_of("tickets:detail")
     rows = format_html_join(
-        "", ROW, (_row(t, detail, show_organisation, show_requester) for t in tickets)
+        "",
+        ROW,
+        (_row(t, detail, show_organisation, show_requester, select_form) for t in tickets),
     )
     if not rows:
         create = (
@@ -62,9 +69,12 @@ def ticket_table(
     return header + rows + FOOTER
 
 
-def _row(ticket, detail, show_organisation: bool, show_requester: bool) -> dict:
+def _row(ticket, detail, show_organisation: bool, show_requester: bool, select_form: str) -> dict:
     created = timezone.localtime(ticket.created_at)
     return {
+        "select": (
+            format_html(SELECT, ticket.pk, select_form, ticket.reference) if select_form else ""
+        ),
         "url": detail(ticket.pk),
         "reference": ticket.reference,
         "organisation": (

@@ -1,8 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from portal.demo.loader import DEMO_PASSWORD, LOGINS, demo_load, estate_load
-from portal.demo.two_factor import demo_secret
+from portal.demo.loader import demo_load, estate_load, login_banner
 from portal.relationship.health import health_compute
 
 
@@ -15,12 +14,4 @@ class Command(BaseCommand):
         # Health scores come from beat hourly in production; the demo shows them at once.
         counts["health scores"] = health_compute()["scored"]
         self.stdout.write(self.style.SUCCESS(f"Demo loaded: {counts}"))
-        base_url = settings.PORTAL_BASE_URL.rstrip("/")
-        self.stdout.write(f"\nLog in at {base_url}/ with password {DEMO_PASSWORD}")
-        for role, email in LOGINS:
-            self.stdout.write(f"  {role:<40} {email}")
-        self.stdout.write(
-            "Staff then give a code: add the demo key "
-            f"{demo_secret()} to an authenticator app, or print the code of the moment with "
-            "`.venv/bin/python manage.py demo_code`."
-        )
+        self.stdout.write(login_banner())
