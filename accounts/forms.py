@@ -1,7 +1,10 @@
 from django import forms
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext_lazy as _
 
+from accounts import locale
 from accounts.choices import MembershipRole
 
 
@@ -197,3 +200,30 @@ class WebhookForm(forms.Form):
 
         super().__init__(*args, **kwargs)
         self.fields["events"].choices = WebhookEvent.choices
+
+
+class PreferencesForm(forms.Form):
+    """A person's language and time zone (accounts/locale.py); blank keeps the defaults."""
+
+    language = forms.ChoiceField(
+        label=_("Language"),
+        required=False,
+        help_text=_("Pages and emails in this language."),
+    )
+    time_zone = forms.ChoiceField(
+        label=_("Time zone"),
+        required=False,
+        help_text=_("Every time in the portal and in emails is shown in this zone."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["language"].choices = [
+            ("", _("Automatic: as the browser asks")),
+            *settings.LANGUAGES,
+        ]
+        self.fields["time_zone"].choices = [
+            ("", _("Automatic: the organisation's, else %(zone)s")
+             % {"zone": settings.PORTAL_DEFAULT_TIME_ZONE}),
+            *locale.time_zone_choices(),
+        ]  # fmt: skip

@@ -54,6 +54,14 @@ def user_create(*, email: str, full_name: str, password: str | None = None, **fi
     return user
 
 
+def person_locale_set(*, person: User, language: str, time_zone: str) -> User:
+    """A person's own language and time zone ("" for the defaults of accounts/locale.py)."""
+    person.language, person.time_zone = language, time_zone
+    person.full_clean(validate_unique=False, validate_constraints=False)
+    person.save(update_fields=["language", "time_zone"])
+    return person
+
+
 def membership_add(
     *, organisation: Organisation, user: User, role: str = MembershipRole.MEMBER
 ) -> Membership:

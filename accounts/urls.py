@@ -17,6 +17,7 @@ urlpatterns = [
         name="two_factor_recovery_codes",
     ),
     path("two-factor/disable/", views.two_factor_disable, name="two_factor_disable"),
+    path("preferences/", views.preferences, name="preferences"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "password/change/",

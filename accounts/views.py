@@ -10,9 +10,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from accounts import policy, selectors, services, two_factor
+from accounts import locale, policy, selectors, services, two_factor
 from accounts.decorators import customer_screen
 from accounts.forms import (
     AcceptInvitationForm,
@@ -22,6 +23,7 @@ from accounts.forms import (
     InvitationForm,
     LoginForm,
     OrganisationTwoFactorForm,
+    PreferencesForm,
     SecondFactorForm,
     TwoFactorDisableForm,
 )
@@ -166,7 +168,7 @@ def member_deactivate(request, membership_id: int):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(request, f"{membership.user} no longer has access.")
+        messages.success(request, _("%(user)s no longer has access.") % {"user": membership.user})
     return redirect("accounts:members")
 
 
@@ -174,7 +176,9 @@ def member_deactivate(request, membership_id: int):
 @customer_screen
 def member_invitation_resend(request, invitation_id: int):
     invitation = _invitation_act(request, invitation_id, services.invitation_resend)
-    messages.success(request, f"A new link is on its way to {invitation.email}.")
+    messages.success(
+        request, _("A new link is on its way to %(email)s.") % {"email": invitation.email}
+    )
     return redirect("accounts:members")
 
 
@@ -182,7 +186,9 @@ def member_invitation_resend(request, invitation_id: int):
 @customer_screen
 def member_invitation_revoke(request, invitation_id: int):
     invitation = _invitation_act(request, invitation_id, services.invitation_revoke)
-    messages.success(request, f"The invitation of {invitation.email} is withdrawn.")
+    messages.success(
+        request, _("The invitation of %(email)s is withdrawn.") % {"email": invitation.email}
+    )
     return redirect("accounts:members")
 
 
@@ -211,7 +217,9 @@ def member_two_factor(request):
         ip_address=client_ip(request),
     )
     if not required:
-        messages.success(request, f"Two-factor sign-in is optional at {organisation.name}.")
+        messages.success(
+            request, _("Two-factor sign-in is optional at %(name)s.") % {"name": organisation.name}
+        )
         return redirect("accounts:members")
     messages.success(
         request,
@@ -246,7 +254,9 @@ def invitation_accept(request, token: str):
             if user is None:
                 login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
             request.session[SESSION_ORGANISATION] = membership.organisation_id
-            messages.success(request, f"Welcome to {membership.organisation.name}.")
+            messages.success(
+                request, _("Welcome to %(name)s.") % {"name": membership.organisation.name}
+            )
             return redirect("home")
     return render(
         request,
@@ -282,7 +292,7 @@ def two_factor_login(request):
     else:
         user, pending = two_factor.pending_user(request)
         if user is None:
-            messages.info(request, "Please sign in again.")
+            messages.info(request, _("Please sign in again."))
             return redirect("accounts:login")
     form = SecondFactorForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -325,7 +335,7 @@ def two_factor_page(request):
         else:
             two_factor.second_factor_passed(request, user=user, device=device, backend=None)
             request.session[SESSION_NEW_RECOVERY_CODES] = codes
-            messages.success(request, "Two-factor sign-in is on.")
+            messages.success(request, _("Two-factor sign-in is on."))
             return redirect(f"{request.path}?{request.GET.urlencode()}")
     setup = two_factor.enrolment_device(user=user)
     required = two_factor.required_for(user)
@@ -360,11 +370,11 @@ def _two_factor_status(request, device, disable_form, status: int = 200):
 @login_required
 def two_factor_recovery_codes(request):
     if not request.user.is_verified():
-        messages.error(request, "Turn on two-factor sign-in first.")
+        messages.error(request, _("Turn on two-factor sign-in first."))
         return redirect("accounts:two_factor")
     codes = two_factor.recovery_codes_replace(user=request.user, ip_address=client_ip(request))
     request.session[SESSION_NEW_RECOVERY_CODES] = codes
-    messages.success(request, "New recovery codes: the old ones no longer work.")
+    messages.success(request, _("New recovery codes: the old ones no longer work."))
     return redirect("accounts:two_factor")
 
 
@@ -378,7 +388,7 @@ def two_factor_disable(request):
         raise PermissionDenied(two_factor.required_reason(user))
     device = two_factor.authenticator(user)
     if device is None or not user.is_verified():
-        messages.info(request, "Two-factor sign-in is not on.")
+        messages.info(request, _("Two-factor sign-in is not on."))
         return redirect("accounts:two_factor")
     form = TwoFactorDisableForm(request.POST)
     if form.is_valid():
@@ -394,7 +404,7 @@ def two_factor_disable(request):
                 two_factor.failure_count(request, user)
         if ok:
             two_factor.two_factor_disable(user=user, ip_address=client_ip(request))
-            messages.success(request, "Two-factor sign-in is off.")
+            messages.success(request, _("Two-factor sign-in is off."))
             return redirect("accounts:two_factor")
         form.add_error(None, "That password or code is not right.")
     return _two_factor_status(request, device, form, status=400)
@@ -430,6 +440,31 @@ def api_tokens(request):
     return render(request, "accounts/api_tokens.html", context, status=400 if form.errors else 200)
 
 
+@login_required
+def preferences(request):
+    """The person's own language and time zone."""
+    user = request.user
+    form = PreferencesForm(
+        request.POST or None, initial={"language": user.language, "time_zone": user.time_zone}
+    )
+    done = save_then_redirect(
+        request,
+        form,
+        lambda data: services.person_locale_set(person=user, **data),
+        to="accounts:preferences",
+        # Said in the language just chosen: the next page is in it.
+        message=lambda person: _saved_in_locale(person),
+    )
+    return done or render(
+        request, "accounts/preferences.html", {"form": form}, status=400 if form.errors else 200
+    )
+
+
+def _saved_in_locale(person) -> str:
+    with locale.person_locale(person):
+        return str(_("Language and time zone saved."))
+
+
 @require_POST
 @login_required
 def api_token_revoke(request, pk: int):
@@ -439,7 +474,9 @@ def api_token_revoke(request, pk: int):
         )
     except ApiToken.DoesNotExist:
         raise Http404 from None
-    messages.success(request, f"Token “{api_token.name}” revoked: it no longer works.")
+    messages.success(
+        request, _("Token “%(name)s” revoked: it no longer works.") % {"name": api_token.name}
+    )
     return redirect("accounts:api_tokens")
 
 

@@ -44,6 +44,17 @@ def _stream(header: list[str], rows: Iterable[list]) -> Iterator[str]:
         yield writer.writerow([_cell(value) for value in row])
 
 
+def zone_now():
+    """The reader's zone, taken while the request's is active: rows stream after the view
+    (and the middleware that set the zone) returned."""
+    return timezone.get_current_timezone()
+
+
+def local_time(value, zone) -> str:
+    """A time in the reader's zone (the column heading names it), with its UTC offset."""
+    return value.astimezone(zone).isoformat() if value else ""
+
+
 def csv_response(request, kind: str, header: list[str], rows, count: int, filters: dict):
     """A download of the current organisation's `kind`, audited with its filters and count."""
     organisation = request.organisation

@@ -190,5 +190,7 @@ fi
 if [ ! -x /usr/bin/chromium ]; then
     apt_install chromium
 fi
+# gettext (msgfmt, xgettext, msgattrib): the translations' test runs makemessages.
+command -v msgattrib >/dev/null || apt_install gettext
 
 "$@"
