@@ -99,7 +99,10 @@ def phrases(source: str, *, plain_text: bool = False) -> list[list[Piece]]:
             skip_until = "end" + _block_name(piece)
         elif piece.kind == "block" and _block_name(piece) == "comment":
             skip_until = "endcomment"
-        elif piece.kind == "block" and piece.text[2:-2].split()[1:2] == ["body_class"]:
+        elif piece.kind == "block" and piece.text[2:-2].split()[1:2] in (
+            ["body_class"],
+            ["bodyclass"],
+        ):
             skip_until = "endblock"  # CSS classes, not words
         elif piece.kind == "tag":
             name = re.match(r"<([a-zA-Z]+)", piece.text)

@@ -309,10 +309,7 @@ def source_run_now(request, pk: int):
     else:
         messages.success(
             request,
-            _("%(a_full_run_if_full_else_a_run)s of %(name)s is queued.")
-            % {
-                "a_full_run_if_full_else_a_run": "A full run" if full else "A run",
-                "name": source.name,
-            },
+            (_("A full run of %(name)s is queued.") if full else _("A run of %(name)s is queued."))
+            % {"name": source.name},
         )
     return redirect("portal:sync_source", pk=source.pk)
