@@ -103,6 +103,16 @@ def person_locale(person, organisation=None) -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def organisation_locale(organisation) -> Iterator[None]:
+    """For someone of `organisation` who has no account yet (an invitation): its country's
+    language and its zone."""
+    zone = _organisation_zone(organisation) or settings.PORTAL_DEFAULT_TIME_ZONE
+    language = ZONE_LANGUAGE.get(_organisation_zone(organisation)) or settings.LANGUAGE_CODE
+    with translation.override(language), timezone.override(ZoneInfo(zone)):
+        yield
+
+
 def zone_label(text: str) -> str:
     """A column heading that says its zone: "Created (Europe/Berlin)"."""
     return f"{text} ({timezone.get_current_timezone_name()})"

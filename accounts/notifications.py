@@ -10,7 +10,7 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from accounts.locale import person_locale
+from accounts.locale import organisation_locale, person_locale
 from accounts.mail import Mail, absolute_url, mail_send
 from accounts.models import Invitation
 from accounts.selectors import HandoffNews
@@ -21,19 +21,16 @@ def invitation_notify(*, invitation: Invitation, token: str) -> dict[str, int]:
     if not invitation.is_usable:
         return mail_send([])
     context = {"invitation": invitation, "link": absolute_url("accounts:invitation_accept", token)}
-    return mail_send(
-        [
-            Mail(
-                # Each link its own mail: a resent invitation has a new token.
-                key=f"accounts.invitation:{invitation.pk}:{invitation.token_hash[:16]}",
-                to=invitation.email,
-                subject=(
-                    f"You are invited to {invitation.organisation.name} on the Customer Portal"
-                ),
-                body=render_to_string("accounts/email/invitation.txt", context),
-            )
-        ]
-    )
+    with organisation_locale(invitation.organisation):  # the invitee has no language yet
+        mail = Mail(
+            # Each link its own mail: a resent invitation has a new token.
+            key=f"accounts.invitation:{invitation.pk}:{invitation.token_hash[:16]}",
+            to=invitation.email,
+            subject=_("You are invited to %(name)s on the Customer Portal")
+            % {"name": invitation.organisation.name},
+            body=render_to_string("accounts/email/invitation.txt", context),
+        )
+    return mail_send([mail])
 
 
 def team_handoff_notify(*, news: HandoffNews) -> dict[str, int]:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 from fpdf import FPDF
 
 from portal.records.choices import SETTLED_STATUSES, InvoiceStatus
@@ -44,44 +46,53 @@ def invoice_pdf(invoice: Invoice) -> bytes:
         pdf.set_font(family, size=size)
         pdf.multi_cell(0, height, text, new_x="LMARGIN", new_y="NEXT")
 
-    line(f"Invoice {invoice.number}", size=20, height=12)
+    # In the reader's language and zone: the view renders it inside their request.
+    line(_("Invoice %(number)s") % {"number": invoice.number}, size=20, height=12)
     line(invoice.organisation.name, size=13)
     if invoice.organisation.customer_number:
-        line(f"Customer number {invoice.organisation.customer_number}")
+        line(_("Customer number %(number)s") % {"number": invoice.organisation.customer_number})
     pdf.ln(4)
     state = getattr(invoice, "state", "")
     if state == "overdue":
-        state = f"overdue, {invoice.days_overdue} days"
+        state = _("overdue, %(days)s days") % {"days": invoice.days_overdue}
     facts = [
-        ("Amount", _money(invoice.amount, invoice.currency)),
-        ("Issued", f"{invoice.issued_on:%-d %B %Y}"),
-        ("Due", f"{invoice.due_on:%-d %B %Y}" if invoice.due_on else "-"),
-        ("Paid", _paid(invoice)),
-        (
-            "State",
-            state.capitalize(),
-        ),
-        ("Order", invoice.order.number if invoice.order else "-"),
+        (_("Amount"), _money(invoice.amount, invoice.currency)),
+        (_("Issued"), _day(invoice.issued_on)),
+        (_("Due"), _day(invoice.due_on) if invoice.due_on else "-"),
+        (_("Paid"), _paid(invoice)),
+        (_("State"), _(state).capitalize()),
+        (_("Order"), invoice.order.number if invoice.order else "-"),
     ]
     if invoice.product_line:
-        facts.append(("Product line", invoice.product_line))
+        facts.append((_("Product line"), invoice.product_line))
     for label, value in facts:
         line(f"{label}: {value}")
     pdf.ln(6)
     synced = timezone.localtime(invoice.synced_at)
     line(
-        f"From {invoice.source.name} (system {invoice.source.system}), synced "
-        f"{synced:%-d %B %Y %H:%M %Z}, its id there {invoice.external_id}. "
-        "Rendered by the Customer Portal from that record.",
+        _(
+            "From %(source)s (system %(system)s), synced %(synced)s, its id there %(id)s. "
+            "Rendered by the Customer Portal from that record."
+        )
+        % {
+            "source": invoice.source.name,
+            "system": invoice.source.system,
+            "synced": f"{date_format(synced, 'j F Y H:i')} {synced:%Z}",
+            "id": invoice.external_id,
+        },
         size=9,
         height=5,
     )
     return bytes(pdf.output())
 
 
+def _day(day) -> str:
+    return date_format(day, "j F Y")  # month names in the reader's language
+
+
 def _paid(invoice: Invoice) -> str:
     if invoice.paid_on:
-        return f"{invoice.paid_on:%-d %B %Y}"
+        return _day(invoice.paid_on)
     if invoice.status in SETTLED_STATUSES:
-        return "Cancelled" if invoice.status == InvoiceStatus.CANCELLED else "Yes"
-    return "Not yet"
+        return _("Cancelled") if invoice.status == InvoiceStatus.CANCELLED else _("Yes")
+    return _("Not yet")
