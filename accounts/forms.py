@@ -171,7 +171,7 @@ class TwoFactorDisableForm(forms.Form):
     def clean(self):
         data = super().clean()
         if not data.get("password") and not data.get("code"):
-            raise forms.ValidationError("Give your password or a code from your app.")
+            raise forms.ValidationError(_("Give your password or a code from your app."))
         return data
 
 

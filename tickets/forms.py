@@ -46,7 +46,7 @@ class TicketForm(forms.Form):
             return None
         parsed = subjects.parse(value)
         if parsed is None:
-            raise forms.ValidationError("That is not a record a ticket can be about.")
+            raise forms.ValidationError(_("That is not a record a ticket can be about."))
         return parsed
 
 
