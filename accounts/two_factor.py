@@ -61,11 +61,13 @@ def required_for(user: User) -> bool:
 
 def required_reason(user: User) -> str:
     if user.is_employee:
-        return "Everyone on the portal's staff signs in with a second factor."
+        return _("Everyone on the portal's staff signs in with a second factor.")
     names = Organisation.objects.filter(
         memberships__user=user, memberships__is_active=True, requires_two_factor=True
     ).values_list("name", flat=True)
-    return f"{', '.join(names)} requires it of everyone who signs in for them."
+    return _("%(names)s requires it of everyone who signs in for them.") % {
+        "names": ", ".join(names)
+    }
 
 
 def authenticator(user: User) -> TOTPDevice | None:

@@ -223,8 +223,11 @@ def member_two_factor(request):
         return redirect("accounts:members")
     messages.success(
         request,
-        f"Everyone at {organisation.name} now signs in with a second factor; colleagues "
-        "without one set it up at their next sign-in.",
+        _(
+            "Everyone at %(name)s now signs in with a second factor; colleagues "
+            "without one set it up at their next sign-in."
+        )
+        % {"name": organisation.name},
     )
     if not request.user.is_employee and not request.user.is_verified():
         # The admin who asks it of everyone starts with themselves, now.
