@@ -84,8 +84,8 @@ def _attribute(match: re.Match) -> str:
     if not WORD.search(value) or "{" in value:
         return match.group()
     text = html.unescape(value).replace('"', "&quot;")
-    if "'" in text:
-        return match.group()
+    if "'" in text:  # no quote left to close a literal: the block tag needs none
+        return f'{match.group(1)}="{{% blocktranslate %}}{text}{{% endblocktranslate %}}"'
     return f"""{match.group(1)}="{{% translate '{text}' %}}\""""
 
 

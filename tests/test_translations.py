@@ -13,6 +13,9 @@ from django.core.management import call_command
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from hypothesis import given
+from hypothesis import settings as settings_hypothesis
+from hypothesis import strategies as st
 
 from accounts.locale import person_language, person_locale, person_time_zone
 from config.template_text import untranslated
@@ -248,3 +251,47 @@ def test_person_locale_renders_in_the_persons_words_and_time(world):
         assert timezone.get_current_timezone_name() == "Asia/Tokyo"
     assert "Kein Zugang" in text
     assert timezone.get_current_timezone_name() == settings.TIME_ZONE
+
+
+# --- The marking rule holds for templates nobody wrote yet -----------------------------------
+
+WORDS = st.text(alphabet="abcdefghijklmnopqrstuvwxyzäöüßABCDEF .,:;!?()'-", min_size=1, max_size=30)
+VARIABLES = st.sampled_from(["{{ name }}", "{{ ticket.reference }}", "{{ total|floatformat:2 }}"])
+INLINE = st.sampled_from(["", "<strong>", "</strong>", "<a href='/x'>", "</a>", "<br>"])
+
+
+@st.composite
+def templates(draw):
+    """A page of paragraphs, buttons and cells mixing words, variables and inline markup."""
+    blocks = []
+    for _ in range(draw(st.integers(1, 4))):
+        tag = draw(st.sampled_from(["p", "td", "button", "h2", "label"]))
+        parts = draw(st.lists(st.one_of(WORDS, VARIABLES, INLINE), min_size=1, max_size=6))
+        title = draw(st.one_of(st.just(""), WORDS.map(lambda w: f' title="{w}"')))
+        blocks.append(f"<{tag}{title}>{''.join(parts)}</{tag}>")
+    return "\n".join(blocks)
+
+
+def _wrapper():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("i18n_wrap", ROOT / "scripts" / "i18n_wrap.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.wrap
+
+
+@settings_hypothesis(max_examples=150, deadline=None)
+@given(source=templates())
+def test_marked_templates_pass_the_check_and_read_the_same_in_english(source):
+    """What scripts/i18n_wrap.py marks, untranslated() accepts, and the page reads as before."""
+    from django.template import engines
+
+    marked = _wrapper()(source)
+    assert untranslated(marked) == []
+    context = {"name": "Ada & Co", "ticket": {"reference": "T-7"}, "total": 1234.5}
+    django = engines["django"]
+    with translation.override("en-gb"):
+        before = django.from_string(source).render(context)
+        after = django.from_string(marked).render(context)
+    assert " ".join(after.split()) == " ".join(before.split())
