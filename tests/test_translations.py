@@ -295,3 +295,29 @@ def test_marked_templates_pass_the_check_and_read_the_same_in_english(source):
         before = django.from_string(source).render(context)
         after = django.from_string(marked).render(context)
     assert " ".join(after.split()) == " ".join(before.split())
+
+
+def test_the_django_admin_works_in_german(client, world):
+    world.admin.language = "de"
+    world.admin.save()
+    client.force_login(world.admin)
+    for url in (reverse("admin:index"), reverse("admin:accounts_user_changelist")):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert '<html lang="de"' in response.content.decode()
+    page = client.get(reverse("admin:accounts_user_change", args=[world.member_a.pk]))
+    assert page.status_code == 200
+    assert "Sprache" in page.content.decode()  # the person's language, in the admin too
+
+
+def test_the_preferences_page_makes_the_same_queries_for_every_person(client, world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    counts = []
+    for person in (world.member_a, world.am_a):
+        client.force_login(person)
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(reverse("accounts:preferences")).status_code == 200
+        counts.append(len(queries))
+    assert max(counts) <= 8, counts
