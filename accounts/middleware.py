@@ -106,10 +106,13 @@ class PersonLocaleMiddleware:
         language = locale.person_language(
             user, organisation, browser=locale.browser_language(request)
         )
-        translation.activate(language)
-        request.LANGUAGE_CODE = translation.get_language()
-        with timezone.override(ZoneInfo(locale.person_time_zone(user, organisation))):
-            return self.get_response(request)
+        zone = ZoneInfo(locale.person_time_zone(user, organisation))
+        # Overrides, not activate(): the thread goes back to the defaults after the request.
+        with translation.override(language), timezone.override(zone):
+            request.LANGUAGE_CODE = translation.get_language()
+            response = self.get_response(request)
+        response.headers.setdefault("Content-Language", request.LANGUAGE_CODE)
+        return response
 
 
 class ViewAsAuditMiddleware:

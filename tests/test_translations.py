@@ -155,7 +155,7 @@ def test_staff_read_their_own_pages_in_german_too(client, world):
     world.am_a.save()
     client.force_login(world.am_a)
     page = client.get(reverse("home")).content.decode()
-    assert "Meine Accounts" in page
+    assert "Meine Kunden" in page
     assert "My accounts" not in page
 
 
@@ -321,3 +321,19 @@ def test_the_preferences_page_makes_the_same_queries_for_every_person(client, wo
             assert client.get(reverse("accounts:preferences")).status_code == 200
         counts.append(len(queries))
     assert max(counts) <= 8, counts
+
+
+def test_a_german_export_is_german_in_every_row_too(client, world):
+    """Rows are written while the response streams, after the request's language ended."""
+    import csv
+    import io
+
+    _ticket(world)
+    world.member_a.language = "de"
+    world.member_a.save()
+    client.force_login(world.member_a)
+    response = client.get(reverse("tickets:list_csv"), {"status": "all"})
+    assert translation.get_language() == settings.LANGUAGE_CODE  # the request's ended
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    assert rows[0][:4] == ["Ticket", "Betreff", "Geöffnet von", "Geöffnet am (Europe/London)"]
+    assert rows[1][rows[0].index("Status")] == "Neu"
