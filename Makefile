@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1:8000
 # this one setting; make run serves on HOST, so the links point there too.
 export PORTAL_BASE_URL ?= http://$(HOST)
 
-.PHONY: install run demo test lint fmt screenshots clean bench faults test-fast
+.PHONY: install run demo test lint fmt screenshots clean bench faults test-fast messages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -89,3 +89,13 @@ faults: install
 	PORTAL_FAULTS_FULL=1 scripts/with-services.sh $(VENV)/bin/pytest -s -p no:randomly \
 		tests/test_faults.py tests/test_sync_worker.py tests/test_celery_worker.py \
 		portal/sync/tests/test_drop_claims.py portal/sync/tests/test_task_retries.py $(PYTEST_ARGS)
+
+# The translations (config/locale, README "Translations"): every string marked in templates
+# and Python goes into the German catalogue (new ones with an empty msgstr, to translate),
+# then the catalogue is compiled. The .mo is committed: `make run` needs no gettext.
+MESSAGES_IGNORE := --ignore=.venv --ignore=var --ignore=staticfiles --ignore=tests \
+	--ignore='*/tests/*' --ignore=scripts --ignore=docs --ignore=customer_portal.egg-info
+messages: install
+	$(PY) manage.py makemessages --locale=de --extension=html,txt,py --add-location=file \
+		--no-obsolete $(MESSAGES_IGNORE)
+	$(PY) manage.py compilemessages --locale=de $(MESSAGES_IGNORE)

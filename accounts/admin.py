@@ -58,7 +58,20 @@ class UserAdmin(DjangoUserAdmin):
     actions = ["hand_over_accounts", "reset_two_factor"]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
-        ("Person", {"fields": ["full_name", "phone", "kind", "department", "away_until"]}),
+        (
+            "Person",
+            {
+                "fields": [
+                    "full_name",
+                    "phone",
+                    "kind",
+                    "department",
+                    "away_until",
+                    "language",
+                    "time_zone",
+                ]
+            },
+        ),
         (
             "Permissions",
             {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]},

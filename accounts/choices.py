@@ -1,71 +1,72 @@
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class UserKind(models.TextChoices):
-    CUSTOMER = "customer", "Customer"
-    ACCOUNT_MANAGER = "account_manager", "Account manager"
-    EXECUTIVE = "executive", "Executive"
-    SUPPORT_AGENT = "support_agent", "Support agent"
-    ADMIN = "admin", "Admin"
+    CUSTOMER = "customer", _("Customer")
+    ACCOUNT_MANAGER = "account_manager", _("Account manager")
+    EXECUTIVE = "executive", _("Executive")
+    SUPPORT_AGENT = "support_agent", _("Support agent")
+    ADMIN = "admin", _("Admin")
 
 
 class Department(models.TextChoices):
-    BILLING = "billing", "Billing"
-    LOGISTICS = "logistics", "Logistics"
-    PRODUCT = "product", "Product"
-    ONBOARDING = "onboarding", "Onboarding"
-    SALES = "sales", "Sales"
-    CUSTOMER_SUCCESS = "customer_success", "Customer success"
+    BILLING = "billing", _("Billing")
+    LOGISTICS = "logistics", _("Logistics")
+    PRODUCT = "product", _("Product")
+    ONBOARDING = "onboarding", _("Onboarding")
+    SALES = "sales", _("Sales")
+    CUSTOMER_SUCCESS = "customer_success", _("Customer success")
 
 
 class LifecycleStage(models.TextChoices):
-    PROSPECT = "prospect", "Prospect"
-    ONBOARDING = "onboarding", "Onboarding"
-    ACTIVE = "active", "Active"
-    RENEWAL = "renewal", "Renewal"
-    CHURNED = "churned", "Churned"
+    PROSPECT = "prospect", _("Prospect")
+    ONBOARDING = "onboarding", _("Onboarding")
+    ACTIVE = "active", _("Active")
+    RENEWAL = "renewal", _("Renewal")
+    CHURNED = "churned", _("Churned")
 
 
 class MembershipRole(models.TextChoices):
-    MEMBER = "member", "Member"
-    ADMIN = "admin", "Customer admin"
+    MEMBER = "member", _("Member")
+    ADMIN = "admin", _("Customer admin")
 
 
 class TeamRole(models.TextChoices):
-    PRIMARY_AM = "primary_am", "Account manager"
-    BACKUP_AM = "backup_am", "Backup account manager"
-    EXECUTIVE_SPONSOR = "executive_sponsor", "Executive sponsor"
+    PRIMARY_AM = "primary_am", _("Account manager")
+    BACKUP_AM = "backup_am", _("Backup account manager")
+    EXECUTIVE_SPONSOR = "executive_sponsor", _("Executive sponsor")
 
 
 class AuditAction(models.TextChoices):
-    VIEW_AS_START = "view_as.start", "Started viewing as customer"
-    VIEW_AS_ACTION = "view_as.action", "Acted while viewing as customer"
-    VIEW_AS_END = "view_as.end", "Stopped viewing as customer"
-    MEMBER_INVITED = "member.invited", "Invited a colleague"
-    INVITATION_RESENT = "member.invitation_resent", "Sent an invitation again"
-    INVITATION_REVOKED = "member.invitation_revoked", "Withdrew an invitation"
-    MEMBER_JOINED = "member.joined", "Accepted an invitation"
-    MEMBER_DEACTIVATED = "member.deactivated", "Deactivated a colleague"
-    TEAM_ASSIGNED = "team.assigned", "Changed the account team"
-    TIER_CHANGED = "tier.changed", "Changed the service tier"
-    TEAM_HANDOFF = "team.handoff", "Handed accounts over to another account manager"
-    API_TOKEN_CREATED = "api_token.created", "Created an API token"
-    API_TOKEN_REVOKED = "api_token.revoked", "Revoked an API token"
-    RECORD_CREATED = "record.created", "Created a record"
-    RECORD_CHANGED = "record.changed", "Changed a record"
-    RECORD_DELETED = "record.deleted", "Deleted a record"
-    DATA_EXPORTED = "data.exported", "Exported data"
-    IDENTITY_MATCHED = "identity.matched", "Matched a legacy customer to an organisation"
-    IDENTITY_UNMATCHED = "identity.unmatched", "Unmatched a legacy customer"
-    IDENTITY_NOT_OURS = "identity.not_ours", "Marked a legacy customer as not ours"
-    ORGANISATION_CREATED = "organisation.created", "Created an organisation"
-    LOGIN_LOCKED_OUT = "login.locked_out", "Was locked out after failed logins"
-    TWO_FACTOR_ENABLED = "two_factor.enabled", "Turned on two-factor sign-in"
-    TWO_FACTOR_DISABLED = "two_factor.disabled", "Turned off two-factor sign-in"
-    TWO_FACTOR_RESET = "two_factor.reset", "Reset someone's two-factor sign-in"
-    RECOVERY_CODES_MADE = "two_factor.recovery_codes", "Made new recovery codes"
-    RECOVERY_CODE_USED = "two_factor.recovery_code_used", "Signed in with a recovery code"
+    VIEW_AS_START = "view_as.start", _("Started viewing as customer")
+    VIEW_AS_ACTION = "view_as.action", _("Acted while viewing as customer")
+    VIEW_AS_END = "view_as.end", _("Stopped viewing as customer")
+    MEMBER_INVITED = "member.invited", _("Invited a colleague")
+    INVITATION_RESENT = "member.invitation_resent", _("Sent an invitation again")
+    INVITATION_REVOKED = "member.invitation_revoked", _("Withdrew an invitation")
+    MEMBER_JOINED = "member.joined", _("Accepted an invitation")
+    MEMBER_DEACTIVATED = "member.deactivated", _("Deactivated a colleague")
+    TEAM_ASSIGNED = "team.assigned", _("Changed the account team")
+    TIER_CHANGED = "tier.changed", _("Changed the service tier")
+    TEAM_HANDOFF = "team.handoff", _("Handed accounts over to another account manager")
+    API_TOKEN_CREATED = "api_token.created", _("Created an API token")
+    API_TOKEN_REVOKED = "api_token.revoked", _("Revoked an API token")
+    RECORD_CREATED = "record.created", _("Created a record")
+    RECORD_CHANGED = "record.changed", _("Changed a record")
+    RECORD_DELETED = "record.deleted", _("Deleted a record")
+    DATA_EXPORTED = "data.exported", _("Exported data")
+    IDENTITY_MATCHED = "identity.matched", _("Matched a legacy customer to an organisation")
+    IDENTITY_UNMATCHED = "identity.unmatched", _("Unmatched a legacy customer")
+    IDENTITY_NOT_OURS = "identity.not_ours", _("Marked a legacy customer as not ours")
+    ORGANISATION_CREATED = "organisation.created", _("Created an organisation")
+    LOGIN_LOCKED_OUT = "login.locked_out", _("Was locked out after failed logins")
+    TWO_FACTOR_ENABLED = "two_factor.enabled", _("Turned on two-factor sign-in")
+    TWO_FACTOR_DISABLED = "two_factor.disabled", _("Turned off two-factor sign-in")
+    TWO_FACTOR_RESET = "two_factor.reset", _("Reset someone's two-factor sign-in")
+    RECOVERY_CODES_MADE = "two_factor.recovery_codes", _("Made new recovery codes")
+    RECOVERY_CODE_USED = "two_factor.recovery_code_used", _("Signed in with a recovery code")
     TWO_FACTOR_REQUIRED = (
         "organisation.two_factor",
-        "Changed whether the organisation requires two-factor sign-in",
+        _("Changed whether the organisation requires two-factor sign-in"),
     )

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect
+from django.utils.translation import gettext as _
 
 
 def customer_screen(view):
@@ -20,7 +21,7 @@ def customer_screen(view):
     def wrapper(request, *args, **kwargs):
         if request.organisation is None:
             if request.user.is_employee:
-                messages.info(request, "Choose an account and use “View as customer” first.")
+                messages.info(request, _("Choose an account and use “View as customer” first."))
             return redirect("home")
         return view(request, *args, **kwargs)
 

@@ -1,13 +1,17 @@
 from django import forms
+from django.conf import settings
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
+from django.utils.translation import gettext_lazy as _
 
+from accounts import locale
 from accounts.choices import MembershipRole
 
 
 class LoginForm(AuthenticationForm):
     username = forms.EmailField(
-        label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
+        label=_("Email"),
+        widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
     )
     error_messages = {
         **AuthenticationForm.error_messages,
@@ -16,24 +20,24 @@ class LoginForm(AuthenticationForm):
 
 
 class InvitationForm(forms.Form):
-    email = forms.EmailField(label="Colleague's email")
+    email = forms.EmailField(label=_("Colleague's email"))
     role = forms.ChoiceField(
         choices=MembershipRole.choices,
         initial=MembershipRole.MEMBER,
-        help_text="Customer admins can invite and deactivate colleagues.",
+        help_text=_("Customer admins can invite and deactivate colleagues."),
     )
 
 
 class AcceptInvitationForm(forms.Form):
-    full_name = forms.CharField(max_length=200, label="Your name")
+    full_name = forms.CharField(max_length=200, label=_("Your name"))
     password1 = forms.CharField(
-        label="Choose a password",
+        label=_("Choose a password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
         help_text=password_validation.password_validators_help_text_html(),
     )
     password2 = forms.CharField(
-        label="Repeat the password",
+        label=_("Repeat the password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
@@ -61,14 +65,14 @@ class AcceptInvitationForm(forms.Form):
 class ApiTokenForm(forms.Form):
     name = forms.CharField(
         max_length=100,
-        label="What is it for?",
-        help_text="E.g. 'ERP order import'. You can revoke it here at any time.",
+        label=_("What is it for?"),
+        help_text=_("E.g. 'ERP order import'. You can revoke it here at any time."),
     )
     password = forms.CharField(
-        label="Your password",
+        label=_("Your password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-        help_text="A token acts as you, so we ask for your password first.",
+        help_text=_("A token acts as you, so we ask for your password first."),
     )
 
 
@@ -85,14 +89,14 @@ class HandoffForm(forms.Form):
         self.fields["to_all"] = forms.ChoiceField(
             choices=[("", "— choose per account below —"), *people],
             required=False,
-            label="Hand every account to",
-            help_text="Accounts below left on “Same as above” go to this person.",
+            label=_("Hand every account to"),
+            help_text=_("Accounts below left on “Same as above” go to this person."),
         )
         for term in self.terms:
             organisation = term.organisation.name
             self.fields[f"to_{term.pk}"] = forms.ChoiceField(
                 choices=[
-                    ("", "Same as above"),
+                    ("", _("Same as above")),
                     (self.KEEP, f"Keep with {leaving.get_short_name()}"),
                     *people,
                 ],
@@ -126,10 +130,11 @@ class SecondFactorForm(forms.Form):
     """The login's code step: a code from the authenticator app, or a recovery code."""
 
     code = forms.CharField(
-        label="Code",
+        label=_("Code"),
         max_length=32,
-        help_text="The 6-digit code your authenticator app shows now, or one of your "
-        "recovery codes.",
+        help_text=_(
+            "The 6-digit code your authenticator app shows now, or one of your recovery codes."
+        ),
         widget=forms.TextInput(
             attrs={"autocomplete": "one-time-code", "autofocus": True, "spellcheck": "false"}
         ),
@@ -138,9 +143,9 @@ class SecondFactorForm(forms.Form):
 
 class EnrolmentForm(forms.Form):
     code = forms.CharField(
-        label="Code from the app",
+        label=_("Code from the app"),
         max_length=12,
-        help_text="The 6 digits the app shows for this portal.",
+        help_text=_("The 6 digits the app shows for this portal."),
         widget=forms.TextInput(
             attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
         ),
@@ -151,13 +156,13 @@ class TwoFactorDisableForm(forms.Form):
     """Turning two-factor sign-in off asks for the password or a current code."""
 
     password = forms.CharField(
-        label="Your password",
+        label=_("Your password"),
         required=False,
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
     code = forms.CharField(
-        label="Or a code from your app",
+        label=_("Or a code from your app"),
         required=False,
         max_length=32,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "spellcheck": "false"}),
@@ -166,30 +171,32 @@ class TwoFactorDisableForm(forms.Form):
     def clean(self):
         data = super().clean()
         if not data.get("password") and not data.get("code"):
-            raise forms.ValidationError("Give your password or a code from your app.")
+            raise forms.ValidationError(_("Give your password or a code from your app."))
         return data
 
 
 class OrganisationTwoFactorForm(forms.Form):
     requires_two_factor = forms.BooleanField(
         required=False,
-        label="Everyone must sign in with a code from an authenticator app",
-        help_text="Colleagues without one set it up at their next sign-in.",
+        label=_("Everyone must sign in with a code from an authenticator app"),
+        help_text=_("Colleagues without one set it up at their next sign-in."),
     )
 
 
 class WebhookForm(forms.Form):
     url = forms.URLField(
         max_length=500,
-        label="Receiver URL",
+        label=_("Receiver URL"),
         assume_scheme="https",
-        help_text="Where your system listens, e.g. https://erp.example.com/portal-events. "
-        "Public addresses only.",
+        help_text=_(
+            "Where your system listens, e.g. https://erp.example.com/portal-events. "
+            "Public addresses only."
+        ),
     )
     events = forms.MultipleChoiceField(
         choices=(),  # the catalogue, set in __init__ (accounts.platform.webhooks)
         widget=forms.CheckboxSelectMultiple,
-        help_text="Events of your organisation it receives.",
+        help_text=_("Events of your organisation it receives."),
     )
 
     def __init__(self, *args, **kwargs):
@@ -197,3 +204,30 @@ class WebhookForm(forms.Form):
 
         super().__init__(*args, **kwargs)
         self.fields["events"].choices = WebhookEvent.choices
+
+
+class PreferencesForm(forms.Form):
+    """A person's language and time zone (accounts/locale.py); blank keeps the defaults."""
+
+    language = forms.ChoiceField(
+        label=_("Language"),
+        required=False,
+        help_text=_("Pages and emails in this language."),
+    )
+    time_zone = forms.ChoiceField(
+        label=_("Time zone"),
+        required=False,
+        help_text=_("Every time in the portal and in emails is shown in this zone."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["language"].choices = [
+            ("", _("Automatic: as the browser asks")),
+            *settings.LANGUAGES,
+        ]
+        self.fields["time_zone"].choices = [
+            ("", _("Automatic: the organisation's, else %(zone)s")
+             % {"zone": settings.PORTAL_DEFAULT_TIME_ZONE}),
+            *locale.time_zone_choices(),
+        ]  # fmt: skip

@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext_lazy as _
 
 from accounts.choices import (
     AuditAction,
@@ -17,6 +18,7 @@ from accounts.choices import (
     TeamRole,
     UserKind,
 )
+from accounts.locale import validate_language, validate_time_zone
 from accounts.querysets import (
     AccountAssignmentQuerySet,
     MembershipQuerySet,
@@ -87,6 +89,21 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False, help_text="May log in to Django admin.")
     date_joined = models.DateTimeField(default=timezone.now)
+    # Blank: not chosen, the defaults of accounts/locale.py apply.
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        blank=True,
+        validators=[validate_language],
+        help_text=_("Pages and emails in this language; blank follows the browser."),
+    )
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        blank=True,
+        validators=[validate_time_zone],
+        help_text=_("Times are shown in this zone; blank follows the organisation's."),
+    )
     session_epoch = models.PositiveIntegerField(
         default=0,
         editable=False,

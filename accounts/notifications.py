@@ -7,7 +7,10 @@ Each function renders one `Mail` per person and sends them with `accounts.platfo
 from __future__ import annotations
 
 from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
+from accounts.locale import organisation_locale, person_locale
 from accounts.models import Invitation
 from accounts.platform.mail import Mail, absolute_url, mail_send
 from accounts.selectors import HandoffNews
@@ -18,19 +21,16 @@ def invitation_notify(*, invitation: Invitation, token: str) -> dict[str, int]:
     if not invitation.is_usable:
         return mail_send([])
     context = {"invitation": invitation, "link": absolute_url("accounts:invitation_accept", token)}
-    return mail_send(
-        [
-            Mail(
-                # Each link its own mail: a resent invitation has a new token.
-                key=f"accounts.invitation:{invitation.pk}:{invitation.token_hash[:16]}",
-                to=invitation.email,
-                subject=(
-                    f"You are invited to {invitation.organisation.name} on the Customer Portal"
-                ),
-                body=render_to_string("accounts/email/invitation.txt", context),
-            )
-        ]
-    )
+    with organisation_locale(invitation.organisation):  # the invitee has no language yet
+        mail = Mail(
+            # Each link its own mail: a resent invitation has a new token.
+            key=f"accounts.invitation:{invitation.pk}:{invitation.token_hash[:16]}",
+            to=invitation.email,
+            subject=_("You are invited to %(name)s on the Customer Portal")
+            % {"name": invitation.organisation.name},
+            body=render_to_string("accounts/email/invitation.txt", context),
+        )
+    return mail_send([mail])
 
 
 def team_handoff_notify(*, news: HandoffNews) -> dict[str, int]:
@@ -39,31 +39,46 @@ def team_handoff_notify(*, news: HandoffNews) -> dict[str, int]:
     key = f"accounts.team_handoff:{news.handoff_id}"
     link = absolute_url("home")
     mails = [
-        Mail(
+        _handoff_holder_mail(key, holder, items, link)
+        for holder, items in news.by_new_holder().items()
+    ]
+    mails += [
+        _handoff_letter(key, person, organisation, terms, link)
+        for person, organisation, terms in news.customer_letters()
+    ]
+    return mail_send(mails)
+
+
+def _handoff_holder_mail(key: str, holder, items, link: str) -> Mail:
+    with person_locale(holder):
+        return Mail(
             key=f"{key}:holder",
             to=holder.email,
-            subject=f"{len(items)} account{'s' if len(items) != 1 else ''} handed over to you",
+            subject=ngettext(
+                "%(count)d account handed over to you",
+                "%(count)d accounts handed over to you",
+                len(items),
+            )
+            % {"count": len(items)},
             body=render_to_string(
                 "accounts/email/handoff_staff.txt",
                 {"holder": holder, "items": items, "link": link},
             ),
         )
-        for holder, items in news.by_new_holder().items()
-    ]
-    mails += [
-        Mail(
+
+
+def _handoff_letter(key: str, person, organisation, terms, link: str) -> Mail:
+    with person_locale(person, organisation):  # in the customer's language and time
+        return Mail(
             # A person in two of the organisations gets both letters.
             key=f"{key}:organisation:{organisation.pk}",
             to=person.email,
-            subject=f"Your account team at {organisation.name} has changed",
+            subject=_("Your account team at %(name)s has changed") % {"name": organisation.name},
             body=render_to_string(
                 "accounts/email/handoff_customer.txt",
                 {"person": person, "organisation": organisation, "terms": terms, "link": link},
             ),
         )
-        for person, organisation, terms in news.customer_letters()
-    ]
-    return mail_send(mails)
 
 
 def webhook_disabled_notify(*, subscription_id: int) -> dict[str, int]:
@@ -78,14 +93,11 @@ def webhook_disabled_notify(*, subscription_id: int) -> dict[str, int]:
     if subscription is None:  # turned on again meanwhile
         return mail_send([])
     context = {"subscription": subscription, "link": absolute_url("accounts:webhooks")}
-    return mail_send(
-        [
-            Mail(
-                key=f"accounts.webhook_disabled:{subscription.pk}:"
-                f"{subscription.consecutive_failures}",
-                to=subscription.owner.email,
-                subject="Your webhook was turned off after repeated failures",
-                body=render_to_string("accounts/email/webhook_disabled.txt", context),
-            )
-        ]
-    )
+    with person_locale(subscription.owner, subscription.organisation):
+        mail = Mail(
+            key=f"accounts.webhook_disabled:{subscription.pk}:{subscription.consecutive_failures}",
+            to=subscription.owner.email,
+            subject=_("Your webhook was turned off after repeated failures"),
+            body=render_to_string("accounts/email/webhook_disabled.txt", context),
+        )
+    return mail_send([mail])

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts import policy
 from accounts.choices import AuditAction, MembershipRole, TeamRole
@@ -55,12 +56,20 @@ def user_create(*, email: str, full_name: str, password: str | None = None, **fi
     return user
 
 
+def person_locale_set(*, person: User, language: str, time_zone: str) -> User:
+    """A person's own language and time zone ("" for the defaults of accounts/locale.py)."""
+    person.language, person.time_zone = language, time_zone
+    person.full_clean(validate_unique=False, validate_constraints=False)
+    person.save(update_fields=["language", "time_zone"])
+    return person
+
+
 def membership_add(
     *, organisation: Organisation, user: User, role: str = MembershipRole.MEMBER
 ) -> Membership:
     """Add (or re-activate) a person's membership of an organisation."""
     if user.is_employee:
-        raise ValidationError("Staff join accounts through the account team, not as members.")
+        raise ValidationError(_("Staff join accounts through the account team, not as members."))
     membership, created = Membership.objects.get_or_create(
         organisation=organisation, user=user, defaults={"role": role}
     )
@@ -79,7 +88,7 @@ def membership_deactivate(
 ) -> Membership:
     """End a colleague's access to this organisation (their other memberships stay)."""
     if membership.user_id == by.pk:
-        raise ValidationError("You cannot deactivate yourself.")
+        raise ValidationError(_("You cannot deactivate yourself."))
     if not membership.is_active:
         return membership
     membership.is_active = False
@@ -114,9 +123,9 @@ def invitation_create(
         .filter(organisation=organisation, user__email__iexact=email)
         .exists()
     ):
-        raise ValidationError({"email": "This person is already a member of your organisation."})
+        raise ValidationError({"email": _("This person is already a member of your organisation.")})
     if User.objects.staff().filter(email__iexact=email).exists():
-        raise ValidationError({"email": "This address belongs to a staff account."})
+        raise ValidationError({"email": _("This address belongs to a staff account.")})
     token, hashed = new_token()
     invitation = Invitation(
         organisation=organisation,
@@ -148,7 +157,7 @@ def invitation_resend(*, invitation: Invitation, by: User, via_view_as: bool = F
     from accounts.tasks import invitation_send
 
     if invitation.accepted_at is not None:
-        raise ValidationError(f"{invitation.email} has already joined.")
+        raise ValidationError(_("%(email)s has already joined.") % {"email": invitation.email})
     token, invitation.token_hash = new_token()
     invitation.expires_at = timezone.now() + timedelta(days=settings.INVITATION_VALID_DAYS)
     invitation.save(update_fields=["token_hash", "expires_at"])
@@ -167,7 +176,7 @@ def invitation_resend(*, invitation: Invitation, by: User, via_view_as: bool = F
 def invitation_revoke(*, invitation: Invitation, by: User, via_view_as: bool = False) -> None:
     """Withdraw a waiting invitation: its link stops working at once."""
     if invitation.accepted_at is not None:
-        raise ValidationError(f"{invitation.email} has already joined.")
+        raise ValidationError(_("%(email)s has already joined.") % {"email": invitation.email})
     audit_record(
         actor=by,
         action=AuditAction.INVITATION_REVOKED,
@@ -207,7 +216,7 @@ def invitation_accept(
         .first()
     )
     if invitation is None or not invitation.is_usable:
-        raise ValidationError("This invitation link has expired or has already been used.")
+        raise ValidationError(_("This invitation link has expired or has already been used."))
     if user is None:
         if User.objects.filter(email__iexact=invitation.email).exists():
             raise PermissionDenied("Log in as the invited address to accept.")
@@ -244,7 +253,7 @@ def account_team_assign(
     note goes on the term being ended, where the next person reads it.
     """
     if user is not None and not user.is_employee:
-        raise ValidationError({"user": "Only staff can be on an account team."})
+        raise ValidationError({"user": _("Only staff can be on an account team.")})
     current = (
         AccountAssignment.objects.select_for_update()
         .current()
@@ -313,7 +322,7 @@ def api_token_create(
     """A new personal API token: (the stored record, the token shown once)."""
     name = name.strip()
     if not name:
-        raise ValidationError({"name": "Say what the token is for, e.g. 'ERP order import'."})
+        raise ValidationError({"name": _("Say what the token is for, e.g. 'ERP order import'.")})
     # The prefix makes a leaked token recognisable to secret scanners and to people.
     token = API_TOKEN_PREFIX + new_token()[0]
     api_token = ApiToken.objects.create(
@@ -415,7 +424,7 @@ def team_handoff(*, from_user: User, moves: list[HandoffMove], by: User) -> list
 def _handoff_check(from_user: User, moves: list[HandoffMove], current: dict) -> None:
     errors: dict[str, str] = {}
     if not moves:
-        raise ValidationError("Choose who takes over at least one account.")
+        raise ValidationError(_("Choose who takes over at least one account."))
     taken: dict[tuple[int, int], str] = {}
     for move in moves:
         term, to_field = current.get(move.assignment_id), f"to_{move.assignment_id}"

@@ -1,7 +1,16 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from accounts.views import api_tokens, handoff, members, organisation, sign_in, two_factor, webhooks
+from accounts.views import (
+    api_tokens,
+    handoff,
+    members,
+    organisation,
+    preferences,
+    sign_in,
+    two_factor,
+    webhooks,
+)
 
 app_name = "accounts"
 
@@ -17,6 +26,7 @@ urlpatterns = [
         name="two_factor_recovery_codes",
     ),
     path("two-factor/disable/", two_factor.two_factor_disable, name="two_factor_disable"),
+    path("preferences/", preferences.preferences, name="preferences"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "password/change/",

@@ -9,7 +9,7 @@ import csv
 from collections.abc import Iterable, Iterator
 
 from django.http import StreamingHttpResponse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.text import slugify
 
 from accounts.choices import AuditAction
@@ -44,6 +44,24 @@ def _stream(header: list[str], rows: Iterable[list]) -> Iterator[str]:
         yield writer.writerow([_cell(value) for value in row])
 
 
+def _in_locale(lines: Iterator[str], language: str, zone) -> Iterator[str]:
+    """Rows are made while the response streams, after the view returned: in the reader's
+    language and zone all the same."""
+    with translation.override(language), timezone.override(zone):
+        yield from lines
+
+
+def zone_now():
+    """The reader's zone, taken while the request's is active: rows stream after the view
+    (and the middleware that set the zone) returned."""
+    return timezone.get_current_timezone()
+
+
+def local_time(value, zone) -> str:
+    """A time in the reader's zone (the column heading names it), with its UTC offset."""
+    return value.astimezone(zone).isoformat() if value else ""
+
+
 def csv_response(request, kind: str, header: list[str], rows, count: int, filters: dict):
     """A download of the current organisation's `kind`, audited with its filters and count."""
     organisation = request.organisation
@@ -57,6 +75,7 @@ def csv_response(request, kind: str, header: list[str], rows, count: int, filter
         ip_address=client_ip(request),
     )
     name = f"{slugify(organisation.name)}-{kind}-{timezone.localdate():%Y-%m-%d}.csv"
-    response = StreamingHttpResponse(_stream(header, rows), content_type="text/csv; charset=utf-8")
+    stream = _in_locale(_stream(header, rows), translation.get_language(), zone_now())
+    response = StreamingHttpResponse(stream, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

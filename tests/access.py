@@ -290,6 +290,14 @@ MATRIX: list[Route] = [
         everyone(302),
     ),
     Route("accounts:two_factor", everyone(200, anonymous=LOGIN)),
+    # A person's own language and time zone: about the person, never an organisation.
+    Route("accounts:preferences", everyone(200, anonymous=LOGIN)),
+    Route(
+        "accounts:preferences",
+        everyone(302, anonymous=LOGIN),
+        method="post",
+        data=lambda w: {"language": "de", "time_zone": "Europe/Berlin"},
+    ),
     Route(
         "accounts:two_factor_recovery_codes",
         # Staff get new codes; customers without an authenticator are told to turn it on.

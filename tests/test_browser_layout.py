@@ -8,7 +8,7 @@ with realistic names, tables and buttons.
 
 import pytest
 
-from accounts.models import Organisation
+from accounts.models import Organisation, User
 from portal.demo.loader import DEMO_PASSWORD, demo_load
 from portal.sync.identity import resolve_queue
 from portal.sync.models import CustomerIdentity, SourceSystem
@@ -60,7 +60,10 @@ def demo(transactional_db):
     [("alice@northwind.example", CUSTOMER_PAGES), ("admin@portal.example", STAFF_PAGES)],
     ids=["customer", "admin"],
 )
-def test_each_screen_fits_the_width(browser, live_server, demo, screen, email, pages):
+# German too: its words are longer (accounts/locale.py, the person's language).
+@pytest.mark.parametrize("language", ["en-gb", "de"])
+def test_each_screen_fits_the_width(browser, live_server, demo, screen, email, pages, language):
+    User.objects.filter(email=email).update(language=language)
     context = browser.new_context(base_url=live_server.url, viewport=screen)
     with checked_by_axe(context) as page:
         sign_in(page, email, DEMO_PASSWORD)
@@ -70,6 +73,7 @@ def test_each_screen_fits_the_width(browser, live_server, demo, screen, email, p
             assert response.status == 200, url
             assert response.url == live_server.url + url  # not sent to the login page
             page.wait_for_load_state("load")
+            assert page.evaluate("document.documentElement.lang") == language, url
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= screen["width"], f"{path} is {width} px wide"
         if screen == LAPTOP:  # the top bar's links on one line

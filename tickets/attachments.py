@@ -10,6 +10,7 @@ from pathlib import PurePath
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext as _
 
 # What the first bytes of each kind of file must be; text is checked separately.
 SIGNATURES = {
@@ -39,18 +40,27 @@ def validate_upload(upload) -> tuple[str, str]:
     allowed = settings.TICKET_ATTACHMENT_TYPES
     if extension not in allowed:
         kinds = ", ".join(sorted(allowed))
-        raise ValidationError(f"“{name}”: files of this type are not accepted (use {kinds}).")
+        raise ValidationError(
+            _("“%(name)s”: files of this type are not accepted (use %(kinds)s).")
+            % {"name": name, "kinds": kinds}
+        )
     limit = settings.TICKET_ATTACHMENT_MAX_BYTES
     if upload.size > limit:
-        raise ValidationError(f"“{name}” is larger than {filesizeformat(limit)}.")
+        raise ValidationError(
+            _("“%(name)s” is larger than %(filesizeformat)s.")
+            % {"name": name, "filesizeformat": filesizeformat(limit)}
+        )
     upload.seek(0)
     head = upload.read(4096)
     upload.seek(0)
     if extension in TEXT_EXTENSIONS:
         if b"\x00" in head:
-            raise ValidationError(f"“{name}” is not a text file.")
+            raise ValidationError(_("“%(name)s” is not a text file.") % {"name": name})
     elif extension in SIGNATURES and not head.startswith(SIGNATURES[extension]):
-        raise ValidationError(f"“{name}” does not contain what its name says ({extension}).")
+        raise ValidationError(
+            _("“%(name)s” does not contain what its name says (%(extension)s).")
+            % {"name": name, "extension": extension}
+        )
     return name, allowed[extension]
 
 

@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from accounts.choices import Department
 from tickets import subjects
@@ -32,10 +33,10 @@ class TicketForm(forms.Form):
     # The form's first field takes the focus: typing starts at once, no Tab through the menu.
     subject = forms.CharField(max_length=200, widget=forms.TextInput(attrs={"autofocus": True}))
     category = forms.ChoiceField(
-        choices=Category.choices, help_text="It decides which team picks it up."
+        choices=Category.choices, help_text=_("It decides which team picks it up.")
     )
     priority = forms.ChoiceField(choices=Priority.choices, initial=Priority.NORMAL)
-    body = forms.CharField(label="What happened?", widget=forms.Textarea(attrs={"rows": 6}))
+    body = forms.CharField(label=_("What happened?"), widget=forms.Textarea(attrs={"rows": 6}))
     attachments = MultipleFileField(help_text=ATTACHMENT_HELP)
     about = forms.CharField(required=False, widget=forms.HiddenInput)
 
@@ -45,7 +46,7 @@ class TicketForm(forms.Form):
             return None
         parsed = subjects.parse(value)
         if parsed is None:
-            raise forms.ValidationError("That is not a record a ticket can be about.")
+            raise forms.ValidationError(_("That is not a record a ticket can be about."))
         return parsed
 
 
@@ -61,7 +62,7 @@ class ReplyForm(forms.Form):
         required=False,
         widget=forms.HiddenInput,
     )
-    body = forms.CharField(label="Your reply", widget=forms.Textarea(attrs={"rows": 4}))
+    body = forms.CharField(label=_("Your reply"), widget=forms.Textarea(attrs={"rows": 4}))
     attachments = MultipleFileField(help_text=ATTACHMENT_HELP)
 
     def is_note_by(self, user) -> bool:
@@ -73,18 +74,18 @@ SCORES = [(i, str(i)) for i in range(1, 6)]
 
 class RatingForm(forms.Form):
     csat = forms.TypedChoiceField(
-        label="How satisfied are you with how this was handled?",
+        label=_("How satisfied are you with how this was handled?"),
         choices=SCORES,
         coerce=int,
         widget=forms.RadioSelect,
-        help_text="1 very unhappy, 5 very happy",
+        help_text=_("1 very unhappy, 5 very happy"),
     )
     effort = forms.TypedChoiceField(
-        label="How easy was it to get this resolved?",
+        label=_("How easy was it to get this resolved?"),
         choices=SCORES,
         coerce=int,
         widget=forms.RadioSelect,
-        help_text="1 very hard, 5 very easy",
+        help_text=_("1 very hard, 5 very easy"),
     )
     comment = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
@@ -94,10 +95,10 @@ class TriageForm(forms.Form):
     department = forms.ChoiceField(choices=Department.choices)
     priority = forms.ChoiceField(choices=Priority.choices)
     feedback_department = forms.ChoiceField(
-        label="Feedback for",
+        label=_("Feedback for"),
         required=False,
-        choices=[("", "Not feedback")] + [(d.value, d.label) for d in FEEDBACK_DEPARTMENTS],
-        help_text="Flag the department whose work caused this ticket.",
+        choices=[("", _("Not feedback"))] + [(d.value, d.label) for d in FEEDBACK_DEPARTMENTS],
+        help_text=_("Flag the department whose work caused this ticket."),
     )
     feedback_note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
@@ -107,7 +108,7 @@ class TriageForm(forms.Form):
 
 
 class ImprovementForm(forms.Form):
-    title = forms.CharField(max_length=200, label="What will change")
+    title = forms.CharField(max_length=200, label=_("What will change"))
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
     tickets = forms.TypedMultipleChoiceField(coerce=int, choices=[], required=False)
 
@@ -121,15 +122,15 @@ class ImprovementStatusForm(forms.Form):
     what_changed = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Needed for Done: affected customers get it on their timeline and by email.",
+        help_text=_("Needed for Done: affected customers get it on their timeline and by email."),
     )
 
 
 class MergeForm(forms.Form):
     into = forms.ModelChoiceField(
         queryset=None,
-        label="Merge this ticket into",
-        help_text="This one closes; the conversation goes on there, under its SLA.",
+        label=_("Merge this ticket into"),
+        help_text=_("This one closes; the conversation goes on there, under its SLA."),
     )
 
     def __init__(self, *args, candidates, **kwargs):

@@ -55,6 +55,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.choices import AuditAction
 from accounts.models import Membership, User
@@ -258,12 +259,15 @@ def held_email_open(*, record: InboundEmail, organisation, by: User) -> Ticket:
 
     record = InboundEmail.objects.select_for_update().get(pk=record.pk)
     if record.outcome != InboundOutcome.HELD:
-        raise ValidationError("This email is no longer held: it was handled already.")
+        raise ValidationError(_("This email is no longer held: it was handled already."))
     sender = User.objects.filter(email__iexact=record.sender, is_active=True).first()
     if sender is None or sender.is_employee:
-        raise ValidationError("Only an email from a known customer becomes their ticket.")
+        raise ValidationError(_("Only an email from a known customer becomes their ticket."))
     if not Membership.objects.active().filter(user=sender, organisation=organisation).exists():
-        raise ValidationError(f"{record.sender} does not act for {organisation}.")
+        raise ValidationError(
+            _("%(sender)s does not act for %(organisation)s.")
+            % {"sender": record.sender, "organisation": organisation}
+        )
     ticket = ticket_create(
         organisation=organisation,
         requester=sender,
@@ -288,15 +292,18 @@ def held_reply_add(*, record: InboundEmail, by: User) -> Message:
 
     record = InboundEmail.objects.select_for_update().get(pk=record.pk)
     if record.outcome != InboundOutcome.HELD:
-        raise ValidationError("This email is no longer held: it was handled already.")
+        raise ValidationError(_("This email is no longer held: it was handled already."))
     if record.ticket_id is None or record.authenticated:
-        raise ValidationError("Only an unproven reply to a ticket is added this way.")
+        raise ValidationError(_("Only an unproven reply to a ticket is added this way."))
     ticket = Ticket.objects.visible_to(by).filter(pk=record.ticket_id).first()
     if ticket is None:
         raise PermissionDenied("You may not see the ticket this email answers.")
     sender = User.objects.filter(email__iexact=record.sender, is_active=True).first()
     if sender is None or sender.is_employee or not _may_reply(sender, ticket):
-        raise ValidationError(f"{record.sender} may no longer write on {ticket.reference}.")
+        raise ValidationError(
+            _("%(sender)s may no longer write on %(reference)s.")
+            % {"sender": record.sender, "reference": ticket.reference}
+        )
     uploads, refused = _kept_files(record)
     body = _with_refused(record.body, refused) or "(The email had no text.)"
     reply = ticket_reply(ticket=ticket, author=sender, body=body, attachments=uploads)

@@ -13,7 +13,9 @@ from collections.abc import Iterable
 
 from django.conf import settings
 from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
 
+from accounts.locale import person_locale
 from accounts.platform.mail import Mail, absolute_url, mail_send
 from accounts.selectors import account_manager_emails
 from tickets import mail_thread
@@ -65,10 +67,15 @@ def staff_reply_notify(*, message: Message) -> dict[str, int]:
     ticket = message.ticket
     if message.is_internal or ticket.requester is None:
         return mail_send([])
-    body = render_to_string(
-        "tickets/email/staff_reply.txt",
-        {"ticket": ticket, "message": message, "link": absolute_url("tickets:detail", ticket.pk)},
-    )
+    with person_locale(ticket.requester, ticket.organisation):  # in the reader's words and time
+        body = render_to_string(
+            "tickets/email/staff_reply.txt",
+            {
+                "ticket": ticket,
+                "message": message,
+                "link": absolute_url("tickets:detail", ticket.pk),
+            },
+        )
     return mail_send(
         [
             _ticket_mail(
@@ -89,17 +96,22 @@ def ticket_resolved_notify(*, ticket: Ticket) -> dict[str, int]:
     # A ticket resolved, reopened and resolved again is news again: the key names the time.
     resolved = ticket.resolved_at.isoformat() if ticket.resolved_at else "reopened"
     scores = [(score, rating_link(ticket, score)) for score in range(5, 0, -1)]
-    body = render_to_string(
-        "tickets/email/resolved.txt",
-        {"ticket": ticket, "link": absolute_url("tickets:detail", ticket.pk), "scores": scores},
-    )
+    with person_locale(ticket.requester, ticket.organisation):
+        body = render_to_string(
+            "tickets/email/resolved.txt",
+            {"ticket": ticket, "link": absolute_url("tickets:detail", ticket.pk), "scores": scores},
+        )
+        subject = _("[%(reference)s] Resolved: %(subject)s") % {
+            "reference": ticket.reference,
+            "subject": ticket.subject,
+        }
     return mail_send(
         [
             _ticket_mail(
                 ticket,
                 key=f"tickets.resolved:{ticket.pk}:{resolved}",
                 to=ticket.requester.email,
-                subject=f"[{ticket.reference}] Resolved: {ticket.subject}",
+                subject=subject,
                 body=body,
             )
         ]
@@ -149,10 +161,14 @@ def improvement_done_notify(*, improvement: Improvement) -> dict[str, int]:
     mails = []
     for ticket in tickets:
         try:  # one ticket that cannot be told about never stops the others' mails
-            body = render_to_string(
-                "tickets/email/improvement_done.txt",
-                {"ticket": ticket, "improvement": improvement, "link": absolute_url("home")},
-            )
+            with person_locale(ticket.requester):
+                body = render_to_string(
+                    "tickets/email/improvement_done.txt",
+                    {"ticket": ticket, "improvement": improvement, "link": absolute_url("home")},
+                )
+                subject = _("We fixed what you told us about in %(reference)s") % {
+                    "reference": ticket.reference
+                }
         except Exception:
             logger.exception("improvement mail for ticket %s not composed", ticket.pk)
             continue
@@ -160,7 +176,7 @@ def improvement_done_notify(*, improvement: Improvement) -> dict[str, int]:
             Mail(
                 key=f"tickets.improvement_done:{improvement.pk}:{done}:ticket:{ticket.pk}",
                 to=ticket.requester.email,
-                subject=f"We fixed what you told us about in {ticket.reference}",
+                subject=subject,
                 body=body,
             )
         )

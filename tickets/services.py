@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Organisation, User
 from accounts.platform import outbox, page_cache, webhooks
@@ -191,7 +192,9 @@ def _about(requester: User, organisation: Organisation, about) -> tuple[str, int
     kind, pk = about
     found = subjects.find(user=requester, kind=kind, pk=pk)
     if found is None or found[1].organisation_id != organisation.pk:
-        raise ValidationError("The record this ticket is about is not one of this organisation's.")
+        raise ValidationError(
+            _("The record this ticket is about is not one of this organisation's.")
+        )
     subject, record = found
     return kind, pk, subject.name(record)[:200]
 
@@ -218,7 +221,7 @@ def ticket_reply(
             f"This ticket was merged into {ticket.merged_into.reference}: write there."
         )
     if ticket.status == Status.CLOSED:
-        raise ValidationError("This ticket is closed. Open a new one and mention its reference.")
+        raise ValidationError(_("This ticket is closed. Open a new one and mention its reference."))
     if internal and not author.is_employee:
         raise PermissionDenied("Only staff write internal notes.")
     attachments = _validate_uploads(attachments)
@@ -350,9 +353,11 @@ def ticket_triage(
         raise PermissionDenied("Only staff triage tickets.")
     ticket = _lock_visible(ticket, by)
     if assignee is not None and not assignee.is_employee:
-        raise ValidationError({"assignee": "Tickets are assigned to staff."})
+        raise ValidationError({"assignee": _("Tickets are assigned to staff.")})
     if feedback_department and feedback_department not in FEEDBACK_DEPARTMENTS:
-        raise ValidationError({"feedback_department": "Choose a department that takes feedback."})
+        raise ValidationError(
+            {"feedback_department": _("Choose a department that takes feedback.")}
+        )
     ticket.assignee = assignee
     ticket.department = department
     ticket.feedback_department = feedback_department
@@ -381,11 +386,11 @@ def ticket_merge(
     locked = {ticket.pk: _lock_visible(ticket, by) for ticket in (first, second)}
     duplicate, into = locked[duplicate.pk], locked[into.pk]
     if duplicate.pk == into.pk:
-        raise ValidationError({"into": "A ticket cannot be merged into itself."})
+        raise ValidationError({"into": _("A ticket cannot be merged into itself.")})
     if duplicate.organisation_id != into.organisation_id:
-        raise ValidationError({"into": "Only tickets of the same organisation can be merged."})
+        raise ValidationError({"into": _("Only tickets of the same organisation can be merged.")})
     if duplicate.merged_into_id or into.merged_into_id:
-        raise ValidationError({"into": "One of these tickets was already merged."})
+        raise ValidationError({"into": _("One of these tickets was already merged.")})
     now = now or timezone.now()
     duplicate.merged_into = into
     duplicate.status = Status.CLOSED
@@ -431,7 +436,7 @@ def ticket_rate(
         raise PermissionDenied("Ratings are the customer's own voice.")
     ticket = _lock_visible(ticket, by)
     if ticket.status not in DONE_STATUSES:
-        raise ValidationError("A ticket can be rated once it is resolved.")
+        raise ValidationError(_("A ticket can be rated once it is resolved."))
     values = {"csat": csat, "effort": effort, "comment": comment, "rated_by": by}
     if only_first:
         rating = Rating(ticket=ticket, **values)
@@ -440,9 +445,9 @@ def ticket_rate(
             with transaction.atomic():
                 rating.save(force_insert=True)
         except IntegrityError:
-            raise ValidationError("Already rated: this link has been used.") from None
+            raise ValidationError(_("Already rated: this link has been used.")) from None
     else:
-        rating, _ = Rating.objects.update_or_create(ticket=ticket, defaults=values)
+        rating, _created = Rating.objects.update_or_create(ticket=ticket, defaults=values)
         rating.full_clean()
     _changed(ticket)
     return rating
@@ -528,7 +533,9 @@ def improvement_set_status(
     improvement = Improvement.objects.select_for_update().get(pk=improvement.pk)
     if status == ImprovementStatus.DONE:
         if not what_changed.strip():
-            raise ValidationError({"what_changed": "Say what changed: the customers will read it."})
+            raise ValidationError(
+                {"what_changed": _("Say what changed: the customers will read it.")}
+            )
         if improvement.status == ImprovementStatus.DONE:
             return improvement
         now = timezone.now()

@@ -7,12 +7,14 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.choices import Department
 from accounts.decorators import customer_screen, staff_only
+from accounts.locale import zone_label
 from accounts.platform.page_cache import page_cache, uncached
-from config.exports import CHUNK_ROWS, csv_response
+from config.exports import CHUNK_ROWS, csv_response, local_time, zone_now
 from config.forms import add_service_errors, save_then_redirect
 from config.views import query_without_page
 from tickets import queue, rating_links, selectors, services, subjects
@@ -80,19 +82,20 @@ def ticket_list_csv(request):
         .select_related(None)
         .select_related("requester")
     )
-    header = ["Ticket", "Subject", "Opened by", "Opened at", "Status", "Priority", "Department"]
-    header += ["SLA", "Resolved at"]
+    zone = zone_now()
+    header = [_("Ticket"), _("Subject"), _("Opened by"), zone_label(_("Opened at")), _("Status")]
+    header += [_("Priority"), _("Department"), _("SLA"), zone_label(_("Resolved at"))]
     rows = (
         [
             t.reference,
             t.subject,
             t.requester.full_name if t.requester else "",
-            t.created_at.isoformat(),
+            local_time(t.created_at, zone),
             t.get_status_display(),
             t.get_priority_display(),
             t.get_department_display(),
             SlaState(t.sla_state).label if t.sla_state else "",
-            t.resolved_at.isoformat() if t.resolved_at else "",
+            local_time(t.resolved_at, zone),
         ]
         for t in tickets.iterator(chunk_size=CHUNK_ROWS)
     )
@@ -269,7 +272,7 @@ def ticket_status(request, pk: int):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     except ValueError:
-        messages.error(request, "Unknown status.")
+        messages.error(request, _("Unknown status."))
     return redirect(ticket.get_absolute_url())
 
 
@@ -525,7 +528,7 @@ def insights(request):
 def improvement_create(request):
     department = request.POST.get("department", "")
     if department not in Department.values:
-        messages.error(request, "Choose a department first.")
+        messages.error(request, _("Choose a department first."))
         return redirect("tickets:insights")
     flagged = selectors.flagged_feedback(user=request.user, department=department)
     form = ImprovementForm(request.POST, ticket_choices=[(t.pk, t.reference) for t in flagged])
@@ -541,10 +544,10 @@ def improvement_create(request):
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
-            messages.success(request, "Improvement created.")
+            messages.success(request, _("Improvement created."))
             return redirect("tickets:improvement", improvement.pk)
     else:
-        messages.error(request, "Give the improvement a title and pick flagged tickets.")
+        messages.error(request, _("Give the improvement a title and pick flagged tickets."))
     return redirect(f"{reverse('tickets:insights')}?department={department}")
 
 

@@ -5,6 +5,7 @@ from django.forms.models import BaseInlineFormSet
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.translation import gettext as _
 
 from accounts.admin import OrganisationAdmin
 from tiers import ical, services
@@ -102,7 +103,7 @@ class HolidayImportForm(forms.Form):
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > ICAL_MAX_BYTES:
-            raise ValidationError("The file is over 1 MB: a holiday calendar is far smaller.")
+            raise ValidationError(_("The file is over 1 MB: a holiday calendar is far smaller."))
         return upload
 
 

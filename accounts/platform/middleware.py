@@ -8,17 +8,20 @@ eyes. Both are re-checked against the access policy on every request.
 """
 
 import time
+from types import SimpleNamespace
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from axes.helpers import get_client_ip_address
 from django.conf import settings
 from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.cache import add_never_cache_headers
 from django_htmx.http import HttpResponseClientRedirect
 
-from accounts import policy
+from accounts import locale, policy
 from accounts.choices import AuditAction
 from accounts.models import Organisation
 from accounts.platform import audit, sessions
@@ -27,6 +30,8 @@ from accounts.selectors import customer_organisations
 SESSION_ORGANISATION = "organisation_id"
 SESSION_VIEW_AS = "view_as_organisation_id"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
+# Where the request shows no organisation, the locale defaults look no further (no query).
+_NO_ORGANISATION = SimpleNamespace(time_zone="")
 
 
 def client_ip(request) -> str | None:
@@ -81,6 +86,34 @@ class CurrentOrganisationMiddleware:
     def __call__(self, request):
         request.organisation, request.viewing_as = _resolve(request)
         return self.get_response(request)
+
+
+class PersonLocaleMiddleware:
+    """Pages in the signed-in person's language and time zone (accounts/locale.py).
+
+    Staff viewing as a customer keep their own: the customer's screens, in their words.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = request.user
+        if not user.is_authenticated:
+            return self.get_response(request)
+        organisation = request.organisation if not request.viewing_as else None
+        # A staff member without a zone of their own: the default, not a customer's.
+        organisation = organisation or _NO_ORGANISATION
+        language = locale.person_language(
+            user, organisation, browser=locale.browser_language(request)
+        )
+        zone = ZoneInfo(locale.person_time_zone(user, organisation))
+        # Overrides, not activate(): the thread goes back to the defaults after the request.
+        with translation.override(language), timezone.override(zone):
+            request.LANGUAGE_CODE = translation.get_language()
+            response = self.get_response(request)
+        response.headers.setdefault("Content-Language", request.LANGUAGE_CODE)
+        return response
 
 
 class ViewAsAuditMiddleware:

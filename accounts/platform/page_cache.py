@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.utils import timezone, translation
 
 from accounts import policy
 
@@ -218,7 +219,10 @@ def page_cache(
     # A fragment, a history restore (Back after htmx pushed the URL) and a page are three
     # answers to one URL; the kept block's template name (CachedNode) keeps them apart too.
     htmx = [request.headers.get(h, "") for h in ("HX-Request", "HX-History-Restore-Request")]
-    parts = [name, str(request.user.pk), secret, request.get_full_path(), *htmx, minute, *tokens]
+    # The same content reads differently in another language or time zone.
+    locale = [translation.get_language(), timezone.get_current_timezone_name()]
+    parts = [name, str(request.user.pk), secret, request.get_full_path(), *htmx, *locale]
+    parts += [minute, *tokens]
     digest = hashlib.blake2b("\n".join(parts).encode(), digest_size=16).hexdigest()
     return PageCache(f"{PREFIX}:page:{digest}", fill, name)
 

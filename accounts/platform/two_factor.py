@@ -28,6 +28,7 @@ from django.conf import settings
 from django.contrib.auth import login, user_logged_in, user_login_failed
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 from django_otp import devices_for_user
 from django_otp import login as otp_login
 from django_otp.models import Device
@@ -62,11 +63,13 @@ def required_for(user: User) -> bool:
 
 def required_reason(user: User) -> str:
     if user.is_employee:
-        return "Everyone on the portal's staff signs in with a second factor."
+        return _("Everyone on the portal's staff signs in with a second factor.")
     names = Organisation.objects.filter(
         memberships__user=user, memberships__is_active=True, requires_two_factor=True
     ).values_list("name", flat=True)
-    return f"{', '.join(names)} requires it of everyone who signs in for them."
+    return _("%(names)s requires it of everyone who signs in for them.") % {
+        "names": ", ".join(names)
+    }
 
 
 def authenticator(user: User) -> TOTPDevice | None:
@@ -140,7 +143,7 @@ def recovery_codes_replace(*, user: User, ip_address: str | None = None) -> list
     from accounts.services import audit_record
 
     if not has_authenticator(user):
-        raise ValidationError("Turn on two-factor sign-in first.")
+        raise ValidationError(_("Turn on two-factor sign-in first."))
     codes = _recovery_codes_fill(user)
     audit_record(
         actor=user, action=AuditAction.RECOVERY_CODES_MADE, target=user.email, ip_address=ip_address

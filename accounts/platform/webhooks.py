@@ -43,6 +43,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from standardwebhooks import Webhook
 
 from accounts import tasks
@@ -133,7 +134,12 @@ def url_resolve(url: str) -> Target:
 def _events_clean(events: list[str]) -> list[str]:
     unknown = sorted(set(events) - set(WebhookEvent.values))
     if unknown or not events:
-        raise ValidationError({"events": f"Choose events among: {', '.join(WebhookEvent.values)}."})
+        raise ValidationError(
+            {
+                "events": _("Choose events among: %(join)s.")
+                % {"join": ", ".join(WebhookEvent.values)}
+            }
+        )
     return sorted(set(events))
 
 

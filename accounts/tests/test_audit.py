@@ -162,7 +162,7 @@ def test_the_orders_export_has_the_organisations_orders_only_and_is_audited(clie
     assert response.status_code == 200
     assert response["Content-Disposition"].startswith('attachment; filename="alpha-clinic-orders-')
     rows = read_csv(response)
-    assert rows[0][:3] == ["Order number", "Ordered at", "Status"]
+    assert rows[0][:3] == ["Order number", "Ordered at (Europe/London)", "Status"]
     numbers = sorted(row[0] for row in rows[1:])
     assert numbers == ['\'=HYPERLINK("http://evil")', f"SO-{world.org_a.pk}-1"]  # open only
     event = AuditEvent.objects.get(action=AuditAction.DATA_EXPORTED)

@@ -5,6 +5,7 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
@@ -51,5 +52,7 @@ def api_token_revoke(request, pk: int):
         )
     except ApiToken.DoesNotExist:
         raise Http404 from None
-    messages.success(request, f"Token “{api_token.name}” revoked: it no longer works.")
+    messages.success(
+        request, _("Token “%(name)s” revoked: it no longer works.") % {"name": api_token.name}
+    )
     return redirect("accounts:api_tokens")

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from accounts import policy, selectors, services
@@ -81,7 +82,7 @@ def member_deactivate(request, membership_id: int):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(request, f"{membership.user} no longer has access.")
+        messages.success(request, _("%(user)s no longer has access.") % {"user": membership.user})
     return redirect("accounts:members")
 
 
@@ -89,7 +90,9 @@ def member_deactivate(request, membership_id: int):
 @customer_screen
 def member_invitation_resend(request, invitation_id: int):
     invitation = _invitation_act(request, invitation_id, services.invitation_resend)
-    messages.success(request, f"A new link is on its way to {invitation.email}.")
+    messages.success(
+        request, _("A new link is on its way to %(email)s.") % {"email": invitation.email}
+    )
     return redirect("accounts:members")
 
 
@@ -97,7 +100,9 @@ def member_invitation_resend(request, invitation_id: int):
 @customer_screen
 def member_invitation_revoke(request, invitation_id: int):
     invitation = _invitation_act(request, invitation_id, services.invitation_revoke)
-    messages.success(request, f"The invitation of {invitation.email} is withdrawn.")
+    messages.success(
+        request, _("The invitation of %(email)s is withdrawn.") % {"email": invitation.email}
+    )
     return redirect("accounts:members")
 
 
@@ -126,12 +131,17 @@ def member_two_factor(request):
         ip_address=client_ip(request),
     )
     if not required:
-        messages.success(request, f"Two-factor sign-in is optional at {organisation.name}.")
+        messages.success(
+            request, _("Two-factor sign-in is optional at %(name)s.") % {"name": organisation.name}
+        )
         return redirect("accounts:members")
     messages.success(
         request,
-        f"Everyone at {organisation.name} now signs in with a second factor; colleagues "
-        "without one set it up at their next sign-in.",
+        _(
+            "Everyone at %(name)s now signs in with a second factor; colleagues "
+            "without one set it up at their next sign-in."
+        )
+        % {"name": organisation.name},
     )
     if not request.user.is_employee and not request.user.is_verified():
         # The admin who asks it of everyone starts with themselves, now.
@@ -161,7 +171,9 @@ def invitation_accept(request, token: str):
             if user is None:
                 login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
             request.session[SESSION_ORGANISATION] = membership.organisation_id
-            messages.success(request, f"Welcome to {membership.organisation.name}.")
+            messages.success(
+                request, _("Welcome to %(name)s.") % {"name": membership.organisation.name}
+            )
             return redirect("home")
     return render(
         request,

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from accounts.forms import (
@@ -44,7 +45,7 @@ def two_factor_login(request):
     else:
         user, pending = two_factor.pending_user(request)
         if user is None:
-            messages.info(request, "Please sign in again.")
+            messages.info(request, _("Please sign in again."))
             return redirect("accounts:login")
     form = SecondFactorForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -87,7 +88,7 @@ def two_factor_page(request):
         else:
             two_factor.second_factor_passed(request, user=user, device=device, backend=None)
             request.session[SESSION_NEW_RECOVERY_CODES] = codes
-            messages.success(request, "Two-factor sign-in is on.")
+            messages.success(request, _("Two-factor sign-in is on."))
             return redirect(f"{request.path}?{request.GET.urlencode()}")
     setup = two_factor.enrolment_device(user=user)
     required = two_factor.required_for(user)
@@ -122,11 +123,11 @@ def _two_factor_status(request, device, disable_form, status: int = 200):
 @login_required
 def two_factor_recovery_codes(request):
     if not request.user.is_verified():
-        messages.error(request, "Turn on two-factor sign-in first.")
+        messages.error(request, _("Turn on two-factor sign-in first."))
         return redirect("accounts:two_factor")
     codes = two_factor.recovery_codes_replace(user=request.user, ip_address=client_ip(request))
     request.session[SESSION_NEW_RECOVERY_CODES] = codes
-    messages.success(request, "New recovery codes: the old ones no longer work.")
+    messages.success(request, _("New recovery codes: the old ones no longer work."))
     return redirect("accounts:two_factor")
 
 
@@ -140,7 +141,7 @@ def two_factor_disable(request):
         raise PermissionDenied(two_factor.required_reason(user))
     device = two_factor.authenticator(user)
     if device is None or not user.is_verified():
-        messages.info(request, "Two-factor sign-in is not on.")
+        messages.info(request, _("Two-factor sign-in is not on."))
         return redirect("accounts:two_factor")
     form = TwoFactorDisableForm(request.POST)
     if form.is_valid():
@@ -156,7 +157,7 @@ def two_factor_disable(request):
                 two_factor.failure_count(request, user)
         if ok:
             two_factor.two_factor_disable(user=user, ip_address=client_ip(request))
-            messages.success(request, "Two-factor sign-in is off.")
+            messages.success(request, _("Two-factor sign-in is off."))
             return redirect("accounts:two_factor")
         form.add_error(None, "That password or code is not right.")
     return _two_factor_status(request, device, form, status=400)

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import policy
@@ -85,7 +86,7 @@ def webhook_detail(request, pk: int):
 def webhook_rotate(request, pk: int):
     subscription = webhooks.subscription_rotate(subscription=_subscription(request, pk))
     _shown_once(request, subscription)
-    messages.success(request, "New secret made: the old one signs too for 24 hours.")
+    messages.success(request, _("New secret made: the old one signs too for 24 hours."))
     return redirect("accounts:webhook", pk)
 
 
@@ -93,7 +94,7 @@ def webhook_rotate(request, pk: int):
 @customer_screen
 def webhook_enable(request, pk: int):
     webhooks.subscription_enable(subscription=_subscription(request, pk))
-    messages.success(request, "Webhook turned on again.")
+    messages.success(request, _("Webhook turned on again."))
     return redirect("accounts:webhook", pk)
 
 
@@ -102,5 +103,5 @@ def webhook_enable(request, pk: int):
 def webhook_delete(request, pk: int):
     subscription = _subscription(request, pk)
     subscription.delete()
-    messages.success(request, f"Webhook to {subscription.url} deleted.")
+    messages.success(request, _("Webhook to %(url)s deleted.") % {"url": subscription.url})
     return redirect("accounts:webhooks")

@@ -59,6 +59,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "accounts.platform.middleware.SessionRefreshMiddleware",
+    "django.middleware.locale.LocaleMiddleware",  # the browser's language, before sign-in
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -67,6 +68,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.platform.middleware.CurrentOrganisationMiddleware",
+    "accounts.platform.middleware.PersonLocaleMiddleware",  # the person's language and zone
     "accounts.platform.middleware.ViewAsAuditMiddleware",
     "accounts.platform.middleware.AuditContextMiddleware",
     "accounts.platform.middleware.NoStoreMiddleware",
@@ -215,10 +217,17 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# Languages and time zones: https://docs.djangoproject.com/en/5.2/topics/i18n/
+# Each person reads the portal in their own language and zone (accounts/locale.py); one
+# catalogue holds every translation (`make messages`, README "Translations").
 LANGUAGE_CODE = "en-gb"
+LANGUAGES = [("en-gb", "English"), ("de", "Deutsch")]
+LOCALE_PATHS = [BASE_DIR / "config" / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# Times are shown in this zone to whoever chose none and whose organisation has none.
+PORTAL_DEFAULT_TIME_ZONE = env_str("PORTAL_DEFAULT_TIME_ZONE", "Europe/London")
 
 STATIC_URL = "static/"
 # Set in production (collectstatic); in development static files come from the finders.

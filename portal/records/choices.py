@@ -1,6 +1,7 @@
 """Choices of the synced records."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class InvoiceStatus(models.TextChoices):
@@ -8,10 +9,10 @@ class InvoiceStatus(models.TextChoices):
     "paid" and "cancelled" with an enum field (docs/sync.md): such an invoice is settled
     even when the source sends no payment date."""
 
-    OPEN = "open", "Open"
-    PAID = "paid", "Paid"
-    OVERDUE = "overdue", "Overdue"
-    CANCELLED = "cancelled", "Cancelled"
+    OPEN = "open", _("Open")
+    PAID = "paid", _("Paid")
+    OVERDUE = "overdue", _("Overdue")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 SETTLED_STATUSES = (InvoiceStatus.PAID, InvoiceStatus.CANCELLED)

@@ -8,9 +8,11 @@ in the audit trail.
 from __future__ import annotations
 
 from django.http import HttpResponseBadRequest
+from django.utils.translation import gettext as _
 
 from accounts.decorators import customer_screen
-from config.exports import CHUNK_ROWS, csv_response
+from accounts.locale import zone_label
+from config.exports import CHUNK_ROWS, csv_response, local_time, zone_now
 from portal.records import selectors
 from portal.records.filters import order_filters
 
@@ -30,11 +32,13 @@ def orders_csv(request):
         sort=params.get("sort", "newest"),
         **filters,
     )
-    header = ["Order number", "Ordered at", "Status", "Currency", "Total", "From"]
+    zone = zone_now()
+    header = [_("Order number"), zone_label(_("Ordered at")), _("Status"), _("Currency")]
+    header += [_("Total"), _("From")]
     rows = (
         [
             o.number,
-            o.ordered_at.isoformat(),
+            local_time(o.ordered_at, zone),
             o.status_shown,
             o.currency,
             o.total,
@@ -53,8 +57,8 @@ def invoices_csv(request):
     invoices = selectors.invoice_list(
         user=request.user, organisation=request.organisation, state=state
     )
-    header = ["Invoice number", "Issued on", "Due on", "Paid on", "State", "Currency", "Amount"]
-    header += ["Order number", "From"]
+    header = [_("Invoice number"), _("Issued on"), _("Due on"), _("Paid on"), _("State")]
+    header += [_("Currency"), _("Amount"), _("Order number"), _("From")]
     rows = (
         [
             i.number,

@@ -5,6 +5,7 @@ from urllib.parse import quote
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Organisation
 from accounts.querysets import OrganisationOwnedQuerySet
@@ -110,9 +111,9 @@ class Carrier(models.Model):
 
     def clean(self) -> None:
         if not self.tracking_url.startswith(("https://", "http://")):
-            raise ValidationError({"tracking_url": "Give a web address (https://...)."})
+            raise ValidationError({"tracking_url": _("Give a web address (https://...).")})
         if "{tracking}" not in self.tracking_url:
-            raise ValidationError({"tracking_url": "Put {tracking} where the number goes."})
+            raise ValidationError({"tracking_url": _("Put {tracking} where the number goes.")})
 
 
 def tracking_link(template: str | None, number: str) -> str:

@@ -12,6 +12,9 @@ from pathlib import Path
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from fpdf import FPDF
 
 from portal.records.choices import SETTLED_STATUSES, InvoiceStatus
@@ -44,56 +47,65 @@ def invoice_pdf(invoice: Invoice) -> bytes:
         pdf.set_font(family, size=size)
         pdf.multi_cell(0, height, text, new_x="LMARGIN", new_y="NEXT")
 
-    line(f"Invoice {invoice.number}", size=20, height=12)
+    # In the reader's language and zone: the view renders it inside their request.
+    line(_("Invoice %(number)s") % {"number": invoice.number}, size=20, height=12)
     line(invoice.organisation.name, size=13)
     if invoice.organisation.customer_number:
-        line(f"Customer number {invoice.organisation.customer_number}")
+        line(_("Customer number %(number)s") % {"number": invoice.organisation.customer_number})
     pdf.ln(4)
     state = getattr(invoice, "state", "")
     if state == "overdue":
-        state = f"overdue, {invoice.days_overdue} days"
+        state = _("overdue, %(days)s days") % {"days": invoice.days_overdue}
     facts = [
-        ("Amount", _money(invoice.amount, invoice.currency)),
-        ("Issued", f"{invoice.issued_on:%-d %B %Y}"),
-        ("Due", f"{invoice.due_on:%-d %B %Y}" if invoice.due_on else "-"),
-        ("Paid", _paid(invoice)),
-        (
-            "State",
-            state.capitalize(),
-        ),
-        ("Order", invoice.order.number if invoice.order else "-"),
+        (_("Amount"), _money(invoice.amount, invoice.currency)),
+        (_("Issued"), _day(invoice.issued_on)),
+        (_("Due"), _day(invoice.due_on) if invoice.due_on else "-"),
+        (_("Paid"), _paid(invoice)),
+        (_("State"), _(state).capitalize()),
+        (_("Order"), invoice.order.number if invoice.order else "-"),
     ]
     if invoice.product_line:
-        facts.append(("Product line", invoice.product_line))
+        facts.append((_("Product line"), invoice.product_line))
     for label, value in facts:
         line(f"{label}: {value}")
     pdf.ln(6)
     synced = timezone.localtime(invoice.synced_at)
     line(
-        f"From {invoice.source.name} (system {invoice.source.system}), synced "
-        f"{synced:%-d %B %Y %H:%M %Z}, its id there {invoice.external_id}. "
-        "Rendered by the Customer Portal from that record.",
+        _(
+            "From %(source)s (system %(system)s), synced %(synced)s, its id there %(id)s. "
+            "Rendered by the Customer Portal from that record."
+        )
+        % {
+            "source": invoice.source.name,
+            "system": invoice.source.system,
+            "synced": f"{date_format(synced, 'j F Y H:i')} {synced:%Z}",
+            "id": invoice.external_id,
+        },
         size=9,
         height=5,
     )
     return bytes(pdf.output())
 
 
+def _day(day) -> str:
+    return date_format(day, "j F Y")  # month names in the reader's language
+
+
 def _paid(invoice: Invoice) -> str:
     if invoice.paid_on:
-        return f"{invoice.paid_on:%-d %B %Y}"
+        return _day(invoice.paid_on)
     if invoice.status in SETTLED_STATUSES:
-        return "Cancelled" if invoice.status == InvoiceStatus.CANCELLED else "Yes"
-    return "Not yet"
+        return _("Cancelled") if invoice.status == InvoiceStatus.CANCELLED else _("Yes")
+    return _("Not yet")
 
 
 STATEMENT_COLUMNS = [  # heading, width in mm, alignment
-    ("Invoice", 38, "L"),
-    ("Issued", 26, "L"),
-    ("Due", 26, "L"),
-    ("Age (days)", 22, "R"),
-    ("Overdue (days)", 26, "R"),
-    ("Amount", 32, "R"),
+    (gettext_lazy("Invoice"), 38, "L"),
+    (gettext_lazy("Issued"), 26, "L"),
+    (gettext_lazy("Due"), 26, "L"),
+    (gettext_lazy("Age (days)"), 22, "R"),
+    (gettext_lazy("Overdue (days)"), 26, "R"),
+    (gettext_lazy("Amount"), 32, "R"),
 ]
 
 
@@ -112,48 +124,56 @@ def statement_pdf(*, organisation, invoices, totals: list[dict], now) -> bytes:
 
     def row(cells: list[str], size: int = 10) -> None:
         pdf.set_font(family, size=size)
-        for value, (_, width, align) in zip(cells, STATEMENT_COLUMNS, strict=True):
+        for value, (_heading, width, align) in zip(cells, STATEMENT_COLUMNS, strict=True):
             pdf.cell(width, 7, text(value), align=align)
         pdf.ln(7)
 
     made = timezone.localtime(now)
     today = made.date()
-    line("Statement of open items", size=20, height=12)
+    line(_("Statement of open items"), size=20, height=12)
     line(organisation.name, size=13)
     if organisation.customer_number:
-        line(f"Customer number {organisation.customer_number}")
-    line(f"Generated {made:%-d %B %Y %H:%M} ({made.tzname()})", size=9, height=6)
+        line(_("Customer number %(number)s") % {"number": organisation.customer_number})
+    line(
+        _("Generated %(when)s (%(zone)s)")
+        % {"when": date_format(made, "j F Y H:i"), "zone": made.tzname()},
+        size=9,
+        height=6,
+    )
     by_currency: dict[str, list] = {}
     for invoice in invoices:
         by_currency.setdefault(invoice.currency, []).append(invoice)
     if not by_currency:
         pdf.ln(4)
-        line("Nothing is open: every invoice is paid or cancelled.")
+        line(_("Nothing is open: every invoice is paid or cancelled."))
     for total in totals:
         currency = total["currency"]
         pdf.ln(4)
-        line(f"Open in {currency}", size=13, height=9)
-        row([heading for heading, _, _ in STATEMENT_COLUMNS], size=9)
+        line(_("Open in %(currency)s") % {"currency": currency}, size=13, height=9)
+        row([str(heading) for heading, _width, _align in STATEMENT_COLUMNS], size=9)
         for invoice in by_currency.get(currency, []):
             overdue = (today - invoice.due_on).days if invoice.due_on else 0
             row(
                 [
                     invoice.number,
-                    f"{invoice.issued_on:%d %b %Y}",
-                    f"{invoice.due_on:%d %b %Y}" if invoice.due_on else "-",
+                    date_format(invoice.issued_on, "j M Y"),
+                    date_format(invoice.due_on, "j M Y") if invoice.due_on else "-",
                     str((today - invoice.issued_on).days),
                     str(overdue) if overdue > 0 else "-",
                     _money(invoice.amount, currency),
                 ]
             )
         line(
-            f"Total open {_money(total['open'], currency)}, of which overdue "
-            f"{_money(total['overdue'], currency)}",
+            _("Total open %(open)s, of which overdue %(overdue)s")
+            % {
+                "open": _money(total["open"], currency),
+                "overdue": _money(total["overdue"], currency),
+            },
             size=11,
         )
     pdf.ln(6)
     line(
-        "From the billing records the portal synced; a payment made since may not show yet.",
+        _("From the billing records the portal synced; a payment made since may not show yet."),
         size=9,
         height=5,
     )

@@ -6,6 +6,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
 
 from accounts.choices import AuditAction
 from accounts.decorators import customer_screen
@@ -101,11 +102,11 @@ def _invoices(request) -> dict:
         "q": search,
         "sort": sort if sort in selectors.INVOICE_SORTS else "newest",
         "sorts": {
-            "newest": "Newest first",
-            "oldest": "Oldest first",
-            "due": "Due date",
-            "amount": "Largest amount",
-            "number": "Number",
+            "newest": _("Newest first"),
+            "oldest": _("Oldest first"),
+            "due": _("Due date"),
+            "amount": _("Largest amount"),
+            "number": _("Number"),
         },
         "totals": selectors.invoice_totals(user=request.user, organisation=request.organisation),
         "states": selectors.INVOICE_STATES,

@@ -2,6 +2,7 @@
 
 from django import forms
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from accounts.choices import UserKind
 from accounts.models import Organisation, User
@@ -36,28 +37,30 @@ class EngagementForm(forms.Form):
     status = forms.ChoiceField(
         choices=EngagementStatus.choices,
         initial=EngagementStatus.HELD,
-        help_text="Plan one ahead, or record one that took place.",
+        help_text=_("Plan one ahead, or record one that took place."),
     )
-    on = forms.DateField(label="Date", widget=DATE)
+    on = forms.DateField(label=_("Date"), widget=DATE)
     attendees = AttendeeField(
         queryset=User.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
     )
     other_attendees = forms.CharField(
-        required=False, max_length=300, help_text="People without a portal login, comma-separated."
+        required=False,
+        max_length=300,
+        help_text=_("People without a portal login, comma-separated."),
     )
     summary = forms.CharField(
-        label="Summary for the customer",
+        label=_("Summary for the customer"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="The customer reads this on their portal.",
+        help_text=_("The customer reads this on their portal."),
     )
     next_steps = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="The customer reads these too.",
+        help_text=_("The customer reads these too."),
     )
     internal_notes = forms.CharField(
-        label="Internal notes (staff only, never shown to the customer)",
+        label=_("Internal notes (staff only, never shown to the customer)"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
     )
@@ -68,18 +71,18 @@ class EngagementForm(forms.Form):
 
 
 class CommitmentForm(forms.Form):
-    title = forms.CharField(label="What we promised", max_length=200)
+    title = forms.CharField(label=_("What we promised"), max_length=200)
     details = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
     owner = forms.ModelChoiceField(
-        queryset=User.objects.none(), required=False, help_text="Who at our end keeps it."
+        queryset=User.objects.none(), required=False, help_text=_("Who at our end keeps it.")
     )
-    due_on = forms.DateField(label="Due", widget=DATE)
+    due_on = forms.DateField(label=_("Due"), widget=DATE)
     status = forms.ChoiceField(choices=CommitmentStatus.choices, initial=CommitmentStatus.OPEN)
     engagement = forms.ModelChoiceField(
         queryset=Engagement.objects.none(),
         required=False,
-        label="Made at",
-        help_text="The review where it was promised, if any.",
+        label=_("Made at"),
+        help_text=_("The review where it was promised, if any."),
     )
 
     def __init__(self, *args, organisation: Organisation, **kwargs):

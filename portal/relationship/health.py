@@ -23,8 +23,10 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import TruncDate
-from django.template.defaultfilters import pluralize
+from django.template.defaultfilters import floatformat
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.choices import LifecycleStage
 from accounts.models import Organisation
@@ -94,28 +96,35 @@ def _reason(signal: str, row) -> str:
         HealthSignal.REVIEWS_OVERDUE: row.reviews_overdue,
     }.get(signal)
     if signal == HealthSignal.SLA_BREACHES:
-        return f"{n} SLA breach{'es' if n != 1 else ''} in 90 days"
+        return ngettext("%(n)s SLA breach in 90 days", "%(n)s SLA breaches in 90 days", n) % {
+            "n": n
+        }
     if signal == HealthSignal.OVERDUE_INVOICES:
-        return f"{n} overdue invoice{pluralize(n)}"
+        return ngettext("%(n)s overdue invoice", "%(n)s overdue invoices", n) % {"n": n}
     if signal == HealthSignal.OVERDUE_COMMITMENTS:
-        return f"{n} overdue commitment{pluralize(n)}"
+        return ngettext("%(n)s overdue commitment", "%(n)s overdue commitments", n) % {"n": n}
     if signal == HealthSignal.REVIEWS_OVERDUE:
-        return f"{n} review{pluralize(n)} overdue"
+        return ngettext("%(n)s review overdue", "%(n)s reviews overdue", n) % {"n": n}
     if signal == HealthSignal.CSAT:
-        return f"CSAT {row.csat:.1f} of 5"
+        return _("CSAT %(score)s of 5") % {"score": floatformat(row.csat, 1)}
     if signal == HealthSignal.EFFORT:
-        return f"effort {row.effort:.1f} of 5 (5 is easy)"
+        return _("effort %(score)s of 5 (5 is easy)") % {"score": floatformat(row.effort, 1)}
     if signal == HealthSignal.LAST_CONTACT:
-        if row.days_since_contact is None:
-            return "no contact on record"
-        return f"last contact {row.days_since_contact} day{pluralize(row.days_since_contact)} ago"
+        days = row.days_since_contact
+        if days is None:
+            return _("no contact on record")
+        return ngettext("last contact %(n)s day ago", "last contact %(n)s days ago", days) % {
+            "n": days
+        }
     # The order trend.
     if not row.orders_previous:
-        return f"{row.orders_recent} orders in 90 days, none in the 90 before"
+        return _("%(n)s orders in 90 days, none in the 90 before") % {"n": row.orders_recent}
     change = round(100 * (row.orders_recent - row.orders_previous) / row.orders_previous)
     if change == 0:
-        return "orders steady on the 90 days before"
-    return f"orders {'down' if change < 0 else 'up'} {abs(change)} % on the 90 days before"
+        return _("orders steady on the 90 days before")
+    if change < 0:
+        return _("orders down %(n)s %% on the 90 days before") % {"n": abs(change)}
+    return _("orders up %(n)s %% on the 90 days before") % {"n": change}
 
 
 def health_breakdown(row) -> list[dict]:
@@ -134,7 +143,7 @@ def health_breakdown(row) -> list[dict]:
                 "label": HealthSignal(signal).label,
                 "weight": weight,
                 "score": score,
-                "words": _reason(signal, row) if score is not None else "does not apply",
+                "words": _reason(signal, row) if score is not None else _("does not apply"),
             }
         )
     applied = sum(p["weight"] for p in parts if p["score"] is not None) or 1
@@ -147,7 +156,7 @@ def health_breakdown(row) -> list[dict]:
 def health_reasons(row, limit: int = 3) -> str:
     """ "3 overdue invoices, last contact 74 days ago": what costs the most points."""
     costly = [p["words"] for p in health_breakdown(row) if p["lost"] >= 0.5][:limit]
-    return ", ".join(costly) if costly else "all signals healthy"
+    return ", ".join(costly) if costly else _("all signals healthy")
 
 
 def health_history(*, organisation: Organisation, days: int = 90) -> list[HealthScore]:

@@ -10,6 +10,7 @@ from django.db.models import (
     Max,
 )
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts import policy
 from accounts.choices import AuditAction, LifecycleStage
@@ -47,7 +48,7 @@ def _check_attendees(organisation: Organisation, attendees) -> None:
     )
     strangers = [u for u in attendees if not u.is_employee and u.pk not in members]
     if strangers:
-        raise ValidationError({"attendees": "Choose staff or people of this organisation."})
+        raise ValidationError({"attendees": _("Choose staff or people of this organisation.")})
 
 
 # --- Last contact -------------------------------------------------------------------------------
@@ -119,9 +120,13 @@ def last_contact_refresh(*, organisation_ids=None) -> int:
 
 def _validate_engagement(engagement: Engagement, today: date) -> None:
     if engagement.status == EngagementStatus.HELD and engagement.on > today:
-        raise ValidationError({"on": "A held engagement cannot be in the future; plan it instead."})
+        raise ValidationError(
+            {"on": _("A held engagement cannot be in the future; plan it instead.")}
+        )
     if engagement.status == EngagementStatus.PLANNED and engagement.on < today:
-        raise ValidationError({"on": "A planned engagement is in the future; record it as held."})
+        raise ValidationError(
+            {"on": _("A planned engagement is in the future; record it as held.")}
+        )
     engagement.full_clean(exclude=["organisation", "recorded_by"])
 
 

@@ -1,6 +1,7 @@
 """Forms of the sync's staff screens."""
 
 from django import forms
+from django.utils.translation import gettext as _
 
 from accounts.models import Organisation
 
@@ -14,5 +15,7 @@ class NewOrganisationForm(forms.Form):
     def clean_customer_number(self) -> str:
         number = self.cleaned_data["customer_number"].strip()
         if Organisation.objects.filter(customer_number__iexact=number).exists():
-            raise forms.ValidationError(f"Customer number {number} is already taken.")
+            raise forms.ValidationError(
+                _("Customer number %(number)s is already taken.") % {"number": number}
+            )
         return number

@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import staff_only
@@ -45,7 +46,7 @@ def identity_queue(request):
     organisations = selectors.candidate_organisations(waiting_list)
     managed = managed_organisation_ids(request.user)
     rows = []
-    for (_, released), waiting in zip(page, waiting_list, strict=False):
+    for (_score, released), waiting in zip(page, waiting_list, strict=False):
         best = _candidates(waiting, organisations)[:1]
         # Accepting is for the accounts the user manages (accounts.policy.may_decide_identity).
         mine = bool(best) and (managed is None or best[0][0].pk in managed)
@@ -161,7 +162,9 @@ def identity_match(request, pk: int):
         raise Http404 from None  # an account the user does not manage is as good as none
     linked = identity.identity_match(identity=subject, organisation=organisation, by=request.user)
     messages.success(
-        request, f"{subject.external_name} is now {organisation.name}: {linked} records linked."
+        request,
+        _("%(external_name)s is now %(name)s: %(linked)s records linked.")
+        % {"external_name": subject.external_name, "name": organisation.name, "linked": linked},
     )
     return _onwards(request, subject)
 
@@ -173,7 +176,9 @@ def identity_unmatch(request, pk: int):
     subject = selectors.identity_get(pk=pk, user=request.user)
     hidden = identity.identity_match(identity=subject, organisation=None, by=request.user)
     messages.success(
-        request, f"{subject.external_name} waits for a decision again: {hidden} records hidden."
+        request,
+        _("%(external_name)s waits for a decision again: %(hidden)s records hidden.")
+        % {"external_name": subject.external_name, "hidden": hidden},
     )
     return redirect("portal:identity", pk=subject.pk)
 
@@ -184,7 +189,11 @@ def identity_not_ours(request, pk: int):
     """Say the legacy customer is none of ours: its records stay hidden."""
     subject = selectors.identity_get(pk=pk, user=request.user)
     identity.identity_not_ours(identity=subject, by=request.user)
-    messages.success(request, f"{subject.external_name} is marked as not our customer.")
+    messages.success(
+        request,
+        _("%(external_name)s is marked as not our customer.")
+        % {"external_name": subject.external_name},
+    )
     return _onwards(request, subject)
 
 
@@ -202,7 +211,9 @@ def identity_new_organisation(request, pk: int):
     organisation = identity.organisation_from_identity(
         identity=subject, by=request.user, **form.cleaned_data
     )
-    messages.success(request, f"{organisation.name} is a new organisation, matched.")
+    messages.success(
+        request, _("%(name)s is a new organisation, matched.") % {"name": organisation.name}
+    )
     return redirect("portal:identity_queue")
 
 
@@ -224,7 +235,11 @@ def identity_accept(request):
         top = organisations.get(subject.candidates[0]["organisation"])
         if top:
             linked += identity.identity_match(identity=subject, organisation=top, by=request.user)
-    messages.success(request, f"{len(waiting)} customers matched: {linked} records linked.")
+    messages.success(
+        request,
+        _("%(len)s customers matched: %(linked)s records linked.")
+        % {"len": len(waiting), "linked": linked},
+    )
     return redirect("portal:identity_queue")
 
 
@@ -288,10 +303,12 @@ def source_run_now(request, pk: int):
     full = request.POST.get("full") == "1"
     if tasks.source_sync_queue([source.pk], full=full):
         messages.warning(
-            request, "The task queue is not answering: the run waits until it is back."
+            request, _("The task queue is not answering: the run waits until it is back.")
         )
     else:
         messages.success(
-            request, f"{'A full run' if full else 'A run'} of {source.name} is queued."
+            request,
+            (_("A full run of %(name)s is queued.") if full else _("A run of %(name)s is queued."))
+            % {"name": source.name},
         )
     return redirect("portal:sync_source", pk=source.pk)

@@ -4,16 +4,17 @@ from datetime import date
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from portal.value.selectors import Period, trailing_months
 
 DEFAULT_MONTHS = 12
 PERIOD_CHOICES = [
-    ("3", "Last 3 months"),
-    ("6", "Last 6 months"),
-    ("12", "Last 12 months"),
-    ("24", "Last 24 months"),
-    ("custom", "Dates below"),
+    ("3", _("Last 3 months")),
+    ("6", _("Last 6 months")),
+    ("12", _("Last 12 months")),
+    ("24", _("Last 24 months")),
+    ("custom", _("Dates below")),
 ]
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -21,9 +22,9 @@ DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 class ValuePeriodForm(forms.Form):
     """Trailing months (12 by default) or two dates; dates alone mean "these dates"."""
 
-    period = forms.ChoiceField(choices=PERIOD_CHOICES, required=False, label="Period")
-    start = forms.DateField(required=False, label="From", widget=DATE_WIDGET)
-    end = forms.DateField(required=False, label="To", widget=DATE_WIDGET)
+    period = forms.ChoiceField(choices=PERIOD_CHOICES, required=False, label=_("Period"))
+    start = forms.DateField(required=False, label=_("From"), widget=DATE_WIDGET)
+    end = forms.DateField(required=False, label=_("To"), widget=DATE_WIDGET)
 
     def __init__(self, data=None, **kwargs):
         # No choice made (a first visit, or only ?page=): show the default as chosen,
@@ -41,11 +42,11 @@ class ValuePeriodForm(forms.Form):
             return data
         data["period"] = "custom"
         if start is None:
-            self.add_error("start", "Give the first day of the period.")
+            self.add_error("start", _("Give the first day of the period."))
         if end is None:
-            self.add_error("end", "Give the last day of the period.")
+            self.add_error("end", _("Give the last day of the period."))
         if start and end and end < start:
-            self.add_error("end", "The last day cannot come before the first.")
+            self.add_error("end", _("The last day cannot come before the first."))
         return data
 
     def get_period(self, *, today: date | None = None) -> Period:
