@@ -1,6 +1,6 @@
 """A person's language and time zone: which ones apply, and rendering in them.
 
-Pages activate them per request (accounts.middleware.PersonLocaleMiddleware); mails,
+Pages activate them per request (accounts.platform.middleware.PersonLocaleMiddleware); mails,
 exports and PDFs made for someone, by a web process or a Celery worker, render inside
 `person_locale(person)`. A person who chose nothing gets sensible defaults: the language
 of their organisation's country (else their browser's, remembered at sign-in, else
