@@ -190,5 +190,9 @@ fi
 if [ ! -x /usr/bin/chromium ]; then
     apt_install chromium
 fi
+# CairoSVG draws the business-review pack's charts for its slides with libcairo2.
+if [ -z "$(ls /usr/lib/*/libcairo.so.2 2>/dev/null)" ]; then
+    apt_install libcairo2
+fi
 
 "$@"

@@ -18,7 +18,8 @@ from portal.records.choices import SETTLED_STATUSES, InvoiceStatus
 from portal.records.models import Invoice
 
 
-def _pdf() -> tuple[FPDF, str, bool]:
+def pdf_document() -> tuple[FPDF, str, bool]:
+    """An A4 document with a first page: (pdf, font family, whether it takes any script)."""
     pdf = FPDF(format="A4")
     pdf.set_margins(20, 20, 20)
     pdf.set_auto_page_break(auto=True, margin=20)
@@ -36,7 +37,7 @@ def _money(amount, currency: str) -> str:
 
 def invoice_pdf(invoice: Invoice) -> bytes:
     """The invoice document: who, what, when due, its state, and where it came from."""
-    pdf, family, unicode = _pdf()
+    pdf, family, unicode = pdf_document()
 
     def line(text: str, size: int = 11, height: float = 7) -> None:
         if not unicode:
