@@ -44,7 +44,7 @@ def health_trend_svg(history: list[HealthScore]) -> SafeString:
 
 
 BARS_WIDTH, BARS_HEIGHT = 560, 220
-LEFT, RIGHT, TOP, BOTTOM = 56, 12, 28, 36
+LEFT, RIGHT, TOP, BOTTOM = 56, 12, 40, 36
 
 
 def month_bars_svg(
