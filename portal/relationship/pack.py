@@ -174,8 +174,7 @@ def pack_figures(*, user: User, pack: ReviewPack, now: datetime | None = None) -
 
     orders = (
         Order.objects.visible_to(user)
-        .filter(organisation=organisation, deleted_at__isnull=True)
-        .filter(ordered_at__gte=first, ordered_at__lt=after)
+        .filter(organisation=organisation, ordered_at__gte=first, ordered_at__lt=after)
         .annotate(month=TruncMonth("ordered_at"))
         .values("month")
         .annotate(n=Count("pk"))
@@ -227,15 +226,14 @@ def _revenue_by_month(
     user, organisation, start: date, end: date, months: dict
 ) -> tuple[str, dict[str, Decimal]]:
     """Revenue per month in the reporting currency, by the value analysis' rules: live
-    invoices issued in the period, credit notes netted, other currencies at the admin's
-    rates. Returns the reporting currency and what could not be converted ({currency:
-    amount}): reported, never added.
+    invoices (visible_to leaves out deleted ones) issued in the period, credit notes
+    netted, other currencies at the admin's rates. Returns the reporting currency and
+    what could not be converted ({currency: amount}): reported, never added.
     """
     rates = conversion()
     sums = (
         Invoice.objects.visible_to(user)
-        .filter(organisation=organisation, deleted_at__isnull=True)
-        .filter(issued_on__gte=start, issued_on__lte=end)
+        .filter(organisation=organisation, issued_on__gte=start, issued_on__lte=end)
         .annotate(month=TruncMonth("issued_on"))
         .values("month", "currency")
         .annotate(amount=Sum("amount"))
