@@ -4,12 +4,12 @@ Times the pack of one large account (portal.relationship.pack.pack_figures, then
 and the slides of pack_files) on real PostgreSQL: a year since the last review with
 `--orders` orders and as many invoices (a fifth in EUR, some credit notes), `--tickets`
 tickets (half rated, a quarter breaching, one in ten leading to an improvement), 200
-commitments and a health score a day. Another 20 organisations hold the same again,
+commitments and a health score a day. `--others` organisations (5) hold the same again,
 so the account's figures are read from tables larger than its own rows. Each step runs
 `--repeat` times (median, min and max, and its statements); the database is dropped at
 the end, also when something fails.
 
-    scripts/with-services.sh .venv/bin/python scripts/bench_pack.py --orders 100000
+    scripts/with-services.sh .venv/bin/python scripts/bench_pack.py --orders 100000 --others 20
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ from bench import measure, run_in_throwaway_database, say
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--orders", type=int, default=50_000, help="orders of the account")
-    parser.add_argument("--tickets", type=int, default=10_000, help="tickets of the account")
-    parser.add_argument("--others", type=int, default=20, help="other organisations as large")
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--orders", type=int, default=20_000, help="orders of the account")
+    parser.add_argument("--tickets", type=int, default=4_000, help="tickets of the account")
+    parser.add_argument("--others", type=int, default=5, help="other organisations as large")
+    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
     return parser.parse_args(argv)
 
