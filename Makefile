@@ -79,6 +79,7 @@ bench: install
 	scripts/with-services.sh $(PY) scripts/bench_value.py $(BENCH_VALUE_ARGS)
 	scripts/with-services.sh $(PY) scripts/bench_health.py $(BENCH_HEALTH_ARGS)
 	scripts/with-services.sh $(PY) scripts/bench_load.py $(BENCH_LOAD_ARGS)
+	scripts/with-services.sh $(PY) scripts/bench_pack.py $(BENCH_PACK_ARGS)
 	scripts/with-services.sh $(PY) scripts/bench_identity.py $(BENCH_IDENTITY_ARGS)
 
 # The whole fault suite against real processes (docs/production.md): kill -9 of the pool and

@@ -26,6 +26,18 @@ urlpatterns = [
     # ... the relationship, the customer's side ...
     path("reviews/", relationship.reviews, name="reviews"),
     path("commitments/", relationship.commitments, name="commitments"),
+    path(
+        "reviews/<int:pk>/pack.pdf",
+        relationship.review_pack_file,
+        {"fmt": "pdf"},
+        name="review_pack_pdf",
+    ),
+    path(
+        "reviews/<int:pk>/pack.pptx",
+        relationship.review_pack_file,
+        {"fmt": "pptx"},
+        name="review_pack_pptx",
+    ),
     # ... and the account team's.
     path("workspace/queue/", workspace.work_queue, name="work_queue"),
     path("workspace/renewals/", workspace.renewals, name="renewals"),
@@ -53,6 +65,7 @@ urlpatterns = [
         name="engagement_create",
     ),
     path("workspace/engagements/<int:pk>/", relationship.engagement_edit, name="engagement_edit"),
+    path("workspace/engagements/<int:pk>/pack/", relationship.review_pack, name="review_pack"),
     path(
         "workspace/accounts/<int:pk>/commitments/new/",
         relationship.commitment_create,

@@ -195,5 +195,9 @@ fi
 if ! command -v msgattrib >/dev/null; then
     if [ "$(id -u)" = 0 ]; then apt_install gettext; else echo "Missing: gettext" >&2; fi
 fi
+# CairoSVG draws the business-review pack's charts for its slides with libcairo2.
+if [ -z "$(ls /usr/lib/*/libcairo.so.2 2>/dev/null)" ]; then
+    apt_install libcairo2
+fi
 
 "$@"

@@ -425,6 +425,15 @@ MATRIX: list[Route] = [
         args=lambda w: [engagement_of_a(w).pk],
     ),
     Route(
+        "portal:review_pack",
+        everyone(404, anonymous=LOGIN, am_a=200, am_a_viewing_as_a=200, admin=200),
+        args=lambda w: [engagement_of_a(w).pk],
+    ),
+    # A's shared review pack: A's people and A's team; others 404 (a draft: staff only,
+    # portal/tests/test_review_pack.py).
+    Route("portal:review_pack_pdf", OF_RECORD_OF_A, args=lambda w: [shared_pack_of_a(w).pk]),
+    Route("portal:review_pack_pptx", OF_RECORD_OF_A, args=lambda w: [shared_pack_of_a(w).pk]),
+    Route(
         "portal:commitment_create",
         everyone(404, anonymous=LOGIN, am_a=302, am_a_viewing_as_a=302, admin=302),
         method="post",
@@ -683,6 +692,22 @@ def engagement_of_a(world):
             internal_notes="Staff only: renewal at risk.",
         )
     return world.engagement_a
+
+
+def shared_pack_of_a(world):
+    """The business-review pack of A's review, shared with A."""
+    from django.utils import timezone
+
+    from portal.relationship.models import ReviewPack
+
+    engagement = engagement_of_a(world)
+    pack, _ = ReviewPack.objects.get_or_create(
+        engagement=engagement,
+        defaults={"organisation": world.org_a, "period_start": "2025-10-12",
+                  "period_end": engagement.on, "summary": "A good quarter.",
+                  "next_steps": "Quarterly stock review.", "shared_at": timezone.now()},
+    )  # fmt: skip
+    return pack
 
 
 def commitment_of_a(world):

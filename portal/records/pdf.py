@@ -21,7 +21,8 @@ from portal.records.choices import SETTLED_STATUSES, InvoiceStatus
 from portal.records.models import Invoice
 
 
-def _pdf() -> tuple[FPDF, str, bool]:
+def pdf_document() -> tuple[FPDF, str, bool]:
+    """An A4 document with a first page: (pdf, font family, whether it takes any script)."""
     pdf = FPDF(format="A4")
     pdf.set_margins(20, 20, 20)
     pdf.set_auto_page_break(auto=True, margin=20)
@@ -39,7 +40,7 @@ def _money(amount, currency: str) -> str:
 
 def invoice_pdf(invoice: Invoice) -> bytes:
     """The invoice document: who, what, when due, its state, and where it came from."""
-    pdf, family, unicode = _pdf()
+    pdf, family, unicode = pdf_document()
 
     def line(text: str, size: int = 11, height: float = 7) -> None:
         if not unicode:
@@ -113,7 +114,7 @@ def statement_pdf(*, organisation, invoices, totals: list[dict], now) -> bytes:
     """A statement of open items: the organisation's unpaid invoices per currency, oldest
     due first, each with its age and days overdue, and the total per currency (never added
     across currencies), dated when it was made, in the reader's time zone."""
-    pdf, family, unicode = _pdf()
+    pdf, family, unicode = pdf_document()
 
     def text(value: str) -> str:
         return value if unicode else value.encode("latin-1", "replace").decode("latin-1")

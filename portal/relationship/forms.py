@@ -93,3 +93,17 @@ class CommitmentForm(forms.Form):
         self.fields["engagement"].queryset = Engagement.objects.filter(
             organisation=organisation
         ).exclude(status=EngagementStatus.CANCELLED)
+
+
+class ReviewPackForm(forms.Form):
+    summary = forms.CharField(
+        label="Summary for the customer",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="The pack opens with it. Needed to share.",
+    )
+    next_steps = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="What happens next, and who does it. Needed to share.",
+    )

@@ -218,3 +218,54 @@ class HealthScore(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organisation_id} {self.computed_on:%Y-%m-%d}: {self.score}"
+
+
+class ReviewPack(models.Model):
+    """The business-review pack of one engagement: the figures of the period since the
+    last review, as a PDF and slides drawn from live data, with the AM's summary and
+    next steps. A draft until shared; only then does the customer see it.
+    """
+
+    engagement = models.OneToOneField(
+        Engagement, on_delete=models.CASCADE, related_name="pack", primary_key=True
+    )
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="review_packs"
+    )
+    period_start = models.DateField(help_text="The day after the last review (first day counted).")
+    period_end = models.DateField(help_text="The review's day (last day counted).")
+    summary = models.TextField(
+        blank=True, help_text="The account manager's summary; the customer reads it."
+    )
+    next_steps = models.TextField(
+        blank=True, help_text="What happens next; the customer reads these too."
+    )
+    prepared_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    shared_at = models.DateTimeField(
+        null=True, blank=True, help_text="Empty: a draft only staff can open."
+    )
+    shared_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = OrganisationOwnedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(period_start__lte=models.F("period_end")),
+                name="review_pack_period_in_order",
+                violation_error_message="The period must start before it ends.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Pack of {self.engagement}"
+
+    @property
+    def is_shared(self) -> bool:
+        return self.shared_at is not None

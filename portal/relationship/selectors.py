@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from django.db.models import (
     BooleanField,
@@ -164,6 +164,7 @@ def engagement_list(
     engagements = (
         Engagement.objects.visible_to(user)
         .filter(organisation=organisation)
+        .select_related("pack")
         .prefetch_related(
             Prefetch("attendees", queryset=User.objects.order_by("full_name").only("full_name"))
         )
@@ -293,3 +294,32 @@ def account_get(*, user: User, pk: int) -> Organisation:
         ),
     )
     return get_object_or_404(organisations, pk=pk)
+
+
+FIRST_PERIOD_DAYS = 90  # without an earlier review, the pack covers the last quarter
+
+
+def previous_review(engagement: Engagement) -> Engagement | None:
+    """The last QBR held before this engagement's day: where the pack's period starts."""
+    return (
+        Engagement.objects.filter(
+            organisation_id=engagement.organisation_id,
+            kind=EngagementKind.QBR,
+            status=EngagementStatus.HELD,
+            on__lt=engagement.on,
+        )
+        .exclude(pk=engagement.pk)
+        .order_by("-on", "-pk")
+        .first()
+    )
+
+
+def pack_period(engagement: Engagement) -> tuple[date, date]:
+    """From the day after the last review (or a quarter back) to the review's day."""
+    previous = previous_review(engagement)
+    start = (
+        previous.on + timedelta(days=1)
+        if previous
+        else engagement.on - timedelta(days=FIRST_PERIOD_DAYS)
+    )
+    return start, engagement.on

@@ -26,6 +26,7 @@ from portal.relationship.models import (
     Commitment,
     Engagement,
     LastContact,
+    ReviewPack,
     SponsorLapse,
 )
 from tickets.models import Message
@@ -316,6 +317,59 @@ def commitment_update(
         via_view_as=via_view_as,
     )
     return commitment
+
+
+# --- The business-review pack -------------------------------------------------------------------
+
+
+@transaction.atomic
+def review_pack_save(
+    *,
+    by: User,
+    engagement: Engagement,
+    summary: str,
+    next_steps: str,
+    share: bool = False,
+    via_view_as: bool = False,
+) -> ReviewPack:
+    """Write the AM's summary and next steps on an engagement's pack, and share it if asked.
+
+    A draft's period follows the engagement (since the last review, to its day); once
+    shared it stays as the customer got it. Sharing needs both texts: the customer
+    reads them first.
+    """
+    _check_account_staff(by, engagement.organisation)
+    if engagement.status == EngagementStatus.CANCELLED:
+        raise ValidationError("A cancelled engagement has no pack.")
+    pack = ReviewPack.objects.select_for_update().filter(pk=engagement.pk).first()
+    created = pack is None
+    if created:
+        pack = ReviewPack(engagement=engagement, organisation=engagement.organisation)
+    if not pack.is_shared:
+        pack.period_start, pack.period_end = selectors.pack_period(engagement)
+    pack.summary, pack.next_steps, pack.prepared_by = summary.strip(), next_steps.strip(), by
+    newly_shared = share and not pack.is_shared
+    if newly_shared:
+        missing = {
+            name: "Write this before sharing: the customer reads it first."
+            for name in ("summary", "next_steps")
+            if not getattr(pack, name)
+        }
+        if missing:
+            raise ValidationError(missing)
+        pack.shared_at, pack.shared_by = timezone.now(), by
+    pack.full_clean(exclude=["engagement", "organisation", "prepared_by", "shared_by"])
+    pack.save()
+    page_cache.bump([engagement.organisation_id])  # the customer's Reviews page links it
+    audit_record(
+        actor=by,
+        action=AuditAction.RECORD_CREATED if created else AuditAction.RECORD_CHANGED,
+        organisation=engagement.organisation,
+        target=f"review pack {pack.pk}: {engagement}",
+        detail={"shared": pack.is_shared, "newly_shared": newly_shared},
+        via_view_as=via_view_as,
+    )
+    return pack
 
 
 # --- The executive-sponsor promise ---------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The relationship screens: reviews, commitments, an account's health and what is due."""
 
-from django.http import Http404
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -9,8 +10,8 @@ from accounts import selectors as account_selectors
 from accounts.decorators import customer_screen, staff_only
 from accounts.platform.page_cache import page_cache
 from config.forms import save_then_redirect
-from portal.relationship import health, selectors, services
-from portal.relationship.forms import CommitmentForm, EngagementForm
+from portal.relationship import charts, health, pack, pack_files, selectors, services
+from portal.relationship.forms import CommitmentForm, EngagementForm, ReviewPackForm
 
 
 @customer_screen
@@ -66,7 +67,7 @@ def _account(request, organisation) -> dict:
         "breakdown": health.health_breakdown(latest) if latest else [],
         "reasons": health.health_reasons(latest) if latest else "",
         "history": history,
-        "trend": health.trend_points(history),
+        "trend_svg": charts.health_trend_svg(history),
         "team": account_selectors.account_team(organisation=organisation),
         "engagements": selectors.engagement_list(
             user=request.user, organisation=organisation, for_customer=False
@@ -178,3 +179,66 @@ def commitment_edit(request, pk: int):
     return _back_to_account(request, form, organisation, save, "Commitment saved.") or _edit_page(
         request, form, organisation, commitment.title, commitment=commitment
     )
+
+
+@staff_only
+def review_pack(request, pk: int):
+    """The AM's page of an engagement's pack: summary and next steps, preview, share."""
+    engagement, current = pack.pack_for_staff(user=request.user, engagement_pk=pk)
+    source = current or engagement  # a first draft starts from the engagement's notes
+    form = ReviewPackForm(
+        request.POST or None,
+        initial={"summary": source.summary, "next_steps": source.next_steps},
+    )
+
+    def save(data):
+        return services.review_pack_save(
+            by=request.user,
+            engagement=engagement,
+            share=request.POST.get("action") == "share",
+            via_view_as=request.viewing_as,
+            **data,
+        )
+
+    def saved_message(saved) -> str:
+        if saved.is_shared:
+            return "Pack saved. The customer can download it from their Reviews page."
+        return "Draft saved. Only staff can open it."
+
+    to = reverse("portal:review_pack", args=[pk])
+    return save_then_redirect(request, form, save, to=to, message=saved_message) or render(
+        request,
+        "portal/review_pack.html",
+        {
+            "form": form,
+            "engagement": engagement,
+            "organisation": engagement.organisation,
+            "pack": current,
+            "period": (current.period_start, current.period_end)
+            if current
+            else selectors.pack_period(engagement),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+PACK_FORMATS = {
+    "pdf": ("application/pdf", pack_files.pack_pdf),
+    "pptx": (
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        pack_files.pack_pptx,
+    ),
+}
+
+
+@login_required
+def review_pack_file(request, pk: int, fmt: str):
+    """The pack as a PDF or slides, drawn from live data: customers get shared packs,
+    the account team drafts too (the preview); anyone else a 404."""
+    content_type, render_file = PACK_FORMATS[fmt]
+    shared_pack = pack.pack_get(user=request.user, engagement_pk=pk)
+    figures = pack.pack_figures(user=request.user, pack=shared_pack)
+    response = HttpResponse(render_file(figures), content_type=content_type)
+    name = f"business-review-{shared_pack.period_end:%Y-%m-%d}.{fmt}"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
