@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Case, Count, F, Q, QuerySet, Value, When
 from django.db.models.functions import TruncMonth
 from django.shortcuts import get_object_or_404
 from django.utils import timezone, translation
@@ -62,11 +62,21 @@ def _match(
             .filter(search_vector=query)
             .order_by("-rank", "title")
         )
+    # Words of one or two letters ("is", "my") would match nearly every article.
+    words = [word for word in words if len(word) >= 3] or words
+    if not words:
+        return articles.none()
     found = Q() if not any_word else Q(pk__in=[])
+    score = Value(0)
     for word in words:
-        has = Q(title__icontains=word) | Q(summary__icontains=word) | Q(body__icontains=word)
+        in_text = Q(summary__icontains=word) | Q(body__icontains=word)
+        has = Q(title__icontains=word) | in_text
         found = (found | has) if any_word else (found & has)
-    return articles.filter(found).order_by("title")
+        # A word in the title counts more, as the title's weight does on PostgreSQL.
+        score = score + Case(
+            When(title__icontains=word, then=Value(2)), When(in_text, then=Value(1)), default=0
+        )
+    return articles.filter(found).annotate(rank=score).order_by("-rank", "title")
 
 
 def article_search(

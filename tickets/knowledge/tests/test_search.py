@@ -100,3 +100,11 @@ def test_anything_typed_is_answered_without_an_error(world, library, text):
     suggest(world, text)
     search(world, text)
     suggest(world, text, language="de")
+
+
+def test_the_best_match_comes_first_and_short_words_do_not_match_everything(world, library):
+    found = suggest(world, "Where is my deliv")
+    assert set(found[:2]) == {"Where is my delivery?", "Changing a delivery address"}
+    assert "Paying an invoice" not in found
+    assert suggest(world, "track parcels shipped")[0] == "Where is my delivery?"
+    assert search(world, "!!!") == []
