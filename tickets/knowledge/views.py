@@ -16,16 +16,11 @@ from tickets.knowledge.choices import Audience
 from tickets.knowledge.forms import ArticleForm
 
 
-def _organisation(request):
-    """The customer screen's organisation, or None on staff's own screens."""
-    return request.organisation
-
-
 @login_required
 def article_list(request):
     """Customers: the articles for their organisation, and search. Staff outside "view as":
     every article they may see, drafts too, to write and edit."""
-    organisation = _organisation(request)
+    organisation = request.organisation  # None on staff's own screens
     if organisation is None and not request.user.is_employee:
         return redirect("home")
     text = request.GET.get("q", "").strip()[:200]
@@ -53,7 +48,7 @@ def article_list(request):
 
 @login_required
 def article_detail(request, pk: int):
-    article = selectors.article_get(user=request.user, organisation=_organisation(request), pk=pk)
+    article = selectors.article_get(user=request.user, organisation=request.organisation, pk=pk)
     return render(
         request,
         "knowledge/article.html",
