@@ -11,6 +11,7 @@ urlpatterns = [
     path("", portal_views.home, name="home"),
     path("accounts/", include("accounts.urls")),
     path("tickets/", include("tickets.urls")),
+    path("help/", include("tickets.knowledge.urls")),
     path("tier/", include("tiers.urls")),
     path("", include("portal.urls")),
     path("api/v1/", include("config.api_urls")),

@@ -65,12 +65,21 @@ def customer_screens(browser) -> None:
     shoot(page, "timeline.png", "/timeline/", full_page=False)
     shoot(page, "colleagues.png", "/accounts/members/")
     shoot(page, "two-factor-setup.png", "/accounts/two-factor/")
+    help_suggestions(page)
     page.context.close()
 
     phone = browser.new_page(viewport=PHONE, is_mobile=True, has_touch=True)
     log_in(phone, CUSTOMER)
     shoot(phone, "phone-home.png")
     phone.context.close()
+
+
+def help_suggestions(page) -> None:
+    """Help articles offered while a new ticket's subject is typed (docs/knowledge-base.md)."""
+    page.goto(f"{BASE}/tickets/new/")
+    page.get_by_label("Subject").press_sequentially("Where is my deliv", delay=40)
+    page.get_by_test_id("suggestions").wait_for()
+    shoot(page, "help-suggestions.png", full_page=False)
 
 
 def account_manager_screens(browser) -> None:

@@ -397,6 +397,41 @@ MATRIX: list[Route] = [
         data=lambda w: {"department": "logistics", "title": "Trace parcels", "tickets": []},
     ),
     Route("tickets:improvement", STAFF_TOOL(200), args=lambda w: [w.improvement.pk]),
+    # Help articles (tickets/knowledge): everyone signed in reads the list, each their own
+    # articles; one for A alone (it names A) is A's like a record; staff write and measure.
+    Route(
+        "knowledge:list",
+        everyone(200, anonymous=LOGIN),
+        data=lambda w: {"category": article_of_a(w).category.slug},
+    ),
+    Route("knowledge:article", OF_RECORD_OF_A, args=lambda w: [article_of_a(w).pk]),
+    Route(
+        "knowledge:suggest",
+        CUSTOMER_SCREEN,
+        data=lambda w: {"subject": article_of_a(w).title},
+        notes="The answers offered under a new ticket's subject (htmx fragment).",
+    ),
+    Route(
+        "knowledge:answered",
+        everyone(302, member_b=404, customer_admin_b=404),
+        method="post",
+        args=lambda w: [article_of_a(w).pk],
+        data=lambda w: {"subject": "Where do couriers go?"},
+        notes="A deflection; staff outside view-as are sent home, as on customer screens.",
+    ),
+    Route("knowledge:create", STAFF_TOOL(200)),
+    Route(
+        "knowledge:edit",
+        everyone(404, anonymous=LOGIN, am_a=200, am_a_viewing_as_a=200, admin=200),
+        args=lambda w: [article_of_a(w).pk],
+    ),
+    Route(
+        "knowledge:from_ticket",
+        everyone(404, anonymous=LOGIN, am_a=302, am_a_viewing_as_a=302, admin=302),
+        method="post",
+        args=lambda w: [w.resolved_a.pk],
+    ),
+    Route("knowledge:insights", STAFF_TOOL(200), notes="Each sees their own accounts' figures."),
     # Customer value: admins and account teams (each their own accounts); agents 403.
     Route("portal:value", {**STAFF_TOOL(200), "agent": 403}),
     Route("portal:tier_fit", {**STAFF_TOOL(200), "agent": 403}),
@@ -743,3 +778,22 @@ def saved_view_of_admin(world):
             owner=world.admin, name="Breached", query="sla=breached"
         )
     return world.saved_view
+
+
+def article_of_a(world):
+    """A published help article for A alone; its title names A, so a leak shows."""
+    from tickets.knowledge.models import Category
+    from tickets.knowledge.services import article_save
+
+    if not hasattr(world, "article_a"):
+        category, _ = Category.objects.get_or_create(slug="deliveries", name="Deliveries")
+        world.article_a = article_save(
+            by=world.admin,
+            title=f"{world.org_a.name}: the loading bay",
+            category=category,
+            body="Couriers go round the back.",
+            audience="organisations",
+            organisations=[world.org_a],
+            publish=True,
+        )
+    return world.article_a

@@ -15,6 +15,7 @@ from portal.sync.models import CustomerIdentity, SourceSystem
 from portal.tests.records import add_orders
 from tests.axe import LAPTOP, PHONE, checked_by_axe
 from tests.browser import sign_in
+from tickets.knowledge.models import Article
 from tickets.models import Ticket
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -24,12 +25,13 @@ CUSTOMER_PAGES = [
     "/tickets/", "/tickets/new/", "/tickets/{ticket}/", "/tier/", "/reviews/",
     "/commitments/", "/accounts/members/", "/accounts/api-tokens/", "/accounts/two-factor/",
     "/orders/{order}/reorder/",
+    "/help/", "/help/{article}/",
 ]  # fmt: skip
 STAFF_PAGES = [
     "/", "/workspace/queue/", "/workspace/renewals/", "/tickets/queue/", "/tickets/insights/",
     "/tier/value/", "/tier/value/fit/", "/workspace/identities/", "/workspace/sources/",
     "/workspace/sources/{source}/", "/workspace/accounts/{organisation}/", "/tickets/{ticket}/",
-    "/accounts/handoff/",
+    "/accounts/handoff/", "/help/", "/help/new/", "/help/insights/", "/help/{article}/edit/",
 ]  # fmt: skip
 
 
@@ -51,6 +53,7 @@ def demo(transactional_db):
         "ticket": Ticket.objects.filter(organisation=northwind).first().pk,
         "source": source.pk,
         "organisation": northwind.pk,
+        "article": Article.objects.get(title="Where is my delivery?").pk,
     }
 
 

@@ -15,6 +15,7 @@ from django.db import connection
 from accounts.models import AccountAssignment, Membership, Organisation, User
 from config.env import env_bool, env_int, env_list
 from portal.demo.loader import demo_load
+from tickets.knowledge.models import Article
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -92,6 +93,9 @@ def test_demo_loads_twice_without_duplicating_anything():
         counts
     )
     assert counts[0] >= 3
+    articles = Article.objects.count()
+    demo_load()
+    assert Article.objects.count() == articles > 0
 
 
 SMOKE = """
@@ -103,9 +107,10 @@ call_command("migrate", verbosity=0)
 call_command("load_demo", verbosity=0)
 pages = {
     "alice@northwind.example": ["/", "/orders/", "/shipments/", "/invoices/", "/timeline/",
-                                "/tickets/", "/tier/", "/accounts/members/"],
+                                "/tickets/", "/tier/", "/accounts/members/", "/help/",
+                                "/help/?q=delivery", "/help/suggest/?subject=where+is+my+deliv"],
     "amelia.hart@portal.example": ["/", "/tickets/queue/", "/tickets/insights/",
-                                   "/workspace/identities/"],
+                                   "/workspace/identities/", "/help/", "/help/insights/"],
 }
 from accounts.models import User
 from portal.models import Order

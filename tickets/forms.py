@@ -1,4 +1,5 @@
 from django import forms
+from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.choices import Department
@@ -31,7 +32,20 @@ ATTACHMENT_HELP = "PDF, images, text, CSV, Word or Excel; up to 10 MB each."
 
 class TicketForm(forms.Form):
     # The form's first field takes the focus: typing starts at once, no Tab through the menu.
-    subject = forms.CharField(max_length=200, widget=forms.TextInput(attrs={"autofocus": True}))
+    # While it is typed, articles that may answer it appear under it (knowledge base).
+    subject = forms.CharField(
+        max_length=200,
+        widget=forms.TextInput(
+            attrs={
+                "autofocus": True,
+                "autocomplete": "off",
+                "hx-get": reverse_lazy("knowledge:suggest"),
+                "hx-trigger": "input changed delay:400ms",
+                "hx-target": "#kb-suggestions",
+                "hx-sync": "this:replace",
+            }
+        ),
+    )
     category = forms.ChoiceField(
         choices=Category.choices, help_text=_("It decides which team picks it up.")
     )

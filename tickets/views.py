@@ -30,6 +30,7 @@ from tickets.forms import (
     TicketForm,
     TriageForm,
 )
+from tickets.knowledge import selectors as kb_selectors
 from tickets.models import SavedView
 
 PAGE_SIZE = 25
@@ -174,6 +175,9 @@ def _detail_content(request, ticket, **forms):
         "transitions": services.allowed_transitions(ticket, user),
         "reply_form": forms.get("reply_form") or ReplyForm(initial={"kind": ReplyForm.REPLY}),
         "canned_replies": selectors.canned_replies(ticket=ticket) if user.is_employee else [],
+        "kb_articles": kb_selectors.article_choices(user=user, ticket=ticket)
+        if user.is_employee
+        else [],
         "merge_form": user.is_employee
         and not ticket.merged_into_id
         and (forms.get("merge_form") or _merge_form(ticket, user)),
@@ -206,14 +210,24 @@ def _detail_content(request, ticket, **forms):
     return context
 
 
+def _inserted_text(request, ticket) -> str | None:
+    """The text staff asked to insert into the reply box: a canned reply, or a link to a
+    help article (?canned= / ?article=), or None."""
+    canned, article = request.GET.get("canned", ""), request.GET.get("article", "")
+    if canned.isdigit():
+        return selectors.canned_reply_text(ticket=ticket, user=request.user, pk=int(canned))
+    if article.isdigit():
+        return kb_selectors.article_link_text(user=request.user, ticket=ticket, pk=int(article))
+    return None
+
+
 @login_required
 def ticket_detail(request, pk: int):
-    if request.user.is_employee and request.GET.get("canned", "").isdigit():
-        # "Insert" a canned reply: the reply box comes back filled in, to read and edit.
+    inserting = any(request.GET.get(name, "").isdigit() for name in ("canned", "article"))
+    if request.user.is_employee and inserting:
+        # "Insert": the reply box comes back filled in, to read and edit before sending.
         ticket = selectors.ticket_get(user=request.user, pk=pk)
-        body = selectors.canned_reply_text(
-            ticket=ticket, user=request.user, pk=int(request.GET["canned"])
-        )
+        body = _inserted_text(request, ticket)
         form = ReplyForm(initial={"kind": ReplyForm.REPLY, "body": body})
         return render(
             request, "tickets/detail.html", _detail_context(request, ticket, reply_form=form)

@@ -229,7 +229,7 @@ def page_cache(
 
 # --- Which writes make which content out of date -------------------------------------------
 
-APPS = {"accounts", "portal", "tickets", "tiers"}
+APPS = {"accounts", "portal", "tickets", "tiers", "knowledge"}
 # Rows no kept content shows, written often (each API call, each sync batch's progress).
 IGNORED = {
     "accounts.auditevent",

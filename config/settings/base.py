@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "accounts",
     "tiers",
     "tickets",
+    "tickets.knowledge",
     "portal",
 ]
 

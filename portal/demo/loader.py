@@ -19,7 +19,7 @@ from accounts import services as account_services
 from accounts.choices import Department, LifecycleStage, MembershipRole, TeamRole, UserKind
 from accounts.models import Organisation, User
 from accounts.platform import two_factor
-from portal.demo import estate, legacy_api
+from portal.demo import estate, knowledge, legacy_api
 from portal.demo.two_factor import DEMO_KEY, DEVICE_NAME, demo_secret
 from portal.relationship import services as relationship_services
 from portal.relationship.choices import EngagementKind, EngagementStatus
@@ -426,9 +426,11 @@ def demo_load() -> dict[str, int]:
     users = {u.email: u for u in User.objects.all()}
     _tickets(organisations, users, admin)
     _relationship(organisations, users)
+    articles = knowledge.articles_load(admin=admin, tiers=tiers, organisations=organisations)
     return {
         "organisations": len(organisations),
         "users": len(users),
         "tiers": len(tiers),
         "tickets": Ticket.objects.count(),
+        "help articles": articles,
     }
