@@ -7,7 +7,7 @@ class KnowledgeConfig(AppConfig):
     verbose_name = "Knowledge base"
 
     def ready(self):
-        from accounts import audit
+        from accounts.platform import audit
         from tickets.knowledge.models import Article
 
         audit.register(Article, ignore={"body_html", "search_vector", "updated_at"})
