@@ -3,7 +3,6 @@
 from datetime import date
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.text import slugify
@@ -13,7 +12,7 @@ from accounts.decorators import customer_screen
 from accounts.middleware import client_ip
 from accounts.page_cache import page_cache
 from accounts.services import audit_record
-from config.views import page_or_fragment, query_without_page
+from config.views import page_or_fragment, paginate, query_without_page
 from portal.records import selectors
 from portal.records.pdf import invoice_pdf as invoice_pdf_document
 
@@ -46,21 +45,30 @@ def order_filters(params) -> dict:
 
 def _orders(request) -> dict:
     params = request.GET
+    filters = order_filters(params)
     orders = selectors.order_list(
         user=request.user,
         organisation=request.organisation,
         sort=params.get("sort", "newest"),
-        **order_filters(params),
+        **filters,
     )
     orders = selectors.order_rows(orders)
+    # Unfiltered, the list is every live order: the stored tally says how many.
+    count = None if any(filters.values()) else _count(request, "order")
     return {
-        "page": Paginator(orders, PAGE_SIZE).get_page(params.get("page")),
+        "page": paginate(orders, params.get("page"), per_page=PAGE_SIZE, count=count),
         "statuses": selectors.order_statuses(user=request.user, organisation=request.organisation),
         "sorts": selectors.ORDER_SORTS,
         "filters": params,
         "sources": selectors.source_freshness(),
         "query": query_without_page(request),
     }
+
+
+def _count(request, record: str) -> int:
+    return selectors.record_count(
+        user=request.user, organisation=request.organisation, record=record
+    )
 
 
 @login_required
@@ -87,7 +95,12 @@ def shipment_list(request):
 def _shipments(request) -> dict:
     shipments = selectors.shipment_list(user=request.user, organisation=request.organisation)
     return {
-        "page": Paginator(shipments, PAGE_SIZE).get_page(request.GET.get("page")),
+        "page": paginate(
+            shipments,
+            request.GET.get("page"),
+            per_page=PAGE_SIZE,
+            count=_count(request, "shipment"),
+        ),
         "sources": selectors.source_freshness(),
     }
 
@@ -108,8 +121,9 @@ def _invoices(request) -> dict:
     invoices = selectors.invoice_list(
         user=request.user, organisation=request.organisation, state=state, search=search, sort=sort
     )
+    count = None if state or search else _count(request, "invoice")
     return {
-        "page": Paginator(invoices, PAGE_SIZE).get_page(request.GET.get("page")),
+        "page": paginate(invoices, request.GET.get("page"), per_page=PAGE_SIZE, count=count),
         "state": state,
         "q": search,
         "sort": sort if sort in selectors.INVOICE_SORTS else "newest",
