@@ -190,5 +190,7 @@ fi
 if [ ! -x /usr/bin/chromium ]; then
     apt_install chromium
 fi
+# The page and load benchmarks' HTTP load generator (without it, a slower Python client).
+command -v wrk >/dev/null || apt_install wrk
 
 "$@"
