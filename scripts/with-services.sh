@@ -190,7 +190,10 @@ fi
 if [ ! -x /usr/bin/chromium ]; then
     apt_install chromium
 fi
-# The page and load benchmarks' HTTP load generator (without it, a slower Python client).
-command -v wrk >/dev/null || apt_install wrk
+# The page and load benchmarks' HTTP load generator (without it, a slower Python client);
+# optional, so installed only where we may.
+if ! command -v wrk >/dev/null && [ "$(id -u)" = 0 ]; then
+    apt_install wrk
+fi
 
 "$@"
