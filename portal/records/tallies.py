@@ -87,10 +87,13 @@ def _grouped(tally: Tally, sources: list[tuple[str, int]], vendor: str) -> str:
 def _postgresql_function(table: str) -> str:
     tallies = [tally for tally in TALLIES if tally.table == table]
 
+    # In key order: two transactions that change the same organisations' tallies lock
+    # their rows in the same order, and wait for each other instead of deadlocking.
     def statements(sources) -> str:
         return "\n".join(
             f"INSERT INTO {TABLE} ({COLUMNS}) {_grouped(tally, sources, 'postgresql')} "
-            f"HAVING sum(n) <> 0 OR sum(amount) <> 0 {ADD};"
+            f"HAVING sum(n) <> 0 OR sum(amount) <> 0 ORDER BY organisation_id, key, due_on "
+            f"{ADD};"
             for tally in tallies
         )
 
