@@ -143,10 +143,13 @@ def _postgresql_uninstall() -> list[str]:
 
 
 def _sqlite_row(tally: Tally, r: str, sign: int) -> str:
+    # Only for an organisation that is still there: SQLite's flush deletes the tables one
+    # by one, organisations before their records (PostgreSQL truncates them together).
     return (
-        f"INSERT INTO {TABLE} ({COLUMNS}) SELECT {r}organisation_id, '{tally.record}', "
+        f"INSERT INTO {TABLE} ({COLUMNS}) SELECT {r}organisation_id, '{tally.record}', "  # noqa: S608
         f"{tally.key.format(r=r)}, {tally.due_on.format(r=r, no_due=NO_DUE['sqlite'])}, {sign}, "
-        f"{sign} * {tally.amount.format(r=r)} WHERE {tally.where(r)} {ADD};"
+        f"{sign} * {tally.amount.format(r=r)} WHERE {tally.where(r)} AND EXISTS (SELECT 1 "
+        f"FROM accounts_organisation WHERE id = {r}organisation_id) {ADD};"
     )
 
 
