@@ -3,6 +3,7 @@
 import logging
 
 from django.conf import settings
+from django.core.paginator import Paginator
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
@@ -72,6 +73,15 @@ def health(request):
 
 
 # --- Helpers of the apps' pages -----------------------------------------------------------------
+
+
+def paginate(objects, number, *, per_page: int, count: int | None = None):
+    """The page `number` of `objects`; `count`, when the caller knows it (a stored tally,
+    portal/records/tallies.py), spares the COUNT of every row the list has."""
+    paginator = Paginator(objects, per_page)
+    if count is not None:
+        paginator.count = count  # a cached_property: set, it is never computed
+    return paginator.get_page(number)
 
 
 def page_or_fragment(request, page: str, fragment: str, context: dict):

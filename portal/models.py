@@ -7,6 +7,7 @@ from portal.records.models import (
     Order,
     OrderLine,
     PriceAgreement,
+    RecordTally,
     SampleReceipt,
     Shipment,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "PriceAgreement",
     "ProcessedFile",
     "QuarantinedRecord",
+    "RecordTally",
     "SampleReceipt",
     "Shipment",
     "SourceSystem",

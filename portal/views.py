@@ -56,6 +56,7 @@ def _home_content(request, organisation) -> dict:
         "invoices_due": records_selectors.invoice_list(
             user=request.user, organisation=organisation, state="unpaid"
         )[:5],
+        "to_pay": records_selectors.invoice_totals(user=request.user, organisation=organisation),
         "timeline": timeline_selectors.timeline(organisation=organisation, limit=10),
         "sources": records_selectors.source_freshness(),
         "upcoming_review": relationship_selectors.upcoming_review(organisation=organisation),

@@ -199,5 +199,10 @@ fi
 if [ -z "$(ls /usr/lib/*/libcairo.so.2 2>/dev/null)" ]; then
     apt_install libcairo2
 fi
+# The page and load benchmarks' HTTP load generator (without it, a slower Python client);
+# optional, so installed only where we may.
+if ! command -v wrk >/dev/null && [ "$(id -u)" = 0 ]; then
+    apt_install wrk
+fi
 
 "$@"

@@ -1,5 +1,6 @@
 """Records synced from the departmental systems: orders, deliveries, invoices and the rest."""
 
+from datetime import date
 from urllib.parse import quote
 
 from django.core.exceptions import ValidationError
@@ -320,3 +321,39 @@ class SampleReceipt(SyncedRecord):
 
     def __str__(self) -> str:
         return f"{self.lot} × {self.quantity}"
+
+
+# An unpaid invoice without a due day is tallied under this day: never overdue.
+NO_DUE_DAY = date(9999, 12, 31)
+
+
+class RecordTally(models.Model):
+    """How many live records of one kind an organisation has, per status or currency: what
+    the lists' page counts, the status filter and the totals to pay read instead of
+    counting 100,000 rows per request (docs/benchmarks.md, issue 26).
+
+    Kept by the database itself (portal/records/tallies.py: triggers on the order,
+    shipment and invoice tables), so every write path, the sync's set-based upsert, a
+    queryset.update() or a raw UPDATE, keeps it exact in the same transaction.
+    `record` is "order" and "shipment" (key: status), "invoice" (key: ""), or "unpaid"
+    (key: currency; `due_on` the due day, NO_DUE_DAY without one; `amount` their sum).
+    """
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    record = models.CharField(max_length=10)
+    key = models.CharField(max_length=30, blank=True)
+    due_on = models.DateField(default=NO_DUE_DAY)
+    count = models.BigIntegerField(default=0)
+    amount = models.DecimalField(max_digits=20, decimal_places=2, default=0)
+
+    objects = OrganisationOwnedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "record", "key", "due_on"], name="record_tally_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation_id} {self.record} {self.key}: {self.count}"

@@ -33,6 +33,7 @@ from portal.records.models import (
     Invoice,
     Order,
     OrderLine,
+    RecordTally,
     Shipment,
 )
 
@@ -128,11 +129,27 @@ def _of_organisation(records: QuerySet, user: User, organisation: Organisation |
     return records.visible_to(user, as_list=True)
 
 
+def _tallies(user: User, organisation: Organisation | None, record: str) -> QuerySet:
+    """The stored tallies (portal/records/tallies.py) of one organisation's records, or of
+    all the user's (the API), under the access policy."""
+    tallies = RecordTally.objects.filter(record=record, count__gt=0)
+    if organisation is not None:
+        return tallies.visible_to(user).filter(organisation=organisation)
+    return tallies.visible_to(user, as_list=True)
+
+
+def record_count(*, user: User, organisation: Organisation, record: str) -> int:
+    """How many live orders ("order"), deliveries ("shipment") or invoices ("invoice") the
+    organisation has: the lists' page count without counting their rows."""
+    counted = _tallies(user, organisation, record).aggregate(n=Sum("count"))["n"]
+    return counted or 0
+
+
 def order_statuses(*, user: User, organisation: Organisation | None = None) -> list[str]:
     """The values the status filter takes: every status the order entry uses for these
     orders, and "delivered" (status_shown's own word)."""
-    used = _of_organisation(Order.objects, user, organisation).order_by().values_list("status")
-    return sorted({*used.distinct().values_list("status", flat=True), DELIVERED})
+    used = _tallies(user, organisation, "order").values_list("key", flat=True).distinct()
+    return sorted({*used, DELIVERED})
 
 
 def order_get(*, user: User, pk: int) -> Order:
@@ -194,8 +211,8 @@ def shipment_list(
 
 def shipment_statuses(*, user: User, organisation: Organisation | None = None) -> list[str]:
     """The carriers' statuses of these shipments: the values the status filter takes."""
-    used = _of_organisation(Shipment.objects, user, organisation).order_by().values_list("status")
-    return sorted(used.distinct().values_list("status", flat=True))
+    used = _tallies(user, organisation, "shipment").values_list("key", flat=True).distinct()
+    return sorted(used)
 
 
 INVOICE_STATES = dict(InvoiceStatus.choices)
@@ -246,16 +263,17 @@ def invoice_list(
 
 
 def invoice_totals(*, user: User, organisation: Organisation) -> list[dict]:
-    """What is open and what is overdue, per currency (never added across currencies)."""
-    unpaid = _of_organisation(Invoice.objects, user, organisation).filter(UNPAID)
+    """What is open and what is overdue, per currency (never added across currencies),
+    from the stored tallies of unpaid invoices per currency and due day."""
     overdue = Q(due_on__lt=timezone.localdate())
     return list(
-        unpaid.order_by("currency")
-        .values("currency")
+        _tallies(user, organisation, "unpaid")
+        .order_by("key")
+        .values(currency=F("key"))
         .annotate(
             open=Coalesce(Sum("amount"), Value(Decimal(0))),
             overdue=Coalesce(Sum("amount", filter=overdue), Value(Decimal(0))),
-            overdue_count=Count("pk", filter=overdue),
+            overdue_count=Coalesce(Sum("count", filter=overdue), 0),
         )
     )
 

@@ -1,7 +1,6 @@
 """The customer's records: orders, deliveries, invoices."""
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -14,7 +13,7 @@ from accounts.platform.middleware import client_ip
 from accounts.platform.page_cache import page_cache
 from accounts.services import audit_record
 from config.forms import save_then_redirect
-from config.views import page_or_fragment, query_without_page
+from config.views import page_or_fragment, paginate, query_without_page
 from portal.records import selectors, services
 from portal.records.filters import order_filters
 from portal.records.forms import ReorderForm
@@ -40,8 +39,10 @@ def _orders(request) -> dict:
         **filters,
     )
     orders = selectors.order_rows(orders)
+    # Unfiltered, the list is every live order: the stored tally says how many.
+    count = None if any(filters.values()) else _count(request, "order")
     return {
-        "page": Paginator(orders, PAGE_SIZE).get_page(params.get("page")),
+        "page": paginate(orders, params.get("page"), per_page=PAGE_SIZE, count=count),
         "statuses": selectors.order_statuses(user=request.user, organisation=request.organisation),
         "sorts": selectors.ORDER_SORTS,
         "filters": params,
@@ -49,6 +50,12 @@ def _orders(request) -> dict:
         "sources": selectors.source_freshness(),
         "query": query_without_page(request),
     }
+
+
+def _count(request, record: str) -> int:
+    return selectors.record_count(
+        user=request.user, organisation=request.organisation, record=record
+    )
 
 
 @login_required
@@ -75,7 +82,12 @@ def shipment_list(request):
 def _shipments(request) -> dict:
     shipments = selectors.shipment_list(user=request.user, organisation=request.organisation)
     return {
-        "page": Paginator(shipments, PAGE_SIZE).get_page(request.GET.get("page")),
+        "page": paginate(
+            shipments,
+            request.GET.get("page"),
+            per_page=PAGE_SIZE,
+            count=_count(request, "shipment"),
+        ),
         "sources": selectors.source_freshness(),
     }
 
@@ -96,8 +108,9 @@ def _invoices(request) -> dict:
     invoices = selectors.invoice_list(
         user=request.user, organisation=request.organisation, state=state, search=search, sort=sort
     )
+    count = None if state or search else _count(request, "invoice")
     return {
-        "page": Paginator(invoices, PAGE_SIZE).get_page(request.GET.get("page")),
+        "page": paginate(invoices, request.GET.get("page"), per_page=PAGE_SIZE, count=count),
         "state": state,
         "q": search,
         "sort": sort if sort in selectors.INVOICE_SORTS else "newest",

@@ -1,11 +1,13 @@
 from django import template
+from django.template.defaultfilters import floatformat
 from django.utils import dateformat, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
-from django.utils.text import Truncator, capfirst
+from django.utils.text import Truncator, capfirst, slugify
 from django.utils.timesince import timesince
+from django.utils.translation import gettext
 
-from accounts.templatetags.ui import machine_time, url_of
+from accounts.templatetags.ui import machine_time, status_label, url_of
 
 register = template.Library()
 
@@ -183,3 +185,42 @@ def timeline_items(events) -> str:
         '<ol class="timeline" data-testid="timeline">\n{}</ol>',
         items or TIMELINE_EMPTY,
     )
+
+
+ORDER_ROW = """    <tr>
+      <td><a href="{url}">{number}</a></td>
+      <td><time datetime="{machine}">{day}</time></td>
+      <td>{status}</td>
+      <td>{lines}</td>
+      <td>{total}</td>
+      <td>{delivery}</td>
+    </tr>
+"""
+NOT_SHIPPED = '<span class="muted">{}</span>'
+
+
+@register.simple_tag
+def order_rows(orders) -> str:
+    """`{% order_rows page %}`: the Orders table's rows (without the empty row), rendered
+    here for the same reason as `account_rows`: 25 rows through the template engine cost
+    more CPU than the rest of the page's data."""
+    detail = url_of("portal:order")
+    not_shipped = format_html(NOT_SHIPPED, gettext("Not shipped yet"))  # once, not per row
+
+    def row(order) -> dict:
+        shipment = status_label(order.shipment_status)
+        return {
+            "url": detail(order.pk),
+            "number": order.number,
+            "machine": machine_time(order.ordered_at),
+            "day": dateformat.format(timezone.localtime(order.ordered_at), "j M Y"),
+            "status": status_label(order.status_shown),
+            "lines": order.line_count,
+            "total": "—" if order.total is None
+            else f"{floatformat(order.total, '2g')} {order.currency}",
+            "delivery": format_html(
+                '<span class="pill pill-ship-{}">{}</span>', slugify(shipment), shipment
+            ) if order.shipment_status else not_shipped,
+        }  # fmt: skip
+
+    return format_html_join("", ORDER_ROW, (row(order) for order in orders))

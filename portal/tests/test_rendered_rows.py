@@ -1,6 +1,8 @@
 """Rows the busiest pages render in Python (portal_tags, ticket_tags): what a customer or
 a legacy system typed is escaped there as the template engine would escape it."""
 
+import re
+
 from django.urls import reverse
 
 from accounts.tests.test_page_cache import open_ticket
@@ -40,3 +42,42 @@ def test_timeline_rows_escape_a_legacy_systems_text(client, world):
     page = client.get(reverse("portal:timeline")).content.decode()
     assert HOSTILE not in page
     assert page.count("&lt;img src=x onerror=&quot;alert(1)&quot;&gt;") == 2
+
+
+def test_order_rows_escape_a_legacy_systems_text_and_read_as_the_template_did(client, world):
+    from decimal import Decimal
+
+    from django.template import Context, Template
+
+    from portal.records import selectors
+    from portal.records.models import Order, Shipment
+    from portal.tests.records import add_orders
+
+    first, second = add_orders(world.org_a, 2)
+    Order.objects.filter(pk=first.pk).update(number=HOSTILE, status="IN_TRANSIT", total=None)
+    Order.objects.filter(pk=second.pk).update(total=Decimal("12345.5"), currency="EUR")
+    Shipment.objects.filter(order=second).update(status="out-for_delivery")
+    client.force_login(world.member_a)
+    page = client.get(reverse("portal:orders")).content.decode()
+    assert HOSTILE not in page
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in page
+    # The rows as the template engine rendered them before they moved to Python.
+    rows = selectors.order_rows(selectors.order_list(user=world.member_a, organisation=world.org_a))
+    before = Template(
+        "{% load ui %}{% for order in orders %}<tr>"
+        "<td><a href=\"{% url 'portal:order' order.pk %}\">{{ order.number }}</a></td>"
+        '<td><time datetime="{{ order.ordered_at|machine_time }}">'
+        '{{ order.ordered_at|date:"j M Y" }}</time></td>'
+        "<td>{{ order.status_shown|status_label }}</td><td>{{ order.line_count }}</td>"
+        '<td>{% if order.total is not None %}{{ order.total|floatformat:"2g" }} '
+        "{{ order.currency }}{% else %}—{% endif %}</td><td>{% if order.shipment_status %}"
+        '<span class="pill pill-ship-{{ order.shipment_status|status_label|slugify }}">'
+        "{{ order.shipment_status|status_label }}</span>{% else %}"
+        '<span class="muted">Not shipped yet</span>{% endif %}</td></tr>{% endfor %}'
+    ).render(Context({"orders": rows}))
+
+    def tight(html: str) -> str:
+        return re.sub(r">\s+<", "><", html)
+
+    assert "12,345.50 EUR" in before
+    assert tight(before) in tight(page)

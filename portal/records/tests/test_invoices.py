@@ -146,3 +146,14 @@ def test_the_billing_systems_payment_page_is_offered_while_something_is_to_pay(c
         "Pay online"
         not in client.get(reverse("portal:invoice", args=[overdue.pk])).content.decode()
     )
+
+
+def test_the_home_page_says_what_is_to_pay_per_currency(client, world):
+    invoices_of_a(world)
+    add_orders(world.org_b, 2)  # another organisation's never count
+    client.force_login(world.member_a)
+    page = client.get(reverse("home")).content.decode()
+    assert "1,250.50 GBP</span> to pay, 1,250.50 GBP overdue" in page
+    assert "99.00 EUR</span> to pay</p>" in page
+    Invoice.objects.filter(organisation=world.org_a).update(paid_on=timezone.localdate())
+    assert "home-to-pay" not in client.get(reverse("home")).content.decode()

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0012_webhooks_subscriptions'),
-        ('portal', '0016_faults_run_task_id'),
+        ('portal', '0017_record_tallies'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
