@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.template.loader import render_to_string
 
+from accounts.choices import NotificationKind
 from accounts.mail import Mail, absolute_url, mail_send
 from accounts.models import Invitation
 from accounts.selectors import HandoffNews
@@ -47,6 +48,8 @@ def team_handoff_notify(*, news: HandoffNews) -> dict[str, int]:
                 "accounts/email/handoff_staff.txt",
                 {"holder": holder, "items": items, "link": link},
             ),
+            kind=NotificationKind.ACCOUNT_TEAM,
+            link=link,
         )
         for holder, items in news.by_new_holder().items()
     ]
@@ -60,6 +63,8 @@ def team_handoff_notify(*, news: HandoffNews) -> dict[str, int]:
                 "accounts/email/handoff_customer.txt",
                 {"person": person, "organisation": organisation, "terms": terms, "link": link},
             ),
+            kind=NotificationKind.ACCOUNT_TEAM,
+            link=link,
         )
         for person, organisation, terms in news.customer_letters()
     ]
@@ -89,3 +94,47 @@ def webhook_disabled_notify(*, subscription_id: int) -> dict[str, int]:
             )
         ]
     )
+
+
+def cover_notify(*, assignment_id: int) -> dict[str, int]:
+    """Cover was named: the cover gets the account and the note; the customer's people
+    hear who to turn to until when. Nothing once the cover ended or was replaced."""
+    from accounts.models import AccountAssignment, Membership
+
+    cover = (
+        AccountAssignment.objects.select_related("organisation", "user", "assigned_by")
+        .filter(pk=assignment_id, ended_at__isnull=True)
+        .first()
+    )
+    if cover is None:
+        return mail_send([])
+    key = f"accounts.cover:{cover.pk}"
+    context = {"cover": cover, "link": absolute_url("home")}
+    mails = [
+        Mail(
+            key=f"{key}:holder",
+            to=cover.user.email,
+            subject=f"You cover {cover.organisation.name} until {cover.until:%-d %B}",
+            body=render_to_string("accounts/email/cover_staff.txt", context),
+            kind=NotificationKind.ACCOUNT_TEAM,
+            link=context["link"],
+        )
+    ]
+    members = Membership.objects.filter(
+        organisation_id=cover.organisation_id, is_active=True, user__is_active=True
+    ).select_related("user")
+    mails += [
+        Mail(
+            key=f"{key}:customer",
+            to=membership.user.email,
+            subject=f"Your account team at {cover.organisation.name}: cover until "
+            f"{cover.until:%-d %B}",
+            body=render_to_string(
+                "accounts/email/cover_customer.txt", {**context, "person": membership.user}
+            ),
+            kind=NotificationKind.ACCOUNT_TEAM,
+            link=context["link"],
+        )
+        for membership in members
+    ]
+    return mail_send(mails)

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from accounts import views, webhook_views
+from accounts import notification_views, team_views, views, webhook_views
 
 app_name = "accounts"
 
@@ -92,4 +92,10 @@ urlpatterns = [
     path("webhooks/<int:pk>/rotate/", webhook_views.webhook_rotate, name="webhook_rotate"),
     path("webhooks/<int:pk>/enable/", webhook_views.webhook_enable, name="webhook_enable"),
     path("webhooks/<int:pk>/delete/", webhook_views.webhook_delete, name="webhook_delete"),
+    path("notifications/", notification_views.notification_preferences, name="notifications"),
+    path("notifications/stop/<str:token>/", notification_views.unsubscribe, name="unsubscribe"),
+    path(
+        "organisations/<int:pk>/follow/", notification_views.account_follow, name="account_follow"
+    ),
+    path("organisations/<int:pk>/team/", team_views.own_team, name="own_team"),
 ]

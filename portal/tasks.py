@@ -138,3 +138,22 @@ def source_sync_queue(source_ids: list[int], *, full: bool = False) -> int:
     outbox: with Redis down the runs wait in the database, not a 500. Returns how many were
     kept there instead of queued."""
     return sum(not outbox.send(source_sync, pk, full) for pk in source_ids)
+
+
+@shared_task
+def am_task_rules(organisation_ids: list[int] | None = None) -> dict:
+    """Beat runs the task rules hourly for every account; a team change runs them for its
+    accounts (portal/am_tasks/rules.py). Safe to repeat."""
+    from portal.am_tasks.rules import am_task_rules_run
+
+    return am_task_rules_run(organisation_ids=organisation_ids)
+
+
+@shared_task(**MAIL_RETRY)
+def am_tasks_morning() -> dict[str, int]:
+    """Beat sends this each morning: each AM's tasks overdue, today and this week."""
+    from portal.am_tasks.notifications import am_tasks_morning_notify
+    from portal.am_tasks.rules import am_task_rules_run
+
+    am_task_rules_run()  # the list reflects this morning's conditions
+    return am_tasks_morning_notify()

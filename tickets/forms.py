@@ -136,3 +136,11 @@ class MergeForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["into"].queryset = candidates
         self.fields["into"].label_from_instance = lambda t: f"{t.reference} {t.subject}"
+
+
+class CcForm(forms.Form):
+    email = forms.EmailField(
+        label="Copy a colleague",
+        help_text="The email address of a colleague in this organisation.",
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )
