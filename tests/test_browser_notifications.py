@@ -80,7 +80,7 @@ def test_an_am_adds_a_task_sees_it_today_snoozes_one_and_marks_one_done(
         expect(page.get_by_test_id("tasks-overdue")).to_contain_text("signed contract")
         fits(page, screen)
         page.goto("/workspace/tasks/")
-        page.get_by_label("Account").select_option(label=world.org_a.name)
+        page.get_by_label("Account").select_option(label=str(world.org_a))
         page.get_by_label("What").fill("Call Alpha about the March order")
         page.get_by_label("Due").fill(today.isoformat())
         page.get_by_role("button", name="Add task").click()
