@@ -188,3 +188,16 @@ def backup_name(*, by: User, organisation_id: int, backup: User) -> AccountAssig
     return account_team_assign(
         organisation=term.organisation, role=TeamRole.BACKUP_AM, user=backup, by=by
     )
+
+
+def without_backup(*, organisation_ids) -> list[str]:
+    """The names of these accounts that have no backup account manager now (one query)."""
+    backed = AccountAssignment.objects.filter(
+        role=TeamRole.BACKUP_AM, ended_at__isnull=True
+    ).values("organisation_id")
+    return list(
+        Organisation.objects.filter(pk__in=list(organisation_ids))
+        .exclude(pk__in=backed)
+        .order_by("name")
+        .values_list("name", flat=True)
+    )

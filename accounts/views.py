@@ -13,6 +13,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts import policy, selectors, services, two_factor
+from accounts.cover import without_backup
 from accounts.decorators import customer_screen
 from accounts.forms import (
     AcceptInvitationForm,
@@ -494,11 +495,16 @@ def _handoff_leaving(raw: str | None):
 
 def _handoff_save(request, form: HandoffForm, leaving):
     def message(started) -> str:
-        return (
+        text = (
             f"{len(started)} account role{'s' if len(started) != 1 else ''} handed over from "
             f"{leaving}. The new holders get the notes by email; the customers hear who looks "
             "after them now."
         )
+        # A backup who took over leaves no backup: say so (their AM gets a task to name one).
+        missing = without_backup(organisation_ids={a.organisation_id for a in started})
+        if missing:
+            text += f" Now without a backup account manager: {', '.join(missing)}; name one."
+        return text
 
     return save_then_redirect(
         request,

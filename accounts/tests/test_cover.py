@@ -167,3 +167,20 @@ def test_the_own_team_page_hands_over_and_says_when_a_backup_is_needed(client, w
     )
     assert done.status_code == 302
     assert current(world.org_a, TeamRole.PRIMARY_AM).user == backup
+
+
+def test_an_admin_handing_an_account_to_its_backup_is_told_and_the_am_gets_a_task(
+    world, backup, client, django_capture_on_commit_callbacks
+):
+    """Issue 28: handing Northwind to its backup left it with no backup and asked nobody."""
+    client.force_login(world.admin)
+    term = current(world.org_a, TeamRole.PRIMARY_AM)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("accounts:team_handoff"),
+            {"from": world.am_a.pk, f"to_{term.pk}": backup.pk, f"note_{term.pk}": "Yours."},
+            follow=True,
+        )
+    assert "Now without a backup account manager: Alpha Clinic" in response.content.decode()
+    task = AccountTask.objects.get(rule=TaskRule.NO_BACKUP, organisation=world.org_a)
+    assert task.assignee == backup
