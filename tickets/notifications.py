@@ -116,9 +116,7 @@ def _follower_mails(
     requester, who has their own)."""
     mails = []
     for follower in ticket_followers_to_tell(ticket=ticket):
-        body = render_to_string(
-            template, {**context, "ticket": ticket, "recipient": follower, "is_cc": False}
-        )
+        body = render_to_string(template, {**context, "ticket": ticket, "recipient": follower})
         mails.append(
             _ticket_mail(ticket, key=key, to=follower.email, subject=subject, body=body, kind=kind)
         )
