@@ -36,6 +36,7 @@ class TeamRole(models.TextChoices):
     PRIMARY_AM = "primary_am", _("Account manager")
     BACKUP_AM = "backup_am", _("Backup account manager")
     EXECUTIVE_SPONSOR = "executive_sponsor", _("Executive sponsor")
+    COVER_AM = "cover_am", _("Covering account manager")
 
 
 class AuditAction(models.TextChoices):
@@ -70,3 +71,22 @@ class AuditAction(models.TextChoices):
         "organisation.two_factor",
         _("Changed whether the organisation requires two-factor sign-in"),
     )
+
+
+class NotificationKind(models.TextChoices):
+    """The kinds of notification email a person can route (at once, daily digest, off)."""
+
+    TICKET_NEW = "ticket_new", "A customer opened a ticket on an account I look after"
+    TICKET_REPLY = "ticket_reply", "Our staff answered a ticket I opened, follow or am CC'd on"
+    TICKET_RESOLVED = "ticket_resolved", "A ticket I opened, follow or am CC'd on was resolved"
+    SLA_WARNING = "sla_warning", "A ticket's SLA is at risk"
+    IMPROVEMENT_DONE = "improvement_done", "Something I reported was fixed"
+    ACCOUNT_TEAM = "account_team", "My account team changed"
+    SPONSOR_LAPSE = "sponsor_lapse", "An executive sponsor's promised contact is overdue"
+    AM_TASKS = "am_tasks", "My tasks for the day (morning email)"
+
+
+class Delivery(models.TextChoices):
+    AT_ONCE = "at_once", "At once"
+    DIGEST = "digest", "In a daily digest"
+    OFF = "off", "Off"

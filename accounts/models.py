@@ -12,9 +12,11 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.choices import (
     AuditAction,
+    Delivery,
     Department,
     LifecycleStage,
     MembershipRole,
+    NotificationKind,
     TeamRole,
     UserKind,
 )
@@ -274,6 +276,12 @@ class AccountAssignment(models.Model):
     assigned_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    until = models.DateField(
+        null=True,
+        blank=True,
+        help_text="Cover only: the last day of the cover; the term ends after it "
+        "(accounts.cover.cover_expire).",
+    )
 
     objects = AccountAssignmentQuerySet.as_manager()
 
@@ -513,3 +521,90 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} to {self.subscription}"
+
+
+class NotificationPreference(models.Model):
+    """How one person wants one kind of notification: at once, in the daily digest, or not.
+
+    No row means at once (the default every kind starts with).
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notification_prefs")
+    kind = models.CharField(max_length=30, choices=NotificationKind)
+    delivery = models.CharField(max_length=10, choices=Delivery, default=Delivery.AT_ONCE)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "kind"],
+                name="notification_preference_once_per_kind",
+                violation_error_message="This person already has a setting for this kind.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.kind} {self.delivery}"
+
+
+class DigestItem(models.Model):
+    """A notification kept for a person's daily digest instead of being mailed at once.
+
+    `digest_on` is the day of the digest that carried it (empty while it waits): the digest
+    of a day carries what arrived before that day began, so running it twice sends nothing
+    twice (accounts/digest.py).
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="digest_items")
+    kind = models.CharField(max_length=30, choices=NotificationKind)
+    key = models.CharField(
+        max_length=200, help_text="The notification's key (accounts.platform.mail)."
+    )
+    subject = models.CharField(max_length=300)
+    link = models.URLField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    digest_on = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "key"],
+                name="digest_item_once_per_notification",
+                violation_error_message="This notification is already in the person's digest.",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=Q(digest_on__isnull=True),
+                name="digest_item_waiting",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} for {self.user}"
+
+
+class AccountFollow(models.Model):
+    """A staff member who asked to hear about an account's new tickets without being its AM."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="account_follows")
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="followers"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = OrganisationOwnedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "organisation"],
+                name="account_follow_once",
+                violation_error_message="You already follow this account.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} follows {self.organisation}"

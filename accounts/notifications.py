@@ -10,6 +10,7 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from accounts.choices import NotificationKind
 from accounts.locale import organisation_locale, person_locale
 from accounts.models import Invitation
 from accounts.platform.mail import Mail, absolute_url, mail_send
@@ -64,6 +65,8 @@ def _handoff_holder_mail(key: str, holder, items, link: str) -> Mail:
                 "accounts/email/handoff_staff.txt",
                 {"holder": holder, "items": items, "link": link},
             ),
+            kind=NotificationKind.ACCOUNT_TEAM,
+            link=link,
         )
 
 
@@ -78,6 +81,8 @@ def _handoff_letter(key: str, person, organisation, terms, link: str) -> Mail:
                 "accounts/email/handoff_customer.txt",
                 {"person": person, "organisation": organisation, "terms": terms, "link": link},
             ),
+            kind=NotificationKind.ACCOUNT_TEAM,
+            link=link,
         )
 
 
@@ -101,3 +106,47 @@ def webhook_disabled_notify(*, subscription_id: int) -> dict[str, int]:
             body=render_to_string("accounts/email/webhook_disabled.txt", context),
         )
     return mail_send([mail])
+
+
+def cover_notify(*, assignment_id: int) -> dict[str, int]:
+    """Cover was named: the cover gets the account and the note; the customer's people
+    hear who to turn to until when. Nothing once the cover ended or was replaced."""
+    from accounts.models import AccountAssignment, Membership
+
+    cover = (
+        AccountAssignment.objects.select_related("organisation", "user", "assigned_by")
+        .filter(pk=assignment_id, ended_at__isnull=True)
+        .first()
+    )
+    if cover is None:
+        return mail_send([])
+    key = f"accounts.cover:{cover.pk}"
+    context = {"cover": cover, "link": absolute_url("home")}
+    mails = [
+        Mail(
+            key=f"{key}:holder",
+            to=cover.user.email,
+            subject=f"You cover {cover.organisation.name} until {cover.until:%-d %B}",
+            body=render_to_string("accounts/email/cover_staff.txt", context),
+            kind=NotificationKind.ACCOUNT_TEAM,
+            link=context["link"],
+        )
+    ]
+    members = Membership.objects.filter(
+        organisation_id=cover.organisation_id, is_active=True, user__is_active=True
+    ).select_related("user")
+    mails += [
+        Mail(
+            key=f"{key}:customer",
+            to=membership.user.email,
+            subject=f"Your account team at {cover.organisation.name}: cover until "
+            f"{cover.until:%-d %B}",
+            body=render_to_string(
+                "accounts/email/cover_customer.txt", {**context, "person": membership.user}
+            ),
+            kind=NotificationKind.ACCOUNT_TEAM,
+            link=context["link"],
+        )
+        for membership in members
+    ]
+    return mail_send(mails)

@@ -46,6 +46,8 @@ def account_team(*, organisation: Organisation) -> dict[str, AccountAssignment]:
 
 # The roles that look after an account day to day: who hears about its tickets.
 ACCOUNT_MANAGER_ROLES = (TeamRole.PRIMARY_AM, TeamRole.BACKUP_AM)
+# Who stands in for the account manager for a while (accounts.services.cover_name).
+COVER_ROLES = (TeamRole.COVER_AM,)
 
 
 def account_manager_emails(
@@ -67,6 +69,38 @@ def account_manager_emails(
     found: dict[int, list[str]] = {}
     for organisation_id, email in rows.order_by("organisation_id", "role"):
         found.setdefault(organisation_id, []).append(email)
+    return found
+
+
+# Who hears about an account's new tickets by default: the account manager and whoever
+# covers for them. The backup AM, sponsors and any other staff member follow the account to
+# hear too (AccountFollow); everyone can still route the kind to the digest or turn it off.
+NEW_TICKET_ROLES = (TeamRole.PRIMARY_AM,)
+
+
+def new_ticket_watchers(*, organisation_ids: Iterable[int]) -> dict[int, list[str]]:
+    """Addresses told about new tickets, by organisation: NEW_TICKET_ROLES, cover, and
+    staff following the account who can still see it (two queries)."""
+    from accounts.models import AccountFollow
+
+    organisation_ids = list(organisation_ids)
+    found = account_manager_emails(
+        organisation_ids=organisation_ids, roles=[*NEW_TICKET_ROLES, *COVER_ROLES]
+    )
+    # A follower who left the account team no longer sees it: no more mail about it.
+    on_team = Q(
+        user__assignments__organisation_id=F("organisation_id"),
+        user__assignments__ended_at__isnull=True,
+    )
+    follows = (
+        AccountFollow.objects.filter(organisation_id__in=organisation_ids, user__is_active=True)
+        .filter(on_team | Q(user__is_superuser=True) | Q(user__kind=UserKind.ADMIN))
+        .values_list("organisation_id", "user__email")
+        .distinct()
+    )
+    for organisation_id, email in follows:
+        if email not in found.setdefault(organisation_id, []):
+            found[organisation_id].append(email)
     return found
 
 

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts import policy
+from accounts import policy, signals
 from accounts.choices import AuditAction, MembershipRole, TeamRole
 from accounts.models import (
     AccountAssignment,
@@ -285,6 +285,7 @@ def account_team_assign(
             "to": user.email if user else None,
         },
     )
+    signals.team_changed.send(sender=AccountAssignment, organisation_ids=[organisation.pk])
     return assignment
 
 
@@ -366,7 +367,9 @@ class HandoffMove:
 
 
 @transaction.atomic
-def team_handoff(*, from_user: User, moves: list[HandoffMove], by: User) -> list[AccountAssignment]:
+def team_handoff(
+    *, from_user: User, moves: list[HandoffMove], by: User, notify: bool = True
+) -> list[AccountAssignment]:
     """Hand `from_user`'s accounts over: each term ends now with its note, a new one starts.
 
     Nothing of the history is lost: ended terms keep who, from, until and the note. A
@@ -377,8 +380,9 @@ def team_handoff(*, from_user: User, moves: list[HandoffMove], by: User) -> list
     """
     from accounts.tasks import team_handoff_notify
 
-    if not policy.sees_everything(by):
-        raise PermissionDenied("Only admins hand accounts over.")
+    # Admins hand anyone's accounts over; an account manager their own (accounts/cover.py).
+    if not (policy.sees_everything(by) or by.pk == from_user.pk):
+        raise PermissionDenied("Only admins hand over someone else's accounts.")
     current = {
         a.pk: a
         for a in AccountAssignment.objects.select_for_update()
@@ -417,7 +421,11 @@ def team_handoff(*, from_user: User, moves: list[HandoffMove], by: User) -> list
         )
         for m in moves
     )
-    outbox.enqueue_on_commit(team_handoff_notify, [a.pk for a in started])
+    if notify:
+        outbox.enqueue_on_commit(team_handoff_notify, [a.pk for a in started])
+    signals.team_changed.send(
+        sender=AccountAssignment, organisation_ids=sorted({a.organisation_id for a in started})
+    )
     return started
 
 

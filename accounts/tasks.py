@@ -54,3 +54,24 @@ def webhooks_due() -> dict:
 @shared_task(**MAIL_RETRY)
 def webhook_disabled_notify(subscription_id: int) -> dict[str, int]:
     return notifications.webhook_disabled_notify(subscription_id=subscription_id)
+
+
+@shared_task(**MAIL_RETRY)
+def daily_digest() -> dict[str, int]:
+    """Beat sends this each morning: one digest per person with something in it."""
+    from accounts.digest import daily_digest_send
+
+    return daily_digest_send()
+
+
+@shared_task(**MAIL_RETRY)
+def cover_notify(assignment_id: int) -> dict[str, int]:
+    return notifications.cover_notify(assignment_id=assignment_id)
+
+
+@shared_task
+def cover_expire() -> dict[str, int]:
+    """Beat sends this every few minutes: covers past their last day end."""
+    from accounts.cover import cover_expire as expire
+
+    return expire()

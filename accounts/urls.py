@@ -5,9 +5,11 @@ from accounts.views import (
     api_tokens,
     handoff,
     members,
+    notifications,
     organisation,
     preferences,
     sign_in,
+    team,
     two_factor,
     webhooks,
 )
@@ -102,4 +104,8 @@ urlpatterns = [
     path("webhooks/<int:pk>/rotate/", webhooks.webhook_rotate, name="webhook_rotate"),
     path("webhooks/<int:pk>/enable/", webhooks.webhook_enable, name="webhook_enable"),
     path("webhooks/<int:pk>/delete/", webhooks.webhook_delete, name="webhook_delete"),
+    path("notifications/", notifications.notification_preferences, name="notifications"),
+    path("notifications/stop/<str:token>/", notifications.unsubscribe, name="unsubscribe"),
+    path("organisations/<int:pk>/follow/", notifications.account_follow, name="account_follow"),
+    path("organisations/<int:pk>/team/", team.own_team, name="own_team"),
 ]

@@ -14,7 +14,7 @@ app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # portal's tasks live in the sub-package of their subject (each pins its registered name).
-app.autodiscover_tasks(["portal.sync", "portal.relationship"])
+app.autodiscover_tasks(["portal.sync", "portal.relationship", "portal.am_tasks"])
 
 
 class WorkerHeartbeat(bootsteps.StartStopStep):

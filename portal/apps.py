@@ -6,6 +6,7 @@ class PortalConfig(AppConfig):
 
     def ready(self):
         from accounts.platform import audit
+        from portal.am_tasks import receivers as am_task_receivers
         from portal.records import subjects as record_subjects
         from portal.relationship import receivers as relationship_receivers
         from portal.sync.models import SourceSystem
@@ -17,4 +18,5 @@ class PortalConfig(AppConfig):
         )
         record_subjects.connect()
         relationship_receivers.connect()
+        am_task_receivers.connect()
         timeline_receivers.connect()

@@ -1,5 +1,6 @@
 """Django looks for the portal's models here; each lives in the package of its subject."""
 
+from portal.am_tasks.models import AccountTask
 from portal.records.models import (
     CrmAccount,
     Invoice,
@@ -29,6 +30,7 @@ from portal.sync.models import (
 from portal.timeline.models import TimelineEvent
 
 __all__ = [
+    "AccountTask",
     "Commitment",
     "CrmAccount",
     "CustomerIdentity",

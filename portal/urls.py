@@ -1,5 +1,6 @@
 from django.urls import path
 
+from portal.am_tasks import views as am_tasks
 from portal.records import exports
 from portal.records import views as records
 from portal.relationship import views as relationship
@@ -41,6 +42,9 @@ urlpatterns = [
     # ... and the account team's.
     path("workspace/queue/", workspace.work_queue, name="work_queue"),
     path("workspace/renewals/", workspace.renewals, name="renewals"),
+    path("workspace/tasks/", am_tasks.task_list, name="am_tasks"),
+    path("workspace/tasks/<int:pk>/done/", am_tasks.task_done, name="am_task_done"),
+    path("workspace/tasks/<int:pk>/snooze/", am_tasks.task_snooze, name="am_task_snooze"),
     path("workspace/identities/", sync.identity_queue, name="identity_queue"),
     path("workspace/identities/accept/", sync.identity_accept, name="identity_accept"),
     path("workspace/identities/<int:pk>/", sync.identity_detail, name="identity"),

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from accounts.preferences import unsubscribe_token
 from tickets.rating_links import rating_token
 
 ROLES = [
@@ -665,6 +666,58 @@ MATRIX: list[Route] = [
         {**API_STAFF, "am_b": 404, "agent": 404},
         args=lambda w: [w.org_a.pk],
     ),
+    # Notifications (accounts/preferences.py): each person's own settings; the unsubscribe
+    # link works without signing in; following a ticket or copying a colleague needs the
+    # ticket; staff follow the accounts they see.
+    Route("accounts:notifications", everyone(200, anonymous=LOGIN)),
+    Route(
+        "accounts:unsubscribe",
+        everyone(200),
+        args=lambda w: [unsubscribe_token(w.member_a.pk, ["ticket_reply"])],
+        notes="The signed link of an email is the capability: no login, turns emails off only.",
+    ),
+    Route(
+        "tickets:follow",
+        OF_TICKET_A(302),
+        method="post",
+        args=lambda w: [w.ticket_a.pk],
+        notes="Staff are told they follow accounts instead (a message, nothing written).",
+    ),
+    Route(
+        "tickets:cc",
+        OF_TICKET_A(302),
+        method="post",
+        args=lambda w: [w.ticket_a.pk],
+        data=lambda w: {"email": w.customer_admin_a.email},
+    ),
+    Route(
+        "accounts:account_follow",
+        everyone(404, anonymous=LOGIN, am_a=302, am_a_viewing_as_a=302, admin=302),
+        method="post",
+        args=lambda w: [w.org_a.pk],
+    ),
+    # An account manager's own role on A: hand over, cover, backup. Admins use the handoff
+    # page for other people's accounts (403 here); anyone not on A gets 404.
+    Route(
+        "accounts:own_team",
+        everyone(404, anonymous=LOGIN, am_a=200, am_a_viewing_as_a=200, admin=403),
+        args=lambda w: [w.org_a.pk],
+    ),
+    # Account managers' tasks (portal/am_tasks): staff, each their own accounts' tasks.
+    Route("portal:am_tasks", STAFF_TOOL(200)),
+    Route(
+        "portal:am_task_done",
+        everyone(404, anonymous=LOGIN, am_a=302, am_a_viewing_as_a=302, admin=302),
+        method="post",
+        args=lambda w: [task_of_a(w).pk],
+    ),
+    Route(
+        "portal:am_task_snooze",
+        everyone(404, anonymous=LOGIN, am_a=302, am_a_viewing_as_a=302, admin=302),
+        method="post",
+        args=lambda w: [task_of_a(w).pk],
+        data=lambda w: {"days": "1"},
+    ),
     Route(
         "tickets:rate_link",
         everyone(200),
@@ -753,6 +806,17 @@ def commitment_of_a(world):
             organisation=world.org_a, title="Monthly usage report", due_on="2026-02-01"
         )
     return world.commitment_a
+
+
+def task_of_a(world):
+    """An open task of A's account manager."""
+    from portal.am_tasks.models import AccountTask
+
+    if not hasattr(world, "task_a"):
+        world.task_a = AccountTask.objects.create(
+            organisation=world.org_a, assignee=world.am_a, title="Call Alpha", due_on="2026-02-01"
+        )
+    return world.task_a
 
 
 def webhook_of_a(world):

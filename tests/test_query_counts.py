@@ -171,6 +171,47 @@ HELP_PAGES = [
 ]
 
 
+def add_tasks_and_followers(world, count: int, ticket) -> None:
+    """AM tasks on A (by hand and by the rules), followers and digest items (issue 28)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from accounts.models import AccountFollow, DigestItem
+    from accounts.tests.factories import MembershipFactory, UserFactory
+    from portal.am_tasks import services as task_services
+    from portal.am_tasks.rules import am_task_rules_run
+    from tickets import followers
+
+    today = timezone.localdate()
+    for i in range(count):
+        task_services.am_task_create(
+            by=world.am_a, organisation_id=world.org_a.pk, title=f"Task {i}",
+            due_on=today + timedelta(days=i % 9 - 3),
+        )  # fmt: skip
+        colleague = UserFactory()
+        MembershipFactory(user=colleague, organisation=world.org_a)
+        followers.ticket_cc(ticket=ticket, by=world.member_a, email=colleague.email)
+        DigestItem.objects.create(
+            user=world.am_a, kind="ticket_new", key=f"k{count}:{i}", subject="s"
+        )
+    AccountFollow.objects.get_or_create(user=world.am_a, organisation=world.org_a)
+    am_task_rules_run()
+
+
+# Pages of issue 28 (notifications, tasks, own team): (who, url name, pinned maximum).
+PAGES_28 = [
+    ("member_a", "accounts:notifications", 7),
+    ("am_a", "accounts:notifications", 5),
+    ("am_a", "portal:am_tasks", 6),
+    ("am_a", "accounts:own_team", 10),
+    ("am_a", "home", 13),  # My accounts with "Your tasks" (+1, its own selector)
+    ("am_a", "portal:work_queue", 12),  # +1 for "Your tasks"
+    ("am_a", "portal:account", 11),  # +1: does the AM follow the account?
+    ("member_a", "tickets:detail", 11),  # +1: who follows it
+]
+
+
 @pytest.mark.parametrize(
     ("role", "name", "query", "maximum"),
     HELP_PAGES,
@@ -210,4 +251,23 @@ def test_help_pages_queries_do_not_grow_with_articles(client, world, role, name,
     add_articles(20, 10)
     large = count_queries(client, url)
     assert large == small, f"{url}: {small} queries with few articles, {large} with more"
+    assert large <= maximum, f"{url}: {large} queries, pinned at {maximum}"
+
+
+@pytest.mark.parametrize(
+    ("role", "name", "maximum"), PAGES_28, ids=[f"{p[0]}-{p[1]}" for p in PAGES_28]
+)
+def test_issue_28_pages_queries_do_not_grow_with_tasks_or_followers(
+    client, world, role, name, maximum
+):
+    client.force_login(getattr(world, role))
+    ticket = add_tickets(world, 1)[0]
+    args = {"tickets:detail": [ticket.pk], "accounts:own_team": [world.org_a.pk],
+            "portal:account": [world.org_a.pk]}.get(name, [])  # fmt: skip
+    url = reverse(name, args=args)
+    add_tasks_and_followers(world, 2, ticket)
+    small = count_queries(client, url)
+    add_tasks_and_followers(world, 15, ticket)
+    large = count_queries(client, url)
+    assert large == small, f"{url}: {small} queries with little data, {large} with more"
     assert large <= maximum, f"{url}: {large} queries, pinned at {maximum}"

@@ -16,6 +16,7 @@ class TicketsConfig(AppConfig):
 
     def ready(self):
         from accounts.platform import audit
-        from tickets.models import Ticket
+        from tickets.models import Ticket, TicketFollower
 
         audit.register(Ticket, ignore=SLA_CLOCK_FIELDS)
+        audit.register(TicketFollower)  # who put whom in CC

@@ -200,3 +200,11 @@ class BulkActionForm(forms.Form):
                 self.cleaned_data["action"]
             ]
         ]
+
+
+class CcForm(forms.Form):
+    email = forms.EmailField(
+        label="Copy a colleague",
+        help_text="The email address of a colleague in this organisation.",
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
+    )

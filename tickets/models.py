@@ -397,3 +397,35 @@ class SavedView(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class TicketFollower(models.Model):
+    """A colleague of the requester who hears about a ticket's answers and resolution.
+
+    They followed it themselves (`added_by` is them) or a colleague put them in CC.
+    Only active members of the ticket's organisation can be followers (tickets/services.py).
+    """
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="followers")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="followed_tickets")
+    added_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket", "user"],
+                name="ticket_follower_once",
+                violation_error_message="This person already follows the ticket.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} follows {self.ticket_id}"
+
+    @property
+    def is_cc(self) -> bool:
+        return self.added_by_id is not None and self.added_by_id != self.user_id

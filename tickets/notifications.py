@@ -15,18 +15,27 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
+from accounts.choices import NotificationKind
 from accounts.locale import person_locale
 from accounts.platform.mail import Mail, absolute_url, mail_send
-from accounts.selectors import account_manager_emails
+from accounts.selectors import account_manager_emails, new_ticket_watchers
 from tickets import mail_thread
 from tickets.models import Improvement, InboundEmail, Message, Ticket
 from tickets.rating_links import rating_link
+from tickets.selectors import ticket_followers_to_tell
 
 logger = logging.getLogger(__name__)
 
 
 def _ticket_mail(
-    ticket: Ticket, *, key: str, to: str, subject: str, body: str, to_staff: bool = False
+    ticket: Ticket,
+    *,
+    key: str,
+    to: str,
+    subject: str,
+    body: str,
+    to_staff: bool = False,
+    kind: str = "",
 ) -> Mail:
     """A mail in the ticket's thread (mail clients group them). A customer's replies go to
     the ticket's own address and land on it (tickets/mail_thread.py, tickets/inbound.py);
@@ -38,12 +47,16 @@ def _ticket_mail(
         body=body,
         headers=tuple(mail_thread.headers(ticket.pk, key, to).items()),
         reply_to="" if to_staff else mail_thread.reply_address(ticket.reference),
+        kind=kind,
+        link=absolute_url("tickets:detail", ticket.pk),
     )
 
 
 def new_ticket_notify(*, ticket: Ticket) -> dict[str, int]:
-    """Tell the account's managers that a customer opened a ticket."""
-    managers = account_manager_emails(organisation_ids=[ticket.organisation_id])
+    """Tell who watches the account that a customer opened a ticket: its account manager,
+    whoever covers for them, and staff who follow the account (a backup AM follows it to
+    hear about every ticket; accounts.selectors.new_ticket_watchers)."""
+    watchers = new_ticket_watchers(organisation_ids=[ticket.organisation_id])
     body = render_to_string(
         "tickets/email/new_ticket.txt",
         {"ticket": ticket, "link": absolute_url("tickets:detail", ticket.pk)},
@@ -57,65 +70,107 @@ def new_ticket_notify(*, ticket: Ticket) -> dict[str, int]:
             subject=subject,
             body=body,
             to_staff=True,
+            kind=NotificationKind.TICKET_NEW,
         )
-        for to in managers.get(ticket.organisation_id, [])
+        for to in watchers.get(ticket.organisation_id, [])
     )
 
 
 def staff_reply_notify(*, message: Message) -> dict[str, int]:
-    """Tell the requester that staff answered. Internal notes send nothing."""
+    """Tell the requester, and the colleagues who follow the ticket or are CC'd on it,
+    that staff answered. Internal notes send nothing."""
     ticket = message.ticket
-    if message.is_internal or ticket.requester is None:
+    if message.is_internal:
         return mail_send([])
-    with person_locale(ticket.requester, ticket.organisation):  # in the reader's words and time
-        body = render_to_string(
-            "tickets/email/staff_reply.txt",
-            {
-                "ticket": ticket,
-                "message": message,
-                "link": absolute_url("tickets:detail", ticket.pk),
-            },
-        )
-    return mail_send(
-        [
-            _ticket_mail(
-                ticket,
-                key=f"tickets.staff_reply:{message.pk}",
-                to=ticket.requester.email,
-                subject=f"[{ticket.reference}] {ticket.subject}",
-                body=body,
+    link = absolute_url("tickets:detail", ticket.pk)
+    key = f"tickets.staff_reply:{message.pk}"
+    subject = f"[{ticket.reference}] {ticket.subject}"
+    mails = []
+    if ticket.requester is not None:
+        with person_locale(ticket.requester, ticket.organisation):  # the reader's words, time
+            body = render_to_string(
+                "tickets/email/staff_reply.txt",
+                {"ticket": ticket, "message": message, "link": link},
             )
-        ]
-    )
-
-
-def ticket_resolved_notify(*, ticket: Ticket) -> dict[str, int]:
-    """Staff resolved the ticket: tell the requester and ask how it went."""
-    if ticket.requester is None or not ticket.requester.is_active:
-        return mail_send([])
-    # A ticket resolved, reopened and resolved again is news again: the key names the time.
-    resolved = ticket.resolved_at.isoformat() if ticket.resolved_at else "reopened"
-    scores = [(score, rating_link(ticket, score)) for score in range(5, 0, -1)]
-    with person_locale(ticket.requester, ticket.organisation):
-        body = render_to_string(
-            "tickets/email/resolved.txt",
-            {"ticket": ticket, "link": absolute_url("tickets:detail", ticket.pk), "scores": scores},
-        )
-        subject = _("[%(reference)s] Resolved: %(subject)s") % {
-            "reference": ticket.reference,
-            "subject": ticket.subject,
-        }
-    return mail_send(
-        [
+        mails.append(
             _ticket_mail(
                 ticket,
-                key=f"tickets.resolved:{ticket.pk}:{resolved}",
+                key=key,
                 to=ticket.requester.email,
                 subject=subject,
                 body=body,
+                kind=NotificationKind.TICKET_REPLY,
             )
-        ]
+        )
+    mails += _follower_mails(
+        ticket,
+        key=key,
+        subject=subject,
+        template="tickets/email/follower_reply.txt",
+        context={"message": message, "link": link},
+        kind=NotificationKind.TICKET_REPLY,
     )
+    return mail_send(mails)
+
+
+def _follower_mails(
+    ticket: Ticket, *, key: str, subject: str, template: str, context: dict, kind: str
+) -> list[Mail]:
+    """One mail per follower who still belongs to the ticket's organisation (not the
+    requester, who has their own)."""
+    mails = []
+    for follower in ticket_followers_to_tell(ticket=ticket):
+        with person_locale(follower, ticket.organisation):
+            body = render_to_string(template, {**context, "ticket": ticket, "recipient": follower})
+        mails.append(
+            _ticket_mail(ticket, key=key, to=follower.email, subject=subject, body=body, kind=kind)
+        )
+    return mails
+
+
+def ticket_resolved_notify(*, ticket: Ticket) -> dict[str, int]:
+    """Staff resolved the ticket: tell the requester and ask how it went; tell its
+    followers it is resolved."""
+    # A ticket resolved, reopened and resolved again is news again: the key names the time.
+    resolved = ticket.resolved_at.isoformat() if ticket.resolved_at else "reopened"
+    scores = [(score, rating_link(ticket, score)) for score in range(5, 0, -1)]
+    key = f"tickets.resolved:{ticket.pk}:{resolved}"
+    subject = f"[{ticket.reference}] Resolved: {ticket.subject}"
+    mails = []
+    if ticket.requester is not None and ticket.requester.is_active:
+        with person_locale(ticket.requester, ticket.organisation):
+            body = render_to_string(
+                "tickets/email/resolved.txt",
+                {
+                    "ticket": ticket,
+                    "link": absolute_url("tickets:detail", ticket.pk),
+                    "scores": scores,
+                },
+            )
+            subject = _("[%(reference)s] Resolved: %(subject)s") % {
+                "reference": ticket.reference,
+                "subject": ticket.subject,
+            }
+        mails.append(
+            _ticket_mail(
+                ticket,
+                key=key,
+                to=ticket.requester.email,
+                subject=subject,
+                body=body,
+                kind=NotificationKind.TICKET_RESOLVED,
+            )
+        )
+    # Followers hear it is resolved; the rating is the requester's.
+    mails += _follower_mails(
+        ticket,
+        key=key,
+        subject=subject,
+        template="tickets/email/follower_resolved.txt",
+        context={"link": absolute_url("tickets:detail", ticket.pk)},
+        kind=NotificationKind.TICKET_RESOLVED,
+    )
+    return mail_send(mails)
 
 
 def sla_warnings_notify(*, tickets: Iterable[Ticket]) -> dict[str, int]:
@@ -148,6 +203,7 @@ def _sla_warning_mails(ticket: Ticket, managers: list[str]) -> list[Mail]:
             subject=subject,
             body=body,
             to_staff=True,
+            kind=NotificationKind.SLA_WARNING,
         )
         for address in sorted(to)
     ]
@@ -178,6 +234,8 @@ def improvement_done_notify(*, improvement: Improvement) -> dict[str, int]:
                 to=ticket.requester.email,
                 subject=subject,
                 body=body,
+                kind=NotificationKind.IMPROVEMENT_DONE,
+                link=absolute_url("tickets:detail", ticket.pk),
             )
         )
     return mail_send(mails)

@@ -239,3 +239,36 @@ def improvement_get(*, user: User, pk: int) -> tuple[Improvement, QuerySet[Ticke
         .select_related("organisation")
     )
     return improvement, tickets
+
+
+# --- Followers and CC ----------------------------------------------------------------------
+
+
+def ticket_followers_to_tell(*, ticket: Ticket) -> list[User]:
+    """The ticket's followers who still belong to its organisation, the requester left
+    out (they get their own mail): one query."""
+    from tickets.models import TicketFollower
+
+    return [
+        follower.user
+        for follower in TicketFollower.objects.filter(
+            ticket=ticket,
+            user__is_active=True,
+            user__memberships__organisation_id=ticket.organisation_id,
+            user__memberships__is_active=True,
+        )
+        .exclude(user_id=ticket.requester_id)
+        .select_related("user")
+        .order_by("user__email")
+    ]
+
+
+def ticket_follower_list(*, ticket: Ticket) -> list:
+    """Who follows the ticket (and who put them in CC), for its page: one query."""
+    from tickets.models import TicketFollower
+
+    return list(
+        TicketFollower.objects.filter(ticket=ticket, user__is_active=True)
+        .select_related("user", "added_by")
+        .order_by("user__full_name")
+    )

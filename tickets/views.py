@@ -17,10 +17,11 @@ from accounts.platform.page_cache import page_cache, uncached
 from config.exports import CHUNK_ROWS, csv_response, local_time, zone_now
 from config.forms import add_service_errors, save_then_redirect
 from config.views import query_without_page
-from tickets import queue, rating_links, selectors, services, subjects
+from tickets import followers, queue, rating_links, selectors, services, subjects
 from tickets.choices import ImprovementStatus, SlaState, Status
 from tickets.forms import (
     BulkActionForm,
+    CcForm,
     ImprovementForm,
     ImprovementStatusForm,
     MergeForm,
@@ -187,7 +188,10 @@ def _detail_content(request, ticket, **forms):
         ),
         "is_staff_view": user.is_employee,
         "about": _about_link(ticket, user),
+        "cc_form": forms.get("cc_form") or CcForm(),
     }
+    context["followers"] = selectors.ticket_follower_list(ticket=ticket)
+    context["follower_ids"] = {follower.user_id for follower in context["followers"]}
     if user.is_employee:
         context["triage_form"] = forms.get("triage_form") or TriageForm(
             staff=selectors.staff_choices(),
@@ -348,6 +352,42 @@ def ticket_rate(request, pk: int):
     if saved:
         return saved
     context = _detail_context(request, ticket, rating_form=form)
+    return render(request, "tickets/detail.html", context, status=400)
+
+
+@require_POST
+@login_required
+def ticket_follow(request, pk: int):
+    """Follow the ticket, or stop (`stop`): hear about its answers and resolution."""
+    ticket = selectors.ticket_get(user=request.user, pk=pk)
+    try:
+        if request.POST.get("stop"):
+            followers.ticket_unfollow(ticket=ticket, user=request.user)
+            messages.success(request, f"You no longer follow {ticket.reference}.")
+        else:
+            followers.ticket_follow(ticket=ticket, user=request.user)
+            messages.success(request, f"You follow {ticket.reference}: its answers reach you.")
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    return redirect(f"{ticket.get_absolute_url()}#followers")
+
+
+@require_POST
+@login_required
+def ticket_cc(request, pk: int):
+    """Copy a colleague of the ticket's organisation on it, by email address."""
+    ticket = selectors.ticket_get(user=request.user, pk=pk)
+    form = CcForm(request.POST)
+    saved = save_then_redirect(
+        request,
+        form,
+        lambda data: followers.ticket_cc(ticket=ticket, by=request.user, email=data["email"]),
+        to=f"{ticket.get_absolute_url()}#followers",
+        message=lambda follower: f"{follower.user} is copied on {ticket.reference}.",
+    )
+    if saved:
+        return saved
+    context = _detail_context(request, ticket, cc_form=form)
     return render(request, "tickets/detail.html", context, status=400)
 
 

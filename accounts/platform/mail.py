@@ -30,6 +30,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.urls import reverse
 
+from accounts import preferences
 from accounts.models import SentNotification, UserManager
 
 logger = logging.getLogger(__name__)
@@ -69,6 +70,11 @@ class Mail:
     # Extra headers, e.g. the Message-ID and References that thread a ticket's mails.
     headers: tuple[tuple[str, str], ...] = ()
     reply_to: str = ""
+    # A NotificationKind: the person's preference routes it (at once, digest, off) and it
+    # carries an unsubscribe link (accounts/preferences.py). Empty: always sent as it is.
+    kind: str = ""
+    # Where the digest line points to.
+    link: str = ""
 
 
 def absolute_url(viewname: str, *args) -> str:
@@ -79,9 +85,11 @@ def absolute_url(viewname: str, *args) -> str:
 def mail_send(mails: Iterable[Mail]) -> dict[str, int]:
     """Send each mail not sent before, over one connection; record each one sent.
 
-    Returns {"sent", "already_sent", "refused"}. A transient failure (connection, timeout,
-    4xx) stops the send and is raised as it is, for the task to retry; the mails sent
-    until then are recorded. A recipient the server refuses for good (5xx) is logged,
+    Returns {"sent", "already_sent", "refused"}, plus "digested" and "muted" when a
+    person's preferences kept a mail for their digest or turned it off
+    (accounts/preferences.py). A transient failure (connection, timeout, 4xx) stops the
+    send and is raised as it is, for the task to retry; the mails sent until then are
+    recorded. A recipient the server refuses for good (5xx) is logged,
     counted as refused and not recorded; the others are still sent. Each record is
     written right after its send: only a crash between the two can mail someone twice.
     """
@@ -89,6 +97,8 @@ def mail_send(mails: Iterable[Mail]) -> dict[str, int]:
     done = _already_sent(todo)
     summary = {"sent": 0, "already_sent": len(done), "refused": 0}
     todo = [mail for mail in todo if (mail.key, mail.to) not in done]
+    todo, routed = preferences.route(todo)
+    summary.update(routed)
     if not todo:
         return summary
     connection = get_connection(fail_silently=False)

@@ -21,6 +21,9 @@ MAIL_TASKS = [
     "tickets.tasks.notify_sla_warnings",
     "tickets.tasks.notify_improvement_done",
     "portal.tasks.notify_sponsor_lapses",
+    "accounts.tasks.daily_digest",
+    "accounts.tasks.cover_notify",
+    "portal.tasks.am_tasks_morning",
 ]
 
 

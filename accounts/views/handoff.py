@@ -6,6 +6,7 @@ from django.http import Http404
 from django.shortcuts import render
 
 from accounts import policy, selectors, services
+from accounts.cover import without_backup
 from accounts.forms import (
     HandoffForm,
 )
@@ -60,11 +61,16 @@ def _handoff_leaving(raw: str | None):
 
 def _handoff_save(request, form: HandoffForm, leaving):
     def message(started) -> str:
-        return (
+        text = (
             f"{len(started)} account role{'s' if len(started) != 1 else ''} handed over from "
             f"{leaving}. The new holders get the notes by email; the customers hear who looks "
             "after them now."
         )
+        # A backup who took over leaves no backup: say so (their AM gets a task to name one).
+        missing = without_backup(organisation_ids={a.organisation_id for a in started})
+        if missing:
+            text += f" Now without a backup account manager: {', '.join(missing)}; name one."
+        return text
 
     return save_then_redirect(
         request,

@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -360,6 +361,29 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.webhooks_due",
         "schedule": 30.0,
         "options": {"expires": 25},
+    },
+    # Once a day, in the morning (TIME_ZONE): each person's digest of what they routed to
+    # it, and each AM's tasks of the day; both send a day's mail once however often they run.
+    "daily-digest": {
+        "task": "accounts.tasks.daily_digest",
+        "schedule": crontab(hour=env_int("DIGEST_HOUR", 7), minute=0),
+        "options": {"expires": 3300},
+    },
+    # Cover past its last day ends (accounts/cover.py).
+    "cover-expire": {
+        "task": "accounts.tasks.cover_expire",
+        "schedule": 300.0,
+        "options": {"expires": 280},
+    },
+    "am-task-rules": {
+        "task": "portal.tasks.am_task_rules",
+        "schedule": 3600.0,
+        "options": {"expires": 3300},
+    },
+    "am-tasks-morning": {
+        "task": "portal.tasks.am_tasks_morning",
+        "schedule": crontab(hour=env_int("DIGEST_HOUR", 7), minute=5),
+        "options": {"expires": 3300},
     },
 }
 # With acks_late, a task whose worker died is delivered again after this many

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from django.template.loader import render_to_string
 
-from accounts.choices import TeamRole
+from accounts.choices import NotificationKind, TeamRole
 from accounts.platform.mail import Mail, absolute_url, mail_send
 from accounts.selectors import account_manager_emails
 from portal.relationship.models import SponsorLapse
@@ -35,7 +35,14 @@ def sponsor_lapses_notify(*, lapses: Iterable[SponsorLapse]) -> dict[str, int]:
         body = render_to_string("portal/email/sponsor_lapse.txt", {"lapse": lapse, "link": link})
         subject = f"Executive sponsor contact overdue: {lapse.organisation.name}"
         mails += [
-            Mail(key=f"portal.sponsor_lapse:{lapse.pk}", to=address, subject=subject, body=body)
+            Mail(
+                key=f"portal.sponsor_lapse:{lapse.pk}",
+                to=address,
+                subject=subject,
+                body=body,
+                kind=NotificationKind.SPONSOR_LAPSE,
+                link=link,
+            )
             for address in sorted(to)
         ]
     return mail_send(mails)

@@ -83,9 +83,13 @@ def test_a_second_reply_to_the_same_person_is_still_sent_and_a_rerun_sends_neith
     assert "It arrives tomorrow." in mailoutbox[1].body
 
 
-def test_new_ticket_goes_to_the_primary_and_backup_account_managers_once(world, mailoutbox):
+def test_new_ticket_goes_to_the_account_manager_and_following_backup_once(world, mailoutbox):
+    # Issue 28: the backup hears of new tickets by following the account, not by default.
+    from accounts.preferences import account_follow
+
     backup = StaffFactory(email="backup.a@portal.test")
     AssignmentFactory(organisation=world.org_a, user=backup, role=TeamRole.BACKUP_AM)
+    account_follow(user=backup, organisation_id=world.org_a.pk)
     ticket = open_ticket(world)
     tasks.notify_new_ticket(ticket.pk)
     tasks.notify_new_ticket(ticket.pk)  # delivered twice by the outbox
