@@ -27,6 +27,7 @@ from typing import Any
 
 from openpyxl.cell.text import Text
 from openpyxl.reader.excel import ExcelReader
+from openpyxl.styles.stylesheet import apply_stylesheet
 from openpyxl.worksheet._reader import DATA_TAG, ROW_TAG, WorkSheetParser
 from openpyxl.xml.constants import SHARED_STRINGS, SHEET_MAIN_NS
 from openpyxl.xml.functions import iterparse
@@ -136,31 +137,20 @@ def _same_family(bom_encoding: str, configured: str) -> bool:
 def workbook_rows(path: Path, *, sheet: str | None, header_row: int) -> Iterator[Any]:
     """(header, records) of a workbook's sheet, streamed; a ShapeError naming the sheets
     when the one asked for is not there."""
+    reader = _WorkbookReader.open(path)
     try:
-        reader = _WorkbookReader(path, read_only=True, data_only=True)
-        reader.read()
-    except (zipfile.BadZipFile, KeyError, ValueError) as error:
-        raise ShapeError(f"{path.name} is not a readable Excel workbook: {error}") from error
-    except OSError as error:
-        raise TransientError(f"could not read {path.name}: {error}") from error
-    book = reader.wb
-    try:
-        if sheet is None:
-            worksheet = book.worksheets[0]
-        elif sheet in book.sheetnames:
-            worksheet = book[sheet]
-        else:
-            raise ShapeError(
-                f"{path.name} has no sheet {sheet!r}; its sheets: {', '.join(book.sheetnames)}"
-            )
-        rows = _sheet_rows(book, worksheet, header_row)
+        names = list(reader.sheets)
+        if sheet is not None and sheet not in reader.sheets:
+            raise ShapeError(f"{path.name} has no sheet {sheet!r}; its sheets: {', '.join(names)}")
+        if not names:
+            raise ShapeError(f"{path.name} has no worksheet")
+        rows = _sheet_rows(reader, reader.sheets[sheet or names[0]], header_row)
         number, first = next(rows, (header_row, None))
         header = _header(first if number == header_row else None, path.name, header_row)
         yield header
         yield from _records(rows, header, path.name)
     finally:
-        book.close()
-        reader.shared_strings.close()
+        reader.close()
 
 
 # --- Streaming with flat memory ------------------------------------------------------------
@@ -172,14 +162,52 @@ def workbook_rows(path: Path, *, sheet: str | None, header_row: int) -> Iterator
 
 
 class _WorkbookReader(ExcelReader):
-    """openpyxl's reader with our SharedStrings for its list."""
+    """openpyxl's reader with our SharedStrings for its list, which reads no worksheet
+    when it opens: openpyxl's read-only sheets parse the whole sheet once just to size it
+    when it states no dimension (as most exporters write them)."""
+
+    shared_strings: SharedStrings
+    sheets: dict[str, str]  # worksheet name: its part in the archive
+
+    @classmethod
+    def open(cls, path: Path) -> _WorkbookReader:
+        """The workbook opened; a ShapeError when it is no readable workbook."""
+        reader = None
+        try:
+            reader = cls(path, read_only=True, data_only=True)
+            reader.read()
+        except (zipfile.BadZipFile, KeyError, ValueError) as error:
+            if reader is not None:
+                reader.close()
+            raise ShapeError(f"{path.name} is not a readable Excel workbook: {error}") from error
+        except OSError as error:
+            if reader is not None:
+                reader.close()
+            raise TransientError(f"could not read {path.name}: {error}") from error
+        return reader
+
+    def read(self) -> None:
+        self.shared_strings = SharedStrings()
+        self.read_manifest()
+        self.read_strings()
+        self.read_workbook()
+        apply_stylesheet(self.archive, self.wb)  # the date formats of number cells
+        self.sheets = {
+            sheet.name: rel.target
+            for sheet, rel in self.parser.find_sheets()
+            if rel.target in self.valid_files and "chartsheet" not in rel.Type
+        }
 
     def read_strings(self) -> None:
         part = self.package.find(SHARED_STRINGS)
-        self.shared_strings = SharedStrings()
         if part is not None:
             with self.archive.open(part.PartName[1:]) as source:
                 self.shared_strings.read(source)
+
+    def close(self) -> None:
+        if isinstance(self.shared_strings, SharedStrings):
+            self.shared_strings.close()
+        self.archive.close()
 
 
 class SharedStrings(Sequence):
@@ -246,13 +274,14 @@ class SharedStrings(Sequence):
             self._database = None
 
 
-def _sheet_rows(book, worksheet, first: int) -> Iterator[tuple[int, list]]:
+def _sheet_rows(reader: _WorkbookReader, part: str, first: int) -> Iterator[tuple[int, list]]:
     """(row number, values) of the sheet's rows from row `first`, values by column
     (None where a row has no cell)."""
-    with book._archive.open(worksheet._worksheet_path) as source:
+    book = reader.wb
+    with reader.archive.open(part) as source:
         parser = WorkSheetParser(
             source,
-            worksheet._shared_strings,
+            reader.shared_strings,
             data_only=True,
             epoch=book.epoch,
             date_formats=book._date_formats,
