@@ -6,6 +6,7 @@ from accounts import notifications
 from accounts.mail import MAIL_RETRY, mail_send
 from accounts.models import Invitation
 from accounts.selectors import handoff_news
+from accounts.tokens import token_hash
 
 
 @shared_task(**MAIL_RETRY)
@@ -54,3 +55,14 @@ def webhooks_due() -> dict:
 @shared_task(**MAIL_RETRY)
 def webhook_disabled_notify(subscription_id: int) -> dict[str, int]:
     return notifications.webhook_disabled_notify(subscription_id=subscription_id)
+
+
+@shared_task(**MAIL_RETRY)
+def domain_claim_send(claim_id: int, token: str) -> dict[str, int]:
+    """The proof link of a claimed email domain (accounts/sso.py)."""
+    from accounts.models import DomainClaim
+
+    claim = DomainClaim.objects.select_related("organisation").filter(pk=claim_id).first()
+    if claim is None or claim.token_hash != token_hash(token):
+        return mail_send([])  # removed, or claimed again with a newer link
+    return notifications.domain_claim_notify(claim=claim, token=token)

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from accounts import views, webhook_views
+from accounts import sso_views, views, webhook_views
 
 app_name = "accounts"
 
@@ -17,7 +17,14 @@ urlpatterns = [
         name="two_factor_recovery_codes",
     ),
     path("two-factor/disable/", views.two_factor_disable, name="two_factor_disable"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", sso_views.LogoutView.as_view(), name="logout"),
+    path("sso/start/", sso_views.sso_start, name="sso_start"),
+    path("sso/", sso_views.sso_settings, name="sso"),
+    path("sso/domains/", sso_views.sso_domain_add, name="sso_domain_add"),
+    path(
+        "sso/domains/<int:claim_id>/delete/", sso_views.sso_domain_delete, name="sso_domain_delete"
+    ),
+    path("sso/domains/verify/<str:token>/", sso_views.sso_domain_verify, name="sso_domain_verify"),
     path(
         "password/change/",
         auth_views.PasswordChangeView.as_view(
