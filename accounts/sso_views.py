@@ -57,7 +57,18 @@ def sso_start(request):
             return render(request, "accounts/login.html", context, status=400)
         provider_id = found.provider_id
     provider = adapter.get_provider(request, provider_id)
-    return provider.redirect(request, process="login", next_url=_next_url(request) or None)
+    response = provider.redirect(request, process="login", next_url=_next_url(request) or None)
+    if response.status_code != 302:
+        return response
+    return _onward(request, response["Location"], f"Taking you to {provider.app.name}…")
+
+
+def _onward(request, url: str, title: str, note: str = ""):
+    """A page that goes on to the provider at once. Not a redirect: the form that got here
+    may post only to us (Content-Security-Policy form-action), and browsers hold a redirect
+    after a form to that too."""
+    context = {"url": url, "title": title, "note": note}
+    return render(request, "accounts/sso_onward.html", context)
 
 
 class LogoutView(auth_views.LogoutView):
@@ -69,8 +80,12 @@ class LogoutView(auth_views.LogoutView):
         provider_logout = sso.provider_logout_url(request, provider_id) if provider_id else ""
         response = super().post(request, *args, **kwargs)
         if provider_logout:
-            messages.info(request, "You are signed out of the portal.")
-            return redirect(provider_logout)
+            return _onward(
+                request,
+                provider_logout,
+                "Signing you out of your identity provider…",
+                note="You are signed out of the portal.",
+            )
         return response
 
 

@@ -51,7 +51,9 @@ const provider = new Provider(issuer, {
     ctx.type = 'html';
     ctx.body = page('Sign-in error', `<p>${escape(out.error)}: ${escape(out.error_description || '')}</p>`);
   },
-  claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+  claims: {
+    openid: ['sub', 'acr', 'amr', 'auth_time'], email: ['email', 'email_verified'], profile: ['name'],
+  },
   scopes: ['openid', 'email', 'profile'],
   pkce: { required: () => false },
   cookies: { keys: ['test-only-cookie-key'] },
@@ -78,7 +80,7 @@ const provider = new Provider(issuer, {
       accountId: ctx.oidc.session.accountId,
     });
     grant.addOIDCScope('openid email profile');
-    grant.addOIDCClaims(['email', 'email_verified', 'name']);
+    grant.addOIDCClaims(['email', 'email_verified', 'name', 'amr', 'acr', 'auth_time']);
     await grant.save();
     return grant;
   },
