@@ -86,6 +86,7 @@ const provider = new Provider(issuer, {
   },
 });
 provider.proxy = false;
+provider.on('server_error', (ctx, error) => console.error('server_error', error));
 
 async function body(ctx) {
   const chunks = [];
@@ -119,6 +120,14 @@ provider.use(async (ctx, next) => {
     tamper = JSON.parse(await body(ctx));
     ctx.status = 204;
     return;
+  }
+
+  if (ctx.path === '/auth') {
+    // A person removed here is signed out here too, as a company's provider does: their
+    // session no longer stands for anyone, so the provider asks who is signing in.
+    const sessionId = ctx.cookies.get(provider.cookieName('session'));
+    const session = sessionId && await provider.Session.find(sessionId);
+    if (session?.accountId && !users.has(session.accountId)) await session.destroy();
   }
 
   const interaction = ctx.path.match(/^\/interaction\/([^/]+)$/);
