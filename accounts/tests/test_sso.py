@@ -292,3 +292,17 @@ def test_the_sso_button_finds_the_provider_of_a_proved_domain_only(client, world
     response = client.post(reverse("accounts:sso_start"), {"email": "someone@alpha.test"})
     assert response.status_code == 400  # alpha.test is not proved yet
     assert "No organisation signs in with its own provider" in response.content.decode()
+
+
+@pytest.mark.parametrize("claims", [1, 20])
+def test_the_sso_page_makes_as_many_queries_with_many_domains_as_with_one(
+    client, world, django_assert_max_num_queries, claims
+):
+    provider_of(world.org_a)
+    for n in range(claims):
+        proved(world.org_a, f"site{n}.alpha.test")
+    client.force_login(world.customer_admin_a)
+    with django_assert_max_num_queries(12):
+        response = client.get(reverse("accounts:sso"))
+    assert response.status_code == 200
+    assert response.content.decode().count("Proved") == claims
