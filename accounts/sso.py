@@ -31,7 +31,7 @@ from django.contrib.auth import login
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django_otp import login as otp_login
 
@@ -394,8 +394,6 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
             raise ImmediateHttpResponse(refused(request, str(error))) from None
         sign_in(request, user=user, provider_id=provider_id, claims=claims)
         next_url = (sociallogin.state or {}).get("next") or settings.LOGIN_REDIRECT_URL
-        from django.shortcuts import redirect
-
         raise ImmediateHttpResponse(redirect(next_url))
 
     def on_authentication_error(
