@@ -13,6 +13,8 @@ from accounts.choices import TeamRole
 from accounts.models import (
     AccountAssignment,
     AuditEvent,
+    DomainClaim,
+    IdentityProvider,
     Invitation,
     Membership,
     Organisation,
@@ -419,3 +421,33 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         for delivery in queryset:
             webhooks.delivery_replay(delivery=delivery)
         self.message_user(request, f"{queryset.count()} queued to be sent again.", messages.SUCCESS)
+
+
+# --- Single sign-on (accounts/sso.py) ------------------------------------------------------------
+# allauth's own admin pages are not used: providers are IdentityProvider rows (customers) and
+# settings (staff), and allauth's account and token tables stay empty.
+def _allauth_admin_unregister() -> None:
+    from allauth.account.models import EmailAddress
+    from allauth.socialaccount.models import SocialAccount, SocialApp, SocialToken
+
+    for model in (EmailAddress, SocialAccount, SocialApp, SocialToken):
+        if admin.site.is_registered(model):
+            admin.site.unregister(model)
+
+
+_allauth_admin_unregister()
+
+
+@admin.register(IdentityProvider)
+class IdentityProviderAdmin(admin.ModelAdmin):
+    list_display = ("organisation", "name", "server_url", "required", "updated_at")
+    search_fields = ("organisation__name", "name", "server_url")
+    exclude = ("client_secret",)  # customers set it on their own page; never shown
+
+
+@admin.register(DomainClaim)
+class DomainClaimAdmin(admin.ModelAdmin):
+    list_display = ("domain", "organisation", "proof_email", "verified_at", "created_at")
+    list_filter = ("verified_at",)
+    search_fields = ("domain", "organisation__name")
+    readonly_fields = ("token_hash", "verified_at", "created_by", "created_at")

@@ -71,6 +71,10 @@ class AuditAction(models.TextChoices):
         "organisation.two_factor",
         _("Changed whether the organisation requires two-factor sign-in"),
     )
+    SSO_CONFIGURED = "sso.configured", "Changed the organisation's single sign-on"
+    SSO_DOMAIN_CLAIMED = "sso.domain_claimed", "Claimed an email domain for single sign-on"
+    SSO_DOMAIN_VERIFIED = "sso.domain_verified", "Proved an email domain for single sign-on"
+    SSO_JOINED = "sso.joined", "Joined through single sign-on"
 
 
 class NotificationKind(models.TextChoices):

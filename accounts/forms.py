@@ -18,6 +18,13 @@ class LoginForm(AuthenticationForm):
         "invalid_login": "That email and password do not match an active account.",
     }
 
+    def confirm_login_allowed(self, user):
+        from accounts.sso import password_refused_reason
+
+        super().confirm_login_allowed(user)
+        if reason := password_refused_reason(user):
+            raise forms.ValidationError(reason, code="sso_required")
+
 
 class InvitationForm(forms.Form):
     email = forms.EmailField(label=_("Colleague's email"))
@@ -231,3 +238,43 @@ class PreferencesForm(forms.Form):
              % {"zone": settings.PORTAL_DEFAULT_TIME_ZONE}),
             *locale.time_zone_choices(),
         ]  # fmt: skip
+
+
+class SingleSignOnForm(forms.Form):
+    """The login page's single sign-on: the email says whose provider (accounts/sso.py)."""
+
+    email = forms.EmailField(
+        label="Your work address", widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+
+
+class IdentityProviderForm(forms.Form):
+    name = forms.CharField(
+        max_length=100, label="Name on the sign-in button", initial="Single sign-on"
+    )
+    server_url = forms.URLField(
+        label="Issuer URL",
+        assume_scheme="https",
+        help_text="Where /.well-known/openid-configuration is found, e.g. https://id.example.com.",
+    )
+    client_id = forms.CharField(max_length=200, label="Client ID")
+    client_secret = forms.CharField(
+        max_length=500,
+        required=False,
+        label="Client secret",
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+        help_text="Left empty, the saved one is kept.",
+    )
+    required = forms.BooleanField(
+        required=False,
+        label="Members sign in through this provider only",
+        help_text="Their portal passwords stop working.",
+    )
+
+
+class DomainClaimForm(forms.Form):
+    domain = forms.CharField(max_length=253, label="Email domain", help_text="e.g. example.com")
+    proof_email = forms.EmailField(
+        label="Send the confirmation to",
+        help_text="An address at that domain, e.g. it@example.com: following the link proves it.",
+    )

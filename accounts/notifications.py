@@ -150,3 +150,20 @@ def cover_notify(*, assignment_id: int) -> dict[str, int]:
         for membership in members
     ]
     return mail_send(mails)
+
+
+def domain_claim_notify(*, claim, token: str) -> dict[str, int]:
+    """The proof of a claimed domain: a link to the address at it (accounts/sso.py)."""
+    if claim.verified_at is not None:
+        return mail_send([])
+    context = {"claim": claim, "link": absolute_url("accounts:sso_domain_verify", token)}
+    return mail_send(
+        [
+            Mail(
+                key=f"accounts.domain_claim:{claim.pk}:{claim.token_hash[:16]}",
+                to=claim.proof_email,
+                subject=f"Confirm that {claim.domain} belongs to {claim.organisation.name}",
+                body=render_to_string("accounts/email/domain_claim.txt", context),
+            )
+        ]
+    )

@@ -5,6 +5,7 @@ from celery import shared_task
 from accounts import notifications
 from accounts.models import Invitation
 from accounts.platform.mail import MAIL_RETRY, mail_send
+from accounts.platform.tokens import token_hash
 from accounts.selectors import handoff_news
 
 
@@ -75,3 +76,14 @@ def cover_expire() -> dict[str, int]:
     from accounts.cover import cover_expire as expire
 
     return expire()
+
+
+@shared_task(**MAIL_RETRY)
+def domain_claim_send(claim_id: int, token: str) -> dict[str, int]:
+    """The proof link of a claimed email domain (accounts/sso.py)."""
+    from accounts.models import DomainClaim
+
+    claim = DomainClaim.objects.select_related("organisation").filter(pk=claim_id).first()
+    if claim is None or claim.token_hash != token_hash(token):
+        return mail_send([])  # removed, or claimed again with a newer link
+    return notifications.domain_claim_notify(claim=claim, token=token)

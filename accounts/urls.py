@@ -9,6 +9,7 @@ from accounts.views import (
     organisation,
     preferences,
     sign_in,
+    sso,
     team,
     two_factor,
     webhooks,
@@ -29,7 +30,12 @@ urlpatterns = [
     ),
     path("two-factor/disable/", two_factor.two_factor_disable, name="two_factor_disable"),
     path("preferences/", preferences.preferences, name="preferences"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", sso.LogoutView.as_view(), name="logout"),
+    path("sso/start/", sso.sso_start, name="sso_start"),
+    path("sso/", sso.sso_settings, name="sso"),
+    path("sso/domains/", sso.sso_domain_add, name="sso_domain_add"),
+    path("sso/domains/<int:claim_id>/delete/", sso.sso_domain_delete, name="sso_domain_delete"),
+    path("sso/domains/verify/<str:token>/", sso.sso_domain_verify, name="sso_domain_verify"),
     path(
         "password/change/",
         auth_views.PasswordChangeView.as_view(

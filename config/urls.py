@@ -1,3 +1,4 @@
+from allauth.socialaccount.providers.openid_connect import views as oidc_views
 from django.contrib import admin
 from django.urls import include, path
 
@@ -10,6 +11,13 @@ admin.site.site_title = "Customer Portal admin"
 urlpatterns = [
     path("", portal_views.home, name="home"),
     path("accounts/", include("accounts.urls")),
+    # Single sign-on's return from the provider (allauth checks state and token; accounts/sso.py
+    # decides). Sign-ins start at accounts:sso_start; allauth's other pages are not used.
+    path(
+        "accounts/sso/<str:provider_id>/callback/",
+        oidc_views.callback,
+        name="openid_connect_callback",
+    ),
     path("tickets/", include("tickets.urls")),
     path("help/", include("tickets.knowledge.urls")),
     path("tier/", include("tiers.urls")),

@@ -14,6 +14,7 @@ dovecot_conf=""
 pg_data=""
 run_as=()
 maria_pidfile=""
+oidc_pid=""
 
 cleanup() {
     local status=$?
@@ -23,6 +24,7 @@ cleanup() {
     if [ -n "$maria_pidfile" ] && [ -f "$maria_pidfile" ]; then
         kill "$(cat "$maria_pidfile")" 2>/dev/null || true
     fi
+    [ -n "$oidc_pid" ] && kill "$oidc_pid" 2>/dev/null || true
     if [ -n "$redis_pidfile" ] && [ -f "$redis_pidfile" ]; then
         kill "$(cat "$redis_pidfile")" 2>/dev/null || true
     fi
@@ -185,6 +187,27 @@ if [ -z "${TEST_MARIADB_URL:-}" ]; then
          GRANT ALL ON erp.* TO 'sync'@'127.0.0.1';"
     export TEST_MARIADB_URL="mysql://sync:sync-secret@127.0.0.1:$maria_port/erp"
     echo "MariaDB: 127.0.0.1:$maria_port" >&2
+fi
+
+# A real OpenID Connect provider for the single sign-on tests: the npm package oidc-provider
+# (installed into .venv/oidc the first time) run by scripts/oidc_provider.mjs on loopback.
+if [ -z "${TEST_OIDC_URL:-}" ]; then
+    repo_root=$(cd "$(dirname "$0")/.." && pwd)
+    oidc_modules="$repo_root/.venv/oidc/node_modules"
+    command -v npm >/dev/null || apt_install npm
+    [ -d "$oidc_modules/oidc-provider" ] || npm install --silent --no-audit --no-fund \
+        --prefix "$repo_root/.venv/oidc" oidc-provider@9.13.3 >&2
+    oidc_port=$(free_port)
+    OIDC_NODE_MODULES="$oidc_modules" node "$repo_root/scripts/oidc_provider.mjs" "$oidc_port" \
+        >"$workdir/oidc.log" 2>&1 &
+    oidc_pid=$!
+    for _ in $(seq 100); do
+        python3 -c "import socket; socket.create_connection(('127.0.0.1', $oidc_port), 1)" \
+            2>/dev/null && break
+        sleep 0.1
+    done
+    export TEST_OIDC_URL="http://127.0.0.1:$oidc_port"
+    echo "OpenID provider: $TEST_OIDC_URL" >&2
 fi
 
 if [ ! -x /usr/bin/chromium ]; then

@@ -274,6 +274,51 @@ MATRIX: list[Route] = [
             "accounts:webhook_delete",
         )
     ],
+    # Single sign-on (accounts/sso.py): the customer admin's provider and domains.
+    Route("accounts:sso", CUSTOMER_ADMIN_PAGE),
+    Route(
+        "accounts:sso",
+        CUSTOMER_ADMIN_ACTION,
+        method="post",
+        data=lambda w: {
+            "name": "SSO",
+            "server_url": "https://id.example.com",
+            "client_id": "portal",
+            "client_secret": "s3cret",
+        },
+    ),
+    Route(
+        "accounts:sso_domain_add",
+        CUSTOMER_ADMIN_ACTION,
+        method="post",
+        data=lambda w: {"domain": "example.com", "proof_email": "it@example.com"},
+    ),
+    Route(
+        "accounts:sso_domain_delete",
+        {**CUSTOMER_ADMIN_ACTION, "customer_admin_b": 404},
+        method="post",
+        args=lambda w: [domain_claim_of_a(w).pk],
+    ),
+    Route(
+        "accounts:sso_domain_verify",
+        everyone(200),
+        args=lambda w: [domain_claim_of_a(w) and DOMAIN_CLAIM_TOKEN],
+        leak_checked=False,
+        notes="The link mailed to the domain is the capability: it names who claims it.",
+    ),
+    # Starting a sign-in: an address whose domain nobody proved gets the login page back.
+    Route(
+        "accounts:sso_start",
+        everyone(400),
+        method="post",
+        data=lambda w: {"email": "someone@unclaimed.example"},
+    ),
+    # The provider's answer without the state this browser was given: refused, for anyone.
+    Route(
+        "openid_connect_callback",
+        everyone(400),
+        args=lambda w: [identity_provider_of_a(w).provider_id],
+    ),
     Route(
         "accounts:member_two_factor",
         # Customer admins (and staff viewing as) require it of their organisation; B's admin
@@ -861,3 +906,30 @@ def article_of_a(world):
             publish=True,
         )
     return world.article_a
+
+
+DOMAIN_CLAIM_TOKEN = "matrix-domain-claim-token"
+
+
+def domain_claim_of_a(world):
+    """A's claim of alpha.test, waiting for its proof link (DOMAIN_CLAIM_TOKEN)."""
+    from accounts.models import DomainClaim
+    from accounts.platform.tokens import token_hash
+
+    claim, _ = DomainClaim.objects.get_or_create(
+        organisation=world.org_a,
+        domain="alpha.test",
+        defaults={"proof_email": "it@alpha.test", "token_hash": token_hash(DOMAIN_CLAIM_TOKEN)},
+    )
+    return claim
+
+
+def identity_provider_of_a(world):
+    from accounts.models import IdentityProvider
+
+    provider, _ = IdentityProvider.objects.get_or_create(
+        organisation=world.org_a,
+        defaults={"name": "Alpha SSO", "server_url": "https://id.alpha.test",
+                  "client_id": "portal", "client_secret": "s3cret"},
+    )  # fmt: skip
+    return provider

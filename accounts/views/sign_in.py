@@ -18,6 +18,11 @@ class LoginView(auth_views.LoginView):
     authentication_form = LoginForm
     redirect_authenticated_user = True
 
+    def get_context_data(self, **kwargs):
+        from accounts.views.sso import login_context
+
+        return {**super().get_context_data(**kwargs), **login_context()}
+
     def form_valid(self, form):
         user = form.get_user()
         if two_factor.has_authenticator(user):
@@ -33,10 +38,12 @@ def login_locked_out(request, response=None, credentials=None):
     as API token creation: it says why and for how long, and points to the
     password reset, which is not throttled by this lock.
     """
+    from accounts.views.sso import login_context
+
     minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
     return render(
         request,
         "accounts/login.html",
-        {"form": LoginForm(request), "locked_out_minutes": minutes, "next": ""},
+        {"form": LoginForm(request), "locked_out_minutes": minutes, "next": "", **login_context()},
         status=429,
     )

@@ -48,6 +48,10 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",  # authenticator apps
     "django_otp.plugins.otp_static",  # recovery codes
+    "allauth",  # single sign-on (accounts/sso.py)
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
     "accounts",
     "tiers",
     "tickets",
@@ -79,6 +83,7 @@ MIDDLEWARE = [
     "accounts.platform.middleware.TwoFactorMiddleware",
     # Last: turns a lockout flagged during authenticate() into the lockout page.
     "axes.middleware.AxesMiddleware",
+    "allauth.account.middleware.AccountMiddleware",  # required by allauth; single sign-on
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -176,6 +181,41 @@ OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # Django admin never shows secrets or reco
 # How long the code step waits after the password was right (then: password again).
 TWO_FACTOR_LOGIN_SECONDS = env_int("TWO_FACTOR_LOGIN_SECONDS", 300)
 TWO_FACTOR_RECOVERY_CODES = 10
+
+# Single sign-on with OpenID Connect (accounts/sso.py, docs/production.md), through
+# django-allauth's openid_connect provider (https://docs.allauth.org/en/latest/socialaccount/).
+# The staff's provider comes from here; customer organisations' providers from the database.
+SSO_STAFF_SERVER_URL = env_str("SSO_STAFF_SERVER_URL")  # the issuer, e.g. https://id.example.com
+SSO_STAFF_CLIENT_ID = env_str("SSO_STAFF_CLIENT_ID")
+SSO_STAFF_CLIENT_SECRET = env_str("SSO_STAFF_CLIENT_SECRET")
+SSO_STAFF_NAME = env_str("SSO_STAFF_NAME", "Company account")
+# Email domains the staff's provider may sign in: a staff account elsewhere is refused.
+SSO_STAFF_DOMAINS = env_list("SSO_STAFF_DOMAINS")
+# `acr` values that say the provider checked a second factor (besides an `amr` such as mfa, otp,
+# hwk); such a sign-in is not asked for the portal's own code.
+SSO_MFA_ACR_VALUES = env_list("SSO_MFA_ACR_VALUES")
+SOCIALACCOUNT_ADAPTER = "accounts.sso.SocialAccountAdapter"
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {
+        "APPS": [
+            {
+                "provider_id": "staff",
+                "name": SSO_STAFF_NAME,
+                "client_id": SSO_STAFF_CLIENT_ID,
+                "secret": SSO_STAFF_CLIENT_SECRET,
+                "settings": {"server_url": SSO_STAFF_SERVER_URL, "oauth_pkce_enabled": True},
+            }
+        ]
+        if SSO_STAFF_SERVER_URL
+        else []
+    }
+}
+SOCIALACCOUNT_STORE_TOKENS = False
+# allauth's own account pages are not used (accounts/urls.py has the portal's); these only
+# tell it the user model has an email and no username.
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
 
 # Argon2 first: new and upgraded passwords are hashed with it.
 PASSWORD_HASHERS = [
