@@ -68,8 +68,8 @@ def test_the_statement_lists_each_open_invoice_and_totals_per_currency_as_the_da
         row = " ".join(
             [
                 invoice.number,
-                f"{invoice.issued_on:%d %b %Y}",
-                f"{invoice.due_on:%d %b %Y}",
+                f"{invoice.issued_on.day} {invoice.issued_on:%b %Y}",
+                f"{invoice.due_on.day} {invoice.due_on:%b %Y}",
                 str((today - invoice.issued_on).days),
                 str(overdue) if overdue > 0 else "-",
                 f"{money(invoice.amount)} {invoice.currency}",
