@@ -219,10 +219,10 @@ def invitation_accept(
         raise ValidationError(_("This invitation link has expired or has already been used."))
     if user is None:
         if User.objects.filter(email__iexact=invitation.email).exists():
-            raise PermissionDenied("Log in as the invited address to accept.")
+            raise PermissionDenied(_("Log in as the invited address to accept."))
         user = user_create(email=invitation.email, full_name=full_name, password=password)
     elif user.email.lower() != invitation.email:
-        raise PermissionDenied("This invitation was sent to another address.")
+        raise PermissionDenied(_("This invitation was sent to another address."))
     membership = membership_add(
         organisation=invitation.organisation, user=user, role=invitation.role
     )
@@ -382,7 +382,7 @@ def team_handoff(
 
     # Admins hand anyone's accounts over; an account manager their own (accounts/cover.py).
     if not (policy.sees_everything(by) or by.pk == from_user.pk):
-        raise PermissionDenied("Only admins hand over someone else's accounts.")
+        raise PermissionDenied(_("Only admins hand over someone else's accounts."))
     current = {
         a.pk: a
         for a in AccountAssignment.objects.select_for_update()

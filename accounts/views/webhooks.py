@@ -27,7 +27,7 @@ def _require_manager(request):
     if not policy.can_manage_members(
         request.user, request.organisation, viewing_as=request.viewing_as
     ):
-        raise PermissionDenied("Only your organisation's customer admins manage webhooks.")
+        raise PermissionDenied(_("Only your organisation's customer admins manage webhooks."))
 
 
 def _subscription(request, pk: int) -> WebhookSubscription:

@@ -340,7 +340,7 @@ def review_pack_save(
     """
     _check_account_staff(by, engagement.organisation)
     if engagement.status == EngagementStatus.CANCELLED:
-        raise ValidationError("A cancelled engagement has no pack.")
+        raise ValidationError(_("A cancelled engagement has no pack."))
     pack = ReviewPack.objects.select_for_update().filter(pk=engagement.pk).first()
     created = pack is None
     if created:
