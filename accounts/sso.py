@@ -263,10 +263,10 @@ def password_refused_reason(user: User) -> str:
     )
     if not names:
         return ""
-    return (
-        f"{', '.join(names)} signs in with its own identity provider: use “Sign in with your "
+    return _(
+        "%(organisations)s signs in with its own identity provider: use “Sign in with your "
         "organisation's single sign-on” below, with this email address."
-    )
+    ) % {"organisations": ", ".join(names)}
 
 
 def _app(provider: IdentityProvider) -> SocialApp:

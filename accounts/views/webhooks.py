@@ -58,7 +58,7 @@ def webhook_list(request):
         form,
         save,
         to=lambda s: reverse("accounts:webhook", args=[s.pk]),
-        message="Webhook added: copy its secret now.",
+        message=_("Webhook added: copy its secret now."),
     )
     if saved:
         return saved
