@@ -153,7 +153,7 @@ def subscription_create(
     """A customer admin subscribes their organisation's events; an admin may subscribe to
     every organisation's (organisation None). The URL must reach a public address."""
     if organisation is None and not owner.is_portal_admin:
-        raise PermissionDenied("Only admins receive every organisation's events.")
+        raise PermissionDenied(_("Only admins receive every organisation's events."))
     if organisation is not None and not _may_receive(owner, organisation.pk):
         raise PermissionDenied
     try:
