@@ -71,26 +71,26 @@ class AuditAction(models.TextChoices):
         "organisation.two_factor",
         _("Changed whether the organisation requires two-factor sign-in"),
     )
-    SSO_CONFIGURED = "sso.configured", "Changed the organisation's single sign-on"
-    SSO_DOMAIN_CLAIMED = "sso.domain_claimed", "Claimed an email domain for single sign-on"
-    SSO_DOMAIN_VERIFIED = "sso.domain_verified", "Proved an email domain for single sign-on"
-    SSO_JOINED = "sso.joined", "Joined through single sign-on"
+    SSO_CONFIGURED = "sso.configured", _("Changed the organisation's single sign-on")
+    SSO_DOMAIN_CLAIMED = "sso.domain_claimed", _("Claimed an email domain for single sign-on")
+    SSO_DOMAIN_VERIFIED = "sso.domain_verified", _("Proved an email domain for single sign-on")
+    SSO_JOINED = "sso.joined", _("Joined through single sign-on")
 
 
 class NotificationKind(models.TextChoices):
     """The kinds of notification email a person can route (at once, daily digest, off)."""
 
-    TICKET_NEW = "ticket_new", "A customer opened a ticket on an account I look after"
-    TICKET_REPLY = "ticket_reply", "Our staff answered a ticket I opened, follow or am CC'd on"
-    TICKET_RESOLVED = "ticket_resolved", "A ticket I opened, follow or am CC'd on was resolved"
-    SLA_WARNING = "sla_warning", "A ticket's SLA is at risk"
-    IMPROVEMENT_DONE = "improvement_done", "Something I reported was fixed"
-    ACCOUNT_TEAM = "account_team", "My account team changed"
-    SPONSOR_LAPSE = "sponsor_lapse", "An executive sponsor's promised contact is overdue"
-    AM_TASKS = "am_tasks", "My tasks for the day (morning email)"
+    TICKET_NEW = "ticket_new", _("A customer opened a ticket on an account I look after")
+    TICKET_REPLY = "ticket_reply", _("Our staff answered a ticket I opened, follow or am CC'd on")
+    TICKET_RESOLVED = "ticket_resolved", _("A ticket I opened, follow or am CC'd on was resolved")
+    SLA_WARNING = "sla_warning", _("A ticket's SLA is at risk")
+    IMPROVEMENT_DONE = "improvement_done", _("Something I reported was fixed")
+    ACCOUNT_TEAM = "account_team", _("My account team changed")
+    SPONSOR_LAPSE = "sponsor_lapse", _("An executive sponsor's promised contact is overdue")
+    AM_TASKS = "am_tasks", _("My tasks for the day (morning email)")
 
 
 class Delivery(models.TextChoices):
-    AT_ONCE = "at_once", "At once"
-    DIGEST = "digest", "In a daily digest"
-    OFF = "off", "Off"
+    AT_ONCE = "at_once", _("At once")
+    DIGEST = "digest", _("In a daily digest")
+    OFF = "off", _("Off")

@@ -19,6 +19,7 @@ from datetime import date, timedelta
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts import signals
 from accounts.choices import AuditAction, TeamRole
@@ -43,7 +44,7 @@ def own_term(*, user: User, organisation_id: int) -> AccountAssignment:
         .first()
     )
     if term is None or not user.is_active:
-        raise PermissionDenied("Only the account's own account managers do this here.")
+        raise PermissionDenied(_("Only the account's own account managers do this here."))
     return term
 
 
@@ -65,9 +66,9 @@ def _staff_check(user: User | None, field: str, *, not_: list[User]) -> None:
     if user is None:
         return
     if not (user.is_active and user.kind in HANDOFF_KINDS):
-        raise ValidationError({field: f"{user} cannot look after accounts."})
+        raise ValidationError({field: _("%(user)s cannot look after accounts.") % {"user": user}})
     if any(user.pk == other.pk for other in not_):
-        raise ValidationError({field: f"Choose someone other than {user}."})
+        raise ValidationError({field: _("Choose someone other than %(user)s.") % {"user": user}})
 
 
 @transaction.atomic
@@ -93,8 +94,11 @@ def own_handover(
         if new_backup is None and not without_backup:
             raise ValidationError(
                 {
-                    "new_backup": f"After this {term.organisation.name} has no backup account "
-                    "manager: name one, or tick “No backup for now”."
+                    "new_backup": _(
+                        "After this %(organisation)s has no backup account manager: name one, "
+                        "or tick “No backup for now”."
+                    )
+                    % {"organisation": term.organisation.name}
                 }
             )
         _staff_check(new_backup, "new_backup", not_=[to_user])  # by may stay as backup
@@ -129,10 +133,15 @@ def cover_name(
     today = timezone.localdate()
     if not today <= until <= today + timedelta(days=COVER_MAX_DAYS):
         raise ValidationError(
-            {"until": f"Choose a last day from today to {COVER_MAX_DAYS} days ahead."}
+            {
+                "until": _("Choose a last day from today to %(days)d days ahead.")
+                % {"days": COVER_MAX_DAYS}
+            }
         )
     if not note.strip():
-        raise ValidationError({"note": f"Write what {cover.get_short_name()} needs to know."})
+        raise ValidationError(
+            {"note": _("Write what %(person)s needs to know.") % {"person": cover.get_short_name()}}
+        )
     assignment = account_team_assign(
         organisation=term.organisation, role=TeamRole.COVER_AM, user=cover, by=by
     )
@@ -184,7 +193,7 @@ def backup_name(*, by: User, organisation_id: int, backup: User) -> AccountAssig
     """The account manager names (or replaces) the account's backup account manager."""
     term = own_term(user=by, organisation_id=organisation_id)
     if term.role != TeamRole.PRIMARY_AM:
-        raise PermissionDenied("The account manager names the backup.")
+        raise PermissionDenied(_("The account manager names the backup."))
     _staff_check(backup, "backup", not_=[by])
     return account_team_assign(
         organisation=term.organisation, role=TeamRole.BACKUP_AM, user=backup, by=by

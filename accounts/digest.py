@@ -13,7 +13,9 @@ from datetime import date, datetime, time
 
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import ngettext
 
+from accounts.locale import person_locale
 from accounts.models import DigestItem
 from accounts.platform.mail import Mail, absolute_url, mail_send
 from accounts.preferences import with_unsubscribe
@@ -30,20 +32,24 @@ def daily_digest_send(*, today: date | None = None) -> dict[str, int]:
     for item in items.order_by("user_id", "created_at"):
         by_user.setdefault(item.user, []).append(item)
     settings_link = absolute_url("accounts:notifications")
-    mails = [
-        with_unsubscribe(
-            Mail(
+    mails = []
+    for user, found in by_user.items():
+        with person_locale(user):
+            mail = Mail(
                 key=f"accounts.digest:{user.pk}:{today.isoformat()}",
                 to=user.email,
-                subject=f"Your daily digest: {len(found)} update{'s' if len(found) != 1 else ''}",
+                subject=ngettext(
+                    "Your daily digest: %(count)d update",
+                    "Your daily digest: %(count)d updates",
+                    len(found),
+                )
+                % {"count": len(found)},
                 body=render_to_string(
                     "accounts/email/digest.txt",
                     {"user": user, "items": found, "today": today, "link": settings_link},
                 ),
-            ),
-            user_id=user.pk,
-            kinds=sorted({item.kind for item in found}),
-        )
-        for user, found in by_user.items()
-    ]
+            )
+            mails.append(
+                with_unsubscribe(mail, user_id=user.pk, kinds=sorted({i.kind for i in found}))
+            )
     return mail_send(mails)

@@ -15,7 +15,7 @@ class LoginForm(AuthenticationForm):
     )
     error_messages = {
         **AuthenticationForm.error_messages,
-        "invalid_login": "That email and password do not match an active account.",
+        "invalid_login": _("That email and password do not match an active account."),
     }
 
     def confirm_login_allowed(self, user):
@@ -57,7 +57,7 @@ class AcceptInvitationForm(forms.Form):
         data = super().clean()
         p1, p2 = data.get("password1"), data.get("password2")
         if p1 and p2 and p1 != p2:
-            self.add_error("password2", "The two passwords differ.")
+            self.add_error("password2", _("The two passwords differ."))
         elif p1:
             from accounts.models import User
 
@@ -94,7 +94,7 @@ class HandoffForm(forms.Form):
         self.people = {str(person.pk): person for person in candidates}
         people = [(pk, f"{p.full_name} ({p.get_kind_display()})") for pk, p in self.people.items()]
         self.fields["to_all"] = forms.ChoiceField(
-            choices=[("", "— choose per account below —"), *people],
+            choices=[("", _("— choose per account below —")), *people],
             required=False,
             label=_("Hand every account to"),
             help_text=_("Accounts below left on “Same as above” go to this person."),
@@ -104,17 +104,19 @@ class HandoffForm(forms.Form):
             self.fields[f"to_{term.pk}"] = forms.ChoiceField(
                 choices=[
                     ("", _("Same as above")),
-                    (self.KEEP, f"Keep with {leaving.get_short_name()}"),
+                    (self.KEEP, _("Keep with %(person)s") % {"person": leaving.get_short_name()}),
                     *people,
                 ],
                 required=False,
-                label=f"New {term.get_role_display().lower()} of {organisation}",
+                label=_("New %(role)s of %(organisation)s")
+                % {"role": term.get_role_display().lower(), "organisation": organisation},
             )
             self.fields[f"note_{term.pk}"] = forms.CharField(
                 required=False,
                 max_length=5000,
                 widget=forms.Textarea(attrs={"rows": 2}),
-                label=f"What the next person needs to know about {organisation}",
+                label=_("What the next person needs to know about %(organisation)s")
+                % {"organisation": organisation},
             )
 
     def rows(self):
@@ -244,37 +246,43 @@ class SingleSignOnForm(forms.Form):
     """The login page's single sign-on: the email says whose provider (accounts/sso.py)."""
 
     email = forms.EmailField(
-        label="Your work address", widget=forms.EmailInput(attrs={"autocomplete": "email"})
+        label=_("Your work address"), widget=forms.EmailInput(attrs={"autocomplete": "email"})
     )
 
 
 class IdentityProviderForm(forms.Form):
     name = forms.CharField(
-        max_length=100, label="Name on the sign-in button", initial="Single sign-on"
+        max_length=100, label=_("Name on the sign-in button"), initial=_("Single sign-on")
     )
     server_url = forms.URLField(
-        label="Issuer URL",
+        label=_("Issuer URL"),
         assume_scheme="https",
-        help_text="Where /.well-known/openid-configuration is found, e.g. https://id.example.com.",
+        help_text=_(
+            "Where /.well-known/openid-configuration is found, e.g. https://id.example.com."
+        ),
     )
-    client_id = forms.CharField(max_length=200, label="Client ID")
+    client_id = forms.CharField(max_length=200, label=_("Client ID"))
     client_secret = forms.CharField(
         max_length=500,
         required=False,
-        label="Client secret",
+        label=_("Client secret"),
         widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
-        help_text="Left empty, the saved one is kept.",
+        help_text=_("Left empty, the saved one is kept."),
     )
     required = forms.BooleanField(
         required=False,
-        label="Members sign in through this provider only",
-        help_text="Their portal passwords stop working.",
+        label=_("Members sign in through this provider only"),
+        help_text=_("Their portal passwords stop working."),
     )
 
 
 class DomainClaimForm(forms.Form):
-    domain = forms.CharField(max_length=253, label="Email domain", help_text="e.g. example.com")
+    domain = forms.CharField(
+        max_length=253, label=_("Email domain"), help_text=_("e.g. example.com")
+    )
     proof_email = forms.EmailField(
-        label="Send the confirmation to",
-        help_text="An address at that domain, e.g. it@example.com: following the link proves it.",
+        label=_("Send the confirmation to"),
+        help_text=_(
+            "An address at that domain, e.g. it@example.com: following the link proves it."
+        ),
     )

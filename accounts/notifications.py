@@ -7,6 +7,7 @@ Each function renders one `Mail` per person and sends them with `accounts.platfo
 from __future__ import annotations
 
 from django.template.loader import render_to_string
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -122,34 +123,42 @@ def cover_notify(*, assignment_id: int) -> dict[str, int]:
         return mail_send([])
     key = f"accounts.cover:{cover.pk}"
     context = {"cover": cover, "link": absolute_url("home")}
-    mails = [
-        Mail(
-            key=f"{key}:holder",
-            to=cover.user.email,
-            subject=f"You cover {cover.organisation.name} until {cover.until:%-d %B}",
-            body=render_to_string("accounts/email/cover_staff.txt", context),
-            kind=NotificationKind.ACCOUNT_TEAM,
-            link=context["link"],
-        )
-    ]
+    with person_locale(cover.user):
+        mails = [
+            Mail(
+                key=f"{key}:holder",
+                to=cover.user.email,
+                subject=_("You cover %(organisation)s until %(until)s")
+                % {"organisation": cover.organisation.name, "until": _day(cover.until)},
+                body=render_to_string("accounts/email/cover_staff.txt", context),
+                kind=NotificationKind.ACCOUNT_TEAM,
+                link=context["link"],
+            )
+        ]
     members = Membership.objects.filter(
         organisation_id=cover.organisation_id, is_active=True, user__is_active=True
     ).select_related("user")
-    mails += [
-        Mail(
-            key=f"{key}:customer",
-            to=membership.user.email,
-            subject=f"Your account team at {cover.organisation.name}: cover until "
-            f"{cover.until:%-d %B}",
-            body=render_to_string(
-                "accounts/email/cover_customer.txt", {**context, "person": membership.user}
-            ),
-            kind=NotificationKind.ACCOUNT_TEAM,
-            link=context["link"],
-        )
-        for membership in members
-    ]
+    for membership in members:
+        with person_locale(membership.user, cover.organisation):
+            mails.append(
+                Mail(
+                    key=f"{key}:customer",
+                    to=membership.user.email,
+                    subject=_("Your account team at %(organisation)s: cover until %(until)s")
+                    % {"organisation": cover.organisation.name, "until": _day(cover.until)},
+                    body=render_to_string(
+                        "accounts/email/cover_customer.txt", {**context, "person": membership.user}
+                    ),
+                    kind=NotificationKind.ACCOUNT_TEAM,
+                    link=context["link"],
+                )
+            )
     return mail_send(mails)
+
+
+def _day(day) -> str:
+    """A day as "7 December" in the active language."""
+    return date_format(day, "j F")
 
 
 def domain_claim_notify(*, claim, token: str) -> dict[str, int]:
@@ -157,13 +166,12 @@ def domain_claim_notify(*, claim, token: str) -> dict[str, int]:
     if claim.verified_at is not None:
         return mail_send([])
     context = {"claim": claim, "link": absolute_url("accounts:sso_domain_verify", token)}
-    return mail_send(
-        [
-            Mail(
-                key=f"accounts.domain_claim:{claim.pk}:{claim.token_hash[:16]}",
-                to=claim.proof_email,
-                subject=f"Confirm that {claim.domain} belongs to {claim.organisation.name}",
-                body=render_to_string("accounts/email/domain_claim.txt", context),
-            )
-        ]
-    )
+    with organisation_locale(claim.organisation):  # the address may belong to nobody yet
+        mail = Mail(
+            key=f"accounts.domain_claim:{claim.pk}:{claim.token_hash[:16]}",
+            to=claim.proof_email,
+            subject=_("Confirm that %(domain)s belongs to %(organisation)s")
+            % {"domain": claim.domain, "organisation": claim.organisation.name},
+            body=render_to_string("accounts/email/domain_claim.txt", context),
+        )
+    return mail_send([mail])

@@ -23,6 +23,8 @@ from django.conf import settings
 from django.core import signing
 from django.db import transaction
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from accounts.choices import Delivery, NotificationKind, UserKind
 from accounts.models import DigestItem, NotificationPreference, User
@@ -159,12 +161,14 @@ def route(mails: list) -> tuple[list, dict[str, int]]:
 def with_unsubscribe(mail, *, user_id: int, kinds: list[str]):
     """The mail with its unsubscribe link at the foot of the body and in its headers."""
     link = unsubscribe_url(user_id, kinds)
-    labels = ", ".join(str(NotificationKind(kind).label).lower() for kind in kinds)
     settings_link = settings.PORTAL_BASE_URL.rstrip("/") + reverse("accounts:notifications")
-    foot = (
-        f"\n\n-- \nYou get this email for: {labels}.\n"
-        f"Stop these emails: {link}\nAll your email settings: {settings_link}\n"
-    )
+    with translation.override(mail.language):  # the language the mail itself speaks
+        labels = "; ".join(str(NotificationKind(kind).label) for kind in kinds)
+        foot = "\n\n-- \n" + _(
+            "You get this email for: %(kinds)s.\n"
+            "Stop these emails: %(link)s\n"
+            "All your email settings: %(settings_link)s\n"
+        ) % {"kinds": labels, "link": link, "settings_link": settings_link}
     headers = (
         *mail.headers,
         ("List-Unsubscribe", f"<{link}>"),

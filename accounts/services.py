@@ -219,10 +219,10 @@ def invitation_accept(
         raise ValidationError(_("This invitation link has expired or has already been used."))
     if user is None:
         if User.objects.filter(email__iexact=invitation.email).exists():
-            raise PermissionDenied("Log in as the invited address to accept.")
+            raise PermissionDenied(_("Log in as the invited address to accept."))
         user = user_create(email=invitation.email, full_name=full_name, password=password)
     elif user.email.lower() != invitation.email:
-        raise PermissionDenied("This invitation was sent to another address.")
+        raise PermissionDenied(_("This invitation was sent to another address."))
     membership = membership_add(
         organisation=invitation.organisation, user=user, role=invitation.role
     )
@@ -382,7 +382,7 @@ def team_handoff(
 
     # Admins hand anyone's accounts over; an account manager their own (accounts/cover.py).
     if not (policy.sees_everything(by) or by.pk == from_user.pk):
-        raise PermissionDenied("Only admins hand over someone else's accounts.")
+        raise PermissionDenied(_("Only admins hand over someone else's accounts."))
     current = {
         a.pk: a
         for a in AccountAssignment.objects.select_for_update()
@@ -437,20 +437,27 @@ def _handoff_check(from_user: User, moves: list[HandoffMove], current: dict) -> 
     for move in moves:
         term, to_field = current.get(move.assignment_id), f"to_{move.assignment_id}"
         if term is None:
-            errors[to_field] = f"{from_user} no longer holds this role; reload the page."
+            errors[to_field] = _("%(person)s no longer holds this role; reload the page.") % {
+                "person": from_user
+            }
             continue
         to = move.to_user
         if to.pk == from_user.pk:
-            errors[to_field] = "Choose someone other than the person handing over."
+            errors[to_field] = _("Choose someone other than the person handing over.")
         elif not (to.is_active and to.kind in HANDOFF_KINDS):
-            errors[to_field] = f"{to} cannot take over accounts (not active account staff)."
+            errors[to_field] = _(
+                "%(person)s cannot take over accounts (not active account staff)."
+            ) % {"person": to}
         elif taken.get((term.organisation_id, to.pk), term.role) != term.role:
-            errors[to_field] = f"{to} would hold two roles on {term.organisation.name}."
+            errors[to_field] = _("%(person)s would hold two roles on %(organisation)s.") % {
+                "person": to,
+                "organisation": term.organisation.name,
+            }
         taken[(term.organisation_id, to.pk)] = term.role
         if not move.note.strip():
-            errors[f"note_{move.assignment_id}"] = (
-                f"Write what {to.get_short_name()} needs to know about {term.organisation.name}."
-            )
+            errors[f"note_{move.assignment_id}"] = _(
+                "Write what %(person)s needs to know about %(organisation)s."
+            ) % {"person": to.get_short_name(), "organisation": term.organisation.name}
     clashes = (
         AccountAssignment.objects.current()
         .filter(
@@ -465,9 +472,9 @@ def _handoff_check(from_user: User, moves: list[HandoffMove], current: dict) -> 
             term = current.get(move.assignment_id)
             if (term and term.role == TeamRole.BACKUP_AM and term.organisation_id == organisation_id
                     and move.to_user.pk == user_id):  # fmt: skip
-                errors[f"to_{move.assignment_id}"] = (
-                    f"{move.to_user} is already the account manager of {term.organisation.name}."
-                )
+                errors[f"to_{move.assignment_id}"] = _(
+                    "%(person)s is already the account manager of %(organisation)s."
+                ) % {"person": move.to_user, "organisation": term.organisation.name}
     if errors:
         raise ValidationError(errors)
 

@@ -33,6 +33,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_otp import login as otp_login
 
 from accounts.choices import AuditAction, MembershipRole
@@ -73,19 +74,23 @@ def domain_normalise(raw: str) -> str:
     try:
         ascii_form = text.encode("idna").decode("ascii")
     except UnicodeError:
-        raise ValidationError({"domain": f"“{raw}” is not a domain name."}) from None
+        raise ValidationError(
+            {"domain": _("“%(raw)s” is not a domain name.") % {"raw": raw}}
+        ) from None
     try:
         validate_email(f"postmaster@{ascii_form}")
     except ValidationError:
-        raise ValidationError({"domain": f"“{raw}” is not a domain name."}) from None
+        raise ValidationError(
+            {"domain": _("“%(raw)s” is not a domain name.") % {"raw": raw}}
+        ) from None
     if "." not in ascii_form:
-        raise ValidationError({"domain": "Give the whole domain, e.g. example.com."})
+        raise ValidationError({"domain": _("Give the whole domain, e.g. example.com.")})
     return ascii_form
 
 
 def email_domain(email: str) -> str:
     """The normalised domain of an address ('' when it has none we can read)."""
-    _, at, domain = (email or "").rpartition("@")
+    _local, at, domain = (email or "").rpartition("@")
     if not at:
         return ""
     try:
@@ -106,13 +111,15 @@ def domain_claim_start(
 
     domain = domain_normalise(domain)
     if domain in {domain_normalise(d) for d in settings.SSO_STAFF_DOMAINS}:
-        raise ValidationError({"domain": "This is the portal staff's own domain."})
+        raise ValidationError({"domain": _("This is the portal staff's own domain.")})
     if email_domain(proof_email) != domain:
-        raise ValidationError({"proof_email": f"Give an address at {domain}."})
+        raise ValidationError(
+            {"proof_email": _("Give an address at %(domain)s.") % {"domain": domain}}
+        )
     if DomainClaim.objects.filter(domain=domain, verified_at__isnull=False).exists():
-        raise ValidationError({"domain": "This domain is already proved by an organisation."})
+        raise ValidationError({"domain": _("This domain is already proved by an organisation.")})
     token, hashed = new_token()
-    claim, _ = DomainClaim.objects.update_or_create(
+    claim, _created = DomainClaim.objects.update_or_create(
         organisation=organisation,
         domain=domain,
         defaults={
@@ -151,7 +158,7 @@ def domain_claim_verify(*, token: str) -> DomainClaim:
 
     claim = domain_claim_for_token(token)
     if claim is None:
-        raise ValidationError("This link has been used or replaced by a newer one.")
+        raise ValidationError(_("This link has been used or replaced by a newer one."))
     claim = DomainClaim.objects.select_for_update().get(pk=claim.pk)
     claim.verified_at = timezone.now()
     claim.token_hash = ""
@@ -159,7 +166,7 @@ def domain_claim_verify(*, token: str) -> DomainClaim:
         with transaction.atomic():
             claim.save(update_fields=["verified_at", "token_hash"])
     except IntegrityError:
-        raise ValidationError("Another organisation has proved this domain meanwhile.") from None
+        raise ValidationError(_("Another organisation has proved this domain meanwhile.")) from None
     audit_record(
         actor=None,
         action=AuditAction.SSO_DOMAIN_VERIFIED,
@@ -212,7 +219,9 @@ def identity_provider_set(
     provider.client_secret = client_secret or provider.client_secret
     provider.required = required
     if not provider.client_secret:
-        raise ValidationError({"client_secret": "The provider gave you a client secret: paste it."})
+        raise ValidationError(
+            {"client_secret": _("The provider gave you a client secret: paste it.")}
+        )
     provider.full_clean()
     provider.save()
     audit_record(
@@ -254,10 +263,10 @@ def password_refused_reason(user: User) -> str:
     )
     if not names:
         return ""
-    return (
-        f"{', '.join(names)} signs in with its own identity provider: use “Sign in with your "
+    return _(
+        "%(organisations)s signs in with its own identity provider: use “Sign in with your "
         "organisation's single sign-on” below, with this email address."
-    )
+    ) % {"organisations": ", ".join(names)}
 
 
 def _app(provider: IdentityProvider) -> SocialApp:
@@ -292,9 +301,9 @@ def user_for_sign_in(*, provider_id: str, claims: dict) -> User:
     email = User.objects.normalize_email(str(claims.get("email") or "")).strip()
     domain = email_domain(email)
     if not domain:
-        raise SignInRefused("Your identity provider did not give us your email address.")
+        raise SignInRefused(_("Your identity provider did not give us your email address."))
     if claims.get("email_verified") is False:
-        raise SignInRefused("Your identity provider has not verified your email address.")
+        raise SignInRefused(_("Your identity provider has not verified your email address."))
     if provider_id == STAFF_PROVIDER_ID:
         return _staff_user(email, domain)
     organisation_id = provider_id.removeprefix("org-")
@@ -304,18 +313,24 @@ def user_for_sign_in(*, provider_id: str, claims: dict) -> User:
         .first()
     )
     if provider is None:
-        raise SignInRefused("This identity provider is no longer set up on the portal.")
+        raise SignInRefused(_("This identity provider is no longer set up on the portal."))
     return _member_user(provider.organisation, email, domain, claims)
 
 
 def _staff_user(email: str, domain: str) -> User:
     staff_domains = {domain_normalise(d) for d in settings.SSO_STAFF_DOMAINS}
     if domain not in staff_domains:
-        raise SignInRefused(f"The company account cannot sign in addresses at {domain}.")
+        raise SignInRefused(
+            _("The company account cannot sign in addresses at %(domain)s.") % {"domain": domain}
+        )
     user = User.objects.staff().filter(email__iexact=email, is_active=True).first()
     if user is None:
         raise SignInRefused(
-            f"There is no staff account for {email} on the portal: an admin makes staff accounts."
+            _(
+                "There is no staff account for %(email)s on the portal: an admin makes staff "
+                "accounts."
+            )
+            % {"email": email}
         )
     return user
 
@@ -326,12 +341,15 @@ def _member_user(organisation: Organisation, email: str, domain: str, claims: di
 
     if not organisation.domain_claims.filter(domain=domain, verified_at__isnull=False).exists():
         raise SignInRefused(
-            f"{organisation.name} has not proved the domain {domain}, so its identity provider "
-            "cannot sign in this address here. Ask your organisation's admin."
+            _(
+                "%(organisation)s has not proved the domain %(domain)s, so its identity provider "
+                "cannot sign in this address here. Ask your organisation's admin."
+            )
+            % {"organisation": organisation.name, "domain": domain}
         )
     user = User.objects.filter(email__iexact=email).first()
     if user is not None and (user.is_employee or not user.is_active):
-        raise SignInRefused("This address cannot sign in through your organisation's provider.")
+        raise SignInRefused(_("This address cannot sign in through your organisation's provider."))
     if user is None:
         user = User.objects.create_user(
             email=email, password=None, full_name=str(claims.get("name") or "")[:200]
@@ -340,7 +358,10 @@ def _member_user(organisation: Organisation, email: str, domain: str, claims: di
         user=user, organisation=organisation, defaults={"role": MembershipRole.MEMBER}
     )
     if not membership.is_active:
-        raise SignInRefused(f"Your access to {organisation.name} was ended by its admins.")
+        raise SignInRefused(
+            _("Your access to %(organisation)s was ended by its admins.")
+            % {"organisation": organisation.name}
+        )
     if created:
         audit_record(
             actor=user,
@@ -357,7 +378,7 @@ def sign_in(request, *, user: User, provider_id: str, claims: dict) -> None:
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     request.session[SESSION_PROVIDER] = provider_id
     if second_factor_asserted(claims):
-        device, _ = SingleSignOnDevice.objects.get_or_create(
+        device, _created = SingleSignOnDevice.objects.get_or_create(
             user=user, defaults={"name": "Identity provider", "confirmed": True}
         )
         otp_login(request, device)
@@ -385,7 +406,7 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         userinfo = extra.get("userinfo") or {}
         provider_id = sociallogin.account.provider
         if userinfo and id_token and userinfo.get("sub") != id_token.get("sub"):
-            raise ImmediateHttpResponse(refused(request, "The provider's answers disagree."))
+            raise ImmediateHttpResponse(refused(request, _("The provider's answers disagree.")))
         claims = {**userinfo, **id_token}
         try:
             user = user_for_sign_in(provider_id=provider_id, claims=claims)
@@ -402,12 +423,14 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         logger.warning("Single sign-on failed (%s): %s %r", provider, error, exception)
         context = extra_context or {}
         if "state_id" in context or context.get("state") is None:
-            reason = (
+            reason = _(
                 "This sign-in was already used, has expired or did not start here. "
                 "Start again from the sign-in page."
             )
         else:
-            reason = "The identity provider's answer could not be verified: you are not signed in."
+            reason = _(
+                "The identity provider's answer could not be verified: you are not signed in."
+            )
         raise ImmediateHttpResponse(refused(request, reason, status=400))
 
 

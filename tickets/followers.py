@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import Membership, User, UserManager
 from tickets.models import Ticket, TicketFollower
@@ -43,11 +44,11 @@ def ticket_follow(*, ticket: Ticket, user: User) -> TicketFollower:
     ticket = _visible(ticket, user)
     if _member(ticket, user=user) is None:
         raise ValidationError(
-            "Only members of the ticket's organisation follow tickets; staff follow accounts."
+            _("Only members of the ticket's organisation follow tickets; staff follow accounts.")
         )
     if ticket.requester_id == user.pk:
-        raise ValidationError("You opened this ticket: you hear about it already.")
-    follower, _ = TicketFollower.objects.get_or_create(
+        raise ValidationError(_("You opened this ticket: you hear about it already."))
+    follower, _created = TicketFollower.objects.get_or_create(
         ticket=ticket, user=user, defaults={"added_by": user}
     )
     return follower
@@ -71,11 +72,16 @@ def ticket_cc(
     colleague = _member(ticket, user=user, email=email) if (user or email.strip()) else None
     if colleague is None:
         raise ValidationError(
-            {"email": "Enter the email address of a colleague in this organisation."}
+            {"email": _("Enter the email address of a colleague in this organisation.")}
         )
     if colleague.pk == ticket.requester_id:
-        raise ValidationError({"email": f"{colleague} opened this ticket: they hear about it."})
-    follower, _ = TicketFollower.objects.get_or_create(
+        raise ValidationError(
+            {
+                "email": _("%(person)s opened this ticket: they hear about it.")
+                % {"person": colleague}
+            }
+        )
+    follower, _created = TicketFollower.objects.get_or_create(
         ticket=ticket, user=colleague, defaults={"added_by": by}
     )
     return follower

@@ -27,7 +27,7 @@ class MultipleFileField(forms.FileField):
         return [single(data, initial)] if data else []
 
 
-ATTACHMENT_HELP = "PDF, images, text, CSV, Word or Excel; up to 10 MB each."
+ATTACHMENT_HELP = _("PDF, images, text, CSV, Word or Excel; up to 10 MB each.")
 
 
 class TicketForm(forms.Form):
@@ -51,7 +51,7 @@ class TicketForm(forms.Form):
     )
     priority = forms.ChoiceField(choices=Priority.choices, initial=Priority.NORMAL)
     body = forms.CharField(label=_("What happened?"), widget=forms.Textarea(attrs={"rows": 6}))
-    attachments = MultipleFileField(help_text=ATTACHMENT_HELP)
+    attachments = MultipleFileField(label=_("Attachments"), help_text=ATTACHMENT_HELP)
     about = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def clean_about(self) -> tuple[str, int] | None:
@@ -72,12 +72,12 @@ class ReplyForm(forms.Form):
     REPLY, NOTE = "reply", "note"
 
     kind = forms.ChoiceField(
-        choices=[(REPLY, "Reply to the customer"), (NOTE, "Internal note")],
+        choices=[(REPLY, _("Reply to the customer")), (NOTE, _("Internal note"))],
         required=False,
         widget=forms.HiddenInput,
     )
     body = forms.CharField(label=_("Your reply"), widget=forms.Textarea(attrs={"rows": 4}))
-    attachments = MultipleFileField(help_text=ATTACHMENT_HELP)
+    attachments = MultipleFileField(label=_("Attachments"), help_text=ATTACHMENT_HELP)
 
     def is_note_by(self, user) -> bool:
         return user.is_employee and self.cleaned_data["kind"] != self.REPLY
@@ -156,9 +156,9 @@ class MergeForm(forms.Form):
 class SavedViewForm(forms.Form):
     """Keep the queue's current filters (posted along as hidden fields) under a name."""
 
-    name = forms.CharField(max_length=80, label="Name this view")
-    shared = forms.BooleanField(required=False, label="Share with my department")
-    default = forms.BooleanField(required=False, label="Open the queue with it")
+    name = forms.CharField(max_length=80, label=_("Name this view"))
+    shared = forms.BooleanField(required=False, label=_("Share with my department"))
+    default = forms.BooleanField(required=False, label=_("Open the queue with it"))
 
 
 class BulkActionForm(forms.Form):
@@ -166,13 +166,13 @@ class BulkActionForm(forms.Form):
     reads its own field."""
 
     action = forms.ChoiceField(
-        choices=[("assign", "Assign"), ("route", "Route"), ("status", "Status")]
+        choices=[("assign", _("Assign")), ("route", _("Route")), ("status", _("Status"))]
     )
     assignee = forms.ModelChoiceField(
-        queryset=None, required=False, empty_label="Nobody (unassign)", label="Assign to"
+        queryset=None, required=False, empty_label=_("Nobody (unassign)"), label=_("Assign to")
     )
-    department = forms.ChoiceField(choices=Department.choices, required=False, label="Route to")
-    status = forms.ChoiceField(choices=Status.choices, required=False, label="Set status")
+    department = forms.ChoiceField(choices=Department.choices, required=False, label=_("Route to"))
+    status = forms.ChoiceField(choices=Status.choices, required=False, label=_("Set status"))
 
     def __init__(self, *args, staff, **kwargs):
         super().__init__(*args, **kwargs)
@@ -188,9 +188,9 @@ class BulkActionForm(forms.Form):
         data = super().clean()
         action = data.get("action")
         if action == "route" and not data.get("department"):
-            self.add_error("department", "Choose the department to route to.")
+            self.add_error("department", _("Choose the department to route to."))
         if action == "status" and not data.get("status"):
-            self.add_error("status", "Choose the status to set.")
+            self.add_error("status", _("Choose the status to set."))
         return data
 
     def value(self):
@@ -204,7 +204,7 @@ class BulkActionForm(forms.Form):
 
 class CcForm(forms.Form):
     email = forms.EmailField(
-        label="Copy a colleague",
-        help_text="The email address of a colleague in this organisation.",
+        label=_("Copy a colleague"),
+        help_text=_("The email address of a colleague in this organisation."),
         widget=forms.EmailInput(attrs={"autocomplete": "off"}),
     )

@@ -297,7 +297,7 @@ def held_reply_add(*, record: InboundEmail, by: User) -> Message:
         raise ValidationError(_("Only an unproven reply to a ticket is added this way."))
     ticket = Ticket.objects.visible_to(by).filter(pk=record.ticket_id).first()
     if ticket is None:
-        raise PermissionDenied("You may not see the ticket this email answers.")
+        raise PermissionDenied(_("You may not see the ticket this email answers."))
     sender = User.objects.filter(email__iexact=record.sender, is_active=True).first()
     if sender is None or sender.is_employee or not _may_reply(sender, ticket):
         raise ValidationError(

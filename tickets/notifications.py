@@ -61,7 +61,10 @@ def new_ticket_notify(*, ticket: Ticket) -> dict[str, int]:
         "tickets/email/new_ticket.txt",
         {"ticket": ticket, "link": absolute_url("tickets:detail", ticket.pk)},
     )
-    subject = f"[{ticket.reference}] New ticket from {ticket.organisation.name}"
+    subject = _("[%(reference)s] New ticket from %(organisation)s") % {
+        "reference": ticket.reference,
+        "organisation": ticket.organisation.name,
+    }
     return mail_send(
         _ticket_mail(
             ticket,
@@ -194,7 +197,10 @@ def _sla_warning_mails(ticket: Ticket, managers: list[str]) -> list[Mail]:
         "tickets/email/sla_warning.txt",
         {"ticket": ticket, "link": absolute_url("tickets:detail", ticket.pk)},
     )
-    subject = f"[{ticket.reference}] SLA at risk: {ticket.subject}"
+    subject = _("[%(reference)s] SLA at risk: %(subject)s") % {
+        "reference": ticket.reference,
+        "subject": ticket.subject,
+    }
     return [
         _ticket_mail(
             ticket,
@@ -252,7 +258,8 @@ def inbound_refused_notify(*, record: InboundEmail) -> dict[str, int]:
             Mail(
                 key=f"tickets.inbound_refused:{record.pk}",
                 to=record.sender,
-                subject=f"Not received: {record.subject or 'your email'}",
+                subject=_("Not received: %(subject)s")
+                % {"subject": record.subject or _("your email")},
                 body=body,
             )
         ]

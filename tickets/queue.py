@@ -18,6 +18,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.http import QueryDict
+from django.utils.translation import gettext as _
 
 from accounts.choices import Department
 from accounts.models import User
@@ -79,17 +80,17 @@ def saved_view_save(
     `shared`: for the owner's department too (only agents have one); `default`: the view
     the queue opens for its owner, in place of their previous default."""
     if not owner.is_employee:
-        raise PermissionDenied("Saved views are for the staff queue.")
+        raise PermissionDenied(_("Saved views are for the staff queue."))
     name = " ".join(name.split())[:80]
     if not name:
-        raise ValidationError({"name": "Give the view a name."})
+        raise ValidationError({"name": _("Give the view a name.")})
     if shared and not owner.department:
-        raise ValidationError({"shared": "Only a department's agents share views with it."})
+        raise ValidationError({"shared": _("Only a department's agents share views with it.")})
     if default:
         SavedView.objects.filter(owner=owner, is_default=True).exclude(name=name).update(
             is_default=False
         )
-    view, _ = SavedView.objects.update_or_create(
+    view, _created = SavedView.objects.update_or_create(
         owner=owner,
         name=name,
         defaults={
@@ -103,7 +104,7 @@ def saved_view_save(
 
 def saved_view_delete(*, owner: User, pk: int) -> None:
     """Delete one of the owner's own views (another's, shared or not, is not found)."""
-    deleted, _ = SavedView.objects.filter(owner=owner, pk=pk).delete()
+    deleted, _by_model = SavedView.objects.filter(owner=owner, pk=pk).delete()
     if not deleted:
         raise SavedView.DoesNotExist
 
@@ -147,14 +148,16 @@ def tickets_bulk_act(*, by: User, ticket_ids: list[int], action: str, value) -> 
     service; a refusal of one (not visible to `by`, a status it cannot move to) leaves the
     others to go ahead and is reported with its reason."""
     if not by.is_employee:
-        raise PermissionDenied("Bulk actions are for staff.")
+        raise PermissionDenied(_("Bulk actions are for staff."))
     if action not in (ASSIGN, ROUTE, STATUS):
-        raise ValidationError("Unknown bulk action.")
+        raise ValidationError(_("Unknown bulk action."))
     ids = list(dict.fromkeys(ticket_ids))  # in the order chosen, once each
     if not ids:
-        raise ValidationError("Choose at least one ticket.")
+        raise ValidationError(_("Choose at least one ticket."))
     if len(ids) > MAX_BULK:
-        raise ValidationError(f"Choose at most {MAX_BULK} tickets at a time.")
+        raise ValidationError(
+            _("Choose at most %(count)d tickets at a time.") % {"count": MAX_BULK}
+        )
     found = {
         ticket.pk: ticket
         for ticket in Ticket.objects.visible_to(by)
@@ -165,12 +168,12 @@ def tickets_bulk_act(*, by: User, ticket_ids: list[int], action: str, value) -> 
     for pk in ids:
         ticket = found.get(pk)
         if ticket is None:  # missing, or not the person's to see: the same answer
-            outcome.refused.append((_reference(pk), "not among the tickets you may act on"))
+            outcome.refused.append((_reference(pk), _("not among the tickets you may act on")))
             continue
         try:
             _one(ticket, by, action, value)
         except (ValidationError, PermissionDenied, IntegrityError) as error:
-            reason = " ".join(getattr(error, "messages", [])) or "not yours to change"
+            reason = " ".join(getattr(error, "messages", [])) or _("not yours to change")
             outcome.refused.append((ticket.reference, reason))
         else:
             outcome.done.append(ticket.reference)

@@ -218,12 +218,13 @@ def ticket_reply(
     status_before = ticket.status
     if ticket.merged_into_id:
         raise ValidationError(
-            f"This ticket was merged into {ticket.merged_into.reference}: write there."
+            _("This ticket was merged into %(ticket)s: write there.")
+            % {"ticket": ticket.merged_into.reference}
         )
     if ticket.status == Status.CLOSED:
         raise ValidationError(_("This ticket is closed. Open a new one and mention its reference."))
     if internal and not author.is_employee:
-        raise PermissionDenied("Only staff write internal notes.")
+        raise PermissionDenied(_("Only staff write internal notes."))
     attachments = _validate_uploads(attachments)
     now = now or timezone.now()
     message = Message.objects.create(
@@ -308,8 +309,11 @@ def ticket_set_status(
     status_before = ticket.status
     if status not in allowed_transitions(ticket, by):
         raise ValidationError(
-            f"A ticket that is {ticket.get_status_display().lower()} cannot be set to "
-            f"{Status(status).label.lower()} by you."
+            _("A ticket that is %(status)s cannot be set to %(new_status)s by you.")
+            % {
+                "status": ticket.get_status_display().lower(),
+                "new_status": Status(status).label.lower(),
+            }
         )
     now = now or timezone.now()
     if status == Status.WAITING_ON_CUSTOMER:
@@ -350,7 +354,7 @@ def ticket_triage(
 ) -> Ticket:
     """Staff route, assign, re-prioritise and flag a ticket as feedback."""
     if not by.is_employee:
-        raise PermissionDenied("Only staff triage tickets.")
+        raise PermissionDenied(_("Only staff triage tickets."))
     ticket = _lock_visible(ticket, by)
     if assignee is not None and not assignee.is_employee:
         raise ValidationError({"assignee": _("Tickets are assigned to staff.")})
@@ -433,7 +437,7 @@ def ticket_rate(
     the database's one-rating-per-ticket constraint decides between two at the same moment.
     """
     if by.is_employee:
-        raise PermissionDenied("Ratings are the customer's own voice.")
+        raise PermissionDenied(_("Ratings are the customer's own voice."))
     ticket = _lock_visible(ticket, by)
     if ticket.status not in DONE_STATUSES:
         raise ValidationError(_("A ticket can be rated once it is resolved."))
@@ -507,7 +511,7 @@ def improvement_create(
     )
     if len(ticket_ids) != tickets.count():
         raise ValidationError(
-            {"tickets": "Link only tickets you can see that are flagged for this department."}
+            {"tickets": _("Link only tickets you can see that are flagged for this department.")}
         )
     improvement = Improvement(
         department=department,

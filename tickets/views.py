@@ -8,6 +8,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from accounts.choices import Department
@@ -113,7 +114,7 @@ def ticket_create(request):
         subject, record = about
         initial = {
             "about": f"{subject.kind}:{record.pk}",
-            "subject": f"Question about {subject.name(record)}",
+            "subject": _("Question about %(record)s") % {"record": subject.name(record)},
             "category": subject.category,
         }
     form = TicketForm(request.POST or None, request.FILES or None, initial=initial)
@@ -131,7 +132,9 @@ def ticket_create(request):
         form,
         save,
         to=lambda ticket: ticket.get_absolute_url(),
-        message=lambda ticket: f"Ticket {ticket.reference} is open. We will answer here.",
+        message=lambda ticket: (
+            _("Ticket %(ticket)s is open. We will answer here.") % {"ticket": ticket.reference}
+        ),
     )
     if saved:
         return saved
@@ -249,8 +252,8 @@ def ticket_detail(request, pk: int):
 def _reply_sent(message) -> str:
     """What the person is told once their reply or note is saved."""
     if message.is_internal:
-        return "Internal note added: only staff see it."
-    return f"Reply sent on {message.ticket.reference}."
+        return _("Internal note added: only staff see it.")
+    return _("Reply sent on %(ticket)s.") % {"ticket": message.ticket.reference}
 
 
 @require_POST
@@ -304,7 +307,7 @@ def ticket_triage(request, pk: int):
         form,
         lambda data: services.ticket_triage(ticket=ticket, by=request.user, **data),
         to=ticket.get_absolute_url(),
-        message="Ticket updated.",
+        message=_("Ticket updated."),
     )
     if saved:
         return saved
@@ -327,8 +330,8 @@ def ticket_merge(request, pk: int):
         lambda data: services.ticket_merge(duplicate=ticket, into=data["into"], by=request.user),
         to=lambda duplicate: duplicate.merged_into.get_absolute_url(),
         message=lambda duplicate: (
-            f"{duplicate.reference} is merged into {duplicate.merged_into.reference}; "
-            "its requester has been told."
+            _("%(ticket)s is merged into %(into)s; its requester has been told.")
+            % {"ticket": duplicate.reference, "into": duplicate.merged_into.reference}
         ),
     )
     if saved:
@@ -347,7 +350,7 @@ def ticket_rate(request, pk: int):
         form,
         lambda data: services.ticket_rate(ticket=ticket, by=request.user, **data),
         to=ticket.get_absolute_url(),
-        message="Thank you: your rating helps us improve.",
+        message=_("Thank you: your rating helps us improve."),
     )
     if saved:
         return saved
@@ -363,10 +366,15 @@ def ticket_follow(request, pk: int):
     try:
         if request.POST.get("stop"):
             followers.ticket_unfollow(ticket=ticket, user=request.user)
-            messages.success(request, f"You no longer follow {ticket.reference}.")
+            messages.success(
+                request, _("You no longer follow %(ticket)s.") % {"ticket": ticket.reference}
+            )
         else:
             followers.ticket_follow(ticket=ticket, user=request.user)
-            messages.success(request, f"You follow {ticket.reference}: its answers reach you.")
+            messages.success(
+                request,
+                _("You follow %(ticket)s: its answers reach you.") % {"ticket": ticket.reference},
+            )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     return redirect(f"{ticket.get_absolute_url()}#followers")
@@ -383,7 +391,10 @@ def ticket_cc(request, pk: int):
         form,
         lambda data: followers.ticket_cc(ticket=ticket, by=request.user, email=data["email"]),
         to=f"{ticket.get_absolute_url()}#followers",
-        message=lambda follower: f"{follower.user} is copied on {ticket.reference}.",
+        message=lambda follower: (
+            _("%(person)s is copied on %(ticket)s.")
+            % {"person": follower.user, "ticket": ticket.reference}
+        ),
     )
     if saved:
         return saved
@@ -423,7 +434,7 @@ def inbound_email_download(request, pk: int):
     """An email as it was received (.eml), for staff (tickets/inbound.py keeps it)."""
     record = selectors.inbound_email_get(user=request.user, pk=pk)
     if not record.raw:
-        raise Http404("This email is no longer kept.")
+        raise Http404(_("This email is no longer kept."))
     return FileResponse(
         record.raw.open("rb"),
         as_attachment=True,
@@ -501,9 +512,9 @@ def saved_view_save(request):
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
-            messages.success(request, f"View “{view.name}” saved.")
+            messages.success(request, _("View “%(name)s” saved.") % {"name": view.name})
     else:
-        messages.error(request, "Give the view a name (80 characters at most).")
+        messages.error(request, _("Give the view a name (80 characters at most)."))
     return _back_to_queue(request)
 
 
@@ -514,11 +525,32 @@ def saved_view_delete(request, pk: int):
         queue.saved_view_delete(owner=request.user, pk=pk)
     except SavedView.DoesNotExist:
         raise Http404 from None
-    messages.success(request, "View deleted.")
+    messages.success(request, _("View deleted."))
     return _back_to_queue(request)
 
 
-BULK_DONE = {"assign": "Assigned", "route": "Routed", "status": "Status set on"}
+def _bulk_done(action: str, done: list[str]) -> str:
+    """What a bulk action did, in the reader's language (each verb its own sentence: word
+    order and plurals differ between languages)."""
+    count = len(done)
+    values = {"count": count, "tickets": ", ".join(done)}
+    if action == "assign":
+        text = ngettext(
+            "Assigned %(count)d ticket: %(tickets)s.",
+            "Assigned %(count)d tickets: %(tickets)s.",
+            count,
+        )
+    elif action == "route":
+        text = ngettext(
+            "Routed %(count)d ticket: %(tickets)s.", "Routed %(count)d tickets: %(tickets)s.", count
+        )
+    else:
+        text = ngettext(
+            "Status set on %(count)d ticket: %(tickets)s.",
+            "Status set on %(count)d tickets: %(tickets)s.",
+            count,
+        )
+    return text % values
 
 
 @require_POST
@@ -541,15 +573,14 @@ def ticket_bulk(request):
         messages.error(request, " ".join(error.messages))
         return _back_to_queue(request)
     if outcome.done:
-        verb = BULK_DONE[form.cleaned_data["action"]]
-        count = len(outcome.done)
-        messages.success(
-            request,
-            f"{verb} {count} ticket{'s' if count != 1 else ''}: {', '.join(outcome.done)}.",
-        )
+        messages.success(request, _bulk_done(form.cleaned_data["action"], outcome.done))
     if outcome.refused:
         reasons = "; ".join(f"{ref}: {why.rstrip('.')}" for ref, why in outcome.refused)
-        messages.error(request, f"Not changed ({len(outcome.refused)}): {reasons}.")
+        messages.error(
+            request,
+            _("Not changed (%(count)d): %(reasons)s.")
+            % {"count": len(outcome.refused), "reasons": reasons},
+        )
     return _back_to_queue(request)
 
 
@@ -617,7 +648,7 @@ def improvement_detail(request, pk: int):
         ),
         to=reverse("tickets:improvement", args=[improvement.pk]),
         message=lambda saved: (
-            "Done. The affected customers have been told."
+            _("Done. The affected customers have been told.")
             if saved.status == ImprovementStatus.DONE
             else ""
         ),

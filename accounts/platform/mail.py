@@ -24,11 +24,12 @@ import contextlib
 import logging
 import smtplib
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.urls import reverse
+from django.utils import translation
 
 from accounts import preferences
 from accounts.models import SentNotification, UserManager
@@ -75,6 +76,9 @@ class Mail:
     kind: str = ""
     # Where the digest line points to.
     link: str = ""
+    # The language it was written in (the active one when it was made, inside the reader's
+    # person_locale): what is added to it later, e.g. the unsubscribe foot, speaks it too.
+    language: str = field(default_factory=translation.get_language)
 
 
 def absolute_url(viewname: str, *args) -> str:

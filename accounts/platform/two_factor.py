@@ -125,7 +125,7 @@ def enrolment_confirm(
     )
     if device is None or not device.verify_token(_normalised(code)):
         raise ValidationError(
-            {"code": "That code does not match. Check the app shows this account and try again."}
+            {"code": _("That code does not match. Check the app shows this account and try again.")}
         )
     device.confirmed = True
     device.save(update_fields=["confirmed"])

@@ -44,6 +44,7 @@ from django.db import models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from standardwebhooks import Webhook
 
 from accounts import tasks
@@ -54,17 +55,20 @@ logger = logging.getLogger(__name__)
 
 
 class WebhookEvent(models.TextChoices):
-    TICKET_CREATED = "ticket.created", "A ticket was opened"
-    TICKET_REPLIED = "ticket.replied", "A ticket got a reply"
-    TICKET_STATUS_CHANGED = "ticket.status_changed", "A ticket's status changed"
-    TICKET_RESOLVED = "ticket.resolved", "A ticket was resolved"
-    ORDER_CREATED = "order.created", "An order arrived from order entry"
-    ORDER_CHANGED = "order.changed", "An order changed"
-    SHIPMENT_CREATED = "shipment.created", "A shipment arrived from fulfilment"
-    SHIPMENT_CHANGED = "shipment.changed", "A shipment changed"
-    INVOICE_CREATED = "invoice.created", "An invoice arrived from billing"
-    INVOICE_CHANGED = "invoice.changed", "An invoice changed"
-    IDENTITY_MATCHED = "identity.matched", "A legacy customer was matched to an organisation"
+    TICKET_CREATED = "ticket.created", gettext_lazy("A ticket was opened")
+    TICKET_REPLIED = "ticket.replied", gettext_lazy("A ticket got a reply")
+    TICKET_STATUS_CHANGED = "ticket.status_changed", gettext_lazy("A ticket's status changed")
+    TICKET_RESOLVED = "ticket.resolved", gettext_lazy("A ticket was resolved")
+    ORDER_CREATED = "order.created", gettext_lazy("An order arrived from order entry")
+    ORDER_CHANGED = "order.changed", gettext_lazy("An order changed")
+    SHIPMENT_CREATED = "shipment.created", gettext_lazy("A shipment arrived from fulfilment")
+    SHIPMENT_CHANGED = "shipment.changed", gettext_lazy("A shipment changed")
+    INVOICE_CREATED = "invoice.created", gettext_lazy("An invoice arrived from billing")
+    INVOICE_CHANGED = "invoice.changed", gettext_lazy("An invoice changed")
+    IDENTITY_MATCHED = (
+        "identity.matched",
+        gettext_lazy("A legacy customer was matched to an organisation"),
+    )
 
 
 ROTATION_OVERLAP = timedelta(hours=24)
@@ -149,7 +153,7 @@ def subscription_create(
     """A customer admin subscribes their organisation's events; an admin may subscribe to
     every organisation's (organisation None). The URL must reach a public address."""
     if organisation is None and not owner.is_portal_admin:
-        raise PermissionDenied("Only admins receive every organisation's events.")
+        raise PermissionDenied(_("Only admins receive every organisation's events."))
     if organisation is not None and not _may_receive(owner, organisation.pk):
         raise PermissionDenied
     try:

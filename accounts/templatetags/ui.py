@@ -6,6 +6,7 @@ from django import template
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 register = template.Library()
 
@@ -28,19 +29,19 @@ def url_of(name: str):
 
 
 SLA_LABELS = {
-    "on_track": "On track",
-    "at_risk": "At risk",
-    "breached": "SLA breached",
-    "paused": "Paused",
-    "met": "SLA met",
-    "not_judged": "Not judged",
+    "on_track": _("On track"),
+    "at_risk": _("At risk"),
+    "breached": _("SLA breached"),
+    "paused": _("Paused"),
+    "met": _("SLA met"),
+    "not_judged": _("Not judged"),
 }
 
 
 @register.filter
 def sla_badge(state) -> str:
     """A ticket's SLA state as the pill every ticket list and page shows."""
-    label = SLA_LABELS.get(state, "No SLA")
+    label = SLA_LABELS.get(state, _("No SLA"))
     pill = '<span class="pill sla sla-{}" data-testid="sla-state">{}</span>'
     return format_html(pill, state, label)
 

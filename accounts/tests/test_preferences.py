@@ -85,7 +85,7 @@ def test_the_preferences_page_saves_each_kind(client, world):
     page = client.get(reverse("accounts:notifications"))
     assert page.status_code == 200
     # A customer sees the customer kinds only: nothing about other accounts' new tickets.
-    assert NotificationKind.TICKET_NEW.label not in page.content.decode()
+    assert str(NotificationKind.TICKET_NEW.label) not in page.content.decode()
     choices = dict.fromkeys(preferences.CUSTOMER_KINDS, Delivery.AT_ONCE)
     choices[REPLY] = Delivery.DIGEST
     choices[RESOLVED] = Delivery.OFF

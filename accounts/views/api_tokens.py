@@ -29,9 +29,9 @@ def api_tokens(request):
             request, username=request.user.email, password=form.cleaned_data["password"]
         )
         if confirmed is None or confirmed.pk != request.user.pk:
-            form.add_error("password", "That is not your current password.")
+            form.add_error("password", _("That is not your current password."))
         else:
-            _, request.session[SESSION_NEW_API_TOKEN] = services.api_token_create(
+            _token, request.session[SESSION_NEW_API_TOKEN] = services.api_token_create(
                 user=request.user, name=form.cleaned_data["name"], ip_address=client_ip(request)
             )
             return redirect("accounts:api_tokens")

@@ -4,6 +4,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts import policy, selectors, services
 from accounts.cover import without_backup
@@ -61,15 +63,19 @@ def _handoff_leaving(raw: str | None):
 
 def _handoff_save(request, form: HandoffForm, leaving):
     def message(started) -> str:
-        text = (
-            f"{len(started)} account role{'s' if len(started) != 1 else ''} handed over from "
-            f"{leaving}. The new holders get the notes by email; the customers hear who looks "
-            "after them now."
-        )
+        text = ngettext(
+            "%(count)d account role handed over from %(person)s. The new holders get the notes "
+            "by email; the customers hear who looks after them now.",
+            "%(count)d account roles handed over from %(person)s. The new holders get the notes "
+            "by email; the customers hear who looks after them now.",
+            len(started),
+        ) % {"count": len(started), "person": leaving}
         # A backup who took over leaves no backup: say so (their AM gets a task to name one).
         missing = without_backup(organisation_ids={a.organisation_id for a in started})
         if missing:
-            text += f" Now without a backup account manager: {', '.join(missing)}; name one."
+            text += " " + _("Now without a backup account manager: %(accounts)s; name one.") % {
+                "accounts": ", ".join(missing)
+            }
         return text
 
     return save_then_redirect(

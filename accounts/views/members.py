@@ -24,7 +24,7 @@ def _require_member_manager(request):
     if not policy.can_manage_members(
         request.user, request.organisation, viewing_as=request.viewing_as
     ):
-        raise PermissionDenied("Only your organisation's customer admins manage colleagues.")
+        raise PermissionDenied(_("Only your organisation's customer admins manage colleagues."))
 
 
 def _members_page(request, form, status: int = 200):
@@ -63,7 +63,7 @@ def member_invite(request):
             **data,
         ),
         to="accounts:members",
-        message=lambda invitation: f"Invitation sent to {invitation.email}.",
+        message=lambda invitation: _("Invitation sent to %(email)s.") % {"email": invitation.email},
     )
     if saved:
         return saved
@@ -166,7 +166,7 @@ def invitation_accept(request, token: str):
                 password=form.cleaned_data["password1"] if form else "",
             )
         except (ValidationError, PermissionDenied) as error:
-            messages.error(request, str(error.args[0]) if error.args else "Not allowed.")
+            messages.error(request, str(error.args[0]) if error.args else _("Not allowed."))
         else:
             if user is None:
                 login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
@@ -33,7 +34,7 @@ def notification_preferences(request):
     form = PreferencesForm(request.POST or None, kinds=current)
     if request.method == "POST" and form.is_valid():
         preferences.preferences_set(user=request.user, choices=form.cleaned_data)
-        messages.success(request, "Your email settings are saved.")
+        messages.success(request, _("Your email settings are saved."))
         return redirect("accounts:notifications")
     context = {
         "form": form,
@@ -68,7 +69,7 @@ def account_follow(request, pk: int):
     follow = not request.POST.get("stop")
     preferences.account_follow(user=request.user, organisation_id=pk, follow=follow)
     if follow:
-        messages.success(request, "You follow this account: its new tickets reach you.")
+        messages.success(request, _("You follow this account: its new tickets reach you."))
     else:
-        messages.success(request, "You no longer follow this account.")
+        messages.success(request, _("You no longer follow this account."))
     return redirect(reverse("portal:account", args=[pk]))

@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import policy, sso
@@ -46,8 +47,10 @@ def sso_start(request):
             if form.is_valid():
                 form.add_error(
                     "email",
-                    "No organisation signs in with its own provider at this address's domain: "
-                    "use your password.",
+                    _(
+                        "No organisation signs in with its own provider at this address's "
+                        "domain: use your password."
+                    ),
                 )
             context = {
                 "form": LoginForm(request),
@@ -60,7 +63,8 @@ def sso_start(request):
     response = provider.redirect(request, process="login", next_url=_next_url(request) or None)
     if response.status_code != 302:
         return response
-    return _onward(request, response["Location"], f"Taking you to {provider.app.name}…")
+    title = _("Taking you to %(provider)s…") % {"provider": provider.app.name}
+    return _onward(request, response["Location"], title)
 
 
 def _onward(request, url: str, title: str, note: str = ""):
@@ -83,8 +87,8 @@ class LogoutView(auth_views.LogoutView):
             return _onward(
                 request,
                 provider_logout,
-                "Signing you out of your identity provider…",
-                note="You are signed out of the portal.",
+                _("Signing you out of your identity provider…"),
+                note=_("You are signed out of the portal."),
             )
         return response
 
@@ -93,7 +97,7 @@ def _require_manager(request):
     if not policy.can_manage_members(
         request.user, request.organisation, viewing_as=request.viewing_as
     ):
-        raise PermissionDenied("Only your organisation's customer admins manage single sign-on.")
+        raise PermissionDenied(_("Only your organisation's customer admins manage single sign-on."))
 
 
 def _page(request, provider_form, claim_form, status=200):
@@ -136,7 +140,7 @@ def sso_settings(request):
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            messages.success(request, "Single sign-on saved.")
+            messages.success(request, _("Single sign-on saved."))
             return redirect("accounts:sso")
     return _page(request, form, DomainClaimForm(), status=400 if form.errors else 200)
 
@@ -158,7 +162,9 @@ def sso_domain_add(request):
             add_service_errors(form, error)
         else:
             messages.success(
-                request, f"We sent a link to {claim.proof_email}: following it proves the domain."
+                request,
+                _("We sent a link to %(email)s: following it proves the domain.")
+                % {"email": claim.proof_email},
             )
             return redirect("accounts:sso")
     return _page(request, IdentityProviderForm(), form, status=400)
@@ -171,7 +177,7 @@ def sso_domain_delete(request, claim_id: int):
     claims = DomainClaim.objects.visible_to(request.user)
     claim = get_object_or_404(claims, organisation=request.organisation, pk=claim_id)
     sso.domain_claim_delete(claim=claim, by=request.user, via_view_as=request.viewing_as)
-    messages.success(request, f"{claim.domain} is no longer claimed.")
+    messages.success(request, _("%(domain)s is no longer claimed.") % {"domain": claim.domain})
     return redirect("accounts:sso")
 
 

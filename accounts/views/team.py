@@ -5,6 +5,9 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts import cover as cover_services
 from accounts import selectors
@@ -19,20 +22,24 @@ class StaffChoice(forms.ModelChoiceField):
 
 
 class OwnHandoverForm(forms.Form):
-    to_user = StaffChoice(queryset=User.objects.none(), label="Hand my role to")
+    to_user = StaffChoice(queryset=User.objects.none(), label=gettext_lazy("Hand my role to"))
     note = forms.CharField(
-        label="Note for them",
+        label=gettext_lazy("Note for them"),
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="What they need to know about the account. The customer never sees it.",
+        help_text=gettext_lazy(
+            "What they need to know about the account. The customer never sees it."
+        ),
     )
     new_backup = StaffChoice(
         queryset=User.objects.none(),
         required=False,
-        label="New backup account manager",
-        help_text="Needed when the account would be left without one (e.g. the backup takes over).",
+        label=gettext_lazy("New backup account manager"),
+        help_text=gettext_lazy(
+            "Needed when the account would be left without one (e.g. the backup takes over)."
+        ),
     )
     without_backup = forms.BooleanField(
-        required=False, label="No backup for now (you get a task to name one)"
+        required=False, label=gettext_lazy("No backup for now (you get a task to name one)")
     )
 
     def __init__(self, *args, candidates, **kwargs):
@@ -42,9 +49,13 @@ class OwnHandoverForm(forms.Form):
 
 
 class CoverForm(forms.Form):
-    cover = StaffChoice(queryset=User.objects.none(), label="Who covers")
-    until = forms.DateField(label="Last day", widget=forms.DateInput(attrs={"type": "date"}))
-    note = forms.CharField(label="Note for them", widget=forms.Textarea(attrs={"rows": 3}))
+    cover = StaffChoice(queryset=User.objects.none(), label=gettext_lazy("Who covers"))
+    until = forms.DateField(
+        label=gettext_lazy("Last day"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    note = forms.CharField(
+        label=gettext_lazy("Note for them"), widget=forms.Textarea(attrs={"rows": 3})
+    )
 
     def __init__(self, *args, candidates, **kwargs):
         super().__init__(*args, **kwargs)
@@ -52,7 +63,7 @@ class CoverForm(forms.Form):
 
 
 class BackupForm(forms.Form):
-    backup = StaffChoice(queryset=User.objects.none(), label="Backup account manager")
+    backup = StaffChoice(queryset=User.objects.none(), label=gettext_lazy("Backup account manager"))
 
     def __init__(self, *args, candidates, **kwargs):
         super().__init__(*args, **kwargs)
@@ -83,23 +94,39 @@ def own_team(request, pk: int):
             named = cover_services.backup_name(
                 by=request.user, organisation_id=organisation.pk, **backup.cleaned_data
             )
-            messages.success(request, f"{named.user} is the backup of {organisation.name}.")
+            messages.success(
+                request,
+                _("%(user)s is the backup of %(organisation)s.")
+                % {"user": named.user, "organisation": organisation.name},
+            )
             return redirect("accounts:own_team", organisation.pk)
         if action == "handover" and handover.is_valid():
             cover_services.own_handover(
                 by=request.user, organisation_id=organisation.pk, **handover.cleaned_data
             )
-            messages.success(request, f"{organisation.name} is handed over; the customer is told.")
+            messages.success(
+                request,
+                _("%(organisation)s is handed over; the customer is told.")
+                % {"organisation": organisation.name},
+            )
             return redirect("home")
         if action == "cover" and cover.is_valid():
             named = cover_services.cover_name(
                 by=request.user, organisation_id=organisation.pk, **cover.cleaned_data
             )
-            messages.success(request, f"{named.user} covers {organisation.name} to {named.until}.")
+            messages.success(
+                request,
+                _("%(user)s covers %(organisation)s to %(until)s.")
+                % {
+                    "user": named.user,
+                    "organisation": organisation.name,
+                    "until": date_format(named.until),
+                },
+            )
             return redirect("accounts:own_team", organisation.pk)
         if action == "end_cover":
             cover_services.cover_end(by=request.user, organisation_id=organisation.pk)
-            messages.success(request, "Cover ended.")
+            messages.success(request, _("Cover ended."))
             return redirect("accounts:own_team", organisation.pk)
     except ValidationError as error:
         add_service_errors(forms_by_action.get(action, handover), error)

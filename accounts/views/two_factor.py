@@ -63,7 +63,7 @@ def two_factor_login(request):
         two_factor.failure_count(request, user)
         if getattr(request, "axes_locked_out", False):
             request.session.pop(two_factor.SESSION_PENDING, None)  # axes answers with the lock
-        form.add_error("code", "That code is not right. Codes change every 30 seconds.")
+        form.add_error("code", _("That code is not right. Codes change every 30 seconds."))
     return render(request, "accounts/two_factor_login.html", {"form": form})
 
 
@@ -159,5 +159,5 @@ def two_factor_disable(request):
             two_factor.two_factor_disable(user=user, ip_address=client_ip(request))
             messages.success(request, _("Two-factor sign-in is off."))
             return redirect("accounts:two_factor")
-        form.add_error(None, "That password or code is not right.")
+        form.add_error(None, _("That password or code is not right."))
     return _two_factor_status(request, device, form, status=400)

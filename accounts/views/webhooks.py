@@ -27,7 +27,7 @@ def _require_manager(request):
     if not policy.can_manage_members(
         request.user, request.organisation, viewing_as=request.viewing_as
     ):
-        raise PermissionDenied("Only your organisation's customer admins manage webhooks.")
+        raise PermissionDenied(_("Only your organisation's customer admins manage webhooks."))
 
 
 def _subscription(request, pk: int) -> WebhookSubscription:
@@ -58,7 +58,7 @@ def webhook_list(request):
         form,
         save,
         to=lambda s: reverse("accounts:webhook", args=[s.pk]),
-        message="Webhook added: copy its secret now.",
+        message=_("Webhook added: copy its secret now."),
     )
     if saved:
         return saved

@@ -2,24 +2,25 @@
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organisation, User
 from accounts.querysets import OrganisationOwnedQuerySet
 
 
 class TaskStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    DONE = "done", "Done"
+    OPEN = "open", _("Open")
+    DONE = "done", _("Done")
 
 
 class TaskRule(models.TextChoices):
     """The relationship rules that make tasks (portal/am_tasks/rules.py)."""
 
-    REVIEW_DUE = "review_due", "Business review due within 14 days"
-    RENEWAL_RISK = "renewal_risk", "Renewal within 60 days, health below healthy"
-    COMMITMENT_DUE = "commitment_due", "Commitment due this week"
-    NO_BACKUP = "no_backup", "No backup account manager"
-    DETRACTOR = "detractor", "A detractor's rating"
+    REVIEW_DUE = "review_due", _("Business review due within 14 days")
+    RENEWAL_RISK = "renewal_risk", _("Renewal within 60 days, health below healthy")
+    COMMITMENT_DUE = "commitment_due", _("Commitment due this week")
+    NO_BACKUP = "no_backup", _("No backup account manager")
+    DETRACTOR = "detractor", _("A detractor's rating")
 
 
 class AccountTask(models.Model):

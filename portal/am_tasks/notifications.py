@@ -11,8 +11,10 @@ from datetime import date
 
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.choices import NotificationKind
+from accounts.locale import person_locale
 from accounts.platform.mail import Mail, absolute_url, mail_send
 from portal.am_tasks.selectors import morning_list
 
@@ -24,22 +26,28 @@ def am_tasks_morning_notify(*, today: date | None = None) -> dict[str, int]:
     for person, buckets in morning_list(today=today).items():
         if not buckets.count:
             continue
-        parts = [
-            f"{len(buckets.overdue)} overdue" if buckets.overdue else "",
-            f"{len(buckets.due_today)} today" if buckets.due_today else "",
-            f"{len(buckets.this_week)} this week" if buckets.this_week else "",
-        ]
-        mails.append(
-            Mail(
-                key=f"portal.am_tasks:{person.pk}:{today.isoformat()}",
-                to=person.email,
-                subject="Your tasks: " + ", ".join(part for part in parts if part),
-                body=render_to_string(
-                    "portal/email/am_tasks_morning.txt",
-                    {"person": person, "buckets": buckets, "link": link},
-                ),
-                kind=NotificationKind.AM_TASKS,
-                link=link,
+        with person_locale(person):
+            mails.append(
+                Mail(
+                    key=f"portal.am_tasks:{person.pk}:{today.isoformat()}",
+                    to=person.email,
+                    subject=_("Your tasks: %(counts)s") % {"counts": _counts(buckets)},
+                    body=render_to_string(
+                        "portal/email/am_tasks_morning.txt",
+                        {"person": person, "buckets": buckets, "link": link},
+                    ),
+                    kind=NotificationKind.AM_TASKS,
+                    link=link,
+                )
             )
-        )
     return mail_send(mails)
+
+
+def _counts(buckets) -> str:
+    """ "2 overdue, 1 today" in the active language."""
+    parts = [
+        _("%(count)d overdue") % {"count": len(buckets.overdue)} if buckets.overdue else "",
+        _("%(count)d today") % {"count": len(buckets.due_today)} if buckets.due_today else "",
+        _("%(count)d this week") % {"count": len(buckets.this_week)} if buckets.this_week else "",
+    ]
+    return ", ".join(part for part in parts if part)

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Organisation, User
 from portal.am_tasks.models import AccountTask, TaskStatus
@@ -35,12 +36,17 @@ def am_task_create(
         raise Http404
     organisation = Organisation.objects.visible_to(by).filter(pk=organisation_id).first()
     if organisation is None:
-        raise ValidationError({"organisation": "Choose one of your accounts."})
+        raise ValidationError({"organisation": _("Choose one of your accounts.")})
     assignee = assignee or by
     if not assignee.is_employee or not assignee.is_active:
-        raise ValidationError({"assignee": "Tasks go to active staff."})
+        raise ValidationError({"assignee": _("Tasks go to active staff.")})
     if not Organisation.objects.visible_to(assignee).filter(pk=organisation.pk).exists():
-        raise ValidationError({"assignee": f"{assignee} does not look after {organisation}."})
+        raise ValidationError(
+            {
+                "assignee": _("%(person)s does not look after %(organisation)s.")
+                % {"person": assignee, "organisation": organisation}
+            }
+        )
     task = AccountTask(
         organisation=organisation,
         assignee=assignee,
@@ -70,9 +76,9 @@ def am_task_snooze(*, by: User, pk: int, until: date) -> AccountTask:
     """Hide an open task from the day's lists until `until` (a later day)."""
     task = _visible_task(by, pk)
     if until <= timezone.localdate():
-        raise ValidationError({"until": "Snooze until a day after today."})
+        raise ValidationError({"until": _("Snooze until a day after today.")})
     if task.status != TaskStatus.OPEN:
-        raise ValidationError("This task is done already.")
+        raise ValidationError(_("This task is done already."))
     task.snoozed_until = until
     task.save(update_fields=["snoozed_until"])
     return task

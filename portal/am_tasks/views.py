@@ -7,7 +7,10 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import staff_only
@@ -19,10 +22,16 @@ SNOOZE_DAYS = (1, 3, 7)
 
 
 class TaskForm(forms.Form):
-    organisation = forms.ModelChoiceField(queryset=Organisation.objects.none(), label="Account")
-    title = forms.CharField(max_length=200, label="What")
-    due_on = forms.DateField(label="Due", widget=forms.DateInput(attrs={"type": "date"}))
-    details = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    organisation = forms.ModelChoiceField(
+        queryset=Organisation.objects.none(), label=gettext_lazy("Account")
+    )
+    title = forms.CharField(max_length=200, label=gettext_lazy("What"))
+    due_on = forms.DateField(
+        label=gettext_lazy("Due"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    details = forms.CharField(
+        required=False, label=gettext_lazy("Details"), widget=forms.Textarea(attrs={"rows": 2})
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -47,7 +56,9 @@ def task_list(request):
             details=data["details"],
         ),
         to="portal:am_tasks",
-        message=lambda task: f"Task added for {task.organisation.name}.",
+        message=lambda task: (
+            _("Task added for %(organisation)s.") % {"organisation": task.organisation.name}
+        ),
     )
     if saved:
         return saved
@@ -73,7 +84,7 @@ def _back(request):
 @staff_only
 def task_done(request, pk: int):
     task = services.am_task_done(by=request.user, pk=pk)
-    messages.success(request, f"Done: {task.title}")
+    messages.success(request, _("Done: %(task)s") % {"task": task.title})
     return _back(request)
 
 
@@ -82,7 +93,7 @@ def task_done(request, pk: int):
 def task_snooze(request, pk: int):
     days = request.POST.get("days", "")
     if not days.isdigit() or int(days) not in SNOOZE_DAYS:
-        messages.error(request, "Snooze for 1, 3 or 7 days.")
+        messages.error(request, _("Snooze for 1, 3 or 7 days."))
         return _back(request)
     until = timezone.localdate() + timedelta(days=int(days))
     try:
@@ -90,5 +101,9 @@ def task_snooze(request, pk: int):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(request, f"Snoozed until {until:%-d %b}: {task.title}")
+        messages.success(
+            request,
+            _("Snoozed until %(day)s: %(task)s")
+            % {"day": date_format(until, "j M"), "task": task.title},
+        )
     return _back(request)

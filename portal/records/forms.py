@@ -1,6 +1,8 @@
 """Forms of the customer's record pages."""
 
 from django import forms
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 
 class ReorderForm(forms.Form):
@@ -11,7 +13,10 @@ class ReorderForm(forms.Form):
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="A delivery date, an address, a product to swap: order entry reads it.",
+        label=gettext_lazy("Notes"),
+        help_text=gettext_lazy(
+            "A delivery date, an address, a product to swap: order entry reads it."
+        ),
     )
 
     def __init__(self, *args, lines, **kwargs):
@@ -26,7 +31,8 @@ class ReorderForm(forms.Form):
                 max_digits=12,
                 decimal_places=3,
                 initial=line.quantity.normalize(),
-                help_text=f"Last time {line.quantity.normalize():f}. 0 leaves it out.",
+                help_text=_("Last time %(quantity)s. 0 leaves it out.")
+                % {"quantity": f"{line.quantity.normalize():f}"},
             )
         self.order_fields([*(f"line_{line.pk}" for line in lines), "notes"])
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from portal.records.models import Order, OrderLine
@@ -38,12 +39,12 @@ def reorder_request(
     every line with what was asked then and now; nothing is ordered by it."""
     lines = list(OrderLine.objects.filter(order=order, deleted_at__isnull=True).order_by("pk"))
     if not lines:
-        raise ValidationError("This order's lines have not arrived yet: open a ticket instead.")
+        raise ValidationError(_("This order's lines have not arrived yet: open a ticket instead."))
     asked, left_out = [], []
     for line in lines:
         quantity = quantities.get(line.pk, line.quantity)
         if quantity < 0:
-            raise ValidationError({f"line_{line.pk}": "A quantity cannot be negative."})
+            raise ValidationError({f"line_{line.pk}": _("A quantity cannot be negative.")})
         product = " ".join(filter(None, [line.product_code, line.product_name]))
         was = f"(was {_quantity(line.quantity)})"
         if quantity == 0:
@@ -51,7 +52,7 @@ def reorder_request(
         else:
             asked.append(f"- {product}: {_quantity(quantity)} {was}")
     if not asked:
-        raise ValidationError("Ask for at least one line (a quantity above 0).")
+        raise ValidationError(_("Ask for at least one line (a quantity above 0)."))
     body = [
         REORDER_HEADING,
         "",

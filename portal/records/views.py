@@ -205,8 +205,11 @@ def order_reorder(request, pk: int):
         ),
         to=lambda ticket: ticket.get_absolute_url(),
         message=lambda ticket: (
-            f"Reorder request sent to {ticket.get_department_display()} as {ticket.reference}. "
-            "It is not an order yet: they will confirm it with you."
+            _(
+                "Reorder request sent to %(department)s as %(ticket)s. "
+                "It is not an order yet: they will confirm it with you."
+            )
+            % {"department": ticket.get_department_display(), "ticket": ticket.reference}
         ),
     )
     if saved:

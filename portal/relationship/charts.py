@@ -7,8 +7,10 @@ the Pareto chart the same way).
 
 from __future__ import annotations
 
+from django.utils.formats import date_format
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 
 from portal.relationship.health import trend_points
 from portal.relationship.models import HealthScore
@@ -24,10 +26,12 @@ def health_trend_svg(history: list[HealthScore]) -> SafeString:
     if len(history) < 2:
         return mark_safe("")
     first, last = history[0], history[-1]
-    label = (
-        f"Health from {first.score} on {first.computed_on:%-d %b} "
-        f"to {last.score} on {last.computed_on:%-d %b}"
-    )
+    label = _("Health from %(first)s on %(first_day)s to %(last)s on %(last_day)s") % {
+        "first": first.score,
+        "first_day": date_format(first.computed_on, "j M"),
+        "last": last.score,
+        "last_day": date_format(last.computed_on, "j M"),
+    }
     # Dashed lines at 70 (green from) and 40 (red below): 60 - 60 * 0.7 and 60 - 60 * 0.4.
     svg = (
         f'<svg class="health-trend" viewBox="0 0 {TREND_WIDTH} {TREND_HEIGHT}" '

@@ -28,8 +28,9 @@ def attendee_choices(organisation: Organisation, user: User):
 
 class AttendeeField(forms.ModelMultipleChoiceField):
     def label_from_instance(self, obj):
-        side = "customer" if obj.kind == UserKind.CUSTOMER else "staff"
-        return f"{obj.full_name} ({side})"
+        if obj.kind == UserKind.CUSTOMER:
+            return _("%(name)s (customer)") % {"name": obj.full_name}
+        return _("%(name)s (staff)") % {"name": obj.full_name}
 
 
 class EngagementForm(forms.Form):
@@ -97,13 +98,14 @@ class CommitmentForm(forms.Form):
 
 class ReviewPackForm(forms.Form):
     summary = forms.CharField(
-        label="Summary for the customer",
+        label=_("Summary for the customer"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 5}),
-        help_text="The pack opens with it. Needed to share.",
+        help_text=_("The pack opens with it. Needed to share."),
     )
     next_steps = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="What happens next, and who does it. Needed to share.",
+        label=_("Next steps"),
+        help_text=_("What happens next, and who does it. Needed to share."),
     )

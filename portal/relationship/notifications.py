@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
 
 from accounts.choices import NotificationKind, TeamRole
 from accounts.platform.mail import Mail, absolute_url, mail_send
@@ -33,7 +34,9 @@ def sponsor_lapses_notify(*, lapses: Iterable[SponsorLapse]) -> dict[str, int]:
             to.add(lapse.sponsor.email)
         link = absolute_url("portal:account", lapse.organisation_id)
         body = render_to_string("portal/email/sponsor_lapse.txt", {"lapse": lapse, "link": link})
-        subject = f"Executive sponsor contact overdue: {lapse.organisation.name}"
+        subject = _("Executive sponsor contact overdue: %(organisation)s") % {
+            "organisation": lapse.organisation.name
+        }
         mails += [
             Mail(
                 key=f"portal.sponsor_lapse:{lapse.pk}",

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from io import BytesIO
 
 import cairosvg
-from django.template.defaultfilters import pluralize
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from fpdf.fonts import FontFace
 from pptx import Presentation
 from pptx.util import Emu, Inches, Pt
@@ -43,7 +45,7 @@ class Section:
 
 
 def _day(value) -> str:
-    return f"{value:%-d %b %Y}"
+    return date_format(value, "j M Y")  # "7 Dec 2026", in the reader's language
 
 
 def money(amount, currency: str) -> str:
@@ -74,25 +76,36 @@ def pack_sections(figures: PackFigures) -> list[Section]:
 def _cover(figures: PackFigures) -> Section:
     pack, engagement = figures.pack, figures.engagement
     lines = [
-        f"{engagement.get_kind_display()} of {_day(engagement.on)}",
-        f"Period: {_day(figures.start)} – {_day(figures.end)}",
+        _("%(kind)s of %(day)s")
+        % {"kind": engagement.get_kind_display(), "day": _day(engagement.on)},
+        _("Period: %(start)s – %(end)s") % {"start": _day(figures.start), "end": _day(figures.end)},
     ]
     if not pack.is_shared:
-        lines.append("DRAFT: not shared with the customer yet.")
-    lines += ["", "Summary", pack.summary, "", "Next steps", pack.next_steps]
-    return Section(title=f"Business review: {figures.organisation.name}", lines=lines)
+        lines.append(_("DRAFT: not shared with the customer yet."))
+    lines += ["", _("Summary"), pack.summary, "", _("Next steps"), pack.next_steps]
+    title = _("Business review: %(organisation)s") % {"organisation": figures.organisation.name}
+    return Section(title=title, lines=lines)
 
 
 def _health(figures: PackFigures) -> Section:
     latest, first = figures.health, figures.health_first
     if latest is None:
-        return Section(title="Health", lines=["No health score in this period."])
+        return Section(title=_("Health"), lines=[_("No health score in this period.")])
     lines = [
-        f"Health score {latest.score} of 100 ({HealthColour(latest.colour).label.lower()}) "
-        f"on {_day(latest.computed_on)}",
-        f"Trend: {first.score} on {_day(first.computed_on)}, "
-        f"{latest.score} on {_day(latest.computed_on)}",
-        f"Why: {figures.reasons}",
+        _("Health score %(score)s of 100 (%(colour)s) on %(day)s")
+        % {
+            "score": latest.score,
+            "colour": HealthColour(latest.colour).label.lower(),
+            "day": _day(latest.computed_on),
+        },
+        _("Trend: %(first)s on %(first_day)s, %(last)s on %(last_day)s")
+        % {
+            "first": first.score,
+            "first_day": _day(first.computed_on),
+            "last": latest.score,
+            "last_day": _day(latest.computed_on),
+        },
+        _("Why: %(reasons)s") % {"reasons": figures.reasons},
     ]
     rows = [
         [
@@ -105,9 +118,9 @@ def _health(figures: PackFigures) -> Section:
     ]
     chart = health_trend_svg(figures.history)
     return Section(
-        title="Health",
+        title=_("Health"),
         lines=lines,
-        tables=[Table(["Signal", "Now", "Weight", "Points lost"], rows)],
+        tables=[Table([_("Signal"), _("Now"), _("Weight"), _("Points lost")], rows)],
         charts=[chart] if chart else [],
     )
 
@@ -118,19 +131,27 @@ def _service(figures: PackFigures) -> Section:
         for m in figures.months
     ]
     chart = month_bars_svg(
-        "SLA attainment by month",
+        _("SLA attainment by month"),
         [(m.label, m.attainment) for m in figures.months],
         unit=" %",
         top=100,
     )
     return Section(
-        title="Service: SLA, satisfaction and effort by month",
+        title=_("Service: SLA, satisfaction and effort by month"),
         lines=[
-            f"{figures.tickets} ticket{pluralize(figures.tickets)} opened in the period. "
-            "SLA attained: share of judged tickets that met their targets. "
-            "CSAT and effort: mean of 1-5 ratings (5 is best, for effort the easiest)."
+            ngettext(
+                "%(count)d ticket opened in the period.",
+                "%(count)d tickets opened in the period.",
+                figures.tickets,
+            )
+            % {"count": figures.tickets}
+            + " "
+            + _(
+                "SLA attained: share of judged tickets that met their targets. "
+                "CSAT and effort: mean of 1-5 ratings (5 is best, for effort the easiest)."
+            )
         ],
-        tables=[Table(["Month", "Tickets", "SLA attained", "CSAT", "Effort"], rows)],
+        tables=[Table([_("Month"), _("Tickets"), _("SLA attained"), _("CSAT"), _("Effort")], rows)],
         charts=[chart],
     )
 
@@ -139,18 +160,28 @@ def _categories(figures: PackFigures) -> Section:
     rows = [[label, str(n)] for label, n in figures.categories]
     lines = []
     if not figures.improvements:
-        lines.append("No improvement came from these tickets yet.")
+        lines.append(_("No improvement came from these tickets yet."))
     for improvement in figures.improvements:
         changed = f": {improvement.what_changed}" if improvement.what_changed else ""
+        values = {
+            "title": improvement.title,
+            "department": improvement.get_department_display(),
+            "status": improvement.get_status_display().lower(),
+            "count": improvement.ticket_count,
+        }
         lines.append(
-            f"{improvement.title} ({improvement.get_department_display()}, "
-            f"{improvement.get_status_display().lower()}, from {improvement.ticket_count} "
-            f"ticket{pluralize(improvement.ticket_count)}){changed}"
+            ngettext(
+                "%(title)s (%(department)s, %(status)s, from %(count)d ticket)",
+                "%(title)s (%(department)s, %(status)s, from %(count)d tickets)",
+                improvement.ticket_count,
+            )
+            % values
+            + changed
         )
     return Section(
-        title="Tickets by category, and what they changed",
+        title=_("Tickets by category, and what they changed"),
         lines=lines,
-        tables=[Table(["Category", "Tickets"], rows or [["No tickets", "0"]])],
+        tables=[Table([_("Category"), _("Tickets")], rows or [[_("No tickets"), "0"]])],
     )
 
 
@@ -158,60 +189,78 @@ def _orders(figures: PackFigures) -> Section:
     currency = figures.currency
     rows = [[m.label, str(m.orders), money(m.revenue, currency)] for m in figures.months]
     lines = [
-        f"{figures.orders} order{pluralize(figures.orders)}, revenue "
-        f"{money(figures.revenue, currency)} (invoices issued, net of credit notes)."
+        ngettext(
+            "%(count)d order, revenue %(revenue)s (invoices issued, net of credit notes).",
+            "%(count)d orders, revenue %(revenue)s (invoices issued, net of credit notes).",
+            figures.orders,
+        )
+        % {"count": figures.orders, "revenue": money(figures.revenue, currency)}
     ]
     for code, amount in figures.revenue_left_out.items():
-        lines.append(f"Not converted (no exchange rate): {money(amount, code)}, left out.")
+        lines.append(
+            _("Not converted (no exchange rate): %(amount)s, left out.")
+            % {"amount": money(amount, code)}
+        )
+    revenue_title = _("Revenue by month (%(currency)s)") % {"currency": currency}
     return Section(
-        title="Orders and revenue by month",
+        title=_("Orders and revenue by month"),
         lines=lines,
-        tables=[Table(["Month", "Orders", f"Revenue ({currency})"], rows)],
+        tables=[
+            Table(
+                [_("Month"), _("Orders"), _("Revenue (%(currency)s)") % {"currency": currency}],
+                rows,
+            )
+        ],
         charts=[
-            month_bars_svg("Orders by month", [(m.label, m.orders) for m in figures.months]),
-            month_bars_svg(
-                f"Revenue by month ({currency})", [(m.label, m.revenue) for m in figures.months]
-            ),
+            month_bars_svg(_("Orders by month"), [(m.label, m.orders) for m in figures.months]),
+            month_bars_svg(revenue_title, [(m.label, m.revenue) for m in figures.months]),
         ],
     )
 
 
 def _commitments(figures: PackFigures) -> Section:
-    rows = [[c.title, "Kept", _day(c.closed_at)] for c in figures.kept]
+    rows = [[c.title, _("Kept"), _day(c.closed_at)] for c in figures.kept]
     rows += [
-        [c.title, "Open, overdue" if c.is_overdue else "Open", f"due {_day(c.due_on)}"]
+        [c.title, _("Open, overdue") if c.is_overdue else _("Open"), _due(c.due_on)]
         for c in figures.open
     ]
-    rows += [[c.title, "Dropped", _day(c.closed_at)] for c in figures.dropped]
+    rows += [[c.title, _("Dropped"), _day(c.closed_at)] for c in figures.dropped]
     return Section(
-        title="Commitments kept and open",
-        lines=[f"{len(figures.kept)} kept in the period, {len(figures.open)} open."],
-        tables=[Table(["Commitment", "State", "When"], rows)] if rows else [],
+        title=_("Commitments kept and open"),
+        lines=[
+            _("%(kept)d kept in the period, %(open)d open.")
+            % {"kept": len(figures.kept), "open": len(figures.open)}
+        ],
+        tables=[Table([_("Commitment"), _("State"), _("When")], rows)] if rows else [],
     )
 
 
 def _when(commitment) -> str:
     if commitment.closed_at:
         return _day(commitment.closed_at)
-    return f"due {_day(commitment.due_on)}"
+    return _due(commitment.due_on)
+
+
+def _due(day) -> str:
+    return _("due %(day)s") % {"day": _day(day)}
 
 
 def _last_review(figures: PackFigures) -> Section:
     previous = figures.previous
     if previous is None:
         return Section(
-            title="Since the last review", lines=["This is the first review in the portal."]
+            title=_("Since the last review"), lines=[_("This is the first review in the portal.")]
         )
     lines = [
-        f"Last review: {_day(previous.on)}",
-        "Its next steps:",
-        previous.next_steps or "None were written down.",
+        _("Last review: %(day)s") % {"day": _day(previous.on)},
+        _("Its next steps:"),
+        previous.next_steps or _("None were written down."),
     ]
     rows = [[c.title, c.get_status_display(), _when(c)] for c in figures.previous_commitments]
     return Section(
-        title="Since the last review: its next steps and what became of them",
+        title=_("Since the last review: its next steps and what became of them"),
         lines=lines,
-        tables=[Table(["Promised then", "Now", "When"], rows)] if rows else [],
+        tables=[Table([_("Promised then"), _("Now"), _("When")], rows)] if rows else [],
     )
 
 

@@ -238,10 +238,10 @@ def engagement_update(
 def _validate_commitment(commitment: Commitment) -> None:
     errors = {}
     if commitment.owner is not None and not commitment.owner.is_employee:
-        errors["owner"] = "The owner of a promise to a customer is one of our staff."
+        errors["owner"] = _("The owner of a promise to a customer is one of our staff.")
     engagement = commitment.engagement
     if engagement and engagement.organisation_id != commitment.organisation_id:
-        errors["engagement"] = "Choose an engagement of this organisation."
+        errors["engagement"] = _("Choose an engagement of this organisation.")
     if errors:
         raise ValidationError(errors)
     commitment.full_clean(exclude=["organisation", "created_by"])
@@ -340,7 +340,7 @@ def review_pack_save(
     """
     _check_account_staff(by, engagement.organisation)
     if engagement.status == EngagementStatus.CANCELLED:
-        raise ValidationError("A cancelled engagement has no pack.")
+        raise ValidationError(_("A cancelled engagement has no pack."))
     pack = ReviewPack.objects.select_for_update().filter(pk=engagement.pk).first()
     created = pack is None
     if created:
@@ -351,7 +351,7 @@ def review_pack_save(
     newly_shared = share and not pack.is_shared
     if newly_shared:
         missing = {
-            name: "Write this before sharing: the customer reads it first."
+            name: _("Write this before sharing: the customer reads it first.")
             for name in ("summary", "next_steps")
             if not getattr(pack, name)
         }

@@ -5,6 +5,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts import selectors as account_selectors
 from accounts.decorators import customer_screen, staff_only
@@ -113,7 +114,7 @@ def engagement_create(request, pk: int):
         )
 
     return _back_to_account(
-        request, form, organisation, save, "Engagement recorded."
+        request, form, organisation, save, _("Engagement recorded.")
     ) or _edit_page(request, form, organisation, "Record an engagement")
 
 
@@ -140,9 +141,9 @@ def engagement_edit(request, pk: int):
         )
 
     title = f"{engagement.get_kind_display()} of {engagement.on:%-d %B %Y}"
-    return _back_to_account(request, form, organisation, save, "Engagement saved.") or _edit_page(
-        request, form, organisation, title, engagement=engagement
-    )
+    return _back_to_account(
+        request, form, organisation, save, _("Engagement saved.")
+    ) or _edit_page(request, form, organisation, title, engagement=engagement)
 
 
 @staff_only
@@ -158,7 +159,7 @@ def commitment_create(request, pk: int):
             by=request.user, organisation=organisation, via_view_as=request.viewing_as, **data
         )
 
-    message = "Commitment added. The customer sees it on their portal."
+    message = _("Commitment added. The customer sees it on their portal.")
     return _back_to_account(request, form, organisation, save, message) or _edit_page(
         request, form, organisation, "Add a commitment"
     )
@@ -176,9 +177,9 @@ def commitment_edit(request, pk: int):
             by=request.user, commitment=commitment, via_view_as=request.viewing_as, **data
         )
 
-    return _back_to_account(request, form, organisation, save, "Commitment saved.") or _edit_page(
-        request, form, organisation, commitment.title, commitment=commitment
-    )
+    return _back_to_account(
+        request, form, organisation, save, _("Commitment saved.")
+    ) or _edit_page(request, form, organisation, commitment.title, commitment=commitment)
 
 
 @staff_only
@@ -202,8 +203,8 @@ def review_pack(request, pk: int):
 
     def saved_message(saved) -> str:
         if saved.is_shared:
-            return "Pack saved. The customer can download it from their Reviews page."
-        return "Draft saved. Only staff can open it."
+            return _("Pack saved. The customer can download it from their Reviews page.")
+        return _("Draft saved. Only staff can open it.")
 
     to = reverse("portal:review_pack", args=[pk])
     return save_then_redirect(request, form, save, to=to, message=saved_message) or render(

@@ -2,6 +2,7 @@
 
 from django import forms
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Organisation
 
@@ -9,8 +10,8 @@ from accounts.models import Organisation
 class NewOrganisationForm(forms.Form):
     """A legacy customer who is ours but has no organisation yet."""
 
-    name = forms.CharField(max_length=200)
-    customer_number = forms.CharField(max_length=32)
+    name = forms.CharField(max_length=200, label=gettext_lazy("Name"))
+    customer_number = forms.CharField(max_length=32, label=gettext_lazy("Customer number"))
 
     def clean_customer_number(self) -> str:
         number = self.cleaned_data["customer_number"].strip()

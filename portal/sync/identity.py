@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.choices import AuditAction
 from accounts.models import AuditEvent, Organisation, User
@@ -304,7 +305,7 @@ def may_decide(user: User | None, *, current: int | None, to: int | None) -> boo
 
 def _check_may_decide(by: User | None, *, current: int | None, to: int | None) -> None:
     if not may_decide(by, current=current, to=to):
-        raise PermissionDenied("Only an admin decides for organisations you do not manage.")
+        raise PermissionDenied(_("Only an admin decides for organisations you do not manage."))
 
 
 @transaction.atomic
@@ -560,7 +561,7 @@ def organisation_from_identity(
     """A new organisation made of what the legacy system knows of its customer, matched
     to it (admins: the same right as creating one in Django admin)."""
     if not by.is_portal_admin:
-        raise PermissionDenied("Only admins create organisations.")
+        raise PermissionDenied(_("Only admins create organisations."))
     organisation = Organisation.objects.create(
         name=name,
         customer_number=customer_number,

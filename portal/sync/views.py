@@ -202,7 +202,7 @@ def identity_not_ours(request, pk: int):
 def identity_new_organisation(request, pk: int):
     """Make a new organisation of a legacy customer (admins), and match it."""
     if not request.user.is_portal_admin:
-        raise PermissionDenied("Only admins create organisations.")
+        raise PermissionDenied(_("Only admins create organisations."))
     subject = selectors.identity_get(pk=pk, user=request.user)
     form = NewOrganisationForm(request.POST)
     if not form.is_valid():
@@ -298,7 +298,7 @@ def run_progress(request, pk: int):
 def source_run_now(request, pk: int):
     """Queue a run of the source (portal admins, as in Django admin)."""
     if not request.user.is_portal_admin:
-        raise PermissionDenied("Only admins start sync runs.")
+        raise PermissionDenied(_("Only admins start sync runs."))
     source = selectors.source_get(pk=pk)
     full = request.POST.get("full") == "1"
     if tasks.source_sync_queue([source.pk], full=full):

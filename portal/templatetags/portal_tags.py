@@ -2,7 +2,6 @@ from django import template
 from django.template.defaultfilters import floatformat
 from django.utils import dateformat, timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
 from django.utils.text import Truncator, capfirst, slugify
 from django.utils.timesince import timesince
 from django.utils.translation import gettext
@@ -45,19 +44,18 @@ def multiply(value, other):
 
 
 @register.filter
-def sort_headers(spec: str) -> list[tuple[str, str]]:
-    """ "name:Organisation,stage:Stage" -> [("name", "Organisation"), ("stage", "Stage")]."""
-    return [tuple(item.split(":", 1)) for item in spec.split(",")]
-
-
-@register.filter
 def ago(moment) -> str:
     """ "just now" under a minute, else "5 minutes ago"."""
     if moment is None:
         return ""
     if (timezone.now() - moment).total_seconds() < 60:
-        return "just now"
-    return f"{timesince(moment)} ago"
+        return gettext("just now")
+    return since(moment)
+
+
+def since(moment) -> str:
+    """ "5 minutes ago", in the reader's language."""
+    return gettext("%(time)s ago") % {"time": timesince(moment)}
 
 
 # --- Rows rendered in Python -----------------------------------------------------------------
@@ -65,8 +63,7 @@ def ago(moment) -> str:
 # template loop that cost more CPU than the rest of the page (docs/benchmarks.md). The same
 # markup here, escaped by format_html.
 
-NEVER = mark_safe('<span class="muted">never</span>')
-NONE = mark_safe('<span class="muted">none</span>')
+MUTED = '<span class="muted">{}</span>'
 HEALTH_PILL_CLASS = {"green": "sla-on_track", "amber": "sla-at_risk"}
 
 
@@ -74,7 +71,7 @@ HEALTH_PILL_CLASS = {"green": "sla-on_track", "amber": "sla-at_risk"}
 def health_pill(health) -> str:
     """An account's health score as a pill: "72 · Amber", or "not scored yet"."""
     if not health:
-        return mark_safe('<span class="muted">not scored yet</span>')
+        return format_html(MUTED, gettext("not scored yet"))
     colour = health.get_colour_display()
     return format_html(
         '<span class="pill sla {}" data-testid="health-score" title="{}, {}">{} · {}</span>',
@@ -97,9 +94,9 @@ ACCOUNT_ROW = """      <tr>
         <td>{tier}</td>
         <td>{roles}</td>
         <td class="actions">
-          <a class="button button-small" href="{account_url}" aria-label="The account of {name}: health, reviews, commitments">Account</a>
+          <a class="button button-small" href="{account_url}" aria-label="{account_label}">{account}</a>
           <form method="post" action="{view_as_url}"><input type="hidden" name="csrfmiddlewaretoken" value="{csrf}">
-            <button class="button button-small" type="submit">View as customer<span class="visually-hidden"> of {name}</span></button>
+            <button class="button button-small" type="submit">{view_as}<span class="visually-hidden"> {of_name}</span></button>
           </form>
         </td>
       </tr>
@@ -111,11 +108,18 @@ def account_rows(context, organisations, roles) -> str:
     """`{% account_rows page roles %}`: My accounts' rows (without the empty row)."""
     account, view_as = url_of("portal:account"), url_of("accounts:view_as_start")
     csrf = context.get("csrf_token", "")
+    # Looked up once per table, not per row: the words are the same on every row.
+    never, none = format_html(MUTED, gettext("never")), format_html(MUTED, gettext("none"))
+    words = {"account": gettext("Account"), "view_as": gettext("View as customer")}
 
     def row(org) -> dict:
         reasons = getattr(org, "health_reasons", "")
         return {
+            **words,
             "name": org.name,
+            "account_label": gettext("The account of %(name)s: health, reviews, commitments")
+            % {"name": org.name},
+            "of_name": gettext("of %(name)s") % {"name": org.name},
             "number": org.customer_number,
             "health": health_pill(org.health),
             "reasons": format_html(
@@ -126,9 +130,10 @@ def account_rows(context, organisations, roles) -> str:
             "renewal": dateformat.format(org.renewal_date, "j M Y") if org.renewal_date else "—",
             "open_tickets": org.open_tickets,
             "risk": format_html(
-                '<span class="pill sla-at_risk">{} at risk or breached</span>', org.tickets_at_risk
-            ) if org.tickets_at_risk else NONE,
-            "contact": f"{timesince(org.last_contact)} ago" if org.last_contact else NEVER,
+                '<span class="pill sla-at_risk">{}</span>',
+                gettext("%(count)s at risk or breached") % {"count": org.tickets_at_risk},
+            ) if org.tickets_at_risk else none,
+            "contact": since(org.last_contact) if org.last_contact else never,
             "tier": org.tier_name or "—",
             "roles": ", ".join(map(str, get_item(roles, org.pk))) or "—",
             "account_url": account(org.pk),
@@ -153,10 +158,7 @@ TIMELINE_ITEM = """  <li class="timeline-item timeline-{kind}">
     </div>
   </li>
 """
-TIMELINE_EMPTY = mark_safe(
-    '  <li class="empty">Nothing here yet. Orders, deliveries, invoices, tickets and news from'
-    " us appear here as they happen.</li>\n"
-)
+TIMELINE_EMPTY = '  <li class="empty">{}</li>\n'
 
 
 @register.simple_tag
@@ -183,7 +185,14 @@ def timeline_items(events) -> str:
     ))  # fmt: skip
     return format_html(
         '<ol class="timeline" data-testid="timeline">\n{}</ol>',
-        items or TIMELINE_EMPTY,
+        items
+        or format_html(
+            TIMELINE_EMPTY,
+            gettext(
+                "Nothing here yet. Orders, deliveries, invoices, tickets and news from us appear"
+                " here as they happen."
+            ),
+        ),
     )
 
 

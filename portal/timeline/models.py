@@ -1,14 +1,15 @@
 """News without a record of its own, kept for the customer's timeline."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organisation
 from accounts.querysets import OrganisationOwnedQuerySet
 
 
 class TimelineKind(models.TextChoices):
-    IMPROVEMENT = "improvement", "Improvement made"
-    TIER_CHANGED = "tier_changed", "Tier changed"
+    IMPROVEMENT = "improvement", _("Improvement made")
+    TIER_CHANGED = "tier_changed", _("Tier changed")
 
 
 class TimelineEvent(models.Model):

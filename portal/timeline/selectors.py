@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from datetime import datetime
 
 from django.db import connection
@@ -14,6 +15,9 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Cast, Concat
+from django.utils import translation
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organisation
 from portal.records.models import (
@@ -26,14 +30,22 @@ from portal.timeline.models import TimelineEvent
 from tickets.models import Ticket
 
 TIMELINE_KINDS = {
-    "order": "Orders placed",
-    "delivery": "Deliveries",
-    "invoice": "Invoices issued",
-    "payment": "Payments",
-    "ticket": "Tickets",
-    "legacy_ticket": "Old help-desk tickets",
-    "note": "News from us",
+    "order": _("Orders placed"),
+    "delivery": _("Deliveries"),
+    "invoice": _("Invoices issued"),
+    "payment": _("Payments"),
+    "ticket": _("Tickets"),
+    "legacy_ticket": _("Old help-desk tickets"),
+    "note": _("News from us"),
 }
+
+
+def _title(text: str, **fields) -> Concat:
+    """A translated title with fields in it, as SQL: "Order %(number)s placed" becomes
+    Concat('Order ', number, ' placed'), whatever the word order of the language."""
+    pieces = re.split(r"%\((\w+)\)s", text)  # text, field name, text, field name, ...
+    parts = [fields[piece] if i % 2 else Value(piece) for i, piece in enumerate(pieces)]
+    return Concat(*parts, output_field=CharField())
 
 
 def _touchpoints(queryset, kind: str, at: str, title, target, limit: int) -> QuerySet:
@@ -65,7 +77,8 @@ def timeline(*, organisation: Organisation, kind: str = "", limit: int = 20) -> 
     process (building and compiling its nine querysets cost more CPU than the rest of the
     customer's home) and run with this organisation's id.
     """
-    sql, params, slots = _compiled(kind if kind in TIMELINE_KINDS else "", limit)
+    language = translation.get_language()  # the titles are worded in SQL, in the reader's
+    sql, params, slots = _compiled(kind if kind in TIMELINE_KINDS else "", limit, language)
     params = [organisation.pk if i in slots else param for i, param in enumerate(params)]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -80,8 +93,8 @@ def timeline(*, organisation: Organisation, kind: str = "", limit: int = 20) -> 
 _ANY_ORGANISATION = -2_718_281
 
 
-@functools.lru_cache(maxsize=256)  # kinds x the limits asked (the API's are bounded)
-def _compiled(kind: str, limit: int) -> tuple[str, tuple, frozenset[int]]:
+@functools.lru_cache(maxsize=256)  # kinds x the limits asked (the API's are bounded) x languages
+def _compiled(kind: str, limit: int, language: str | None) -> tuple[str, tuple, frozenset[int]]:
     sql, params = _query(_ANY_ORGANISATION, kind, limit).query.sql_with_params()
     return sql, tuple(params), frozenset(i for i, p in enumerate(params) if p == _ANY_ORGANISATION)
 
@@ -100,7 +113,7 @@ def _query(organisation: int, kind: str, limit: int) -> QuerySet:
             Order.objects.filter(**live),
             "order",
             "ordered_at",
-            Concat(Value("Order "), F("number"), Value(" placed")),
+            _title(gettext("Order %(number)s placed"), number=F("number")),
             F("pk"),
             limit,
         ),
@@ -108,7 +121,11 @@ def _query(organisation: int, kind: str, limit: int) -> QuerySet:
             Shipment.objects.filter(**live, delivered_at__isnull=False),
             "delivery",
             "delivered_at",
-            Concat(Value("Delivered by "), F("carrier"), Value(" "), F("tracking_number")),
+            _title(
+                gettext("Delivered by %(carrier)s %(tracking)s"),
+                carrier=F("carrier"),
+                tracking=F("tracking_number"),
+            ),
             F("order_id"),
             limit,
         ),
@@ -116,7 +133,7 @@ def _query(organisation: int, kind: str, limit: int) -> QuerySet:
             Invoice.objects.filter(**live),
             "invoice",
             "issued_on",
-            Concat(Value("Invoice "), F("number"), Value(" issued")),
+            _title(gettext("Invoice %(number)s issued"), number=F("number")),
             F("pk"),
             limit,
         ),
@@ -124,7 +141,7 @@ def _query(organisation: int, kind: str, limit: int) -> QuerySet:
             Invoice.objects.filter(**live, paid_on__isnull=False),
             "payment",
             "paid_on",
-            Concat(Value("Invoice "), F("number"), Value(" paid")),
+            _title(gettext("Invoice %(number)s paid"), number=F("number")),
             F("pk"),
             limit,
         ),
@@ -132,7 +149,7 @@ def _query(organisation: int, kind: str, limit: int) -> QuerySet:
             Ticket.objects.filter(organisation=organisation),
             "ticket",
             "created_at",
-            Concat(Value("Ticket opened: "), F("subject")),
+            _title(gettext("Ticket opened: %(subject)s"), subject=F("subject")),
             F("pk"),
             limit,
         ).union(
@@ -140,7 +157,7 @@ def _query(organisation: int, kind: str, limit: int) -> QuerySet:
                 Ticket.objects.filter(organisation=organisation, resolved_at__isnull=False),
                 "ticket",
                 "resolved_at",
-                Concat(Value("Ticket resolved: "), F("subject")),
+                _title(gettext("Ticket resolved: %(subject)s"), subject=F("subject")),
                 F("pk"),
                 limit,
             ),
@@ -150,7 +167,7 @@ def _query(organisation: int, kind: str, limit: int) -> QuerySet:
             LegacyTicket.objects.filter(**live),
             "legacy_ticket",
             "opened_at",
-            Concat(Value("Help-desk ticket: "), F("subject")),
+            _title(gettext("Help-desk ticket: %(subject)s"), subject=F("subject")),
             F("pk"),
             limit,
         ),

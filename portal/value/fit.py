@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.core.exceptions import EmptyResultSet
+from django.utils.translation import gettext as _
 
 from accounts import policy
 from accounts.choices import LifecycleStage
@@ -50,20 +51,35 @@ class FitRow:
 
     @property
     def reason(self) -> str:
-        on = f"on {self.current_tier}" if self.current_tier else "has no tier"
-        if self.revenue is None:
-            fits = "suits anyone" if self.fit_top_percent is None else "is the lowest tier"
-            return f"No revenue in the period; {on}, while {self.fit_tier} {fits}."
-        standing = (
-            f"#{self.rank} of {self.customers} customers by revenue "
-            f"(top {share(self.rank, self.customers).normalize():f} %)"
+        on = (
+            _("on %(tier)s") % {"tier": self.current_tier}
+            if self.current_tier
+            else _("has no tier")
         )
+        if self.revenue is None:
+            if self.fit_top_percent is None:
+                text = _("No revenue in the period; %(on)s, while %(tier)s suits anyone.")
+            else:
+                text = _("No revenue in the period; %(on)s, while %(tier)s is the lowest tier.")
+            return text % {"on": on, "tier": self.fit_tier}
+        standing = _("#%(rank)s of %(customers)s customers by revenue (top %(share)s %%)") % {
+            "rank": self.rank,
+            "customers": self.customers,
+            "share": f"{share(self.rank, self.customers).normalize():f}",
+        }
         if self.fit_top_percent is None:
-            suits = f"{self.fit_tier} suits the rest"
+            suits = _("%(tier)s suits the rest") % {"tier": self.fit_tier}
         else:
-            n = top_count(self.fit_top_percent, self.customers)
-            suits = f"{self.fit_tier} is for the top {self.fit_top_percent} % (the {n} largest)"
-        return f"{standing}; {suits}; {on}."
+            suits = _("%(tier)s is for the top %(percent)s %% (the %(count)s largest)") % {
+                "tier": self.fit_tier,
+                "percent": self.fit_top_percent,
+                "count": top_count(self.fit_top_percent, self.customers),
+            }
+        return _("%(standing)s; %(suits)s; %(on)s.") % {
+            "standing": standing,
+            "suits": suits,
+            "on": on,
+        }
 
 
 @dataclass

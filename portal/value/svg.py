@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 
 from portal.value.selectors import CONCENTRATION_PERCENT, Pareto
 
@@ -51,9 +52,11 @@ def pareto_chart(result: Pareto) -> SafeString:
 
 def _summary(result: Pareto) -> str:
     top = ", ".join(
-        f"the top {h.percent} % of customers bring {h.share} % of revenue" for h in result.headlines
+        _("the top %(percent)s %% of customers bring %(share)s %% of revenue")
+        % {"percent": h.percent, "share": h.share}
+        for h in result.headlines
     )
-    return f"Revenue by customer, largest first: {top}."
+    return _("Revenue by customer, largest first: %(top)s.") % {"top": top}
 
 
 def _grid() -> list[str]:
@@ -67,11 +70,12 @@ def _grid() -> list[str]:
             f'fill="#5b6673">{percent} %</text>'
         )
     y80 = _y(CONCENTRATION_PERCENT)
+    concentration = _("%(percent)s %% of revenue") % {"percent": CONCENTRATION_PERCENT}
     lines.append(
         f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y80:.1f}" y2="{y80:.1f}" '
         f'stroke="#b26a00" stroke-width="1" stroke-dasharray="5 4"/>'
         f'<text x="{WIDTH - RIGHT - 2}" y="{y80 - 4:.1f}" text-anchor="end" font-size="11" '
-        f'fill="#b26a00">{CONCENTRATION_PERCENT} % of revenue</text>'
+        f'fill="#b26a00">{escape(concentration)}</text>'
     )
     return lines
 
@@ -83,8 +87,15 @@ def _bars(result: Pareto) -> list[str]:
         gap = (x1 - x0) * BAR_GAP / 2
         y = _y(bar.share)
         single = bar.first == bar.last
-        who = f"Customer {bar.first}" if single else f"Customers {bar.first}–{bar.last}"
-        label = f"{who}: {bar.share} % of revenue ({bar.cumulative_share} % so far)"
+        if single:
+            who = _("Customer %(number)s") % {"number": bar.first}
+        else:
+            who = _("Customers %(first)s–%(last)s") % {"first": bar.first, "last": bar.last}
+        label = _("%(who)s: %(share)s %% of revenue (%(so_far)s %% so far)") % {
+            "who": who,
+            "share": bar.share,
+            "so_far": bar.cumulative_share,
+        }
         bars.append(
             f'<rect x="{x0 + gap:.1f}" y="{y:.1f}" width="{max(x1 - x0 - 2 * gap, 1):.1f}" '
             f'height="{_y(0) - y:.1f}" fill="#1f5fae" fill-opacity="0.75">'
@@ -113,9 +124,9 @@ def _x_axis(result: Pareto) -> list[str]:
             f'<text x="{x:.1f}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle" '
             f'font-size="11" fill="#5b6673">{percent} %</text>'
         )
+    caption = _("Customers, largest first (%(count)s in all)") % {"count": result.customers}
     labels.append(
         f'<text x="{(LEFT + WIDTH - RIGHT) / 2:.1f}" y="{HEIGHT - 6}" text-anchor="middle" '
-        f'font-size="12" fill="#5b6673">Customers, largest first ({result.customers} in all)'
-        f"</text>"
+        f'font-size="12" fill="#5b6673">{escape(caption)}</text>'
     )
     return labels

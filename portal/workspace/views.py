@@ -3,6 +3,7 @@
 from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts import selectors as account_selectors
 from accounts.choices import LifecycleStage
@@ -22,7 +23,21 @@ def workspace(request):
     """My accounts: what each needs, searchable, filterable and sortable; the way into
     "view as customer"."""
     kept = page_cache(request, "workspace", lambda: _workspace(request), across_accounts=True)
-    return render(request, "portal/workspace.html", {"page_cache": kept})
+    return render(
+        request, "portal/workspace.html", {"page_cache": kept, "sort_columns": SORT_COLUMNS}
+    )
+
+
+# My accounts' sortable columns: the key of selectors.ACCOUNT_SORTS and the heading.
+SORT_COLUMNS = [
+    ("name", _("Organisation")),
+    ("health", _("Health")),
+    ("stage", _("Stage")),
+    ("renewal", _("Renewal")),
+    ("open", _("Open tickets")),
+    ("risk", _("SLA risk")),
+    ("contact", _("Last contact")),
+]
 
 
 def _workspace(request) -> dict:

@@ -1,15 +1,16 @@
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class ArticleStatus(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    PUBLISHED = "published", "Published"
+    DRAFT = "draft", _("Draft")
+    PUBLISHED = "published", _("Published")
 
 
 class Audience(models.TextChoices):
-    EVERYONE = "everyone", "Every customer"
-    TIERS = "tiers", "Customers of some service tiers"
-    ORGANISATIONS = "organisations", "Named organisations"
+    EVERYONE = "everyone", _("Every customer")
+    TIERS = "tiers", _("Customers of some service tiers")
+    ORGANISATIONS = "organisations", _("Named organisations")
 
 
 # The languages an article may be written in, each with PostgreSQL's text-search

@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import Value
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Organisation, User
 from tickets.choices import Status
@@ -23,10 +24,10 @@ def _check_audience(
     *, user: User, audience: str, tiers: list[ServiceTier], organisations: list[Organisation]
 ) -> None:
     if audience == Audience.TIERS and not tiers:
-        raise ValidationError({"tiers": "Choose at least one tier, or another audience."})
+        raise ValidationError({"tiers": _("Choose at least one tier, or another audience.")})
     if audience == Audience.ORGANISATIONS:
         if not organisations:
-            raise ValidationError({"organisations": "Choose at least one organisation."})
+            raise ValidationError({"organisations": _("Choose at least one organisation.")})
         ids = {o.pk for o in organisations}
         if Organisation.objects.visible_to(user).filter(pk__in=ids).count() != len(ids):
             raise PermissionDenied  # an organisation the author may not see
@@ -108,13 +109,13 @@ def article_from_ticket(*, ticket: Ticket, by: User, category: Category | None =
     if not by.is_employee:
         raise PermissionDenied
     if ticket.status not in (Status.RESOLVED, Status.CLOSED):
-        raise ValidationError("Only a resolved ticket can become an article.")
+        raise ValidationError(_("Only a resolved ticket can become an article."))
     existing = Article.objects.filter(source_ticket=ticket).first()
     if existing is not None:
         return existing
     category = category or Category.objects.order_by("position", "name").first()
     if category is None:
-        raise ValidationError("Add a category in admin first (Knowledge base › Categories).")
+        raise ValidationError(_("Add a category in admin first (Knowledge base › Categories)."))
     question, answer = _resolution(ticket)
     body = f"## The question\n\n{question.strip()}\n\n## The answer\n\n{answer.strip()}\n"
     article = article_save(

@@ -6,13 +6,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.decorators import customer_screen, staff_only
 from config.forms import save_then_redirect
 from tickets import selectors as ticket_selectors
 from tickets.knowledge import selectors, services
-from tickets.knowledge.choices import Audience
+from tickets.knowledge.choices import ArticleStatus, Audience
 from tickets.knowledge.forms import ArticleForm
 
 
@@ -75,7 +76,7 @@ def article_answered(request, pk: int):
     """ "This answered my question": no ticket is opened, and the article is credited."""
     article = selectors.article_get(user=request.user, organisation=request.organisation, pk=pk)
     if request.viewing_as:
-        messages.info(request, "Not counted: you are viewing as the customer.")
+        messages.info(request, _("Not counted: you are viewing as the customer."))
     else:
         services.deflection_record(
             article=article,
@@ -83,8 +84,14 @@ def article_answered(request, pk: int):
             organisation=request.organisation,
             subject=request.POST.get("subject", ""),
         )
-        messages.success(request, "Glad it helped. No ticket was opened.")
+        messages.success(request, _("Glad it helped. No ticket was opened."))
     return redirect(article.get_absolute_url())
+
+
+def _article_saved(article) -> str:
+    if article.status == ArticleStatus.PUBLISHED:
+        return _("“%(title)s” is saved (published).") % {"title": article.title}
+    return _("“%(title)s” is saved (draft).") % {"title": article.title}
 
 
 def _article_form_page(request, article=None):
@@ -100,7 +107,7 @@ def _article_form_page(request, article=None):
         form,
         save,
         to=lambda saved: saved.get_absolute_url(),
-        message=lambda saved: f"“{saved.title}” is saved ({saved.get_status_display().lower()}).",
+        message=_article_saved,
     )
     if saved:
         return saved
@@ -129,7 +136,7 @@ def article_from_ticket(request, ticket_pk: int):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect(ticket.get_absolute_url())
-    messages.success(request, "A draft article was made from the ticket: edit it, then publish.")
+    messages.success(request, _("A draft article was made from the ticket: edit it, then publish."))
     return redirect("knowledge:edit", article.pk)
 
 

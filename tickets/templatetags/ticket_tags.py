@@ -10,18 +10,19 @@ from django.urls import reverse
 from django.utils import dateformat, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 
 from accounts.templatetags.ui import machine_time, sla_badge, url_of
 
 register = template.Library()
 
+# Headers are looked up at render time: they are in the reader's language.
 HEADER = (
-    '<table class="table" data-testid="ticket-table">\n  <thead><tr><th scope="col">Ticket</th>'
-    '{}<th scope="col">Subject</th>{}<th scope="col">Priority</th><th scope="col">Status</th>'
-    '<th scope="col">SLA</th><th scope="col">Opened</th></tr></thead>\n  <tbody>\n'
+    '<table class="table" data-testid="ticket-table">\n  <thead><tr><th scope="col">{}</th>'
+    '{}<th scope="col">{}</th>{}<th scope="col">{}</th><th scope="col">{}</th>'
+    '<th scope="col">{}</th><th scope="col">{}</th></tr></thead>\n  <tbody>\n'
 )
-ORGANISATION_HEADER = mark_safe('<th scope="col">Organisation</th>')
-REQUESTER_HEADER = mark_safe('<th scope="col">Opened by</th>')
+COLUMN = '<th scope="col">{}</th>'
 FOOTER = mark_safe("  </tbody>\n</table>")
 ROW = (
     '    <tr>\n      <td>{select}<a href="{url}">{reference}</a></td>\n      {organisation}\n'
@@ -34,7 +35,7 @@ ROW = (
 
 # A tick box in the reference's cell (the column kept in view on a phone), for the form
 # of that id elsewhere on the page (the queue's bulk actions).
-SELECT = '<input type="checkbox" name="ticket" value="{}" form="{}" aria-label="Select {}"> '
+SELECT = '<input type="checkbox" name="ticket" value="{}" form="{}" aria-label="{}"> '
 
 
 @register.simple_tag
@@ -55,16 +56,25 @@ def ticket_table(
             ""
             if show_organisation
             else format_html(
-                ' <a href="{}">Open one</a> when you need us.', reverse("tickets:create")
+                ' <a href="{}">{}</a> {}',
+                reverse("tickets:create"),
+                _("Open one"),
+                _("when you need us."),
             )
         )
         rows = format_html(
-            '    <tr><td colspan="8" class="empty">No tickets here.{}</td></tr>\n', create
+            '    <tr><td colspan="8" class="empty">{}{}</td></tr>\n', _("No tickets here."), create
         )
     header = format_html(
         HEADER,
-        ORGANISATION_HEADER if show_organisation else "",
-        REQUESTER_HEADER if show_requester else "",
+        _("Ticket"),
+        format_html(COLUMN, _("Organisation")) if show_organisation else "",
+        _("Subject"),
+        format_html(COLUMN, _("Opened by")) if show_requester else "",
+        _("Priority"),
+        _("Status"),
+        _("SLA"),
+        _("Opened"),
     )
     return header + rows + FOOTER
 
@@ -73,7 +83,14 @@ def _row(ticket, detail, show_organisation: bool, show_requester: bool, select_f
     created = timezone.localtime(ticket.created_at)
     return {
         "select": (
-            format_html(SELECT, ticket.pk, select_form, ticket.reference) if select_form else ""
+            format_html(
+                SELECT,
+                ticket.pk,
+                select_form,
+                _("Select %(reference)s") % {"reference": ticket.reference},
+            )
+            if select_form
+            else ""
         ),
         "url": detail(ticket.pk),
         "reference": ticket.reference,
