@@ -78,7 +78,7 @@ def test_staff_link_an_article_in_a_reply_and_turn_a_ticket_into_an_article(page
     page.get_by_role("button", name="Mark resolved").click()
     page.get_by_role("button", name="Turn into a draft help article").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("How do I track my parcel?")
-    expect(page.get_by_label("Body")).to_have_value(re.compile("Where can I see it"))
+    expect(page.get_by_label("Text", exact=True)).to_have_value(re.compile("Where can I see it"))
     page.get_by_role("button", name="Publish").click()
     expect(page.get_by_test_id("article-body")).to_contain_text("Where can I see it?")
     assert Article.objects.get(source_ticket=ticket).is_published
