@@ -42,15 +42,20 @@ run: demo
 # DATABASE_URL / REDIS_URL are set), browser tests included.
 # Then the API once more on the embedded default make run serves (SQLite, tasks
 # inline, no Redis), the schema fuzz at a smaller budget.
+# The suite runs in TEST_WORKERS parallel processes (pytest-xdist; xdist_group marks say which
+# tests stay together). TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= 3
+
 test: install $(AXE_JS) lint
-	scripts/with-services.sh $(VENV)/bin/pytest $(PYTEST_ARGS)
+	scripts/with-services.sh $(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 	env -u DATABASE_URL -u REDIS_URL API_FUZZ_EXAMPLES=5 \
 		$(VENV)/bin/pytest tests/test_api.py tests/test_api_fuzz.py -q
 
 # For local work: the suite without the browser tests and those that start real processes
 # (workers, servers), which `make test` still runs.
 test-fast: install
-	scripts/with-services.sh $(VENV)/bin/pytest -m "not browser and not slow" -q $(PYTEST_ARGS)
+	scripts/with-services.sh $(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup \
+		-m "not browser and not slow" -q $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

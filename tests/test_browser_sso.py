@@ -19,7 +19,9 @@ from accounts.models import DomainClaim, IdentityProvider, Membership, User
 from accounts.tests.factories import PASSWORD
 from tests.browser import sign_in
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+# One OpenID provider for the whole suite, and a test may tamper with its tokens: its tests
+# run in one process (`make test`'s `--dist loadgroup`), one after another.
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("openid-provider")]
 
 OP_PASSWORD = "provider-password"
 

@@ -15,7 +15,9 @@ from tickets.choices import InboundOutcome
 from tickets.models import InboundEmail, Ticket
 from tickets.tests.test_inbound import PDF, email, staff_reply_mail
 
-pytestmark = pytest.mark.slow
+# One IMAP mailbox for the whole suite: its tests run in one process (`make test`'s
+# `--dist loadgroup`), one after another.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("mailbox")]
 
 
 @pytest.fixture

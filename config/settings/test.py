@@ -1,12 +1,28 @@
 """The test suite: real PostgreSQL and Redis when DATABASE_URL/REDIS_URL are set."""
 
 import os
+from urllib.parse import urlsplit
 
 os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
 
-from config.env import env_bool, env_int
-from config.settings.base import *  # noqa: F403
+# Parallel test processes (pytest-xdist: gw0, gw1, ...) share one Redis: each takes its own
+# database number, as broker, results and cache, and so do the workers and servers it
+# starts (they inherit the variable). Only the test process itself chooses: a process it
+# starts keeps the REDIS_URL it is given (a fault test's own Redis). PostgreSQL needs
+# nothing: pytest-django gives each test process its own test database.
+_xdist_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+if (
+    _xdist_worker.startswith("gw")
+    and os.environ.get("REDIS_URL")
+    and not os.environ.get("PORTAL_TEST_REDIS_CHOSEN")
+):
+    _redis = urlsplit(os.environ["REDIS_URL"])
+    os.environ["REDIS_URL"] = _redis._replace(path=f"/{1 + int(_xdist_worker[2:])}").geturl()
+    os.environ["PORTAL_TEST_REDIS_CHOSEN"] = "1"
+
+from config.env import env_bool, env_int  # noqa: E402 - after the Redis choice above
+from config.settings.base import *  # noqa: E402, F403
 
 # Fast hashing keeps the suite quick; production keeps argon2.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -22,7 +22,9 @@ ZEROS = {
     "texts lost": 0,
     "messages stuck in the mailbox": 0,
 }
-pytestmark = pytest.mark.slow
+# One IMAP mailbox for the whole suite: its tests run in one process (`make test`'s
+# `--dist loadgroup`), one after another.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("mailbox")]
 
 
 @pytest.fixture
