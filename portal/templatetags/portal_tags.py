@@ -205,7 +205,6 @@ ORDER_ROW = """    <tr>
       <td>{delivery}</td>
     </tr>
 """
-NOT_SHIPPED = '<span class="muted">{}</span>'
 
 
 @register.simple_tag
@@ -214,7 +213,7 @@ def order_rows(orders) -> str:
     here for the same reason as `account_rows`: 25 rows through the template engine cost
     more CPU than the rest of the page's data."""
     detail = url_of("portal:order")
-    not_shipped = format_html(NOT_SHIPPED, gettext("Not shipped yet"))  # once, not per row
+    not_shipped = format_html(MUTED, gettext("Not shipped yet"))  # once, not per row
 
     def row(order) -> dict:
         shipment = status_label(order.shipment_status)
