@@ -40,16 +40,22 @@ run: demo
 
 # The whole suite against real PostgreSQL and Redis (throwaway servers unless
 # DATABASE_URL / REDIS_URL are set), browser tests included.
-# Then the API once more on the embedded default make run serves (SQLite, tasks
-# inline, no Redis), the schema fuzz at a smaller budget.
+# Beside it, the API once more on the embedded default make run serves (SQLite, tasks
+# inline, no Redis), the schema fuzz at a smaller budget; its report follows the suite's.
 # The suite runs in TEST_WORKERS parallel processes (pytest-xdist; xdist_group marks say which
 # tests stay together). TEST_WORKERS=0 runs it in one process.
 TEST_WORKERS ?= 3
+EMBEDDED_LOG := var/test-embedded.log
 
 test: install $(AXE_JS) lint
-	scripts/with-services.sh $(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	@mkdir -p var
 	env -u DATABASE_URL -u REDIS_URL API_FUZZ_EXAMPLES=5 \
-		$(VENV)/bin/pytest tests/test_api.py tests/test_api_fuzz.py -q
+		$(VENV)/bin/pytest tests/test_api.py tests/test_api_fuzz.py -q >$(EMBEDDED_LOG) 2>&1 & \
+	embedded=$$!; \
+	scripts/with-services.sh $(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS); \
+	suite=$$?; wait $$embedded; embedded=$$?; \
+	echo "== The API on the embedded default (SQLite, tasks inline, no Redis):"; \
+	cat $(EMBEDDED_LOG); test $$suite -eq 0 && test $$embedded -eq 0
 
 # For local work: the suite without the browser tests and those that start real processes
 # (workers, servers), which `make test` still runs.

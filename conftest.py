@@ -44,6 +44,31 @@ class World:
     tier: ServiceTier
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(
+    request, django_test_environment, django_db_blocker, django_db_modify_db_settings
+):
+    """pytest-django's, except that on PostgreSQL each test process's database is a copy of
+    one migrated template (tests/database.py) instead of a migration of its own."""
+    from django.db import connection
+    from django.test.utils import setup_databases, teardown_databases
+
+    from tests import database
+
+    cloned = connection.vendor == "postgresql"
+    with django_db_blocker.unblock():
+        if cloned:
+            database.create_from_template()
+        else:
+            config = setup_databases(verbosity=request.config.option.verbose, interactive=False)
+    yield
+    with django_db_blocker.unblock():
+        if cloned:
+            database.drop()
+        else:
+            teardown_databases(config, verbosity=request.config.option.verbose)
+
+
 @pytest.fixture
 def client():
     """pytest-django's client, whose force_login also gives the second factor where the

@@ -9,6 +9,13 @@ the elements. The same check holds our layout rule: no page scrolls sideways, an
 px no card hides content behind its scroll bar (the page a test ends on is checked at 390
 and 1366 px too).
 
+A page loaded with the same screen (its path, numbers aside), width, language and kinds of
+elements (tag and class) as one already checked in this test process is not checked again
+on load: a test that walks through fifty records of one screen checks it once, and the
+screens many tests pass through are checked once per process. A form shown again with its
+errors, a message or a new panel has new kinds of elements and is checked. The page a test
+ends on is always checked.
+
 One region is left out: Swagger UI's own widgets on /api/v1/docs/ (`#swagger-ui`, drawn by
 the vendored drf-spectacular-sidecar bundle: nested buttons and its colours are its own
 markup); the page around it is ours and is checked.
@@ -62,9 +69,23 @@ RUNNER = """
   };
   window.__axeCheck = () => axe.run(context, options)
     .then(r => brief(r.violations).concat(layout()));
+  // What decides a page's violations is its markup, not its data: the same screen at the
+  // same width with the same kinds of elements (tag and class) was checked once already
+  // in this browser context when a test walks through many records of it.
+  const shape = () => {
+    const kinds = new Set();
+    for (const el of document.getElementsByTagName('*')) {
+      kinds.add(el.tagName + '.' + (el.getAttribute('class') || ''));
+    }
+    return [...kinds].sort().join(' ');
+  };
   window.addEventListener('load', () => {
-    window.__axeRunning = window.__axeCheck()
-      .then(found => window.__axeReport(location.href, found))
+    const screen = [location.pathname.replace(/[0-9]+/g, '#'), window.innerWidth,
+      document.documentElement.lang].join(' ');
+    const key = screen + ' ' + shape();
+    window.__axeRunning = window.__axeSeen(key)
+      .then(seen => seen ? null : window.__axeCheck()
+        .then(found => window.__axeReport(location.href, found, key)))
       .catch(() => {});
   });
 })();
@@ -81,17 +102,33 @@ FINAL_CHECK = """async () => {
 }"""
 
 
+# The screens checked on load so far in this process (see above).
+CHECKED_SHAPES: set[str] = set()
+
+
 class AxeWatch:
-    def __init__(self, context):
+    def __init__(self, context, shapes_seen: set[str] | None = None):
         if not AXE_JS.is_file():
             pytest.fail(f"axe-core is missing at {AXE_JS}: run `make test` (it installs it).")
         self.violations: dict[tuple[str, str], dict] = {}
         self.pages_checked = 0
+        self.shapes_seen = CHECKED_SHAPES if shapes_seen is None else shapes_seen
+        self.pages_skipped = 0  # loaded with a screen and shape already checked
         context.expose_function("__axeReport", self._report)
+        context.expose_function("__axeSeen", self._seen)
         context.add_init_script(path=str(AXE_JS))
         context.add_init_script(RUNNER % {"tags": WCAG_21_AA})
 
-    def _report(self, url: str, found: list[dict]) -> None:
+    def _seen(self, key: str) -> bool:
+        seen = key in self.shapes_seen
+        self.pages_skipped += seen
+        return seen
+
+    def _report(self, url: str, found: list[dict], key: str | None = None) -> None:
+        # A shape counts as checked once its check has finished: a page left before
+        # that is checked again the next time it loads.
+        if key is not None:
+            self.shapes_seen.add(key)
         self.pages_checked += 1
         path = urlsplit(url).path or url
         for violation in found:

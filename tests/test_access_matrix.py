@@ -5,6 +5,7 @@ import io
 import sys
 
 import pytest
+from django.conf import settings
 from django.contrib import admin
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -24,6 +25,10 @@ from tests.access import MATRIX, ROLES, SEES_A, route_names, uncovered_routes
 from tests.helpers import invitation_token_from
 from tickets.models import Attachment, Ticket
 from tickets.services import improvement_create, ticket_create, ticket_set_status
+
+# Every route as every role: `make test` runs it, the fast subset does not (run one route's
+# row with -k when changing its view).
+pytestmark = pytest.mark.slow
 
 
 def client_for(client, world, role):
@@ -98,8 +103,23 @@ def matrix_world_create():
     world.run = SyncRun.objects.create(
         source=world.source, started_at=timezone.now(), heartbeat_at=timezone.now()
     )
+    # Each role signed in once for the module (two-factor and view-as included); each
+    # request runs in a savepoint, so what it does to its session is undone after it.
+    world.sessions = {
+        role: client_for(Client(), world, role).cookies[settings.SESSION_COOKIE_NAME].value
+        for role in ROLES
+        if role != "anonymous"
+    }
     mail.outbox = []
     return world
+
+
+def signed_in(world, role) -> Client:
+    """A client with the role's session of the module's world."""
+    client = Client()
+    if role != "anonymous":
+        client.cookies[settings.SESSION_COOKIE_NAME] = world.sessions[role]
+    return client
 
 
 def add_tickets_of_a(world):
@@ -149,14 +169,13 @@ def test_route_answers_every_role_as_the_matrix_says(matrix_world, route):
     wrong = []
     for role in ROLES:
         with transaction.atomic():
-            wrong += _answers(Client(), matrix_world, route, role)
+            wrong += _answers(signed_in(matrix_world, role), matrix_world, route, role)
             transaction.set_rollback(True)
     assert not wrong, "\n".join(wrong)
 
 
 def _answers(client, world, route, role) -> list[str]:
     """What is wrong with how the route answers this role (nothing, if it is as said)."""
-    client = client_for(client, world, role)
     url = reverse(route.name, args=route.args(world))
     body = {"content_type": route.content_type} if route.content_type else {}
     response = getattr(client, route.method)(url, route.data(world), **body)

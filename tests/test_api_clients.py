@@ -25,6 +25,7 @@ from portal.records.models import Shipment
 from portal.tests.records import add_orders
 from tests.test_api_fuzz import generated_schema
 
+pytestmark = pytest.mark.slow  # runs the generators as processes
 BIN = Path(sys.executable).parent
 
 

@@ -10,6 +10,7 @@ bounded, so a run is repeatable and its length predictable.
 import json
 import os
 
+import pytest
 import schemathesis
 from django.urls import reverse
 from drf_spectacular.generators import SchemaGenerator
@@ -21,6 +22,8 @@ from accounts.services import api_token_create
 from portal.tests.records import add_orders
 from tickets.services import ticket_create, ticket_reply
 
+# Generated requests by the hundred: `make test` runs it, the fast subset does not.
+pytestmark = pytest.mark.slow
 # The SQLite run of make test sets a smaller budget (API_FUZZ_EXAMPLES).
 EXAMPLES_PER_OPERATION = int(os.environ.get("API_FUZZ_EXAMPLES", "20"))
 CHECKS = [

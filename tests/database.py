@@ -1,0 +1,102 @@
+"""The test database on PostgreSQL: cloned from a migrated template, not migrated each time.
+
+Migrating an empty database (about a hundred migrations, most of the time spent by Django
+rendering model states) is the largest fixed cost of a test process, and `make test` runs
+several processes (pytest-xdist). So the first process migrates a template database once,
+and every process copies it (`CREATE DATABASE ... TEMPLATE`, a file copy in PostgreSQL).
+
+The template is named by a digest of every installed app's migration files, so a changed
+or added migration builds a new one (and the old ones are dropped), and a server that
+outlives the run (DATABASE_URL set) keeps it for the next run. A lock file shared by the
+processes of the machine makes them take turns.
+"""
+
+import fcntl
+import hashlib
+import tempfile
+from contextlib import contextmanager
+from importlib import import_module
+from pathlib import Path
+
+from django.apps import apps
+from django.conf import settings
+from django.db import connection
+
+
+def create_from_template() -> None:
+    """Creates this process's test database as a copy of the template, and points the
+    connection at it."""
+    name = connection.creation._get_test_db_name()
+    template = f"{name.split('_gw')[0]}_template_{_migrations_digest()}"
+    with _machine_lock(), connection._nodb_cursor() as cursor:
+        if not _exists(cursor, template):
+            _drop_older_templates(cursor, template)
+            _build(template)
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        cursor.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    _use(name)
+
+
+def drop() -> None:
+    name = connection.settings_dict["NAME"]
+    connection.close()
+    with connection._nodb_cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+
+
+def _build(template: str) -> None:
+    """Migrates a new database the way Django's test runner would, under the template's
+    name; nobody stays connected to it (PostgreSQL copies only an unused database)."""
+    test_settings = connection.settings_dict["TEST"]
+    own_name, test_settings["NAME"] = test_settings.get("NAME"), template
+    try:
+        connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    finally:
+        test_settings["NAME"] = own_name
+        connection.close()
+
+
+def _use(name: str) -> None:
+    connection.close()
+    connection.settings_dict["NAME"] = name
+    settings.DATABASES[connection.alias]["NAME"] = name
+
+
+def _exists(cursor, database: str) -> bool:
+    cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database])
+    return cursor.fetchone() is not None
+
+
+def _drop_older_templates(cursor, template: str) -> None:
+    prefix = template.rsplit("_", 1)[0] + "_"
+    cursor.execute(
+        "SELECT datname FROM pg_database WHERE starts_with(datname, %s) AND datname <> %s",
+        [prefix, template],
+    )
+    for (older,) in cursor.fetchall():
+        cursor.execute(f'DROP DATABASE IF EXISTS "{older}"')
+
+
+def _migrations_digest() -> str:
+    digest = hashlib.sha256()
+    for app in sorted(apps.get_app_configs(), key=lambda app: app.label):
+        try:
+            module = import_module(f"{app.name}.migrations")
+        except ImportError:
+            continue
+        for path in sorted(Path(module.__path__[0]).glob("*.py")):
+            digest.update(f"{app.label}/{path.name}".encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@contextmanager
+def _machine_lock():
+    server = f"{connection.settings_dict['HOST']}:{connection.settings_dict['PORT']}"
+    key = hashlib.sha256(server.encode()).hexdigest()[:16]
+    with open(Path(tempfile.gettempdir()) / f"portal-test-db-{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
