@@ -79,14 +79,15 @@ RUNNER = """
     }
     return [...kinds].sort().join(' ');
   };
-  window.addEventListener('load', () => {
+  window.__axeCheckOnce = () => {
     const screen = [location.pathname.replace(/[0-9]+/g, '#'), window.innerWidth,
       document.documentElement.lang].join(' ');
     const key = screen + ' ' + shape();
-    window.__axeRunning = window.__axeSeen(key)
-      .then(seen => seen ? null : window.__axeCheck()
-        .then(found => window.__axeReport(location.href, found, key)))
-      .catch(() => {});
+    return window.__axeSeen(key).then(seen => seen ? null : window.__axeCheck()
+      .then(found => window.__axeReport(location.href, found, key)));
+  };
+  window.addEventListener('load', () => {
+    window.__axeRunning = window.__axeCheckOnce().catch(() => {});
   });
 })();
 """
@@ -150,6 +151,12 @@ class AxeWatch:
             if found is not None:
                 self._report(page.url, found)
 
+    def check_at(self, page, size: dict) -> None:
+        """The page as it is now, at another width (unless that screen was checked)."""
+        page.set_viewport_size(size)
+        page.evaluate(NEXT_FRAME)
+        page.evaluate("async () => { await window.__axeRunning; await window.__axeCheckOnce(); }")
+
     def assert_clean(self) -> None:
         lines = [
             f"{path}: {v['id']} ({v['impact']}): {v['help']} at {', '.join(v['targets'])}"
@@ -162,11 +169,18 @@ class AxeWatch:
 def checked_by_axe(context):
     """A new page of `context`, every document of which axe-core checks; fails the test on
     any WCAG 2.1 AA violation once the test is done with it."""
+    with watched_by_axe(context) as (page, _):
+        yield page
+
+
+@contextmanager
+def watched_by_axe(context):
+    """`checked_by_axe`, giving the watch too: (page, AxeWatch)."""
     axe = AxeWatch(context)
     page = context.new_page()
     page.set_default_timeout(10_000)
     try:
-        yield page
+        yield page, axe
         axe.check_now(page)
     finally:
         context.close()
