@@ -31,10 +31,13 @@ def organisation_list(*, user: User) -> QuerySet[Organisation]:
 
 
 def customer_organisations(*, user: User) -> QuerySet[Organisation]:
-    """The organisations a customer belongs to, for the organisation switcher."""
-    return Organisation.objects.filter(
-        memberships__user=user, memberships__is_active=True
-    ).order_by("name")
+    """The organisations a customer belongs to, for the organisation switcher; each with
+    `user`'s role in it (`viewer_id`, `viewer_role`: accounts.policy.can_manage_members)."""
+    return (
+        Organisation.objects.filter(memberships__user=user, memberships__is_active=True)
+        .annotate(viewer_id=F("memberships__user_id"), viewer_role=F("memberships__role"))
+        .order_by("name")
+    )
 
 
 def account_team(*, organisation: Organisation) -> dict[str, AccountAssignment]:

@@ -52,9 +52,11 @@ def _resolve(request) -> tuple[Organisation | None, bool]:
         session.pop(SESSION_VIEW_AS, None)  # access was removed: view-as ends here
     if user.is_employee:
         return None, False
-    mine = customer_organisations(user=user)
+    # All of them in one query: the switcher lists them (portal_context).
+    mine = request.customer_organisations = list(customer_organisations(user=user))
     chosen_id = session.get(SESSION_ORGANISATION)
-    organisation = (mine.filter(pk=chosen_id).first() if chosen_id else None) or mine.first()
+    chosen = [organisation for organisation in mine if organisation.pk == chosen_id]
+    organisation = (chosen or mine or [None])[0]
     if organisation is None:
         session.pop(SESSION_ORGANISATION, None)
     return organisation, False
