@@ -25,7 +25,7 @@ from accounts import locale, policy
 from accounts.choices import AuditAction
 from accounts.models import Organisation
 from accounts.platform import audit, sessions
-from accounts.selectors import customer_organisations
+from accounts.selectors import customer_organisation_list
 
 SESSION_ORGANISATION = "organisation_id"
 SESSION_VIEW_AS = "view_as_organisation_id"
@@ -53,7 +53,7 @@ def _resolve(request) -> tuple[Organisation | None, bool]:
     if user.is_employee:
         return None, False
     # All of them in one query: the switcher lists them (portal_context).
-    mine = request.customer_organisations = list(customer_organisations(user=user))
+    mine = request.customer_organisations = customer_organisation_list(user=user)
     chosen_id = session.get(SESSION_ORGANISATION)
     chosen = [organisation for organisation in mine if organisation.pk == chosen_id]
     organisation = (chosen or mine or [None])[0]

@@ -103,6 +103,9 @@ class MemoNode(template.Node):
     else, so no person's data can end up in what another is shown."""
 
     LIMIT = 2048  # entries per block; a block keyed on something unbounded starts over
+    # Not searched for {% block %}s (no block inside can be overridden): every render of a
+    # page walks its base template's nodes for them.
+    child_nodelists = ()
 
     def __init__(self, nodelist, arguments):
         self.nodelist = nodelist

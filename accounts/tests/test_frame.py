@@ -148,3 +148,38 @@ def test_a_staff_members_frame_reads_session_person_and_device(
 ):
     client.force_login(world.am_a)
     frame_queries(client, django_assert_num_queries, 3)
+
+
+@pytest.mark.django_db
+def test_the_frames_organisation_list_is_the_selectors(world):
+    """The SQL built once per process reads what the queryset does, for anyone."""
+    from accounts.selectors import customer_organisation_list, customer_organisations
+
+    MembershipFactory(user=world.member_a, organisation=world.org_b, role=MembershipRole.ADMIN)
+    third = MembershipFactory(user=world.member_a, organisation=OrganisationFactory(name="Aa"))
+    third.is_active = False
+    third.save(update_fields=["is_active"])
+    for user in (world.member_a, world.customer_admin_a, world.member_b, world.am_a):
+        rows = customer_organisation_list(user=user)
+        expected = customer_organisations(user=user)
+        assert [(o.pk, o.name, o.viewer_id, o.viewer_role) for o in rows] == [
+            (o.pk, o.name, o.viewer_id, o.viewer_role) for o in expected
+        ]
+    assert [o.name for o in customer_organisation_list(user=world.member_a)] == [
+        "Alpha Clinic", "Bravo Hospital"
+    ]  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_an_expired_session_is_not_read(client, world):
+    from datetime import timedelta
+
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    client.force_login(world.member_a)
+    assert client.get(reverse("portal:orders")).status_code == 200
+    Session.objects.update(expire_date=timezone.now() - timedelta(seconds=1))
+    response = client.get(reverse("portal:orders"))
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("accounts:login"))
