@@ -105,6 +105,8 @@ def can_manage_members(user: User, organisation: Organisation, *, viewing_as: bo
         return False
     if viewing_as:
         return can_view_as(user, organisation)
+    if getattr(organisation, "viewer_id", None) == user.pk:  # read with the organisation
+        return organisation.viewer_role == MembershipRole.ADMIN  # (customer_organisations)
     return organisation.memberships.active().filter(user=user, role=MembershipRole.ADMIN).exists()
 
 

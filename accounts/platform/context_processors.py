@@ -11,9 +11,11 @@ def portal_context(request):
     user = getattr(request, "user", None)
     organisation = getattr(request, "organisation", None)
     viewing_as = getattr(request, "viewing_as", False)
-    switchable = []
-    if user is not None and user.is_authenticated and not user.is_employee:
-        switchable = customer_organisations(user=user)  # a lazy queryset
+    # Read with the organisation shown (CurrentOrganisationMiddleware), else when rendered.
+    switchable = getattr(request, "customer_organisations", None)
+    if switchable is None:
+        customer = user is not None and user.is_authenticated and not user.is_employee
+        switchable = customer_organisations(user=user) if customer else []  # lazy
 
     def can_manage_members() -> bool:
         return organisation is not None and policy.can_manage_members(

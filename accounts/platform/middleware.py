@@ -25,7 +25,7 @@ from accounts import locale, policy
 from accounts.choices import AuditAction
 from accounts.models import Organisation
 from accounts.platform import audit, sessions
-from accounts.selectors import customer_organisations
+from accounts.selectors import customer_organisation_list
 
 SESSION_ORGANISATION = "organisation_id"
 SESSION_VIEW_AS = "view_as_organisation_id"
@@ -52,9 +52,11 @@ def _resolve(request) -> tuple[Organisation | None, bool]:
         session.pop(SESSION_VIEW_AS, None)  # access was removed: view-as ends here
     if user.is_employee:
         return None, False
-    mine = customer_organisations(user=user)
+    # All of them in one query: the switcher lists them (portal_context).
+    mine = request.customer_organisations = customer_organisation_list(user=user)
     chosen_id = session.get(SESSION_ORGANISATION)
-    organisation = (mine.filter(pk=chosen_id).first() if chosen_id else None) or mine.first()
+    chosen = [organisation for organisation in mine if organisation.pk == chosen_id]
+    organisation = (chosen or mine or [None])[0]
     if organisation is None:
         session.pop(SESSION_ORGANISATION, None)
     return organisation, False

@@ -3,8 +3,8 @@
 import re
 
 from django import template
-from django.urls import reverse
-from django.utils import timezone
+from django.urls import get_script_prefix, reverse
+from django.utils import timezone, translation
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -95,3 +95,45 @@ def cached(parser, token):
     nodelist = parser.parse(("endcached",))
     parser.delete_first_token()
     return CachedNode(nodelist, page_cache)
+
+
+class MemoNode(template.Node):
+    """Renders its block once per process for each set of argument values (and language),
+    in a context that holds those arguments only: what it shows cannot depend on anything
+    else, so no person's data can end up in what another is shown."""
+
+    LIMIT = 2048  # entries per block; a block keyed on something unbounded starts over
+    # Not searched for {% block %}s (no block inside can be overridden): every render of a
+    # page walks its base template's nodes for them.
+    child_nodelists = ()
+
+    def __init__(self, nodelist, arguments):
+        self.nodelist = nodelist
+        self.arguments = arguments
+        self.rendered: dict[tuple, str] = {}
+
+    def render(self, context) -> str:
+        values = {name: value.resolve(context) for name, value in self.arguments.items()}
+        key = (translation.get_language(), get_script_prefix(), context.autoescape,
+               *values.values())  # fmt: skip
+        html = self.rendered.get(key)
+        if html is None:
+            html = self.nodelist.render(context.new(values))
+            if len(self.rendered) >= self.LIMIT:
+                self.rendered.clear()
+            self.rendered[key] = html
+        return html
+
+
+@register.tag
+def memo(parser, token):
+    """`{% memo name=value ... %}...{% endmemo %}`: a block that depends only on these
+    values and the language (the navigation: URLs and labels), rendered once per process
+    for each of them instead of on every request. Inside, only the named values exist."""
+    bits = token.split_contents()[1:]
+    arguments = template.base.token_kwargs(bits, parser)
+    if bits:
+        raise template.TemplateSyntaxError("{% memo %} takes name=value arguments only")
+    nodelist = parser.parse(("endmemo",))
+    parser.delete_first_token()
+    return MemoNode(nodelist, arguments)

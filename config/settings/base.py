@@ -232,6 +232,8 @@ PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 60 * 60 * 24)
 INVITATION_VALID_DAYS = env_int("INVITATION_VALID_DAYS", 7)
 
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 60 * 60 * 8)
+# Database sessions, read with fixed SQL (accounts.platform.sessions.SessionStore).
+SESSION_ENGINE = "accounts.platform.sessions"
 # The age counts from the last request (expiry on inactivity), the expiry written at most
 # this often (accounts.platform.middleware.SessionRefreshMiddleware), not on every request.
 SESSION_REFRESH_SECONDS = env_int("SESSION_REFRESH_SECONDS", 60)

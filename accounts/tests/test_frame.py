@@ -1,0 +1,185 @@
+"""The frame every page pays: navigation rendered once per process per role, page and
+language (ui's `{% memo %}`), and never one person's frame shown to another."""
+
+import re
+
+import pytest
+from django.template import Context, Template
+from django.urls import reverse
+from django.utils import translation
+
+from accounts.choices import MembershipRole
+from accounts.tests.factories import MembershipFactory, OrganisationFactory
+
+
+def nav_of(page: str) -> str:
+    return re.search(r'<nav class="topnav".*?</nav>', page, re.S).group(0)
+
+
+def current_link(page: str) -> str:
+    return re.search(r'<a href="([^"]*)" aria-current="page"', nav_of(page)).group(1)
+
+
+def test_a_memo_block_sees_only_its_arguments():
+    template = Template("{% load ui %}{% memo shown=a %}[{{ shown }}|{{ b }}]{% endmemo %}")
+    assert template.render(Context({"a": "x", "b": "secret"})) == "[x|]"
+
+
+def test_a_memo_block_is_rendered_once_per_arguments_and_language():
+    template = Template(
+        "{% load ui i18n %}{% memo v=a %}{{ v }}{% translate 'Log out' %}{% endmemo %}"
+    )
+    calls = []
+
+    class Counted(str):
+        def __str__(self):  # rendering the value counts as rendering the block
+            calls.append(1)
+            return super().__str__()
+
+    with translation.override("en"):
+        first = template.render(Context({"a": Counted("1")}))
+        assert template.render(Context({"a": Counted("1")})) == first
+        assert len(calls) == 1
+        assert template.render(Context({"a": "2"})) == "2Log out"
+    with translation.override("de"):
+        assert template.render(Context({"a": "1"})) == "1Abmelden"
+
+
+def test_memo_refuses_positional_arguments():
+    from django.template import TemplateSyntaxError
+
+    with pytest.raises(TemplateSyntaxError):
+        Template("{% load ui %}{% memo a %}{% endmemo %}")
+
+
+@pytest.mark.django_db
+def test_each_person_sees_the_navigation_of_their_own_role(client, world):
+    """The same page for people of other roles in one process: the kept navigation of one
+    is never shown to the next."""
+    orders = reverse("portal:orders")
+    members = reverse("accounts:members")
+    client.force_login(world.customer_admin_a)
+    assert f'href="{members}"' in nav_of(client.get(orders).content.decode())
+    client.force_login(world.member_a)
+    assert f'href="{members}"' not in nav_of(client.get(orders).content.decode())
+
+    queue = reverse("tickets:queue")
+    handoff = reverse("accounts:team_handoff")
+    renewals = reverse("portal:renewals")
+    client.force_login(world.admin)
+    admin_nav = nav_of(client.get(queue).content.decode())
+    assert f'href="{handoff}"' in admin_nav
+    assert f'href="{reverse("admin:index")}"' in admin_nav
+    client.force_login(world.am_a)
+    am_nav = nav_of(client.get(queue).content.decode())
+    assert f'href="{handoff}"' not in am_nav
+    assert f'href="{renewals}"' in am_nav
+    client.force_login(world.agent)
+    agent_nav = nav_of(client.get(queue).content.decode())
+    assert f'href="{renewals}"' not in agent_nav
+
+
+@pytest.mark.django_db
+def test_the_navigation_marks_the_page_shown_in_the_readers_language(client, world):
+    client.force_login(world.member_a)
+    orders, timeline = reverse("portal:orders"), reverse("portal:timeline")
+    assert current_link(client.get(orders).content.decode()) == orders
+    assert current_link(client.get(timeline).content.decode()) == timeline
+    german = client.get(timeline, HTTP_ACCEPT_LANGUAGE="de").content.decode()
+    assert current_link(german) == timeline
+    assert ">Bestellungen</a>" in nav_of(german)
+    assert ">Orders</a>" in nav_of(client.get(timeline).content.decode())
+
+
+@pytest.mark.django_db
+def test_staff_viewing_as_a_customer_get_the_customers_navigation(client, world):
+    client.force_login(world.am_a)
+    client.post(reverse("accounts:view_as_start", args=[world.org_a.pk]))
+    nav = nav_of(client.get(reverse("portal:orders")).content.decode())
+    assert f'href="{reverse("accounts:members")}"' in nav  # staff in view-as manage members
+    assert f'href="{reverse("portal:work_queue")}"' not in nav
+
+
+def frame_queries(client, django_assert_num_queries, count: int) -> str:
+    """A page with nothing of its own (not found): what is left is the frame."""
+    with django_assert_num_queries(count):
+        response = client.get("/no-such-page/")
+    assert response.status_code == 404
+    return response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_customers_frame_reads_session_person_and_organisations_once(
+    client, world, django_assert_num_queries
+):
+    """Session, person, and their organisations with their role in each (the one shown,
+    the switcher, the Colleagues link): three queries, however many organisations."""
+    client.force_login(world.customer_admin_a)
+    page = frame_queries(client, django_assert_num_queries, 3)
+    assert f'href="{reverse("accounts:members")}"' in page
+    assert 'id="org-switch"' not in page
+
+    for name in ("Charlie Care", "Delta Labs"):
+        organisation = OrganisationFactory(name=name)
+        MembershipFactory(user=world.customer_admin_a, organisation=organisation)
+    page = frame_queries(client, django_assert_num_queries, 3)
+    options = re.findall(r'<option value="(\d+)" ?(selected)?>([^<]*)</option>', page)
+    assert [name for _, _, name in options] == [
+        "Alpha Clinic", "Charlie Care", "Delta Labs"
+    ]  # fmt: skip
+    assert [pk for pk, selected, _ in options if selected] == [str(world.org_a.pk)]
+
+
+@pytest.mark.django_db
+def test_the_colleagues_link_follows_the_role_in_the_organisation_shown(client, world):
+    MembershipFactory(user=world.member_a, organisation=world.org_b, role=MembershipRole.ADMIN)
+    client.force_login(world.member_a)
+    members = f'href="{reverse("accounts:members")}"'
+    switch = reverse("accounts:organisation_switch")
+    client.post(switch, {"organisation": world.org_a.pk})
+    assert members not in nav_of(client.get(reverse("portal:orders")).content.decode())
+    client.post(switch, {"organisation": world.org_b.pk})
+    assert members in nav_of(client.get(reverse("portal:orders")).content.decode())
+
+
+@pytest.mark.django_db
+def test_a_staff_members_frame_reads_session_person_and_device(
+    client, world, django_assert_num_queries
+):
+    client.force_login(world.am_a)
+    frame_queries(client, django_assert_num_queries, 3)
+
+
+@pytest.mark.django_db
+def test_the_frames_organisation_list_is_the_selectors(world):
+    """The SQL built once per process reads what the queryset does, for anyone."""
+    from accounts.selectors import customer_organisation_list, customer_organisations
+
+    MembershipFactory(user=world.member_a, organisation=world.org_b, role=MembershipRole.ADMIN)
+    third = MembershipFactory(user=world.member_a, organisation=OrganisationFactory(name="Aa"))
+    third.is_active = False
+    third.save(update_fields=["is_active"])
+    for user in (world.member_a, world.customer_admin_a, world.member_b, world.am_a):
+        rows = customer_organisation_list(user=user)
+        expected = customer_organisations(user=user)
+        assert [(o.pk, o.name, o.viewer_id, o.viewer_role) for o in rows] == [
+            (o.pk, o.name, o.viewer_id, o.viewer_role) for o in expected
+        ]
+    assert [o.name for o in customer_organisation_list(user=world.member_a)] == [
+        "Alpha Clinic", "Bravo Hospital"
+    ]  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_an_expired_session_is_not_read(client, world):
+    from datetime import timedelta
+
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    client.force_login(world.member_a)
+    assert client.get(reverse("portal:orders")).status_code == 200
+    Session.objects.update(expire_date=timezone.now() - timedelta(seconds=1))
+    response = client.get(reverse("portal:orders"))
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("accounts:login"))
