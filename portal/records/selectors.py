@@ -12,6 +12,7 @@ from django.db.models import (
     Count,
     Exists,
     F,
+    Min,
     OuterRef,
     Prefetch,
     Q,
@@ -22,6 +23,7 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Coalesce
+from django.db.models.lookups import Exact
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -108,10 +110,18 @@ def status_shown() -> Case:
     status, unless every live delivery of it has arrived: then "delivered" (order entry often
     lags the carrier). The screens, the CSV export, the status filter and the API all read
     this expression (as the `status_shown` annotation of order_list and order_get)."""
-    shipments = Shipment.objects.filter(order=OuterRef("pk"), **SHOWN_WITH_ORDER)
-    all_arrived = Exists(shipments) & ~Exists(shipments.filter(delivered_at__isnull=True))
+    # One scalar subquery (1 when every live delivery arrived, 0 when one has not, NULL
+    # without any), not two EXISTS: PostgreSQL may plan an EXISTS as a hashed subplan that
+    # reads every shipment in the table (200 ms at 200,000) even for a page of 25 orders.
+    shipments = Shipment.objects.filter(order=OuterRef("pk"), **SHOWN_WITH_ORDER).order_by()
+    arrived = Case(When(delivered_at__isnull=True, then=Value(0)), default=Value(1))
+    all_arrived = Subquery(
+        shipments.values("order").annotate(all_arrived=Min(arrived)).values("all_arrived")[:1]
+    )
     return Case(
-        When(all_arrived, then=Value(DELIVERED)), default=F("status"), output_field=CharField()
+        When(Exact(all_arrived, 1), then=Value(DELIVERED)),
+        default=F("status"),
+        output_field=CharField(),
     )
 
 
