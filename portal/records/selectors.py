@@ -28,6 +28,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from accounts.models import Organisation, User
+from config import prepared
 from portal.records.choices import InvoiceStatus
 from portal.records.models import (
     UNPAID,
@@ -57,7 +58,7 @@ def source_freshness() -> dict[int, models.Model]:
 def order_list(
     *,
     user: User,
-    organisation: Organisation | None = None,
+    organisation: Organisation | int | None = None,
     search: str = "",
     status: str = "",
     date_from: date | None = None,
@@ -131,7 +132,7 @@ def latest_shipment_status() -> Subquery:
     return Subquery(latest.order_by("-shipped_at").values("status")[:1])
 
 
-def _of_organisation(records: QuerySet, user: User, organisation: Organisation | None):
+def _of_organisation(records: QuerySet, user: User, organisation: Organisation | int | None):
     """One organisation's records (the screens), or those of all the user's (the API),
     under the access policy."""
     if organisation is not None:
@@ -139,7 +140,7 @@ def _of_organisation(records: QuerySet, user: User, organisation: Organisation |
     return records.visible_to(user, as_list=True)
 
 
-def _tallies(user: User, organisation: Organisation | None, record: str) -> QuerySet:
+def _tallies(user: User, organisation: Organisation | int | None, record: str) -> QuerySet:
     """The stored tallies (portal/records/tallies.py) of one organisation's records, or of
     all the user's (the API), under the access policy."""
     tallies = RecordTally.objects.filter(record=record, count__gt=0)
@@ -209,14 +210,27 @@ def with_tracking_template(shipments: QuerySet[Shipment]) -> QuerySet[Shipment]:
 
 
 def shipment_list(
-    *, user: User, organisation: Organisation | None = None, status: str = ""
+    *, user: User, organisation: Organisation | int | None = None, status: str = ""
 ) -> QuerySet[Shipment]:
+    """Shipments, newest first, each with its carrier's tracking page and its order's
+    `order_number` (the screens show that; the API, the order)."""
     shipments = (
         with_tracking_template(_of_organisation(Shipment.objects, user, organisation))
         .select_related("order")
+        .annotate(order_number=F("order__number"))
         .order_by(F("shipped_at").desc(nulls_last=True), "-pk")
     )
     return shipments.filter(status=status) if status else shipments
+
+
+def shipment_page(*, user: User, organisation: Organisation, count: int) -> prepared.Page:
+    """Every live shipment of the organisation, for the Paginator of the Deliveries list:
+    the page's SQL built once per process (config/prepared.py)."""
+    return prepared.Page(_shipment_page, count=count, user=user, organisation=organisation.pk)
+
+
+def _shipment_page(start: int, stop: int, *, user: User, organisation: int):
+    return shipment_list(user=user, organisation=organisation).select_related(None)[start:stop]
 
 
 def shipment_statuses(*, user: User, organisation: Organisation | None = None) -> list[str]:
@@ -235,15 +249,16 @@ INVOICE_SORTS = {
 }
 
 
-def with_invoice_state(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
+def with_invoice_state(invoices: QuerySet[Invoice], today: date | None = None) -> QuerySet[Invoice]:
     """The one rule for an invoice's state, as SQL, wherever invoices are shown: cancelled
     or paid as its billing system says (a payment date, or its status), overdue once its
-    due day has passed unpaid, open before."""
+    due day (before `today`, by default the local day) has passed unpaid, open before."""
+    today = today or timezone.localdate()
     return invoices.annotate(
         state=Case(
             When(status=InvoiceStatus.CANCELLED, then=Value(InvoiceStatus.CANCELLED)),
             When(~UNPAID, then=Value(InvoiceStatus.PAID)),
-            When(due_on__lt=timezone.localdate(), then=Value(InvoiceStatus.OVERDUE)),
+            When(due_on__lt=today, then=Value(InvoiceStatus.OVERDUE)),
             default=Value(InvoiceStatus.OPEN),
             output_field=CharField(),
         )
@@ -253,18 +268,20 @@ def with_invoice_state(invoices: QuerySet[Invoice]) -> QuerySet[Invoice]:
 def invoice_list(
     *,
     user: User,
-    organisation: Organisation | None = None,
+    organisation: Organisation | int | None = None,
     state: str = "",
     search: str = "",
     sort: str = "",
+    today: date | None = None,
 ) -> QuerySet[Invoice]:
     invoices = _of_organisation(Invoice.objects, user, organisation)
     if search.strip():
         text = search.strip()
         invoices = invoices.filter(Q(number__icontains=text) | Q(order__number__icontains=text))
     invoices = (
-        with_invoice_state(invoices)
+        with_invoice_state(invoices, today)
         .select_related("order")
+        .annotate(order_number=F("order__number"))  # what the screens show of the order
         .order_by(*INVOICE_SORTS.get(sort, INVOICE_SORTS["newest"]))
     )
     if state == "unpaid":  # what the home page lists: overdue first, then by due date
@@ -272,11 +289,36 @@ def invoice_list(
     return invoices.filter(state=state) if state in INVOICE_STATES else invoices
 
 
+def invoice_page(*, user: User, organisation: Organisation, sort: str, count: int) -> prepared.Page:
+    """Every invoice of the organisation, sorted, for the Paginator of the unfiltered
+    Invoices list: the page's SQL built once per process (config/prepared.py)."""
+    return prepared.Page(
+        _invoice_page,
+        sort if sort in INVOICE_SORTS else "newest",
+        count=count,
+        user=user,
+        organisation=organisation.pk,
+        today=timezone.localdate(),
+    )
+
+
+def _invoice_page(sort: str, start: int, stop: int, *, user: User, organisation: int, today: date):
+    invoices = invoice_list(user=user, organisation=organisation, sort=sort, today=today)
+    return invoices.select_related(None)[start:stop]
+
+
 def invoice_totals(*, user: User, organisation: Organisation) -> list[dict]:
     """What is open and what is overdue, per currency (never added across currencies),
-    from the stored tallies of unpaid invoices per currency and due day."""
-    overdue = Q(due_on__lt=timezone.localdate())
-    return list(
+    from the stored tallies of unpaid invoices per currency and due day; the SQL built
+    once per process (config/prepared.py)."""
+    return prepared.rows(
+        _invoice_totals, user=user, organisation=organisation.pk, today=timezone.localdate()
+    )
+
+
+def _invoice_totals(*, user: User, organisation: int, today: date) -> QuerySet:
+    overdue = Q(due_on__lt=today)
+    return (
         _tallies(user, organisation, "unpaid")
         .order_by("key")
         .values(currency=F("key"))
@@ -286,6 +328,42 @@ def invoice_totals(*, user: User, organisation: Organisation) -> list[dict]:
             overdue_count=Coalesce(Sum("count", filter=overdue), 0),
         )
     )
+
+
+def order_page(*, user: User, organisation: Organisation, sort: str, count: int) -> prepared.Page:
+    """Every live order of the organisation as order_rows shows them, sorted, for the
+    Paginator of the unfiltered list: the page's SQL built once per process."""
+    sort = sort if sort in ORDER_SORTS else "newest"
+    return prepared.Page(_order_page, sort, count=count, user=user, organisation=organisation.pk)
+
+
+def _order_page(sort: str, start: int, stop: int, *, user: User, organisation: int):
+    return order_rows(order_list(user=user, organisation=organisation, sort=sort))[start:stop]
+
+
+# The home's short lists, their SQL built once per process (config/prepared.py): building
+# their querysets cost more CPU than the rest of the page.
+
+
+def recent_orders(*, user: User, organisation: Organisation, limit: int = 5) -> list[Order]:
+    """The newest orders, as order_rows shows them."""
+    return prepared.objects(_recent_orders, limit, user=user, organisation=organisation.pk)
+
+
+def _recent_orders(limit: int, *, user: User, organisation: int) -> QuerySet[Order]:
+    return order_rows(order_list(user=user, organisation=organisation))[:limit]
+
+
+def invoices_due(*, user: User, organisation: Organisation, limit: int = 5) -> list[Invoice]:
+    """The unpaid invoices, overdue first, then by due day (invoice_list's "unpaid")."""
+    return prepared.objects(
+        _invoices_due, limit, user=user, organisation=organisation.pk, today=timezone.localdate()
+    )
+
+
+def _invoices_due(limit: int, *, user: User, organisation: int, today: date) -> QuerySet:
+    invoices = invoice_list(user=user, organisation=organisation, state="unpaid", today=today)
+    return invoices.select_related(None)[:limit]
 
 
 def invoice_get(*, user: User, pk: int) -> Invoice:
