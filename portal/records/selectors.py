@@ -24,6 +24,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import Exact
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -164,25 +165,38 @@ def order_statuses(*, user: User, organisation: Organisation | None = None) -> l
 
 
 def order_get(*, user: User, pk: int) -> Order:
-    """An order with its lines, shipments and invoices; 404 unless visible."""
-    live = {"deleted_at__isnull": True}
-    return get_object_or_404(
+    """An order with its `status_shown`, its `organisation_name` and, as lists, its live
+    `live_lines`, and the `shown_shipments` and `shown_invoices` its screens show; 404
+    unless visible. Four queries, their SQL built once per process (config/prepared.py)."""
+    found = prepared.objects(_order, user=user, pk=pk)
+    if not found:
+        raise Http404
+    order = found[0]
+    order.live_lines = prepared.objects(_order_lines, order=pk)
+    order.shown_shipments = prepared.objects(_order_shipments, order=pk)
+    order.shown_invoices = prepared.objects(_order_invoices, order=pk, today=timezone.localdate())
+    return order
+
+
+def _order(*, user: User, pk: int) -> QuerySet[Order]:
+    return (
         Order.objects.visible_to(user)
-        .annotate(status_shown=status_shown())
-        .select_related("organisation")
-        .prefetch_related(
-            Prefetch("lines", queryset=OrderLine.objects.filter(**live).order_by("pk")),
-            Prefetch(
-                "shipments",
-                queryset=with_tracking_template(Shipment.objects.filter(**SHOWN_WITH_ORDER)),
-            ),
-            Prefetch(
-                "invoices",
-                queryset=with_invoice_state(Invoice.objects.filter(**SHOWN_WITH_ORDER)),
-            ),
-        ),
-        pk=pk,
+        .filter(pk=pk)
+        .annotate(status_shown=status_shown(), organisation_name=F("organisation__name"))
     )
+
+
+def _order_lines(*, order: int) -> QuerySet[OrderLine]:
+    return OrderLine.objects.filter(order=order, deleted_at__isnull=True).order_by("pk")
+
+
+def _order_shipments(*, order: int) -> QuerySet[Shipment]:
+    # The model's own order: by when they shipped.
+    return with_tracking_template(Shipment.objects.filter(order=order, **SHOWN_WITH_ORDER))
+
+
+def _order_invoices(*, order: int, today: date) -> QuerySet[Invoice]:
+    return with_invoice_state(Invoice.objects.filter(order=order, **SHOWN_WITH_ORDER), today)
 
 
 def order_for_reorder(*, user: User, pk: int) -> Order:
