@@ -178,6 +178,20 @@ def _refuse_clock(build: Build, params, slots: set[int]) -> None:
     building (timezone.localdate() in a selector): kept, it would never change."""
     today = timezone.now().date()
     for position, param in enumerate(params):
-        day = param.date() if isinstance(param, datetime) else param
-        if position not in slots and isinstance(day, date) and abs(day - today).days <= 2:
+        day = _day(param)
+        if position not in slots and day is not None and abs(day - today).days <= 2:
             raise ValueError(f"{build.__qualname__}: its SQL holds {param}: pass it as a value")
+
+
+def _day(param) -> date | None:
+    """The day of a parameter that is a day or a moment (SQLite's are ISO text)."""
+    if isinstance(param, datetime):
+        return param.date()
+    if isinstance(param, date):
+        return param
+    if isinstance(param, str) and len(param) >= 10:
+        try:
+            return date.fromisoformat(param[:10])
+        except ValueError:
+            return None
+    return None

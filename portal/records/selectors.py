@@ -343,9 +343,24 @@ def invoice_totals(*, user: User, organisation: Organisation) -> list[dict]:
     """What is open and what is overdue, per currency (never added across currencies),
     from the stored tallies of unpaid invoices per currency and due day; the SQL built
     once per process (config/prepared.py)."""
-    return prepared.rows(
+    rows = prepared.rows(
         _invoice_totals, user=user, organisation=organisation.pk, today=timezone.localdate()
     )
+    # As the ORM would give them: the driver's SUMs are Decimals on PostgreSQL, floats on
+    # SQLite, and a count's SUM is a Decimal.
+    return [
+        {
+            **row,
+            "open": _decimal(row["open"]),
+            "overdue": _decimal(row["overdue"]),
+            "overdue_count": int(row["overdue_count"]),
+        }
+        for row in rows
+    ]
+
+
+def _decimal(value) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
 def _invoice_totals(*, user: User, organisation: int, today: date) -> QuerySet:
