@@ -47,20 +47,18 @@ def _home_content(request, organisation) -> dict:
         "backup_am": team.get(TeamRole.BACKUP_AM),
         "sponsor": team.get(TeamRole.EXECUTIVE_SPONSOR),
         "tier": tiers_selectors.current_tier(organisation=organisation),
-        "open_tickets": ticket_selectors.ticket_list(
-            user=request.user, organisation=organisation, status="open"
-        )[:5],
-        "recent_orders": records_selectors.order_rows(
-            records_selectors.order_list(user=request.user, organisation=organisation)
-        )[:5],
-        "invoices_due": records_selectors.invoice_list(
-            user=request.user, organisation=organisation, state="unpaid"
-        )[:5],
+        "open_tickets": ticket_selectors.open_tickets(user=request.user, organisation=organisation),
+        "recent_orders": records_selectors.recent_orders(
+            user=request.user, organisation=organisation
+        ),
+        "invoices_due": records_selectors.invoices_due(
+            user=request.user, organisation=organisation
+        ),
         "to_pay": records_selectors.invoice_totals(user=request.user, organisation=organisation),
         "timeline": timeline_selectors.timeline(organisation=organisation, limit=10),
         "sources": records_selectors.source_freshness(),
         "upcoming_review": relationship_selectors.upcoming_review(organisation=organisation),
-        "commitments": relationship_selectors.commitment_list(
-            user=request.user, organisation=organisation, state="open"
-        )[:5],
+        "commitments": relationship_selectors.open_commitments(
+            user=request.user, organisation=organisation
+        ),
     }

@@ -12,6 +12,7 @@ from django.utils import timezone
 from accounts.choices import TeamRole
 from accounts.models import Organisation, User
 from accounts.selectors import account_team
+from config import prepared
 from tickets.choices import DONE_STATUSES, OPEN_STATUSES, SlaState
 from tickets.models import (
     Attachment,
@@ -27,7 +28,7 @@ from tickets.models import (
 def ticket_list(
     *,
     user: User,
-    organisation: Organisation | None = None,
+    organisation: Organisation | int | None = None,
     status: str = "",
     sla_state: str = "",
     department: str = "",
@@ -65,6 +66,19 @@ def ticket_list(
     return tickets.select_related("organisation", "requester", "assignee").order_by(
         "-created_at", "-pk"
     )
+
+
+def open_tickets(*, user: User, organisation: Organisation, limit: int = 5) -> list[Ticket]:
+    """The newest open tickets with their SLA state (the customer's home), the SQL built
+    once per process (config/prepared.py)."""
+    return prepared.objects(
+        _open_tickets, limit, user=user, organisation=organisation.pk, now=timezone.now()
+    )
+
+
+def _open_tickets(limit: int, *, user: User, organisation: int, now: datetime) -> QuerySet:
+    tickets = ticket_list(user=user, organisation=organisation, status="open", now=now)
+    return tickets.select_related(None)[:limit]
 
 
 def ticket_requesters(*, user: User, organisation: Organisation) -> QuerySet[User]:

@@ -32,15 +32,21 @@ def order_list(request):
 def _orders(request) -> dict:
     params = request.GET
     filters, refused = order_filters(request)
-    orders = selectors.order_list(
-        user=request.user,
-        organisation=request.organisation,
-        sort=params.get("sort", "newest"),
-        **filters,
-    )
-    orders = selectors.order_rows(orders)
-    # Unfiltered, the list is every live order: the stored tally says how many.
-    count = None if any(filters.values()) else _count(request, "order")
+    sort = params.get("sort", "newest")
+    if any(filters.values()):
+        orders = selectors.order_rows(
+            selectors.order_list(
+                user=request.user, organisation=request.organisation, sort=sort, **filters
+            )
+        )
+        count = None
+    else:
+        # Unfiltered, the list is every live order: the stored tally says how many, and
+        # the page's SQL is built once per process.
+        count = _count(request, "order")
+        orders = selectors.order_page(
+            user=request.user, organisation=request.organisation, sort=sort, count=count
+        )
     return {
         "page": paginate(orders, params.get("page"), per_page=PAGE_SIZE, count=count),
         "statuses": selectors.order_statuses(user=request.user, organisation=request.organisation),
@@ -80,14 +86,12 @@ def shipment_list(request):
 
 
 def _shipments(request) -> dict:
-    shipments = selectors.shipment_list(user=request.user, organisation=request.organisation)
+    count = _count(request, "shipment")
+    shipments = selectors.shipment_page(
+        user=request.user, organisation=request.organisation, count=count
+    )
     return {
-        "page": paginate(
-            shipments,
-            request.GET.get("page"),
-            per_page=PAGE_SIZE,
-            count=_count(request, "shipment"),
-        ),
+        "page": paginate(shipments, request.GET.get("page"), per_page=PAGE_SIZE, count=count),
         "sources": selectors.source_freshness(),
     }
 
@@ -105,10 +109,20 @@ def _invoices(request) -> dict:
     state = request.GET.get("state", "")
     search = request.GET.get("q", "")
     sort = request.GET.get("sort", "")
-    invoices = selectors.invoice_list(
-        user=request.user, organisation=request.organisation, state=state, search=search, sort=sort
-    )
-    count = None if state or search else _count(request, "invoice")
+    if state or search:
+        count = None
+        invoices = selectors.invoice_list(
+            user=request.user,
+            organisation=request.organisation,
+            state=state,
+            search=search,
+            sort=sort,
+        )
+    else:  # every invoice: the stored tally says how many, the page's SQL is kept
+        count = _count(request, "invoice")
+        invoices = selectors.invoice_page(
+            user=request.user, organisation=request.organisation, sort=sort, count=count
+        )
     return {
         "page": paginate(invoices, request.GET.get("page"), per_page=PAGE_SIZE, count=count),
         "state": state,

@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from accounts.choices import LifecycleStage, TeamRole
 from accounts.models import AccountAssignment, Organisation, User
+from config import prepared
 from portal.relationship.choices import (
     CommitmentStatus,
     EngagementKind,
@@ -186,24 +187,12 @@ def engagement_get(*, user: User, pk: int) -> Engagement:
 def upcoming_review(*, organisation: Organisation, today: date | None = None) -> dict | None:
     """The next review or health check: the booked one, else when the cadence says it is due.
 
-    One query: the schedule and the next booked engagement come as annotations.
+    One query, its SQL built once per process (config/prepared.py): the schedule and the
+    next booked engagement come as annotations.
     """
     today = today or timezone.localdate()
-    booked = Engagement.objects.filter(
-        organisation=OuterRef("pk"),
-        status=EngagementStatus.PLANNED,
-        on__gte=today,
-        kind__in=[EngagementKind.QBR, EngagementKind.HEALTH_CHECK],
-    ).order_by("on", "pk")
-    row = (
-        with_schedule(Organisation.objects.filter(pk=organisation.pk))
-        .annotate(
-            booked_on=Subquery(booked.values("on")[:1]),
-            booked_kind=Subquery(booked.values("kind")[:1]),
-        )
-        .values("review_due", "check_due", "booked_on", "booked_kind")
-        .first()
-    )
+    found = prepared.rows(_upcoming_review, organisation=organisation.pk, today=today)
+    row = found[0] if found else None
     if row is None:
         return None
     if row["booked_on"]:
@@ -223,16 +212,33 @@ def upcoming_review(*, organisation: Organisation, today: date | None = None) ->
     return {"kind": label, "on": day, "booked": False, "overdue": day < today}
 
 
+def _upcoming_review(*, organisation: int, today: date) -> QuerySet:
+    booked = Engagement.objects.filter(
+        organisation=OuterRef("pk"),
+        status=EngagementStatus.PLANNED,
+        on__gte=today,
+        kind__in=[EngagementKind.QBR, EngagementKind.HEALTH_CHECK],
+    ).order_by("on", "pk")
+    return (
+        with_schedule(Organisation.objects.filter(pk=organisation))
+        .annotate(
+            booked_on=Subquery(booked.values("on")[:1]),
+            booked_kind=Subquery(booked.values("kind")[:1]),
+        )
+        .values("review_due", "check_due", "booked_on", "booked_kind")[:1]
+    )
+
+
 def as_date(value) -> date:
     # SQLite hands computed dates back as text.
     return date.fromisoformat(value) if isinstance(value, str) else value
 
 
 def commitment_list(
-    *, user: User, organisation: Organisation, state: str = ""
+    *, user: User, organisation: Organisation | int, state: str = "", today: date | None = None
 ) -> QuerySet[Commitment]:
     """Commitments to an organisation with an `is_overdue` flag: open ones first, by due day."""
-    today = timezone.localdate()
+    today = today or timezone.localdate()
     commitments = (
         Commitment.objects.visible_to(user)
         .filter(organisation=organisation)
@@ -252,6 +258,23 @@ def commitment_list(
     if state == "overdue":
         return commitments.filter(status=CommitmentStatus.OPEN, due_on__lt=today)
     return commitments
+
+
+def open_commitments(*, user: User, organisation: Organisation, limit: int = 5) -> list[Commitment]:
+    """The open commitments, soonest due first (the customer's home), each with its
+    `owner_name`; the SQL built once per process (config/prepared.py)."""
+    return prepared.objects(
+        _open_commitments,
+        limit,
+        user=user,
+        organisation=organisation.pk,
+        today=timezone.localdate(),
+    )
+
+
+def _open_commitments(limit: int, *, user: User, organisation: int, today: date) -> QuerySet:
+    commitments = commitment_list(user=user, organisation=organisation, state="open", today=today)
+    return commitments.select_related(None).annotate(owner_name=F("owner__full_name"))[:limit]
 
 
 def commitment_get(*, user: User, pk: int) -> Commitment:

@@ -1,12 +1,16 @@
+import functools
+
 from django import template
 from django.template.defaultfilters import floatformat
 from django.utils import dateformat, timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.dates import MONTHS_3
+from django.utils.html import escape, format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.text import Truncator, capfirst, slugify
 from django.utils.timesince import timesince
 from django.utils.translation import gettext
 
-from accounts.templatetags.ui import machine_time, status_label, url_of
+from accounts.templatetags.ui import status_label, url_of
 
 register = template.Library()
 
@@ -164,28 +168,37 @@ TIMELINE_EMPTY = '  <li class="empty">{}</li>\n'
 @register.simple_tag
 def timeline_items(events) -> str:
     """`{% timeline_items timeline %}`: the touchpoints of the timeline and of the home page
-    (up to 100 rows; rendered here for the same reason as `account_rows`)."""
+    (up to 100 rows; rendered here for the same reason as `account_rows`). The time zone,
+    the month names and the links are looked up once per table, and each value escaped
+    as format_html would: the page's 100 rows cost more than the rest of it."""
     links = {kind: url_of(name) for kind, name in TIMELINE_LINKS.items()}
+    zone, months = timezone.get_current_timezone(), month_abbreviations()
 
-    def what(event: dict) -> str:
-        kind, title, target = event["kind"], event["title"], event["target"]
+    def what(kind: str, title: str, target) -> str:
         if kind in links:
-            return format_html('<a href="{}">{}</a>', links[kind](target), title)
+            return f'<a href="{escape(links[kind](target))}">{escape(title)}</a>'
         if kind == "note":
-            body = format_html(
-                '<p class="muted">{}</p>', Truncator(target).words(40, truncate=" …")
-            ) if target else ""  # fmt: skip
-            return format_html("<strong>{}</strong>{}", title, body)
-        return title
+            body = (
+                f'<p class="muted">{escape(Truncator(target).words(40, truncate=" …"))}</p>'
+                if target
+                else ""
+            )
+            return f"<strong>{escape(title)}</strong>{body}"
+        return escape(title)
 
-    items = format_html_join("", TIMELINE_ITEM, (
-        {"kind": event["kind"], "machine": machine_time(event["at"]), "what": what(event),
-         "day": dateformat.format(timezone.localtime(event["at"]), "j M Y")}
-        for event in events
-    ))  # fmt: skip
+    def item(event: dict) -> str:
+        machine, day = when(event["at"], zone, months)
+        return TIMELINE_ITEM.format(
+            kind=escape(event["kind"]),
+            machine=machine,
+            day=day,
+            what=what(event["kind"], event["title"], event["target"]),
+        )
+
+    items = "".join(item(event) for event in events)
     return format_html(
         '<ol class="timeline" data-testid="timeline">\n{}</ol>',
-        items
+        mark_safe(items)  # noqa: S308 - every value in it escaped above
         or format_html(
             TIMELINE_EMPTY,
             gettext(
@@ -194,6 +207,19 @@ def timeline_items(events) -> str:
             ),
         ),
     )
+
+
+def month_abbreviations() -> dict[int, str]:
+    """The months as the date filter's "M" writes them, in the reader's language."""
+    return {month: str(name).title() for month, name in MONTHS_3.items()}
+
+
+def when(moment, zone, months: dict[int, str]) -> tuple[str, str]:
+    """A moment as machine_time and as the date filter's "j M Y" write it in `zone`,
+    escaped: for rows, with the zone and the month names looked up once per table."""
+    local = moment.astimezone(zone)  # timezone.localtime
+    day = f"{local.day} {months[local.month]} {local.year:04d}"
+    return escape(local.replace(microsecond=0).isoformat()), escape(day)
 
 
 ORDER_ROW = """    <tr>
@@ -214,21 +240,25 @@ def order_rows(orders) -> str:
     more CPU than the rest of the page's data."""
     detail = url_of("portal:order")
     not_shipped = format_html(MUTED, gettext("Not shipped yet"))  # once, not per row
+    zone, months = timezone.get_current_timezone(), month_abbreviations()
+    label = functools.cache(status_label)  # a few statuses, each read once per table
 
-    def row(order) -> dict:
-        shipment = status_label(order.shipment_status)
-        return {
-            "url": detail(order.pk),
-            "number": order.number,
-            "machine": machine_time(order.ordered_at),
-            "day": dateformat.format(timezone.localtime(order.ordered_at), "j M Y"),
-            "status": status_label(order.status_shown),
-            "lines": order.line_count,
-            "total": "—" if order.total is None
-            else f"{floatformat(order.total, '2g')} {order.currency}",
-            "delivery": format_html(
-                '<span class="pill pill-ship-{}">{}</span>', slugify(shipment), shipment
-            ) if order.shipment_status else not_shipped,
-        }  # fmt: skip
+    def delivery(status: str) -> str:
+        shipment = label(status)
+        return f'<span class="pill pill-ship-{escape(slugify(shipment))}">{escape(shipment)}</span>'
 
-    return format_html_join("", ORDER_ROW, (row(order) for order in orders))
+    def row(order) -> str:
+        machine, day = when(order.ordered_at, zone, months)
+        return ORDER_ROW.format(
+            url=escape(detail(order.pk)),
+            number=escape(order.number),
+            machine=machine,
+            day=day,
+            status=escape(label(order.status_shown)),
+            lines=escape(order.line_count),
+            total="—" if order.total is None
+            else escape(f"{floatformat(order.total, '2g')} {order.currency}"),
+            delivery=delivery(order.shipment_status) if order.shipment_status else not_shipped,
+        )  # fmt: skip
+
+    return mark_safe("".join(row(order) for order in orders))  # noqa: S308 - escaped above

@@ -2,8 +2,11 @@
 a legacy system typed is escaped there as the template engine would escape it."""
 
 import re
+from datetime import UTC, datetime
 
 from django.urls import reverse
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from accounts.tests.test_page_cache import open_ticket
 
@@ -81,3 +84,96 @@ def test_order_rows_escape_a_legacy_systems_text_and_read_as_the_template_did(cl
 
     assert "12,345.50 EUR" in before
     assert tight(before) in tight(page)
+
+
+def _timeline_items_as_before(events) -> str:
+    """The touchpoints as format_html, machine_time and the date filter wrote them, before
+    timeline_items looked the time zone and the month names up once per table."""
+    from django.utils import dateformat, timezone
+    from django.utils.html import format_html, format_html_join
+    from django.utils.text import Truncator
+    from django.utils.translation import gettext
+
+    from accounts.templatetags.ui import machine_time, url_of
+    from portal.templatetags.portal_tags import TIMELINE_EMPTY, TIMELINE_ITEM, TIMELINE_LINKS
+
+    links = {kind: url_of(name) for kind, name in TIMELINE_LINKS.items()}
+
+    def what(event: dict) -> str:
+        kind, title, target = event["kind"], event["title"], event["target"]
+        if kind in links:
+            return format_html('<a href="{}">{}</a>', links[kind](target), title)
+        if kind == "note":
+            body = (
+                format_html('<p class="muted">{}</p>', Truncator(target).words(40, truncate=" …"))
+                if target
+                else ""
+            )
+            return format_html("<strong>{}</strong>{}", title, body)
+        return title
+
+    items = format_html_join(
+        "",
+        TIMELINE_ITEM,
+        (
+            {
+                "kind": event["kind"],
+                "machine": machine_time(event["at"]),
+                "what": what(event),
+                "day": dateformat.format(timezone.localtime(event["at"]), "j M Y"),
+            }
+            for event in events
+        ),
+    )
+    empty = format_html(
+        TIMELINE_EMPTY,
+        gettext(
+            "Nothing here yet. Orders, deliveries, invoices, tickets and news from us appear"
+            " here as they happen."
+        ),
+    )
+    return format_html('<ol class="timeline" data-testid="timeline">\n{}</ol>', items or empty)
+
+
+_EVENT_KINDS = ["order", "delivery", "invoice", "payment", "ticket", "legacy_ticket", "note"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    events=st.lists(
+        st.fixed_dictionaries(
+            {
+                "kind": st.sampled_from(_EVENT_KINDS),
+                "at": st.datetimes(
+                    min_value=datetime(1990, 1, 1),
+                    max_value=datetime(2090, 1, 1),
+                    timezones=st.just(UTC),
+                ),
+                "title": st.text(max_size=30),
+                "number": st.integers(1, 10**9),
+                "text": st.one_of(st.none(), st.text(max_size=300)),
+            }
+        ),
+        max_size=6,
+    ),
+    zone=st.sampled_from(
+        ["UTC", "Europe/London", "Europe/Berlin", "America/St_Johns", "Asia/Kathmandu"]
+    ),
+    language=st.sampled_from(["en", "de"]),
+)
+def test_timeline_rows_read_as_before_in_every_zone_and_language(events, zone, language):
+    from django.utils import timezone, translation
+
+    from portal.templatetags.portal_tags import timeline_items
+
+    rows = [
+        {
+            "kind": e["kind"],
+            "at": e["at"],
+            "title": e["title"],
+            "target": e["text"] if e["kind"] in ("note", "legacy_ticket") else e["number"],
+        }
+        for e in events
+    ]
+    with timezone.override(zone), translation.override(language):
+        assert timeline_items(rows) == _timeline_items_as_before(rows)

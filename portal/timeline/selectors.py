@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import re
 from datetime import datetime
 
@@ -15,11 +14,11 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Cast, Concat
-from django.utils import translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organisation
+from config import prepared
 from portal.records.models import (
     Invoice,
     LegacyTicket,
@@ -74,29 +73,20 @@ def timeline(*, organisation: Organisation, kind: str = "", limit: int = 20) -> 
     """Touchpoints from every system in one query (a UNION), newest first.
 
     The query's shape depends only on the kind and the limit, so its SQL is built once per
-    process (building and compiling its nine querysets cost more CPU than the rest of the
-    customer's home) and run with this organisation's id.
+    process (config/prepared.py; building and compiling its nine querysets cost more CPU
+    than the rest of the customer's home) and run with this organisation's id. The titles
+    are worded in SQL, in the reader's language (part of the key).
     """
-    language = translation.get_language()  # the titles are worded in SQL, in the reader's
-    sql, params, slots = _compiled(kind if kind in TIMELINE_KINDS else "", limit, language)
-    params = [organisation.pk if i in slots else param for i, param in enumerate(params)]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    kind = kind if kind in TIMELINE_KINDS else ""
     return [
-        {"kind": kind, "at": _moment(at), "title": title, "target": target}
-        for kind, at, title, target in rows
+        {
+            "kind": row["tl_kind"],
+            "at": _moment(row["tl_at"]),
+            "title": row["tl_title"],
+            "target": row["tl_target"],
+        }
+        for row in prepared.rows(_query, kind, limit, organisation=organisation.pk)
     ]
-
-
-# An organisation id no row has: marks the parameters that take the real one.
-_ANY_ORGANISATION = -2_718_281
-
-
-@functools.lru_cache(maxsize=256)  # kinds x the limits asked (the API's are bounded) x languages
-def _compiled(kind: str, limit: int, language: str | None) -> tuple[str, tuple, frozenset[int]]:
-    sql, params = _query(_ANY_ORGANISATION, kind, limit).query.sql_with_params()
-    return sql, tuple(params), frozenset(i for i, p in enumerate(params) if p == _ANY_ORGANISATION)
 
 
 def _moment(value) -> datetime:
@@ -106,7 +96,7 @@ def _moment(value) -> datetime:
     return connection.ops.convert_datetimefield_value(value, None, connection)
 
 
-def _query(organisation: int, kind: str, limit: int) -> QuerySet:
+def _query(kind: str, limit: int, *, organisation: int) -> QuerySet:
     live = {"organisation": organisation, "deleted_at__isnull": True}
     parts = {
         "order": _touchpoints(

@@ -1,0 +1,197 @@
+"""Queries whose SQL is built once per process and run again with each request's values.
+
+Building and compiling a queryset costs Django more CPU than PostgreSQL takes to answer a
+small one (a page's five recent orders: 6 ms to build, 0.5 ms to answer). When only the
+ids, days and moments of a query change between requests, its queryset is built once with
+stand-in values, and its SQL is run with the real ones: the stand-ins mark the parameters
+that take them.
+
+What may change the SQL's shape is part of the key: the `shape` arguments, the language
+(titles worded in SQL), the time zone (dates truncated in SQL) and, for a `user` value,
+what the access policy branches on (kind, department, active, superuser). Building runs no
+query (a query would decide a shape from data, which is never kept): one refuses.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Hashable, Sequence
+from datetime import UTC, date, datetime, timedelta
+
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.db.models import Model, QuerySet
+from django.utils import timezone, translation
+
+Build = Callable[..., QuerySet]
+
+_FIRST_DAY = date(1001, 1, 1)  # days and moments no row has (nor do ids below zero)
+# What the access policy and the querysets' visible_to branch on (accounts/policy.py,
+# tickets/querysets.py): a stand-in user has the real one's, and only its id differs.
+USER_SHAPE = ("kind", "department", "is_active", "is_superuser", "is_staff")
+
+
+def rows(build: Build, *shape: Hashable, **values) -> list[dict]:
+    """build(*shape, **values)'s rows as dicts by column name, as the driver gives them
+    (SQLite answers dates as text)."""
+    sql, params, _ = _prepared(build, shape, values)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def objects(build: Build, *shape: Hashable, **values) -> list[Model]:
+    """build(*shape, **values)'s rows as model instances, annotations as attributes.
+    The queryset selects one model's columns (no select_related)."""
+    sql, params, model = _prepared(build, shape, values)
+    return list(model.objects.raw(sql, params))
+
+
+class Page(Sequence):
+    """A prepared query's rows as a Paginator slices them: the slice asked is part of the
+    shape (Django writes LIMIT and OFFSET into the SQL), the count is given (a stored
+    tally): build(*shape, start, stop, **values)."""
+
+    def __init__(self, build: Build, *shape: Hashable, count: int, **values):
+        self.build, self.shape, self.values, self.count = build, shape, values, count
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice) or index.step is not None:
+            raise TypeError("a prepared page is read a slice at a time")
+        start, stop, _ = index.indices(self.count)
+        if stop <= start:  # nothing to read (an empty list's only page)
+            return []
+        return objects(self.build, *self.shape, start, stop, **self.values)
+
+
+def prepared_sql(build: Build, *shape: Hashable, **values) -> tuple[str, list]:
+    """The SQL of build(*shape, **values) and its parameters, the SQL built once per key."""
+    sql, params, _ = _prepared(build, shape, values)
+    return sql, params
+
+
+def _prepared(build: Build, shape: tuple, values: dict) -> tuple[str, list, type[Model]]:
+    sql, params, slots, model = _compiled(build, shape, *_key(values))
+    params = list(params)
+    users = _users(values)
+    for position, name, adapt in slots:
+        value = values[name]
+        params[position] = adapt(value.pk if name in users else value)
+    return sql, params, model
+
+
+def _users(values: dict) -> set[str]:
+    return {name for name, value in values.items() if isinstance(value, get_user_model())}
+
+
+def _key(values: dict) -> tuple:
+    kinds = tuple(sorted((name, _kind(value)) for name, value in values.items()))
+    return kinds, translation.get_language(), timezone.get_current_timezone_name()
+
+
+def _kind(value) -> Hashable:
+    if isinstance(value, get_user_model()):
+        return ("user", *(getattr(value, field) for field in USER_SHAPE))
+    if isinstance(value, bool) or not isinstance(value, int | date):
+        raise TypeError(f"no stand-in for a {type(value).__name__}: pass it as shape")
+    return type(value)
+
+
+# Two sets of stand-ins, spaced differently, so that a value derived from one given
+# (today + 1000 days) cannot look like another stand-in in both builds.
+STAND_INS = ((-2_718_281, 1), (-3_141_592, 7))  # first id, then days (or minutes) apart
+
+
+def _stand_in(index: int, kind, build: int):
+    first, step = STAND_INS[build]
+    if isinstance(kind, tuple):  # a user: the real one's shape, a stand-in id
+        fields = dict(zip(USER_SHAPE, kind[1:], strict=True))
+        return get_user_model()(pk=first - index * step, **fields)
+    if kind is int:
+        return first - index * step
+    offset = timedelta(days=build * 50 + index * step * 997)
+    if kind is datetime:
+        return datetime.combine(_FIRST_DAY, datetime.min.time(), UTC) + offset
+    return _FIRST_DAY + offset
+
+
+def _adapters(stand_in) -> list[tuple[object, Callable]]:
+    """The forms the ORM may have turned a value into, with how to turn a real one so."""
+    if isinstance(stand_in, datetime):
+        adapt = connection.ops.adapt_datetimefield_value
+        return [(stand_in, same), (adapt(stand_in), adapt)]
+    if isinstance(stand_in, date):
+        adapt = connection.ops.adapt_datefield_value
+        return [(stand_in, same), (adapt(stand_in), adapt)]
+    return [(getattr(stand_in, "pk", stand_in), same)]
+
+
+def same(value):
+    return value
+
+
+def _refuse_queries(execute, sql, params, many, context):
+    raise RuntimeError(f"a prepared query's build ran a query ({sql[:80]}...)")
+
+
+@functools.lru_cache(maxsize=512)  # builds x shapes x languages x time zones in use
+def _compiled(build: Build, shape: tuple, kinds: tuple, _language, _zone):
+    queryset, sql, params, slots = _build(build, shape, kinds, 0)
+    # Built again with other stand-ins, only the marked parameters may differ: a value
+    # derived in Python (a day from today) would otherwise be kept in the SQL.
+    _, again, other_params, other_slots = _build(build, shape, kinds, 1)
+    moved = {i for i, (one, other) in enumerate(zip(params, other_params, strict=True))
+             if one != other}  # fmt: skip
+    if again != sql or moved != {i for i, _, _ in slots} or slots != other_slots:
+        raise ValueError(f"{build.__qualname__}: its SQL holds a value derived from one given")
+    return sql, tuple(params), tuple(slots), queryset.model
+
+
+def _build(build: Build, shape: tuple, kinds: tuple, which: int):
+    stand_ins = {name: _stand_in(i, kind, which) for i, (name, kind) in enumerate(kinds)}
+    with connection.execute_wrapper(_refuse_queries):
+        queryset = build(*shape, **stand_ins)
+        sql, params = queryset.query.sql_with_params()
+    slots = [
+        (position, name, adapt)
+        for position, param in enumerate(params)
+        for name, stand_in in stand_ins.items()
+        for form, adapt in _adapters(stand_in)
+        if type(param) is type(form) and param == form
+    ]
+    _refuse_clock(build, params, {position for position, _, _ in slots})
+    users = {name for name, kind in kinds if isinstance(kind, tuple)}
+    # A user's id may be absent (the policy lets an admin see every organisation); any
+    # other value not taken as a parameter would be kept in the SQL.
+    missing = set(stand_ins) - users - {name for _, name, _ in slots}
+    if missing:
+        raise ValueError(f"{build.__qualname__}: {sorted(missing)} not a parameter of its SQL")
+    return queryset, sql, params, slots
+
+
+def _refuse_clock(build: Build, params, slots: set[int]) -> None:
+    """A day or moment near now that no stand-in marked was read from the clock while
+    building (timezone.localdate() in a selector): kept, it would never change."""
+    today = timezone.now().date()
+    for position, param in enumerate(params):
+        day = _day(param)
+        if position not in slots and day is not None and abs(day - today).days <= 2:
+            raise ValueError(f"{build.__qualname__}: its SQL holds {param}: pass it as a value")
+
+
+def _day(param) -> date | None:
+    """The day of a parameter that is a day or a moment (SQLite's are ISO text)."""
+    if isinstance(param, datetime):
+        return param.date()
+    if isinstance(param, date):
+        return param
+    if isinstance(param, str) and len(param) >= 10:
+        try:
+            return date.fromisoformat(param[:10])
+        except ValueError:
+            return None
+    return None

@@ -1,0 +1,147 @@
+"""Queries built once per process (config/prepared.py) answer as the querysets they stand
+for, for every user and value, and refuse to keep what a request's values would change."""
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from django.db.models import DateTimeField, Value
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from accounts.models import Organisation
+from config import prepared
+from portal.records import selectors as records
+from portal.records.models import Order
+from portal.tests.records import add_orders
+from tickets import selectors as tickets
+
+pytestmark = pytest.mark.django_db
+
+PEOPLE = ["member_a", "member_b", "am_a", "am_b", "agent", "admin", "customer_admin_a"]
+
+
+def _orders_of(limit: int, *, user, organisation: int):
+    return records.order_rows(records.order_list(user=user, organisation=organisation))[:limit]
+
+
+@pytest.fixture
+def orders(world):
+    add_orders(world.org_a, 4)
+    add_orders(world.org_b, 3)
+    return world
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    person=st.sampled_from(PEOPLE), org=st.sampled_from(["org_a", "org_b"]), limit=st.integers(1, 6)
+)
+def test_prepared_rows_are_the_querysets_rows_for_everyone(orders, person, org, limit):
+    """Whoever asks, of whichever organisation: the same orders, with the same annotations,
+    as the queryset built afresh; another organisation's only where the policy allows."""
+    user, organisation = getattr(orders, person), getattr(orders, org)
+    expected = list(_orders_of(limit, user=user, organisation=organisation.pk))
+    found = prepared.objects(_orders_of, limit, user=user, organisation=organisation.pk)
+    shown = ("pk", "number", "status_shown", "line_count", "shipment_status", "total")
+    assert [[getattr(o, f) for f in shown] for o in found] == [
+        [getattr(o, f) for f in shown] for o in expected
+    ]
+    visible = Organisation.objects.visible_to(user).filter(pk=organisation.pk).exists()
+    assert bool(found) == visible
+
+
+def test_the_home_lists_keep_to_the_policy(orders):
+    """An outsider asking for another organisation's recent orders gets none."""
+    assert records.recent_orders(user=orders.member_b, organisation=orders.org_a) == []
+    assert len(records.recent_orders(user=orders.member_a, organisation=orders.org_a)) == 4
+
+
+def test_a_new_day_reaches_prepared_sql(orders):
+    """The day is a parameter, never kept: an invoice turns overdue when its day passes."""
+    invoice = records.invoice_list(user=orders.member_a, organisation=orders.org_a).first()
+    invoice.due_on, invoice.paid_on, invoice.status = date(2030, 1, 10), None, "open"
+    invoice.save()
+
+    def state_on(day):
+        rows = prepared.objects(_due, user=orders.member_a, organisation=orders.org_a.pk, today=day)
+        return {row.pk: row.state for row in rows}[invoice.pk]
+
+    assert state_on(date(2030, 1, 10)) == "open"
+    assert state_on(date(2030, 1, 11)) == "overdue"
+
+
+def _due(*, user, organisation: int, today: date):
+    return records.invoice_list(user=user, organisation=organisation, today=today).select_related(
+        None
+    )
+
+
+def test_a_build_that_reads_the_clock_is_refused(world):
+    def reads_clock(*, organisation: int):
+        return Order.objects.filter(organisation=organisation, ordered_at__lt=timezone.now())
+
+    with pytest.raises(ValueError, match="pass it as a value"):
+        prepared.rows(reads_clock, organisation=world.org_a.pk)
+
+
+def test_a_value_derived_from_one_given_is_refused(world):
+    def derives(*, organisation: int, today: date):
+        return Order.objects.filter(
+            organisation=organisation, ordered_at__date=today + timedelta(1)
+        )
+
+    with pytest.raises(ValueError, match="derived"):
+        prepared.rows(derives, organisation=world.org_a.pk, today=date(2026, 1, 1))
+
+
+def test_a_value_the_sql_does_not_take_is_refused(world):
+    def ignores(*, organisation: int):
+        return Order.objects.filter(pk=1)
+
+    with pytest.raises(ValueError, match="not a parameter"):
+        prepared.rows(ignores, organisation=world.org_a.pk)
+
+
+def test_a_build_that_runs_a_query_is_refused(world):
+    def queries(*, organisation: int):
+        first = Order.objects.filter(organisation=organisation).first()
+        return Order.objects.filter(organisation=organisation, pk=getattr(first, "pk", 0))
+
+    with pytest.raises(RuntimeError, match="ran a query"):
+        prepared.rows(queries, organisation=world.org_a.pk)
+
+
+def test_the_time_zone_is_part_of_the_key(world):
+    """The same build under two time zones: each truncates days in its own."""
+
+    def days(*, organisation: int):
+        moment = Value(datetime(2001, 1, 1, tzinfo=UTC), output_field=DateTimeField())
+        return Order.objects.filter(organisation=organisation).annotate(day=TruncDate(moment))
+
+    def zone_param(zone):
+        with timezone.override(zone):
+            return [p for p in prepared.prepared_sql(days, organisation=1)[1] if p == zone]
+
+    assert zone_param("Europe/Berlin") == ["Europe/Berlin"]
+    assert zone_param("America/New_York") == ["America/New_York"]
+
+
+def test_open_tickets_on_the_home_carry_their_sla_state(world):
+    from tickets import services
+
+    ticket = services.ticket_create(
+        organisation=world.org_a,
+        requester=world.member_a,
+        subject="Late",
+        category="billing",
+        priority="normal",
+        body="x",
+    )
+    found = tickets.open_tickets(user=world.member_a, organisation=world.org_a)
+    expected = tickets.ticket_list(user=world.member_a, organisation=world.org_a, status="open")
+    assert [(t.pk, t.sla_state) for t in found] == [(t.pk, t.sla_state) for t in expected]
+    assert found[0].pk == ticket.pk
+    assert tickets.open_tickets(user=world.member_b, organisation=world.org_a) == []
