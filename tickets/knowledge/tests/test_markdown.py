@@ -67,8 +67,11 @@ class _Elements(HTMLParser):
 
 def _scheme(url: str) -> str:
     # What a browser does before it reads the scheme: drop control characters and spaces.
+    # A scheme is a letter then letters, digits, "+", "-" or "."; anything else before the
+    # first colon makes the URL relative (WHATWG URL, scheme state).
     cleaned = re.sub(r"[\x00-\x20\x7f]", "", html.unescape(url)).lower()
-    return cleaned.split(":", 1)[0] if ":" in cleaned else ""
+    scheme = re.match(r"([a-z][a-z0-9+.-]*):", cleaned)
+    return scheme.group(1) if scheme else ""
 
 
 def assert_inert(output: str) -> None:
