@@ -6,7 +6,8 @@ from django.utils.text import Truncator, capfirst, slugify
 from django.utils.timesince import timesince
 from django.utils.translation import gettext
 
-from accounts.templatetags.ui import machine_time, status_label, url_of
+from accounts.models import Organisation
+from accounts.templatetags.ui import choice_label, machine_time, status_label, url_of
 
 register = template.Library()
 
@@ -72,7 +73,7 @@ def health_pill(health) -> str:
     """An account's health score as a pill: "72 · Amber", or "not scored yet"."""
     if not health:
         return format_html(MUTED, gettext("not scored yet"))
-    colour = health.get_colour_display()
+    colour = choice_label(type(health), "colour", health.colour)
     return format_html(
         '<span class="pill sla {}" data-testid="health-score" title="{}, {}">{} · {}</span>',
         HEALTH_PILL_CLASS.get(health.colour, "sla-breached"),
@@ -126,7 +127,7 @@ def account_rows(context, organisations, roles) -> str:
                 '<br><span class="muted" data-testid="health-reasons">{}</span>', capfirst(reasons)
             ) if reasons else "",
             "stage": org.lifecycle_stage,
-            "stage_label": org.get_lifecycle_stage_display(),
+            "stage_label": choice_label(Organisation, "lifecycle_stage", org.lifecycle_stage),
             "renewal": dateformat.format(org.renewal_date, "j M Y") if org.renewal_date else "—",
             "open_tickets": org.open_tickets,
             "risk": format_html(
