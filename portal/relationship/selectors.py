@@ -262,11 +262,11 @@ def commitment_get(*, user: User, pk: int) -> Commitment:
     )
 
 
-def overdue_commitments(*, user: User) -> QuerySet[Commitment]:
+def overdue_commitments(*, user: User, today: date | None = None) -> QuerySet[Commitment]:
     """Open commitments past their due day on the accounts this person sees, oldest first."""
     return (
         Commitment.objects.visible_to(user)
-        .filter(status=CommitmentStatus.OPEN, due_on__lt=timezone.localdate())
+        .filter(status=CommitmentStatus.OPEN, due_on__lt=today or timezone.localdate())
         .select_related("organisation", "owner")
         .order_by("due_on", "pk")
     )

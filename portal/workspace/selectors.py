@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db.models import (
     Count,
@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from accounts.choices import LifecycleStage
 from accounts.models import Organisation, User
+from accounts.platform import built_once
 from portal.relationship.choices import HealthColour
 from portal.relationship.health import AMBER_FROM, GREEN_FROM, attach_health, with_health
 from portal.relationship.models import (
@@ -112,13 +113,13 @@ def _count(queryset):
     return Coalesce(Subquery(counted), 0)
 
 
-def tickets_waiting_for_staff(*, user: User) -> QuerySet[Ticket]:
+def tickets_waiting_for_staff(*, user: User, now: datetime | None = None) -> QuerySet[Ticket]:
     """Open tickets whose last public word is the customer's: the ball is in our court."""
     last_public = Message.objects.filter(ticket=OuterRef("pk"), is_internal=False).order_by(
         "-created_at", "-pk"
     )
     return (
-        ticket_list(user=user, status="open")
+        ticket_list(user=user, status="open", now=now)
         .order_by("created_at", "pk")
         .annotate(last_author_kind=Subquery(last_public.values("author__kind")[:1]))
         .filter(Q(last_author_kind="customer") | Q(last_author_kind__isnull=True))
@@ -126,33 +127,38 @@ def tickets_waiting_for_staff(*, user: User) -> QuerySet[Ticket]:
     )
 
 
-def work_queue_counts(*, user: User) -> dict[str, int]:
-    """The numbers on the workspace's queue card: one query each, whatever the data."""
-    return {
-        "waiting": tickets_waiting_for_staff(user=user).count(),
-        "at_risk": ticket_list(user=user, status="open", sla_state="at_risk").count(),
-        "breached": ticket_list(user=user, status="open", sla_state="breached").count(),
-        "to_match": sync_selectors.identities_waiting(),
-    }
-
-
 def _count_of(queryset) -> Subquery:
     counted = queryset.order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n")
     return Subquery(counted, output_field=IntegerField())
 
 
-def relationship_counts(*, user: User) -> dict[str, int]:
-    """Overdue reviews, overdue commitments and lapsed sponsor promises, for the queue card.
-
-    One query: the three counts are subqueries of a one-row SELECT (the user's own row).
-    """
+def _queue_counts(user: User, now: datetime, today: date) -> QuerySet[User]:
+    """The queue card's six counts as subqueries of a one-row SELECT (the user's own row)."""
     counts = {
-        "reviews_overdue": _count_of(overdue_reviews(user=user)),
-        "commitments_overdue": _count_of(overdue_commitments(user=user)),
-        "sponsor_lapses": _count_of(sponsor_lapses(user=user)),
+        "waiting": tickets_waiting_for_staff(user=user, now=now),
+        "at_risk": ticket_list(user=user, status="open", sla_state="at_risk", now=now),
+        "breached": ticket_list(user=user, status="open", sla_state="breached", now=now),
+        "reviews_overdue": overdue_reviews(user=user, today=today),
+        "commitments_overdue": overdue_commitments(user=user, today=today),
+        "sponsor_lapses": sponsor_lapses(user=user),
     }
-    row = User.objects.filter(pk=user.pk).annotate(**counts).values(*counts).first()
-    return row or dict.fromkeys(counts, 0)
+    counts = {name: _count_of(queryset) for name, queryset in counts.items()}
+    return User.objects.filter(pk=user.pk).annotate(**counts).values(*counts)
+
+
+QUEUE_COUNTS = ("waiting", "at_risk", "breached")
+RELATIONSHIP_COUNTS = ("reviews_overdue", "commitments_overdue", "sponsor_lapses")
+
+
+def workspace_counts(*, user: User) -> dict[str, int]:
+    """The numbers on My accounts' queue card: tickets waiting for us, at risk and breached;
+    reviews and commitments overdue, lapsed sponsor promises; customers to match.
+
+    One query for the first six whatever the data, its SQL built once per role
+    (accounts.platform.built_once)."""
+    found = built_once.rows(_queue_counts, user)
+    counts = found[0] if found else dict.fromkeys(QUEUE_COUNTS + RELATIONSHIP_COUNTS, 0)
+    return {**counts, "to_match": sync_selectors.identities_waiting()}
 
 
 RENEWAL_BUCKETS = [(30, "Next 30 days"), (60, "31 to 60 days"), (90, "61 to 90 days")]

@@ -51,6 +51,7 @@ def _workspace(request) -> dict:
         "renewal_days": _renewal_days(params.get("renewal", "")),
     }
     accounts = selectors.workspace_accounts(user=request.user, sort=sort, **filters)
+    counts = selectors.workspace_counts(user=request.user)
     page = Paginator(accounts, 50).get_page(params.get("page"))
     health.attach_health(page.object_list)
     return {
@@ -65,8 +66,8 @@ def _workspace(request) -> dict:
         "stages": LifecycleStage.choices,
         "health_choices": [*HealthColour.choices, ("none", "Not scored yet")],
         "renewal_choices": selectors.RENEWAL_WITHIN_DAYS,
-        "queue": selectors.work_queue_counts(user=request.user),
-        "relationship": selectors.relationship_counts(user=request.user),
+        "queue": counts,
+        "relationship": counts,
     }
 
 
