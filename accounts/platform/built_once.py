@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.utils import timezone, translation
 
 # Two sets of values no row has and nobody asks for.
@@ -49,7 +49,7 @@ def compiled(
     `build` must be a module-level function (it is part of the cache's key)."""
     now = now or timezone.now()
     today = today or timezone.localdate()
-    sql, params, slots = _built(build, _role(user), translation.get_language(), connection.vendor)
+    sql, params, slots = _built(build, *_key_of(user))[:3]
     values = {
         "user": user.pk,
         "department": user.department,
@@ -68,6 +68,28 @@ def rows(build: Build, user, **moment) -> list[dict]:
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
+def objects(build: Build, user, **moment) -> list[Model]:
+    """The query's model instances, its annotations as their attributes (the build must not
+    select_related: the joined columns' names would clash with the model's)."""
+    sql, params = compiled(build, user, **moment)
+    model, annotations = _built(build, *_key_of(user))[3:]
+    found = list(model.objects.raw(sql, params))
+    # Raw rows convert the model's fields only; SQLite answers dates in annotations as text.
+    converters = connection.ops.get_db_converters
+    for name, expression in annotations.items():
+        steps = [*converters(expression), *expression.get_db_converters(connection)]
+        for instance in found if steps else ():
+            value = getattr(instance, name)
+            for step in steps:
+                value = step(value, expression, connection)
+            setattr(instance, name, value)
+    return found
+
+
+def _key_of(user) -> tuple:
+    return _role(user), translation.get_language(), connection.vendor
+
+
 def _role(user) -> tuple:
     """What the access policy reads of a user (accounts.policy, TicketQuerySet.visible_to)."""
     return (
@@ -84,7 +106,8 @@ def _built(build: Build, role: tuple, language: str | None, vendor: str):
     built = []
     for values in _STAND_INS:
         stand_in = _stand_in_user(values, active, superuser, kind, has_department)
-        sql, params = build(stand_in, values["now"], values["today"]).query.sql_with_params()
+        query = build(stand_in, values["now"], values["today"])
+        sql, params = query.query.sql_with_params()
         built.append((sql, tuple(params)))
     (sql, params), (other_sql, other_params) = built
     first, second = ({_adapted(v): name for name, v in s.items()} for s in _STAND_INS)
@@ -98,7 +121,7 @@ def _built(build: Build, role: tuple, language: str | None, vendor: str):
         )
     ):
         raise ValueError(f"{build.__qualname__} bakes in a value that is not a stand-in")
-    return sql, params, slots
+    return sql, params, slots, query.model, dict(query.query.annotation_select)
 
 
 def _stand_in_user(values, active, superuser, kind, has_department):

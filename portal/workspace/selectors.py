@@ -127,6 +127,51 @@ def tickets_waiting_for_staff(*, user: User, now: datetime | None = None) -> Que
     )
 
 
+# The work queue's ticket tables: 50 of each, oldest waiting first, newest at risk first.
+QUEUE_ROWS = 50
+
+
+def _waiting(user: User, now: datetime, today: date) -> QuerySet[Ticket]:
+    return _for_table(tickets_waiting_for_staff(user=user, now=now))
+
+
+def _at_risk(user: User, now: datetime, today: date) -> QuerySet[Ticket]:
+    return _for_table(ticket_list(user=user, sla_state="at_risk", now=now))
+
+
+def _breached(user: User, now: datetime, today: date) -> QuerySet[Ticket]:
+    return _for_table(ticket_list(user=user, status="open", sla_state="breached", now=now))
+
+
+def _for_table(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
+    # The organisation's name as a column: raw rows cannot select_related.
+    named = tickets.select_related(None).annotate(organisation_name=F("organisation__name"))
+    return named[:QUEUE_ROWS]
+
+
+def _reviews_overdue(user: User, now: datetime, today: date) -> QuerySet[Organisation]:
+    return overdue_reviews(user=user, today=today)[:QUEUE_ROWS]
+
+
+def reviews_overdue(*, user: User) -> list[Organisation]:
+    """The work queue's accounts with a review or health check overdue (SQL built once)."""
+    return built_once.objects(_reviews_overdue, user)
+
+
+def work_queue_tickets(*, user: User) -> dict[str, list[Ticket]]:
+    """The work queue's three ticket tables (waiting for us, at risk, breached and still
+    open), each ticket with its organisation's name: three queries, their SQL built once per
+    role (accounts.platform.built_once)."""
+    tables = {}
+    for name, build in (("waiting", _waiting), ("at_risk", _at_risk), ("breached", _breached)):
+        tables[name] = tickets = built_once.objects(build, user)
+        for ticket in tickets:
+            ticket.organisation = Organisation.from_db(
+                None, ["id", "name"], [ticket.organisation_id, ticket.organisation_name]
+            )
+    return tables
+
+
 def _count_of(queryset) -> Subquery:
     counted = queryset.order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n")
     return Subquery(counted, output_field=IntegerField())

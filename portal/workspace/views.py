@@ -15,7 +15,6 @@ from portal.relationship import selectors as relationship_selectors
 from portal.relationship.choices import HealthColour
 from portal.sync import selectors as sync_selectors
 from portal.workspace import selectors
-from tickets import selectors as ticket_selectors
 from tiers.models import ServiceTier
 
 
@@ -84,14 +83,10 @@ def work_queue(request):
 
 def _work_queue(request) -> dict:
     return {
-        "waiting": selectors.tickets_waiting_for_staff(user=request.user)[:50],
-        "at_risk": ticket_selectors.ticket_list(user=request.user, sla_state="at_risk")[:50],
-        "breached": ticket_selectors.ticket_list(
-            user=request.user, status="open", sla_state="breached"
-        )[:50],
+        **selectors.work_queue_tickets(user=request.user),
         "to_match": sync_selectors.identities_waiting(),
         "troubled_sources": list(sync_selectors.sources_needing_attention()[:20]),
-        "reviews_overdue": relationship_selectors.overdue_reviews(user=request.user)[:50],
+        "reviews_overdue": selectors.reviews_overdue(user=request.user),
         "commitments_overdue": relationship_selectors.overdue_commitments(user=request.user)[:50],
         "sponsor_lapses": relationship_selectors.sponsor_lapses(user=request.user)[:50],
         "today": timezone.localdate(),
