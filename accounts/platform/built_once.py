@@ -68,10 +68,13 @@ def rows(build: Build, user, **moment) -> list[dict]:
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def objects(build: Build, user, **moment) -> list[Model]:
+def objects(build: Build, user, *, limit: int | None = None, offset: int = 0, **moment):
     """The query's model instances, its annotations as their attributes (the build must not
-    select_related: the joined columns' names would clash with the model's)."""
+    select_related: the joined columns' names would clash with the model's); `limit` and
+    `offset` page through them (parameters: one SQL for every page)."""
     sql, params = compiled(build, user, **moment)
+    if limit is not None:
+        sql, params = f"{sql} LIMIT %s OFFSET %s", [*params, limit, offset]
     model, annotations = _built(build, *_key_of(user))[3:]
     found = list(model.objects.raw(sql, params))
     # Raw rows convert the model's fields only; SQLite answers dates in annotations as text.
@@ -84,6 +87,17 @@ def objects(build: Build, user, **moment) -> list[Model]:
                 value = step(value, expression, connection)
             setattr(instance, name, value)
     return found
+
+
+class Pages:
+    """A built query's rows for django.core.paginator.Paginator: each page it slices is one
+    query with LIMIT and OFFSET (give the Paginator the count)."""
+
+    def __init__(self, build: Build, user) -> None:
+        self.build, self.user = build, user
+
+    def __getitem__(self, index: slice) -> list[Model]:
+        return objects(self.build, self.user, limit=index.stop - index.start, offset=index.start)
 
 
 def _key_of(user) -> tuple:

@@ -66,6 +66,7 @@ def workspace_accounts(
     stage: str = "",
     health: str = "",
     renewal_days: int | None = None,
+    now: datetime | None = None,
 ) -> QuerySet[Organisation]:
     """The accounts a staff member looks after, with what needs attention, filtered.
 
@@ -74,7 +75,7 @@ def workspace_accounts(
     `search` is a name or customer number; `tier` a tier's name; `stage` a lifecycle
     stage; `health` a colour or "none"; `renewal_days` renewals from today to then.
     """
-    now = timezone.now()
+    now = now or timezone.now()
     open_tickets = Ticket.objects.filter(organisation=OuterRef("pk"), status__in=OPEN_STATUSES)
     risky = open_tickets.with_sla_state(now).filter(
         sla_state__in=[SlaState.AT_RISK, SlaState.BREACHED]
@@ -106,6 +107,31 @@ def workspace_accounts(
             LastContact.objects.filter(organisation=OuterRef("pk")).values("at")[:1]
         ),
     ).order_by(*ACCOUNT_SORTS.get(sort, ACCOUNT_SORTS["name"]))
+
+
+def _sorted_accounts(sort: str):
+    def build(user: User, now: datetime, today: date) -> QuerySet[Organisation]:
+        return workspace_accounts(user=user, sort=sort, now=now)
+
+    build.__qualname__ = f"workspace_accounts_by_{sort}"
+    return build
+
+
+# One build per sort, made once: the functions are the built queries' cache keys.
+_ACCOUNTS_BY = {sort: _sorted_accounts(sort) for sort in ACCOUNT_SORTS}
+
+
+def _account_count(user: User, now: datetime, today: date) -> QuerySet[Organisation]:
+    counted = Func(F("pk"), function="COUNT", output_field=IntegerField())
+    return Organisation.objects.visible_to(user).order_by().annotate(n=counted).values("n")
+
+
+def workspace_account_pages(*, user: User, sort: str) -> tuple[built_once.Pages, int]:
+    """My accounts unfiltered, as `workspace_accounts` sorts them: pages for a Paginator and
+    how many accounts there are. Their SQL is built once per role and sort."""
+    found = built_once.rows(_account_count, user)
+    count = found[0]["n"] if found else 0
+    return built_once.Pages(_ACCOUNTS_BY.get(sort, _ACCOUNTS_BY["name"]), user), count
 
 
 def _count(queryset):
