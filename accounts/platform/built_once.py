@@ -29,32 +29,41 @@ _STAND_INS = (
         "department": "stand-in-department-1",
         "now": datetime(1901, 2, 3, 4, 5, 6, 789_012, tzinfo=UTC),
         "today": date(1901, 2, 3),
+        "pk": -1_618_033,
     },
     {
         "user": -3_141_592,
         "department": "stand-in-department-2",
         "now": datetime(1902, 3, 4, 5, 6, 7, 891_234, tzinfo=UTC),
         "today": date(1902, 3, 4),
+        "pk": -1_414_213,
     },
 )
 
-Build = Callable[..., QuerySet]  # build(user, now, today) -> the query
+Build = Callable[..., QuerySet]  # build(user, now, today[, pk]) -> the query
 
 
 def compiled(
-    build: Build, user, *, now: datetime | None = None, today: date | None = None
+    build: Build,
+    user,
+    *,
+    now: datetime | None = None,
+    today: date | None = None,
+    pk: int | None = None,
 ) -> tuple[str, list]:
-    """The SQL and parameters of `build(user, now, today)`, built once per role.
+    """The SQL and parameters of `build(user, now, today)`, built once per role; with `pk`
+    (one row's id, e.g. from the URL), of `build(user, now, today, pk)`.
 
     `build` must be a module-level function (it is part of the cache's key)."""
     now = now or timezone.now()
     today = today or timezone.localdate()
-    sql, params, slots = _built(build, *_key_of(user))[:3]
+    sql, params, slots = _built(build, *_key_of(user), pk is not None)[:3]
     values = {
         "user": user.pk,
         "department": user.department,
         "now": _adapted(now),
         "today": _adapted(today),
+        "pk": pk,
     }
     return sql, [values[slots[i]] if i in slots else p for i, p in enumerate(params)]
 
@@ -75,7 +84,7 @@ def objects(build: Build, user, *, limit: int | None = None, offset: int = 0, **
     sql, params = compiled(build, user, **moment)
     if limit is not None:
         sql, params = f"{sql} LIMIT %s OFFSET %s", [*params, limit, offset]
-    model, annotations = _built(build, *_key_of(user))[3:]
+    model, annotations = _built(build, *_key_of(user), moment.get("pk") is not None)[3:]
     found = list(model.objects.raw(sql, params))
     # Raw rows convert the model's fields only; SQLite answers dates in annotations as text.
     converters = connection.ops.get_db_converters
@@ -115,12 +124,13 @@ def _role(user) -> tuple:
 
 
 @functools.lru_cache(maxsize=256)  # queries x roles x languages: not data
-def _built(build: Build, role: tuple, language: str | None, vendor: str):
+def _built(build: Build, role: tuple, language: str | None, vendor: str, with_pk: bool):
     (active, superuser, kind, has_department) = role
     built = []
     for values in _STAND_INS:
         stand_in = _stand_in_user(values, active, superuser, kind, has_department)
-        query = build(stand_in, values["now"], values["today"])
+        row = {"pk": values["pk"]} if with_pk else {}
+        query = build(stand_in, values["now"], values["today"], **row)
         sql, params = query.query.sql_with_params()
         built.append((sql, tuple(params)))
     (sql, params), (other_sql, other_params) = built
