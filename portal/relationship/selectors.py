@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from django.db.models import (
     BooleanField,
@@ -27,7 +27,6 @@ from django.utils import timezone
 from accounts.choices import LifecycleStage, TeamRole
 from accounts.models import AccountAssignment, Organisation, User
 from config import prepared
-from accounts.platform import built_once
 from portal.relationship.choices import (
     CommitmentStatus,
     EngagementKind,
@@ -309,17 +308,17 @@ def sponsor_lapses(*, user: User) -> QuerySet[SponsorLapse]:
 def account_get(*, user: User, pk: int) -> Organisation:
     """A staff member's account with its schedule and tier; 404 unless theirs.
 
-    Its SQL is built once per role (accounts.platform.built_once): composing it cost more
-    CPU than the rest of the account's page."""
+    Its SQL is built once per process (config/prepared.py): composing it cost more CPU
+    than the rest of the account's page."""
     if not user.is_employee:
         raise Http404
-    found = built_once.objects(_account, user, pk=pk)
+    found = prepared.objects(_account, user=user, pk=pk)
     if not found:
         raise Http404
     return found[0]
 
 
-def _account(user: User, now: datetime, today: date, pk: int) -> QuerySet[Organisation]:
+def _account(*, user: User, pk: int) -> QuerySet[Organisation]:
     organisations = with_schedule(Organisation.objects.visible_to(user)).annotate(
         tier_name=_current_tier("tier__name"),
         sponsor_promised=Coalesce(_current_tier("tier__executive_sponsor_promised"), False),

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from accounts.choices import LifecycleStage
 from accounts.models import Organisation, User
-from accounts.platform import built_once
+from config import prepared
 from portal.relationship.choices import HealthColour
 from portal.relationship.health import AMBER_FROM, GREEN_FROM, attach_health, with_health
 from portal.relationship.models import (
@@ -109,29 +109,26 @@ def workspace_accounts(
     ).order_by(*ACCOUNT_SORTS.get(sort, ACCOUNT_SORTS["name"]))
 
 
-def _sorted_accounts(sort: str):
-    def build(user: User, now: datetime, today: date) -> QuerySet[Organisation]:
-        return workspace_accounts(user=user, sort=sort, now=now)
-
-    build.__qualname__ = f"workspace_accounts_by_{sort}"
-    return build
+def _accounts(sort: str, *, user: User, now: datetime) -> QuerySet[Organisation]:
+    return workspace_accounts(user=user, sort=sort, now=now)
 
 
-# One build per sort, made once: the functions are the built queries' cache keys.
-_ACCOUNTS_BY = {sort: _sorted_accounts(sort) for sort in ACCOUNT_SORTS}
-
-
-def _account_count(user: User, now: datetime, today: date) -> QuerySet[Organisation]:
+def _account_count(*, user: User) -> QuerySet[Organisation]:
     counted = Func(F("pk"), function="COUNT", output_field=IntegerField())
     return Organisation.objects.visible_to(user).order_by().annotate(n=counted).values("n")
 
 
-def workspace_account_pages(*, user: User, sort: str) -> tuple[built_once.Pages, int]:
-    """My accounts unfiltered, as `workspace_accounts` sorts them: pages for a Paginator and
-    how many accounts there are. Their SQL is built once per role and sort."""
-    found = built_once.rows(_account_count, user)
-    count = found[0]["n"] if found else 0
-    return built_once.Pages(_ACCOUNTS_BY.get(sort, _ACCOUNTS_BY["name"]), user), count
+def workspace_account_pages(*, user: User, sort: str) -> prepared.Page:
+    """My accounts unfiltered, as `workspace_accounts` sorts them, for a Paginator: the
+    count and each page by SQL built once per process (config/prepared.py)."""
+    found = prepared.rows(_account_count, user=user)
+    return prepared.Page(
+        _accounts,
+        sort if sort in ACCOUNT_SORTS else "name",
+        count=found[0]["n"] if found else 0,
+        user=user,
+        now=timezone.now(),
+    )
 
 
 def _count(queryset):
@@ -157,15 +154,15 @@ def tickets_waiting_for_staff(*, user: User, now: datetime | None = None) -> Que
 QUEUE_ROWS = 50
 
 
-def _waiting(user: User, now: datetime, today: date) -> QuerySet[Ticket]:
+def _waiting(*, user: User, now: datetime) -> QuerySet[Ticket]:
     return _for_table(tickets_waiting_for_staff(user=user, now=now))
 
 
-def _at_risk(user: User, now: datetime, today: date) -> QuerySet[Ticket]:
+def _at_risk(*, user: User, now: datetime) -> QuerySet[Ticket]:
     return _for_table(ticket_list(user=user, sla_state="at_risk", now=now))
 
 
-def _breached(user: User, now: datetime, today: date) -> QuerySet[Ticket]:
+def _breached(*, user: User, now: datetime) -> QuerySet[Ticket]:
     return _for_table(ticket_list(user=user, status="open", sla_state="breached", now=now))
 
 
@@ -175,22 +172,23 @@ def _for_table(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
     return named[:QUEUE_ROWS]
 
 
-def _reviews_overdue(user: User, now: datetime, today: date) -> QuerySet[Organisation]:
+def _reviews_overdue(*, user: User, today: date) -> QuerySet[Organisation]:
     return overdue_reviews(user=user, today=today)[:QUEUE_ROWS]
 
 
 def reviews_overdue(*, user: User) -> list[Organisation]:
-    """The work queue's accounts with a review or health check overdue (SQL built once)."""
-    return built_once.objects(_reviews_overdue, user)
+    """The work queue's accounts with a review or health check overdue (SQL built once per
+    process, config/prepared.py)."""
+    return prepared.objects(_reviews_overdue, user=user, today=timezone.localdate())
 
 
 def work_queue_tickets(*, user: User) -> dict[str, list[Ticket]]:
     """The work queue's three ticket tables (waiting for us, at risk, breached and still
     open), each ticket with its organisation's name: three queries, their SQL built once per
-    role (accounts.platform.built_once)."""
-    tables = {}
+    process (config/prepared.py)."""
+    tables, now = {}, timezone.now()
     for name, build in (("waiting", _waiting), ("at_risk", _at_risk), ("breached", _breached)):
-        tables[name] = tickets = built_once.objects(build, user)
+        tables[name] = tickets = prepared.objects(build, user=user, now=now)
         for ticket in tickets:
             ticket.organisation = Organisation.from_db(
                 None, ["id", "name"], [ticket.organisation_id, ticket.organisation_name]
@@ -203,7 +201,7 @@ def _count_of(queryset) -> Subquery:
     return Subquery(counted, output_field=IntegerField())
 
 
-def _queue_counts(user: User, now: datetime, today: date) -> QuerySet[User]:
+def _queue_counts(*, user: User, now: datetime, today: date) -> QuerySet[User]:
     """The queue card's six counts as subqueries of a one-row SELECT (the user's own row)."""
     counts = {
         "waiting": tickets_waiting_for_staff(user=user, now=now),
@@ -225,9 +223,10 @@ def workspace_counts(*, user: User) -> dict[str, int]:
     """The numbers on My accounts' queue card: tickets waiting for us, at risk and breached;
     reviews and commitments overdue, lapsed sponsor promises; customers to match.
 
-    One query for the first six whatever the data, its SQL built once per role
-    (accounts.platform.built_once)."""
-    found = built_once.rows(_queue_counts, user)
+    One query for the first six whatever the data, its SQL built once per process
+    (config/prepared.py)."""
+    now = timezone.now()
+    found = prepared.rows(_queue_counts, user=user, now=now, today=timezone.localdate(now))
     counts = found[0] if found else dict.fromkeys(QUEUE_COUNTS + RELATIONSHIP_COUNTS, 0)
     return {**counts, "to_match": sync_selectors.identities_waiting()}
 

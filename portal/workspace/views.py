@@ -52,8 +52,8 @@ def _workspace(request) -> dict:
         accounts = selectors.workspace_accounts(user=request.user, sort=sort, **filters)
         page = paginate(accounts, params.get("page"), per_page=50)
     else:  # the list most requests ask for: its SQL built once
-        accounts, count = selectors.workspace_account_pages(user=request.user, sort=sort)
-        page = paginate(accounts, params.get("page"), per_page=50, count=count)
+        accounts = selectors.workspace_account_pages(user=request.user, sort=sort)
+        page = paginate(accounts, params.get("page"), per_page=50)
     counts = selectors.workspace_counts(user=request.user)
     health.attach_health(page.object_list)
     return {
