@@ -193,3 +193,24 @@ def test_annotations_come_back_as_the_orm_gives_them(world):
     assert [(o.made, o.day, o.flag) for o in found] == [(o.made, o.day, o.flag) for o in expected]
     assert isinstance(found[0].day, date)
     assert found[0].flag is True
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    person=st.sampled_from(PEOPLE),
+    sort=st.sampled_from(sorted(records.ORDER_SORTS)),
+    start=st.integers(0, 6),
+    size=st.integers(0, 6),
+)
+def test_any_slice_of_a_page_is_the_querysets(orders, person, sort, start, size):
+    user, organisation = getattr(orders, person), orders.org_a.pk
+    expected = list(_orders_by(sort, user=user, organisation=organisation))
+    page = prepared.Page(
+        _orders_by, sort, count=len(expected), user=user, organisation=organisation
+    )
+    found = page[start : start + size]
+    assert [(o.pk, o.total, o.line_count) for o in found] == [
+        (o.pk, o.total, o.line_count) for o in expected[start : start + size]
+    ]
