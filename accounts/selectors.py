@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -20,6 +19,7 @@ from accounts.models import (
     Organisation,
     User,
 )
+from config import prepared
 
 
 def organisation_get(*, user: User, pk: int) -> Organisation:
@@ -42,21 +42,11 @@ def customer_organisations(*, user: User) -> QuerySet[Organisation]:
 
 
 def customer_organisation_list(*, user: User) -> list[Organisation]:
-    """`customer_organisations(user=user)`, run by SQL built once per process: the frame of
-    every customer page reads it (CurrentOrganisationMiddleware), and building and compiling
-    the queryset cost more CPU than the database took to answer it."""
-    sql, params, slot = _customer_organisations_sql()
-    params = [user.pk if i == slot else param for i, param in enumerate(params)]
-    return list(Organisation.objects.raw(sql, params))
-
-
-_ANY_USER = -2_718_281  # a user id no row has: marks the parameter that takes the real one
-
-
-@functools.cache
-def _customer_organisations_sql() -> tuple[str, tuple, int]:
-    sql, params = customer_organisations(user=_ANY_USER).query.sql_with_params()
-    return sql, tuple(params), params.index(_ANY_USER)
+    """`customer_organisations(user=user)`, run by SQL built once per process
+    (config/prepared.py): the frame of every customer page reads it
+    (CurrentOrganisationMiddleware), and building and compiling the queryset cost more CPU
+    than the database took to answer it."""
+    return prepared.objects(customer_organisations, user=user)
 
 
 def account_team(*, organisation: Organisation) -> dict[str, AccountAssignment]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Hashable, Sequence
 from datetime import UTC, date, datetime, timedelta
+from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -42,16 +43,16 @@ def rows(build: Build, *shape: Hashable, **values) -> list[dict]:
 
 
 def objects(build: Build, *shape: Hashable, **values) -> list[Model]:
-    """build(*shape, **values)'s rows as model instances, annotations as attributes.
-    The queryset selects one model's columns (no select_related)."""
-    sql, params, model = _prepared(build, shape, values)
-    return list(model.objects.raw(sql, params))
+    """build(*shape, **values)'s rows as model instances, annotations as attributes
+    converted as the ORM converts them (SQLite answers an annotation's date as text, its
+    boolean as a number). The queryset selects one model's columns (no select_related)."""
+    return _objects(build, shape, values)
 
 
 class Page(Sequence):
-    """A prepared query's rows as a Paginator slices them: the slice asked is part of the
-    shape (Django writes LIMIT and OFFSET into the SQL), the count is given (a stored
-    tally): build(*shape, start, stop, **values)."""
+    """A prepared query's rows as a Paginator slices them, the count given (a stored
+    tally): each slice is one query with LIMIT and OFFSET as parameters, so every page runs
+    the same SQL. build(*shape, **values) gives the whole list, sorted and not sliced."""
 
     def __init__(self, build: Build, *shape: Hashable, count: int, **values):
         self.build, self.shape, self.values, self.count = build, shape, values, count
@@ -65,7 +66,24 @@ class Page(Sequence):
         start, stop, _ = index.indices(self.count)
         if stop <= start:  # nothing to read (an empty list's only page)
             return []
-        return objects(self.build, *self.shape, start, stop, **self.values)
+        return _objects(self.build, self.shape, self.values, window=(stop - start, start))
+
+
+def _objects(build: Build, shape: tuple, values: dict, window=None) -> list[Model]:
+    sql, params, built = _prepared(build, shape, values)
+    if window is not None:
+        if built.sliced:
+            raise ValueError(f"{build.__qualname__}: a page's build must not slice")
+        sql, params = f"{sql} LIMIT %s OFFSET %s", [*params, *window]
+    found = list(built.model.objects.raw(sql, params))
+    # A raw query converts the model's fields only: the annotations are converted here.
+    for name, expression, steps in built.converters:
+        for instance in found:
+            value = getattr(instance, name)
+            for step in steps:
+                value = step(value, expression, connection)
+            setattr(instance, name, value)
+    return found
 
 
 def prepared_sql(build: Build, *shape: Hashable, **values) -> tuple[str, list]:
@@ -74,14 +92,23 @@ def prepared_sql(build: Build, *shape: Hashable, **values) -> tuple[str, list]:
     return sql, params
 
 
-def _prepared(build: Build, shape: tuple, values: dict) -> tuple[str, list, type[Model]]:
-    sql, params, slots, model = _compiled(build, shape, *_key(values))
+class _Built(NamedTuple):
+    """What a build's queryset gives once compiled, besides its SQL and parameters."""
+
+    model: type[Model]
+    sliced: bool  # LIMIT in the SQL already: not a Page's build
+    # Each annotation with a converter on this backend: (name, expression, converters).
+    converters: tuple[tuple[str, object, tuple[Callable, ...]], ...]
+
+
+def _prepared(build: Build, shape: tuple, values: dict) -> tuple[str, list, _Built]:
+    sql, params, slots, built = _compiled(build, shape, *_key(values))
     params = list(params)
     users = _users(values)
     for position, name, adapt in slots:
         value = values[name]
         params[position] = adapt(value.pk if name in users else value)
-    return sql, params, model
+    return sql, params, built
 
 
 def _users(values: dict) -> set[str]:
@@ -148,7 +175,19 @@ def _compiled(build: Build, shape: tuple, kinds: tuple, _language, _zone):
              if one != other}  # fmt: skip
     if again != sql or moved != {i for i, _, _ in slots} or slots != other_slots:
         raise ValueError(f"{build.__qualname__}: its SQL holds a value derived from one given")
-    return sql, tuple(params), tuple(slots), queryset.model
+    return sql, tuple(params), tuple(slots), _built(queryset.query)
+
+
+def _built(query) -> _Built:
+    converters = []
+    for name, expression in query.annotation_select.items():
+        steps = [
+            *connection.ops.get_db_converters(expression),
+            *expression.get_db_converters(connection),
+        ]
+        if steps:
+            converters.append((name, expression, tuple(steps)))
+    return _Built(query.model, query.is_sliced, tuple(converters))
 
 
 def _build(build: Build, shape: tuple, kinds: tuple, which: int):

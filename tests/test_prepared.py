@@ -145,3 +145,72 @@ def test_open_tickets_on_the_home_carry_their_sla_state(world):
     assert [(t.pk, t.sla_state) for t in found] == [(t.pk, t.sla_state) for t in expected]
     assert found[0].pk == ticket.pk
     assert tickets.open_tickets(user=world.member_b, organisation=world.org_a) == []
+
+
+def _orders_by(sort: str, *, user, organisation: int):
+    return records.order_rows(records.order_list(user=user, organisation=organisation, sort=sort))
+
+
+@pytest.mark.parametrize("sort", ["newest", "oldest"])
+def test_a_page_is_the_querysets_slice_and_every_page_runs_one_sql(orders, sort):
+    """LIMIT and OFFSET are parameters: the pages of a list share one SQL statement."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    user, organisation = orders.member_a, orders.org_a.pk
+    page = prepared.Page(_orders_by, sort, count=4, user=user, organisation=organisation)
+    expected = [o.pk for o in _orders_by(sort, user=user, organisation=organisation)]
+    statements = set()
+    for start, stop in ((0, 3), (3, 6), (1, 2)):
+        with CaptureQueriesContext(connection) as run:
+            assert [o.pk for o in page[start:stop]] == expected[start:stop]
+        statements |= {query["sql"].split(" LIMIT ")[0] for query in run.captured_queries}
+        assert all(" LIMIT " in query["sql"] for query in run.captured_queries)
+    assert len(statements) == 1
+    assert page[4:4] == []
+
+
+def test_a_page_refuses_a_build_that_slices(orders):
+    page = prepared.Page(_orders_of, 3, count=4, user=orders.member_a, organisation=orders.org_a.pk)
+    with pytest.raises(ValueError, match="must not slice"):
+        page[0:2]
+
+
+def test_annotations_come_back_as_the_orm_gives_them(world):
+    """Raw rows convert only the model's fields: a prepared query's annotations (a moment,
+    a day, a flag) are converted too, so SQLite's text and numbers read as the ORM's."""
+    from django.db.models import BooleanField, DateField, F, Value
+
+    def annotated(*, organisation: int):
+        return Organisation.objects.filter(pk=organisation).annotate(
+            made=F("created_at"),
+            day=Value(date(2030, 5, 6), output_field=DateField()),
+            flag=Value(True, output_field=BooleanField()),
+        )
+
+    found = prepared.objects(annotated, organisation=world.org_a.pk)
+    expected = annotated(organisation=world.org_a.pk)
+    assert [(o.made, o.day, o.flag) for o in found] == [(o.made, o.day, o.flag) for o in expected]
+    assert isinstance(found[0].day, date)
+    assert found[0].flag is True
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    person=st.sampled_from(PEOPLE),
+    sort=st.sampled_from(sorted(records.ORDER_SORTS)),
+    start=st.integers(0, 6),
+    size=st.integers(0, 6),
+)
+def test_any_slice_of_a_page_is_the_querysets(orders, person, sort, start, size):
+    user, organisation = getattr(orders, person), orders.org_a.pk
+    expected = list(_orders_by(sort, user=user, organisation=organisation))
+    page = prepared.Page(
+        _orders_by, sort, count=len(expected), user=user, organisation=organisation
+    )
+    found = page[start : start + size]
+    assert [(o.pk, o.total, o.line_count) for o in found] == [
+        (o.pk, o.total, o.line_count) for o in expected[start : start + size]
+    ]

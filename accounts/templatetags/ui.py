@@ -1,5 +1,6 @@
 """Template filters every app's pages share (kept in the lowest app, so all may load them)."""
 
+import functools
 import re
 
 from django import template
@@ -26,6 +27,17 @@ def url_of(name: str):
     sentinel = "2147483647"
     head, tail = reverse(name, args=[int(sentinel)]).split(sentinel)
     return lambda pk: f"{head}{pk}{tail}"
+
+
+def choice_label(model, field: str, value) -> str:
+    """What `get_<field>_display()` says, for rows rendered in Python: that one hashes every
+    lazy label of the field on each call (a translation of each), 5-10 times a row."""
+    return _choice_labels(model, field, translation.get_language()).get(value, value)
+
+
+@functools.lru_cache(maxsize=256)  # models x fields x languages: not data
+def _choice_labels(model, field: str, language: str | None) -> dict:
+    return {value: str(label) for value, label in model._meta.get_field(field).flatchoices}
 
 
 SLA_LABELS = {

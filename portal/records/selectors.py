@@ -262,8 +262,8 @@ def shipment_page(*, user: User, organisation: Organisation, count: int) -> prep
     return prepared.Page(_shipment_page, count=count, user=user, organisation=organisation.pk)
 
 
-def _shipment_page(start: int, stop: int, *, user: User, organisation: int):
-    return shipment_list(user=user, organisation=organisation).select_related(None)[start:stop]
+def _shipment_page(*, user: User, organisation: int):
+    return shipment_list(user=user, organisation=organisation).select_related(None)
 
 
 def shipment_statuses(*, user: User, organisation: Organisation | None = None) -> list[str]:
@@ -334,9 +334,9 @@ def invoice_page(*, user: User, organisation: Organisation, sort: str, count: in
     )
 
 
-def _invoice_page(sort: str, start: int, stop: int, *, user: User, organisation: int, today: date):
+def _invoice_page(sort: str, *, user: User, organisation: int, today: date):
     invoices = invoice_list(user=user, organisation=organisation, sort=sort, today=today)
-    return invoices.select_related(None)[start:stop]
+    return invoices.select_related(None)
 
 
 def invoice_totals(*, user: User, organisation: Organisation) -> list[dict]:
@@ -384,8 +384,8 @@ def order_page(*, user: User, organisation: Organisation, sort: str, count: int)
     return prepared.Page(_order_page, sort, count=count, user=user, organisation=organisation.pk)
 
 
-def _order_page(sort: str, start: int, stop: int, *, user: User, organisation: int):
-    return order_rows(order_list(user=user, organisation=organisation, sort=sort))[start:stop]
+def _order_page(sort: str, *, user: User, organisation: int):
+    return order_rows(order_list(user=user, organisation=organisation, sort=sort))
 
 
 # The home's short lists, their SQL built once per process (config/prepared.py): building

@@ -10,7 +10,8 @@ from django.utils.text import Truncator, capfirst, slugify
 from django.utils.timesince import timesince
 from django.utils.translation import gettext
 
-from accounts.templatetags.ui import status_label, url_of
+from accounts.models import Organisation
+from accounts.templatetags.ui import choice_label, status_label, url_of
 
 register = template.Library()
 
@@ -76,7 +77,7 @@ def health_pill(health) -> str:
     """An account's health score as a pill: "72 · Amber", or "not scored yet"."""
     if not health:
         return format_html(MUTED, gettext("not scored yet"))
-    colour = health.get_colour_display()
+    colour = choice_label(type(health), "colour", health.colour)
     return format_html(
         '<span class="pill sla {}" data-testid="health-score" title="{}, {}">{} · {}</span>',
         HEALTH_PILL_CLASS.get(health.colour, "sla-breached"),
@@ -115,31 +116,40 @@ def account_rows(context, organisations, roles) -> str:
     # Looked up once per table, not per row: the words are the same on every row.
     never, none = format_html(MUTED, gettext("never")), format_html(MUTED, gettext("none"))
     words = {"account": gettext("Account"), "view_as": gettext("View as customer")}
+    account_label = gettext("The account of %(name)s: health, reviews, commitments")
+    of_name, at_risk = gettext("of %(name)s"), gettext("%(count)s at risk or breached")
+    role_names = {}  # each role's label translated once a table, not once a row
+
+    def role_list(pk) -> str:
+        labels = get_item(roles, pk)
+        for label in labels:
+            if label not in role_names:
+                role_names[label] = str(label)
+        return ", ".join(role_names[label] for label in labels) or "—"
 
     def row(org) -> dict:
         reasons = getattr(org, "health_reasons", "")
         return {
             **words,
             "name": org.name,
-            "account_label": gettext("The account of %(name)s: health, reviews, commitments")
-            % {"name": org.name},
-            "of_name": gettext("of %(name)s") % {"name": org.name},
+            "account_label": account_label % {"name": org.name},
+            "of_name": of_name % {"name": org.name},
             "number": org.customer_number,
             "health": health_pill(org.health),
             "reasons": format_html(
                 '<br><span class="muted" data-testid="health-reasons">{}</span>', capfirst(reasons)
             ) if reasons else "",
             "stage": org.lifecycle_stage,
-            "stage_label": org.get_lifecycle_stage_display(),
+            "stage_label": choice_label(Organisation, "lifecycle_stage", org.lifecycle_stage),
             "renewal": dateformat.format(org.renewal_date, "j M Y") if org.renewal_date else "—",
             "open_tickets": org.open_tickets,
             "risk": format_html(
                 '<span class="pill sla-at_risk">{}</span>',
-                gettext("%(count)s at risk or breached") % {"count": org.tickets_at_risk},
+                at_risk % {"count": org.tickets_at_risk},
             ) if org.tickets_at_risk else none,
             "contact": since(org.last_contact) if org.last_contact else never,
             "tier": org.tier_name or "—",
-            "roles": ", ".join(map(str, get_item(roles, org.pk))) or "—",
+            "roles": role_list(org.pk),
             "account_url": account(org.pk),
             "view_as_url": view_as(org.pk),
             "csrf": csrf,

@@ -177,3 +177,21 @@ def test_timeline_rows_read_as_before_in_every_zone_and_language(events, zone, l
     ]
     with timezone.override(zone), translation.override(language):
         assert timeline_items(rows) == _timeline_items_as_before(rows)
+
+
+def test_rows_word_choices_in_each_readers_language():
+    """The rows' labels are looked up once per process, but per language: a German reader
+    after an English one still reads German."""
+    from django.utils import translation
+
+    from accounts.templatetags.ui import choice_label
+    from tickets.models import Ticket
+
+    ticket = Ticket(status="waiting", priority="high")
+    for language in ("en", "de", "en", "de"):
+        with translation.override(language):
+            assert choice_label(Ticket, "status", "waiting") == ticket.get_status_display()
+            assert choice_label(Ticket, "priority", "high") == ticket.get_priority_display()
+    with translation.override("de"):
+        assert choice_label(Ticket, "status", "waiting") != "Waiting on customer"
+    assert choice_label(Ticket, "status", "unknown-word") == "unknown-word"

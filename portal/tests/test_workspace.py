@@ -105,3 +105,43 @@ def test_my_accounts_search_and_filters_narrow_the_book(client, world):
     client.force_login(world.am_a)
     assert names() == {org_a.name}  # filters never widen the policy
     assert names(q="bravo") == set()
+
+
+def test_my_accounts_prepared_lists_what_the_orm_lists_for_every_sort_and_page(world):
+    """The unfiltered list runs SQL built once per process (config/prepared.py): the same
+    accounts, in the same order, with the same figures (dates as dates, on SQLite too) as
+    workspace_accounts built afresh."""
+    from datetime import timedelta
+
+    from django.core.paginator import Paginator
+
+    from accounts.tests.factories import (
+        AssignmentFactory,
+        MembershipFactory,
+        OrganisationFactory,
+    )
+    from portal.relationship.services import last_contact_record
+    from portal.workspace import selectors
+
+    start = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    for n in range(7):
+        organisation = OrganisationFactory(name=f"Clinic {n % 3}", renewal_date=None)
+        AssignmentFactory(organisation=organisation, user=world.am_a, role="backup_am")
+        requester = MembershipFactory(organisation=organisation).user
+        for hours in range(n % 4):
+            open_ticket(world, organisation, requester, f"T{n}", start + timedelta(hours=hours))
+        if n % 2:
+            last_contact_record(organisation=organisation, at=start + timedelta(days=n))
+    fields = ("pk", "open_tickets", "tickets_at_risk", "last_contact", "tier_name", "health_score")
+    for user in (world.am_a, world.admin, world.am_b):
+        for sort in [*selectors.ACCOUNT_SORTS, "nonsense"]:
+            pages = selectors.workspace_account_pages(user=user, sort=sort)
+            expected = selectors.workspace_accounts(user=user, sort=sort)
+            assert len(pages) == expected.count()
+            for number in (1, 2):
+                built = Paginator(pages, 3)
+                afresh = Paginator(expected, 3).get_page(number).object_list
+                got = built.get_page(number).object_list
+                assert [[getattr(o, f) for f in fields] for o in got] == [
+                    [getattr(o, f) for f in fields] for o in afresh
+                ], (user.email, sort, number)

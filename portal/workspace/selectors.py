@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db.models import (
     Count,
@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from accounts.choices import LifecycleStage
 from accounts.models import Organisation, User
+from config import prepared
 from portal.relationship.choices import HealthColour
 from portal.relationship.health import AMBER_FROM, GREEN_FROM, attach_health, with_health
 from portal.relationship.models import (
@@ -65,6 +66,7 @@ def workspace_accounts(
     stage: str = "",
     health: str = "",
     renewal_days: int | None = None,
+    now: datetime | None = None,
 ) -> QuerySet[Organisation]:
     """The accounts a staff member looks after, with what needs attention, filtered.
 
@@ -73,7 +75,7 @@ def workspace_accounts(
     `search` is a name or customer number; `tier` a tier's name; `stage` a lifecycle
     stage; `health` a colour or "none"; `renewal_days` renewals from today to then.
     """
-    now = timezone.now()
+    now = now or timezone.now()
     open_tickets = Ticket.objects.filter(organisation=OuterRef("pk"), status__in=OPEN_STATUSES)
     risky = open_tickets.with_sla_state(now).filter(
         sla_state__in=[SlaState.AT_RISK, SlaState.BREACHED]
@@ -107,18 +109,40 @@ def workspace_accounts(
     ).order_by(*ACCOUNT_SORTS.get(sort, ACCOUNT_SORTS["name"]))
 
 
+def _accounts(sort: str, *, user: User, now: datetime) -> QuerySet[Organisation]:
+    return workspace_accounts(user=user, sort=sort, now=now)
+
+
+def _account_count(*, user: User) -> QuerySet[Organisation]:
+    counted = Func(F("pk"), function="COUNT", output_field=IntegerField())
+    return Organisation.objects.visible_to(user).order_by().annotate(n=counted).values("n")
+
+
+def workspace_account_pages(*, user: User, sort: str) -> prepared.Page:
+    """My accounts unfiltered, as `workspace_accounts` sorts them, for a Paginator: the
+    count and each page by SQL built once per process (config/prepared.py)."""
+    found = prepared.rows(_account_count, user=user)
+    return prepared.Page(
+        _accounts,
+        sort if sort in ACCOUNT_SORTS else "name",
+        count=found[0]["n"] if found else 0,
+        user=user,
+        now=timezone.now(),
+    )
+
+
 def _count(queryset):
     counted = queryset.order_by().values("organisation").annotate(n=Count("pk")).values("n")[:1]
     return Coalesce(Subquery(counted), 0)
 
 
-def tickets_waiting_for_staff(*, user: User) -> QuerySet[Ticket]:
+def tickets_waiting_for_staff(*, user: User, now: datetime | None = None) -> QuerySet[Ticket]:
     """Open tickets whose last public word is the customer's: the ball is in our court."""
     last_public = Message.objects.filter(ticket=OuterRef("pk"), is_internal=False).order_by(
         "-created_at", "-pk"
     )
     return (
-        ticket_list(user=user, status="open")
+        ticket_list(user=user, status="open", now=now)
         .order_by("created_at", "pk")
         .annotate(last_author_kind=Subquery(last_public.values("author__kind")[:1]))
         .filter(Q(last_author_kind="customer") | Q(last_author_kind__isnull=True))
@@ -126,14 +150,50 @@ def tickets_waiting_for_staff(*, user: User) -> QuerySet[Ticket]:
     )
 
 
-def work_queue_counts(*, user: User) -> dict[str, int]:
-    """The numbers on the workspace's queue card: one query each, whatever the data."""
-    return {
-        "waiting": tickets_waiting_for_staff(user=user).count(),
-        "at_risk": ticket_list(user=user, status="open", sla_state="at_risk").count(),
-        "breached": ticket_list(user=user, status="open", sla_state="breached").count(),
-        "to_match": sync_selectors.identities_waiting(),
-    }
+# The work queue's ticket tables: 50 of each, oldest waiting first, newest at risk first.
+QUEUE_ROWS = 50
+
+
+def _waiting(*, user: User, now: datetime) -> QuerySet[Ticket]:
+    return _for_table(tickets_waiting_for_staff(user=user, now=now))
+
+
+def _at_risk(*, user: User, now: datetime) -> QuerySet[Ticket]:
+    return _for_table(ticket_list(user=user, sla_state="at_risk", now=now))
+
+
+def _breached(*, user: User, now: datetime) -> QuerySet[Ticket]:
+    return _for_table(ticket_list(user=user, status="open", sla_state="breached", now=now))
+
+
+def _for_table(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
+    # The organisation's name as a column: raw rows cannot select_related.
+    named = tickets.select_related(None).annotate(organisation_name=F("organisation__name"))
+    return named[:QUEUE_ROWS]
+
+
+def _reviews_overdue(*, user: User, today: date) -> QuerySet[Organisation]:
+    return overdue_reviews(user=user, today=today)[:QUEUE_ROWS]
+
+
+def reviews_overdue(*, user: User) -> list[Organisation]:
+    """The work queue's accounts with a review or health check overdue (SQL built once per
+    process, config/prepared.py)."""
+    return prepared.objects(_reviews_overdue, user=user, today=timezone.localdate())
+
+
+def work_queue_tickets(*, user: User) -> dict[str, list[Ticket]]:
+    """The work queue's three ticket tables (waiting for us, at risk, breached and still
+    open), each ticket with its organisation's name: three queries, their SQL built once per
+    process (config/prepared.py)."""
+    tables, now = {}, timezone.now()
+    for name, build in (("waiting", _waiting), ("at_risk", _at_risk), ("breached", _breached)):
+        tables[name] = tickets = prepared.objects(build, user=user, now=now)
+        for ticket in tickets:
+            ticket.organisation = Organisation.from_db(
+                None, ["id", "name"], [ticket.organisation_id, ticket.organisation_name]
+            )
+    return tables
 
 
 def _count_of(queryset) -> Subquery:
@@ -141,18 +201,34 @@ def _count_of(queryset) -> Subquery:
     return Subquery(counted, output_field=IntegerField())
 
 
-def relationship_counts(*, user: User) -> dict[str, int]:
-    """Overdue reviews, overdue commitments and lapsed sponsor promises, for the queue card.
-
-    One query: the three counts are subqueries of a one-row SELECT (the user's own row).
-    """
+def _queue_counts(*, user: User, now: datetime, today: date) -> QuerySet[User]:
+    """The queue card's six counts as subqueries of a one-row SELECT (the user's own row)."""
     counts = {
-        "reviews_overdue": _count_of(overdue_reviews(user=user)),
-        "commitments_overdue": _count_of(overdue_commitments(user=user)),
-        "sponsor_lapses": _count_of(sponsor_lapses(user=user)),
+        "waiting": tickets_waiting_for_staff(user=user, now=now),
+        "at_risk": ticket_list(user=user, status="open", sla_state="at_risk", now=now),
+        "breached": ticket_list(user=user, status="open", sla_state="breached", now=now),
+        "reviews_overdue": overdue_reviews(user=user, today=today),
+        "commitments_overdue": overdue_commitments(user=user, today=today),
+        "sponsor_lapses": sponsor_lapses(user=user),
     }
-    row = User.objects.filter(pk=user.pk).annotate(**counts).values(*counts).first()
-    return row or dict.fromkeys(counts, 0)
+    counts = {name: _count_of(queryset) for name, queryset in counts.items()}
+    return User.objects.filter(pk=user.pk).annotate(**counts).values(*counts)
+
+
+QUEUE_COUNTS = ("waiting", "at_risk", "breached")
+RELATIONSHIP_COUNTS = ("reviews_overdue", "commitments_overdue", "sponsor_lapses")
+
+
+def workspace_counts(*, user: User) -> dict[str, int]:
+    """The numbers on My accounts' queue card: tickets waiting for us, at risk and breached;
+    reviews and commitments overdue, lapsed sponsor promises; customers to match.
+
+    One query for the first six whatever the data, its SQL built once per process
+    (config/prepared.py)."""
+    now = timezone.now()
+    found = prepared.rows(_queue_counts, user=user, now=now, today=timezone.localdate(now))
+    counts = found[0] if found else dict.fromkeys(QUEUE_COUNTS + RELATIONSHIP_COUNTS, 0)
+    return {**counts, "to_match": sync_selectors.identities_waiting()}
 
 
 RENEWAL_BUCKETS = [(30, "Next 30 days"), (60, "31 to 60 days"), (90, "61 to 90 days")]

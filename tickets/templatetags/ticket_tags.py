@@ -12,7 +12,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from accounts.templatetags.ui import machine_time, sla_badge, url_of
+from accounts.templatetags.ui import choice_label, machine_time, sla_badge, url_of
+from tickets.models import Ticket
 
 register = template.Library()
 
@@ -104,8 +105,8 @@ def _row(ticket, detail, show_organisation: bool, show_requester: bool, select_f
             else ""
         ),
         "priority": ticket.priority,
-        "priority_label": ticket.get_priority_display(),
-        "status": ticket.get_status_display(),
+        "priority_label": choice_label(Ticket, "priority", ticket.priority),
+        "status": choice_label(Ticket, "status", ticket.status),
         "sla": sla_badge(ticket.sla_state),
         "machine": machine_time(ticket.created_at),
         "opened": dateformat.format(created, "j M Y H:i T"),

@@ -1,0 +1,114 @@
+"""The staff workspace's queries run by SQL built once per process (config/prepared.py):
+the same rows as the ORM built afresh, for every role, at any moment; an account taken
+off someone stops counting on their next request; a build that reads the clock is refused."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import Organisation, User
+from accounts.tests.factories import StaffFactory
+from config import prepared
+from portal.workspace import selectors
+from tickets import services
+from tickets.models import Ticket
+from tiers.models import ServiceTier
+
+pytestmark = pytest.mark.django_db
+
+
+def _counted(user, now) -> dict:
+    return prepared.rows(selectors._queue_counts, user=user, now=now, today=now.date())[0]
+
+
+def _expected(user, now) -> dict:
+    return selectors._queue_counts(user=user, now=now, today=now.date()).get()
+
+
+TABLES = {"waiting": selectors._waiting, "at_risk": selectors._at_risk}
+TABLES["breached"] = selectors._breached
+
+
+def _table(tickets) -> list[tuple]:
+    return [(t.pk, t.sla_state, t.organisation_name, t.created_at) for t in tickets]
+
+
+def _tables(user, now) -> tuple[dict, dict]:
+    """The work queue's tables as prepared SQL gives them, and as the ORM does."""
+    found = {n: _table(prepared.objects(b, user=user, now=now)) for n, b in TABLES.items()}
+    return found, {n: _table(b(user=user, now=now)) for n, b in TABLES.items()}
+
+
+def _people(world) -> list[User]:
+    gone = StaffFactory(email="gone@portal.test", is_active=False)
+    return [world.am_a, world.am_b, world.agent, world.admin, world.member_a, gone]
+
+
+def _open(world, organisation, requester, subject, at=None) -> Ticket:
+    return services.ticket_create(
+        organisation=organisation,
+        requester=requester,
+        subject=subject,
+        category="delivery",
+        priority="normal",
+        body="?",
+        now=at,
+    )
+
+
+def test_every_role_gets_the_rows_the_orm_gives_at_each_moment(world):
+    start = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    for organisation, requester in ((world.org_a, world.member_a), (world.org_b, world.member_b)):
+        for hours, subject in ((0, "delivery"), (30, "billing"), (200, "product")):
+            _open(world, organisation, requester, f"{subject} {hours}", start + timedelta(hours))
+    # Clocks that warn and run out at different moments: each state is met on the way.
+    for n, ticket in enumerate(Ticket.objects.order_by("pk")):
+        warn = start + timedelta(hours=10 * n + 1)
+        Ticket.objects.filter(pk=ticket.pk).update(
+            first_responded_at=None,
+            first_response_warn_at=warn,
+            first_response_due_at=warn + timedelta(hours=8),
+        )
+    states, people = set(), _people(world)
+    for hours in (0, 3, 13, 25, 35, 45, 55, 70, 5000):
+        now = start + timedelta(hours=hours)
+        for user in people:
+            assert _counted(user, now) == _expected(user, now), (user.email, now)
+            found, expected = _tables(user, now)
+            assert found == expected, (user.email, now)
+            states |= {state for rows in found.values() for _, state, _, _ in rows}
+    assert {"at_risk", "breached"} <= states  # the moments cover the states
+
+
+def test_a_person_removed_from_an_account_stops_counting_it_on_the_next_request(world):
+    _open(world, world.org_a, world.member_a, "Late")
+    assert selectors.workspace_counts(user=world.am_a)["waiting"] == 1
+    assert len(selectors.workspace_account_pages(user=world.am_a, sort="name")) == 1
+    world.am_a.assignments.update(ended_at=timezone.now())
+    assert selectors.workspace_counts(user=world.am_a)["waiting"] == 0
+    assert len(selectors.workspace_account_pages(user=world.am_a, sort="name")) == 0
+    assert selectors.work_queue_tickets(user=world.am_a)["waiting"] == []
+
+
+def test_overdue_reviews_are_the_orms_on_any_day(world):
+    ServiceTier.objects.filter(pk=world.tier.pk).update(review_every_days=90)
+    people, seen = _people(world), set()
+    for day in (timezone.localdate(), timezone.localdate() + timedelta(days=400)):
+        for user in people:
+            found = prepared.objects(selectors._reviews_overdue, user=user, today=day)
+            expected = selectors._reviews_overdue(user=user, today=day)
+            assert [(o.pk, o.review_due, o.check_due) for o in found] == [
+                (o.pk, o.review_due, o.check_due) for o in expected
+            ], (user.email, day)
+            seen |= {o.pk for o in found}
+    assert seen  # the later day finds reviews overdue
+
+
+def _reads_the_clock(*, user):
+    return Organisation.objects.visible_to(user).filter(created_at__lte=timezone.now())
+
+
+def test_a_build_that_reads_the_clock_is_refused(world):
+    with pytest.raises(ValueError, match="pass it as a value"):
+        prepared.rows(_reads_the_clock, user=world.am_a)
