@@ -143,6 +143,8 @@ def _postgresql_uninstall() -> list[str]:
 
 
 def _sqlite_row(tally: Tally, r: str, sign: int) -> str:
+    if sign < 0:
+        return _sqlite_discount(tally, r)
     # Only for an organisation that is still there: SQLite's flush deletes the tables one
     # by one, organisations before their records (PostgreSQL truncates them together).
     return (
@@ -150,6 +152,18 @@ def _sqlite_row(tally: Tally, r: str, sign: int) -> str:
         f"{tally.key.format(r=r)}, {tally.due_on.format(r=r, no_due=NO_DUE['sqlite'])}, {sign}, "
         f"{sign} * {tally.amount.format(r=r)} WHERE {tally.where(r)} AND EXISTS (SELECT 1 "
         f"FROM accounts_organisation WHERE id = {r}organisation_id) {ADD};"
+    )
+
+
+def _sqlite_discount(tally: Tally, r: str) -> str:
+    # A row taken off only changes the tally row that counted it, never adds one: SQLite's
+    # flush deletes table by table in no fixed order, and a record deleted after the
+    # tallies must not bring back a row for an organisation deleted after it.
+    due_on = tally.due_on.format(r=r, no_due=NO_DUE["sqlite"])
+    return (
+        f"UPDATE {TABLE} SET count = count - 1, amount = amount - {tally.amount.format(r=r)} "  # noqa: S608
+        f"WHERE organisation_id = {r}organisation_id AND record = '{tally.record}' "
+        f"AND key = {tally.key.format(r=r)} AND due_on = {due_on} AND {tally.where(r)};"
     )
 
 
