@@ -49,7 +49,10 @@ def next_code(device: TOTPDevice) -> str:
     device.refresh_from_db()
     now = time.time()
     current = int(now // 30) + device.drift
-    counter = max(device.last_t + 1, current - device.tolerance)
+    # An earlier step's code stops working when this step ends: taken only with seconds to
+    # spare for the form to reach the server (a slow machine otherwise sees it refused).
+    earliest = current - device.tolerance if now % 30 < 20 else current
+    counter = max(device.last_t + 1, earliest)
     if counter > current + device.tolerance:
         time.sleep(30 - now % 30 + 0.1)
         return next_code(device)
