@@ -10,8 +10,8 @@ from django.utils import timezone
 from accounts.models import Organisation, User
 from accounts.tests.factories import StaffFactory
 from config import prepared
+from portal.tests.test_workspace import open_ticket
 from portal.workspace import selectors
-from tickets import services
 from tickets.models import Ticket
 from tiers.models import ServiceTier
 
@@ -45,23 +45,12 @@ def _people(world) -> list[User]:
     return [world.am_a, world.am_b, world.agent, world.admin, world.member_a, gone]
 
 
-def _open(world, organisation, requester, subject, at=None) -> Ticket:
-    return services.ticket_create(
-        organisation=organisation,
-        requester=requester,
-        subject=subject,
-        category="delivery",
-        priority="normal",
-        body="?",
-        now=at,
-    )
-
-
 def test_every_role_gets_the_rows_the_orm_gives_at_each_moment(world):
     start = datetime(2026, 3, 2, 9, tzinfo=UTC)
     for organisation, requester in ((world.org_a, world.member_a), (world.org_b, world.member_b)):
         for hours, subject in ((0, "delivery"), (30, "billing"), (200, "product")):
-            _open(world, organisation, requester, f"{subject} {hours}", start + timedelta(hours))
+            at = start + timedelta(hours)
+            open_ticket(world, organisation, requester, f"{subject} {hours}", at)
     # Clocks that warn and run out at different moments: each state is met on the way.
     for n, ticket in enumerate(Ticket.objects.order_by("pk")):
         warn = start + timedelta(hours=10 * n + 1)
@@ -82,7 +71,7 @@ def test_every_role_gets_the_rows_the_orm_gives_at_each_moment(world):
 
 
 def test_a_person_removed_from_an_account_stops_counting_it_on_the_next_request(world):
-    _open(world, world.org_a, world.member_a, "Late")
+    open_ticket(world, world.org_a, world.member_a, "Late")
     assert selectors.workspace_counts(user=world.am_a)["waiting"] == 1
     assert len(selectors.workspace_account_pages(user=world.am_a, sort="name")) == 1
     world.am_a.assignments.update(ended_at=timezone.now())
