@@ -46,6 +46,7 @@ from accounts.models import (
     User,
 )
 from accounts.platform import outbox
+from accounts.platform.authentication import PERSON_BACKEND
 from accounts.platform.tokens import new_token, token_hash
 
 logger = logging.getLogger(__name__)
@@ -375,7 +376,7 @@ def _member_user(organisation: Organisation, email: str, domain: str, claims: di
 
 def sign_in(request, *, user: User, provider_id: str, claims: dict) -> None:
     """Log the person in; a second factor the provider checked verifies the session too."""
-    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    login(request, user, backend=PERSON_BACKEND)
     request.session[SESSION_PROVIDER] = provider_id
     if second_factor_asserted(claims):
         device, _created = SingleSignOnDevice.objects.get_or_create(

@@ -43,9 +43,9 @@ def rows(build: Build, *shape: Hashable, **values) -> list[dict]:
 
 
 def objects(build: Build, *shape: Hashable, **values) -> list[Model]:
-    """build(*shape, **values)'s rows as model instances, annotations as attributes
-    converted as the ORM converts them (SQLite answers an annotation's date as text, its
-    boolean as a number). The queryset selects one model's columns (no select_related)."""
+    """build(*shape, **values)'s rows as model instances, fields and annotations converted
+    as the ORM converts them (SQLite answers a date as text, a boolean as a number). The
+    queryset selects one model's columns (no select_related)."""
     return _objects(build, shape, values)
 
 
@@ -75,15 +75,25 @@ def _objects(build: Build, shape: tuple, values: dict, window=None) -> list[Mode
         if built.sliced:
             raise ValueError(f"{build.__qualname__}: a page's build must not slice")
         sql, params = f"{sql} LIMIT %s OFFSET %s", [*params, *window]
-    found = list(built.model.objects.raw(sql, params))
-    # A raw query converts the model's fields only: the annotations are converted here.
-    for name, expression, steps in built.converters:
-        for instance in found:
-            value = getattr(instance, name)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    # As the ORM's ModelIterable makes instances, with where each column goes worked out
+    # once (a raw() query worked it out from the column names on every call).
+    start, stop = built.fields
+    instances = []
+    for row in found:
+        row = list(row)
+        for position, expression, steps in built.converters:
+            value = row[position]
             for step in steps:
                 value = step(value, expression, connection)
-            setattr(instance, name, value)
-    return found
+            row[position] = value
+        instance = built.model.from_db(connection.alias, built.attnames, row[start:stop])
+        for name, position in built.annotations:
+            setattr(instance, name, row[position])
+        instances.append(instance)
+    return instances
 
 
 def prepared_sql(build: Build, *shape: Hashable, **values) -> tuple[str, list]:
@@ -93,12 +103,16 @@ def prepared_sql(build: Build, *shape: Hashable, **values) -> tuple[str, list]:
 
 
 class _Built(NamedTuple):
-    """What a build's queryset gives once compiled, besides its SQL and parameters."""
+    """What a build's queryset gives once compiled, besides its SQL and parameters: where
+    its columns go when its rows are made instances (objects(), Page)."""
 
     model: type[Model]
     sliced: bool  # LIMIT in the SQL already: not a Page's build
-    # Each annotation with a converter on this backend: (name, expression, converters).
-    converters: tuple[tuple[str, object, tuple[Callable, ...]], ...]
+    fields: tuple[int, int]  # the model's columns: row[start:stop]
+    attnames: tuple[str, ...]  # ... and the fields they fill
+    annotations: tuple[tuple[str, int], ...]  # (name, position)
+    # Each column with a converter on this backend: (position, expression, converters).
+    converters: tuple[tuple[int, object, tuple[Callable, ...]], ...]
 
 
 def _prepared(build: Build, shape: tuple, values: dict) -> tuple[str, list, _Built]:
@@ -179,15 +193,24 @@ def _compiled(build: Build, shape: tuple, kinds: tuple, _language, _zone):
 
 
 def _built(query) -> _Built:
-    converters = []
-    for name, expression in query.annotation_select.items():
-        steps = [
-            *connection.ops.get_db_converters(expression),
-            *expression.get_db_converters(connection),
-        ]
-        if steps:
-            converters.append((name, expression, tuple(steps)))
-    return _Built(query.model, query.is_sliced, tuple(converters))
+    compiler = query.get_compiler(connection=connection)
+    compiler.setup_query()
+    select, info = compiler.select, compiler.klass_info
+    if info is None:  # values(): read by rows(), never made instances
+        return _Built(query.model, query.is_sliced, (0, 0), (), (), ())
+    start, stop = info["select_fields"][0], info["select_fields"][-1] + 1
+    expressions = [expression for expression, _, _ in select]
+    return _Built(
+        model=info["model"],
+        sliced=query.is_sliced,
+        fields=(start, stop),
+        attnames=tuple(column.target.attname for column in expressions[start:stop]),
+        annotations=tuple(compiler.annotation_col_map.items()),
+        converters=tuple(
+            (position, expression, tuple(steps))
+            for position, (steps, expression) in compiler.get_converters(expressions).items()
+        ),
+    )
 
 
 def _build(build: Build, shape: tuple, kinds: tuple, which: int):

@@ -214,3 +214,30 @@ def test_any_slice_of_a_page_is_the_querysets(orders, person, sort, start, size)
     assert [(o.pk, o.total, o.line_count) for o in found] == [
         (o.pk, o.total, o.line_count) for o in expected[start : start + size]
     ]
+
+
+@pytest.mark.parametrize("only", [(), ("email", "away_until", "is_active")])
+def test_instances_are_the_orms_field_for_field(world, only):
+    """Every field converted as the ORM converts it (SQLite's dates, moments and flags),
+    and a build that reads some fields defers the others as the ORM's does."""
+    from accounts.models import User
+
+    User.objects.filter(pk=world.am_a.pk).update(away_until=date(2031, 2, 3))
+
+    def people(*, since: datetime):
+        found = User.objects.filter(date_joined__gte=since).order_by("pk")
+        return found.only(*only) if only else found
+
+    since = datetime(2001, 1, 1, tzinfo=UTC)
+    found, expected = prepared.objects(people, since=since), list(people(since=since))
+    assert len(found) == len(expected) > 3
+    for mine, theirs in zip(found, expected, strict=True):
+        assert mine.get_deferred_fields() == theirs.get_deferred_fields()
+        shown = [
+            f.attname
+            for f in User._meta.concrete_fields
+            if f.attname not in mine.get_deferred_fields()
+        ]
+        assert [getattr(mine, name) for name in shown] == [getattr(theirs, name) for name in shown]
+        assert mine._state.db == theirs._state.db
+        assert not mine._state.adding

@@ -1,4 +1,5 @@
-"""API authentication by personal token: `Authorization: Bearer <token>`.
+"""Who a request is: the signed-in person of a session (PersonBackend), or the owner of a
+personal API token (`Authorization: Bearer <token>`).
 
 Only a SHA-256 hash of each token is stored, so the database cannot give a
 working token away. A revoked token, or the token of a deactivated person,
@@ -7,6 +8,7 @@ stops working on the next request.
 
 from datetime import timedelta
 
+from django.contrib.auth.backends import ModelBackend
 from django.db import connection
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -15,6 +17,12 @@ from rest_framework import authentication, exceptions
 from accounts.models import ApiToken, User
 from accounts.platform import audit
 from accounts.platform.tokens import token_hash
+from config import prepared
+
+# The backend a session signed in by password, link or identity provider names
+# (AUTHENTICATION_BACKENDS); sessions made before it was ours name Django's (sessions.py).
+PERSON_BACKEND = "accounts.platform.authentication.PersonBackend"
+DJANGO_MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 # Writing last_used_at on every request would add a write to every read.
 LAST_USED_PRECISION = timedelta(minutes=1)
@@ -36,6 +44,22 @@ def _from_db(field, value):
     for convert in connection.ops.get_db_converters(column) + column.get_db_converters(connection):
         value = convert(value, column, connection)
     return value
+
+
+def _user_by_id(user_id: int):
+    return User.objects.filter(pk=user_id)
+
+
+class PersonBackend(ModelBackend):
+    """Django's ModelBackend, reading the signed-in person by SQL built once per process
+    (config/prepared.py): every signed-in request reads them, and the ORM took longer to
+    build `User.objects.get(pk=...)` than PostgreSQL took to answer it."""
+
+    def get_user(self, user_id):
+        found = prepared.objects(_user_by_id, user_id=user_id)
+        if found and self.user_can_authenticate(found[0]):
+            return found[0]
+        return None
 
 
 class ApiTokenAuthentication(authentication.BaseAuthentication):

@@ -13,6 +13,7 @@ last one (`REFRESHED_AT`, set at login too) is older than that.
 
 import time
 
+from django.contrib.auth import BACKEND_SESSION_KEY
 from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.contrib.sessions.backends import db
 from django.db import connections, router
@@ -20,6 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.platform.authentication import DJANGO_MODEL_BACKEND, PERSON_BACKEND
 
 REFRESHED_AT = "_refreshed_at"
 
@@ -40,7 +42,12 @@ class SessionStore(db.SessionStore):
         if row is None:  # none, or expired: a new session, as Django's own store does
             self._session_key = None
             return {}
-        return self.decode(row[0])
+        data = self.decode(row[0])
+        # Signed in before PersonBackend took over from Django's ModelBackend (the same
+        # people, passwords and checks): still signed in.
+        if data.get(BACKEND_SESSION_KEY) == DJANGO_MODEL_BACKEND:
+            data[BACKEND_SESSION_KEY] = PERSON_BACKEND
+        return data
 
 
 def refreshed(session) -> None:

@@ -37,6 +37,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.choices import AuditAction
 from accounts.models import Membership, Organisation, User
+from accounts.platform.authentication import PERSON_BACKEND
 
 # Set at every login: this session must be verified before it may do anything.
 SESSION_NEEDED = "two_factor_needed"
@@ -236,7 +237,7 @@ def pending_start(request, user: User, *, next_url: str) -> None:
     request.session.cycle_key()  # a planted session id cannot be used to give the code
     request.session[SESSION_PENDING] = {
         "user": user.pk,
-        "backend": getattr(user, "backend", "django.contrib.auth.backends.ModelBackend"),
+        "backend": getattr(user, "backend", PERSON_BACKEND),
         "hash": user.get_session_auth_hash(),
         "at": time.time(),
         "next": next_url,

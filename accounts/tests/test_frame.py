@@ -183,3 +183,41 @@ def test_an_expired_session_is_not_read(client, world):
     response = client.get(reverse("portal:orders"))
     assert response.status_code == 302
     assert response.url.startswith(reverse("accounts:login"))
+
+
+def _fields(user) -> dict:
+    return {field.attname: getattr(user, field.attname) for field in user._meta.concrete_fields}
+
+
+@pytest.mark.django_db
+def test_the_person_backend_reads_whom_djangos_reads(world):
+    """Every field as the ORM reads it (SQLite's dates, moments and flags too); a person
+    deactivated or gone is nobody."""
+    from datetime import date
+
+    from django.contrib.auth.backends import ModelBackend
+
+    from accounts.platform.authentication import PersonBackend
+
+    world.am_a.away_until = date(2031, 2, 3)
+    world.am_a.save(update_fields=["away_until"])
+    ours, djangos = PersonBackend(), ModelBackend()
+    for name in ("member_a", "customer_admin_a", "am_a", "agent", "admin"):
+        pk = getattr(world, name).pk
+        assert _fields(ours.get_user(pk)) == _fields(djangos.get_user(pk))
+    assert ours.get_user(world.am_a.pk).away_until == date(2031, 2, 3)
+    world.member_b.is_active = False
+    world.member_b.save(update_fields=["is_active"])
+    assert ours.get_user(world.member_b.pk) is None
+    assert ours.get_user(10**9) is None
+
+
+@pytest.mark.django_db
+def test_a_session_signed_in_through_djangos_backend_stays_signed_in(client, world):
+    """Sessions made before PersonBackend took over name Django's ModelBackend."""
+    from accounts.platform.authentication import DJANGO_MODEL_BACKEND
+
+    client.force_login(world.member_a, backend=DJANGO_MODEL_BACKEND)
+    response = client.get(reverse("portal:orders"))
+    assert response.status_code == 200
+    assert response.wsgi_request.user == world.member_a

@@ -16,6 +16,7 @@ from accounts.forms import (
     OrganisationTwoFactorForm,
 )
 from accounts.platform import two_factor
+from accounts.platform.authentication import PERSON_BACKEND
 from accounts.platform.middleware import SESSION_ORGANISATION, client_ip
 from config.forms import save_then_redirect
 
@@ -169,7 +170,7 @@ def invitation_accept(request, token: str):
             messages.error(request, str(error.args[0]) if error.args else _("Not allowed."))
         else:
             if user is None:
-                login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
+                login(request, membership.user, backend=PERSON_BACKEND)
             request.session[SESSION_ORGANISATION] = membership.organisation_id
             messages.success(
                 request, _("Welcome to %(name)s.") % {"name": membership.organisation.name}

@@ -147,7 +147,7 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 # a customer at their desk.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "accounts.platform.authentication.PersonBackend",  # Django's ModelBackend, cheaper per request
 ]
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
