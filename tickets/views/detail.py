@@ -36,7 +36,8 @@ def detail_context(request, ticket, **forms):
 def _detail_content(request, ticket, **forms):
     user = request.user
     context = {
-        "thread": selectors.ticket_thread(ticket=ticket, user=user),
+        "thread": selectors.ticket_page_thread(ticket=ticket, user=user),
+        "merged_tickets": selectors.merged_tickets(ticket=ticket),
         "transitions": services.allowed_transitions(ticket, user),
         "reply_form": forms.get("reply_form") or ReplyForm(initial={"kind": ReplyForm.REPLY}),
         "canned_replies": selectors.canned_replies(ticket=ticket) if user.is_employee else [],
@@ -100,11 +101,10 @@ def ticket_detail(request, pk: int):
         return render(
             request, "tickets/detail.html", detail_context(request, ticket, reply_form=form)
         )
-    ticket = selectors.ticket_heading(user=request.user, pk=pk)
+    ticket = selectors.ticket_page(user=request.user, pk=pk)
 
     def fill() -> dict:
-        whole = selectors.ticket_get(user=request.user, pk=pk)
-        return {"ticket": whole, **_detail_content(request, whole)}
+        return {"ticket": ticket, **_detail_content(request, ticket)}
 
     kept = page_cache(request, "ticket", fill, organisation_ids=[ticket.organisation_id])
     return render(request, "tickets/detail.html", {"ticket": ticket, "page_cache": kept})
