@@ -1,0 +1,143 @@
+"""Data versions kept by the database (accounts.platform.data_versions): every write to a
+table pages show renews exactly the organisations it touched, whichever path made it (a
+save, queryset.update, bulk_create, queryset.delete, raw SQL), and bookkeeping renews
+nothing."""
+
+import pytest
+from django.db import connection, transaction
+from django.utils import timezone
+
+from accounts.models import AuditEvent, Organisation, User
+from accounts.platform import data_versions
+from accounts.platform.data_versions import GLOBAL
+from accounts.tests.data_versions import renewed, versions
+from accounts.tests.test_page_cache import open_ticket
+from portal.records.models import Order
+from portal.sync.models import SourceSystem
+from portal.tests.records import add_orders, source
+from tickets import services as ticket_services
+from tiers.models import ServiceTier
+
+
+def owner(row) -> int:
+    """The scope a row should renew, found through the ORM (not the triggers' SQL)."""
+    path = data_versions.scope_path(type(row))
+    if path is None:
+        return GLOBAL
+    hops, column = path
+    for fk, parent in hops:
+        row = parent.objects.get(pk=getattr(row, fk))
+    return row.pk if isinstance(row, Organisation) else getattr(row, column)
+
+
+@pytest.fixture
+def rows(world):
+    """At least one row in most tables: the world, a ticket with a reply, records."""
+    ticket = open_ticket(world)
+    ticket_services.ticket_reply(ticket=ticket, author=world.am_a, body="On it.")
+    add_orders(world.org_a, 1)
+    add_orders(world.org_b, 1)
+    return world
+
+
+def test_every_table_pages_show_has_its_triggers(db):
+    with connection.cursor() as cursor:
+        installed = data_versions.installed_triggers(cursor, connection.vendor)
+    assert data_versions.trigger_names() <= installed
+    tables = {model._meta.db_table for model in data_versions.covered_models()}
+    assert {"tickets_message", "portal_order", "accounts_user", "tiers_servicetier"} <= tables
+    assert "accounts_auditevent" not in tables
+
+
+@pytest.mark.parametrize(
+    "model", data_versions.covered_models(), ids=lambda model: model._meta.label_lower
+)
+def test_writes_without_signals_renew_exactly_the_organisations_they_touch(rows, model):
+    """An update, a delete and an insert of one row, by raw SQL, queryset.update and
+    bulk_create: each renews the row's organisation (GLOBAL for shared rows), nothing else."""
+    row = model.objects.order_by("pk").last()
+    if row is None:
+        pytest.skip(f"no {model._meta.label_lower} in the test world")
+    expected = {owner(row)}
+    table, pk = model._meta.db_table, model._meta.pk.column
+    with connection.cursor() as cursor:
+        before = versions()
+        cursor.execute(f"UPDATE {table} SET {pk} = {pk} WHERE {pk} = %s", [row.pk])  # noqa: S608
+        assert renewed(before) == expected, "raw UPDATE"
+
+        before = versions()
+        model.objects.filter(pk=row.pk).update(**{model._meta.pk.attname: row.pk})
+        assert renewed(before) == expected, "queryset.update"
+
+        before = versions()
+        cursor.execute(f"DELETE FROM {table} WHERE {pk} = %s", [row.pk])  # noqa: S608
+        assert renewed(before) == expected, "raw DELETE"
+
+        before = versions()
+        model.objects.bulk_create([row])
+        assert renewed(before) == expected, "bulk_create"
+
+
+def test_a_bulk_write_to_many_organisations_renews_each_once_and_no_other(rows):
+    third = Organisation.objects.create(name="Gamma Labs")
+    before = versions()
+    Order.objects.filter(organisation__in=[rows.org_a, rows.org_b]).update(status="closed")
+    assert renewed(before) == {rows.org_a.pk, rows.org_b.pk}
+    assert third.pk not in renewed(before)
+    before = versions()
+    Order.objects.filter(organisation=rows.org_b).delete()  # with its lines, shipments...
+    assert renewed(before) == {rows.org_b.pk}
+
+
+def test_a_message_renews_its_tickets_organisation(world):
+    ticket = open_ticket(world, of_b=True)
+    before = versions()
+    ticket_services.ticket_reply(ticket=ticket, author=world.am_b, body="Looking.")
+    assert renewed(before) == {world.org_b.pk}
+
+
+def test_versions_are_never_reused(world):
+    """A rolled-back write's version is never drawn again: content kept under it, or
+    under the version before it, can never match after the next write."""
+    seen = {versions()[world.org_a.pk]}
+    with transaction.atomic():
+        Order.objects.filter(organisation=world.org_a).update(status="x")  # none: no renewal
+        Organisation.objects.filter(pk=world.org_a.pk).update(name="Renamed")
+        seen.add(versions()[world.org_a.pk])
+        transaction.set_rollback(True)
+    assert versions()[world.org_a.pk] in seen
+    Organisation.objects.filter(pk=world.org_a.pk).update(name="Renamed again")
+    assert versions()[world.org_a.pk] > max(seen)
+
+
+def test_bookkeeping_renews_nothing(world):
+    erp = source()
+    before = versions()
+    User.objects.filter(pk=world.member_a.pk).update(last_login=timezone.now())
+    world.member_a.set_password("another password 123")
+    world.member_a.save(update_fields=["password"])
+    SourceSystem.objects.filter(pk=erp.pk).update(cursor="42", last_success_at=timezone.now())
+    AuditEvent.objects.create(action="data.exported", organisation=world.org_a)
+    assert renewed(before) == set()
+
+    User.objects.filter(pk=world.member_a.pk).update(full_name="Someone Else")
+    assert renewed(before) == {GLOBAL}
+
+
+def test_shared_rows_renew_the_global_version_only(world):
+    before = versions()
+    ServiceTier.objects.filter(pk=world.tier.pk).update(name="Gold")
+    assert renewed(before) == {GLOBAL}
+
+
+def test_install_is_idempotent_and_cheap_when_nothing_changed(db):
+    data_versions.install(connection)
+    with connection.cursor() as cursor:
+        before = data_versions.installed_triggers(cursor, connection.vendor)
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        data_versions.install(connection)
+    assert len(captured) <= 3  # read the fingerprint, check the triggers are there
+    with connection.cursor() as cursor:
+        assert data_versions.installed_triggers(cursor, connection.vendor) == before
