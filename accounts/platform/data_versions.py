@@ -9,7 +9,9 @@ organisations whose rows they changed, and nothing else.
 
 - Which organisation a row belongs to is read from the model registry (`scope_path`): the
   organisation's own id, its `organisation_id`, or that of the row it belongs to (a
-  message's ticket, an attachment's message's ticket); shared rows renew `GLOBAL`.
+  message's ticket, an attachment's message's ticket); shared rows, and rows of no
+  organisation yet (a legacy customer waiting for a match, its records), renew `GLOBAL`:
+  staff pages across organisations show them.
 - Bookkeeping columns (a sign-in, a sync source's cursor and clocks) renew nothing: the
   update trigger of those tables fires only for the other columns (`UPDATE OF`), so a sync
   run that lands nothing renews nothing. `IGNORED` tables (written all the time, shown on
@@ -125,7 +127,7 @@ def _postgresql_renew(model, sources: list[str]) -> str:
     # Names from the model registry, none from a request.
     return (
         f"INSERT INTO {TABLE} (scope, version) SELECT scope, nextval('{SEQUENCE}') "  # noqa: S608
-        f"FROM (SELECT DISTINCT scope FROM ({scopes}) AS s WHERE scope IS NOT NULL "
+        f"FROM (SELECT DISTINCT coalesce(scope, {GLOBAL}) AS scope FROM ({scopes}) AS s "
         f"ORDER BY scope) AS t ON CONFLICT (scope) DO UPDATE SET version = excluded.version;"
     )
 
@@ -201,9 +203,9 @@ def _sqlite_scope(model, row: str) -> str:
 def _sqlite_renew(model, row: str) -> str:
     # WHERE before ON CONFLICT: SQLite's parser needs it in an INSERT ... SELECT upsert.
     return (
-        f"INSERT INTO {TABLE} (scope, version) SELECT scope, "  # noqa: S608 - from models
+        f"INSERT INTO {TABLE} (scope, version) SELECT coalesce(scope, {GLOBAL}), "  # noqa: S608
         f"(SELECT coalesce(max(version), 0) + 1 FROM {TABLE}) FROM ({_sqlite_scope(model, row)}) "
-        f"WHERE scope IS NOT NULL ON CONFLICT (scope) DO UPDATE SET version = excluded.version;"
+        f"WHERE true ON CONFLICT (scope) DO UPDATE SET version = excluded.version;"
     )
 
 

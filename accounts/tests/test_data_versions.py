@@ -27,7 +27,8 @@ def owner(row) -> int:
     hops, column = path
     for fk, parent in hops:
         row = parent.objects.get(pk=getattr(row, fk))
-    return row.pk if isinstance(row, Organisation) else getattr(row, column)
+    found = row.pk if isinstance(row, Organisation) else getattr(row, column)
+    return GLOBAL if found is None else found
 
 
 @pytest.fixture

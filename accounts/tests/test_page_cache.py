@@ -155,9 +155,9 @@ def test_a_rolled_back_write_never_brings_old_content_back(world):
 
 
 def test_an_ended_or_removed_account_team_term_renews_the_am_pages(world):
-    from accounts.models import AccountAssignment
-
     from django.test import RequestFactory
+
+    from accounts.models import AccountAssignment
 
     request = RequestFactory().get("/")
     request.user, request.META["CSRF_COOKIE"] = world.am_a, "a" * 32
