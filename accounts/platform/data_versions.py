@@ -16,8 +16,8 @@ organisations whose rows they changed, and nothing else.
   update trigger of those tables fires only for the other columns (`UPDATE OF`), so a sync
   run that lands nothing renews nothing. `IGNORED` tables (written all the time, shown on
   no kept page) have no triggers.
-- Versions are drawn from one sequence (SQLite: one more than the largest), so a value is
-  never reused: content kept under an evicted or rolled-back version never matches again.
+- Versions are drawn from one sequence, so a value is never reused: content kept under a
+  replaced or rolled-back version never matches again (SQLite: see SQLITE_NEXT).
 - PostgreSQL renews once per statement from its transition tables (a 5,000-row sync batch
   is one upsert of the organisations it touched), in scope order, so two transactions lock
   version rows in the same order; SQLite (`make run`) a row at a time.
@@ -200,11 +200,20 @@ def _sqlite_scope(model, row: str) -> str:
     return f"SELECT {alias}.{column} AS scope FROM{joins} WHERE r1.{first_pk} = {row}.{first_fk}"
 
 
+# SQLite has no sequence outside transactions: one more than the largest version, or the
+# current millisecond times 1,000 if larger, so a rolled-back version can be drawn again
+# only within the millisecond it was drawn in.
+SQLITE_NEXT = (
+    f"max((SELECT coalesce(max(version), 0) + 1 FROM {TABLE}), "  # noqa: S608
+    "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) * 1000)"
+)
+
+
 def _sqlite_renew(model, row: str) -> str:
     # WHERE before ON CONFLICT: SQLite's parser needs it in an INSERT ... SELECT upsert.
     return (
         f"INSERT INTO {TABLE} (scope, version) SELECT coalesce(scope, {GLOBAL}), "  # noqa: S608
-        f"(SELECT coalesce(max(version), 0) + 1 FROM {TABLE}) FROM ({_sqlite_scope(model, row)}) "
+        f"{SQLITE_NEXT} FROM ({_sqlite_scope(model, row)}) "
         f"WHERE true ON CONFLICT (scope) DO UPDATE SET version = excluded.version;"
     )
 

@@ -23,7 +23,7 @@ def renew(*scopes: int) -> None:
     draw = (
         f"nextval('{data_versions.SEQUENCE}')"
         if connection.vendor == "postgresql"
-        else f"(SELECT coalesce(max(version), 0) + 1 FROM {TABLE})"  # noqa: S608
+        else data_versions.SQLITE_NEXT
     )
     with connection.cursor() as cursor:
         for scope in scopes:

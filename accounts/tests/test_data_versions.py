@@ -3,18 +3,25 @@ table pages show renews exactly the organisations it touched, whichever path mad
 save, queryset.update, bulk_create, queryset.delete, raw SQL), and bookkeeping renews
 nothing."""
 
+import time
+
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
 from django.utils import timezone
 
-from accounts.models import AuditEvent, Organisation, User
+from accounts.models import AccountFollow, AuditEvent, Organisation, User
 from accounts.platform import data_versions
 from accounts.platform.data_versions import GLOBAL
 from accounts.tests.data_versions import renewed, versions
 from accounts.tests.test_page_cache import open_ticket
 from portal.records.models import Order
-from portal.sync.models import SourceSystem
+from portal.relationship.choices import EngagementKind
+from portal.relationship.services import engagement_record
+from portal.sync.models import CustomerIdentity, SourceSystem
 from portal.tests.records import add_orders, source
+from portal.timeline.models import TimelineKind
+from portal.timeline.services import timeline_record
 from tickets import services as ticket_services
 from tiers.models import ServiceTier
 
@@ -33,11 +40,25 @@ def owner(row) -> int:
 
 @pytest.fixture
 def rows(world):
-    """At least one row in most tables: the world, a ticket with a reply, records."""
-    ticket = open_ticket(world)
-    ticket_services.ticket_reply(ticket=ticket, author=world.am_a, body="On it.")
+    """Rows in most tables, of each way a row finds its organisation: its own key, a ticket
+    (a message), a message's ticket (an attachment), an engagement (its attendees), none
+    yet (a waiting legacy customer), none at all (shared rows)."""
+    ticket = ticket_services.ticket_create(
+        organisation=world.org_b, requester=world.member_b, subject="Printer on fire",
+        category="product", priority="normal", body="It smokes.",
+        attachments=[SimpleUploadedFile("photo.txt", b"smoke")],
+    )  # fmt: skip
+    ticket_services.ticket_reply(ticket=ticket, author=world.am_b, body="On it.")
     add_orders(world.org_a, 1)
     add_orders(world.org_b, 1)
+    engagement_record(
+        by=world.am_b, organisation=world.org_b, kind=EngagementKind.QBR,
+        on=timezone.localdate(), attendees=[world.member_b], summary="Went well.",
+    )  # fmt: skip
+    timeline_record(organisation=world.org_b, kind=TimelineKind.TIER_CHANGED,
+                    at=timezone.now(), title="Gold")  # fmt: skip
+    AccountFollow.objects.create(user=world.am_b, organisation=world.org_b)
+    CustomerIdentity.objects.create(system="oe", external_id="OE-9", external_name="HARBR")
     return world
 
 
@@ -107,6 +128,8 @@ def test_versions_are_never_reused(world):
         seen.add(versions()[world.org_a.pk])
         transaction.set_rollback(True)
     assert versions()[world.org_a.pk] in seen
+    if connection.vendor == "sqlite":  # no sequence: a new millisecond (SQLITE_NEXT)
+        time.sleep(0.002)
     Organisation.objects.filter(pk=world.org_a.pk).update(name="Renamed again")
     assert versions()[world.org_a.pk] > max(seen)
 
@@ -142,3 +165,14 @@ def test_install_is_idempotent_and_cheap_when_nothing_changed(db):
     assert len(captured) <= 3  # read the fingerprint, check the triggers are there
     with connection.cursor() as cursor:
         assert data_versions.installed_triggers(cursor, connection.vendor) == before
+
+
+def test_without_its_trigger_a_bulk_write_is_caught(rows):
+    """The check the tests above rely on fails when a write path skips the versions."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's ALTER TABLE ... DISABLE TRIGGER")
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE portal_order DISABLE TRIGGER pv_portal_order_update")
+    before = versions()
+    Order.objects.filter(organisation=rows.org_a).update(status="closed")
+    assert renewed(before) == set()  # what the tests above would catch
