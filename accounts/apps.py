@@ -7,10 +7,13 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and access"
 
     def ready(self):
-        from accounts.platform import audit, page_cache, sessions, two_factor
+        from django.db.models.signals import post_migrate
+
+        from accounts.platform import audit, data_versions, sessions, two_factor
 
         audit.connect()
-        page_cache.connect()
+        # The triggers that keep the data versions, for every model there is after a migrate.
+        post_migrate.connect(data_versions.installed, sender=self, dispatch_uid="data_versions")
         sessions.connect()
         two_factor.connect()
 

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from accounts import signals
 from accounts.choices import AuditAction, TeamRole
 from accounts.models import AccountAssignment, AuditEvent, Organisation, User
-from accounts.platform import outbox, page_cache
+from accounts.platform import outbox
 from accounts.selectors import HANDOFF_KINDS
 from accounts.services import HandoffMove, account_team_assign, team_handoff
 
@@ -180,7 +180,6 @@ def cover_expire(*, today: date | None = None) -> dict[str, int]:
             )
             for a in due
         )
-        page_cache.bump({a.organisation_id for a in due})
         if due:
             signals.team_changed.send(
                 sender=AccountAssignment, organisation_ids=sorted({a.organisation_id for a in due})

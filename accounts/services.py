@@ -22,7 +22,7 @@ from accounts.models import (
     Organisation,
     User,
 )
-from accounts.platform import outbox, page_cache
+from accounts.platform import outbox
 from accounts.platform.tokens import new_token, token_hash
 from accounts.selectors import HANDOFF_KINDS
 
@@ -399,7 +399,6 @@ def team_handoff(
         term.ended_at, term.handoff_note = now, move.note.strip()
         ended.append(term)
     AccountAssignment.objects.bulk_update([*ended, *promoted], ["ended_at", "handoff_note"])
-    page_cache.bump(term.organisation_id for term in current.values())
     started = AccountAssignment.objects.bulk_create(
         AccountAssignment(
             organisation=current[m.assignment_id].organisation,

@@ -14,8 +14,9 @@ from django.test import TestCase, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.platform import page_cache
+from accounts.platform.data_versions import GLOBAL
 from accounts.services import api_token_create, invitation_create
+from accounts.tests.data_versions import renew
 from accounts.tests.two_factor import Client
 from conftest import world_create
 from portal.sync.identity import resolve_queue
@@ -66,7 +67,7 @@ def matrix_world(module_world, db):
     """The module's world for one test: a copy, so what a route makes on first use
     (tests/access.py) is made again in the next test's savepoint, never kept from a
     rolled-back one; kept page content from earlier tests can no longer match."""
-    page_cache.bump(everything=True)
+    renew(GLOBAL)
     return copy.copy(module_world)
 
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Organisation, User
-from accounts.platform import outbox, page_cache, webhooks
+from accounts.platform import outbox, webhooks
 from accounts.platform.mail import one_line
 from tickets import signals, sla, subjects, tasks
 from tickets.attachments import CheckedUpload, uploads_check
@@ -82,7 +82,6 @@ def _mark_breach_if_late(ticket: Ticket, now: datetime) -> None:
     )
     if late.update(sla_breached_at=now):
         ticket.sla_breached_at = now
-        page_cache.bump([ticket.organisation_id])
 
 
 # --- Opening and the thread ---------------------------------------------------------------
@@ -474,8 +473,6 @@ def sla_scan(*, now: datetime | None = None) -> dict[str, int]:
         .filter(sla.ran_out(now))
         .update(sla_breached_at=now)
     )
-    if breached:  # which organisations would cost the scan a query: all pages, once
-        page_cache.bump(everything=True)
     to_warn = list(
         Ticket.objects.filter(status__in=OPEN_STATUSES, sla_warned_at__isnull=True)
         .filter(sla.at_risk(now))
@@ -523,7 +520,6 @@ def improvement_create(
     improvement.full_clean()
     improvement.save()
     tickets.update(improvement=improvement)
-    page_cache.bump(tickets.values_list("organisation_id", flat=True).distinct())
     return improvement
 
 

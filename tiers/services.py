@@ -9,7 +9,6 @@ from django.utils import timezone
 
 from accounts.choices import AuditAction
 from accounts.models import Organisation, User
-from accounts.platform import page_cache
 from accounts.services import audit_record
 from tiers import ical
 from tiers.models import Holiday, ServiceTier, SupportCalendar, TierAssignment
@@ -87,5 +86,4 @@ def holidays_import_ical(
         # The calendar is locked above and the dates are new to it: no query per row.
         holiday.full_clean(exclude=["calendar"], validate_constraints=False)
     Holiday.objects.bulk_create(new)
-    page_cache.bump(everything=True)  # SLA clocks count business days
     return HolidayImport(added=len(new), already_there=len(existing), skipped=found.skipped)

@@ -28,7 +28,6 @@ from django.utils import timezone
 
 from accounts.choices import LifecycleStage, TeamRole
 from accounts.models import AccountAssignment, Organisation
-from accounts.platform import page_cache
 from portal.am_tasks.models import AccountTask, TaskRule, TaskStatus
 from portal.relationship.choices import CommitmentStatus, EngagementKind, EngagementStatus
 from portal.relationship.health import GREEN_FROM, with_health
@@ -231,10 +230,6 @@ def am_task_rules_run(
         ignore_conflicts=True,
     )
     reassigned = _follow_account_managers(ids)
-    # Bulk writes skip the signals that renew kept pages: say which accounts changed.
-    page_cache.bump(
-        {org for _, org, _ in ended} | {c.organisation_id for c in created} | reassigned
-    )
     return {
         "conditions": len(found),
         "created": len(created),

@@ -89,11 +89,16 @@ def _postgresql_function(table: str) -> str:
 
     # In key order: two transactions that change the same organisations' tallies lock
     # their rows in the same order, and wait for each other instead of deadlocking.
+    # Records taken off only change the tally rows that counted them, never add one (as on
+    # SQLite): deleting an organisation may delete its tallies (Django's fast delete) before
+    # it sets its records' organisation to NULL, and a new negative row would be left behind.
     def statements(sources) -> str:
         return "\n".join(
-            f"INSERT INTO {TABLE} ({COLUMNS}) {_grouped(tally, sources, 'postgresql')} "
-            f"HAVING sum(n) <> 0 OR sum(amount) <> 0 ORDER BY organisation_id, key, due_on "
-            f"{ADD};"
+            f"INSERT INTO {TABLE} ({COLUMNS}) {_grouped(tally, sources, 'postgresql')} "  # noqa: S608 - from TALLIES
+            f"HAVING (sum(n) <> 0 OR sum(amount) <> 0) AND (sum(n) > 0 OR EXISTS (SELECT 1 "
+            f"FROM {TABLE} t WHERE t.organisation_id = rows.organisation_id AND "
+            f"t.record = '{tally.record}' AND t.key = rows.key AND t.due_on = rows.due_on)) "
+            f"ORDER BY organisation_id, key, due_on {ADD};"
             for tally in tallies
         )
 

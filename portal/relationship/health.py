@@ -30,7 +30,6 @@ from django.utils.translation import ngettext
 
 from accounts.choices import LifecycleStage
 from accounts.models import Organisation
-from accounts.platform import page_cache
 from portal.records.models import (
     UNPAID,
     Invoice,
@@ -458,5 +457,4 @@ def health_compute(*, now: datetime | None = None, organisation_ids=None) -> dic
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         scored = cursor.rowcount
-    page_cache.bump(organisation_ids or (), everything=organisation_ids is None)
     return {"day": today.isoformat(), "scored": scored, "contacts": contacts}

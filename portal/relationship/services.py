@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from accounts import policy
 from accounts.choices import AuditAction, LifecycleStage
 from accounts.models import Membership, Organisation, User, staff_q
-from accounts.platform import outbox, page_cache
+from accounts.platform import outbox
 from accounts.services import audit_record
 from portal.relationship import selectors, tasks
 from portal.relationship.choices import (
@@ -64,7 +64,6 @@ def last_contact_record(*, organisation: Organisation | int, at: datetime) -> No
     """We were in touch at `at` (a staff reply, an engagement held): keep the latest."""
     organisation_id = getattr(organisation, "pk", organisation)
     updated = LastContact.objects.filter(organisation_id=organisation_id, at__lt=at).update(at=at)
-    page_cache.bump([organisation_id])
     if not updated:
         LastContact.objects.bulk_create(
             [LastContact(organisation_id=organisation_id, at=at)], ignore_conflicts=True
@@ -105,7 +104,6 @@ def last_contact_refresh(*, organisation_ids=None) -> int:
         LastContact.objects.filter(organisation_id__in=organisation_ids).exclude(
             organisation_id__in=latest
         ).delete()
-    page_cache.bump(organisation_ids or (), everything=organisation_ids is None)
     LastContact.objects.bulk_create(
         rows,
         batch_size=2000,
@@ -150,7 +148,6 @@ def _after_engagement(engagement: Engagement) -> None:
         ended_at__isnull=True,
         sponsor__in=engagement.attendees.all(),
     ).update(ended_at=timezone.now())
-    page_cache.bump([engagement.organisation_id])
 
 
 @transaction.atomic
@@ -360,7 +357,6 @@ def review_pack_save(
         pack.shared_at, pack.shared_by = timezone.now(), by
     pack.full_clean(exclude=["engagement", "organisation", "prepared_by", "shared_by"])
     pack.save()
-    page_cache.bump([engagement.organisation_id])  # the customer's Reviews page links it
     audit_record(
         actor=by,
         action=AuditAction.RECORD_CREATED if created else AuditAction.RECORD_CHANGED,
@@ -419,5 +415,4 @@ def sponsor_promise_scan(*, now: datetime | None = None) -> dict[str, int]:
         SponsorLapse.objects.filter(pk__in=to_warn).update(warned_at=now)
         if to_warn:
             outbox.enqueue_on_commit(tasks.notify_sponsor_lapses, to_warn)
-        page_cache.bump(everything=True)  # lapses show on the AM's pages
     return {"lapsed": len(lapsed), "warned": len(to_warn), "ended": ended}

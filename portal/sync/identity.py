@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from accounts.choices import AuditAction
 from accounts.models import AuditEvent, Organisation, User
-from accounts.platform import page_cache, webhooks
+from accounts.platform import webhooks
 from accounts.policy import may_decide_identity, may_match_identities
 from accounts.services import audit_record
 from portal.records.models import (
@@ -223,8 +223,6 @@ def _decide(identities: list[CustomerIdentity], index: OrganisationIndex) -> int
             changed.append(identity)  # a customer still waiting as it was costs no write
     # One INSERT ... ON CONFLICT UPDATE per thousand: bulk_update's CASE per row and
     # field took most of a whole-queue run's time.
-    if changed:  # the queue's counts, on the work queue
-        page_cache.bump(everything=True)
     CustomerIdentity.objects.bulk_create(
         changed,
         update_conflicts=True,
@@ -428,8 +426,6 @@ def link_records(identity_pks: list[int]) -> int:
                     pks,
                 )
                 changed += 0 if schema.is_customer else cursor.rowcount
-    if changed:
-        page_cache.bump(everything=True)  # records moved between organisations
     systems = CustomerIdentity.objects.filter(pk__in=identity_pks).values_list("system")
     systems = {system for (system,) in systems.distinct()}
     if changed or _name_own_customers(systems):
@@ -481,8 +477,6 @@ def link_children(
             f"AND ({changed}){scope}",
             [*order_sources, *child_sources],
         )
-        if cursor.rowcount:
-            page_cache.bump(everything=True)
 
 
 def _organisation_sql(model, table: str) -> tuple[str, str]:

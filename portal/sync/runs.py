@@ -31,7 +31,6 @@ from django.db import (
 from django.db import connection as db_connection
 from django.utils import timezone
 
-from accounts.platform import page_cache
 from portal.records import events as record_events
 from portal.records.models import Invoice, Order, OrderLine, Shipment
 from portal.sync import identity
@@ -414,9 +413,6 @@ def land(
                     written_sql=staged_external_ids_sql(plan.model),
                     created_keys=counts.created_keys,
                 )
-                # Which organisations a batch shows up for is the links' business (and
-                # held records, matches): every page is built afresh after a batch.
-                page_cache.bump(everything=True)
         with times.phase("quarantine"):
             _quarantine(plan, bad, landed=list(rows), now=now)
         if seen is not None and (run.full or batch.snapshot):
@@ -424,8 +420,6 @@ def land(
         if seen is not None and batch.snapshot_complete:
             deleted = seen.mark_deleted(plan.model, plan.source.pk, now)
             run.deleted += deleted
-            if deleted:  # a run that deletes nothing renews nothing
-                page_cache.bump(everything=True)
         if batch.completed_file:
             ProcessedFile.objects.get_or_create(
                 source=plan.source, checksum=batch.completed_file, defaults={"name": batch.label}
@@ -479,24 +473,7 @@ def _finish(run: SyncRun, status: str, error: str = "", times: PhaseTimes | None
     SyncRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
         status=status, error=error, finished_at=run.finished_at, timings=run.timings
     )
-    # The work queue's card shows how each source's latest run ended: renewed when that
-    # changed, not by every quiet run (a run that lands nothing renews nothing).
-    if _outcome_changed(run, status):
-        page_cache.bump(everything=True)
     return run
-
-
-def _outcome_changed(run: SyncRun, status: str) -> bool:
-    """Whether this run ended otherwise than the source's previous one (its status, or
-    whether it quarantined anything): what the work queue's card shows of a source."""
-    previous = (
-        SyncRun.objects.filter(source_id=run.source_id, finished_at__isnull=False)
-        .exclude(pk=run.pk)
-        .order_by("-started_at", "-pk")
-        .values_list("status", "quarantined")
-        .first()
-    )
-    return previous is None or (previous[0], previous[1] > 0) != (status, run.quarantined > 0)
 
 
 def _finish_if_possible(run: SyncRun, status: str, error: str, times: PhaseTimes) -> None:
@@ -570,8 +547,6 @@ def _run(
             with times.phase("mark deleted"), transaction.atomic():
                 deleted = seen.mark_deleted(plan.model, source.pk, timezone.now())
                 run.deleted += deleted
-                if deleted:
-                    page_cache.bump(everything=True)
                 _save_progress(run)
                 source.last_full_at = run.started_at
     except ShapeError as error:

@@ -5,7 +5,6 @@ signals from their services and the portal writes its own table here, in the
 same transaction.
 """
 
-from accounts.platform import page_cache
 from portal.timeline.models import TimelineEvent, TimelineKind
 from portal.timeline.services import timeline_record
 from tickets.signals import improvement_done
@@ -23,7 +22,6 @@ def on_tier_changed(*, organisation, tier, at, **kwargs) -> None:
 
 
 def on_improvement_done(*, improvement, organisation_ids, at, **kwargs) -> None:
-    page_cache.bump(organisation_ids)
     TimelineEvent.objects.bulk_create(
         TimelineEvent(
             organisation_id=organisation_id,
