@@ -11,7 +11,7 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext
 
 from accounts.models import Organisation
-from accounts.templatetags.ui import choice_label, status_label, url_of
+from accounts.templatetags.ui import choice_label, escaped, status_label, url_of
 
 register = template.Library()
 
@@ -120,18 +120,21 @@ def account_rows(context, organisations, roles) -> str:
     the page's data."""
     account, view_as = url_of("portal:account"), url_of("accounts:view_as_start")
     months = month_abbreviations()
-    csrf = escape(context.get("csrf_token", ""))
+    csrf = escaped(context.get("csrf_token", ""))
     never, none = format_html(MUTED, gettext("never")), format_html(MUTED, gettext("none"))
     unscored = format_html(MUTED, gettext("not scored yet"))
-    words = {"account": escape(gettext("Account")), "view_as": escape(gettext("View as customer"))}
+    words = {
+        "account": escaped(gettext("Account")),
+        "view_as": escaped(gettext("View as customer")),
+    }
     account_label = gettext("The account of %(name)s: health, reviews, commitments")
     of_name, at_risk = gettext("of %(name)s"), gettext("%(count)s at risk or breached")
     stage_label = functools.cache(
-        lambda stage: escape(choice_label(Organisation, "lifecycle_stage", stage))
+        lambda stage: escaped(choice_label(Organisation, "lifecycle_stage", stage))
     )
     # Each role's label translated once a table, not once a row.
-    role_list = functools.cache(lambda labels: escape(", ".join(map(str, labels)) or "—"))
-    colour = functools.cache(lambda model, value: escape(choice_label(model, "colour", value)))
+    role_list = functools.cache(lambda labels: escaped(", ".join(map(str, labels)) or "—"))
+    colour = functools.cache(lambda model, value: escaped(choice_label(model, "colour", value)))
 
     def day(value) -> str:  # the date filter's "j M Y"
         return f"{value.day} {months[value.month]} {value.year:04d}"
@@ -144,32 +147,32 @@ def account_rows(context, organisations, roles) -> str:
             HEALTH_PILL_CLASS.get(health.colour, "sla-breached"),
             named,
             day(health.computed_on),
-            escape(health.score),
+            escaped(health.score),
             named,
         )
 
     def row(org) -> str:
-        name, reasons = escape(org.name), getattr(org, "health_reasons", "")
+        name, reasons = escaped(org.name), getattr(org, "health_reasons", "")
         return ACCOUNT_ROW.format(
             **words,
             name=name,
-            account_label=escape(account_label % {"name": org.name}),
-            of_name=escape(of_name % {"name": org.name}),
-            number=escape(org.customer_number),
+            account_label=escaped(account_label % {"name": org.name}),
+            of_name=escaped(of_name % {"name": org.name}),
+            number=escaped(org.customer_number),
             health=pill(org.health),
-            reasons=HEALTH_REASONS.format(escape(capfirst(reasons))) if reasons else "",
-            stage=escape(org.lifecycle_stage),
+            reasons=HEALTH_REASONS.format(escaped(capfirst(reasons))) if reasons else "",
+            stage=escaped(org.lifecycle_stage),
             stage_label=stage_label(org.lifecycle_stage),
             renewal=day(org.renewal_date) if org.renewal_date else "—",
-            open_tickets=escape(org.open_tickets),
-            risk=RISK_PILL.format(escape(at_risk % {"count": org.tickets_at_risk}))
+            open_tickets=escaped(org.open_tickets),
+            risk=RISK_PILL.format(escaped(at_risk % {"count": org.tickets_at_risk}))
             if org.tickets_at_risk
             else none,
-            contact=escape(since(org.last_contact)) if org.last_contact else never,
-            tier=escape(org.tier_name or "—"),
+            contact=escaped(since(org.last_contact)) if org.last_contact else never,
+            tier=escaped(org.tier_name or "—"),
             roles=role_list(tuple(get_item(roles, org.pk))),
-            account_url=escape(account(org.pk)),
-            view_as_url=escape(view_as(org.pk)),
+            account_url=escaped(account(org.pk)),
+            view_as_url=escaped(view_as(org.pk)),
             csrf=csrf,
         )  # fmt: skip
 

@@ -12,11 +12,11 @@ from django import template
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dates import MONTHS_3
-from django.utils.html import escape, format_html
+from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from accounts.templatetags.ui import choice_label, sla_badge, url_of
+from accounts.templatetags.ui import choice_label, escaped, sla_badge, url_of
 from tickets.models import Ticket
 
 register = template.Library()
@@ -86,35 +86,35 @@ def _row_writer(show_organisation: bool, show_requester: bool, select_form: str)
     looked up once per table: per row, format_html, the date filter and the translations
     cost more than the rest of a 50-row table (the work queue shows three)."""
     detail, zone, months = url_of("tickets:detail"), timezone.get_current_timezone(), _months()
-    priority = functools.cache(lambda value: escape(choice_label(Ticket, "priority", value)))
-    status = functools.cache(lambda value: escape(choice_label(Ticket, "status", value)))
+    priority = functools.cache(lambda value: escaped(choice_label(Ticket, "priority", value)))
+    status = functools.cache(lambda value: escaped(choice_label(Ticket, "status", value)))
     sla = functools.cache(sla_badge)
     select = _("Select %(reference)s")
 
     def row(ticket) -> str:
-        reference = escape(ticket.reference)
+        reference = escaped(ticket.reference)
         local = ticket.created_at.astimezone(zone)  # timezone.localtime
         return ROW.format(
             select=SELECT.format(
-                ticket.pk, escape(select_form), escape(select % {"reference": ticket.reference})
+                ticket.pk, escaped(select_form), escaped(select % {"reference": ticket.reference})
             )
             if select_form
             else "",
-            url=escape(detail(ticket.pk)),
+            url=escaped(detail(ticket.pk)),
             reference=reference,
-            organisation=f"<td>{escape(ticket.organisation.name)}</td>"
+            organisation=f"<td>{escaped(ticket.organisation.name)}</td>"
             if show_organisation
             else "",
-            subject=escape(ticket.subject),
-            requester=f"<td>{escape(ticket.requester.full_name if ticket.requester else '—')}</td>"
+            subject=escaped(ticket.subject),
+            requester=f"<td>{escaped(ticket.requester.full_name if ticket.requester else '—')}</td>"
             if show_requester
             else "",
-            priority=escape(ticket.priority),
+            priority=escaped(ticket.priority),
             priority_label=priority(ticket.priority),
             status=status(ticket.status),
             sla=sla(ticket.sla_state),
-            machine=escape(local.replace(microsecond=0).isoformat()),  # machine_time
-            opened=escape(  # the date filter's "j M Y H:i T"
+            machine=escaped(local.replace(microsecond=0).isoformat()),  # machine_time
+            opened=escaped(  # the date filter's "j M Y H:i T"
                 f"{local.day} {months[local.month]} {local.year:04d} "
                 f"{local.hour:02d}:{local.minute:02d} {local.tzname()}"
             ),
