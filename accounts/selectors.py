@@ -141,12 +141,14 @@ def member_get(*, organisation: Organisation, pk: int) -> Membership:
     return get_object_or_404(Membership.objects.filter(organisation=organisation), pk=pk)
 
 
-def team_roles_of(*, user: User) -> dict[int, list[str]]:
-    """{organisation_id: [role labels]} for a staff member's current assignments."""
+def team_roles_of(*, user: User, organisation_ids=None) -> dict[int, list[str]]:
+    """{organisation_id: [role labels]} for a staff member's current assignments (on the
+    organisations given, e.g. a page of My accounts, else on all of them)."""
+    current = AccountAssignment.objects.current().filter(user=user)
+    if organisation_ids is not None:
+        current = current.filter(organisation_id__in=organisation_ids)
     roles: dict[int, list[str]] = {}
-    for org_id, role in (
-        AccountAssignment.objects.current().filter(user=user).values_list("organisation_id", "role")
-    ):
+    for org_id, role in current.values_list("organisation_id", "role"):
         roles.setdefault(org_id, []).append(TeamRole(role).label)
     return roles
 

@@ -1,6 +1,7 @@
 """Template filters every app's pages share (kept in the lowest app, so all may load them)."""
 
 import functools
+import html
 import re
 
 from django import template
@@ -19,6 +20,12 @@ def machine_time(value) -> str:
     if not value:
         return ""
     return timezone.localtime(value).replace(microsecond=0).isoformat()
+
+
+def escaped(value) -> str:
+    """What django.utils.html.escape gives, as a plain str and without its wrapper for lazy
+    text: for rows rendered in Python, where that wrapper cost more than the escaping."""
+    return html.escape(str(value))
 
 
 def url_of(name: str):

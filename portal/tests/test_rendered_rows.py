@@ -195,3 +195,215 @@ def test_rows_word_choices_in_each_readers_language():
     with translation.override("de"):
         assert choice_label(Ticket, "status", "waiting") != "Waiting on customer"
     assert choice_label(Ticket, "status", "unknown-word") == "unknown-word"
+
+
+def _ticket_table_as_before(tickets, show_organisation, show_requester, select_form) -> str:
+    """The ticket table's rows as format_html, machine_time and the date filter wrote them
+    before the table looked its labels, time zone and month names up once per table."""
+    from django.utils import dateformat, timezone
+    from django.utils.html import format_html, format_html_join
+    from django.utils.translation import gettext as _
+
+    from accounts.templatetags.ui import choice_label, machine_time, sla_badge, url_of
+    from tickets.models import Ticket
+    from tickets.templatetags.ticket_tags import ROW, SELECT
+
+    detail = url_of("tickets:detail")
+
+    def row(ticket) -> dict:
+        reference = {"reference": ticket.reference}
+        select = format_html(SELECT, ticket.pk, select_form, _("Select %(reference)s") % reference)
+        requester = ticket.requester.full_name if ticket.requester else "—"
+        return {
+            "select": select if select_form else "",
+            "url": detail(ticket.pk),
+            "reference": ticket.reference,
+            "organisation": (
+                format_html("<td>{}</td>", ticket.organisation.name) if show_organisation else ""
+            ),
+            "subject": ticket.subject,
+            "requester": format_html("<td>{}</td>", requester) if show_requester else "",
+            "priority": ticket.priority,
+            "priority_label": choice_label(Ticket, "priority", ticket.priority),
+            "status": choice_label(Ticket, "status", ticket.status),
+            "sla": sla_badge(ticket.sla_state),
+            "machine": machine_time(ticket.created_at),
+            "opened": dateformat.format(timezone.localtime(ticket.created_at), "j M Y H:i T"),
+        }
+
+    return format_html_join("", ROW, (row(ticket) for ticket in tickets))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    tickets=st.lists(
+        st.fixed_dictionaries(
+            {
+                "pk": st.integers(1, 10**9),
+                "subject": st.text(max_size=40),
+                "organisation": st.text(max_size=30),
+                "requester": st.one_of(st.none(), st.text(max_size=30)),
+                "priority": st.sampled_from(["low", "normal", "high", "urgent", "<b>"]),
+                "status": st.sampled_from(["new", "open", "waiting", "resolved", "closed"]),
+                "sla_state": st.sampled_from(
+                    [None, "on_track", "at_risk", "breached", "paused", "met", "not_judged"]
+                ),
+                "created_at": st.datetimes(
+                    min_value=datetime(1990, 1, 1),
+                    max_value=datetime(2090, 1, 1),
+                    timezones=st.just(UTC),
+                ),
+            }
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+    show_organisation=st.booleans(),
+    show_requester=st.booleans(),
+    select_form=st.sampled_from(["", "bulk", 'a"b<']),
+    zone=st.sampled_from(
+        ["UTC", "Europe/London", "Europe/Berlin", "America/St_Johns", "Asia/Kathmandu"]
+    ),
+    language=st.sampled_from(["en", "de"]),
+)
+def test_ticket_rows_read_as_before_in_every_zone_and_language(
+    tickets, show_organisation, show_requester, select_form, zone, language
+):
+    from django.utils import timezone, translation
+
+    from accounts.models import Organisation, User
+    from tickets.models import Ticket
+    from tickets.templatetags.ticket_tags import ticket_table
+
+    rows = []
+    for made in tickets:
+        ticket = Ticket(
+            pk=made["pk"],
+            subject=made["subject"],
+            priority=made["priority"],
+            status=made["status"],
+            created_at=made["created_at"],
+            organisation=Organisation(name=made["organisation"]),
+        )
+        ticket.requester = None if made["requester"] is None else User(full_name=made["requester"])
+        ticket.sla_state = made["sla_state"]
+        rows.append(ticket)
+    with timezone.override(zone), translation.override(language):
+        table = ticket_table(rows, show_organisation, show_requester, select_form)
+        before = _ticket_table_as_before(rows, show_organisation, show_requester, select_form)
+    assert before in table
+
+
+def _account_rows_as_before(organisations, roles, csrf) -> str:
+    """My accounts' rows as format_html, health_pill and the date filter wrote them, before
+    account_rows looked its labels and month names up once per table."""
+    from django.utils import dateformat
+    from django.utils.html import format_html, format_html_join
+    from django.utils.text import capfirst
+    from django.utils.translation import gettext
+
+    from accounts.models import Organisation
+    from accounts.templatetags.ui import choice_label, url_of
+    from portal.templatetags.portal_tags import ACCOUNT_ROW, MUTED, get_item, health_pill, since
+
+    account, view_as = url_of("portal:account"), url_of("accounts:view_as_start")
+    never, none = format_html(MUTED, gettext("never")), format_html(MUTED, gettext("none"))
+
+    def row(org) -> dict:
+        reasons = getattr(org, "health_reasons", "")
+        risk = gettext("%(count)s at risk or breached") % {"count": org.tickets_at_risk}
+        account_label = gettext("The account of %(name)s: health, reviews, commitments")
+        return {
+            "account": gettext("Account"),
+            "view_as": gettext("View as customer"),
+            "name": org.name,
+            "account_label": account_label % {"name": org.name},
+            "of_name": gettext("of %(name)s") % {"name": org.name},
+            "number": org.customer_number,
+            "health": health_pill(org.health),
+            "reasons": format_html(
+                '<br><span class="muted" data-testid="health-reasons">{}</span>', capfirst(reasons)
+            ) if reasons else "",
+            "stage": org.lifecycle_stage,
+            "stage_label": choice_label(Organisation, "lifecycle_stage", org.lifecycle_stage),
+            "renewal": dateformat.format(org.renewal_date, "j M Y") if org.renewal_date else "—",
+            "open_tickets": org.open_tickets,
+            "risk": format_html('<span class="pill sla-at_risk">{}</span>', risk)
+            if org.tickets_at_risk else none,
+            "contact": since(org.last_contact) if org.last_contact else never,
+            "tier": org.tier_name or "—",
+            "roles": ", ".join(str(label) for label in get_item(roles, org.pk)) or "—",
+            "account_url": account(org.pk),
+            "view_as_url": view_as(org.pk),
+            "csrf": csrf,
+        }  # fmt: skip
+
+    return format_html_join("", ACCOUNT_ROW, (row(org) for org in organisations))
+
+
+_TEXT = st.text(max_size=30)
+_DAYS = st.dates(min_value=datetime(1990, 1, 1).date(), max_value=datetime(2090, 1, 1).date())
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    accounts=st.lists(
+        st.fixed_dictionaries(
+            {
+                "name": _TEXT,
+                "number": _TEXT,
+                "stage": st.sampled_from(["onboarding", "active", "renewal", "churned", "<x>"]),
+                "renewal": st.one_of(st.none(), _DAYS),
+                "open": st.integers(0, 10**6),
+                "risk": st.integers(0, 3),
+                "contact_days": st.one_of(st.none(), st.integers(0, 4000)),
+                "tier": st.one_of(st.none(), _TEXT),
+                "roles": st.lists(st.sampled_from(["primary_am", "backup_am"]), max_size=2),
+                "health": st.one_of(
+                    st.none(),
+                    st.tuples(
+                        st.integers(0, 100), st.sampled_from(["green", "amber", "red"]), _DAYS
+                    ),
+                ),
+                "reasons": _TEXT,
+            }
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    csrf=st.sampled_from(["", "token", '"<&']),
+    language=st.sampled_from(["en", "de"]),
+)
+def test_account_rows_read_as_before_in_every_language(accounts, csrf, language):
+    from datetime import timedelta
+
+    from django.utils import timezone, translation
+
+    from accounts.choices import TeamRole
+    from accounts.models import Organisation
+    from portal.relationship.models import HealthScore
+    from portal.templatetags.portal_tags import account_rows
+
+    now = timezone.now()
+    organisations, roles = [], {}
+    for pk, made in enumerate(accounts, start=1):
+        org = Organisation(
+            pk=pk, name=made["name"], customer_number=made["number"],
+            lifecycle_stage=made["stage"], renewal_date=made["renewal"],
+        )  # fmt: skip
+        org.open_tickets, org.tickets_at_risk, org.tier_name = (
+            made["open"],
+            made["risk"],
+            made["tier"],
+        )
+        days = made["contact_days"]
+        org.last_contact = None if days is None else now - timedelta(days=days, hours=1)
+        org.health = made["health"] and HealthScore(
+            score=made["health"][0], colour=made["health"][1], computed_on=made["health"][2]
+        )
+        org.health_reasons = made["reasons"]
+        roles[pk] = [TeamRole(role).label for role in made["roles"]]
+        organisations.append(org)
+    with translation.override(language):
+        rows = account_rows({"csrf_token": csrf}, organisations, roles)
+        assert rows == _account_rows_as_before(organisations, roles, csrf)

@@ -5,6 +5,7 @@ off someone stops counting on their next request; a build that reads the clock i
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Organisation, User
@@ -101,3 +102,66 @@ def _reads_the_clock(*, user):
 def test_a_build_that_reads_the_clock_is_refused(world):
     with pytest.raises(ValueError, match="pass it as a value"):
         prepared.rows(_reads_the_clock, user=world.am_a)
+
+
+def test_overdue_commitments_and_sponsor_lapses_are_the_orms_on_any_day(client, world):
+    from portal.relationship import selectors as relationship_selectors
+    from portal.relationship.models import Commitment, SponsorLapse
+
+    today = timezone.localdate()
+    for organisation in (world.org_a, world.org_b):
+        for due, owner in ((-30, world.am_a), (-3, None), (5, world.am_b)):
+            Commitment.objects.create(
+                organisation=organisation, title=f"<b>Promise</b> {due}", owner=owner,
+                due_on=today + timedelta(days=due), status="open",
+            )  # fmt: skip
+        for due, sponsor in ((-20, world.am_a), (-10, None)):
+            SponsorLapse.objects.create(
+                organisation=organisation, sponsor=sponsor, due_on=today + timedelta(days=due),
+                detected_at=timezone.now(),
+            )  # fmt: skip
+    people = _people(world)
+    for day in (today, today + timedelta(days=10)):
+        for user in people:
+            found = prepared.objects(selectors._commitments_overdue, user=user, today=day)
+            expected = relationship_selectors.overdue_commitments(user=user, today=day)
+            assert [(c.pk, c.organisation_name, c.owner_name, c.due_on) for c in found] == [
+                (c.pk, c.organisation.name, c.owner and c.owner.full_name, c.due_on)
+                for c in expected
+            ], (user.email, day)
+        for user in people:
+            found = prepared.objects(selectors._sponsor_lapses, user=user)
+            expected = relationship_selectors.sponsor_lapses(user=user)
+            assert [(s.pk, s.organisation_name, s.sponsor_name, s.due_on) for s in found] == [
+                (s.pk, s.organisation.name, s.sponsor and s.sponsor.full_name, s.due_on)
+                for s in expected
+            ], user.email
+    # The page shows them as before, for the AM of A only: names, owners, no sponsor named.
+    client.force_login(world.am_a)
+    page = client.get(reverse("portal:work_queue")).content.decode()
+    assert page.count("&lt;b&gt;Promise&lt;/b&gt; -3</td>") == 1
+    assert f"<td>{world.am_a.full_name}</td>" in page  # the owner
+    assert world.org_b.name not in page
+    assert "no sponsor named; contact was due by" in page
+    assert f"{world.am_a.full_name} was due to be in touch by" in page
+
+
+def test_the_at_risk_table_is_every_ticket_at_risk_though_it_reads_only_open_ones(world):
+    """Its query reads the open tickets' index: no ticket resolved or closed is at risk."""
+    from tickets.selectors import ticket_list
+
+    start = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    for n, status in enumerate(["new", "open", "waiting", "resolved", "closed"] * 2):
+        ticket = open_ticket(world, world.org_a, world.member_a, f"T {n}", start)
+        warn = start + timedelta(hours=n)
+        Ticket.objects.filter(pk=ticket.pk).update(
+            status=status, first_responded_at=None, first_response_warn_at=warn,
+            first_response_due_at=warn + timedelta(hours=30), sla_paused_at=None,
+        )  # fmt: skip
+    people = _people(world)
+    for hours in (0, 3, 6, 12, 40):
+        now = start + timedelta(hours=hours)
+        for user in people:
+            every = ticket_list(user=user, sla_state="at_risk", now=now)
+            found = prepared.objects(selectors._at_risk, user=user, now=now)
+            assert [t.pk for t in found] == [t.pk for t in every[: selectors.QUEUE_ROWS]]

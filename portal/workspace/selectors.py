@@ -13,18 +13,17 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Value,
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from accounts.choices import LifecycleStage
+from accounts.choices import LifecycleStage, UserKind
 from accounts.models import Organisation, User
 from config import prepared
 from portal.relationship.choices import HealthColour
 from portal.relationship.health import AMBER_FROM, GREEN_FROM, attach_health, with_health
-from portal.relationship.models import (
-    LastContact,
-)
+from portal.relationship.models import Commitment, LastContact, SponsorLapse
 from portal.relationship.selectors import (
     _current_tier,
     overdue_commitments,
@@ -32,6 +31,7 @@ from portal.relationship.selectors import (
     sponsor_lapses,
 )
 from portal.sync import selectors as sync_selectors
+from portal.sync.models import SourceSystem
 from tickets.choices import OPEN_STATUSES, SlaState
 from tickets.models import Message, Ticket
 from tickets.selectors import ticket_list
@@ -141,11 +141,16 @@ def tickets_waiting_for_staff(*, user: User, now: datetime | None = None) -> Que
     last_public = Message.objects.filter(ticket=OuterRef("pk"), is_internal=False).order_by(
         "-created_at", "-pk"
     )
+    # No public message counts as the customer's: one subquery a ticket, not one for each
+    # side of an OR.
+    last_author_kind = Coalesce(
+        Subquery(last_public.values("author__kind")[:1]), Value(UserKind.CUSTOMER)
+    )
     return (
         ticket_list(user=user, status="open", now=now)
         .order_by("created_at", "pk")
-        .annotate(last_author_kind=Subquery(last_public.values("author__kind")[:1]))
-        .filter(Q(last_author_kind="customer") | Q(last_author_kind__isnull=True))
+        .alias(last_author_kind=last_author_kind)
+        .filter(last_author_kind=UserKind.CUSTOMER)
         .exclude(status="waiting")
     )
 
@@ -159,17 +164,24 @@ def _waiting(*, user: User, now: datetime) -> QuerySet[Ticket]:
 
 
 def _at_risk(*, user: User, now: datetime) -> QuerySet[Ticket]:
-    return _for_table(ticket_list(user=user, sla_state="at_risk", now=now))
+    # "open" says nothing more (a done ticket is never at risk) but lets PostgreSQL read the
+    # open tickets' index instead of every ticket.
+    return _for_table(ticket_list(user=user, status="open", sla_state="at_risk", now=now))
 
 
 def _breached(*, user: User, now: datetime) -> QuerySet[Ticket]:
     return _for_table(ticket_list(user=user, status="open", sla_state="breached", now=now))
 
 
+# What a ticket table shows (tickets/templatetags/ticket_tags.py): a row made from all 30
+# columns cost more to read than to render.
+TABLE_FIELDS = ("subject", "priority", "status", "created_at", "organisation")
+
+
 def _for_table(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
     # The organisation's name as a column: raw rows cannot select_related.
     named = tickets.select_related(None).annotate(organisation_name=F("organisation__name"))
-    return named[:QUEUE_ROWS]
+    return named.only(*TABLE_FIELDS)[:QUEUE_ROWS]
 
 
 def _reviews_overdue(*, user: User, today: date) -> QuerySet[Organisation]:
@@ -180,6 +192,46 @@ def reviews_overdue(*, user: User) -> list[Organisation]:
     """The work queue's accounts with a review or health check overdue (SQL built once per
     process, config/prepared.py)."""
     return prepared.objects(_reviews_overdue, user=user, today=timezone.localdate())
+
+
+def _commitments_overdue(*, user: User, today: date) -> QuerySet[Commitment]:
+    commitments = overdue_commitments(user=user, today=today).select_related(None)
+    named = commitments.annotate(
+        organisation_name=F("organisation__name"), owner_name=F("owner__full_name")
+    )
+    return named.only("organisation", "title", "due_on")[:QUEUE_ROWS]
+
+
+def commitments_overdue(*, user: User) -> list[Commitment]:
+    """The work queue's overdue commitments, each with `organisation_name` and `owner_name`
+    (SQL built once per process, config/prepared.py)."""
+    return prepared.objects(_commitments_overdue, user=user, today=timezone.localdate())
+
+
+def _sponsor_lapses(*, user: User) -> QuerySet[SponsorLapse]:
+    lapses = sponsor_lapses(user=user).select_related(None)
+    named = lapses.annotate(
+        organisation_name=F("organisation__name"), sponsor_name=F("sponsor__full_name")
+    )
+    return named.only("organisation", "sponsor", "due_on")[:QUEUE_ROWS]
+
+
+def lapsed_sponsor_promises(*, user: User) -> list[SponsorLapse]:
+    """The work queue's lapsed sponsor promises, each with `organisation_name` and
+    `sponsor_name` (SQL built once per process, config/prepared.py)."""
+    return prepared.objects(_sponsor_lapses, user=user)
+
+
+TROUBLED_SOURCES_SHOWN = 20
+
+
+def _troubled_sources() -> QuerySet[SourceSystem]:
+    return sync_selectors.sources_needing_attention()[:TROUBLED_SOURCES_SHOWN]
+
+
+def troubled_sources() -> list[SourceSystem]:
+    """The work queue's "Legacy systems" card (SQL built once per process)."""
+    return prepared.objects(_troubled_sources)
 
 
 def work_queue_tickets(*, user: User) -> dict[str, list[Ticket]]:

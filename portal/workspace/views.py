@@ -10,7 +10,6 @@ from accounts.decorators import staff_only
 from accounts.platform.page_cache import page_cache
 from config.views import paginate, query_without_page
 from portal.relationship import health
-from portal.relationship import selectors as relationship_selectors
 from portal.relationship.choices import HealthColour
 from portal.sync import selectors as sync_selectors
 from portal.workspace import selectors
@@ -58,7 +57,9 @@ def _workspace(request) -> dict:
     health.attach_health(page.object_list)
     return {
         "page": page,
-        "roles": account_selectors.team_roles_of(user=request.user),
+        "roles": account_selectors.team_roles_of(
+            user=request.user, organisation_ids=[org.pk for org in page.object_list]
+        ),
         "sort": sort,
         "filters": {**filters, "renewal": params.get("renewal", "")},
         "filtered": any(filters.values()),
@@ -88,10 +89,10 @@ def _work_queue(request) -> dict:
     return {
         **selectors.work_queue_tickets(user=request.user),
         "to_match": sync_selectors.identities_waiting(),
-        "troubled_sources": list(sync_selectors.sources_needing_attention()[:20]),
+        "troubled_sources": selectors.troubled_sources(),
         "reviews_overdue": selectors.reviews_overdue(user=request.user),
-        "commitments_overdue": relationship_selectors.overdue_commitments(user=request.user)[:50],
-        "sponsor_lapses": relationship_selectors.sponsor_lapses(user=request.user)[:50],
+        "commitments_overdue": selectors.commitments_overdue(user=request.user),
+        "sponsor_lapses": selectors.lapsed_sponsor_promises(user=request.user),
         "today": timezone.localdate(),
     }
 
