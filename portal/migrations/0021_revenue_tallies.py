@@ -60,7 +60,12 @@ class Migration(migrations.Migration):
                         fields=["month"],
                         include=("organisation", "currency", "product_line", "amount", "invoices"),
                         name="revenue_tally_month_idx",
-                    )
+                    ),
+                    models.Index(
+                        fields=["organisation", "month"],
+                        include=("currency", "product_line", "amount", "invoices"),
+                        name="revenue_tally_account_idx",
+                    ),
                 ],
                 "constraints": [
                     models.UniqueConstraint(
