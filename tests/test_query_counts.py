@@ -207,7 +207,7 @@ PAGES_28 = [
     ("am_a", "accounts:own_team", 10),
     ("am_a", "home", 13),  # My accounts with "Your tasks" (+1, its own selector)
     ("am_a", "portal:work_queue", 12),  # +1 for "Your tasks"
-    ("am_a", "portal:account", 11),  # +1: does the AM follow the account?
+    ("am_a", "portal:account", 10),  # +1: does the AM follow the account? -1: one account query
     ("member_a", "tickets:detail", 11),  # +1: who follows it
 ]
 
