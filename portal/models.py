@@ -9,6 +9,7 @@ from portal.records.models import (
     OrderLine,
     PriceAgreement,
     RecordTally,
+    RevenueTally,
     SampleReceipt,
     Shipment,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "ProcessedFile",
     "QuarantinedRecord",
     "RecordTally",
+    "RevenueTally",
     "SampleReceipt",
     "Shipment",
     "SourceSystem",

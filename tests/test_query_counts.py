@@ -213,7 +213,7 @@ PAGES_28 = [
     ("am_a", "accounts:own_team", 10),
     ("am_a", "home", 13),  # My accounts with "Your tasks" (+1, its own selector)
     ("am_a", "portal:work_queue", 13),  # +1 for "Your tasks"; +1 the data versions
-    ("am_a", "portal:account", 12),  # +1: does the AM follow it? +1: the data versions
+    ("am_a", "portal:account", 11),  # +1 follows it? -1 one account query, +1 data versions
     ("member_a", "tickets:detail", 11),  # +1: who follows it
 ]
 

@@ -357,3 +357,48 @@ class RecordTally(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organisation_id} {self.record} {self.key}: {self.count}"
+
+
+class RevenueTally(models.Model):
+    """Live invoices of an organisation issued in one month, per currency and product line:
+    their number and sum. What customer value (portal/value, the 80/20 and tier fit) reads
+    for the whole months of a period instead of summing every invoice of the book.
+
+    Kept by the database (portal/records/revenue_tallies.py: triggers on the invoice
+    table), like RecordTally, so every write path keeps it exact in its own transaction.
+    `product_line` is the invoice's as written (the value screens normalise it).
+    """
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField(help_text="The first day of the month the invoices were issued.")
+    currency = models.CharField(max_length=3)
+    product_line = models.CharField(max_length=100, blank=True)
+    invoices = models.BigIntegerField(default=0)
+    amount = models.DecimalField(max_digits=20, decimal_places=2, default=0)
+
+    objects = OrganisationOwnedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "month", "currency", "product_line"],
+                name="revenue_tally_unique",
+            )
+        ]
+        # A period's months read from an index alone: of every organisation (tier fit
+        # ranks them all), or of the few an account manager looks after (the 80/20).
+        indexes = [
+            models.Index(
+                fields=["month"],
+                include=["organisation", "currency", "product_line", "amount", "invoices"],
+                name="revenue_tally_month_idx",
+            ),
+            models.Index(
+                fields=["organisation", "month"],
+                include=["currency", "product_line", "amount", "invoices"],
+                name="revenue_tally_account_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation_id} {self.month:%Y-%m} {self.currency}: {self.amount}"

@@ -30,6 +30,7 @@ from django.utils.translation import ngettext
 
 from accounts.choices import LifecycleStage
 from accounts.models import Organisation
+from config import prepared
 from portal.records.models import (
     UNPAID,
     Invoice,
@@ -159,12 +160,15 @@ def health_reasons(row, limit: int = 3) -> str:
 
 
 def health_history(*, organisation: Organisation, days: int = 90) -> list[HealthScore]:
-    """The organisation's daily scores over the last `days`, oldest first."""
+    """The organisation's daily scores over the last `days`, oldest first (its SQL built
+    once per process: config/prepared.py)."""
     since = timezone.localdate() - timedelta(days=days)
-    return list(
-        HealthScore.objects.filter(organisation=organisation, computed_on__gte=since).order_by(
-            "computed_on"
-        )
+    return prepared.objects(_history, organisation=organisation.pk, since=since)
+
+
+def _history(*, organisation: int, since: date) -> QuerySet[HealthScore]:
+    return HealthScore.objects.filter(organisation=organisation, computed_on__gte=since).order_by(
+        "computed_on"
     )
 
 

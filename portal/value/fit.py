@@ -20,7 +20,6 @@ from portal.value.selectors import (
     as_decimal,
     conversion,
     fetch_rows,
-    live_invoices,
     ranked_cte,
     revenue_by_line_sql,
     share,
@@ -121,7 +120,7 @@ def tier_fit(
     if not result.configured:
         return result
     try:
-        per_line_sql, params = revenue_by_line_sql(live_invoices(), period, rates)
+        per_line_sql, params = revenue_by_line_sql(None, period, rates)
         visible_sql, visible_params = _visible_sql(user)
     except EmptyResultSet:
         return result

@@ -29,7 +29,8 @@ from django.db.models import Count, QuerySet, Sum
 
 from accounts.choices import UserKind
 from accounts.models import Organisation, User
-from portal.records.models import Invoice
+from config.prepared import prepared_sql
+from portal.records.models import Invoice, RevenueTally
 from tiers.models import ExchangeRate, ServiceTier, TierAssignment
 
 # The chart has at most this many bars; with more customers each bar is a band of them.
@@ -100,46 +101,92 @@ def conversion() -> Conversion:
     return Conversion(currency=currency, rates=dict(rates))
 
 
-def live_invoices() -> QuerySet[Invoice]:
-    """Every organisation's live invoices: tier fit ranks against all customers."""
-    return Invoice.objects.filter(deleted_at__isnull=True, organisation__isnull=False)
+# Whose revenue: every organisation's (tier fit ranks them all) or those a user may see.
+EVERYONE, VISIBLE = "everyone", "visible"
 
 
-def _in_period(invoices: QuerySet[Invoice], period: Period) -> QuerySet[Invoice]:
-    return invoices.filter(issued_on__gte=period.start, issued_on__lte=period.end)
+def whole_months(period: Period) -> tuple[date, date]:
+    """The first day of the period's first whole month and the day after its last one
+    (the same day twice, or the end before the start, when it holds no whole month)."""
+    first = period.start.replace(day=1)
+    if first != period.start:
+        first = months_before(first, -1)
+    after = period.end.replace(day=1)
+    if period.end + timedelta(days=1) == months_before(after, -1):  # the month's last day
+        after = months_before(after, -1)
+    return first, after
 
 
-def revenue_by_line_sql(
-    invoices: QuerySet[Invoice], period: Period, rates: Conversion
-) -> tuple[str, tuple]:
-    """SQL of revenue per organisation and product line: (organisation_id, line, left_out,
-    revenue, amount, invoices).
+def _month_sums(scope: str, **values) -> QuerySet:
+    """Sums of the stored revenue tallies of the whole months (RevenueTally)."""
+    tallies = RevenueTally.objects.all()
+    if scope == VISIBLE:
+        tallies = tallies.visible_to(values["user"])
+    return (
+        tallies.filter(month__gte=values["first"], month__lt=values["after"])
+        .exclude(invoices=0)  # a tally whose invoices all went
+        .values("organisation_id", "product_line", "currency")
+        .annotate(amount=Sum("amount"), invoices=Sum("invoices"))
+        .order_by()
+    )
 
-    `left_out` is '' for invoices counted, or the currency of those that cannot be
-    converted (their `revenue` is NULL; `amount` and `invoices` say how much was left
-    out): one scan of the invoices serves both. The scan groups by plain columns
-    (organisation, line, currency), which PostgreSQL hashes cheaply; converting and
-    normalising the line names then works on those few sums, not on every invoice.
-    Raises EmptyResultSet when the invoices can match nothing (e.g. an inactive user).
-    """
-    sums = (
-        _in_period(invoices, period)
+
+def _day_sums(scope: str, **values) -> QuerySet:
+    """Sums of the invoices issued from `since` to the day before `until`: an index range
+    of (organisation, issued_on)."""
+    if scope == VISIBLE:
+        invoices = Invoice.objects.visible_to(values["user"])
+    else:  # the same live invoices of every organisation
+        invoices = Invoice.objects.filter(deleted_at__isnull=True, organisation__isnull=False)
+    return (
+        invoices.filter(issued_on__gte=values["since"], issued_on__lt=values["until"])
         .values("organisation_id", "product_line", "currency")
         .annotate(amount=Sum("amount"), invoices=Count("pk"))
         .order_by()
     )
-    sums_sql, sums_params = sums.query.sql_with_params()
+
+
+def revenue_by_line_sql(user: User | None, period: Period, rates: Conversion) -> tuple[str, tuple]:
+    """SQL of revenue per organisation and product line: (organisation_id, line, left_out,
+    revenue, amount, invoices), of the organisations `user` may see (None: every one; tier
+    fit ranks against all customers).
+
+    `left_out` is '' for invoices counted, or the currency of those that cannot be
+    converted (their `revenue` is NULL; `amount` and `invoices` say how much was left
+    out). The period's whole months are read from the stored tallies (RevenueTally, a few
+    rows per organisation and month), only its other days from the invoices; both are
+    grouped by plain columns (organisation, line, currency), and converting and
+    normalising the line names then works on those few sums.
+    Raises EmptyResultSet when the invoices can match nothing (e.g. an inactive user).
+    """
+    first, after = whole_months(period)
+    scope, who = (EVERYONE, {}) if user is None else (VISIBLE, {"user": user})
+    months_sql, months_params = prepared_sql(_month_sums, scope, first=first, after=after, **who)
+    # The days before the first whole month, then those after the last one (all of the
+    # period's days, once, when it holds no whole month).
+    before = min(first, period.end + timedelta(days=1))
+    head_sql, head_params = prepared_sql(_day_sums, scope, since=period.start, until=before, **who)
+    tail_sql, tail_params = prepared_sql(
+        _day_sums, scope, since=max(after, before), until=period.end + timedelta(days=1), **who
+    )
     known = ", ".join(["%s"] * len(rates.currencies))
     converted, converted_params = rates.sql("amount")
     sql = f"""
         SELECT organisation_id, LOWER(TRIM(product_line)) AS line,
                CASE WHEN currency IN ({known}) THEN '' ELSE currency END AS left_out,
                SUM({converted}) AS revenue, SUM(amount) AS amount, SUM(invoices) AS invoices
-        FROM ({sums_sql}) AS sums
+        FROM ({months_sql} UNION ALL {head_sql} UNION ALL {tail_sql}) AS sums
         GROUP BY organisation_id, LOWER(TRIM(product_line)),
                  CASE WHEN currency IN ({known}) THEN '' ELSE currency END
     """  # noqa: S608 - placeholders and ORM-compiled SQL; the values are parameters
-    params = (*rates.currencies, *converted_params, *sums_params, *rates.currencies)
+    params = (
+        *rates.currencies,
+        *converted_params,
+        *months_params,
+        *head_params,
+        *tail_params,
+        *rates.currencies,
+    )
     return sql, params
 
 
@@ -289,10 +336,9 @@ def pareto(*, user: User, period: Period, page: int = 1, per_page: int = 50) -> 
     invoices left out for want of an exchange rate.
     """
     rates = conversion()
-    invoices = Invoice.objects.visible_to(user)
     result = Pareto(period=period, currency=rates.currency, page=page, per_page=per_page)
     try:
-        per_line_sql, params = revenue_by_line_sql(invoices, period, rates)
+        per_line_sql, params = revenue_by_line_sql(user, period, rates)
     except EmptyResultSet:
         return result
     headline_sums = ",\n".join(

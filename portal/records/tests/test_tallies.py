@@ -13,7 +13,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from portal.records import selectors, tallies
+from portal.records import revenue_tallies, selectors, tallies
 from portal.records.models import Invoice, Order, RecordTally, Shipment
 from portal.sync import identity
 from portal.sync.models import CustomerIdentity
@@ -23,6 +23,7 @@ from portal.tests.records import add_orders, source
 
 def assert_kept():
     assert tallies.drift(connection) == {}
+    assert revenue_tallies.drift(connection) == {}
 
 
 def test_sync_batches_links_status_changes_and_deletions_keep_the_tallies(
