@@ -4,7 +4,8 @@
 BENCH_CPU_DIR set; each worker appends one line per request to `<pid>.ms` there, from which
 the benchmark takes the median (a sync worker serves one request at a time, so its
 process CPU time is that request's), with the request's kept-content hits and misses
-(accounts.platform.page_cache.counts) after it."""
+(accounts.platform.page_cache.counts) after it, and the kind of request the load generator
+named in X-Bench-Kind (bench_load.py: URL-quoted, so one word) when it did."""
 
 import os
 import time
@@ -27,5 +28,6 @@ def post_request(worker, req, environ, resp):
     before, after = worker.bench_cache_counts, _cache_counts()
     hits, misses = after[0] - before[0], after[1] - before[1]
     path = os.path.join(os.environ["BENCH_CPU_DIR"], f"{os.getpid()}.ms")
+    kind = next((v for k, v in req.headers if k == "X-BENCH-KIND"), "")
     with open(path, "a") as log:
-        log.write(f"{used_ms:.3f} {hits} {misses}\n")
+        log.write(f"{used_ms:.3f} {hits} {misses} {kind}".rstrip() + "\n")
