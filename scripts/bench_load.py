@@ -98,32 +98,40 @@ def typed(text: str, rng: random.Random) -> list[str]:
 
 
 def customer_journey(person: Person, rng: random.Random, think, reply_share: float) -> list[Step]:
+    """Home, then some of what a customer comes for, each with the probability here."""
+
     def page(kind: str, path: str, **extra) -> Step:
         return Step(f"customer: {kind}", path, think=extra.pop("think", think()), **extra)
 
-    steps = [page("home", "/"), page("orders", "/orders/")]
-    if person.search:
-        for n, prefix in enumerate(typed(person.search, rng)):
+    def orders() -> list[Step]:
+        steps = [page("orders", "/orders/")]
+        for n, prefix in enumerate(typed(person.search, rng) if person.search else []):
             pause = think() if n == 0 else rng.uniform(0.4, 1.5)  # typing, not reading
             steps.append(page("orders search (htmx)", f"/orders/?search={quote(prefix)}",
                               think=pause, htmx=True))  # fmt: skip
-    if rng.random() < 0.3:
-        steps.append(page("orders by status (htmx)", "/orders/?status=shipped", htmx=True))
-    if person.order:
-        steps.append(page("order", person.order))
-    steps.append(page("invoices", "/invoices/"))
-    if rng.random() < 0.4:
-        steps.append(page("deliveries", "/shipments/"))
-    steps.append(page("timeline", "/timeline/"))
-    if rng.random() < 0.4:
-        steps.append(page("timeline kind (htmx)", "/timeline/?kind=order", htmx=True))
-    if person.ticket:
-        steps += [page("tickets", "/tickets/"), page("ticket", person.ticket)]
+        if rng.random() < 0.3:
+            steps.append(page("orders by status (htmx)", "/orders/?status=shipped", htmx=True))
+        return steps + ([page("order", person.order)] if person.order else [])
+
+    def timeline() -> list[Step]:
+        steps = [page("timeline", "/timeline/")]
+        if rng.random() < 0.4:
+            steps.append(page("timeline kind (htmx)", "/timeline/?kind=order", htmx=True))
+        return steps
+
+    def tickets() -> list[Step]:
+        if not person.ticket:
+            return [page("tickets", "/tickets/")]
+        steps = [page("tickets", "/tickets/"), page("ticket", person.ticket)]
         if rng.random() < reply_share:
             steps.append(page("ticket reply (POST)", f"{person.ticket}reply/", reply=True))
-    if rng.random() < 0.2:
-        steps.append(page("tier", "/tier/"))
-    return steps
+        return steps
+
+    visits = [(0.7, orders), (0.5, lambda: [page("invoices", "/invoices/")]),
+              (0.3, lambda: [page("deliveries", "/shipments/")]), (0.4, timeline),
+              (0.5, tickets), (0.1, lambda: [page("tier", "/tier/")])]  # fmt: skip
+    chosen = [visit for chance, visit in visits if rng.random() < chance] or [orders]
+    return [page("home", "/"), *(step for visit in chosen for step in visit())]
 
 
 def am_journey(person: Person, rng: random.Random, think, reply_share: float) -> list[Step]:
@@ -601,22 +609,28 @@ class Run:
 
 
 def server_log(folder: Path) -> dict[str, dict[str, float]]:
-    """Per kind of request: the server's CPU median (ms), kept-content hits and misses."""
+    """Per kind of request, from the server's log (scripts/gunicorn_cpu.py): the median CPU
+    and wall-clock ms in the worker (the rest of a request's latency is waiting for a
+    worker), and the kept-content hits and misses."""
     cpu: dict[str, list[float]] = {}
+    wall: dict[str, list[float]] = {}
     hits, misses = Counter(), Counter()
     for log in folder.glob("*.ms"):
         for line in log.read_text().splitlines():
             parts = line.split()
-            if len(parts) < 4:
+            if len(parts) < 5:
                 continue
-            kind = unquote(parts[3])
+            kind = unquote(parts[4])
             cpu.setdefault(kind, []).append(float(parts[0]))
+            wall.setdefault(kind, []).append(float(parts[3]))
             hits[kind] += int(parts[1])
             misses[kind] += int(parts[2])
     return {
-        kind: {"cpu_median_ms": statistics.median(v), "hits": hits[kind], "misses": misses[kind]}
+        kind: {"cpu_median_ms": statistics.median(v),
+               "wall_median_ms": statistics.median(wall[kind]),
+               "hits": hits[kind], "misses": misses[kind]}
         for kind, v in cpu.items()
-    }
+    }  # fmt: skip
 
 
 def measured_run(args, mode: str, server, crowd, env, source_id, legacy_url) -> Run:
@@ -666,6 +680,7 @@ def kind_rows(run: Run) -> dict[str, dict]:
             "p95_ms": round(percentile(ordered, 95) * 1000, 1),
             "p99_ms": round(percentile(ordered, 99) * 1000, 1),
             "server_cpu_median_ms": server.get("cpu_median_ms"),
+            "server_wall_median_ms": server.get("wall_median_ms"),
             "hits": server.get("hits", 0),
             "misses": server.get("misses", 0),
         }
@@ -727,21 +742,22 @@ def report(args, crowd: list[Person], runs: list[Run], generation: float) -> lis
         )
     lines += ["", "By kind of request (kept content " + " | ".join(r.mode for r in runs) + "):",
               "", "| kind | " + " | ".join(
-                  f"{r.mode}: requests | p50 ms | p95 ms | p99 ms | server CPU median ms"
-                  f" | hits / misses" for r in runs) + " |",
+                  f"{r.mode}: requests | p50 ms | p95 ms | p99 ms | in the worker: CPU /"
+                  f" wall median ms | hits / misses" for r in runs) + " |",
               "| --- |" + " ---: |" * 6 * len(runs)]  # fmt: skip
     tables = [kind_rows(run) for run in runs]
-    for kind in dict.fromkeys(k for table in tables for k in table):
+    kinds = [*sorted({k for table in tables for k in table} - {"all"}), "all"]
+    for kind in kinds:
         cells = []
         for table in tables:
             row = table.get(kind)
             if row is None:
                 cells.append(" - |" * 6)
                 continue
-            cpu = row["server_cpu_median_ms"]
+            cpu, wall = row["server_cpu_median_ms"], row["server_wall_median_ms"]
             cells.append(
                 f" {row['requests']:,} | {row['p50_ms']:,.1f} | {row['p95_ms']:,.1f}"
-                f" | {row['p99_ms']:,.1f} | {'-' if cpu is None else f'{cpu:.1f}'}"
+                f" | {row['p99_ms']:,.1f} | {'-' if cpu is None else f'{cpu:.1f} / {wall:.1f}'}"
                 f" | {row['hits']:,} / {row['misses']:,} ({hit_rate(row['hits'], row['misses'])}) |"
             )
         lines.append(f"| {kind} |" + "".join(cells))
