@@ -314,8 +314,8 @@ def measure(load, args, server: Server, target: Target, script: Path) -> Load:
              log.read_text().splitlines() if line.strip()]  # fmt: skip
     if lines:
         result.server_median_ms = statistics.median(float(line[0]) for line in lines)
-        result.cache_hits = sum(int(line[1]) for line in lines if len(line) == 3)
-        result.cache_misses = sum(int(line[2]) for line in lines if len(line) == 3)
+        result.cache_hits = sum(int(line[1]) for line in lines if len(line) >= 3)
+        result.cache_misses = sum(int(line[2]) for line in lines if len(line) >= 3)
     return result
 
 
