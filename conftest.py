@@ -8,10 +8,14 @@ Like healthchecks' alice/bob/charlie, each user has one clear role:
 - agent: a support agent in billing; admin: operations
 """
 
+import copy
 from dataclasses import dataclass
 
 import pytest
+from django.core.cache import cache
+from django.db import transaction
 from django.utils import timezone
+from pytest_django.plugin import validate_django_db
 
 from accounts.choices import Department, MembershipRole, TeamRole, UserKind
 from accounts.models import Organisation, User
@@ -83,8 +87,96 @@ def client():
 
 
 @pytest.fixture
-def world(db) -> World:
-    return world_create()
+def world(db, _world_kept) -> World:
+    """The world of the module's tests: built once and kept (KeptWorld), a copy per test;
+    a transactional test (one that commits: a worker, a server) builds its own."""
+    if _world_kept.world is None:
+        return world_create()
+    # Ids repeat from test to test now: what an earlier test kept in the cache under them
+    # (page content, its versions, rate-limit counts) must not be found by this one.
+    cache.clear()
+    return copy.deepcopy(_world_kept.world)
+
+
+class KeptWorld:
+    """A world built once and kept, in a transaction left open, for the tests that follow
+    it in the same module, as Django's TestCase.setUpTestData does for a class.
+
+    Each test runs in a savepoint inside that transaction (pytest-django's `db`) and gets a
+    deep copy of the instances, so what a test writes or changes on them is gone before the
+    next one, as if each had built its own. Building a world costs far more than a test of
+    a page or a service.
+    """
+
+    def __init__(self):
+        self.transaction = None
+        self.world = None
+
+    def open(self, blocker) -> None:
+        if self.transaction is not None:
+            return
+        with blocker.unblock():
+            self.transaction = transaction.atomic()
+            self.transaction.__enter__()
+            try:
+                self.world = world_create()
+            except BaseException:
+                self.close(blocker)
+                raise
+
+    def close(self, blocker) -> None:
+        if self.transaction is None:
+            return
+        kept, self.transaction, self.world = self.transaction, None, None
+        with blocker.unblock():
+            transaction.set_rollback(True)
+            kept.__exit__(None, None, None)
+
+
+KEPT_WORLD = KeptWorld()
+NEXT_ITEM = pytest.StashKey["pytest.Item | None"]()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item, nextitem):
+    """Tells the kept world which test comes next (it stays open only for one of its own)."""
+    item.stash[NEXT_ITEM] = nextitem
+
+
+def _shares_world(item) -> bool:
+    """The test takes `world` and runs in a transaction rolled back after it (not one that
+    commits for a worker or a server to see)."""
+    fixtures = set(getattr(item, "fixturenames", ()))
+    marker = item.get_closest_marker("django_db")
+    transactional, reset_sequences, *_ = validate_django_db(marker) if marker else (0, 0)
+    return (
+        "world" in fixtures
+        and not (transactional or reset_sequences)
+        and not fixtures & {"transactional_db", "live_server", "django_db_reset_sequences"}
+    )
+
+
+@pytest.fixture
+def _world_kept(request, django_db_setup, django_db_blocker) -> KeptWorld:
+    """Opens the kept world before the test's own transaction when the test shares it,
+    closes it otherwise; after the test, closes it unless the next test is another of the
+    module's that shares it (another module's fixtures may open transactions of their own)."""
+    item = request.node
+    if _shares_world(item):
+        KEPT_WORLD.open(django_db_blocker)
+    else:
+        KEPT_WORLD.close(django_db_blocker)
+    yield KEPT_WORLD
+    following = item.stash.get(NEXT_ITEM, None)
+    same_module = getattr(following, "module", None) is getattr(item, "module", None)
+    if following is None or not same_module or not _shares_world(following):
+        KEPT_WORLD.close(django_db_blocker)
+
+
+@pytest.fixture
+def _django_db_helper(_world_kept, _django_db_helper):
+    """pytest-django's test transaction, begun after the kept world's (`_world_kept`)."""
+    return _django_db_helper
 
 
 def world_create() -> World:

@@ -9,10 +9,12 @@ from urllib.parse import urlencode
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from accounts.tests.two_factor import Client
+from conftest import world_create
 from tickets import services
 
 
@@ -57,6 +59,46 @@ def count_queries(client, url) -> int:
     return len(queries)
 
 
+def measure_at_two_sizes(django_db_blocker, pages, *, small, large, url) -> list:
+    """Each page's (status, queries) with little data and with more, in the order of
+    `pages`, each page asked by its own client (signed in as the page's role): `small(world)`
+    and `large(world)` add the data, `url(world, page)` is the page's address. Both sizes
+    are built once for all the pages of a module instead of once per page, in a transaction
+    rolled back before its tests run; each test then checks its own page's figures."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        world = world_create()
+        small(world)
+        clients = [Client() for _ in pages]
+        for page, client in zip(pages, clients, strict=True):
+            client.force_login(getattr(world, page[0]))
+
+        def measure():
+            return [
+                _status_and_queries(client, url(world, page))
+                for page, client in zip(pages, clients, strict=True)
+            ]
+
+        with_little = measure()
+        large(world)
+        with_more = measure()
+        transaction.set_rollback(True)
+    return list(zip(with_little, with_more, strict=True))
+
+
+def _status_and_queries(client, url) -> tuple[int, int]:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    return response.status_code, len(queries)
+
+
+def assert_flat(measured, url, maximum) -> None:
+    """The page answered at both sizes, with as many queries at both, within its pin."""
+    (small_status, small), (large_status, large) = measured
+    assert small_status == large_status == 200, f"{url}: {small_status}, {large_status}"
+    assert large == small, f"{url}: {small} queries with little data, {large} with more"
+    assert large <= maximum, f"{url}: {large} queries, pinned at {maximum}"
+
+
 # (who, url name, pinned maximum); the url may need the first ticket's id. Staff pages
 # pay one more: django-otp reads the device that verified the session (two-factor sign-in).
 PAGES = [
@@ -85,19 +127,28 @@ PAGES = [
 ]
 
 
-@pytest.mark.parametrize(("role", "name", "maximum"), PAGES, ids=[f"{p[0]}-{p[1]}" for p in PAGES])
-def test_page_queries_do_not_grow_with_data(client, world, role, name, maximum):
-    client.force_login(getattr(world, role))
-    first = add_tickets(world, 2)[0]
-    url = reverse(name, args=[first.pk]) if name == "tickets:detail" else reverse(name)
-    small = count_queries(client, url)
-    add_tickets(world, 12)
-    for _ in range(8):
-        services.ticket_reply(ticket=first, author=world.member_a, body="More")
-        services.ticket_reply(ticket=first, author=world.am_a, body="Note", internal=True)
-    large = count_queries(client, url)
-    assert large == small, f"{url}: {small} queries with little data, {large} with more"
-    assert large <= maximum, f"{url}: {large} queries, pinned at {maximum}"
+@pytest.fixture(scope="module")
+def ticket_pages(django_db_setup, django_db_blocker):
+    def small(world):
+        world.first = add_tickets(world, 2)[0]
+
+    def large(world):
+        add_tickets(world, 12)
+        for _ in range(8):
+            services.ticket_reply(ticket=world.first, author=world.member_a, body="More")
+            services.ticket_reply(ticket=world.first, author=world.am_a, body="Note", internal=True)
+
+    def url(world, page):
+        name = page[1]
+        return reverse(name, args=[world.first.pk]) if name == "tickets:detail" else reverse(name)
+
+    return measure_at_two_sizes(django_db_blocker, PAGES, small=small, large=large, url=url)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[f"{p[0]}-{p[1]}" for p in PAGES])
+def test_page_queries_do_not_grow_with_data(ticket_pages, page):
+    role, name, maximum = page
+    assert_flat(ticket_pages[PAGES.index(page)], f"{name} as {role}", maximum)
 
 
 def test_identity_screens_queries_do_not_grow_with_customers_or_candidates(client, world):
@@ -147,22 +198,29 @@ RECORD_PAGES = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("role", "name", "maximum"), RECORD_PAGES, ids=[f"{p[0]}-{p[1]}" for p in RECORD_PAGES]
-)
-def test_record_pages_queries_do_not_grow_with_data(client, world, role, name, maximum):
+@pytest.fixture(scope="module")
+def record_pages(django_db_setup, django_db_blocker):
     from portal.records.models import Invoice
     from portal.tests.records import add_orders
 
-    client.force_login(getattr(world, role))
-    first = add_orders(world.org_a, 2)[0]
-    args = {"portal:order": [first.pk], "portal:invoice": [Invoice.objects.first().pk]}
-    url = reverse(name, args=args.get(name, []))
-    small = count_queries(client, url)
-    add_orders(world.org_a, 30, start=10)
-    large = count_queries(client, url)
-    assert large == small, f"{url}: {small} queries with little data, {large} with more"
-    assert large <= maximum, f"{url}: {large} queries, pinned at {maximum}"
+    def small(world):
+        world.first = add_orders(world.org_a, 2)[0]
+        world.invoice = Invoice.objects.first()
+
+    def large(world):
+        add_orders(world.org_a, 30, start=10)
+
+    def url(world, page):
+        args = {"portal:order": [world.first.pk], "portal:invoice": [world.invoice.pk]}
+        return reverse(page[1], args=args.get(page[1], []))
+
+    return measure_at_two_sizes(django_db_blocker, RECORD_PAGES, small=small, large=large, url=url)
+
+
+@pytest.mark.parametrize("page", RECORD_PAGES, ids=[f"{p[0]}-{p[1]}" for p in RECORD_PAGES])
+def test_record_pages_queries_do_not_grow_with_data(record_pages, page):
+    role, name, maximum = page
+    assert_flat(record_pages[RECORD_PAGES.index(page)], f"{name} as {role}", maximum)
 
 
 # Help articles (docs/knowledge-base.md): the page's own queries are one or two (the list,
@@ -218,18 +276,12 @@ PAGES_28 = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("role", "name", "query", "maximum"),
-    HELP_PAGES,
-    ids=[f"{p[0]}-{p[1]}-{'-'.join(p[2])}" for p in HELP_PAGES],
-)
-def test_help_pages_queries_do_not_grow_with_articles(client, world, role, name, query, maximum):
+@pytest.fixture(scope="module")
+def help_pages(django_db_setup, django_db_blocker):
     from tickets.knowledge.models import Category
     from tickets.knowledge.services import article_save, deflection_record
 
-    category = Category.objects.create(name="Deliveries", slug="deliveries")
-
-    def add_articles(n, start):
+    def add_articles(world, n, start):
         made = []
         for i in range(start, start + n):
             audience = ["everyone", "tiers", "organisations"][i % 3]
@@ -237,7 +289,7 @@ def test_help_pages_queries_do_not_grow_with_articles(client, world, role, name,
                 article_save(
                     by=world.admin,
                     title=f"Parcel delivery help {i}",
-                    category=category,
+                    category=world.category,
                     body="Your parcel delivery, tracked.",
                     audience=audience,
                     tiers=[world.tier] if audience == "tiers" else [],
@@ -249,31 +301,53 @@ def test_help_pages_queries_do_not_grow_with_articles(client, world, role, name,
                 deflection_record(article=made[-1], person=world.member_a, organisation=world.org_a)
         return made
 
-    client.force_login(getattr(world, role))
-    first = add_articles(3, 1)[0]
-    args = [first.pk] if name == "knowledge:article" else []
-    url = reverse(name, args=args) + ("?" + urlencode(query) if query else "")
-    small = count_queries(client, url)
-    add_articles(20, 10)
-    large = count_queries(client, url)
-    assert large == small, f"{url}: {small} queries with few articles, {large} with more"
-    assert large <= maximum, f"{url}: {large} queries, pinned at {maximum}"
+    def small(world):
+        world.category = Category.objects.create(name="Deliveries", slug="deliveries")
+        world.first = add_articles(world, 3, 1)[0]
+
+    def url(world, page):
+        _, name, query, _ = page
+        args = [world.first.pk] if name == "knowledge:article" else []
+        return reverse(name, args=args) + ("?" + urlencode(query) if query else "")
+
+    return measure_at_two_sizes(
+        django_db_blocker,
+        HELP_PAGES,
+        small=small,
+        large=lambda world: add_articles(world, 20, 10),
+        url=url,
+    )
 
 
 @pytest.mark.parametrize(
-    ("role", "name", "maximum"), PAGES_28, ids=[f"{p[0]}-{p[1]}" for p in PAGES_28]
+    "page", HELP_PAGES, ids=[f"{p[0]}-{p[1]}-{'-'.join(p[2])}" for p in HELP_PAGES]
 )
-def test_issue_28_pages_queries_do_not_grow_with_tasks_or_followers(
-    client, world, role, name, maximum
-):
-    client.force_login(getattr(world, role))
-    ticket = add_tickets(world, 1)[0]
-    args = {"tickets:detail": [ticket.pk], "accounts:own_team": [world.org_a.pk],
-            "portal:account": [world.org_a.pk]}.get(name, [])  # fmt: skip
-    url = reverse(name, args=args)
-    add_tasks_and_followers(world, 2, ticket)
-    small = count_queries(client, url)
-    add_tasks_and_followers(world, 15, ticket)
-    large = count_queries(client, url)
-    assert large == small, f"{url}: {small} queries with little data, {large} with more"
-    assert large <= maximum, f"{url}: {large} queries, pinned at {maximum}"
+def test_help_pages_queries_do_not_grow_with_articles(help_pages, page):
+    role, name, query, maximum = page
+    assert_flat(help_pages[HELP_PAGES.index(page)], f"{name} {query} as {role}", maximum)
+
+
+@pytest.fixture(scope="module")
+def issue_28_pages(django_db_setup, django_db_blocker):
+    def small(world):
+        world.ticket = add_tickets(world, 1)[0]
+        add_tasks_and_followers(world, 2, world.ticket)
+
+    def url(world, page):
+        args = {"tickets:detail": [world.ticket.pk], "accounts:own_team": [world.org_a.pk],
+                "portal:account": [world.org_a.pk]}.get(page[1], [])  # fmt: skip
+        return reverse(page[1], args=args)
+
+    return measure_at_two_sizes(
+        django_db_blocker,
+        PAGES_28,
+        small=small,
+        large=lambda world: add_tasks_and_followers(world, 15, world.ticket),
+        url=url,
+    )
+
+
+@pytest.mark.parametrize("page", PAGES_28, ids=[f"{p[0]}-{p[1]}" for p in PAGES_28])
+def test_issue_28_pages_queries_do_not_grow_with_tasks_or_followers(issue_28_pages, page):
+    role, name, maximum = page
+    assert_flat(issue_28_pages[PAGES_28.index(page)], f"{name} as {role}", maximum)
