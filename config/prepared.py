@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Model, QuerySet
+from django.db.models import F, Model, QuerySet
 from django.utils import timezone, translation
 
 Build = Callable[..., QuerySet]
@@ -257,3 +257,41 @@ def _day(param) -> date | None:
         except ValueError:
             return None
     return None
+
+
+# Related rows read as columns of a prepared query: `prepared.objects` selects one model's
+# columns, so a page that shows a few fields of the rows it links to (`ticket.tier.name`)
+# annotates them and puts them back as the related instances its template reads.
+Related = dict[str, tuple[str, ...]]  # relation: the related model's fields it reads
+
+
+def related_columns(related: Related) -> dict[str, F]:
+    """The annotations that read `related`'s fields: `shown_<relation>_<field>`."""
+    return {
+        f"shown_{relation}_{name}": F(f"{relation}__{name}")
+        for relation, names in related.items()
+        for name in ("pk", *names)
+    }
+
+
+def with_related(instance: Model, related: Related) -> Model:
+    """`instance` with each relation of `related` set to an instance of the related model
+    made of its related_columns (None where the row has none). The fields not read are
+    deferred: reading one costs a query, as with `only()`."""
+    for relation, names in related.items():
+        field = type(instance)._meta.get_field(relation)
+        model = field.related_model
+        pk = getattr(instance, f"shown_{relation}_pk")
+        shown = None
+        if pk is not None:
+            columns = {name: getattr(instance, f"shown_{relation}_{name}") for name in names}
+            columns[model._meta.pk.attname] = pk
+            attnames = [f.attname for f in model._meta.concrete_fields if f.attname in columns]
+            shown = model.from_db(None, attnames, [columns[name] for name in attnames])
+        field.set_cached_value(instance, shown)
+    return instance
+
+
+def every_field(model: type[Model]) -> tuple[str, ...]:
+    """All of a model's columns but its key: a related instance with nothing deferred."""
+    return tuple(f.attname for f in model._meta.concrete_fields if not f.primary_key)

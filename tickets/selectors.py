@@ -132,37 +132,12 @@ def ticket_page(*, user: User, pk: int) -> Ticket:
     found = prepared.objects(_ticket_page, user=user, pk=pk, now=timezone.now())
     if not found:
         raise Http404
-    return _with_related(found[0], TICKET_PAGE_RELATED)
+    return prepared.with_related(found[0], TICKET_PAGE_RELATED)
 
 
 def _ticket_page(*, user: User, pk: int, now: datetime) -> QuerySet[Ticket]:
     tickets = Ticket.objects.visible_to(user).with_sla_state(now).filter(pk=pk)
-    return tickets.annotate(**_related_columns(TICKET_PAGE_RELATED))
-
-
-def _related_columns(related: dict[str, tuple[str, ...]]) -> dict[str, F]:
-    return {
-        f"shown_{relation}_{name}": F(f"{relation}__{name}")
-        for relation, names in related.items()
-        for name in ("pk", *names)
-    }
-
-
-def _with_related(instance, related: dict[str, tuple[str, ...]]):
-    """`instance` with each relation of `related` set to an instance of the related model
-    made of its `shown_<relation>_<field>` columns (None where the row has none)."""
-    for relation, names in related.items():
-        field = type(instance)._meta.get_field(relation)
-        model = field.related_model
-        pk = getattr(instance, f"shown_{relation}_pk")
-        shown = None
-        if pk is not None:
-            columns = {name: getattr(instance, f"shown_{relation}_{name}") for name in names}
-            columns[model._meta.pk.attname] = pk
-            attnames = [f.attname for f in model._meta.concrete_fields if f.attname in columns]
-            shown = model.from_db(None, attnames, [columns[name] for name in attnames])
-        field.set_cached_value(instance, shown)
-    return instance
+    return tickets.annotate(**prepared.related_columns(TICKET_PAGE_RELATED))
 
 
 def ticket_thread(*, ticket: Ticket, user: User) -> QuerySet[Message]:
@@ -190,14 +165,14 @@ def ticket_page_thread(*, ticket: Ticket, user: User) -> list[Message]:
     for attachment in prepared.objects(_thread_attachments, user=user, ticket=ticket.pk):
         files[attachment.message_id].append(attachment)
     for message in messages:
-        _with_related(message, THREAD_AUTHOR)
+        prepared.with_related(message, THREAD_AUTHOR)
         message.shown_attachments = files[message.pk]
     return messages
 
 
 def _thread(*, user: User, ticket: int) -> QuerySet[Message]:
     messages = ticket_thread(ticket=ticket, user=user).select_related(None)
-    return messages.prefetch_related(None).annotate(**_related_columns(THREAD_AUTHOR))
+    return messages.prefetch_related(None).annotate(**prepared.related_columns(THREAD_AUTHOR))
 
 
 def _thread_attachments(*, user: User, ticket: int) -> QuerySet[Attachment]:
@@ -365,7 +340,7 @@ def ticket_follower_list(*, ticket: Ticket) -> list:
     """Who follows the ticket (and who put them in CC), for its page: one query, its SQL
     built once per process (config/prepared.py)."""
     followers = prepared.objects(_followers, ticket=ticket.pk)
-    return [_with_related(follower, FOLLOWER_RELATED) for follower in followers]
+    return [prepared.with_related(follower, FOLLOWER_RELATED) for follower in followers]
 
 
 def _followers(*, ticket: int) -> QuerySet:
@@ -373,6 +348,6 @@ def _followers(*, ticket: int) -> QuerySet:
 
     return (
         TicketFollower.objects.filter(ticket=ticket, user__is_active=True)
-        .annotate(**_related_columns(FOLLOWER_RELATED))
+        .annotate(**prepared.related_columns(FOLLOWER_RELATED))
         .order_by("user__full_name")
     )

@@ -4,21 +4,31 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
+from django.db.models import Subquery
 from django.utils import timezone
 
 from accounts.models import Organisation
+from config import prepared
 from tiers.choices import Clock
-from tiers.models import Holiday, ServiceTier, SlaTarget, TierAssignment
+from tiers.models import Holiday, ServiceTier, SlaTarget, SupportCalendar, TierAssignment
 
 
 def current_tier(*, organisation: Organisation) -> ServiceTier | None:
-    assignment = (
-        TierAssignment.objects.current()
-        .filter(organisation=organisation)
-        .select_related("tier__support_calendar")
-        .first()
+    """The organisation's tier now, with its whole support calendar. One query, its SQL
+    built once per process (config/prepared.py)."""
+    found = prepared.objects(_current_tier, organisation=organisation.pk)
+    return prepared.with_related(found[0], _TIER_CALENDAR) if found else None
+
+
+_TIER_CALENDAR = {"support_calendar": prepared.every_field(SupportCalendar)}
+
+
+def _current_tier(*, organisation: int):
+    current = TierAssignment.objects.current().filter(organisation=organisation)
+    tiers = ServiceTier.objects.filter(
+        pk=Subquery(current.order_by("-started_at", "pk").values("tier")[:1])
     )
-    return assignment.tier if assignment else None
+    return tiers.annotate(**prepared.related_columns(_TIER_CALENDAR))
 
 
 def sla_targets(*, tier: ServiceTier) -> list[SlaTarget]:

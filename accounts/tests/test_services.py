@@ -168,3 +168,23 @@ def test_email_is_unique_whatever_its_case(world):
         services.user_create(email="MEMBER.A@alpha.test", full_name="Copy", password="x" * 12)
     user = services.user_create(email="  New.Person@Example.ORG ", full_name="P", password="x" * 12)
     assert user.email == "new.person@example.org"
+
+
+def test_the_account_team_comes_with_whole_users_in_one_query(world, django_assert_num_queries):
+    """account_team reads its SQL built once per process (config/prepared.py): each current
+    holder with every field of their user, ended terms left out."""
+    from accounts.selectors import account_team
+
+    newcomer = StaffFactory(full_name="Nora New", phone="+44 20 7946 0000")
+    services.account_team_assign(
+        organisation=world.org_a, role="primary_am", user=newcomer, by=world.admin
+    )
+    with django_assert_num_queries(1):
+        team = account_team(organisation=world.org_a)
+        users = {role: term.user for role, term in team.items()}
+    assert users["primary_am"] == newcomer
+    current = AccountAssignment.objects.filter(organisation=world.org_a, ended_at__isnull=True)
+    assert set(team) == set(current.values_list("role", flat=True))
+    for role, user in users.items():
+        assert user.get_deferred_fields() == set()
+        assert user.phone == current.get(role=role).user.phone

@@ -2,13 +2,14 @@ import functools
 
 from django import template
 from django.template.defaultfilters import floatformat
+from django.urls import reverse
 from django.utils import dateformat, timezone
 from django.utils.dates import MONTHS_3
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator, capfirst, slugify
 from django.utils.timesince import timesince
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from accounts.models import Organisation
 from accounts.templatetags.ui import choice_label, escaped, status_label, url_of
@@ -293,3 +294,107 @@ def order_rows(orders) -> str:
         )  # fmt: skip
 
     return mark_safe("".join(row(order) for order in orders))  # noqa: S308 - escaped above
+
+
+def day_of(value, months: dict[int, str]) -> str:
+    """A day as the date filter's "j M Y" writes it, with the month names looked up once
+    per table."""
+    return f"{value.day} {months[value.month]} {value.year:04d}"
+
+
+INVOICE_ROW = """      <tr>
+        <td><a href="{url}">{number}</a></td>
+        <td>{issued}</td><td>{due}</td>
+        <td class="num">{amount}</td>
+        <td><span class="pill pill-invoice-{state}" data-testid="invoice-state">{state_label}</span></td>
+        <td>{order}</td>
+      </tr>
+"""  # noqa: E501 - the markup as the browser gets it
+
+
+@register.simple_tag
+def invoice_rows(invoices) -> str:
+    """`{% invoice_rows page %}`: the Invoices table's rows (without the empty row), rendered
+    here for the same reason as `order_rows`; the state pill as portal/invoice_state.html
+    writes it."""
+    detail, order = url_of("portal:invoice"), url_of("portal:order")
+    months = month_abbreviations()
+
+    def overdue(days: int) -> str:
+        text = ngettext("· %(days_overdue)s day", "· %(days_overdue)s days", days)
+        return " " + text % {"days_overdue": days}
+
+    def row(invoice) -> str:
+        state = invoice.state
+        return INVOICE_ROW.format(
+            url=escape(detail(invoice.pk)),
+            number=escape(invoice.number),
+            issued=day_of(invoice.issued_on, months),
+            due=day_of(invoice.due_on, months) if invoice.due_on else "—",
+            amount=escape(f"{floatformat(invoice.amount, '2g')} {invoice.currency}"),
+            state=escape(state),
+            state_label=escape(capfirst(state))
+            + (overdue(invoice.days_overdue) if state == "overdue" else ""),
+            order=f'<a href="{escape(order(invoice.order_id))}">{escape(invoice.order_number)}</a>'
+            if invoice.order_id else "—",
+        )  # fmt: skip
+
+    return mark_safe("".join(row(invoice) for invoice in invoices))  # noqa: S308 - escaped above
+
+
+SHIPMENT_ROW = """      <tr>
+        <td>{order}</td>
+        <td>{carrier}</td><td>{tracking}</td>
+        <td><span class="pill pill-ship-{status_class}">{status}</span></td>
+        <td>{shipped}</td><td>{delivered}</td>
+        <td><a href="{ask_url}">{ask}<span class="visually-hidden"> {ask_about}</span></a></td>
+      </tr>
+"""
+
+
+@register.simple_tag
+def shipment_rows(shipments) -> str:
+    """`{% shipment_rows page %}`: the Deliveries table's rows (without the empty row),
+    rendered here for the same reason as `order_rows`."""
+    order, ask_url = url_of("portal:order"), reverse("tickets:create")
+    ask, tracking_at = (
+        escape(gettext("Ask about this delivery")),
+        gettext("(tracking at %(carrier)s, opens a new tab)"),
+    )
+    zone, months = timezone.get_current_timezone(), month_abbreviations()
+    label = functools.cache(status_label)  # a few statuses, each read once per table
+
+    def tracking(shipment) -> str:
+        number = escape(shipment.tracking_number)
+        if shipment.tracking_url:
+            hidden = tracking_at % {"carrier": escape(shipment.carrier)}
+            return (
+                f'<a href="{escape(shipment.tracking_url)}" rel="noopener noreferrer"'
+                f' target="_blank"><code>{number}</code>'
+                f'<span class="visually-hidden"> {hidden}</span></a>'
+            )
+        return f"<code>{number}</code>" if shipment.tracking_number else "—"
+
+    def of_order(shipment) -> str:
+        if shipment.order_id:
+            number = escape(shipment.order_number)
+            return f'<a href="{escape(order(shipment.order_id))}">{number}</a>'
+        return format_html(MUTED, shipment.order_id_external)
+
+    def row(shipment) -> str:
+        status = label(shipment.status)
+        return SHIPMENT_ROW.format(
+            order=of_order(shipment),
+            carrier=escape(shipment.carrier),
+            tracking=tracking(shipment),
+            status_class=escape(slugify(status)),
+            status=escape(status),
+            shipped=when(shipment.shipped_at, zone, months)[1] if shipment.shipped_at else "—",
+            delivered=when(shipment.delivered_at, zone, months)[1]
+            if shipment.delivered_at else "—",
+            ask_url=escape(f"{ask_url}?about=shipment:{shipment.pk}"),
+            ask=ask,
+            ask_about=escape(shipment.tracking_number or shipment.external_id),
+        )  # fmt: skip
+
+    return mark_safe("".join(row(shipment) for shipment in shipments))  # noqa: S308 - escaped above

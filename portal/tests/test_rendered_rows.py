@@ -407,3 +407,133 @@ def test_account_rows_read_as_before_in_every_language(accounts, csrf, language)
     with translation.override(language):
         rows = account_rows({"csrf_token": csrf}, organisations, roles)
         assert rows == _account_rows_as_before(organisations, roles, csrf)
+
+
+# The Invoices and Deliveries rows as the template engine wrote them before they moved to
+# Python (portal_tags.invoice_rows, shipment_rows).
+INVOICE_ROWS_BEFORE = (
+    "{% load ui i18n %}{% for invoice in page %}<tr>"
+    "<td><a href=\"{% url 'portal:invoice' invoice.pk %}\">{{ invoice.number }}</a></td>"
+    '<td>{{ invoice.issued_on|date:"j M Y" }}</td><td>{{ invoice.due_on|date:"j M Y"|default:"—" }}'
+    '</td><td class="num">{{ invoice.amount|floatformat:"2g" }} {{ invoice.currency }}</td>'
+    '<td>{% include "portal/invoice_state.html" %}</td>'
+    "<td>{% if invoice.order_id %}<a href=\"{% url 'portal:order' invoice.order_id %}\">"
+    "{{ invoice.order_number }}</a>{% else %}—{% endif %}</td></tr>{% endfor %}"
+)
+SHIPMENT_ROWS_BEFORE = (
+    "{% load ui i18n %}{% for shipment in page %}<tr>"
+    "<td>{% if shipment.order_id %}<a href=\"{% url 'portal:order' shipment.order_id %}\">"
+    '{{ shipment.order_number }}</a>{% else %}<span class="muted">'
+    "{{ shipment.order_id_external }}</span>{% endif %}</td>"
+    "<td>{{ shipment.carrier }}</td><td>{% if shipment.tracking_url %}"
+    '<a href="{{ shipment.tracking_url }}" rel="noopener noreferrer" target="_blank">'
+    '<code>{{ shipment.tracking_number }}</code><span class="visually-hidden"> '
+    "{% blocktranslate trimmed with carrier=shipment.carrier %}(tracking at {{ carrier }}, opens"
+    " a new tab){% endblocktranslate %}</span></a>{% elif shipment.tracking_number %}"
+    "<code>{{ shipment.tracking_number }}</code>{% else %}—{% endif %}</td>"
+    '<td><span class="pill pill-ship-{{ shipment.status|status_label|slugify }}">'
+    "{{ shipment.status|status_label }}</span></td>"
+    '<td>{{ shipment.shipped_at|date:"j M Y"|default:"—" }}</td>'
+    '<td>{{ shipment.delivered_at|date:"j M Y"|default:"—" }}</td>'
+    "<td><a href=\"{% url 'tickets:create' %}?about=shipment:{{ shipment.pk }}\">"
+    '{% translate "Ask about this delivery" %}<span class="visually-hidden"> '
+    "{{ shipment.tracking_number|default:shipment.external_id }}</span></a></td>"
+    "</tr>{% endfor %}"
+)
+ZONES = ["UTC", "Europe/London", "Europe/Berlin", "America/St_Johns", "Asia/Kathmandu"]
+_texts = st.text(max_size=20)
+_days = st.dates(min_value=datetime(1990, 1, 1).date(), max_value=datetime(2090, 1, 1).date())
+_moments = st.datetimes(
+    min_value=datetime(1990, 1, 1), max_value=datetime(2090, 1, 1), timezones=st.just(UTC)
+)
+
+
+def _tight(html: str) -> str:
+    return re.sub(r">\s+<", "><", html).strip()
+
+
+def _as_before(source: str, rows) -> str:
+    from django.template import Context, Template
+
+    return Template(source).render(Context({"page": rows}))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    invoices=st.lists(
+        st.fixed_dictionaries(
+            {
+                "number": _texts,
+                "amount": st.decimals(-(10**9), 10**9, places=2, allow_nan=False),
+                "currency": _texts,
+                "issued_on": _days,
+                "due_on": st.one_of(st.none(), _days),
+                "paid_on": st.one_of(st.none(), _days),
+                "status": st.sampled_from(["", "cancelled", "paid", "open"]),
+                "state": st.sampled_from(["open", "overdue", "paid", "cancelled", "<b>"]),
+                "order_id": st.one_of(st.none(), st.integers(1, 10**9)),
+                "order_number": _texts,
+            }
+        ),
+        max_size=5,
+    ),
+    zone=st.sampled_from(ZONES),
+    language=st.sampled_from(["en", "de"]),
+)
+def test_invoice_rows_read_as_before_in_every_zone_and_language(invoices, zone, language):
+    from django.utils import timezone, translation
+
+    from portal.records.models import Invoice
+    from portal.templatetags.portal_tags import invoice_rows
+
+    rows = []
+    for pk, values in enumerate(invoices, start=1):
+        state, order_number = values.pop("state"), values.pop("order_number")
+        invoice = Invoice(pk=pk, **values)
+        invoice.state, invoice.order_number = state, order_number
+        rows.append(invoice)
+    with timezone.override(zone), translation.override(language):
+        assert _tight(invoice_rows(rows)) == _tight(_as_before(INVOICE_ROWS_BEFORE, rows))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    shipments=st.lists(
+        st.fixed_dictionaries(
+            {
+                "order_id": st.one_of(st.none(), st.integers(1, 10**9)),
+                "order_number": _texts,
+                "order_id_external": _texts,
+                "external_id": _texts,
+                "carrier": _texts,
+                "tracking_number": _texts,
+                "tracking_template": st.sampled_from(
+                    [None, "", "https://track.example/?n={tracking}&a=1", "<x>{tracking}"]
+                ),
+                "status": st.one_of(
+                    st.sampled_from(["delivered", "IN_TRANSIT", "out-for_delivery", ""]), _texts
+                ),
+                "shipped_at": st.one_of(st.none(), _moments),
+                "delivered_at": st.one_of(st.none(), _moments),
+            }
+        ),
+        max_size=5,
+    ),
+    zone=st.sampled_from(ZONES),
+    language=st.sampled_from(["en", "de"]),
+)
+def test_shipment_rows_read_as_before_in_every_zone_and_language(shipments, zone, language):
+    from django.utils import timezone, translation
+
+    from portal.records.models import Shipment
+    from portal.templatetags.portal_tags import shipment_rows
+
+    rows = []
+    for pk, values in enumerate(shipments, start=1):
+        extra = {name: values.pop(name) for name in ("order_number", "tracking_template")}
+        shipment = Shipment(pk=pk, **values)
+        for name, value in extra.items():
+            setattr(shipment, name, value)
+        rows.append(shipment)
+    with timezone.override(zone), translation.override(language):
+        assert _tight(shipment_rows(rows)) == _tight(_as_before(SHIPMENT_ROWS_BEFORE, rows))

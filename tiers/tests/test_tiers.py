@@ -283,3 +283,30 @@ def test_admin_changes_tier_through_the_history_keeping_service(client, world, p
     assert response.status_code == 302
     assert TierAssignment.objects.filter(organisation=world.org_a).count() == 2
     assert current_tier(organisation=world.org_a) == premium
+
+
+def test_the_current_tier_comes_whole_with_its_calendar_in_one_query(
+    world, premium, django_assert_num_queries
+):
+    """current_tier reads its SQL built once per process (config/prepared.py): the tier and
+    its support calendar have every field the ORM's select_related gave, nothing deferred."""
+    tier_assign(organisation=world.org_a, tier=premium, by=world.am_a, reason="Grew")
+    expected = TierAssignment.objects.select_related("tier__support_calendar").get(
+        organisation=world.org_a, ended_at__isnull=True
+    )
+    with django_assert_num_queries(1):
+        tier = current_tier(organisation=world.org_a)
+        calendar = tier.support_calendar
+    assert tier.get_deferred_fields() == set()
+    fields = [f.attname for f in type(tier)._meta.concrete_fields]
+    assert [getattr(tier, f) for f in fields] == [getattr(expected.tier, f) for f in fields]
+    if expected.tier.support_calendar_id is None:
+        assert calendar is None
+    else:
+        assert calendar.get_deferred_fields() == set()
+        assert calendar.pk == expected.tier.support_calendar.pk
+
+
+def test_an_organisation_without_a_current_tier_has_none(world):
+    TierAssignment.objects.filter(organisation=world.org_a).update(ended_at=world.org_a.created_at)
+    assert current_tier(organisation=world.org_a) is None
