@@ -75,7 +75,7 @@ def _account(request, organisation) -> dict:
         "commitments": selectors.commitment_list(user=request.user, organisation=organisation)[
             :100
         ],
-        "lapses": selectors.sponsor_lapses(user=request.user).filter(organisation=organisation),
+        "lapses": selectors.account_sponsor_lapses(user=request.user, organisation=organisation.pk),
     }
 
 

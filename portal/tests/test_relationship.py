@@ -413,3 +413,21 @@ def test_renewal_pipeline_buckets_my_accounts_with_health(client, world):
     page = client.get(reverse("portal:renewals")).content.decode()
     assert "Alpha Clinic" in page
     assert "Bravo" not in page
+
+
+def test_the_account_page_names_the_late_sponsor_or_says_none_is_named(
+    client, promised, django_capture_on_commit_callbacks, settings
+):
+    settings.PAGE_CACHE = False  # the page as built, after a write no receiver sees
+    world = promised
+    scan(django_capture_on_commit_callbacks)
+    client.force_login(world.am_a)
+    url = reverse("portal:account", args=[world.org_a.pk])
+    page = client.get(url).content.decode()
+    assert "Eve Executive should have been in touch by" in page
+    SponsorLapse.objects.update(sponsor=None)
+    page = client.get(url).content.decode()
+    assert "no executive sponsor is named, and contact was due by" in page
+    assert "should have been in touch" not in page
+    client.force_login(world.am_b)  # another account manager: not theirs
+    assert client.get(url).status_code == 404

@@ -29,7 +29,7 @@ from django.db.models import Count, QuerySet, Sum
 
 from accounts.choices import UserKind
 from accounts.models import Organisation, User
-from config.prepared import prepared_sql
+from config import prepared
 from portal.records.models import Invoice, RevenueTally
 from tiers.models import ExchangeRate, ServiceTier, TierAssignment
 
@@ -96,9 +96,14 @@ class Conversion:
 
 
 def conversion() -> Conversion:
+    """The admin's rates into settings.VALUE_CURRENCY (their SQL built once per process)."""
     currency = settings.VALUE_CURRENCY
-    rates = ExchangeRate.objects.exclude(currency=currency).values_list("currency", "rate")
-    return Conversion(currency=currency, rates=dict(rates))
+    rates = prepared.objects(_other_rates, currency)
+    return Conversion(currency=currency, rates={rate.currency: rate.rate for rate in rates})
+
+
+def _other_rates(currency: str) -> QuerySet[ExchangeRate]:
+    return ExchangeRate.objects.exclude(currency=currency).order_by()
 
 
 # Whose revenue: every organisation's (tier fit ranks them all) or those a user may see.
@@ -161,12 +166,16 @@ def revenue_by_line_sql(user: User | None, period: Period, rates: Conversion) ->
     """
     first, after = whole_months(period)
     scope, who = (EVERYONE, {}) if user is None else (VISIBLE, {"user": user})
-    months_sql, months_params = prepared_sql(_month_sums, scope, first=first, after=after, **who)
+    months_sql, months_params = prepared.prepared_sql(
+        _month_sums, scope, first=first, after=after, **who
+    )
     # The days before the first whole month, then those after the last one (all of the
     # period's days, once, when it holds no whole month).
     before = min(first, period.end + timedelta(days=1))
-    head_sql, head_params = prepared_sql(_day_sums, scope, since=period.start, until=before, **who)
-    tail_sql, tail_params = prepared_sql(
+    head_sql, head_params = prepared.prepared_sql(
+        _day_sums, scope, since=period.start, until=before, **who
+    )
+    tail_sql, tail_params = prepared.prepared_sql(
         _day_sums, scope, since=max(after, before), until=period.end + timedelta(days=1), **who
     )
     known = ", ".join(["%s"] * len(rates.currencies))

@@ -40,7 +40,7 @@ from accounts.models import AccountAssignment, Membership, Organisation, User
 
 # The set-based SQL helpers live beside the demo; scripts/bench_value.py uses them too.
 from portal.demo.bench_sql import insert_select, pareto_counts, ranked, table
-from portal.records import tallies
+from portal.records import revenue_tallies, tallies
 from portal.records.models import Invoice, Order, OrderLine, Shipment
 from portal.sync.choices import Entity, SourceKind
 from portal.sync.models import SourceSystem
@@ -92,6 +92,7 @@ class Command(BaseCommand):
             self.generate(options)
             # Replica mode skipped the tallies' triggers too (portal/records/tallies.py).
             self.step("record tallies", lambda: tallies.rebuild(connection))
+            self.step("revenue tallies", lambda: revenue_tallies.rebuild(connection))
             commit = time.perf_counter()
         label = "commit (foreign keys)" if checked else "commit"
         self.stdout.write(f"  {label:<43} {time.perf_counter() - commit:6.1f} s")
