@@ -55,6 +55,7 @@ IGNORED = {
     "portal.syncrun",
     "portal.processedfile",
     "portal.recordtally",
+    "portal.revenuetally",
 }
 # Bookkeeping columns no kept content shows (or only as a time, "synced 3 minutes ago",
 # which is at most a minute old anyway): a person's sign-in, a sync source's cursor and

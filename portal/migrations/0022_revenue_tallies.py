@@ -22,7 +22,7 @@ def uninstall(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0015_sso_domains"),
-        ("portal", "0020_sqlite_tally_discounts"),
+        ("portal", "0021_postgresql_tally_discounts"),
     ]
 
     operations = [
