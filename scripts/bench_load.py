@@ -34,6 +34,7 @@ import asyncio
 import multiprocessing
 import os
 import platform
+import queue
 import random
 import re
 import shutil
@@ -45,6 +46,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, unquote, urlencode, urlsplit
 
 from bench import create_database, drop_database, say, server_url, with_database, write_figures
@@ -292,6 +294,7 @@ class Tally:
     steps: int = 0
     replies: int = 0
     measuring: bool = False
+    deadline: float = float("inf")  # time.monotonic() at which the people stop
 
     def record(self, kind: str, seconds: float, problem: str = "") -> None:
         if problem:  # the warm-up's errors count too
@@ -397,34 +400,37 @@ class Browser:
         await self.open(Step(step.kind.replace("reply (POST)", "after a reply"), after))
 
 
-async def walk(person: Person, args, port: int, tally: Tally, deadline: float, seed: int):
+async def walk(person: Person, args, port: int, tally: Tally, seed: int):
     rng = random.Random(seed)  # noqa: S311 - not security
     browser = Browser(person, port, tally, args.timeout)
     # People arrive over the first think times, not all at once.
     await asyncio.sleep(rng.uniform(0, args.think_cap_s))
-    while time.monotonic() < deadline:
+    while time.monotonic() < tally.deadline:
         for step in journey(person, rng, args):
             await asyncio.sleep(step.think)
-            if time.monotonic() >= deadline:
+            if time.monotonic() >= tally.deadline:
                 return
-            await browser.open(step)
+            try:
+                await browser.open(step)
+            except Exception as error:  # a page the browser could not read: an error too
+                tally.record(step.kind, 0.0, f"{error!r} {step.path}")
             if tally.measuring:
                 tally.steps += 1
 
 
-async def browse(crowd: list[Person], args, port: int, tally: Tally, on_measure) -> float:
-    """Everyone walks for the warm-up and the measured run; returns the measured seconds."""
-    start = time.monotonic()
-    deadline = start + args.warmup + args.duration
+async def browse(crowd: list[Person], args, port: int, tally: Tally, ready, on_measure) -> float:
+    """Everyone walks for the warm-up (and until `ready` returns: the writers are set up)
+    and the measured run; returns the measured seconds."""
     walkers = [
-        asyncio.ensure_future(walk(p, args, port, tally, deadline, args.seed * 100_003 + i))
+        asyncio.ensure_future(walk(p, args, port, tally, args.seed * 100_003 + i))
         for i, p in enumerate(crowd)
     ]
-    await asyncio.sleep(args.warmup)
+    await asyncio.gather(asyncio.sleep(args.warmup), asyncio.to_thread(ready))
     tally.measuring = True
     on_measure()
     measured = time.monotonic()
-    await asyncio.sleep(max(0.0, deadline - time.monotonic()))
+    tally.deadline = measured + args.duration
+    await asyncio.sleep(args.duration)
     tally.measuring = False
     elapsed = time.monotonic() - measured
     # The last requests in flight end within the timeout; they no longer count.
@@ -533,14 +539,17 @@ def sla_scan() -> dict:
     return {"seconds": round(time.perf_counter() - started, 3), **result}
 
 
-def writer(what: str, env: dict, config: dict, stop, results) -> None:
+def writer(what: str, env: dict, config: dict, signals, results) -> None:
     """A writer process: `what` ("sync" or "sla scan") every `every` seconds from `offset`
-    until told to stop; each write's figures go to `results`, then this process's CPU."""
-    setup_django(env)
+    after the measured run begins (`signals.go`, at `signals.start`) until `signals.stop`;
+    each write's figures go to `results`, then this process's CPU."""
+    setup_django(env)  # during the warm-up: the writes keep their schedule
     os.environ[LEGACY_DSN_ENV] = config["legacy_url"]
-    started, done = time.monotonic(), 0
-    while not stop.wait(max(0.0, started + config["offset"] + done * config["every"]
-                            - time.monotonic())):  # fmt: skip
+    results.put({"what": what, "ready": True})
+    signals.go.wait()
+    done = 0
+    while not signals.stop.wait(max(0.0, signals.start.value + config["offset"]
+                                    + done * config["every"] - time.monotonic())):  # fmt: skip
         try:
             if what == "sync":
                 figures = sync_batch(config["source_id"], config["legacy_url"], done,
@@ -554,35 +563,62 @@ def writer(what: str, env: dict, config: dict, stop, results) -> None:
     results.put({"what": what, "cpu_s": time.process_time()})
 
 
+@dataclass
+class Signals:
+    go: Any  # multiprocessing Events, and a shared double: time.monotonic() of the start
+    stop: Any
+    start: Any
+
+
 class Writers:
-    """The sync batches and the SLA scans of one measured run, each in its own process."""
+    """The sync batches and the SLA scans of one measured run, each in its own process,
+    started (Django set up) during the warm-up and let go when the measured run begins."""
 
     def __init__(self, env: dict, args, source_id: int, legacy_url: str, seed: int):
         context = multiprocessing.get_context("spawn")  # a fresh Django each, no shared sockets
-        self.stop, self.results = context.Event(), context.Queue()
+        self.signals = Signals(context.Event(), context.Event(), context.Value("d", 0.0))
+        self.results = context.Queue()
         common = {"every": args.write_every, "legacy_url": legacy_url, "seed": seed}
+        # A sync batch a tenth of the period in, the scan past the middle: 6 and 36 s.
+        sync = {"offset": args.write_every / 10, "source_id": source_id, "share": args.sync_share}
+        scan = {"offset": args.write_every * 0.6}
         self.processes = [
             context.Process(
                 target=writer,
-                args=(what, env, {**common, **extra}, self.stop, self.results),
+                args=(what, env, {**common, **extra}, self.signals, self.results),
                 daemon=True,
             )
-            for what, extra in (
-                ("sync", {"offset": 5, "source_id": source_id, "share": args.sync_share}),
-                ("sla scan", {"offset": 35}),
-            )
+            for what, extra in (("sync", sync), ("sla scan", scan))
         ]
-
-    def start(self) -> None:
         for process in self.processes:
             process.start()
 
+    def ready(self) -> None:
+        """Wait until every writer has set up Django (seconds on a busy machine)."""
+        waiting = len(self.processes)
+        while waiting:
+            item = self.results.get(timeout=300)
+            if not item.get("ready"):
+                raise RuntimeError(f"a writer failed before it was ready: {item}")
+            waiting -= 1
+
+    def begin(self) -> None:
+        self.signals.start.value = time.monotonic()  # one clock for all processes (Linux)
+        self.signals.go.set()
+
     def finish(self) -> list[dict]:
-        self.stop.set()
-        out = []
+        self.signals.go.set()
+        self.signals.stop.set()
+        out: list[dict] = []
         ended = 0
         while ended < len(self.processes):
-            item = self.results.get(timeout=600)
+            try:
+                item = self.results.get(timeout=5)
+            except queue.Empty:
+                if any(p.is_alive() for p in self.processes):
+                    continue  # a sync batch still running
+                out.append({"what": "writer", "error": "a writer process died", "cpu_s": 0})
+                break
             ended += "cpu_s" in item
             out.append(item)
         for process in self.processes:
@@ -643,10 +679,10 @@ def measured_run(args, mode: str, server, crowd, env, source_id, legacy_url) -> 
     def on_measure() -> None:  # the warm-up's requests and CPU do not count
         for log in cpu_folder.glob("*.ms"):
             log.unlink()
-        writers.start()
+        writers.begin()
         before.update(cpu=cpu_seconds(server.process.pid), client=time.process_time())
 
-    seconds = asyncio.run(browse(crowd, args, server.port, tally, on_measure))
+    seconds = asyncio.run(browse(crowd, args, server.port, tally, writers.ready, on_measure))
     after, client = cpu_seconds(server.process.pid), time.process_time()
     writes = writers.finish()
     requests = sum(len(v) for v in tally.latencies.values()) or 1

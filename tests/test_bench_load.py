@@ -2,7 +2,10 @@
 the pages (the reply form's token, the static files, cookies, the server's CPU log)."""
 
 import itertools
+import os
 import random
+import re
+import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
@@ -156,3 +159,30 @@ def test_a_reply_as_the_load_posts_it_lands_from_the_ticket_page(client, world, 
     assert answer.status_code == 302
     assert answer["Location"].startswith(f"/tickets/{ticket.pk}/")
     assert Message.objects.filter(ticket=ticket, body="Any news?", is_internal=False).exists()
+
+
+@pytest.mark.slow
+def test_the_load_runs_journeys_and_writes_against_real_servers_without_errors(tmp_path):
+    """The whole script at a tiny scale: both settings of kept content, every ticket visit
+    ending in a reply, writes every few seconds; it must end without an error."""
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, root / "scripts/bench_load.py", "--organisations", "30",
+         "--orders", "1500", "--tickets", "300", "--customers", "10", "--ams", "2",
+         "--duration", "16", "--warmup", "2", "--write-every", "8", "--think-s", "0.5",
+         "--think-cap-s", "1.5", "--reply-share", "1", "--workers", "2",
+         "--db-name", f"test_bench_load_{os.getpid()}"],
+        capture_output=True, text=True, timeout=600, check=False, cwd=tmp_path,
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    for mode in ("on", "off"):
+        writes = next(line for line in done.stdout.splitlines()
+                      if line.startswith(f"Writes with kept content {mode}:"))  # fmt: skip
+        assert "(0 failed)" in writes
+        assert re.search(r"\b[1-9]\d* sync batches", writes)
+        assert re.search(r"\b[1-9]\d* written", writes)
+        assert re.search(r"\b[1-9]\d* SLA scans", writes)
+        assert re.search(r"\b[1-9]\d* replies posted", writes)
+    assert re.search(r"\| (customer|AM): ticket after a reply \|", done.stdout)  # redirect followed
+    assert re.search(r"\| customer: static file \| [1-9]", done.stdout)
