@@ -519,7 +519,7 @@ class Statements:
     of stored hashes), upsert, link, seen keys and so on.
     """
 
-    # Statement prefixes (upsert.py, identity.link_children, runs.py) -> kind.
+    # Statement prefixes (upsert.py, identity.link_children, runs) -> kind.
     KINDS: tuple[tuple[str, str], ...] = (
         ("SELECT k.external_id, t.content_hash", "compare"),
         ('INSERT INTO "portal_orderline"', "upsert"),

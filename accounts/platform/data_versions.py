@@ -235,13 +235,9 @@ def _sqlite_sql(model) -> list[str]:
     return sql
 
 
-def _statements(vendor: str) -> list[str]:
+def _statements(vendor: str, models: list) -> list[str]:
     build = _postgresql_sql if vendor == "postgresql" else _sqlite_sql
-    return [statement for model in covered_models() for statement in build(model)]
-
-
-def fingerprint(vendor: str) -> str:
-    return hashlib.blake2b("\n".join(_statements(vendor)).encode(), digest_size=8).hexdigest()
+    return [statement for model in models for statement in build(model)]
 
 
 def install(connection) -> None:
@@ -249,25 +245,30 @@ def install(connection) -> None:
     (a migrate, or a test's flush, that changed no table changes nothing)."""
     if connection.vendor not in ("postgresql", "sqlite"):
         return
-    tables = connection.introspection.table_names()
+    tables = set(connection.introspection.table_names())
     if TABLE not in tables:  # before the migration that makes it
         return
-    current = fingerprint(connection.vendor)
+    # Only the tables there are: a test may migrate an app back, and its tables go.
+    models = [model for model in covered_models() if model._meta.db_table in tables]
+    statements = _statements(connection.vendor, models)
+    current = hashlib.blake2b("\n".join(statements).encode(), digest_size=8).hexdigest()
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT fingerprint FROM {TABLE}_installed")  # noqa: S608
         row = cursor.fetchone()
-        if row and row[0] == current and _all_present(cursor, connection.vendor):
+        # A table rebuilt by a migration (SQLite's ALTER) loses its triggers.
+        present = trigger_names(models) <= installed_triggers(cursor, connection.vendor)
+        if row and row[0] == current and present:
             return
-        for statement in _statements(connection.vendor):
+        for statement in statements:
             cursor.execute(statement)
         cursor.execute(f"DELETE FROM {TABLE}_installed")  # noqa: S608
         cursor.execute(f"INSERT INTO {TABLE}_installed (fingerprint) VALUES (%s)", [current])  # noqa: S608
 
 
-def trigger_names() -> set[str]:
+def trigger_names(models=None) -> set[str]:
     return {
         f"{PREFIX}{model._meta.db_table}_{event}"
-        for model in covered_models()
+        for model in (covered_models() if models is None else models)
         for event in ("insert", "update", "delete")
     }
 
@@ -280,11 +281,6 @@ def installed_triggers(cursor, vendor: str) -> set[str]:
             "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE %s", [f"{PREFIX}%"]
         )
     return {name for (name,) in cursor.fetchall()}
-
-
-def _all_present(cursor, vendor: str) -> bool:
-    """A table rebuilt by a migration (SQLite's ALTER) loses its triggers."""
-    return trigger_names() <= installed_triggers(cursor, vendor)
 
 
 def installed(sender, using, **kwargs) -> None:

@@ -3,7 +3,7 @@
 For each entity a source may sync: the target fields a mapping must fill, the model its
 records land in, and what a record says of its customer. A source's configuration maps
 its own columns onto these fields. `required` fields must be present and valid in every
-record, or the record is quarantined with the reason. The engine (runs.py), the identity
+record, or the record is quarantined with the reason. The engine (runs), the identity
 engine (identity.py), the preview and the staff screens (selectors.py) all read it here.
 """
 

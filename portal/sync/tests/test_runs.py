@@ -552,7 +552,7 @@ def test_counts_on_a_first_run_and_after_it_when_a_record_comes_twice(tmp_path, 
 
 def test_a_run_that_grows_a_table_refreshes_its_statistics(legacy, order_source, monkeypatch):
     """Plans made when the source had no rows would go on treating it as empty."""
-    monkeypatch.setattr(runs, "ANALYZE_AFTER_CREATED", 3)
+    monkeypatch.setattr(runs.plan, "ANALYZE_AFTER_CREATED", 3)
     for i in range(1, 8):
         legacy.put(i)
     sync(order_source)  # batches of 3: analysed after 3 records, then at 6 (twice 3)
