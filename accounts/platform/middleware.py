@@ -22,6 +22,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.cache import add_never_cache_headers
+from django.utils.functional import LazyObject, empty
 from django_htmx.http import HttpResponseClientRedirect
 from django_otp.middleware import OTPMiddleware
 from django_otp.models import Device
@@ -108,11 +109,23 @@ class SecondFactorMiddleware(OTPMiddleware):
         return None
 
 
+def _unwrapped(user):
+    """The person behind Django's and django-otp's lazy proxies of request.user: a page reads
+    them hundreds of times (templates, the policy), each read through both proxies."""
+    while isinstance(user, LazyObject):
+        if user._wrapped is empty:
+            user._setup()
+        user = user._wrapped
+    return user
+
+
 class CurrentOrganisationMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        # Every request reads its person here: later middleware and the view get them as is.
+        request.user = _unwrapped(request.user)
         request.organisation, request.viewing_as = _resolve(request)
         return self.get_response(request)
 

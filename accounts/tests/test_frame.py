@@ -268,3 +268,16 @@ def test_staff_viewing_as_a_customer_are_checked_once_a_request(
     page = frame_queries(client, django_assert_num_queries, 5)
     assert f'href="{reverse("accounts:members")}"' in page
     assert 'data-testid="view-as-banner"' in page
+
+
+@pytest.mark.django_db
+def test_a_page_reads_the_person_not_their_proxies(client, world):
+    """Read hundreds of times a page: request.user is the person, not Django's and
+    django-otp's lazy proxies of them."""
+    from accounts.models import User
+
+    client.force_login(world.member_a)
+    response = client.get(reverse("portal:orders"))
+    assert type(response.wsgi_request.user) is User
+    assert response.wsgi_request.user == world.member_a
+    assert response.wsgi_request.user.is_verified() is False  # django-otp's, kept
