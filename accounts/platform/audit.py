@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextvars
 import datetime
 import decimal
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
@@ -39,8 +40,13 @@ _TEXT_LIMIT = 200  # long texts are cut in the trail: it says what changed, not 
 @dataclass(frozen=True)
 class AuditContext:
     actor_id: int | None = None
-    ip_address: str | None = None
+    # Or how to find it once a change is recorded: most requests record none, and working
+    # out a client's address behind proxies is not free.
+    ip_address: str | Callable[[], str | None] | None = None
     via_view_as: bool = False
+
+    def ip(self) -> str | None:
+        return self.ip_address() if callable(self.ip_address) else self.ip_address
 
 
 _deleting_organisations: contextvars.ContextVar[frozenset] = contextvars.ContextVar(
@@ -54,7 +60,12 @@ _context: contextvars.ContextVar[AuditContext] = contextvars.ContextVar(
 
 
 @contextmanager
-def acting(*, actor_id: int | None, ip_address: str | None = None, via_view_as: bool = False):
+def acting(
+    *,
+    actor_id: int | None,
+    ip_address: str | Callable[[], str | None] | None = None,
+    via_view_as: bool = False,
+):
     """Attribute the record changes made inside this block to `actor_id`."""
     token = _context.set(AuditContext(actor_id, ip_address, via_view_as))
     try:
@@ -125,7 +136,7 @@ def _record(instance: models.Model, action: str, changes: dict) -> None:
         via_view_as=context.via_view_as,
         target=label[:200],
         detail={"model": instance._meta.label_lower, "pk": instance.pk, "changes": changes},
-        ip_address=context.ip_address,
+        ip_address=context.ip(),
     )
 
 

@@ -18,8 +18,10 @@ def portal_context(request):
         switchable = customer_organisations(user=user) if customer else []  # lazy
 
     def can_manage_members() -> bool:
+        if viewing_as:  # staff viewing as manage members: CurrentOrganisationMiddleware
+            return True  # checked policy.can_view_as for this request already
         return organisation is not None and policy.can_manage_members(
-            user, organisation, viewing_as=viewing_as
+            user, organisation, viewing_as=False
         )
 
     return {

@@ -7,25 +7,32 @@ request renders (None for staff outside "view as"), and
 eyes. Both are re-checked against the access policy on every request.
 """
 
+import functools
 import time
+from contextlib import suppress
 from types import SimpleNamespace
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from axes.helpers import get_client_ip_address
+from django.apps import apps
 from django.conf import settings
 from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.cache import add_never_cache_headers
+from django.utils.functional import LazyObject, empty
 from django_htmx.http import HttpResponseClientRedirect
+from django_otp.middleware import OTPMiddleware
+from django_otp.models import Device
 
 from accounts import locale, policy
 from accounts.choices import AuditAction
 from accounts.models import Organisation
 from accounts.platform import audit, sessions
 from accounts.selectors import customer_organisation_list
+from config import prepared
 
 SESSION_ORGANISATION = "organisation_id"
 SESSION_VIEW_AS = "view_as_organisation_id"
@@ -81,11 +88,44 @@ class SessionRefreshMiddleware:
         return response
 
 
+def _device_by_id(model, *, device_id: int):
+    return model.objects.filter(pk=device_id)
+
+
+class SecondFactorMiddleware(OTPMiddleware):
+    """django-otp's OTPMiddleware (request.user.is_verified()), reading the session's
+    device by SQL built once per process (config/prepared.py): every request of a
+    verified person reads it, and the ORM took longer to build the query than PostgreSQL
+    took to answer it."""
+
+    def _device_from_persistent_id(self, persistent_id: str):
+        # As Device.from_persistent_id: "app_label.model_name/id", nothing when malformed.
+        with suppress(ValueError, LookupError):
+            label, device_id = self._normalize_persistent_id(persistent_id).rsplit("/", 1)
+            model = apps.get_model(label)
+            if issubclass(model, Device):
+                found = prepared.objects(_device_by_id, model, device_id=int(device_id))
+                return found[0] if found else None
+        return None
+
+
+def _unwrapped(user):
+    """The person behind Django's and django-otp's lazy proxies of request.user: a page reads
+    them hundreds of times (templates, the policy), each read through both proxies."""
+    while isinstance(user, LazyObject):
+        if user._wrapped is empty:
+            user._setup()
+        user = user._wrapped
+    return user
+
+
 class CurrentOrganisationMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        # Every request reads its person here: later middleware and the view get them as is.
+        request.user = _unwrapped(request.user)
         request.organisation, request.viewing_as = _resolve(request)
         return self.get_response(request)
 
@@ -158,7 +198,7 @@ class AuditContextMiddleware:
         user = request.user
         with audit.acting(
             actor_id=user.pk if user.is_authenticated else None,
-            ip_address=client_ip(request),
+            ip_address=functools.cache(functools.partial(client_ip, request)),
             via_view_as=getattr(request, "viewing_as", False),
         ):
             return self.get_response(request)

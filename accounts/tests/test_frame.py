@@ -221,3 +221,63 @@ def test_a_session_signed_in_through_djangos_backend_stays_signed_in(client, wor
     response = client.get(reverse("portal:orders"))
     assert response.status_code == 200
     assert response.wsgi_request.user == world.member_a
+
+
+@pytest.mark.django_db
+def test_the_second_factor_middleware_reads_the_device_django_otp_reads(world):
+    """The session's device by SQL built once: the one django-otp would load, and nothing
+    for an id that is malformed, unknown or not a device's."""
+    from django_otp.models import Device
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from accounts.platform.middleware import SecondFactorMiddleware
+
+    device = TOTPDevice.objects.create(user=world.am_a, name="phone", confirmed=True)
+    read = SecondFactorMiddleware(lambda request: None)._device_from_persistent_id
+    assert read(device.persistent_id).__dict__.keys() == device.__dict__.keys()
+    for persistent_id in (
+        device.persistent_id,
+        f"django_otp.plugins.otp_totp.models.TOTPDevice/{device.pk}",  # the legacy form
+        "otp_totp.totpdevice/999999",
+        "otp_totp.totpdevice/x",
+        "no_such.app/1",
+        "nonsense",
+    ):
+        expected = Device.from_persistent_id(
+            SecondFactorMiddleware._normalize_persistent_id(persistent_id)
+        )
+        assert read(persistent_id) == expected, persistent_id
+    assert read(f"accounts.user/{world.am_a.pk}") is None  # django-otp's own raises here
+
+
+@pytest.mark.django_db
+def test_staff_viewing_as_a_customer_are_checked_once_a_request(
+    client, world, django_assert_num_queries
+):
+    """Session, person, device, the organisation shown and the view-as check: the
+    Colleagues link asks the policy nothing more."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    client.force_login(world.am_a)
+    device = TOTPDevice.objects.create(user=world.am_a, name="phone", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    client.post(reverse("accounts:view_as_start", args=[world.org_a.pk]))
+    page = frame_queries(client, django_assert_num_queries, 5)
+    assert f'href="{reverse("accounts:members")}"' in page
+    assert 'data-testid="view-as-banner"' in page
+
+
+@pytest.mark.django_db
+def test_a_page_reads_the_person_not_their_proxies(client, world):
+    """Read hundreds of times a page: request.user is the person, not Django's and
+    django-otp's lazy proxies of them."""
+    from accounts.models import User
+
+    client.force_login(world.member_a)
+    response = client.get(reverse("portal:orders"))
+    assert type(response.wsgi_request.user) is User
+    assert response.wsgi_request.user == world.member_a
+    assert response.wsgi_request.user.is_verified() is False  # django-otp's, kept
