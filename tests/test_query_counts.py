@@ -48,15 +48,9 @@ def add_tickets(world, count: int) -> list:
 
 
 def count_queries(client, url) -> int:
-    """Queries of one request, built (not kept: the data changed since the last one) by a
-    browser that has its CSRF cookie, as every request after a person's first: a kept page
-    reads its data versions (accounts/platform/data_versions.py)."""
-    if settings.CSRF_COOKIE_NAME not in client.cookies:
-        client.cookies[settings.CSRF_COOKIE_NAME] = "c" * 32
-    with CaptureQueriesContext(connection) as queries:
-        response = client.get(url)
-    assert response.status_code == 200, url
-    return len(queries)
+    status, queries = _status_and_queries(client, url)
+    assert status == 200, url
+    return queries
 
 
 def measure_at_two_sizes(django_db_blocker, pages, *, small, large, url) -> list:
@@ -86,6 +80,11 @@ def measure_at_two_sizes(django_db_blocker, pages, *, small, large, url) -> list
 
 
 def _status_and_queries(client, url) -> tuple[int, int]:
+    """Status and queries of one request, built (not kept: the data changed since the last
+    one) by a browser that has its CSRF cookie, as every request after a person's first: a
+    kept page reads its data versions (accounts/platform/data_versions.py)."""
+    if settings.CSRF_COOKIE_NAME not in client.cookies:
+        client.cookies[settings.CSRF_COOKIE_NAME] = "c" * 32
     with CaptureQueriesContext(connection) as queries:
         response = client.get(url)
     return response.status_code, len(queries)
