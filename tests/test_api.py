@@ -460,6 +460,7 @@ def list_queries(django_db_setup, django_db_blocker) -> dict:
     return measured
 
 
+@pytest.mark.django_db  # run with the database tests, before those that migrate apps back
 @pytest.mark.parametrize("name", LIST_QUERY_BUDGETS)
 @pytest.mark.parametrize("orders", SIZES)
 @pytest.mark.parametrize("role", ROLES)
