@@ -17,6 +17,10 @@ from accounts.tests.two_factor import Client
 from conftest import world_create
 from tickets import services
 
+# Database tests (pytest-django runs them before the transactional ones, some of which migrate
+# apps back and forth), though most measure in a module fixture and only check the figures.
+pytestmark = pytest.mark.django_db
+
 
 def add_tickets(world, count: int) -> list:
     tickets = []
