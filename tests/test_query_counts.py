@@ -7,7 +7,6 @@ pinned maximum and make the same number of queries.
 from urllib.parse import urlencode
 
 import pytest
-from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -15,6 +14,7 @@ from django.urls import reverse
 
 from accounts.tests.two_factor import Client
 from conftest import world_create
+from tests.helpers import as_browser
 from tickets import services
 
 # Database tests (pytest-django runs them before the transactional ones, some of which migrate
@@ -85,12 +85,9 @@ def measure_at_two_sizes(django_db_blocker, pages, *, small, large, url) -> list
 
 def _status_and_queries(client, url) -> tuple[int, int]:
     """Status and queries of one request, built (not kept: the data changed since the last
-    one) by a browser that has its CSRF cookie, as every request after a person's first: a
-    kept page reads its data versions (accounts/platform/data_versions.py)."""
-    if settings.CSRF_COOKIE_NAME not in client.cookies:
-        client.cookies[settings.CSRF_COOKIE_NAME] = "c" * 32
+    one) by a browser that has its CSRF cookie (as_browser)."""
     with CaptureQueriesContext(connection) as queries:
-        response = client.get(url)
+        response = as_browser(client).get(url)
     return response.status_code, len(queries)
 
 

@@ -49,10 +49,16 @@ def _grouped(sources: list[tuple[str, int]], vendor: str) -> str:
 def _postgresql_function() -> str:
     # In key order: two transactions that change the same organisations' tallies lock
     # their rows in the same order, and wait for each other instead of deadlocking.
+    # Invoices taken off only change the tally rows that counted them, never add one (as on
+    # SQLite, and as tallies.py): deleting an organisation may delete its tallies (Django's
+    # fast delete) before it sets its invoices' organisation to NULL.
+    counted = " AND ".join(f"t.{column} = rows.{column}" for column in KEY.split(", "))
+
     def statement(sources) -> str:
         return (
-            f"INSERT INTO {TABLE} ({COLUMNS}) {_grouped(sources, 'postgresql')} "
-            f"HAVING sum(n) <> 0 OR sum(amount) <> 0 ORDER BY {KEY} {ADD};"
+            f"INSERT INTO {TABLE} ({COLUMNS}) {_grouped(sources, 'postgresql')} "  # noqa: S608
+            f"HAVING (sum(n) <> 0 OR sum(amount) <> 0) AND (sum(n) > 0 OR EXISTS "
+            f"(SELECT 1 FROM {TABLE} t WHERE {counted})) ORDER BY {KEY} {ADD};"
         )
 
     return f"""

@@ -11,6 +11,7 @@ from django.utils import timezone
 from portal.relationship import health
 from portal.relationship import services as relationship_services
 from portal.tests.relationship import add_sponsor, premium_tier, put_on_tier
+from tests.helpers import as_browser
 
 
 def add_relationship(world, n: int, start: int = 0) -> None:
@@ -39,7 +40,7 @@ def add_relationship(world, n: int, start: int = 0) -> None:
 
 def count(client, url) -> int:
     with CaptureQueriesContext(connection) as queries:
-        response = client.get(url)
+        response = as_browser(client).get(url)
     assert response.status_code == 200, url
     return len(queries)
 

@@ -134,10 +134,11 @@ def test_the_staff_page_shows_the_notes_file_the_rating_and_the_improvement(
 def test_the_ticket_page_reads_the_ticket_once(
     client, world, busy_ticket, django_assert_max_num_queries
 ):
-    """Eight with the frame: the ticket once (it was read twice, nine in all), its thread,
-    its messages' files, the tickets merged into it, its followers."""
+    """Nine with the frame and the kept content's data versions: the ticket once (it was
+    read twice, ten in all), its thread, its messages' files, the tickets merged into it,
+    its followers."""
     client.force_login(world.member_a)
     url = reverse("tickets:detail", args=[busy_ticket.pk])
     client.get(url)
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):
         assert client.get(url).status_code == 200
