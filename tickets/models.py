@@ -253,6 +253,15 @@ class Message(models.Model):
 
     class Meta:
         ordering = ["created_at", "pk"]
+        indexes = [
+            # A ticket's last public message (who spoke last: "waiting for us") is the
+            # first entry here, not a sort of the ticket's messages.
+            models.Index(
+                fields=["ticket", "-created_at", "-id"],
+                condition=Q(is_internal=False),
+                name="message_last_public_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{'Note' if self.is_internal else 'Message'} on {self.ticket_id}"

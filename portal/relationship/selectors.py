@@ -9,6 +9,7 @@ from django.db.models import (
     Case,
     DateField,
     F,
+    FilteredRelation,
     Func,
     IntegerField,
     OuterRef,
@@ -25,7 +26,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from accounts.choices import LifecycleStage, TeamRole
-from accounts.models import AccountAssignment, Organisation, User
+from accounts.models import Organisation, User
 from config import prepared
 from portal.relationship.choices import (
     CommitmentStatus,
@@ -105,22 +106,37 @@ def with_schedule(organisations: QuerySet[Organisation]) -> QuerySet[Organisatio
     contact is due one promised period after the sponsor's last touchpoint (any held
     engagement they attended) or after they took the account, whichever is later.
     """
-    sponsor = AccountAssignment.objects.filter(
-        organisation=OuterRef("pk"), role=TeamRole.EXECUTIVE_SPONSOR, ended_at__isnull=True
-    ).order_by()
-    promised = TierAssignment.objects.filter(
-        organisation=OuterRef("pk"), ended_at__isnull=True, tier__executive_sponsor_promised=True
-    ).order_by()
+    # The current tier and sponsor as LEFT JOINs, not a subquery per column: at most one
+    # current of each (tier_one_current_per_organisation, assignment_one_current_per_role),
+    # so no organisation is repeated, and PostgreSQL reads each once per organisation
+    # instead of once per use (a filter on the due days repeats every subquery in it).
+    tier = "schedule_tier__tier__"
+    promised = Q(**{f"{tier}executive_sponsor_promised": True})
     return (
-        organisations.annotate(
-            tier_since=TruncDate(_current_tier("started_at")),
-            review_every=_current_tier("tier__review_every_days"),
-            check_every=_current_tier("tier__health_check_every_days"),
-            sponsor_every=Subquery(promised.values("tier__sponsor_contact_every_days")[:1]),
+        organisations.alias(
+            schedule_tier=FilteredRelation(
+                "tier_assignments", condition=Q(tier_assignments__ended_at__isnull=True)
+            ),
+            schedule_sponsor=FilteredRelation(
+                "assignments",
+                condition=Q(
+                    assignments__role=TeamRole.EXECUTIVE_SPONSOR,
+                    assignments__ended_at__isnull=True,
+                ),
+            ),
+        )
+        .annotate(
+            tier_since=TruncDate("schedule_tier__started_at"),
+            review_every=F(f"{tier}review_every_days"),
+            check_every=F(f"{tier}health_check_every_days"),
+            sponsor_every=Case(
+                When(promised, then=F(f"{tier}sponsor_contact_every_days")),
+                output_field=IntegerField(),
+            ),
             last_review=_last_held(EngagementKind.QBR),
             last_check=_last_held(EngagementKind.HEALTH_CHECK),
-            sponsor_id=Subquery(sponsor.values("user_id")[:1]),
-            sponsor_since=TruncDate(Subquery(sponsor.values("started_at")[:1])),
+            sponsor_id=F("schedule_sponsor__user_id"),
+            sponsor_since=TruncDate("schedule_sponsor__started_at"),
         )
         .annotate(
             sponsor_touch=Subquery(

@@ -1,11 +1,12 @@
 """`{% am_tasks_due %}`: the signed-in person's tasks overdue, today and this week, for
-My accounts and the work queue (its own selector, one query; inside the pages' kept
-content, which every task write renews through accounts.platform.page_cache)."""
+My accounts and the work queue (its own selector, one query whose SQL is built once per
+process; inside the pages' kept content, which every task write renews through
+accounts.platform.page_cache)."""
 
 from django import template
 from django.utils import timezone
 
-from portal.am_tasks.selectors import my_task_buckets
+from portal.am_tasks.selectors import due_task_buckets
 
 register = template.Library()
 
@@ -16,4 +17,4 @@ def am_tasks_due(context):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated or not user.is_employee:
         return {"buckets": None}
-    return {"buckets": my_task_buckets(user=user, today=timezone.localdate(), limit=30)}
+    return {"buckets": due_task_buckets(user=user, today=timezone.localdate(), limit=30)}

@@ -274,6 +274,37 @@ def test_tasks_are_listed_overdue_today_this_week_and_later_and_snooze_moves_the
     assert selectors.my_task_buckets(user=world.am_b, today=today()).count == 0
 
 
+def _card(buckets) -> list[list[tuple]]:
+    return [
+        [(t.pk, t.organisation_id, t.organisation.name, t.title, t.due_on, t.snoozed_until,
+          t.get_rule_display(), t.shows_on) for t in tasks]
+        for tasks in (buckets.overdue, buckets.due_today, buckets.this_week, buckets.later)
+    ]  # fmt: skip
+
+
+def test_the_tasks_card_lists_what_my_task_buckets_lists_on_any_day(world):
+    """The card's prepared query (due_task_buckets) gives each person the tasks, days and
+    organisations my_task_buckets gives, a snoozed task by its snooze day, the limit kept."""
+    for days, title in ((-2, "late"), (0, "now"), (3, "soon"), (30, "far"), (-9, "old")):
+        for by, org in ((world.am_a, world.org_a), (world.am_b, world.org_b)):
+            services.am_task_create(
+                by=by, organisation_id=org.pk, title=f"<i>{title}</i>",
+                due_on=today() + timedelta(days=days),
+            )  # fmt: skip
+    snoozed = AccountTask.objects.filter(title="<i>now</i>").first()
+    services.am_task_snooze(by=world.am_a, pk=snoozed.pk, until=today() + timedelta(days=2))
+    people = [world.am_a, world.am_b, world.agent, world.admin]
+    for day in (today(), today() + timedelta(days=5)):
+        for user in people:
+            for limit in (3, 30):
+                found = selectors.due_task_buckets(user=user, today=day, limit=limit)
+                expected = selectors.my_task_buckets(user=user, today=day, limit=limit)
+                assert _card(found) == _card(expected), (user.email, day, limit)
+    card = selectors.due_task_buckets(user=world.am_a, today=today(), limit=30)
+    assert [t.title for t in card.overdue] == ["<i>old</i>", "<i>late</i>"]
+    assert [t.title for t in card.this_week] == ["<i>now</i>", "<i>soon</i>"]  # now: snoozed
+
+
 def test_snooze_only_to_a_later_day(world):
     task = services.am_task_create(
         by=world.am_a, organisation_id=world.org_a.pk, title="Call", due_on=today()

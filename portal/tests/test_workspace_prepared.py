@@ -11,6 +11,7 @@ from django.utils import timezone
 from accounts.models import Organisation, User
 from accounts.tests.factories import StaffFactory
 from config import prepared
+from portal.relationship.selectors import overdue_reviews
 from portal.tests.test_workspace import open_ticket
 from portal.workspace import selectors
 from tickets.models import Ticket
@@ -87,9 +88,9 @@ def test_overdue_reviews_are_the_orms_on_any_day(world):
     for day in (timezone.localdate(), timezone.localdate() + timedelta(days=400)):
         for user in people:
             found = prepared.objects(selectors._reviews_overdue, user=user, today=day)
-            expected = selectors._reviews_overdue(user=user, today=day)
-            assert [(o.pk, o.review_due, o.check_due) for o in found] == [
-                (o.pk, o.review_due, o.check_due) for o in expected
+            expected = overdue_reviews(user=user, today=day)[: selectors.QUEUE_ROWS]
+            assert [(o.pk, o.name, o.review_due, o.check_due) for o in found] == [
+                (o.pk, o.name, o.review_due, o.check_due) for o in expected
             ], (user.email, day)
             seen |= {o.pk for o in found}
     assert seen  # the later day finds reviews overdue
