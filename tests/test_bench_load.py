@@ -185,4 +185,5 @@ def test_the_load_runs_journeys_and_writes_against_real_servers_without_errors(t
         assert re.search(r"\b[1-9]\d* SLA scans", writes)
         assert re.search(r"\b[1-9]\d* replies posted", writes)
     assert re.search(r"\| (customer|AM): ticket after a reply \|", done.stdout)  # redirect followed
-    assert re.search(r"\| customer: static file \| [1-9]", done.stdout)
+    # Static files are fetched on each person's first page, which may fall in the warm-up
+    # (it lasts until the writers are ready); test_a_reply_as_the_load_posts_it_* finds them.

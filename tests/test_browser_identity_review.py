@@ -34,6 +34,7 @@ def test_a_reviewer_decides_a_queue_of_50_with_the_keyboard(page, world):
     started = time.perf_counter()
     for decided in range(QUEUE):
         expect(page.get_by_test_id("side-by-side")).to_be_visible()
+        page.wait_for_load_state()  # its keys are bound by a deferred script
         here = page.url
         page.keyboard.press("s" if decided == 0 else "a")  # skip the first, accept the rest
         expect(page).not_to_have_url(here)
