@@ -849,8 +849,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--lines-per-order", type=int, default=2, help="(2)")
     parser.add_argument("--customers", type=int, default=300, help="customers browsing (300)")
     parser.add_argument("--ams", type=int, default=30, help="account managers browsing (30)")
-    parser.add_argument("--think-s", type=float, default=3, help="mean think time, s (3)")
-    parser.add_argument("--think-cap-s", type=float, default=15, help="longest think, s (15)")
+    parser.add_argument("--think-s", type=float, default=10, help="mean think time, s (10)")
+    parser.add_argument("--think-cap-s", type=float, default=30, help="longest think, s (30)")
     parser.add_argument(
         "--reply-share", type=float, default=0.2, help="ticket visits ending in a reply (0.2)"
     )
