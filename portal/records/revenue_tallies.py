@@ -14,6 +14,8 @@ statement triggers over transition tables on PostgreSQL, row triggers on SQLite.
 
 from __future__ import annotations
 
+from portal.records import tallies
+
 TABLE = "portal_revenuetally"
 INVOICES = "portal_invoice"
 LIVE = "{r}deleted_at IS NULL AND {r}organisation_id IS NOT NULL"
@@ -170,19 +172,5 @@ def rebuild(connection) -> None:
 def drift(connection) -> dict[tuple, tuple]:
     """Tallies that differ from the invoices: {(organisation, month, currency, line):
     (stored count and amount, counted)}. Empty when every write kept them."""
-    with connection.cursor() as cursor:
-        cursor.execute(_grouped([(INVOICES, 1)], connection.vendor))
-        expected = {tuple(map(str, row[:4])): (row[4], row[5]) for row in cursor.fetchall()}
-        cursor.execute(
-            f"SELECT {COLUMNS} FROM {TABLE} WHERE invoices <> 0 OR amount <> 0"  # noqa: S608
-        )
-        stored = {tuple(map(str, row[:4])): (row[4], row[5]) for row in cursor.fetchall()}
-
-    def same(a, b) -> bool:
-        return a is not None and b is not None and a[0] == b[0] and float(a[1]) == float(b[1])
-
-    return {
-        key: (stored.get(key), expected.get(key))
-        for key in stored.keys() | expected.keys()
-        if not same(stored.get(key), expected.get(key))
-    }
+    stored = f"SELECT {COLUMNS} FROM {TABLE} WHERE invoices <> 0 OR amount <> 0"  # noqa: S608
+    return tallies.differences(connection, _grouped([(INVOICES, 1)], connection.vendor), stored)

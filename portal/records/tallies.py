@@ -232,12 +232,18 @@ def rebuild(connection) -> None:
 def drift(connection) -> dict[tuple, tuple]:
     """Tallies that differ from the rows: {(organisation, record, key, due_on):
     (stored count and amount, counted)}. Empty when every write kept them."""
+    stored = f"SELECT {COLUMNS} FROM {TABLE} WHERE count <> 0 OR amount <> 0"  # noqa: S608
+    return differences(connection, _expected_sql(connection.vendor), stored)
+
+
+def differences(connection, expected_sql: str, stored_sql: str) -> dict[tuple, tuple]:
+    """{key: (stored, counted)} where the rows of `stored_sql` and `expected_sql` differ;
+    each row is four key columns, then a count and an amount (this module's tallies and
+    revenue_tallies.py's)."""
     with connection.cursor() as cursor:
-        cursor.execute(_expected_sql(connection.vendor))
+        cursor.execute(expected_sql)
         expected = {tuple(map(str, row[:4])): (row[4], row[5]) for row in cursor.fetchall()}
-        cursor.execute(
-            f"SELECT {COLUMNS} FROM {TABLE} WHERE count <> 0 OR amount <> 0"  # noqa: S608
-        )
+        cursor.execute(stored_sql)
         stored = {tuple(map(str, row[:4])): (row[4], row[5]) for row in cursor.fetchall()}
 
     def same(a, b) -> bool:
