@@ -218,6 +218,14 @@ class Invoice(SyncedRecord):
                 name="invoice_value_idx",
                 condition=models.Q(deleted_at__isnull=True, organisation__isnull=False),
             ),
+            # ... and an account team's 80/20 the partial months of its own accounts: an
+            # index range per organisation, not every organisation's invoices of those days.
+            models.Index(
+                fields=["organisation", "issued_on"],
+                include=["product_line", "currency", "amount", "id"],
+                name="invoice_value_account_idx",
+                condition=models.Q(deleted_at__isnull=True, organisation__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
