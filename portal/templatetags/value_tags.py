@@ -1,11 +1,14 @@
-"""The 80/20 page's ranking rows, rendered in Python: 50 rows of eight cells, with two
-amounts, two shares and a plural each, cost more CPU through the template engine than the
-rest of the page (portal/value/tests/test_value_rows.py holds them to the template's
-markup)."""
+"""What the value pages render cheaper than through the template engine: the 80/20
+ranking's rows, in Python (50 rows of eight cells, with two amounts, two shares and a
+plural each, cost more CPU as a template loop than the rest of the page;
+portal/value/tests/test_value_rows.py holds them to the template's markup), and the period
+form's fields, rendered once per process for what they show."""
 
 import functools
 
 from django import template
+from django.template.loader import render_to_string
+from django.utils import translation
 from django.utils.safestring import mark_safe
 from django.utils.translation import ngettext
 
@@ -56,3 +59,25 @@ def value_rows(rows) -> str:
         )
 
     return mark_safe("".join(row(value_row) for value_row in rows))  # noqa: S308 - escaped
+
+
+PERIOD_FIELDS = ("period", "start", "end")
+PERIOD_LIMIT = 1024  # entries; the dates are typed by people, so the key is unbounded
+_period_fields: dict[tuple, str] = {}
+
+
+@register.simple_tag
+def period_fields(form) -> str:
+    """`{% period_fields form %}`: the period form's fields, as includes/field.html renders
+    them (a select of five choices and two date inputs through Django's widget templates:
+    about a tenth of the page's CPU). What they show (the values typed, their errors, the
+    labels and choices) depends only on the values typed and the language, so they are
+    rendered once per process for each of those: no data of anyone's is in them."""
+    key = (type(form), translation.get_language(), *map(form.data.get, PERIOD_FIELDS))
+    html = _period_fields.get(key)
+    if html is None:
+        html = render_to_string("portal/value/value_period_fields.html", {"form": form})
+        if len(_period_fields) >= PERIOD_LIMIT:
+            _period_fields.clear()
+        _period_fields[key] = html
+    return mark_safe(html)  # noqa: S308 - rendered by the template engine, escaped there

@@ -82,16 +82,19 @@ def _grid() -> list[str]:
 
 def _bars(result: Pareto) -> list[str]:
     bars = []
+    # Worded once a chart, not twice a bar: a look-up costs more than drawing the bar.
+    one, band = _("Customer %(number)s"), _("Customers %(first)s–%(last)s")
+    title = _("%(who)s: %(share)s %% of revenue (%(so_far)s %% so far)")
     for bar in result.bars:
         x0, x1 = _x(bar.first - 1, result.customers), _x(bar.last, result.customers)
         gap = (x1 - x0) * BAR_GAP / 2
         y = _y(bar.share)
         single = bar.first == bar.last
         if single:
-            who = _("Customer %(number)s") % {"number": bar.first}
+            who = one % {"number": bar.first}
         else:
-            who = _("Customers %(first)s–%(last)s") % {"first": bar.first, "last": bar.last}
-        label = _("%(who)s: %(share)s %% of revenue (%(so_far)s %% so far)") % {
+            who = band % {"first": bar.first, "last": bar.last}
+        label = title % {
             "who": who,
             "share": bar.share,
             "so_far": bar.cumulative_share,

@@ -88,3 +88,34 @@ def test_value_rows_escape_an_organisations_name():
     assert "&lt;b&gt;" in html
     for number in ("1.234.567,89", "617.283,95", "12,5 %"):  # revenue, depth, share
         assert number in html
+
+
+TYPED = st.none() | st.sampled_from(["", "3", "12", "custom", "7", "2025-01-31", "31.01.2025"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    period=TYPED,
+    start=TYPED | st.text(max_size=12),
+    end=TYPED | st.dates().map(str),
+    language=LANGUAGES,
+)
+def test_period_fields_show_what_was_typed_as_the_widgets_render_it(period, start, end, language):
+    """Kept once per process for the values typed: another person's values, errors or
+    language never show, and the fields read as the field template renders them."""
+    from django.http import QueryDict
+    from django.template.loader import render_to_string
+
+    from portal.templatetags.value_tags import period_fields
+    from portal.value.forms import ValuePeriodForm
+
+    typed = QueryDict(mutable=True)
+    for name, value in (("period", period), ("start", start), ("end", end)):
+        if value is not None:
+            typed[name] = value
+    with translation.override(language):
+        kept = period_fields(ValuePeriodForm(typed))
+        fresh = render_to_string(
+            "portal/value/value_period_fields.html", {"form": ValuePeriodForm(typed)}
+        )
+    assert kept == fresh
