@@ -38,11 +38,22 @@ BEFORE = Template(
 
 @settings(max_examples=300, deadline=None)
 @given(value=AMOUNTS | st.integers(-(10**12), 10**12), language=LANGUAGES)
-def test_numbers_read_as_the_template_engine_writes_them(value, language):
+def test_amounts_read_as_floatformat_writes_them(value, language):
     with translation.override(language):
-        numbers = Numbers()
-        assert numbers.fixed(value, 2) == floatformat(value, "2g")
-        assert numbers.plain(value) == str(localize(value))
+        assert Numbers().fixed(value, 2) == floatformat(value, "2g")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    value=st.decimals(allow_nan=False, allow_infinity=False) | st.integers() | AMOUNTS,
+    language=LANGUAGES,
+    grouped=st.booleans(),
+)
+def test_numbers_read_as_the_template_engine_writes_them(value, language, grouped):
+    from django.test import override_settings
+
+    with override_settings(USE_THOUSAND_SEPARATOR=grouped), translation.override(language):
+        assert Numbers().plain(value) == str(localize(value))
 
 
 SHARES = st.decimals(min_value=0, max_value=100, places=1) | st.just(Decimal(0))
