@@ -13,12 +13,11 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
-    Value,
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from accounts.choices import LifecycleStage, UserKind
+from accounts.choices import LifecycleStage
 from accounts.models import Organisation, User
 from config import prepared
 from portal.relationship.choices import HealthColour
@@ -33,7 +32,7 @@ from portal.relationship.selectors import (
 from portal.sync import selectors as sync_selectors
 from portal.sync.models import SourceSystem
 from tickets.choices import OPEN_STATUSES, SlaState
-from tickets.models import Message, Ticket
+from tickets.models import Ticket
 from tickets.selectors import ticket_list
 from tiers.models import TierAssignment
 
@@ -137,20 +136,14 @@ def _count(queryset):
 
 
 def tickets_waiting_for_staff(*, user: User, now: datetime | None = None) -> QuerySet[Ticket]:
-    """Open tickets whose last public word is the customer's: the ball is in our court."""
-    last_public = Message.objects.filter(ticket=OuterRef("pk"), is_internal=False).order_by(
-        "-created_at", "-pk"
-    )
-    # No public message counts as the customer's: one subquery a ticket, not one for each
-    # side of an OR.
-    last_author_kind = Coalesce(
-        Subquery(last_public.values("author__kind")[:1]), Value(UserKind.CUSTOMER)
-    )
+    """Open tickets whose last public word is the customer's: the ball is in our court.
+
+    Who spoke last is kept on the ticket by the database (tickets/last_word.py) rather
+    than looked up in each ticket's thread."""
     return (
         ticket_list(user=user, status="open", now=now)
         .order_by("created_at", "pk")
-        .alias(last_author_kind=last_author_kind)
-        .filter(last_author_kind=UserKind.CUSTOMER)
+        .filter(last_public_by_customer=True)
         .exclude(status="waiting")
     )
 
