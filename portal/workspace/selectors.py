@@ -13,6 +13,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Value,
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -135,17 +136,16 @@ def _count(queryset):
     return Coalesce(Subquery(counted), 0)
 
 
-def tickets_waiting_for_staff(*, user: User, now: datetime | None = None) -> QuerySet[Ticket]:
-    """Open tickets whose last public word is the customer's: the ball is in our court.
+# An open ticket whose last public word is the customer's, and not one we wait on them for.
+# Who spoke last is kept on the ticket by the database (tickets/last_word.py) rather than
+# looked up in each ticket's thread.
+WAITING_FOR_STAFF = Q(last_public_by_customer=True) & ~Q(status="waiting")
 
-    Who spoke last is kept on the ticket by the database (tickets/last_word.py) rather
-    than looked up in each ticket's thread."""
-    return (
-        ticket_list(user=user, status="open", now=now)
-        .order_by("created_at", "pk")
-        .filter(last_public_by_customer=True)
-        .exclude(status="waiting")
-    )
+
+def tickets_waiting_for_staff(*, user: User, now: datetime | None = None) -> QuerySet[Ticket]:
+    """Open tickets whose last public word is the customer's: the ball is in our court."""
+    tickets = ticket_list(user=user, status="open", now=now)
+    return tickets.order_by("created_at", "pk").filter(WAITING_FOR_STAFF)
 
 
 # The work queue's ticket tables: 50 of each, oldest waiting first, newest at risk first.
@@ -249,22 +249,25 @@ def _count_of(queryset) -> Subquery:
     return Subquery(counted, output_field=IntegerField())
 
 
-def _queue_counts(*, user: User, now: datetime, today: date) -> QuerySet[User]:
-    """The queue card's six counts as subqueries of a one-row SELECT (the user's own row)."""
-    counts = {
-        "waiting": tickets_waiting_for_staff(user=user, now=now),
-        "at_risk": ticket_list(user=user, status="open", sla_state="at_risk", now=now),
-        "breached": ticket_list(user=user, status="open", sla_state="breached", now=now),
-        "reviews_overdue": overdue_reviews(user=user, today=today),
-        "commitments_overdue": overdue_commitments(user=user, today=today),
-        "sponsor_lapses": sponsor_lapses(user=user),
-    }
-    counts = {name: _count_of(queryset) for name, queryset in counts.items()}
-    return User.objects.filter(pk=user.pk).annotate(**counts).values(*counts)
-
-
 QUEUE_COUNTS = ("waiting", "at_risk", "breached")
 RELATIONSHIP_COUNTS = ("reviews_overdue", "commitments_overdue", "sponsor_lapses")
+
+
+def _queue_counts(*, user: User, now: datetime, today: date) -> QuerySet[Ticket]:
+    """The queue card's six counts in one row: the ticket counts read the user's open
+    tickets once (an aggregate with a filter each, not a scan each), the others are
+    subqueries of that row."""
+    tickets = ticket_list(user=user, status="open", now=now).select_related(None).order_by()
+    # One group for all rows: an aggregate's row even when there are no tickets.
+    counts = tickets.annotate(everything=Value(1)).values("everything")
+    return counts.annotate(
+        waiting=Count("pk", filter=WAITING_FOR_STAFF),
+        at_risk=Count("pk", filter=Q(sla_state=SlaState.AT_RISK)),
+        breached=Count("pk", filter=Q(sla_state=SlaState.BREACHED)),
+        reviews_overdue=_count_of(overdue_reviews(user=user, today=today)),
+        commitments_overdue=_count_of(overdue_commitments(user=user, today=today)),
+        sponsor_lapses=_count_of(sponsor_lapses(user=user)),
+    ).values(*QUEUE_COUNTS, *RELATIONSHIP_COUNTS)
 
 
 def workspace_counts(*, user: User) -> dict[str, int]:
