@@ -35,7 +35,6 @@ from portal.sync.models import SourceSystem
 from tickets.choices import OPEN_STATUSES, SlaState
 from tickets.models import Ticket
 from tickets.selectors import ticket_list
-from tiers.models import TierAssignment
 
 ACCOUNT_SORTS = {
     "name": ("name",),
@@ -80,7 +79,6 @@ def workspace_accounts(
     risky = open_tickets.with_sla_state(now).filter(
         sla_state__in=[SlaState.AT_RISK, SlaState.BREACHED]
     )
-    current_tier = TierAssignment.objects.filter(organisation=OuterRef("pk"), ended_at__isnull=True)
     accounts = Organisation.objects.visible_to(user)
     if search.strip():
         text = search.strip()
@@ -100,7 +98,7 @@ def workspace_accounts(
     if health in HEALTH_FILTERS:
         accounts = accounts.filter(HEALTH_FILTERS[health])
     return accounts.annotate(
-        tier_name=Subquery(current_tier.values("tier__name")[:1]),
+        tier_name=_current_tier("tier__name"),
         open_tickets=_count(open_tickets),
         tickets_at_risk=_count(risky),
         last_contact=Subquery(
@@ -172,8 +170,11 @@ TABLE_FIELDS = ("subject", "priority", "status", "created_at", "organisation")
 
 
 def _for_table(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
-    # The organisation's name as a column: raw rows cannot select_related.
-    named = tickets.select_related(None).annotate(organisation_name=F("organisation__name"))
+    # The organisation's name as a column (raw rows cannot select_related), and a subquery
+    # rather than a join: PostgreSQL looks it up for the 50 rows shown, after the sort,
+    # not for each of the hundreds of open tickets sorted.
+    name = Organisation.objects.filter(pk=OuterRef("organisation_id")).values("name")
+    named = tickets.select_related(None).annotate(organisation_name=Subquery(name))
     return named.only(*TABLE_FIELDS)[:QUEUE_ROWS]
 
 
