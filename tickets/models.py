@@ -181,6 +181,14 @@ class Ticket(models.Model):
         related_name="merged_tickets",
         help_text="A duplicate, closed and continued in this ticket (its thread kept here).",
     )
+    # Kept by the database from the thread (tickets/last_word.py): what an instance holds
+    # when it is saved is replaced by what the messages say.
+    last_public_by_customer = models.BooleanField(
+        default=True,
+        db_default=True,
+        editable=False,
+        help_text="The last public message is the customer's, or there is none yet.",
+    )
 
     objects = TicketQuerySet.as_manager()
 

@@ -134,10 +134,6 @@ def identity_next(*, after: int, skipped: list[int]) -> CustomerIdentity | None:
     return CustomerIdentity.objects.filter(pk=pk).first() if pk else None
 
 
-def identities_waiting() -> int:
-    return identity_queue().count()
-
-
 def identity_systems() -> list[str]:
     return list(
         CustomerIdentity.objects.order_by("system").values_list("system", flat=True).distinct()

@@ -166,3 +166,16 @@ def test_the_at_risk_table_is_every_ticket_at_risk_though_it_reads_only_open_one
             every = ticket_list(user=user, sla_state="at_risk", now=now)
             found = prepared.objects(selectors._at_risk, user=user, now=now)
             assert [t.pk for t in found] == [t.pk for t in every[: selectors.QUEUE_ROWS]]
+
+
+def test_customers_to_match_count_the_waiting_identities_only(world):
+    from portal.sync.models import CustomerIdentity
+
+    assert selectors.workspace_counts(user=world.am_a)["to_match"] == 0
+    for n in range(3):
+        CustomerIdentity.objects.create(system="crm", external_id=str(n), external_name="HP")
+    CustomerIdentity.objects.filter(external_id="0").update(
+        status="matched", organisation=world.org_a
+    )
+    assert selectors.workspace_counts(user=world.am_a)["to_match"] == 2
+    assert selectors.customers_to_match() == 2

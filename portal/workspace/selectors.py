@@ -18,7 +18,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from accounts.choices import LifecycleStage, UserKind
+from accounts.choices import LifecycleStage
 from accounts.models import Organisation, User
 from config import prepared
 from portal.relationship.choices import HealthColour
@@ -33,9 +33,8 @@ from portal.relationship.selectors import (
 from portal.sync import selectors as sync_selectors
 from portal.sync.models import SourceSystem
 from tickets.choices import OPEN_STATUSES, SlaState
-from tickets.models import Message, Ticket
+from tickets.models import Ticket
 from tickets.selectors import ticket_list
-from tiers.models import TierAssignment
 
 ACCOUNT_SORTS = {
     "name": ("name",),
@@ -80,7 +79,6 @@ def workspace_accounts(
     risky = open_tickets.with_sla_state(now).filter(
         sla_state__in=[SlaState.AT_RISK, SlaState.BREACHED]
     )
-    current_tier = TierAssignment.objects.filter(organisation=OuterRef("pk"), ended_at__isnull=True)
     accounts = Organisation.objects.visible_to(user)
     if search.strip():
         text = search.strip()
@@ -100,7 +98,7 @@ def workspace_accounts(
     if health in HEALTH_FILTERS:
         accounts = accounts.filter(HEALTH_FILTERS[health])
     return accounts.annotate(
-        tier_name=Subquery(current_tier.values("tier__name")[:1]),
+        tier_name=_current_tier("tier__name"),
         open_tickets=_count(open_tickets),
         tickets_at_risk=_count(risky),
         last_contact=Subquery(
@@ -136,23 +134,16 @@ def _count(queryset):
     return Coalesce(Subquery(counted), 0)
 
 
+# An open ticket whose last public word is the customer's, and not one we wait on them for.
+# Who spoke last is kept on the ticket by the database (tickets/last_word.py) rather than
+# looked up in each ticket's thread.
+WAITING_FOR_STAFF = Q(last_public_by_customer=True) & ~Q(status="waiting")
+
+
 def tickets_waiting_for_staff(*, user: User, now: datetime | None = None) -> QuerySet[Ticket]:
     """Open tickets whose last public word is the customer's: the ball is in our court."""
-    last_public = Message.objects.filter(ticket=OuterRef("pk"), is_internal=False).order_by(
-        "-created_at", "-pk"
-    )
-    # No public message counts as the customer's: one subquery a ticket, not one for each
-    # side of an OR.
-    last_author_kind = Coalesce(
-        Subquery(last_public.values("author__kind")[:1]), Value(UserKind.CUSTOMER)
-    )
-    return (
-        ticket_list(user=user, status="open", now=now)
-        .order_by("created_at", "pk")
-        .alias(last_author_kind=last_author_kind)
-        .filter(last_author_kind=UserKind.CUSTOMER)
-        .exclude(status="waiting")
-    )
+    tickets = ticket_list(user=user, status="open", now=now)
+    return tickets.order_by("created_at", "pk").filter(WAITING_FOR_STAFF)
 
 
 # The work queue's ticket tables: 50 of each, oldest waiting first, newest at risk first.
@@ -179,8 +170,11 @@ TABLE_FIELDS = ("subject", "priority", "status", "created_at", "organisation")
 
 
 def _for_table(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
-    # The organisation's name as a column: raw rows cannot select_related.
-    named = tickets.select_related(None).annotate(organisation_name=F("organisation__name"))
+    # The organisation's name as a column (raw rows cannot select_related), and a subquery
+    # rather than a join: PostgreSQL looks it up for the 50 rows shown, after the sort,
+    # not for each of the hundreds of open tickets sorted.
+    name = Organisation.objects.filter(pk=OuterRef("organisation_id")).values("name")
+    named = tickets.select_related(None).annotate(organisation_name=Subquery(name))
     return named.only(*TABLE_FIELDS)[:QUEUE_ROWS]
 
 
@@ -225,6 +219,17 @@ def lapsed_sponsor_promises(*, user: User) -> list[SponsorLapse]:
     return prepared.objects(_sponsor_lapses, user=user)
 
 
+def _identities_waiting() -> QuerySet:
+    counted = Func(F("pk"), function="COUNT", output_field=IntegerField())
+    return sync_selectors.identity_queue().order_by().annotate(n=counted).values("n")
+
+
+def customers_to_match() -> int:
+    """How many legacy customers wait for a person to match them: the work queue's count
+    (SQL built once per process)."""
+    return prepared.rows(_identities_waiting)[0]["n"]
+
+
 TROUBLED_SOURCES_SHOWN = 20
 
 
@@ -256,34 +261,36 @@ def _count_of(queryset) -> Subquery:
     return Subquery(counted, output_field=IntegerField())
 
 
-def _queue_counts(*, user: User, now: datetime, today: date) -> QuerySet[User]:
-    """The queue card's six counts as subqueries of a one-row SELECT (the user's own row)."""
-    counts = {
-        "waiting": tickets_waiting_for_staff(user=user, now=now),
-        "at_risk": ticket_list(user=user, status="open", sla_state="at_risk", now=now),
-        "breached": ticket_list(user=user, status="open", sla_state="breached", now=now),
-        "reviews_overdue": overdue_reviews(user=user, today=today),
-        "commitments_overdue": overdue_commitments(user=user, today=today),
-        "sponsor_lapses": sponsor_lapses(user=user),
-    }
-    counts = {name: _count_of(queryset) for name, queryset in counts.items()}
-    return User.objects.filter(pk=user.pk).annotate(**counts).values(*counts)
-
-
 QUEUE_COUNTS = ("waiting", "at_risk", "breached")
 RELATIONSHIP_COUNTS = ("reviews_overdue", "commitments_overdue", "sponsor_lapses")
+
+
+def _queue_counts(*, user: User, now: datetime, today: date) -> QuerySet[Ticket]:
+    """The queue card's six counts in one row: the ticket counts read the user's open
+    tickets once (an aggregate with a filter each, not a scan each), the others are
+    subqueries of that row."""
+    tickets = ticket_list(user=user, status="open", now=now).select_related(None).order_by()
+    # One group for all rows: an aggregate's row even when there are no tickets.
+    counts = tickets.annotate(everything=Value(1)).values("everything")
+    return counts.annotate(
+        waiting=Count("pk", filter=WAITING_FOR_STAFF),
+        at_risk=Count("pk", filter=Q(sla_state=SlaState.AT_RISK)),
+        breached=Count("pk", filter=Q(sla_state=SlaState.BREACHED)),
+        reviews_overdue=_count_of(overdue_reviews(user=user, today=today)),
+        commitments_overdue=_count_of(overdue_commitments(user=user, today=today)),
+        sponsor_lapses=_count_of(sponsor_lapses(user=user)),
+        to_match=_count_of(sync_selectors.identity_queue()),
+    ).values(*QUEUE_COUNTS, *RELATIONSHIP_COUNTS, "to_match")
 
 
 def workspace_counts(*, user: User) -> dict[str, int]:
     """The numbers on My accounts' queue card: tickets waiting for us, at risk and breached;
     reviews and commitments overdue, lapsed sponsor promises; customers to match.
 
-    One query for the first six whatever the data, its SQL built once per process
-    (config/prepared.py)."""
+    One query whatever the data, its SQL built once per process (config/prepared.py)."""
     now = timezone.now()
     found = prepared.rows(_queue_counts, user=user, now=now, today=timezone.localdate(now))
-    counts = found[0] if found else dict.fromkeys(QUEUE_COUNTS + RELATIONSHIP_COUNTS, 0)
-    return {**counts, "to_match": sync_selectors.identities_waiting()}
+    return found[0]  # an aggregate without GROUP BY: one row, tickets or none
 
 
 RENEWAL_BUCKETS = [(30, "Next 30 days"), (60, "31 to 60 days"), (90, "61 to 90 days")]

@@ -11,7 +11,6 @@ from accounts.platform.page_cache import page_cache
 from config.views import paginate, query_without_page
 from portal.relationship import health
 from portal.relationship.choices import HealthColour
-from portal.sync import selectors as sync_selectors
 from portal.workspace import selectors
 from tiers.models import ServiceTier
 
@@ -88,7 +87,7 @@ def work_queue(request):
 def _work_queue(request) -> dict:
     return {
         **selectors.work_queue_tickets(user=request.user),
-        "to_match": sync_selectors.identities_waiting(),
+        "to_match": selectors.customers_to_match(),
         "troubled_sources": selectors.troubled_sources(),
         "reviews_overdue": selectors.reviews_overdue(user=request.user),
         "commitments_overdue": selectors.commitments_overdue(user=request.user),
