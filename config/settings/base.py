@@ -123,6 +123,13 @@ if DATABASE_URL:
     # query (docs/benchmarks.md). Short web queries never gain from it.
     if "postgresql" in DATABASES["default"]["ENGINE"]:
         DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+        # Prepared statements (server-side binding, each statement prepared on its
+        # connection after 5 runs) save PostgreSQL the planning of a page's queries, but
+        # its generic plans assume an organisation of average size: measured, the typical
+        # customer's pages got cheaper and the largest organisation's home and an AM of
+        # 500 accounts dearer (docs/production.md). Off unless asked for.
+        if env_bool("DB_PREPARED_STATEMENTS", default=False):
+            DATABASES["default"]["OPTIONS"].update(server_side_binding=True, prepare_threshold=5)
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
