@@ -196,6 +196,41 @@ def test_postgresql_connections_run_without_jit(db):
         assert cursor.fetchone()[0] == "off"
 
 
+def test_postgresql_connections_reorder_joins_of_at_most_six_tables(db):
+    # A ticket's page joins 8 tables along its foreign keys: PostgreSQL took 4-9 ms to try
+    # their orders and ran the one Django wrote; every page's other plans stay the same.
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW join_collapse_limit")
+        assert cursor.fetchone()[0] == "6"
+
+
+PREPARED_COUNT = """
+import django; django.setup()
+from django.db import connection
+with connection.cursor() as cursor:
+    for _ in range(6):
+        cursor.execute("SELECT count(*) FROM accounts_organisation WHERE id = %s", [1])
+    cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+                   ["%accounts_organisation%"])
+    print(cursor.fetchone()[0])
+"""
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="psycopg's prepared statements")
+@pytest.mark.parametrize(("asked", "prepared"), [("true", "1"), ("false", "0")])
+def test_prepared_statements_only_when_asked(db, asked, prepared):
+    # Off by default: generic plans made the largest organisation's pages dearer.
+    from tests.conftest import test_database_url
+
+    result = subprocess.run(  # noqa: S603 - this interpreter, our own script
+        [sys.executable, "-c", PREPARED_COUNT],
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test",
+             "DATABASE_URL": test_database_url(), "DB_PREPARED_STATEMENTS": asked},
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert result.stdout.strip() == prepared
+
+
 def test_machine_times_have_whole_seconds_and_phone_links_no_spaces():
     from datetime import UTC, datetime
 

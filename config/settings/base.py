@@ -121,8 +121,20 @@ if DATABASE_URL:
     # No JIT compilation: the planner's cost estimates for the policy's subqueries on
     # the workspace pages pass JIT's threshold, and compiling took 3 s to run a 5 ms
     # query (docs/benchmarks.md). Short web queries never gain from it.
+    # Joins reordered up to 6 tables (PostgreSQL's default: 8): the ORM joins along
+    # foreign keys from the table it reads, and trying every order of a ticket page's 8
+    # tables took 4-9 ms of planning for a 0.3 ms query; the pages' other plans stay the same.
     if "postgresql" in DATABASES["default"]["ENGINE"]:
-        DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+        DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+            "-c jit=off -c join_collapse_limit=6"
+        )
+        # Prepared statements (server-side binding, each statement prepared on its
+        # connection after 5 runs) save PostgreSQL the planning of a page's queries, but
+        # its generic plans assume an organisation of average size: measured, the typical
+        # customer's pages got cheaper and the largest organisation's home and an AM of
+        # 500 accounts dearer (docs/production.md). Off unless asked for.
+        if env_bool("DB_PREPARED_STATEMENTS", default=False):
+            DATABASES["default"]["OPTIONS"].update(server_side_binding=True, prepare_threshold=5)
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {

@@ -185,17 +185,11 @@ def revenue_by_line_sql(user: User | None, period: Period, rates: Conversion) ->
                CASE WHEN currency IN ({known}) THEN '' ELSE currency END AS left_out,
                SUM({converted}) AS revenue, SUM(amount) AS amount, SUM(invoices) AS invoices
         FROM ({months_sql} UNION ALL {head_sql} UNION ALL {tail_sql}) AS sums
-        GROUP BY organisation_id, LOWER(TRIM(product_line)),
-                 CASE WHEN currency IN ({known}) THEN '' ELSE currency END
+        GROUP BY 1, 2, 3
     """  # noqa: S608 - placeholders and ORM-compiled SQL; the values are parameters
-    params = (
-        *rates.currencies,
-        *converted_params,
-        *months_params,
-        *head_params,
-        *tail_params,
-        *rates.currencies,
-    )
+    # GROUP BY the output columns by position: repeating the CASE would not be the same
+    # expression to PostgreSQL with server-side binding ($1 in SELECT, $9 in GROUP BY).
+    params = (*rates.currencies, *converted_params, *months_params, *head_params, *tail_params)
     return sql, params
 
 

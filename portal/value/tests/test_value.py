@@ -20,6 +20,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -28,7 +29,15 @@ from accounts.tests.factories import AssignmentFactory, OrganisationFactory, Sta
 from portal.records.models import Invoice
 from portal.tests.records import source
 from portal.value.fit import tier_fit
-from portal.value.selectors import LeftOut, Period, months_before, pareto, trailing_months
+from portal.value.selectors import (
+    LeftOut,
+    Period,
+    conversion,
+    months_before,
+    pareto,
+    revenue_by_line_sql,
+    trailing_months,
+)
 from tiers.models import ExchangeRate, ServiceTier, TierAssignment
 
 YEAR_2025 = Period(start=date(2025, 1, 1), end=date(2025, 12, 31))
@@ -106,6 +115,22 @@ def test_other_currencies_convert_at_the_rate_or_are_reported_left_out(estate):
     result = pareto(user=estate.admin, period=YEAR_2025)
     assert result.left_out == []
     assert result.total == D("3099.20")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="psycopg's binding")
+def test_revenue_per_line_gives_the_same_rows_with_server_side_binding(estate):
+    # With DB_PREPARED_STATEMENTS each value is a parameter of its own ($1, $9): an
+    # expression holding one, repeated in GROUP BY, is no longer the SELECT's expression.
+    import psycopg
+
+    sql, params = revenue_by_line_sql(None, YEAR_2025, conversion())
+    with connection.cursor() as cursor:  # client-side binding: the values written in
+        cursor.execute(sql, params)
+        expected = sorted(cursor.fetchall())
+    with psycopg.Cursor(connection.connection) as cursor:  # server-side binding
+        cursor.execute(sql, params)
+        assert sorted(cursor.fetchall()) == expected
+    assert ("", D(300)) in {(left_out, revenue) for _, _, left_out, revenue, _, _ in expected}
 
 
 def test_no_invoices_in_the_period_means_no_customers(estate):
