@@ -4,7 +4,6 @@ from django import template
 from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils import dateformat, timezone
-from django.utils.dates import MONTHS_3
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator, capfirst, slugify
@@ -12,7 +11,14 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext, ngettext
 
 from accounts.models import Organisation
-from accounts.templatetags.ui import choice_label, escaped, sla_badge, status_label, url_of
+from accounts.templatetags.ui import (
+    choice_label,
+    escaped,
+    month_abbreviations,
+    sla_badge,
+    status_label,
+    url_of,
+)
 from tickets.models import Ticket
 
 register = template.Library()
@@ -257,11 +263,6 @@ def timeline_items(events) -> str:
             ),
         ),
     )
-
-
-def month_abbreviations() -> dict[int, str]:
-    """The months as the date filter's "M" writes them, in the reader's language."""
-    return {month: str(name).title() for month, name in MONTHS_3.items()}
 
 
 def when(moment, zone, months: dict[int, str]) -> tuple[str, str]:

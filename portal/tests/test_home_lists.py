@@ -211,3 +211,26 @@ def test_source_label_reads_as_the_included_template_did(name, minutes_ago, know
         old = Template(SOURCE_LABEL_BEFORE).render(Context({"source": source if known else None}))
         new = source_label(record, {7: source})
     assert new == old
+
+
+def test_row_links_and_month_names_follow_the_prefix_and_language_of_each_request():
+    """url_of and month_abbreviations are worked out once per process, but per URL prefix
+    (a portal served under /portal/) and per language."""
+    from django.urls import get_script_prefix, set_script_prefix
+    from django.utils.dates import MONTHS_3
+
+    from accounts.templatetags.ui import month_abbreviations, url_of
+
+    before = get_script_prefix()
+    try:
+        for prefix in ("/", "/portal/", "/"):
+            set_script_prefix(prefix)
+            assert url_of("portal:order")(42) == reverse("portal:order", args=[42])
+            assert url_of("portal:order")(42).startswith(f"{prefix}orders/")
+    finally:
+        set_script_prefix(before)
+    for language in ("en", "de", "en", "de"):
+        with translation.override(language):
+            assert month_abbreviations()[3] == str(MONTHS_3[3]).title()
+    with translation.override("de"):
+        assert month_abbreviations()[3] == "Mär"
