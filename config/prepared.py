@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import F, Model, QuerySet
+from django.db.models import F, Model, OuterRef, QuerySet, Subquery
 from django.utils import timezone, translation
 
 Build = Callable[..., QuerySet]
@@ -265,13 +265,32 @@ def _day(param) -> date | None:
 Related = dict[str, tuple[str, ...]]  # relation: the related model's fields it reads
 
 
-def related_columns(related: Related) -> dict[str, F]:
-    """The annotations that read `related`'s fields: `shown_<relation>_<field>`."""
-    return {
-        f"shown_{relation}_{name}": F(f"{relation}__{name}")
-        for relation, names in related.items()
-        for name in ("pk", *names)
-    }
+def related_columns(related: Related, *, one_row_of: type[Model] | None = None) -> dict:
+    """The annotations that read `related`'s fields: `shown_<relation>_<field>`, by joins.
+
+    For a query of one row of `one_row_of` (a page's object), by a scalar subquery each
+    instead: PostgreSQL plans every join order of a query with many joins (the ticket's
+    page: 2.8 ms planning its six for 0.15 ms running them), and a subquery by key apart.
+    """
+    if one_row_of is None:
+        return {
+            f"shown_{relation}_{name}": F(f"{relation}__{name}")
+            for relation, names in related.items()
+            for name in ("pk", *names)
+        }
+    columns = {}
+    for relation, names in related.items():
+        field = one_row_of._meta.get_field(relation)
+        rows = field.related_model.objects
+        if field.concrete:  # a key of this row: the related row by its key
+            rows, key = rows.filter(pk=OuterRef(field.attname)), F(field.attname)
+        else:  # a one-to-one pointing here (a ticket's rating)
+            rows = rows.filter(**{field.field.name: OuterRef("pk")})
+            key = Subquery(rows.values("pk"))
+        columns[f"shown_{relation}_pk"] = key
+        for name in names:
+            columns[f"shown_{relation}_{name}"] = Subquery(rows.values(name))
+    return columns
 
 
 def with_related(instance: Model, related: Related) -> Model:

@@ -203,6 +203,12 @@ class Ticket(models.Model):
                 name="ticket_open_org_idx",
                 condition=Q(status__in=OPEN_STATUSES),
             ),
+            # The customer home's newest open tickets: read in order, not all sorted.
+            models.Index(
+                fields=["organisation", "-created_at", "-id"],
+                name="ticket_open_newest_idx",
+                condition=Q(status__in=OPEN_STATUSES),
+            ),
             models.Index(
                 fields=["organisation", "-resolved_at"],
                 name="ticket_resolved_idx",

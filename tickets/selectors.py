@@ -137,7 +137,7 @@ def ticket_page(*, user: User, pk: int) -> Ticket:
 
 def _ticket_page(*, user: User, pk: int, now: datetime) -> QuerySet[Ticket]:
     tickets = Ticket.objects.visible_to(user).with_sla_state(now).filter(pk=pk)
-    return tickets.annotate(**prepared.related_columns(TICKET_PAGE_RELATED))
+    return tickets.annotate(**prepared.related_columns(TICKET_PAGE_RELATED, one_row_of=Ticket))
 
 
 def ticket_thread(*, ticket: Ticket, user: User) -> QuerySet[Message]:

@@ -7,8 +7,9 @@ from decimal import ROUND_HALF_UP, Context, Decimal, getcontext
 
 from django import template
 from django.conf import settings
-from django.urls import get_script_prefix, reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import numberformat, timezone, translation
+from django.utils.dates import MONTHS_3
 from django.utils.formats import get_format
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -32,11 +33,29 @@ def escaped(value) -> str:
 
 
 def url_of(name: str):
-    """A function pk -> the URL of route `name` for that pk: one reversal for a whole table
-    instead of one a row (rows rendered in Python, e.g. tickets' `ticket_table`)."""
-    sentinel = "2147483647"
-    head, tail = reverse(name, args=[int(sentinel)]).split(sentinel)
+    """A function pk -> the URL of route `name` for that pk: one reversal per process (for
+    each URL prefix, URLconf and language) instead of one a row (rows rendered in Python,
+    e.g. tickets' `ticket_table`)."""
+    head, tail = _url_parts(name, get_script_prefix(), get_urlconf(), translation.get_language())
     return lambda pk: f"{head}{pk}{tail}"
+
+
+@functools.lru_cache(maxsize=1024)  # routes x prefixes x URLconfs x languages: not data
+def _url_parts(name: str, _prefix: str, urlconf, _language) -> tuple[str, str]:
+    sentinel = "2147483647"
+    head, tail = reverse(name, args=[int(sentinel)], urlconf=urlconf).split(sentinel)
+    return head, tail
+
+
+def month_abbreviations() -> dict[int, str]:
+    """The months as the date filter's "M" writes them, in the reader's language, for rows
+    rendered in Python (read, never changed, by the caller)."""
+    return _month_abbreviations(translation.get_language())
+
+
+@functools.lru_cache(maxsize=64)  # per language: translated words, not data
+def _month_abbreviations(_language) -> dict[int, str]:
+    return {month: str(name).title() for month, name in MONTHS_3.items()}
 
 
 def choice_label(model, field: str, value) -> str:

@@ -51,9 +51,14 @@ ORDER_SORTS = {
 
 def source_freshness() -> dict[int, models.Model]:
     """Every source by id, to label records with where they came from and how fresh.
-    Reached through the records' own foreign key: the sync engine is a layer above."""
+    Reached through the records' own foreign key: the sync engine is a layer above. The
+    SQL built once per process (config/prepared.py)."""
+    return {source.pk: source for source in prepared.objects(_sources)}
+
+
+def _sources() -> QuerySet:
     sources = Order._meta.get_field("source").related_model.objects
-    return {s.pk: s for s in sources.only("pk", "name", "last_success_at")}
+    return sources.only("pk", "name", "last_success_at")
 
 
 def order_list(

@@ -4,7 +4,6 @@ from django import template
 from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils import dateformat, timezone
-from django.utils.dates import MONTHS_3
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator, capfirst, slugify
@@ -12,7 +11,15 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext, ngettext
 
 from accounts.models import Organisation
-from accounts.templatetags.ui import choice_label, escaped, status_label, url_of
+from accounts.templatetags.ui import (
+    choice_label,
+    escaped,
+    month_abbreviations,
+    sla_badge,
+    status_label,
+    url_of,
+)
+from tickets.models import Ticket
 
 register = template.Library()
 
@@ -34,10 +41,27 @@ def minutes(value):
     return f"{hours} h" if hours else f"{rest} min"
 
 
-@register.inclusion_tag("includes/source_label.html")
-def source_label(record, sources):
-    """ "From Billing: invoices · synced 5 minutes ago" for a synced record."""
-    return {"source": sources.get(record.source_id) if sources else None}
+SOURCE_LABEL = '<span class="source-label" title="{title}">{name}{synced}</span>'
+
+
+@register.simple_tag
+def source_label(record, sources) -> str:
+    """ "From Billing: invoices · synced 5 minutes ago" for a synced record. Written here,
+    not by an included template: on the customer home that include and the one inside it
+    cost as much CPU as a list of five rows."""
+    source = sources.get(record.source_id) if sources else None
+    if source is None:
+        return ""
+    synced = ""
+    if source.last_success_at:
+        synced = f" {escaped(gettext('· synced'))} {escaped(ago(source.last_success_at))}"
+    return mark_safe(  # noqa: S308 - every value escaped here
+        SOURCE_LABEL.format(
+            title=escaped(gettext("Synced from a departmental system")),
+            name=gettext("From %(name)s") % {"name": escaped(source.name)},
+            synced=synced,
+        )
+    )
 
 
 @register.filter
@@ -241,11 +265,6 @@ def timeline_items(events) -> str:
     )
 
 
-def month_abbreviations() -> dict[int, str]:
-    """The months as the date filter's "M" writes them, in the reader's language."""
-    return {month: str(name).title() for month, name in MONTHS_3.items()}
-
-
 def when(moment, zone, months: dict[int, str]) -> tuple[str, str]:
     """A moment as machine_time and as the date filter's "j M Y" write it in `zone`,
     escaped: for rows, with the zone and the month names looked up once per table."""
@@ -398,3 +417,130 @@ def shipment_rows(shipments) -> str:
         )  # fmt: skip
 
     return mark_safe("".join(row(shipment) for shipment in shipments))  # noqa: S308 - escaped above
+
+
+# --- The customer home's lists ---------------------------------------------------------------
+# Four lists of up to five items and the amounts to pay: through the template engine their
+# loops cost as much CPU as the home's data (docs/benchmarks.md, issue 26). Each tag writes
+# what its `{% for %}` loop wrote, item for item (portal/tests/test_rendered_rows.py holds it
+# to that markup); the empty item stays in the template.
+
+HOME_TICKET = """
+      <li><a href="{url}">{subject}</a><br>{sla} <span class="muted">{reference} · {status}</span></li>
+    """  # noqa: E501 - the markup as the browser gets it
+
+
+@register.simple_tag
+def home_ticket_items(tickets) -> str:
+    """`{% home_ticket_items open_tickets %}`: the home's open tickets."""
+    detail = url_of("tickets:detail")
+    badge = functools.cache(lambda state: str(sla_badge(state)))
+    status = functools.cache(lambda value: escaped(choice_label(Ticket, "status", value)))
+    return mark_safe(  # noqa: S308 - every value escaped here
+        "".join(
+            HOME_TICKET.format(
+                url=escaped(detail(ticket.pk)),
+                subject=escaped(ticket.subject),
+                sla=badge(ticket.sla_state),
+                reference=escaped(ticket.reference),
+                status=status(ticket.status),
+            )
+            for ticket in tickets
+        )
+    )
+
+
+HOME_ORDER = """
+      <li><a href="{url}">{number}</a> <span class="muted">{day}</span>
+        {delivery}</li>
+    """
+
+
+@register.simple_tag
+def home_order_items(orders) -> str:
+    """`{% home_order_items recent_orders %}`: the home's recent orders."""
+    detail = url_of("portal:order")
+    not_shipped = f'<span class="pill">{escaped(gettext("Not shipped yet"))}</span>'
+    zone, months = timezone.get_current_timezone(), month_abbreviations()
+
+    @functools.cache  # a few statuses, each read once per list
+    def delivery(status: str) -> str:
+        if not status:
+            return not_shipped
+        shown = status_label(status)
+        return f'<span class="pill pill-ship-{escaped(slugify(shown))}">{escaped(shown)}</span>'
+
+    return mark_safe(  # noqa: S308 - every value escaped here
+        "".join(
+            HOME_ORDER.format(
+                url=escaped(detail(order.pk)),
+                number=escaped(order.number),
+                day=when(order.ordered_at, zone, months)[1],
+                delivery=delivery(order.shipment_status),
+            )
+            for order in orders
+        )
+    )
+
+
+HOME_INVOICE = """
+      <li><a href="{url}">{number}</a> · {amount} {currency}
+        <span class="pill pill-invoice-{state}">{due}</span></li>
+    """
+
+
+@register.simple_tag
+def home_invoice_items(invoices) -> str:
+    """`{% home_invoice_items invoices_due %}`: the home's invoices to pay."""
+    detail, months = url_of("portal:invoice"), month_abbreviations()
+    overdue_since, due = gettext("Overdue since %(due_on)s"), gettext("Due %(due_on)s")
+
+    def due_text(invoice) -> str:
+        day = escaped(day_of(invoice.due_on, months)) if invoice.due_on else ""
+        if invoice.state == "overdue":
+            return overdue_since % {"due_on": day}
+        return due % {"due_on": day or "—"}
+
+    return mark_safe(  # noqa: S308 - every value escaped here
+        "".join(
+            HOME_INVOICE.format(
+                url=escaped(detail(invoice.pk)),
+                number=escaped(invoice.number),
+                amount=floatformat(invoice.amount, "2g"),  # safe: digits and separators
+                currency=escaped(invoice.currency),
+                state=escaped(invoice.state),
+                due=due_text(invoice),
+            )
+            for invoice in invoices
+        )
+    )
+
+
+HOME_TO_PAY = (
+    '<p class="stat{red}" data-testid="home-to-pay"><span class="stat-number">{open} {currency}'
+    "</span> {to_pay}{overdue}</p>"
+)
+
+
+@register.simple_tag
+def home_to_pay(totals) -> str:
+    """`{% home_to_pay to_pay %}`: what is open and overdue, per currency."""
+    to_pay, overdue = escaped(gettext("to pay")), gettext(", %(overdue)s %(currency)s overdue")
+    return mark_safe(  # noqa: S308 - every value escaped here
+        "".join(
+            HOME_TO_PAY.format(
+                red=" stat-red" if total["overdue"] else "",
+                open=floatformat(total["open"], "2g"),  # safe: digits and separators
+                currency=escaped(total["currency"]),
+                to_pay=to_pay,
+                overdue=overdue
+                % {
+                    "overdue": floatformat(total["overdue"], "2g"),
+                    "currency": escaped(total["currency"]),
+                }
+                if total["overdue"]
+                else "",
+            )
+            for total in totals
+        )
+    )

@@ -37,6 +37,7 @@ TIMELINE_KINDS = {
     "legacy_ticket": _("Old help-desk tickets"),
     "note": _("News from us"),
 }
+ARM_KINDS = {"ticket_resolved": "ticket"}  # the kind of an arm not named by its kind
 
 
 def _title(text: str, **fields) -> Concat:
@@ -53,20 +54,26 @@ def _touchpoints(queryset, kind: str, at: str, title, target, limit: int) -> Que
     Each part is cut to its own newest rows first (through an index on the
     organisation and the date) so the UNION never reads a big customer's whole history.
     """
+    if connection.features.supports_slicing_ordering_in_compound:
+        # PostgreSQL: each arm sorted and cut itself. Planning the IN (newest ids) form of
+        # eight arms cost PostgreSQL 2 ms of CPU per home page, more than all else it did.
+        shown = queryset.order_by(f"-{at}")
+        return _columns(shown, kind, at, title, target)[:limit]
     newest = queryset.order_by(f"-{at}").values("pk")[:limit]
-    # Prefixed names: TimelineEvent has fields called kind, at and title. No ordering
-    # inside the arms: SQLite refuses ORDER BY in the arms of a UNION.
-    return (
-        queryset.model.objects.filter(pk__in=newest)
-        .order_by()
-        .annotate(
-            tl_kind=Value(kind, output_field=CharField()),
-            tl_at=Cast(F(at), DateTimeField()),
-            tl_title=Cast(title, CharField()),
-            tl_target=Cast(target, CharField()),
-        )
-        .values_list("tl_kind", "tl_at", "tl_title", "tl_target")
-    )
+    # SQLite refuses ORDER BY and LIMIT in the arms of a UNION: each arm takes the ids of
+    # its newest rows.
+    shown = queryset.model.objects.filter(pk__in=newest).order_by()
+    return _columns(shown, kind, at, title, target)
+
+
+def _columns(queryset, kind: str, at: str, title, target) -> QuerySet:
+    # Prefixed names: TimelineEvent has fields called kind, at and title.
+    return queryset.annotate(
+        tl_kind=Value(kind, output_field=CharField()),
+        tl_at=Cast(F(at), DateTimeField()),
+        tl_title=Cast(title, CharField()),
+        tl_target=Cast(target, CharField()),
+    ).values_list("tl_kind", "tl_at", "tl_title", "tl_target")
 
 
 def timeline(*, organisation: Organisation, kind: str = "", limit: int = 20) -> list[dict]:
@@ -142,16 +149,14 @@ def _query(kind: str, limit: int, *, organisation: int) -> QuerySet:
             _title(gettext("Ticket opened: %(subject)s"), subject=F("subject")),
             F("pk"),
             limit,
-        ).union(
-            _touchpoints(
-                Ticket.objects.filter(organisation=organisation, resolved_at__isnull=False),
-                "ticket",
-                "resolved_at",
-                _title(gettext("Ticket resolved: %(subject)s"), subject=F("subject")),
-                F("pk"),
-                limit,
-            ),
-            all=True,
+        ),
+        "ticket_resolved": _touchpoints(
+            Ticket.objects.filter(organisation=organisation, resolved_at__isnull=False),
+            "ticket",
+            "resolved_at",
+            _title(gettext("Ticket resolved: %(subject)s"), subject=F("subject")),
+            F("pk"),
+            limit,
         ),
         "legacy_ticket": _touchpoints(
             LegacyTicket.objects.filter(**live),
@@ -170,6 +175,10 @@ def _query(kind: str, limit: int, *, organisation: int) -> QuerySet:
             limit,
         ),
     }
-    chosen = [parts[kind]] if kind in parts else list(parts.values())
-    query = chosen[0].union(*chosen[1:], all=True) if len(chosen) > 1 else chosen[0]
-    return query.order_by("-tl_at")[:limit]
+    # Tickets have two arms (opened, resolved), side by side: a UNION nested in another
+    # cannot hold PostgreSQL's sorted and cut arms.
+    chosen = [arm for name, arm in parts.items() if kind in ("", ARM_KINDS.get(name, name))]
+    if len(chosen) == 1:  # one arm is the list; on PostgreSQL already sorted and cut
+        arm = chosen[0]
+        return arm if arm.query.is_sliced else arm.order_by("-tl_at")[:limit]
+    return chosen[0].union(*chosen[1:], all=True).order_by("-tl_at")[:limit]

@@ -11,12 +11,11 @@ import functools
 from django import template
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dates import MONTHS_3
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from accounts.templatetags.ui import choice_label, escaped, sla_badge, url_of
+from accounts.templatetags.ui import choice_label, escaped, month_abbreviations, sla_badge, url_of
 from tickets.models import Ticket
 
 register = template.Library()
@@ -85,7 +84,11 @@ def _row_writer(show_organisation: bool, show_requester: bool, select_form: str)
     row (the link's route, the time zone, month names, labels, SLA pills, the words) is
     looked up once per table: per row, format_html, the date filter and the translations
     cost more than the rest of a 50-row table (the work queue shows three)."""
-    detail, zone, months = url_of("tickets:detail"), timezone.get_current_timezone(), _months()
+    detail, zone, months = (
+        url_of("tickets:detail"),
+        timezone.get_current_timezone(),
+        month_abbreviations(),
+    )
     priority = functools.cache(lambda value: escaped(choice_label(Ticket, "priority", value)))
     status = functools.cache(lambda value: escaped(choice_label(Ticket, "status", value)))
     sla = functools.cache(sla_badge)
@@ -121,8 +124,3 @@ def _row_writer(show_organisation: bool, show_requester: bool, select_form: str)
         )  # fmt: skip
 
     return row
-
-
-def _months() -> dict[int, str]:
-    """The months as the date filter's "M" writes them, in the reader's language."""
-    return {month: str(name).title() for month, name in MONTHS_3.items()}
