@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0016_page_versions'),
-        ('tickets', '0010_message_last_public_index'),
+        ('tickets', '0011_ticket_last_public_by_customer'),
         ('tiers', '0005_tier_hours_fields_removed'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
