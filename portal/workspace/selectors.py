@@ -35,6 +35,7 @@ from portal.sync.models import SourceSystem
 from tickets.choices import OPEN_STATUSES, SlaState
 from tickets.models import Ticket
 from tickets.selectors import ticket_list
+from tiers.models import ServiceTier
 
 ACCOUNT_SORTS = {
     "name": ("name",),
@@ -105,6 +106,15 @@ def workspace_accounts(
             LastContact.objects.filter(organisation=OuterRef("pk")).values("at")[:1]
         ),
     ).order_by(*ACCOUNT_SORTS.get(sort, ACCOUNT_SORTS["name"]))
+
+
+def _tiers() -> QuerySet[ServiceTier]:
+    return ServiceTier.objects.order_by("rank").values("name")
+
+
+def tier_names() -> list[str]:
+    """The tiers' names, in rank order: My accounts' tier filter (SQL built once)."""
+    return [row["name"] for row in prepared.rows(_tiers)]
 
 
 def _accounts(sort: str, *, user: User, now: datetime) -> QuerySet[Organisation]:

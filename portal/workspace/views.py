@@ -12,7 +12,6 @@ from config.views import paginate, query_without_page
 from portal.relationship import health
 from portal.relationship.choices import HealthColour
 from portal.workspace import selectors
-from tiers.models import ServiceTier
 
 
 def workspace(request):
@@ -64,7 +63,7 @@ def _workspace(request) -> dict:
         "filtered": any(filters.values()),
         "query": query_without_page(request),
         "unsorted_query": query_without_page(request, "sort"),
-        "tiers": ServiceTier.objects.order_by("rank").values_list("name", flat=True),
+        "tiers": selectors.tier_names(),
         "stages": LifecycleStage.choices,
         "health_choices": [*HealthColour.choices, ("none", "Not scored yet")],
         "renewal_choices": selectors.RENEWAL_WITHIN_DAYS,
