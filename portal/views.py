@@ -42,21 +42,20 @@ def customer_home(request):
 
 def _home_content(request, organisation) -> dict:
     team = account_selectors.account_team(organisation=organisation)
+    recent_orders = records_selectors.recent_orders(user=request.user, organisation=organisation)
     return {
         "primary_am": team.get(TeamRole.PRIMARY_AM),
         "backup_am": team.get(TeamRole.BACKUP_AM),
         "sponsor": team.get(TeamRole.EXECUTIVE_SPONSOR),
         "tier": tiers_selectors.current_tier(organisation=organisation),
         "open_tickets": ticket_selectors.open_tickets(user=request.user, organisation=organisation),
-        "recent_orders": records_selectors.recent_orders(
-            user=request.user, organisation=organisation
-        ),
+        "recent_orders": recent_orders,
         "invoices_due": records_selectors.invoices_due(
             user=request.user, organisation=organisation
         ),
         "to_pay": records_selectors.invoice_totals(user=request.user, organisation=organisation),
         "timeline": timeline_selectors.timeline(organisation=organisation, limit=10),
-        "sources": records_selectors.source_freshness(),
+        "sources": {order.source_id: order.source for order in recent_orders[:1]},  # labelled
         "upcoming_review": relationship_selectors.upcoming_review(organisation=organisation),
         "commitments": relationship_selectors.open_commitments(
             user=request.user, organisation=organisation

@@ -397,13 +397,24 @@ def _order_page(sort: str, *, user: User, organisation: int):
 # their querysets cost more CPU than the rest of the page.
 
 
+# What the home shows of an order's source: the label "From Order entry · synced 5 minutes
+# ago" under the list, read with the orders instead of every source by a query of its own.
+RECENT_ORDER_SOURCE = {"source": ("name", "last_success_at")}
+
+
 def recent_orders(*, user: User, organisation: Organisation, limit: int = 5) -> list[Order]:
-    """The newest orders, as order_rows shows them."""
-    return prepared.objects(_recent_orders, limit, user=user, organisation=organisation.pk)
+    """The newest orders, each with its latest shipment's status and its `source` (name and
+    last sync)."""
+    orders = prepared.objects(_recent_orders, limit, user=user, organisation=organisation.pk)
+    return [prepared.with_related(order, RECENT_ORDER_SOURCE) for order in orders]
 
 
 def _recent_orders(limit: int, *, user: User, organisation: int) -> QuerySet[Order]:
-    return order_rows(order_list(user=user, organisation=organisation))[:limit]
+    # Not order_rows: the home shows no line count, which costs a subquery a row.
+    return order_list(user=user, organisation=organisation).annotate(
+        shipment_status=latest_shipment_status(),
+        **prepared.related_columns(RECENT_ORDER_SOURCE),
+    )[:limit]
 
 
 def invoices_due(*, user: User, organisation: Organisation, limit: int = 5) -> list[Invoice]:

@@ -234,3 +234,17 @@ def test_row_links_and_month_names_follow_the_prefix_and_language_of_each_reques
             assert month_abbreviations()[3] == str(MONTHS_3[3]).title()
     with translation.override("de"):
         assert month_abbreviations()[3] == "Mär"
+
+
+def test_home_labels_its_orders_with_their_source_read_with_them(client, world):
+    from portal.records.models import Order
+    from portal.tests.records import add_orders, source
+
+    add_orders(world.org_a, 2)
+    newest = Order.objects.filter(organisation=world.org_a).order_by("-ordered_at").first()
+    other = source("Billing: orders")
+    Order.objects.filter(pk=newest.pk).update(source=other)
+    client.force_login(world.member_a)
+    page = client.get(reverse("home")).content.decode()
+    assert "From Billing: orders · synced 5\xa0minutes ago</span></p>" in page
+    assert "From Order entry" not in page  # the label is the newest order's source's
