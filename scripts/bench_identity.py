@@ -65,7 +65,8 @@ def run(args) -> list[tuple[str, str]]:
 def run_seed(args, seed: int) -> tuple[dict, list[tuple[str, str]]]:
     from django.db import connection
 
-    from portal.demo.evidence_estate import estate_load, evidence_score, generate
+    from portal.demo.evidence_estate import evidence_score, generate
+    from portal.demo.identity_estate import estate_load
     from portal.sync import identity
     from portal.sync.matching import OrganisationIndex
 

@@ -52,18 +52,42 @@ def production_env(**extra: str) -> dict[str, str]:
 # --- Production settings -------------------------------------------------------------------
 
 
-def test_production_settings_pass_check_deploy_with_no_warnings():
-    done = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+# One process started with production's settings runs `manage.py check --deploy` and then
+# says what its settings are: the two tests below read its answer (a process costs seconds).
+PRODUCTION = """
+import json, sys
+from django.core.management import execute_from_command_line
+try:
+    execute_from_command_line(["manage.py", "check", "--deploy", "--fail-level", "WARNING"])
+    status = 0
+except SystemExit as exit:
+    status = exit.code
+from django.conf import settings as s
+print(json.dumps({"hasher": s.PASSWORD_HASHERS[0], "session_secure": s.SESSION_COOKIE_SECURE,
+    "session_httponly": s.SESSION_COOKIE_HTTPONLY, "csrf_secure": s.CSRF_COOKIE_SECURE,
+    "csrf_httponly": s.CSRF_COOKIE_HTTPONLY, "redirect": s.SECURE_SSL_REDIRECT,
+    "hsts": s.SECURE_HSTS_SECONDS, "proxy": list(s.SECURE_PROXY_SSL_HEADER),
+    "trusted": s.CSRF_TRUSTED_ORIGINS}))
+sys.exit(status)
+"""
+
+
+@pytest.fixture(scope="module")
+def production() -> subprocess.CompletedProcess:
+    return subprocess.run(  # noqa: S603 - our interpreter, our script
+        [sys.executable, "-c", PRODUCTION],
         cwd=ROOT,
         env=production_env(),
         capture_output=True,
         text=True,
         check=False,
     )
-    print(done.stdout, done.stderr)  # the figure docs/production.md quotes
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "System check identified no issues (0 silenced)." in done.stdout
+
+
+def test_production_settings_pass_check_deploy_with_no_warnings(production):
+    print(production.stdout, production.stderr)  # the figure docs/production.md quotes
+    assert production.returncode == 0, production.stdout + production.stderr
+    assert "System check identified no issues (0 silenced)." in production.stdout
 
 
 def test_production_refuses_to_start_without_a_secret_key():
@@ -81,25 +105,8 @@ def test_production_refuses_to_start_without_a_secret_key():
     assert "SECRET_KEY must be set" in done.stderr
 
 
-def test_production_hashes_with_argon2_and_sends_cookies_over_https_only():
-    script = (
-        "import json, django; django.setup(); from django.conf import settings as s;"
-        "print(json.dumps({'hasher': s.PASSWORD_HASHERS[0], 'session_secure':"
-        " s.SESSION_COOKIE_SECURE, 'session_httponly': s.SESSION_COOKIE_HTTPONLY,"
-        " 'csrf_secure': s.CSRF_COOKIE_SECURE, 'csrf_httponly': s.CSRF_COOKIE_HTTPONLY,"
-        " 'redirect': s.SECURE_SSL_REDIRECT, 'hsts': s.SECURE_HSTS_SECONDS,"
-        " 'proxy': list(s.SECURE_PROXY_SSL_HEADER), 'trusted': s.CSRF_TRUSTED_ORIGINS}))"
-    )
-    done = subprocess.run(  # noqa: S603 - our interpreter, our script
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env=production_env(),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    seen = json.loads(done.stdout)
+def test_production_hashes_with_argon2_and_sends_cookies_over_https_only(production):
+    seen = json.loads(production.stdout.splitlines()[-1])
     assert seen == {
         "hasher": "django.contrib.auth.hashers.Argon2PasswordHasher",
         "session_secure": True,

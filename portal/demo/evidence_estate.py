@@ -381,20 +381,6 @@ def _deliveries(rnd, sightings: list[Sighting]) -> list[Delivery]:
     return deliveries
 
 
-def estate_load(estate: Estate) -> list[int]:
-    """identity_estate's loader, then the phones and streets it does not know of."""
-    from accounts.models import Organisation as Stored
-    from portal.demo import identity_estate
-
-    pks = identity_estate.estate_load(estate)
-    rows = [
-        Stored(pk=pk, phone=org.phone, street=org.street)
-        for pk, org in zip(pks, estate.organisations, strict=True)
-    ]
-    Stored.objects.bulk_update(rows, ["phone", "street"], batch_size=1000)
-    return pks
-
-
 # --- Scoring -------------------------------------------------------------------------------------
 
 

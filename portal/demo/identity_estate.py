@@ -16,7 +16,7 @@ from __future__ import annotations
 import random
 import string
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from portal.sync.matching import Evidence, name_key
 
@@ -312,19 +312,10 @@ def estate_load(estate: Estate) -> list[int]:
     from portal.sync.identity import new_identity
     from portal.sync.models import CustomerIdentity, SourceSystem
 
+    # Every field the estate gives an organisation (evidence_estate's phones and streets
+    # too) is one of the model's.
     created = Organisation.objects.bulk_create(
-        [
-            Organisation(
-                name=o.name,
-                customer_number=o.customer_number,
-                registry_id=o.registry_id,
-                city=o.city,
-                postcode=o.postcode,
-                email_domain=o.email_domain,
-            )
-            for o in estate.organisations
-        ],
-        batch_size=1000,
+        [Organisation(**asdict(o)) for o in estate.organisations], batch_size=1000
     )
     CustomerIdentity.objects.bulk_create(
         [new_identity(s.system, s.external_id, s.evidence) for s in estate.sightings],

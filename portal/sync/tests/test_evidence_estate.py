@@ -4,7 +4,8 @@ organisations and 10,000 identities over several seeds)."""
 
 import pytest
 
-from portal.demo.evidence_estate import estate_load, evidence_score, generate
+from portal.demo.evidence_estate import evidence_score, generate
+from portal.demo.identity_estate import estate_load
 from portal.sync import identity
 
 
