@@ -106,17 +106,12 @@ def with_schedule(organisations: QuerySet[Organisation]) -> QuerySet[Organisatio
     contact is due one promised period after the sponsor's last touchpoint (any held
     engagement they attended) or after they took the account, whichever is later.
     """
-    # The current tier and sponsor as LEFT JOINs, not a subquery per column: at most one
-    # current of each (tier_one_current_per_organisation, assignment_one_current_per_role),
-    # so no organisation is repeated, and PostgreSQL reads each once per organisation
-    # instead of once per use (a filter on the due days repeats every subquery in it).
-    tier = "schedule_tier__tier__"
-    promised = Q(**{f"{tier}executive_sponsor_promised": True})
+    # The current sponsor as a LEFT JOIN, as the tier (with_review_schedule): at most one
+    # current of a role (assignment_one_current_per_role), so no organisation is repeated.
+    promised = Q(schedule_tier__tier__executive_sponsor_promised=True)
     return (
-        organisations.alias(
-            schedule_tier=FilteredRelation(
-                "tier_assignments", condition=Q(tier_assignments__ended_at__isnull=True)
-            ),
+        with_review_schedule(organisations)
+        .alias(
             schedule_sponsor=FilteredRelation(
                 "assignments",
                 condition=Q(
@@ -126,15 +121,10 @@ def with_schedule(organisations: QuerySet[Organisation]) -> QuerySet[Organisatio
             ),
         )
         .annotate(
-            tier_since=TruncDate("schedule_tier__started_at"),
-            review_every=F(f"{tier}review_every_days"),
-            check_every=F(f"{tier}health_check_every_days"),
             sponsor_every=Case(
-                When(promised, then=F(f"{tier}sponsor_contact_every_days")),
+                When(promised, then=F("schedule_tier__tier__sponsor_contact_every_days")),
                 output_field=IntegerField(),
             ),
-            last_review=_last_held(EngagementKind.QBR),
-            last_check=_last_held(EngagementKind.HEALTH_CHECK),
             sponsor_id=F("schedule_sponsor__user_id"),
             sponsor_since=TruncDate("schedule_sponsor__started_at"),
         )
@@ -150,8 +140,6 @@ def with_schedule(organisations: QuerySet[Organisation]) -> QuerySet[Organisatio
             ),
         )
         .annotate(
-            review_due=AddDays(Coalesce("last_review", "tier_since"), "review_every"),
-            check_due=AddDays(Coalesce("last_check", "tier_since"), "check_every"),
             sponsor_due=AddDays(
                 Case(
                     When(sponsor_touch__gt=F("sponsor_since"), then=F("sponsor_touch")),
@@ -159,6 +147,34 @@ def with_schedule(organisations: QuerySet[Organisation]) -> QuerySet[Organisatio
                 ),
                 "sponsor_every",
             ),
+        )
+    )
+
+
+def with_review_schedule(organisations: QuerySet[Organisation]) -> QuerySet[Organisation]:
+    """Organisations with when their next review and health check are due (with_schedule
+    without the sponsor: no join of the account team where only these are read)."""
+    # The current tier as a LEFT JOIN, not a subquery per column: at most one current
+    # (tier_one_current_per_organisation), so no organisation is repeated, and PostgreSQL
+    # reads it once per organisation instead of once per use (a filter on the due days
+    # repeats every subquery in it).
+    tier = "schedule_tier__tier__"
+    return (
+        organisations.alias(
+            schedule_tier=FilteredRelation(
+                "tier_assignments", condition=Q(tier_assignments__ended_at__isnull=True)
+            ),
+        )
+        .annotate(
+            tier_since=TruncDate("schedule_tier__started_at"),
+            review_every=F(f"{tier}review_every_days"),
+            check_every=F(f"{tier}health_check_every_days"),
+            last_review=_last_held(EngagementKind.QBR),
+            last_check=_last_held(EngagementKind.HEALTH_CHECK),
+        )
+        .annotate(
+            review_due=AddDays(Coalesce("last_review", "tier_since"), "review_every"),
+            check_due=AddDays(Coalesce("last_check", "tier_since"), "check_every"),
         )
     )
 
@@ -236,7 +252,9 @@ def _upcoming_review(*, organisation: int, today: date) -> QuerySet:
         kind__in=[EngagementKind.QBR, EngagementKind.HEALTH_CHECK],
     ).order_by("on", "pk")
     return (
-        with_schedule(Organisation.objects.filter(pk=organisation))
+        # Only the review and health check's days are read; no ORDER BY (one organisation).
+        with_review_schedule(Organisation.objects.filter(pk=organisation))
+        .order_by()
         .annotate(
             booked_on=Subquery(booked.values("on")[:1]),
             booked_kind=Subquery(booked.values("kind")[:1]),
