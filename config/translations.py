@@ -24,6 +24,11 @@ from django.utils.translation import trans_real
 
 
 def compact_all() -> None:
+    """Called once at start-up (AccountsConfig.ready). A test that overrides LANGUAGES or
+    LOCALE_PATHS makes Django build its translations afresh: they translate the same, only
+    slower."""
+    if not settings.USE_I18N:  # Django then never reads these catalogues
+        return
     for language, _name in settings.LANGUAGES:
         compact(trans_real.translation(language))
 
