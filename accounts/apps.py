@@ -10,12 +10,15 @@ class AccountsConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         from accounts.platform import audit, data_versions, sessions, two_factor
+        from config import translations
 
         audit.connect()
         # The triggers that keep the data versions, for every model there is after a migrate.
         post_migrate.connect(data_versions.installed, sender=self, dispatch_uid="data_versions")
         sessions.connect()
         two_factor.connect()
+        # A translation look-up reads one dictionary, not 14 (config/translations.py).
+        translations.compact_all()
 
 
 class PortalAdminConfig(admin_apps.AdminConfig):

@@ -154,13 +154,42 @@ def member_get(*, organisation: Organisation, pk: int) -> Membership:
 def team_roles_of(*, user: User, organisation_ids=None) -> dict[int, list[str]]:
     """{organisation_id: [role labels]} for a staff member's current assignments (on the
     organisations given, e.g. a page of My accounts, else on all of them)."""
-    current = AccountAssignment.objects.current().filter(user=user)
-    if organisation_ids is not None:
-        current = current.filter(organisation_id__in=organisation_ids)
+    if organisation_ids is None:
+        found = _team_roles(user=user).values("organisation_id", "role")
+    else:  # SQL built once per process (config/prepared.py), ROLES_AT_ONCE ids a query
+        ids = list(organisation_ids)
+        found = [
+            row
+            for start in range(0, len(ids), ROLES_AT_ONCE)
+            for row in prepared.rows(_team_roles_of_some, user=user, **_padded(ids, start))
+        ]
     roles: dict[int, list[str]] = {}
-    for org_id, role in current.values_list("organisation_id", "role"):
-        roles.setdefault(org_id, []).append(TeamRole(role).label)
+    for row in found:
+        roles.setdefault(row["organisation_id"], []).append(TeamRole(row["role"]).label)
     return roles
+
+
+ROLES_AT_ONCE = 50  # a page of My accounts: one query
+
+
+def _team_roles(*, user: User) -> QuerySet[AccountAssignment]:
+    return AccountAssignment.objects.current().filter(user=user).order_by("organisation_id", "role")
+
+
+def _team_roles_of_some(*, user: User, **ids: int) -> QuerySet:
+    """Always ROLES_AT_ONCE ids (`id_0`...), so that every page runs the same SQL."""
+    chosen = [ids[f"id_{i}"] for i in range(ROLES_AT_ONCE)]
+    return (
+        _team_roles(user=user).filter(organisation_id__in=chosen).values("organisation_id", "role")
+    )
+
+
+def _padded(ids: list[int], start: int) -> dict[str, int]:
+    """ids[start:start + ROLES_AT_ONCE] as id_0...; the rest of the places hold -1, which no
+    organisation has."""
+    chunk = ids[start : start + ROLES_AT_ONCE]
+    chunk += [-1] * (ROLES_AT_ONCE - len(chunk))
+    return {f"id_{i}": pk for i, pk in enumerate(chunk)}
 
 
 def user_exists(*, email: str) -> bool:

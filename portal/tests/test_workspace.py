@@ -145,3 +145,29 @@ def test_my_accounts_prepared_lists_what_the_orm_lists_for_every_sort_and_page(w
                 assert [[getattr(o, f) for f in fields] for o in got] == [
                     [getattr(o, f) for f in fields] for o in afresh
                 ], (user.email, sort, number)
+
+
+def _selected(page: str, name: str) -> str:
+    select = re.search(rf'<select id="f-{name}".*?</select>', page, re.S).group(0)
+    return re.search(r'<option value="([^"]*)" selected>', select).group(1)
+
+
+def test_my_accounts_form_and_headings_follow_each_request(client, world):
+    """The filters, column headings and intro are rendered once per set of values
+    ({% memo %}): each request still shows its own choices and its own sort."""
+    client.force_login(world.admin)
+    for stage, health, renewal, sort in (
+        ("renewal", "red", "30", "health"),
+        ("active", "green", "90", "open"),
+        ("renewal", "green", "60", "health"),
+    ):
+        query = {"stage": stage, "health": health, "renewal": renewal, "sort": sort}
+        page = client.get(reverse("home"), query).content.decode()
+        assert (_selected(page, "stage"), _selected(page, "health")) == (stage, health)
+        assert _selected(page, "renewal") == renewal
+        assert page.count('aria-sort="ascending"') == 1
+        assert re.search(r'<th scope="col" aria-sort="ascending"><span>[^<]+ ▲</span>', page)
+        assert f"stage={stage}&amp;health={health}&amp;renewal={renewal}&amp;sort=name" in page
+    assert "Every customer organisation." in page
+    client.force_login(world.am_a)
+    assert "The organisations you look after." in client.get(reverse("home")).content.decode()

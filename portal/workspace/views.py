@@ -24,7 +24,8 @@ def workspace(request):
 
 
 # My accounts' sortable columns: the key of selectors.ACCOUNT_SORTS and the heading.
-SORT_COLUMNS = [
+# Tuples, as the filters' choices: {% memo %} keys the blocks that show them on them.
+SORT_COLUMNS = (
     ("name", _("Organisation")),
     ("health", _("Health")),
     ("stage", _("Stage")),
@@ -32,7 +33,9 @@ SORT_COLUMNS = [
     ("open", _("Open tickets")),
     ("risk", _("SLA risk")),
     ("contact", _("Last contact")),
-]
+)
+STAGES = tuple(LifecycleStage.choices)
+HEALTH_CHOICES = (*HealthColour.choices, ("none", "Not scored yet"))
 
 
 def _workspace(request) -> dict:
@@ -64,8 +67,8 @@ def _workspace(request) -> dict:
         "query": query_without_page(request),
         "unsorted_query": query_without_page(request, "sort"),
         "tiers": selectors.tier_names(),
-        "stages": LifecycleStage.choices,
-        "health_choices": [*HealthColour.choices, ("none", "Not scored yet")],
+        "stages": STAGES,
+        "health_choices": HEALTH_CHOICES,
         "renewal_choices": selectors.RENEWAL_WITHIN_DAYS,
         "queue": counts,
         "relationship": counts,
