@@ -35,9 +35,10 @@ def compact_all() -> None:
 
 def compact(translation) -> None:
     catalog = getattr(translation, "_catalog", None)
-    if isinstance(catalog, trans_real.TranslationCatalog):
+    # Django's private structure: if a release renames it, leave the catalogue as built.
+    if isinstance(catalog, trans_real.TranslationCatalog) and hasattr(catalog, "_plurals"):
         _merge_same_plurals(catalog)
-    translation._fallback = _first_useful(translation._fallback)
+    translation._fallback = _first_useful(getattr(translation, "_fallback", None))
     if isinstance(translation._fallback, trans_real.DjangoTranslation):
         compact(translation._fallback)
 
