@@ -79,6 +79,14 @@ def ticket_table(
     return header + rows + FOOTER
 
 
+def _organisation_name(ticket) -> str:
+    # Tables that read the name as a column (organisation_name) skip building an
+    # Organisation per row.
+    if hasattr(ticket, "organisation_name"):
+        return ticket.organisation_name
+    return ticket.organisation.name
+
+
 def _row_writer(show_organisation: bool, show_requester: bool, select_form: str):
     """A function ticket -> its row, escaped as format_html would. What is the same on every
     row (the link's route, the time zone, month names, labels, SLA pills, the words) is
@@ -105,7 +113,7 @@ def _row_writer(show_organisation: bool, show_requester: bool, select_form: str)
             else "",
             url=escaped(detail(ticket.pk)),
             reference=reference,
-            organisation=f"<td>{escaped(ticket.organisation.name)}</td>"
+            organisation=f"<td>{escaped(_organisation_name(ticket))}</td>"
             if show_organisation
             else "",
             subject=escaped(ticket.subject),
