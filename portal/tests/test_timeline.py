@@ -5,6 +5,8 @@ than the page shows, with deleted records, for every kind filter."""
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
+from django.db import connection
+from django.utils import translation
 
 from portal.records.models import Invoice, Order, Shipment
 from portal.tests.records import add_orders
@@ -64,3 +66,22 @@ def test_the_timeline_is_the_newest_touchpoints_of_every_record(world, limit):
         assert [e["at"] for e in shown] == sorted(expected, reverse=True)[:limit], kind
         if kind:
             assert {e["kind"] for e in shown} <= {kind}, kind
+
+
+@pytest.mark.parametrize("language", ["en-gb", "de"])
+def test_the_timeline_query_stays_within_what_psycopg_caches(world, language):
+    """Past 50 parameters psycopg parses a query again on every run instead of caching
+    it: the timeline's UNION of eight arms once passed 60, a cost on every home page."""
+    from psycopg._queries import MAX_CACHED_STATEMENT_LENGTH, MAX_CACHED_STATEMENT_PARAMS
+
+    seen = []
+
+    def record(execute, sql, params, many, context):
+        seen.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with translation.override(language), connection.execute_wrapper(record):
+        timeline(organisation=world.org_a)
+    (sql, params), *_ = seen
+    assert len(params) <= MAX_CACHED_STATEMENT_PARAMS
+    assert len(sql.encode()) <= MAX_CACHED_STATEMENT_LENGTH
