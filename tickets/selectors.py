@@ -80,7 +80,8 @@ def open_tickets(*, user: User, organisation: Organisation, limit: int = 5) -> l
 
 def _open_tickets(limit: int, *, user: User, organisation: int, now: datetime) -> QuerySet:
     tickets = ticket_list(user=user, organisation=organisation, status="open", now=now)
-    return tickets.select_related(None)[:limit]
+    # Only what the home shows: a ticket has 33 columns, 13 of them moments to convert.
+    return tickets.select_related(None).only("subject", "status")[:limit]
 
 
 def ticket_requesters(*, user: User, organisation: Organisation) -> QuerySet[User]:

@@ -410,11 +410,17 @@ def recent_orders(*, user: User, organisation: Organisation, limit: int = 5) -> 
 
 
 def _recent_orders(limit: int, *, user: User, organisation: int) -> QuerySet[Order]:
-    # Not order_rows: the home shows no line count, which costs a subquery a row.
-    return order_list(user=user, organisation=organisation).annotate(
-        shipment_status=latest_shipment_status(),
-        **prepared.related_columns(RECENT_ORDER_SOURCE),
-    )[:limit]
+    # Not order_list nor order_rows: the home shows neither the status shown nor a line
+    # count, each a subquery a row; and only the columns it shows.
+    orders = _of_organisation(Order.objects, user, organisation)
+    return (
+        orders.order_by(*ORDER_SORTS["newest"])
+        .only("number", "ordered_at", "source_id")
+        .annotate(
+            shipment_status=latest_shipment_status(),
+            **prepared.related_columns(RECENT_ORDER_SOURCE),
+        )[:limit]
+    )
 
 
 def invoices_due(*, user: User, organisation: Organisation, limit: int = 5) -> list[Invoice]:
@@ -425,8 +431,11 @@ def invoices_due(*, user: User, organisation: Organisation, limit: int = 5) -> l
 
 
 def _invoices_due(limit: int, *, user: User, organisation: int, today: date) -> QuerySet:
-    invoices = invoice_list(user=user, organisation=organisation, state="unpaid", today=today)
-    return invoices.select_related(None)[:limit]
+    # invoice_list's "unpaid" without the order's number (a join) the home does not show,
+    # and only the columns it shows.
+    invoices = with_invoice_state(_of_organisation(Invoice.objects, user, organisation), today)
+    invoices = invoices.filter(UNPAID).order_by(*INVOICE_SORTS["due"])
+    return invoices.only("number", "amount", "currency", "due_on")[:limit]
 
 
 def invoice_get(*, user: User, pk: int) -> Invoice:

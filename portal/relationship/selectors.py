@@ -308,7 +308,8 @@ def open_commitments(*, user: User, organisation: Organisation, limit: int = 5) 
 
 def _open_commitments(limit: int, *, user: User, organisation: int, today: date) -> QuerySet:
     commitments = commitment_list(user=user, organisation=organisation, state="open", today=today)
-    return commitments.select_related(None).annotate(owner_name=F("owner__full_name"))[:limit]
+    commitments = commitments.select_related(None).only("title", "due_on", "owner_id")
+    return commitments.annotate(owner_name=F("owner__full_name"))[:limit]
 
 
 def commitment_get(*, user: User, pk: int) -> Commitment:
