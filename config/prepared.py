@@ -118,24 +118,27 @@ class _Built(NamedTuple):
 def _prepared(build: Build, shape: tuple, values: dict) -> tuple[str, list, _Built]:
     sql, params, slots, built = _compiled(build, shape, *_key(values))
     params = list(params)
-    users = _users(values)
+    user_model = _user_model()
     for position, name, adapt in slots:
         value = values[name]
-        params[position] = adapt(value.pk if name in users else value)
+        params[position] = adapt(value.pk if isinstance(value, user_model) else value)
     return sql, params, built
 
 
-def _users(values: dict) -> set[str]:
-    return {name for name, value in values.items() if isinstance(value, get_user_model())}
+# Read once: every prepared query asks for it several times (a page runs about ten).
+_user_model = functools.cache(get_user_model)
 
 
 def _key(values: dict) -> tuple:
-    kinds = tuple(sorted((name, _kind(value)) for name, value in values.items()))
-    return kinds, translation.get_language(), timezone.get_current_timezone_name()
+    user_model = _user_model()
+    kinds = tuple(sorted((name, _kind(value, user_model)) for name, value in values.items()))
+    # The zone itself, not its name: equal zones are equal keys, and naming one costs more
+    # than the rest of the key (a page computes about ten keys).
+    return kinds, translation.get_language(), timezone.get_current_timezone()
 
 
-def _kind(value) -> Hashable:
-    if isinstance(value, get_user_model()):
+def _kind(value, user_model) -> Hashable:
+    if isinstance(value, user_model):
         return ("user", *(getattr(value, field) for field in USER_SHAPE))
     if isinstance(value, bool) or not isinstance(value, int | date):
         raise TypeError(f"no stand-in for a {type(value).__name__}: pass it as shape")
