@@ -12,6 +12,7 @@ from django.utils.translation import gettext, ngettext
 
 from accounts.models import Organisation
 from accounts.templatetags.ui import (
+    Numbers,
     choice_label,
     escaped,
     month_abbreviations,
@@ -232,20 +233,20 @@ def timeline_items(events) -> str:
 
     def what(kind: str, title: str, target) -> str:
         if kind in links:
-            return f'<a href="{escape(links[kind](target))}">{escape(title)}</a>'
+            return f'<a href="{escaped(links[kind](target))}">{escaped(title)}</a>'
         if kind == "note":
             body = (
-                f'<p class="muted">{escape(Truncator(target).words(40, truncate=" …"))}</p>'
+                f'<p class="muted">{escaped(Truncator(target).words(40, truncate=" …"))}</p>'
                 if target
                 else ""
             )
-            return f"<strong>{escape(title)}</strong>{body}"
-        return escape(title)
+            return f"<strong>{escaped(title)}</strong>{body}"
+        return escaped(title)
 
     def item(event: dict) -> str:
         machine, day = when(event["at"], zone, months)
         return TIMELINE_ITEM.format(
-            kind=escape(event["kind"]),
+            kind=escaped(event["kind"]),
             machine=machine,
             day=day,
             what=what(event["kind"], event["title"], event["target"]),
@@ -270,7 +271,7 @@ def when(moment, zone, months: dict[int, str]) -> tuple[str, str]:
     escaped: for rows, with the zone and the month names looked up once per table."""
     local = moment.astimezone(zone)  # timezone.localtime
     day = f"{local.day} {months[local.month]} {local.year:04d}"
-    return escape(local.replace(microsecond=0).isoformat()), escape(day)
+    return escaped(local.replace(microsecond=0).isoformat()), escaped(day)
 
 
 ORDER_ROW = """    <tr>
@@ -492,7 +493,7 @@ HOME_INVOICE = """
 @register.simple_tag
 def home_invoice_items(invoices) -> str:
     """`{% home_invoice_items invoices_due %}`: the home's invoices to pay."""
-    detail, months = url_of("portal:invoice"), month_abbreviations()
+    detail, months, numbers = url_of("portal:invoice"), month_abbreviations(), Numbers()
     overdue_since, due = gettext("Overdue since %(due_on)s"), gettext("Due %(due_on)s")
 
     def due_text(invoice) -> str:
@@ -506,7 +507,8 @@ def home_invoice_items(invoices) -> str:
             HOME_INVOICE.format(
                 url=escaped(detail(invoice.pk)),
                 number=escaped(invoice.number),
-                amount=floatformat(invoice.amount, "2g"),  # safe: digits and separators
+                # safe: digits and separators (nothing for no amount, as floatformat)
+                amount="" if invoice.amount is None else numbers.fixed(invoice.amount, 2),
                 currency=escaped(invoice.currency),
                 state=escaped(invoice.state),
                 due=due_text(invoice),
@@ -526,16 +528,17 @@ HOME_TO_PAY = (
 def home_to_pay(totals) -> str:
     """`{% home_to_pay to_pay %}`: what is open and overdue, per currency."""
     to_pay, overdue = escaped(gettext("to pay")), gettext(", %(overdue)s %(currency)s overdue")
+    numbers = Numbers()
     return mark_safe(  # noqa: S308 - every value escaped here
         "".join(
             HOME_TO_PAY.format(
                 red=" stat-red" if total["overdue"] else "",
-                open=floatformat(total["open"], "2g"),  # safe: digits and separators
+                open=numbers.fixed(total["open"], 2),  # safe: digits and separators
                 currency=escaped(total["currency"]),
                 to_pay=to_pay,
                 overdue=overdue
                 % {
-                    "overdue": floatformat(total["overdue"], "2g"),
+                    "overdue": numbers.fixed(total["overdue"], 2),
                     "currency": escaped(total["currency"]),
                 }
                 if total["overdue"]
