@@ -15,9 +15,10 @@ query (a query would decide a shape from data, which is never kept): one refuses
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable, Hashable, Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -36,10 +37,76 @@ def rows(build: Build, *shape: Hashable, **values) -> list[dict]:
     """build(*shape, **values)'s rows as dicts by column name, as the driver gives them
     (SQLite answers dates as text)."""
     sql, params, _ = _prepared(build, shape, values)
+    names, found = _fetch(sql, params)
+    return [dict(zip(names, row, strict=True)) for row in found]
+
+
+def together(read: Callable[[], T]) -> T:
+    """read()'s result, its prepared queries sent to PostgreSQL in one round trip.
+
+    A page's dozen small reads cost more in round trips (the driver, one transaction each)
+    than in answering. read() runs once with every prepared query answered by no rows, to
+    learn them; they go as one string of statements; read() runs again, each query answered
+    from there. One it did not make the first time (its SQL or values decided by data)
+    runs on its own, so the answer never depends on the first pass. Elsewhere (SQLite,
+    server-side binding: one statement per execute) read() simply runs."""
+    if not _in_one_round_trip() or _batch.__dict__:  # not nested either
+        return read()
+    statements = _batch.statements = []
+    try:
+        read()  # answered by no rows: only learns the statements
+    except Exception:  # a read that needs rows to go on: it runs as it is, below
+        statements = None
+    finally:
+        del _batch.statements
+    if statements is None:
+        return read()
+    _batch.answers = list(zip(statements, _run_together(statements), strict=True))
+    try:
+        return read()
+    finally:
+        del _batch.answers
+
+
+T = TypeVar("T")
+Statement = tuple[str, list]  # SQL, parameters
+Answer = tuple[list[str], list[tuple]]  # column names, rows
+_batch = threading.local()  # per thread: gthread workers serve requests side by side
+
+
+def _in_one_round_trip() -> bool:
+    options = connection.settings_dict.get("OPTIONS", {})
+    return connection.vendor == "postgresql" and not options.get("server_side_binding")
+
+
+def _fetch(sql: str, params: list) -> Answer:
+    """One prepared query's column names and rows: run, learned or answered (together)."""
+    statements, answers = getattr(_batch, "statements", None), getattr(_batch, "answers", None)
+    if statements is not None:
+        statements.append((sql, params))
+        return [], []
+    for position, (statement, answer) in enumerate(answers or ()):
+        if statement == (sql, params):
+            del answers[position]
+            return answer
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        names = [column[0] for column in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        return [column[0] for column in cursor.description], cursor.fetchall()
+
+
+def _run_together(statements: list[Statement]) -> list[Answer]:
+    if not statements:
+        return []
+    answers = []
+    with connection.cursor() as cursor:
+        # psycopg's client-side binding sends several statements as one query (libpq's
+        # simple protocol); each result is read in turn.
+        cursor.execute(";\n".join(sql for sql, _ in statements),
+                       [value for _, params in statements for value in params])  # fmt: skip
+        while True:
+            answers.append(([column[0] for column in cursor.description], cursor.fetchall()))
+            if not cursor.nextset():
+                return answers
 
 
 def objects(build: Build, *shape: Hashable, **values) -> list[Model]:
@@ -75,9 +142,7 @@ def _objects(build: Build, shape: tuple, values: dict, window=None) -> list[Mode
         if built.sliced:
             raise ValueError(f"{build.__qualname__}: a page's build must not slice")
         sql, params = f"{sql} LIMIT %s OFFSET %s", [*params, *window]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        found = cursor.fetchall()
+    _, found = _fetch(sql, params)
     # As the ORM's ModelIterable makes instances, with where each column goes worked out
     # once (a raw() query worked it out from the column names on every call).
     start, stop = built.fields

@@ -2,10 +2,12 @@
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils import timezone
 
 from accounts import selectors as account_selectors
 from accounts.choices import TeamRole, UserKind
 from accounts.platform.page_cache import page_cache
+from config import prepared
 from portal.records import selectors as records_selectors
 from portal.relationship import selectors as relationship_selectors
 from portal.timeline import selectors as timeline_selectors
@@ -31,16 +33,17 @@ def home(request):
 
 def customer_home(request):
     organisation = request.organisation
+    now = timezone.now()  # one moment for the page: its reads are learned, then answered
     page = page_cache(
         request,
         "home",
-        lambda: _home_content(request, organisation),
+        lambda: prepared.together(lambda: _home_content(request, organisation, now)),
         organisation_ids=[organisation.pk],
     )
     return render(request, "portal/home.html", {"organisation": organisation, "page_cache": page})
 
 
-def _home_content(request, organisation) -> dict:
+def _home_content(request, organisation, now) -> dict:
     team = account_selectors.account_team(organisation=organisation)
     recent_orders = records_selectors.recent_orders(user=request.user, organisation=organisation)
     return {
@@ -48,7 +51,9 @@ def _home_content(request, organisation) -> dict:
         "backup_am": team.get(TeamRole.BACKUP_AM),
         "sponsor": team.get(TeamRole.EXECUTIVE_SPONSOR),
         "tier": tiers_selectors.current_tier(organisation=organisation),
-        "open_tickets": ticket_selectors.open_tickets(user=request.user, organisation=organisation),
+        "open_tickets": ticket_selectors.open_tickets(
+            user=request.user, organisation=organisation, now=now
+        ),
         "recent_orders": recent_orders,
         "invoices_due": records_selectors.invoices_due(
             user=request.user, organisation=organisation

@@ -4,8 +4,10 @@ for, for every user and value, and refuse to keep what a request's values would 
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from django.db import connection
 from django.db.models import DateTimeField, Value
 from django.db.models.functions import TruncDate
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -241,3 +243,33 @@ def test_instances_are_the_orms_field_for_field(world, only):
         assert [getattr(mine, name) for name in shown] == [getattr(theirs, name) for name in shown]
         assert mine._state.db == theirs._state.db
         assert not mine._state.adding
+
+
+def test_together_answers_each_read_as_it_answers_alone_in_one_round_trip(orders):
+    """The reads learned by the first pass go in one round trip and answer as they do one
+    by one; a query the first pass did not make (its limit decided by another's rows) runs
+    on its own, so what is shown never comes from the first pass."""
+
+    def read():
+        recent = records.recent_orders(user=orders.member_a, organisation=orders.org_a)
+        theirs = records.recent_orders(user=orders.member_b, organisation=orders.org_b)
+        more = prepared.objects(
+            _orders_of, len(recent) + 1, user=orders.member_a, organisation=orders.org_a.pk
+        )
+        return [[order.pk for order in found] for found in (recent, theirs, more)]
+
+    alone = read()
+    with CaptureQueriesContext(connection) as queries:
+        found = prepared.together(read)
+    assert found == alone
+    assert [len(pks) for pks in found] == [4, 3, 4]
+    assert len(queries) == 2  # the two lists learned, together; the third alone
+
+
+def test_together_runs_a_read_that_needs_rows_to_go_on_as_it_is(orders):
+    """A read that fails on no rows (the first pass's answers) is simply run."""
+
+    def read():
+        return records.recent_orders(user=orders.member_a, organisation=orders.org_a)[0].pk
+
+    assert prepared.together(read) == read()

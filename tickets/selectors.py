@@ -70,12 +70,13 @@ def ticket_list(
     )
 
 
-def open_tickets(*, user: User, organisation: Organisation, limit: int = 5) -> list[Ticket]:
-    """The newest open tickets with their SLA state (the customer's home), the SQL built
-    once per process (config/prepared.py)."""
-    return prepared.objects(
-        _open_tickets, limit, user=user, organisation=organisation.pk, now=timezone.now()
-    )
+def open_tickets(
+    *, user: User, organisation: Organisation, limit: int = 5, now: datetime | None = None
+) -> list[Ticket]:
+    """The newest open tickets with their SLA state at `now` (the customer's home), the SQL
+    built once per process (config/prepared.py)."""
+    now = now or timezone.now()
+    return prepared.objects(_open_tickets, limit, user=user, organisation=organisation.pk, now=now)
 
 
 def _open_tickets(limit: int, *, user: User, organisation: int, now: datetime) -> QuerySet:
