@@ -37,7 +37,7 @@ def rows(build: Build, *shape: Hashable, **values) -> list[dict]:
     """build(*shape, **values)'s rows as dicts by column name, as the driver gives them
     (SQLite answers dates as text)."""
     sql, params, _ = _prepared(build, shape, values)
-    names, found = _fetch(sql, params)
+    names, found = _fetch(sql, params, named=True)
     return [dict(zip(names, row, strict=True)) for row in found]
 
 
@@ -69,8 +69,8 @@ def together(read: Callable[[], T]) -> T:
 
 
 T = TypeVar("T")
-Statement = tuple[str, list]  # SQL, parameters
-Answer = tuple[list[str], list[tuple]]  # column names, rows
+Statement = tuple[str, list, bool]  # SQL, parameters, whether its column names are read
+Answer = tuple[list[str], list[tuple]]  # column names (if read), rows
 _batch = threading.local()  # per thread: gthread workers serve requests side by side
 
 
@@ -79,19 +79,25 @@ def _in_one_round_trip() -> bool:
     return connection.vendor == "postgresql" and not options.get("server_side_binding")
 
 
-def _fetch(sql: str, params: list) -> Answer:
-    """One prepared query's column names and rows: run, learned or answered (together)."""
+def _fetch(sql: str, params: list, *, named: bool = False) -> Answer:
+    """One prepared query's rows, and its column names if `named`: run, learned or
+    answered (together)."""
     statements, answers = getattr(_batch, "statements", None), getattr(_batch, "answers", None)
     if statements is not None:
-        statements.append((sql, params))
+        statements.append((sql, params, named))
         return [], []
     for position, (statement, answer) in enumerate(answers or ()):
-        if statement == (sql, params):
+        if statement == (sql, params, named):
             del answers[position]
             return answer
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return [column[0] for column in cursor.description], cursor.fetchall()
+        return _names(cursor, named), cursor.fetchall()
+
+
+def _names(cursor, named: bool) -> list[str]:
+    # Only when read: the driver describes each column afresh (an object each).
+    return [column[0] for column in cursor.description] if named else []
 
 
 def _run_together(statements: list[Statement]) -> list[Answer]:
@@ -99,14 +105,15 @@ def _run_together(statements: list[Statement]) -> list[Answer]:
         return []
     answers = []
     with connection.cursor() as cursor:
-        # psycopg's client-side binding sends several statements as one query (libpq's
-        # simple protocol); each result is read in turn.
-        cursor.execute(";\n".join(sql for sql, _ in statements),
-                       [value for _, params in statements for value in params])  # fmt: skip
-        while True:
-            answers.append(([column[0] for column in cursor.description], cursor.fetchall()))
-            if not cursor.nextset():
-                return answers
+        # Each statement's values merged as its own execute merges them (psycopg keeps the
+        # parsing of a statement of up to 50 values; the joined one it would parse afresh
+        # every time), and the statements sent as one query, libpq's simple protocol (with
+        # client-side binding); each result is read in turn.
+        cursor.execute(";\n".join(cursor.mogrify(sql, params) for sql, params, _ in statements))
+        for _, _, named in statements:
+            answers.append((_names(cursor, named), cursor.fetchall()))
+            cursor.nextset()
+    return answers
 
 
 def objects(build: Build, *shape: Hashable, **values) -> list[Model]:
