@@ -241,3 +241,27 @@ def test_instances_are_the_orms_field_for_field(world, only):
         assert [getattr(mine, name) for name in shown] == [getattr(theirs, name) for name in shown]
         assert mine._state.db == theirs._state.db
         assert not mine._state.adding
+
+
+def test_a_model_someone_listens_to_being_made_is_made_by_the_orm(world):
+    """pre_init and post_init receivers hear every instance a prepared query makes."""
+    from django.db.models.signals import post_init
+
+    from accounts.models import User
+
+    def people(*, since: datetime):
+        return User.objects.filter(date_joined__gte=since).order_by("pk").only("email")
+
+    heard = []
+
+    def listen(sender, instance, **kwargs):
+        heard.append(instance.email)
+
+    since = datetime(2001, 1, 1, tzinfo=UTC)
+    post_init.connect(listen, sender=User)
+    try:
+        found = prepared.objects(people, since=since)
+    finally:
+        post_init.disconnect(listen, sender=User)
+    assert heard == [person.email for person in found]
+    assert len(heard) > 3
