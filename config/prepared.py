@@ -99,6 +99,9 @@ def _objects(build: Build, shape: tuple, values: dict, window=None) -> list[Mode
     return instances
 
 
+_FROM_DB = Model.from_db.__func__
+
+
 def _maker(model: type[Model]) -> Callable[[Sequence[str], Sequence], Model]:
     """A function (attnames, values) -> an instance as `model.from_db` makes it.
 
@@ -106,8 +109,10 @@ def _maker(model: type[Model]) -> Callable[[Sequence[str], Sequence], Model]:
     __init__ sets them one by one (a ticket has 30: 40 microseconds a row of the work
     queue's 6). An instance made by the ORM holds its fields' values in its __dict__ and
     the rest deferred; this sets that __dict__ at once. Where something listens for an
-    instance being made (pre_init, post_init), from_db makes it, so that it hears it."""
-    if pre_init.has_listeners(model) or post_init.has_listeners(model):
+    instance being made (pre_init, post_init) or the model makes its own (__init__,
+    from_db), from_db makes it, so that it is made as the model says."""
+    own = model.__init__ is not Model.__init__ or model.from_db.__func__ is not _FROM_DB
+    if own or pre_init.has_listeners(model) or post_init.has_listeners(model):
         return functools.partial(model.from_db, connection.alias)
     alias = connection.alias
 
