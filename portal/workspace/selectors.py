@@ -164,9 +164,10 @@ QUEUE_ROWS = 50
 
 # The three tables' tickets picked from one reading of the user's open tickets (`mine`):
 # three queries read them three times, worked out each one's SLA state three times and
-# paid PostgreSQL's planning three times. A ticket may be in two tables (waiting and at
-# risk): its id comes twice, and is read once. Each arm is a subquery, as SQLite requires
-# of a compound SELECT's arms that sort and cut.
+# paid PostgreSQL's planning three times. Each table's order is a window over them (the
+# waiting ones oldest first, each SLA state newest first); a ticket waiting and at risk is
+# picked once and dealt to both tables. Windows, not a CTE: PostgreSQL joins an IN of
+# this subquery to the tickets by key, and SQLite runs it alike.
 PICKED = """SELECT id FROM (SELECT id, waiting, sla_state,
   ROW_NUMBER() OVER (PARTITION BY waiting ORDER BY created_at, id) AS waiting_rank,
   ROW_NUMBER() OVER (PARTITION BY sla_state ORDER BY created_at DESC, id DESC) AS sla_rank
