@@ -166,8 +166,8 @@ QUEUE_ROWS = 50
 # three queries read them three times, worked out each one's SLA state three times and
 # paid PostgreSQL's planning three times. Each table's order is a window over them (the
 # waiting ones oldest first, each SLA state newest first); a ticket waiting and at risk is
-# picked once and dealt to both tables. Windows, not a CTE: PostgreSQL joins an IN of
-# this subquery to the tickets by key, and SQLite runs it alike.
+# picked once and dealt to both tables. PostgreSQL answers the IN of this subquery by
+# reading the picked tickets by key.
 PICKED = """SELECT id FROM (SELECT id, waiting, sla_state,
   ROW_NUMBER() OVER (PARTITION BY waiting ORDER BY created_at, id) AS waiting_rank,
   ROW_NUMBER() OVER (PARTITION BY sla_state ORDER BY created_at DESC, id DESC) AS sla_rank
