@@ -274,3 +274,27 @@ def test_together_runs_a_read_that_needs_rows_to_go_on_as_it_is(orders):
         return records.recent_orders(user=orders.member_a, organisation=orders.org_a)[0].pk
 
     assert prepared.together(read) == read()
+
+
+def test_a_model_someone_listens_to_being_made_is_made_by_the_orm(world):
+    """pre_init and post_init receivers hear every instance a prepared query makes."""
+    from django.db.models.signals import post_init
+
+    from accounts.models import User
+
+    def people(*, since: datetime):
+        return User.objects.filter(date_joined__gte=since).order_by("pk").only("email")
+
+    heard = []
+
+    def listen(sender, instance, **kwargs):
+        heard.append(instance.email)
+
+    since = datetime(2001, 1, 1, tzinfo=UTC)
+    post_init.connect(listen, sender=User)
+    try:
+        found = prepared.objects(people, since=since)
+    finally:
+        post_init.disconnect(listen, sender=User)
+    assert heard == [person.email for person in found]
+    assert len(heard) > 3

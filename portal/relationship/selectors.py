@@ -183,7 +183,7 @@ def overdue_reviews(*, user: User, today: date | None = None) -> QuerySet[Organi
     """Visible organisations with a review or health check past its due day, most overdue first."""
     today = today or timezone.localdate()
     return (
-        with_schedule(Organisation.objects.visible_to(user))
+        with_review_schedule(Organisation.objects.visible_to(user))
         .exclude(lifecycle_stage=LifecycleStage.CHURNED)
         .filter(Q(review_due__lt=today) | Q(check_due__lt=today))
         .order_by(Least("review_due", "check_due").asc(nulls_last=True), "name")

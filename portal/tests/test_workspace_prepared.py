@@ -14,6 +14,7 @@ from config import prepared
 from portal.relationship.selectors import overdue_reviews
 from portal.tests.test_workspace import open_ticket
 from portal.workspace import selectors
+from tickets import services as ticket_services
 from tickets.models import Ticket
 from tiers.models import ServiceTier
 
@@ -28,18 +29,30 @@ def _expected(user, now) -> dict:
     return selectors._queue_counts(user=user, now=now, today=now.date()).get()
 
 
-TABLES = {"waiting": selectors._waiting, "at_risk": selectors._at_risk}
-TABLES["breached"] = selectors._breached
+def _orm_tables(user, now, rows: int) -> dict:
+    """The work queue's tables as the selectors' querysets say them, each on its own."""
+    from tickets.selectors import ticket_list
+
+    def table(sla_state):
+        return ticket_list(user=user, status="open", sla_state=sla_state, now=now)
+
+    return {
+        "waiting": selectors.tickets_waiting_for_staff(user=user, now=now)[:rows],
+        "at_risk": table("at_risk")[:rows],
+        "breached": table("breached")[:rows],
+    }
 
 
-def _table(tickets) -> list[tuple]:
-    return [(t.pk, t.sla_state, t.organisation_name, t.created_at) for t in tickets]
-
-
-def _tables(user, now) -> tuple[dict, dict]:
-    """The work queue's tables as prepared SQL gives them, and as the ORM does."""
-    found = {n: _table(prepared.objects(b, user=user, now=now)) for n, b in TABLES.items()}
-    return found, {n: _table(b(user=user, now=now)) for n, b in TABLES.items()}
+def _tables(user, now, rows: int = selectors.QUEUE_ROWS) -> tuple[dict, dict]:
+    """The work queue's tables as its one prepared query gives them, and as the ORM does."""
+    found = selectors.work_queue_tickets(user=user, now=now, rows=rows)
+    expected = _orm_tables(user, now, rows)
+    return (
+        {n: [(t.pk, t.sla_state, t.organisation_name, t.created_at) for t in found[n]]
+         for n in found},
+        {n: [(t.pk, t.sla_state, t.organisation.name, t.created_at) for t in expected[n]]
+         for n in expected},
+    )  # fmt: skip
 
 
 def _people(world) -> list[User]:
@@ -70,6 +83,42 @@ def test_every_role_gets_the_rows_the_orm_gives_at_each_moment(world):
             assert found == expected, (user.email, now)
             states |= {state for rows in found.values() for _, state, _, _ in rows}
     assert {"at_risk", "breached"} <= states  # the moments cover the states
+
+
+def test_the_tables_read_at_once_are_each_tables_own_cut_at_any_length(world):
+    """One query picks the three tables' tickets: a ticket waiting and at risk is in both
+    tables, each table is cut at its own length, whatever the other tables hold."""
+    start = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    for n in range(14):
+        organisation, requester, am = (
+            (world.org_a, world.member_a, world.am_a)
+            if n % 3
+            else (world.org_b, world.member_b, world.am_b)
+        )
+        ticket = open_ticket(world, organisation, requester, f"T {n}", start + timedelta(hours=n))
+        if n % 2:  # we spoke last: not waiting for us
+            ticket_services.ticket_reply(ticket=ticket, author=am, body="On it")
+        warn = start + timedelta(hours=(n * 7) % 11)
+        Ticket.objects.filter(pk=ticket.pk).update(
+            status="waiting" if n % 3 == 2 else "open",  # every third waits on the customer
+            first_responded_at=None,
+            first_response_warn_at=warn,
+            first_response_due_at=warn + timedelta(hours=4),
+            created_at=start + timedelta(hours=n // 2),  # pairs made at the same moment
+        )
+    shown, both, people = set(), set(), _people(world)
+    for hours in (0, 5, 9, 30):
+        now = start + timedelta(hours=hours)
+        for rows in (1, 2, 3, 5, 50):
+            for user in people:
+                found, expected = _tables(user, now, rows)
+                assert found == expected, (user.email, now, rows)
+                waiting = {pk for pk, *_ in found["waiting"]}
+                risky = {pk for pk, *_ in found["at_risk"] + found["breached"]}
+                shown |= {len(found[n]) for n in found}
+                both |= waiting & risky
+    assert {0, 1, 2, 3, 5} <= shown  # empty, and cut at each length
+    assert both  # a ticket in two tables at once
 
 
 def test_a_person_removed_from_an_account_stops_counting_it_on_the_next_request(world):
@@ -164,7 +213,7 @@ def test_the_at_risk_table_is_every_ticket_at_risk_though_it_reads_only_open_one
         now = start + timedelta(hours=hours)
         for user in people:
             every = ticket_list(user=user, sla_state="at_risk", now=now)
-            found = prepared.objects(selectors._at_risk, user=user, now=now)
+            found = selectors.work_queue_tickets(user=user, now=now)["at_risk"]
             assert [t.pk for t in found] == [t.pk for t in every[: selectors.QUEUE_ROWS]]
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from django.db.models import (
+    BooleanField,
     Count,
+    ExpressionWrapper,
     F,
     Func,
     IntegerField,
@@ -15,6 +17,7 @@ from django.db.models import (
     Subquery,
     Value,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -159,19 +162,21 @@ def tickets_waiting_for_staff(*, user: User, now: datetime | None = None) -> Que
 # The work queue's ticket tables: 50 of each, oldest waiting first, newest at risk first.
 QUEUE_ROWS = 50
 
+# The three tables' tickets picked from one reading of the user's open tickets (`mine`):
+# three queries read them three times, worked out each one's SLA state three times and
+# paid PostgreSQL's planning three times. Each table's order is a window over them (the
+# waiting ones oldest first, each SLA state newest first); a ticket waiting and at risk is
+# picked once and dealt to both tables. PostgreSQL answers the IN of this subquery by
+# reading the picked tickets by key.
+PICKED = """SELECT id FROM (SELECT id, waiting, sla_state,
+  ROW_NUMBER() OVER (PARTITION BY waiting ORDER BY created_at, id) AS waiting_rank,
+  ROW_NUMBER() OVER (PARTITION BY sla_state ORDER BY created_at DESC, id DESC) AS sla_rank
+  FROM ({mine}) AS mine) AS ranked
+WHERE (waiting AND waiting_rank <= %s) OR (sla_state IN (%s, %s) AND sla_rank <= %s)"""
 
-def _waiting(*, user: User, now: datetime) -> QuerySet[Ticket]:
-    return _for_table(tickets_waiting_for_staff(user=user, now=now))
 
-
-def _at_risk(*, user: User, now: datetime) -> QuerySet[Ticket]:
-    # "open" says nothing more (a done ticket is never at risk) but lets PostgreSQL read the
-    # open tickets' index instead of every ticket.
-    return _for_table(ticket_list(user=user, status="open", sla_state="at_risk", now=now))
-
-
-def _breached(*, user: User, now: datetime) -> QuerySet[Ticket]:
-    return _for_table(ticket_list(user=user, status="open", sla_state="breached", now=now))
+def _waiting_flag() -> ExpressionWrapper:
+    return ExpressionWrapper(WAITING_FOR_STAFF, output_field=BooleanField())
 
 
 # What a ticket table shows (tickets/templatetags/ticket_tags.py): a row made from all 30
@@ -179,13 +184,26 @@ def _breached(*, user: User, now: datetime) -> QuerySet[Ticket]:
 TABLE_FIELDS = ("subject", "priority", "status", "created_at", "organisation")
 
 
-def _for_table(tickets: QuerySet[Ticket]) -> QuerySet[Ticket]:
-    # The organisation's name as a column (raw rows cannot select_related), and a subquery
-    # rather than a join: PostgreSQL looks it up for the 50 rows shown, after the sort,
-    # not for each of the hundreds of open tickets sorted.
+def _queue_tables(rows: int, *, user: User, now: datetime) -> QuerySet[Ticket]:
+    """The tickets of the work queue's three tables of `rows` each, oldest first, each with
+    `sla_state`, `waiting` and `organisation_name` (work_queue_tickets deals them out)."""
+    # "open" says nothing more to the at-risk and breached tables (a done ticket is never
+    # at risk) but lets PostgreSQL read the open tickets' index instead of every ticket.
+    mine = ticket_list(user=user, status="open", now=now).select_related(None).order_by()
+    mine = mine.annotate(waiting=_waiting_flag()).values("id", "created_at", "waiting", "sla_state")
+    sql, params = mine.query.sql_with_params()
+    cuts = (rows, SlaState.AT_RISK, SlaState.BREACHED, rows)
+    picked = RawSQL(PICKED.format(mine=sql), (*params, *cuts))  # noqa: S611 - SQL of ours
+    # The organisation's name as a column (raw rows cannot select_related), looked up for
+    # the rows picked only. No policy again: the ids picked are of tickets it let through.
     name = Organisation.objects.filter(pk=OuterRef("organisation_id")).values("name")
-    named = tickets.select_related(None).annotate(organisation_name=Subquery(name))
-    return named.only(*TABLE_FIELDS)[:QUEUE_ROWS]
+    return (
+        Ticket.objects.filter(pk__in=picked)
+        .with_sla_state(now)
+        .annotate(waiting=_waiting_flag(), organisation_name=Subquery(name))
+        .only(*TABLE_FIELDS)
+        .order_by("created_at", "pk")
+    )
 
 
 def _reviews_overdue(*, user: User, today: date) -> QuerySet[Organisation]:
@@ -252,15 +270,21 @@ def troubled_sources() -> list[SourceSystem]:
     return prepared.objects(_troubled_sources)
 
 
-def work_queue_tickets(*, user: User) -> dict[str, list[Ticket]]:
-    """The work queue's three ticket tables (waiting for us, at risk, breached and still
-    open), each ticket with its `organisation_name`: three queries, their SQL built once per
-    process (config/prepared.py)."""
-    tables, now = {}, timezone.now()
-    for name, build in (("waiting", _waiting), ("at_risk", _at_risk), ("breached", _breached)):
-        # The rows read `organisation_name` (ticket_tags.row): no Organisation per ticket.
-        tables[name] = prepared.objects(build, user=user, now=now)
-    return tables
+def work_queue_tickets(
+    *, user: User, now: datetime | None = None, rows: int = QUEUE_ROWS
+) -> dict[str, list[Ticket]]:
+    """The work queue's three ticket tables of `rows` each (waiting for us, oldest first; at
+    risk, and breached and still open, newest first), each ticket with its
+    `organisation_name`: one query, its SQL built once per process (config/prepared.py)."""
+    tickets = prepared.objects(_queue_tables, rows, user=user, now=now or timezone.now())
+    newest = tickets[::-1]
+    # The first `rows` of a table's kind among those picked are its rows: every one of them
+    # was picked, and one picked for another table comes after them in its order.
+    return {
+        "waiting": [t for t in tickets if t.waiting][:rows],
+        "at_risk": [t for t in newest if t.sla_state == SlaState.AT_RISK][:rows],
+        "breached": [t for t in newest if t.sla_state == SlaState.BREACHED][:rows],
+    }
 
 
 def _count_of(queryset) -> Subquery:
