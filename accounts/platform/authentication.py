@@ -6,6 +6,10 @@ working token away. A revoked token, or the token of a deactivated person,
 stops working on the next request.
 """
 
+import contextlib
+import contextvars
+import functools
+from collections.abc import Sequence
 from datetime import timedelta
 
 from django.contrib.auth.backends import ModelBackend
@@ -40,10 +44,45 @@ USER_FOR_HASH_SQL = """
 def _from_db(field, value):
     """A raw cursor's value as the ORM would read it. PostgreSQL's driver already gives
     Python types (no converters); SQLite gives text for datetimes and 0/1 for booleans."""
-    column = field.get_col(field.model._meta.db_table)
-    for convert in connection.ops.get_db_converters(column) + column.get_db_converters(connection):
+    column, steps = _converters(field)
+    for convert in steps:
         value = convert(value, column, connection)
     return value
+
+
+@functools.cache  # per field: what converts it depends on the backend only
+def _converters(field) -> tuple:
+    column = field.get_col(field.model._meta.db_table)
+    return column, (*connection.ops.get_db_converters(column),
+                    *column.get_db_converters(connection))  # fmt: skip
+
+
+# A person as raw SQL reads them (the session's row, accounts.platform.sessions; a token's):
+# these columns in this order, made a User by person_from_row.
+PERSON_FIELDS = tuple(User._meta.concrete_fields)
+PERSON_COLUMNS = tuple(field.column for field in PERSON_FIELDS)
+_PERSON_ATTNAMES = [field.attname for field in PERSON_FIELDS]
+
+
+def person_from_row(values: Sequence) -> User:
+    """The person whose PERSON_COLUMNS a raw cursor gave, each value as the ORM reads it."""
+    converted = [_from_db(field, value) for field, value in zip(PERSON_FIELDS, values, strict=True)]
+    return User.from_db(connection.alias, _PERSON_ATTNAMES, converted)
+
+
+# The session auth.get_user is reading (AuthenticationMiddleware): its person came with it.
+_SESSION_READ = contextvars.ContextVar("accounts_session_read", default=None)
+
+
+@contextlib.contextmanager
+def session_read(session):
+    """PersonBackend takes the person read with `session` (accounts.platform.sessions)
+    instead of reading them again, while authenticating its request."""
+    token = _SESSION_READ.set(session)
+    try:
+        yield
+    finally:
+        _SESSION_READ.reset(token)
 
 
 def _user_by_id(user_id: int):
@@ -51,12 +90,17 @@ def _user_by_id(user_id: int):
 
 
 class PersonBackend(ModelBackend):
-    """Django's ModelBackend, reading the signed-in person by SQL built once per process
-    (config/prepared.py): every signed-in request reads them, and the ORM took longer to
-    build `User.objects.get(pk=...)` than PostgreSQL took to answer it."""
+    """Django's ModelBackend, taking the signed-in person read with the session
+    (session_read), else reading them by SQL built once per process (config/prepared.py):
+    every signed-in request reads them, and the ORM took longer to build
+    `User.objects.get(pk=...)` than PostgreSQL took to answer it."""
 
     def get_user(self, user_id):
-        found = prepared.objects(_user_by_id, user_id=user_id)
+        person = getattr(_SESSION_READ.get(), "person", None)
+        if person is not None and person.pk == user_id:
+            found = [person]  # read with the session: the same row, in the same statement
+        else:
+            found = prepared.objects(_user_by_id, user_id=user_id)
         if found and self.user_can_authenticate(found[0]):
             return found[0]
         return None
@@ -89,12 +133,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         last_used_at = _from_db(
             ApiToken._meta.get_field("last_used_at"), found.pop("api_token_last_used_at")
         )
-        fields = User._meta.concrete_fields
-        user = User.from_db(
-            connection.alias,
-            [f.attname for f in fields],
-            [_from_db(f, found[f.column]) for f in fields],
-        )
+        user = person_from_row([found[column] for column in PERSON_COLUMNS])
         now = timezone.now()
         if last_used_at is None or now - last_used_at > LAST_USED_PRECISION:
             ApiToken.objects.filter(pk=token_id).update(last_used_at=now)

@@ -17,12 +17,13 @@ from zoneinfo import ZoneInfo
 from axes.helpers import get_client_ip_address
 from django.apps import apps
 from django.conf import settings
+from django.contrib.auth import middleware as auth_middleware
 from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.cache import add_never_cache_headers
-from django.utils.functional import LazyObject, empty
+from django.utils.functional import LazyObject, SimpleLazyObject, empty
 from django_htmx.http import HttpResponseClientRedirect
 from django_otp.middleware import OTPMiddleware
 from django_otp.models import Device
@@ -30,7 +31,7 @@ from django_otp.models import Device
 from accounts import locale, policy
 from accounts.choices import AuditAction
 from accounts.models import Organisation
-from accounts.platform import audit, sessions
+from accounts.platform import audit, authentication, sessions
 from accounts.selectors import customer_organisation_list
 from config import prepared
 
@@ -86,6 +87,22 @@ class SessionRefreshMiddleware:
             if age >= settings.SESSION_REFRESH_SECONDS:
                 sessions.refreshed(session)
         return response
+
+
+class AuthenticationMiddleware(auth_middleware.AuthenticationMiddleware):
+    """Django's, with PersonBackend taking the person read in the session's statement
+    (accounts.platform.sessions): one round trip for both on every signed-in request.
+    Django's auth.get_user still decides who it is (the session's backend, the hash of the
+    password and session epoch, an active person)."""
+
+    def process_request(self, request):
+        super().process_request(request)
+        request.user = SimpleLazyObject(functools.partial(_signed_in, request))
+
+
+def _signed_in(request):
+    with authentication.session_read(request.session):
+        return auth_middleware.get_user(request)  # kept on the request, as Django's
 
 
 def _device_by_id(model, *, device_id: int):

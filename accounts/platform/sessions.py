@@ -11,43 +11,85 @@ SESSION_REFRESH_SECONDS: `SessionRefreshMiddleware` writes the new expiry when t
 last one (`REFRESHED_AT`, set at login too) is older than that.
 """
 
+import functools
 import time
 
-from django.contrib.auth import BACKEND_SESSION_KEY
+from django.contrib.auth import BACKEND_SESSION_KEY, SESSION_KEY
 from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.contrib.sessions.backends import db
+from django.core.exceptions import ValidationError
 from django.db import connections, router
 from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.platform.authentication import DJANGO_MODEL_BACKEND, PERSON_BACKEND
+from accounts.platform.authentication import (
+    DJANGO_MODEL_BACKEND,
+    PERSON_BACKEND,
+    PERSON_COLUMNS,
+    person_from_row,
+)
 
 REFRESHED_AT = "_refreshed_at"
 
 
 class SessionStore(db.SessionStore):
-    """Django's database sessions (SESSION_ENGINE), read by one SQL statement written once:
-    every signed-in request reads its session, and building and compiling the queryset
-    cost more CPU than PostgreSQL took to answer it."""
+    """Django's database sessions (SESSION_ENGINE), each row with the person it signs in
+    (accounts.models.Session), read by one SQL statement written once: the session and its
+    person in one round trip (`person`, handed to PersonBackend by
+    accounts.platform.middleware.AuthenticationMiddleware). Building and compiling querysets
+    for them cost more CPU than PostgreSQL took to answer."""
 
-    LOAD_SQL = "SELECT session_data FROM django_session WHERE session_key = %s AND expire_date > %s"
+    def __init__(self, session_key=None):
+        super().__init__(session_key)
+        self.person: User | None = None  # the person of the row read, None when none
+
+    @classmethod
+    def get_model_class(cls):
+        from accounts.models import Session
+
+        return Session
 
     def load(self) -> dict:
         connection = connections[router.db_for_read(self.model)]
         now = connection.ops.adapt_datetimefield_value(timezone.now())
         with connection.cursor() as cursor:
-            cursor.execute(self.LOAD_SQL, [self.session_key, now])
+            cursor.execute(_load_sql(), [self.session_key, now])
             row = cursor.fetchone()
         if row is None:  # none, or expired: a new session, as Django's own store does
             self._session_key = None
             return {}
         data = self.decode(row[0])
+        self.person = person_from_row(row[1:]) if row[1] is not None else None
         # Signed in before PersonBackend took over from Django's ModelBackend (the same
         # people, passwords and checks): still signed in.
         if data.get(BACKEND_SESSION_KEY) == DJANGO_MODEL_BACKEND:
             data[BACKEND_SESSION_KEY] = PERSON_BACKEND
         return data
+
+    def create_model_instance(self, data):
+        session = super().create_model_instance(data)
+        session.user_id = _signed_in_id(data)
+        return session
+
+
+def _signed_in_id(data: dict) -> int | None:
+    """The id of the person the session's data signs in, as Django reads it."""
+    try:
+        return User._meta.pk.to_python(data[SESSION_KEY])
+    except (KeyError, ValidationError):
+        return None
+
+
+@functools.cache
+def _load_sql() -> str:
+    """The session's data and, if it has one, its person's columns (PERSON_COLUMNS)."""
+    person = ", ".join(f'u."{column}"' for column in PERSON_COLUMNS)
+    return (
+        f"SELECT s.session_data, {person} FROM accounts_session s"  # noqa: S608 - from the model
+        " LEFT JOIN accounts_user u ON u.id = s.user_id"
+        " WHERE s.session_key = %s AND s.expire_date > %s"
+    )
 
 
 def refreshed(session) -> None:
