@@ -8,8 +8,6 @@ stops working on the next request.
 
 import contextlib
 import contextvars
-import functools
-from collections.abc import Sequence
 from datetime import timedelta
 
 from django.contrib.auth.backends import ModelBackend
@@ -39,35 +37,6 @@ USER_FOR_HASH_SQL = """
     FROM accounts_apitoken t JOIN accounts_user u ON u.id = t.user_id
     WHERE t.token_hash = %s AND t.revoked_at IS NULL AND u.is_active
 """
-
-
-def _from_db(field, value):
-    """A raw cursor's value as the ORM would read it. PostgreSQL's driver already gives
-    Python types (no converters); SQLite gives text for datetimes and 0/1 for booleans."""
-    column, steps = _converters(field)
-    for convert in steps:
-        value = convert(value, column, connection)
-    return value
-
-
-@functools.cache  # per field: what converts it depends on the backend only
-def _converters(field) -> tuple:
-    column = field.get_col(field.model._meta.db_table)
-    return column, (*connection.ops.get_db_converters(column),
-                    *column.get_db_converters(connection))  # fmt: skip
-
-
-# A person as raw SQL reads them (the session's row, accounts.platform.sessions; a token's):
-# these columns in this order, made a User by person_from_row.
-PERSON_FIELDS = tuple(User._meta.concrete_fields)
-PERSON_COLUMNS = tuple(field.column for field in PERSON_FIELDS)
-_PERSON_ATTNAMES = [field.attname for field in PERSON_FIELDS]
-
-
-def person_from_row(values: Sequence) -> User:
-    """The person whose PERSON_COLUMNS a raw cursor gave, each value as the ORM reads it."""
-    converted = [_from_db(field, value) for field, value in zip(PERSON_FIELDS, values, strict=True)]
-    return User.from_db(connection.alias, _PERSON_ATTNAMES, converted)
 
 
 # The session auth.get_user is reading (AuthenticationMiddleware): its person came with it.
@@ -130,10 +99,10 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("The token is not valid or has been revoked.")
         found = dict(zip(columns, row, strict=True))
         token_id = found.pop("api_token_id")
-        last_used_at = _from_db(
+        last_used_at = prepared.from_db_value(
             ApiToken._meta.get_field("last_used_at"), found.pop("api_token_last_used_at")
         )
-        user = person_from_row([found[column] for column in PERSON_COLUMNS])
+        user = prepared.from_row(User, [found[column] for column in prepared.columns(User)])
         now = timezone.now()
         if last_used_at is None or now - last_used_at > LAST_USED_PRECISION:
             ApiToken.objects.filter(pk=token_id).update(last_used_at=now)

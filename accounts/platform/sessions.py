@@ -22,27 +22,26 @@ from django.db import connections, router
 from django.db.models import F
 from django.utils import timezone
 
-from accounts.models import User
-from accounts.platform.authentication import (
-    DJANGO_MODEL_BACKEND,
-    PERSON_BACKEND,
-    PERSON_COLUMNS,
-    person_from_row,
-)
+from accounts.models import Organisation, User
+from accounts.platform.authentication import DJANGO_MODEL_BACKEND, PERSON_BACKEND
+from config import prepared
 
 REFRESHED_AT = "_refreshed_at"
 
 
 class SessionStore(db.SessionStore):
     """Django's database sessions (SESSION_ENGINE), each row with the person it signs in
-    (accounts.models.Session), read by one SQL statement written once: the session and its
-    person in one round trip (`person`, handed to PersonBackend by
-    accounts.platform.middleware.AuthenticationMiddleware). Building and compiling querysets
-    for them cost more CPU than PostgreSQL took to answer."""
+    (accounts.models.Session), read by one SQL statement written once: the session, its
+    person (`person`, handed to PersonBackend by
+    accounts.platform.middleware.AuthenticationMiddleware) and the organisations they are
+    a member of (`organisations`, the frame's: accounts.platform.middleware), in one round
+    trip. Building and compiling querysets for them cost more CPU than PostgreSQL took to
+    answer, and each round trip more than the frame's own work."""
 
     def __init__(self, session_key=None):
         super().__init__(session_key)
         self.person: User | None = None  # the person of the row read, None when none
+        self.organisations: list[Organisation] = []  # theirs, as customer_organisations
 
     @classmethod
     def get_model_class(cls):
@@ -55,12 +54,12 @@ class SessionStore(db.SessionStore):
         now = connection.ops.adapt_datetimefield_value(timezone.now())
         with connection.cursor() as cursor:
             cursor.execute(_load_sql(), [self.session_key, now])
-            row = cursor.fetchone()
-        if row is None:  # none, or expired: a new session, as Django's own store does
+            rows = cursor.fetchall()
+        if not rows:  # none, or expired: a new session, as Django's own store does
             self._session_key = None
             return {}
-        data = self.decode(row[0])
-        self.person = person_from_row(row[1:]) if row[1] is not None else None
+        data = self.decode(rows[0][0])
+        self.person, self.organisations = _person_and_organisations(rows)
         # Signed in before PersonBackend took over from Django's ModelBackend (the same
         # people, passwords and checks): still signed in.
         if data.get(BACKEND_SESSION_KEY) == DJANGO_MODEL_BACKEND:
@@ -73,6 +72,14 @@ class SessionStore(db.SessionStore):
         return session
 
 
+def organisations_of(session, user: User) -> list[Organisation] | None:
+    """`customer_organisation_list(user=user)` as read with the session, if the session
+    read this very person (the one PersonBackend gave); None otherwise."""
+    if user is None or getattr(session, "person", None) is not user:
+        return None
+    return session.organisations
+
+
 def _signed_in_id(data: dict) -> int | None:
     """The id of the person the session's data signs in, as Django reads it."""
     try:
@@ -81,14 +88,40 @@ def _signed_in_id(data: dict) -> int | None:
         return None
 
 
+_PERSON = prepared.columns(User)
+_ORGANISATION = prepared.columns(Organisation)
+
+
+def _person_and_organisations(rows) -> tuple[User | None, list[Organisation]]:
+    person_at, organisation_at, role_at = 1, 1 + len(_PERSON), 1 + len(_PERSON + _ORGANISATION)
+    if rows[0][person_at] is None:
+        return None, []
+    person = prepared.from_row(User, rows[0][person_at:organisation_at])
+    organisations = []
+    for row in rows:
+        if row[organisation_at] is not None:
+            organisation = prepared.from_row(Organisation, row[organisation_at:role_at])
+            organisation.viewer_id, organisation.viewer_role = person.pk, row[role_at]
+            organisations.append(organisation)
+    return person, organisations
+
+
 @functools.cache
 def _load_sql() -> str:
-    """The session's data and, if it has one, its person's columns (PERSON_COLUMNS)."""
-    person = ", ".join(f'u."{column}"' for column in PERSON_COLUMNS)
+    """The session's data; its person's columns (or nulls); then, a row for each, the
+    organisations the person is an active member of with their role in each, sorted by
+    name, as accounts.selectors.customer_organisations reads them (a test holds the two
+    together), or one row of nulls."""
+    person = ", ".join(f'u."{column}"' for column in _PERSON)
+    organisation = ", ".join(f'o."{column}"' for column in _ORGANISATION)
     return (
-        f"SELECT s.session_data, {person} FROM accounts_session s"  # noqa: S608 - from the model
+        f"SELECT s.session_data, {person}, {organisation}, m.role"  # noqa: S608 - from models
+        " FROM accounts_session s"
         " LEFT JOIN accounts_user u ON u.id = s.user_id"
+        " LEFT JOIN accounts_membership m ON m.user_id = u.id AND m.is_active"
+        " LEFT JOIN accounts_organisation o ON o.id = m.organisation_id"
         " WHERE s.session_key = %s AND s.expire_date > %s"
+        " ORDER BY o.name"
     )
 
 
