@@ -1,7 +1,7 @@
-"""Sessions kept with the person they sign in (accounts.models.Session): the live sessions
-of django_session are copied over, so nobody is signed out. Their person's id is filled in
-at each session's next save (within SESSION_REFRESH_SECONDS of use); until then a request
-reads the person apart, as before."""
+"""Sessions kept with the person they sign in and the authenticator they were verified
+with (accounts.models.Session): the live sessions of django_session are copied over, so
+nobody is signed out. Their person and device are filled in at each session's next save
+(within SESSION_REFRESH_SECONDS of use); until then a request reads them apart, as before."""
 
 import django.db.models.deletion
 from django.conf import settings
@@ -17,6 +17,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0016_page_versions"),
         ("sessions", "0001_initial"),
+        ("otp_totp", "0003_add_timestamps"),
     ]
 
     operations = [
@@ -41,6 +42,18 @@ class Migration(migrations.Migration):
                         on_delete=django.db.models.deletion.DO_NOTHING,
                         related_name="+",
                         to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "totp_device",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="otp_totp.totpdevice",
                     ),
                 ),
             ],

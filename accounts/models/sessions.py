@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 
 class Session(AbstractBaseSession):
@@ -19,6 +20,18 @@ class Session(AbstractBaseSession):
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    # The authenticator the session was verified with (django-otp's device id in its data),
+    # read in the same statement; a device of another kind (recovery codes, single sign-on)
+    # is read apart. A copy too: the session's data decides.
+    totp_device = models.ForeignKey(
+        TOTPDevice,
         null=True,
         blank=True,
         on_delete=models.DO_NOTHING,

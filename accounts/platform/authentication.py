@@ -39,19 +39,26 @@ USER_FOR_HASH_SQL = """
 """
 
 
-# The session auth.get_user is reading (AuthenticationMiddleware): its person came with it.
+# The session whose request is being authenticated (AuthenticationMiddleware) or verified
+# (SecondFactorMiddleware): its person and device came with it.
 _SESSION_READ = contextvars.ContextVar("accounts_session_read", default=None)
 
 
 @contextlib.contextmanager
 def session_read(session):
-    """PersonBackend takes the person read with `session` (accounts.platform.sessions)
-    instead of reading them again, while authenticating its request."""
+    """PersonBackend (and SecondFactorMiddleware) take the person (device) read with
+    `session` (accounts.platform.sessions) instead of reading them again, while
+    authenticating (verifying) its request."""
     token = _SESSION_READ.set(session)
     try:
         yield
     finally:
         _SESSION_READ.reset(token)
+
+
+def session_being_read():
+    """The session of session_read, None outside it."""
+    return _SESSION_READ.get()
 
 
 def _user_by_id(user_id: int):
@@ -65,7 +72,7 @@ class PersonBackend(ModelBackend):
     `User.objects.get(pk=...)` than PostgreSQL took to answer it."""
 
     def get_user(self, user_id):
-        person = getattr(_SESSION_READ.get(), "person", None)
+        person = getattr(session_being_read(), "person", None)
         if person is not None and person.pk == user_id:
             found = [person]  # read with the session: the same row, in the same statement
         else:

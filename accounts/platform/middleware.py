@@ -114,15 +114,26 @@ def _device_by_id(model, *, device_id: int):
 
 
 class SecondFactorMiddleware(OTPMiddleware):
-    """django-otp's OTPMiddleware (request.user.is_verified()), reading the session's
-    device by SQL built once per process (config/prepared.py): every request of a
-    verified person reads it, and the ORM took longer to build the query than PostgreSQL
-    took to answer it."""
+    """django-otp's OTPMiddleware (request.user.is_verified()), taking the session's
+    authenticator read in the session's statement (accounts.platform.sessions), else
+    reading the device by SQL built once per process (config/prepared.py): every request
+    of a verified person reads it, and the ORM took longer to build the query than
+    PostgreSQL took to answer it."""
+
+    def _verify_user_sync(self, request, user):
+        with authentication.session_read(request.session):
+            return super()._verify_user_sync(request, user)
 
     def _device_from_persistent_id(self, persistent_id: str):
+        # Most often read with the session (accounts.platform.sessions); django-otp checks
+        # whose it is and that it is confirmed, whichever way it was read.
+        persistent_id = self._normalize_persistent_id(persistent_id)
+        found = sessions.device_of(authentication.session_being_read(), persistent_id)
+        if found is not None:
+            return found
         # As Device.from_persistent_id: "app_label.model_name/id", nothing when malformed.
         with suppress(ValueError, LookupError):
-            label, device_id = self._normalize_persistent_id(persistent_id).rsplit("/", 1)
+            label, device_id = persistent_id.rsplit("/", 1)
             model = apps.get_model(label)
             if issubclass(model, Device):
                 found = prepared.objects(_device_by_id, model, device_id=int(device_id))

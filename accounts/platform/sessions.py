@@ -21,6 +21,8 @@ from django.core.exceptions import ValidationError
 from django.db import connections, router
 from django.db.models import F
 from django.utils import timezone
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Organisation, User
 from accounts.platform.authentication import DJANGO_MODEL_BACKEND, PERSON_BACKEND
@@ -33,8 +35,9 @@ class SessionStore(db.SessionStore):
     """Django's database sessions (SESSION_ENGINE), each row with the person it signs in
     (accounts.models.Session), read by one SQL statement written once: the session, its
     person (`person`, handed to PersonBackend by
-    accounts.platform.middleware.AuthenticationMiddleware) and the organisations they are
-    a member of (`organisations`, the frame's: accounts.platform.middleware), in one round
+    accounts.platform.middleware.AuthenticationMiddleware), the organisations they are
+    a member of (`organisations`, the frame's: accounts.platform.middleware) and the
+    authenticator it was verified with (`device`: SecondFactorMiddleware), in one round
     trip. Building and compiling querysets for them cost more CPU than PostgreSQL took to
     answer, and each round trip more than the frame's own work."""
 
@@ -42,6 +45,7 @@ class SessionStore(db.SessionStore):
         super().__init__(session_key)
         self.person: User | None = None  # the person of the row read, None when none
         self.organisations: list[Organisation] = []  # theirs, as customer_organisations
+        self.device: TOTPDevice | None = None  # the authenticator of the row read
 
     @classmethod
     def get_model_class(cls):
@@ -60,6 +64,7 @@ class SessionStore(db.SessionStore):
             return {}
         data = self.decode(rows[0][0])
         self.person, self.organisations = _person_and_organisations(rows)
+        self.device = _device(rows[0])
         # Signed in before PersonBackend took over from Django's ModelBackend (the same
         # people, passwords and checks): still signed in.
         if data.get(BACKEND_SESSION_KEY) == DJANGO_MODEL_BACKEND:
@@ -69,7 +74,15 @@ class SessionStore(db.SessionStore):
     def create_model_instance(self, data):
         session = super().create_model_instance(data)
         session.user_id = _signed_in_id(data)
+        session.totp_device_id = _verified_with_id(data)
         return session
+
+
+def device_of(session, persistent_id: str) -> TOTPDevice | None:
+    """The device django-otp's `persistent_id` names (normalised) as read with the session,
+    if the session read that very device; None otherwise."""
+    device = getattr(session, "device", None)
+    return device if device is not None and device.persistent_id == persistent_id else None
 
 
 def organisations_of(session, user: User) -> list[Organisation] | None:
@@ -88,8 +101,24 @@ def _signed_in_id(data: dict) -> int | None:
         return None
 
 
+def _verified_with_id(data: dict) -> int | None:
+    """The id of the authenticator (TOTP) the session's data says it was verified with."""
+    label, _, device_id = str(data.get(DEVICE_ID_SESSION_KEY, "")).rpartition("/")
+    if label != TOTPDevice._meta.label_lower or not device_id.isdigit():
+        return None
+    return int(device_id)
+
+
 _PERSON = prepared.columns(User)
 _ORGANISATION = prepared.columns(Organisation)
+_DEVICE = prepared.columns(TOTPDevice)
+_DEVICE_AT = 1 + len(_PERSON + _ORGANISATION) + 1  # after the role
+
+
+def _device(row) -> TOTPDevice | None:
+    if row[_DEVICE_AT] is None:
+        return None
+    return prepared.from_row(TOTPDevice, row[_DEVICE_AT:])
 
 
 def _person_and_organisations(rows) -> tuple[User | None, list[Organisation]]:
@@ -111,13 +140,16 @@ def _load_sql() -> str:
     """The session's data; its person's columns (or nulls); then, a row for each, the
     organisations the person is an active member of with their role in each, sorted by
     name, as accounts.selectors.customer_organisations reads them (a test holds the two
-    together), or one row of nulls."""
+    together), or one row of nulls; and on each row, the session's authenticator (or nulls).
+    Built from the models (no value of a request in it)."""
     person = ", ".join(f'u."{column}"' for column in _PERSON)
     organisation = ", ".join(f'o."{column}"' for column in _ORGANISATION)
+    device = ", ".join(f'd."{column}"' for column in _DEVICE)
     return (
-        f"SELECT s.session_data, {person}, {organisation}, m.role"  # noqa: S608 - from models
+        f"SELECT s.session_data, {person}, {organisation}, m.role, {device}"  # noqa: S608
         " FROM accounts_session s"
         " LEFT JOIN accounts_user u ON u.id = s.user_id"
+        f" LEFT JOIN {TOTPDevice._meta.db_table} d ON d.id = s.totp_device_id"
         " LEFT JOIN accounts_membership m ON m.user_id = u.id AND m.is_active"
         " LEFT JOIN accounts_organisation o ON o.id = m.organisation_id"
         " WHERE s.session_key = %s AND s.expire_date > %s"

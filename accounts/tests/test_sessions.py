@@ -179,3 +179,69 @@ def test_the_frame_takes_the_organisations_of_the_person_signed_in_only(client, 
     response = client.get(reverse(ORDERS))
     assert response.wsgi_request.organisation == world.org_a
     assert [o.pk for o in response.wsgi_request.customer_organisations] == [world.org_a.pk]
+
+
+def _verified(client, person, device) -> None:
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    client.force_login(person)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+
+
+def test_a_staff_members_session_person_and_authenticator_are_one_statement(
+    client, world, django_assert_num_queries
+):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.create(user=world.am_a, name="phone", confirmed=True)
+    _verified(client, world.am_a, device)
+    assert row_of(client).totp_device_id == device.pk
+    with django_assert_num_queries(1):
+        response = client.get("/no-such-page/")  # the frame alone
+    assert response.status_code == 404
+    assert response.wsgi_request.user.is_verified()
+    store = sessions.SessionStore(client.session.session_key)
+    store.load()
+    assert store.device.__dict__ | {"_state": None} == TOTPDevice.objects.get(
+        pk=device.pk
+    ).__dict__ | {"_state": None}
+
+
+def test_an_authenticator_removed_or_unconfirmed_no_longer_verifies(client, world):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    queue = reverse("portal:work_queue")
+    device = TOTPDevice.objects.create(user=world.am_a, name="phone", confirmed=True)
+    _verified(client, world.am_a, device)
+    assert client.get(queue).status_code == 200
+    TOTPDevice.objects.filter(pk=device.pk).update(confirmed=False)
+    assert client.get(queue).status_code == 302  # to the code step, or enrolment
+    device = TOTPDevice.objects.create(user=world.am_a, name="new phone", confirmed=True)
+    _verified(client, world.am_a, device)
+    assert client.get(queue).status_code == 200
+    device.delete()
+    assert client.get(queue).status_code == 302
+
+
+def test_the_sessions_data_decides_its_authenticator_not_its_row(client, world):
+    """A row naming another device (someone else's) is not believed: the session's own is
+    read apart; and a device of another kind (recovery codes) is read apart too."""
+    from django_otp.plugins.otp_static.models import StaticDevice
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    queue = reverse("portal:work_queue")
+    mine = TOTPDevice.objects.create(user=world.am_a, name="phone", confirmed=True)
+    theirs = TOTPDevice.objects.create(user=world.am_b, name="phone", confirmed=True)
+    _verified(client, world.am_a, mine)
+    Session.objects.filter(session_key=client.session.session_key).update(totp_device=theirs)
+    response = client.get(queue)
+    assert response.status_code == 200
+    assert response.wsgi_request.user.otp_device == mine
+    codes = StaticDevice.objects.create(user=world.am_a, name="backup", confirmed=True)
+    _verified(client, world.am_a, codes)
+    assert row_of(client).totp_device_id is None
+    response = client.get(queue)
+    assert response.status_code == 200
+    assert response.wsgi_request.user.otp_device == codes
