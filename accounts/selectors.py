@@ -33,9 +33,7 @@ def organisation_list(*, user: User) -> QuerySet[Organisation]:
 
 def customer_organisations(*, user: User) -> QuerySet[Organisation]:
     """The organisations a customer belongs to, for the organisation switcher; each with
-    `user`'s role in it (`viewer_id`, `viewer_role`: accounts.policy.can_manage_members).
-    The session's statement reads the same for the frame (accounts.platform.sessions): a
-    change here is a change there (accounts/tests/test_sessions.py holds them together)."""
+    `user`'s role in it (`viewer_id`, `viewer_role`: accounts.policy.can_manage_members)."""
     return (
         Organisation.objects.filter(memberships__user=user, memberships__is_active=True)
         .annotate(viewer_id=F("memberships__user_id"), viewer_role=F("memberships__role"))

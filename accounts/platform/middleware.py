@@ -60,12 +60,8 @@ def _resolve(request) -> tuple[Organisation | None, bool]:
         session.pop(SESSION_VIEW_AS, None)  # access was removed: view-as ends here
     if user.is_employee:
         return None, False
-    # All of them in one query, most often the session's (accounts.platform.sessions): the
-    # switcher lists them (portal_context).
-    mine = sessions.organisations_of(session, user)
-    if mine is None:
-        mine = customer_organisation_list(user=user)
-    request.customer_organisations = mine
+    # All of them in one query: the switcher lists them (portal_context).
+    mine = request.customer_organisations = customer_organisation_list(user=user)
     chosen_id = session.get(SESSION_ORGANISATION)
     chosen = [organisation for organisation in mine if organisation.pk == chosen_id]
     organisation = (chosen or mine or [None])[0]

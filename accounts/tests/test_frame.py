@@ -112,17 +112,17 @@ def frame_queries(client, django_assert_num_queries, count: int) -> str:
 def test_a_customers_frame_reads_session_person_and_organisations_once(
     client, world, django_assert_num_queries
 ):
-    """The session with its person and their organisations with their role in each (the
-    one shown, the switcher, the Colleagues link): one query, however many organisations."""
+    """The session with its person, then their organisations with their role in each (the
+    one shown, the switcher, the Colleagues link): two queries, however many organisations."""
     client.force_login(world.customer_admin_a)
-    page = frame_queries(client, django_assert_num_queries, 1)
+    page = frame_queries(client, django_assert_num_queries, 2)
     assert f'href="{reverse("accounts:members")}"' in page
     assert 'id="org-switch"' not in page
 
     for name in ("Charlie Care", "Delta Labs"):
         organisation = OrganisationFactory(name=name)
         MembershipFactory(user=world.customer_admin_a, organisation=organisation)
-    page = frame_queries(client, django_assert_num_queries, 1)
+    page = frame_queries(client, django_assert_num_queries, 2)
     options = re.findall(r'<option value="(\d+)" ?(selected)?>([^<]*)</option>', page)
     assert [name for _, _, name in options] == [
         "Alpha Clinic", "Charlie Care", "Delta Labs"

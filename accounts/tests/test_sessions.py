@@ -10,11 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.choices import MembershipRole
-from accounts.models import Organisation, Session, User
+from accounts.models import Session, User
 from accounts.platform import sessions
-from accounts.selectors import customer_organisations
-from accounts.tests.factories import MembershipFactory, OrganisationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -137,48 +134,6 @@ def test_a_session_naming_no_valid_id_saves_without_a_person(world, value):
     store[SESSION_KEY] = value
     store.create()
     assert Session.objects.get(session_key=store.session_key).user_id is None
-
-
-def _organisations_read_with_session(client, person) -> list:
-    client.force_login(person)
-    store = sessions.SessionStore(client.session.session_key)
-    store.load()
-    return store.organisations
-
-
-def _every_field(organisation) -> dict:
-    fields = {
-        f.attname: getattr(organisation, f.attname) for f in Organisation._meta.concrete_fields
-    }
-    return {**fields, "viewer_id": organisation.viewer_id, "viewer_role": organisation.viewer_role}
-
-
-def test_the_organisations_read_with_the_session_are_the_selectors(client, world):
-    """Every field, the person's role, the order, inactive memberships left out; nothing
-    for staff or for a person with no organisation."""
-    MembershipFactory(user=world.member_a, organisation=world.org_b, role=MembershipRole.ADMIN)
-    gone = MembershipFactory(user=world.member_a, organisation=OrganisationFactory(name="Aa"))
-    gone.is_active = False
-    gone.save(update_fields=["is_active"])
-    MembershipFactory(user=world.member_a, organisation=OrganisationFactory(name="Zz Care"))
-    loner = UserFactory()
-    for person in (world.member_a, world.customer_admin_a, world.member_b, world.am_a, loner):
-        read = _organisations_read_with_session(client, person)
-        expected = list(customer_organisations(user=person))
-        assert [_every_field(o) for o in read] == [_every_field(o) for o in expected]
-    assert [o.name for o in _organisations_read_with_session(client, world.member_a)] == [
-        "Alpha Clinic", "Bravo Hospital", "Zz Care"
-    ]  # fmt: skip
-
-
-def test_the_frame_takes_the_organisations_of_the_person_signed_in_only(client, world):
-    """A row naming someone else: their organisations are not shown; the person's own are
-    read apart."""
-    client.force_login(world.member_a)
-    Session.objects.filter(session_key=client.session.session_key).update(user=world.member_b)
-    response = client.get(reverse(ORDERS))
-    assert response.wsgi_request.organisation == world.org_a
-    assert [o.pk for o in response.wsgi_request.customer_organisations] == [world.org_a.pk]
 
 
 def _verified(client, person, device) -> None:
