@@ -416,6 +416,36 @@ def with_related(instance: Model, related: Related) -> Model:
     return instance
 
 
+def from_row(model: type[Model], values: Sequence) -> Model:
+    """An instance of `model` from its concrete columns (`columns(model)`, in that order) as
+    a raw cursor gives them, each value converted as the ORM converts it (SQLite answers a
+    date as text, a boolean as a number): for SQL written by hand, the session's."""
+    fields = model._meta.concrete_fields
+    converted = [from_db_value(field, value) for field, value in zip(fields, values, strict=True)]
+    return model.from_db(connection.alias, [field.attname for field in fields], converted)
+
+
+def columns(model: type[Model]) -> tuple[str, ...]:
+    """The columns `from_row` takes, in its order."""
+    return tuple(field.column for field in model._meta.concrete_fields)
+
+
+def from_db_value(field, value):
+    """A raw cursor's value of `field` as the ORM reads it. PostgreSQL's driver already gives
+    Python types (no converters); SQLite gives text for datetimes and 0/1 for booleans."""
+    column, steps = _converters(field)
+    for convert in steps:
+        value = convert(value, column, connection)
+    return value
+
+
+@functools.cache  # per field: what converts it depends on the backend only
+def _converters(field) -> tuple:
+    column = field.get_col(field.model._meta.db_table)
+    return column, (*connection.ops.get_db_converters(column),
+                    *column.get_db_converters(connection))  # fmt: skip
+
+
 def every_field(model: type[Model]) -> tuple[str, ...]:
     """All of a model's columns but its key: a related instance with nothing deferred."""
     return tuple(f.attname for f in model._meta.concrete_fields if not f.primary_key)

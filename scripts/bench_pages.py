@@ -407,7 +407,6 @@ def sessions_for(user, count: int) -> list[str]:
     """
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
     from django.middleware.csrf import CSRF_SECRET_LENGTH
     from django.utils.crypto import get_random_string
     from django_otp import DEVICE_ID_SESSION_KEY
@@ -417,7 +416,7 @@ def sessions_for(user, count: int) -> list[str]:
     device = authenticator(user)
     keys = []
     for _ in range(count):
-        session = SessionStore()
+        session = sessions.SessionStore()  # the portal's (SESSION_ENGINE)
         session[SESSION_KEY] = str(user.pk)
         session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()

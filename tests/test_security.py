@@ -18,7 +18,6 @@ import pytest
 from axes.models import AccessAttempt
 from django.contrib.auth import authenticate
 from django.contrib.auth.tokens import default_token_generator
-from django.contrib.sessions.models import Session
 from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import timezone
@@ -26,7 +25,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from accounts.choices import AuditAction
-from accounts.models import AuditEvent
+from accounts.models import AuditEvent, Session
 from accounts.platform import sessions
 from conftest import PASSWORD
 

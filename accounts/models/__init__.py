@@ -14,6 +14,7 @@ from accounts.models.notifications import (
 )
 from accounts.models.organisations import Organisation
 from accounts.models.people import ApiToken, User, UserManager, staff_q
+from accounts.models.sessions import Session
 from accounts.models.sso import DomainClaim, IdentityProvider, SingleSignOnDevice
 from accounts.models.webhooks import WebhookDelivery, WebhookSubscription
 
@@ -31,6 +32,7 @@ __all__ = [
     "Organisation",
     "PendingTask",
     "SentNotification",
+    "Session",
     "SingleSignOnDevice",
     "User",
     "UserManager",

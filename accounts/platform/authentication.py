@@ -6,6 +6,8 @@ working token away. A revoked token, or the token of a deactivated person,
 stops working on the next request.
 """
 
+import contextlib
+import contextvars
 from datetime import timedelta
 
 from django.contrib.auth.backends import ModelBackend
@@ -37,13 +39,26 @@ USER_FOR_HASH_SQL = """
 """
 
 
-def _from_db(field, value):
-    """A raw cursor's value as the ORM would read it. PostgreSQL's driver already gives
-    Python types (no converters); SQLite gives text for datetimes and 0/1 for booleans."""
-    column = field.get_col(field.model._meta.db_table)
-    for convert in connection.ops.get_db_converters(column) + column.get_db_converters(connection):
-        value = convert(value, column, connection)
-    return value
+# The session whose request is being authenticated (AuthenticationMiddleware) or verified
+# (SecondFactorMiddleware): its person and device came with it.
+_SESSION_READ = contextvars.ContextVar("accounts_session_read", default=None)
+
+
+@contextlib.contextmanager
+def session_read(session):
+    """PersonBackend (and SecondFactorMiddleware) take the person (device) read with
+    `session` (accounts.platform.sessions) instead of reading them again, while
+    authenticating (verifying) its request."""
+    token = _SESSION_READ.set(session)
+    try:
+        yield
+    finally:
+        _SESSION_READ.reset(token)
+
+
+def session_being_read():
+    """The session of session_read, None outside it."""
+    return _SESSION_READ.get()
 
 
 def _user_by_id(user_id: int):
@@ -51,12 +66,17 @@ def _user_by_id(user_id: int):
 
 
 class PersonBackend(ModelBackend):
-    """Django's ModelBackend, reading the signed-in person by SQL built once per process
-    (config/prepared.py): every signed-in request reads them, and the ORM took longer to
-    build `User.objects.get(pk=...)` than PostgreSQL took to answer it."""
+    """Django's ModelBackend, taking the signed-in person read with the session
+    (session_read), else reading them by SQL built once per process (config/prepared.py):
+    every signed-in request reads them, and the ORM took longer to build
+    `User.objects.get(pk=...)` than PostgreSQL took to answer it."""
 
     def get_user(self, user_id):
-        found = prepared.objects(_user_by_id, user_id=user_id)
+        person = getattr(session_being_read(), "person", None)
+        if person is not None and person.pk == user_id:
+            found = [person]  # read with the session: the same row, in the same statement
+        else:
+            found = prepared.objects(_user_by_id, user_id=user_id)
         if found and self.user_can_authenticate(found[0]):
             return found[0]
         return None
@@ -86,15 +106,10 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("The token is not valid or has been revoked.")
         found = dict(zip(columns, row, strict=True))
         token_id = found.pop("api_token_id")
-        last_used_at = _from_db(
+        last_used_at = prepared.from_db_value(
             ApiToken._meta.get_field("last_used_at"), found.pop("api_token_last_used_at")
         )
-        fields = User._meta.concrete_fields
-        user = User.from_db(
-            connection.alias,
-            [f.attname for f in fields],
-            [_from_db(f, found[f.column]) for f in fields],
-        )
+        user = prepared.from_row(User, [found[column] for column in prepared.columns(User)])
         now = timezone.now()
         if last_used_at is None or now - last_used_at > LAST_USED_PRECISION:
             ApiToken.objects.filter(pk=token_id).update(last_used_at=now)

@@ -52,6 +52,7 @@ IGNORED = {
     "accounts.apitoken",
     "accounts.sentnotification",
     "accounts.pendingtask",
+    "accounts.session",
     "portal.syncrun",
     "portal.processedfile",
     "portal.recordtally",

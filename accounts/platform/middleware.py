@@ -17,12 +17,13 @@ from zoneinfo import ZoneInfo
 from axes.helpers import get_client_ip_address
 from django.apps import apps
 from django.conf import settings
+from django.contrib.auth import middleware as auth_middleware
 from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.cache import add_never_cache_headers
-from django.utils.functional import LazyObject, empty
+from django.utils.functional import LazyObject, SimpleLazyObject, empty
 from django_htmx.http import HttpResponseClientRedirect
 from django_otp.middleware import OTPMiddleware
 from django_otp.models import Device
@@ -30,7 +31,7 @@ from django_otp.models import Device
 from accounts import locale, policy
 from accounts.choices import AuditAction
 from accounts.models import Organisation
-from accounts.platform import audit, sessions
+from accounts.platform import audit, authentication, sessions
 from accounts.selectors import customer_organisation_list
 from config import prepared
 
@@ -88,20 +89,47 @@ class SessionRefreshMiddleware:
         return response
 
 
+class AuthenticationMiddleware(auth_middleware.AuthenticationMiddleware):
+    """Django's, with PersonBackend taking the person read in the session's statement
+    (accounts.platform.sessions): one round trip for both on every signed-in request.
+    Django's auth.get_user still decides who it is (the session's backend, the hash of the
+    password and session epoch, an active person)."""
+
+    def process_request(self, request):
+        super().process_request(request)
+        request.user = SimpleLazyObject(functools.partial(_signed_in, request))
+
+
+def _signed_in(request):
+    with authentication.session_read(request.session):
+        return auth_middleware.get_user(request)  # kept on the request, as Django's
+
+
 def _device_by_id(model, *, device_id: int):
     return model.objects.filter(pk=device_id)
 
 
 class SecondFactorMiddleware(OTPMiddleware):
-    """django-otp's OTPMiddleware (request.user.is_verified()), reading the session's
-    device by SQL built once per process (config/prepared.py): every request of a
-    verified person reads it, and the ORM took longer to build the query than PostgreSQL
-    took to answer it."""
+    """django-otp's OTPMiddleware (request.user.is_verified()), taking the session's
+    authenticator read in the session's statement (accounts.platform.sessions), else
+    reading the device by SQL built once per process (config/prepared.py): every request
+    of a verified person reads it, and the ORM took longer to build the query than
+    PostgreSQL took to answer it."""
+
+    def _verify_user_sync(self, request, user):
+        with authentication.session_read(request.session):
+            return super()._verify_user_sync(request, user)
 
     def _device_from_persistent_id(self, persistent_id: str):
+        # Most often read with the session (accounts.platform.sessions); django-otp checks
+        # whose it is and that it is confirmed, whichever way it was read.
+        persistent_id = self._normalize_persistent_id(persistent_id)
+        found = sessions.device_of(authentication.session_being_read(), persistent_id)
+        if found is not None:
+            return found
         # As Device.from_persistent_id: "app_label.model_name/id", nothing when malformed.
         with suppress(ValueError, LookupError):
-            label, device_id = self._normalize_persistent_id(persistent_id).rsplit("/", 1)
+            label, device_id = persistent_id.rsplit("/", 1)
             model = apps.get_model(label)
             if issubclass(model, Device):
                 found = prepared.objects(_device_by_id, model, device_id=int(device_id))
