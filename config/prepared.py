@@ -422,7 +422,7 @@ def from_row(model: type[Model], values: Sequence) -> Model:
     date as text, a boolean as a number): for SQL written by hand, the session's."""
     fields = model._meta.concrete_fields
     converted = [from_db_value(field, value) for field, value in zip(fields, values, strict=True)]
-    return model.from_db(connection.alias, [field.attname for field in fields], converted)
+    return _maker(model)([field.attname for field in fields], converted)
 
 
 def columns(model: type[Model]) -> tuple[str, ...]:
