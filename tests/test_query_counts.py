@@ -114,8 +114,8 @@ PAGES = [
     (
         "am_a",
         "tickets:detail",
-        15,
-    ),  # +4: canned replies, merged tickets, merge candidates (any? which?); +1 two-factor
+        14,
+    ),  # +3: canned replies, merged tickets, merge candidates; +1 two-factor
     # +1: the help articles staff may link in a reply
     ("am_a", "tickets:queue", 9),  # +1: the kept content's data versions (issue 26)
     (

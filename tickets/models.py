@@ -269,7 +269,12 @@ class Ticket(models.Model):
 
     @property
     def reference(self) -> str:
-        return f"T-{self.pk:06d}" if self.pk else "T-new"
+        return ticket_reference(self.pk)
+
+
+def ticket_reference(pk: int | None) -> str:
+    """How people quote a ticket (Ticket.reference), from its id alone."""
+    return f"T-{pk:06d}" if pk else "T-new"
 
 
 class Message(models.Model):
