@@ -119,15 +119,13 @@ class TriageForm(forms.Form):
     )
     feedback_note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
-    def __init__(self, *args, staff, **kwargs):
+    def __init__(self, *args, staff, staff_names, **kwargs):
+        """`staff` checks what is posted; `staff_names` are its (id, name) pairs, which
+        the list shows (tickets.selectors.staff_names): not a User made per person."""
         super().__init__(*args, **kwargs)
         assignee = self.fields["assignee"]
-        assignee.queryset = staff  # what a post is checked against
-        # What the list shows: names only, not a User made per person (as str(user) says).
-        people = staff.values_list("pk", "full_name", "email")
-        assignee.choices = Choices(
-            _blank(assignee) + [(pk, full_name or email) for pk, full_name, email in people]
-        )
+        assignee.queryset = staff
+        assignee.choices = Choices(_blank(assignee) + staff_names)
 
 
 class ImprovementForm(forms.Form):
@@ -157,15 +155,15 @@ class MergeForm(forms.Form):
         widget=QuickSelect,
     )
 
-    def __init__(self, *args, candidates, **kwargs):
+    def __init__(self, *args, candidates, shown, **kwargs):
+        """`candidates` checks what is posted; `shown` are its (id, subject) pairs, which
+        the list shows (tickets.selectors.merge_choices): a large account has hundreds of
+        open tickets, and a Ticket made for each cost more than the rest of the page."""
         super().__init__(*args, **kwargs)
         into = self.fields["into"]
-        into.queryset = candidates  # what a post is checked against
-        # What the list shows, read once: a large account has hundreds of open tickets, and
-        # a Ticket made of every column for each cost more than the rest of the page.
-        tickets = candidates.values_list("pk", "subject")
+        into.queryset = candidates
         into.choices = Choices(
-            _blank(into) + [(pk, f"{ticket_reference(pk)} {subject}") for pk, subject in tickets]
+            _blank(into) + [(pk, f"{ticket_reference(pk)} {subject}") for pk, subject in shown]
         )
 
     @property

@@ -235,8 +235,33 @@ def merge_candidates(*, ticket: Ticket, user: User) -> QuerySet[Ticket]:
     )
 
 
+def merge_choices(*, ticket: Ticket, user: User) -> list[tuple[int, str]]:
+    """merge_candidates as the merge list shows them: (id, subject), newest first (SQL
+    built once per process, config/prepared.py: a large account lists hundreds)."""
+    found = prepared.rows(
+        _merge_choices, user=user, pk=ticket.pk, organisation=ticket.organisation_id
+    )
+    return [(row["id"], row["subject"]) for row in found]
+
+
+def _merge_choices(*, user: User, pk: int, organisation: int) -> QuerySet:
+    ticket = Ticket(pk=pk, organisation_id=organisation)
+    return merge_candidates(ticket=ticket, user=user).values("id", "subject")
+
+
 def staff_choices() -> QuerySet[User]:
     return User.objects.staff().filter(is_active=True).order_by("full_name")
+
+
+def staff_names() -> list[tuple[int, str]]:
+    """staff_choices as a list shows them: (id, name or email), as str(user) says (SQL
+    built once per process)."""
+    found = prepared.rows(_staff_names)
+    return [(row["id"], row["full_name"] or row["email"]) for row in found]
+
+
+def _staff_names() -> QuerySet:
+    return staff_choices().values("id", "full_name", "email")
 
 
 def department_insights(*, user: User, department: str, months: int = 6) -> dict:
