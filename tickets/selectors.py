@@ -208,6 +208,16 @@ def canned_replies(*, ticket: Ticket) -> QuerySet[CannedReply]:
     )
 
 
+def canned_reply_titles(*, ticket: Ticket) -> list[CannedReply]:
+    """canned_replies as the reply box lists them: each with its title only, in the
+    model's order (SQL built once per process, per department, config/prepared.py)."""
+    return prepared.objects(_canned_reply_titles, ticket.department)
+
+
+def _canned_reply_titles(department: str) -> QuerySet[CannedReply]:
+    return canned_replies(ticket=Ticket(department=department)).only("title")
+
+
 def canned_reply_text(*, ticket: Ticket, user: User, pk: int) -> str:
     """A canned reply's text filled in for this ticket, written by `user` (404 if unknown)."""
     reply = get_object_or_404(canned_replies(ticket=ticket), pk=pk)

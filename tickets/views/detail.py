@@ -40,7 +40,7 @@ def _detail_content(request, ticket, **forms):
         "merged_tickets": selectors.merged_tickets(ticket=ticket),
         "transitions": services.allowed_transitions(ticket, user),
         "reply_form": forms.get("reply_form") or ReplyForm(initial={"kind": ReplyForm.REPLY}),
-        "canned_replies": selectors.canned_replies(ticket=ticket) if user.is_employee else [],
+        "canned_replies": selectors.canned_reply_titles(ticket=ticket) if user.is_employee else [],
         "kb_articles": kb_selectors.article_choices(user=user, ticket=ticket)
         if user.is_employee
         else [],
