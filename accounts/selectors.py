@@ -5,7 +5,21 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -151,45 +165,30 @@ def member_get(*, organisation: Organisation, pk: int) -> Membership:
     return get_object_or_404(Membership.objects.filter(organisation=organisation), pk=pk)
 
 
-def team_roles_of(*, user: User, organisation_ids=None) -> dict[int, list[str]]:
-    """{organisation_id: [role labels]} for a staff member's current assignments (on the
-    organisations given, e.g. a page of My accounts, else on all of them)."""
-    if organisation_ids is None:
-        found = _team_roles(user=user).values("organisation_id", "role")
-    else:  # SQL built once per process (config/prepared.py), ROLES_AT_ONCE ids a query
-        ids = list(organisation_ids)
-        found = [
-            row
-            for start in range(0, len(ids), ROLES_AT_ONCE)
-            for row in prepared.rows(_team_roles_of_some, user=user, **_padded(ids, start))
-        ]
-    roles: dict[int, list[str]] = {}
-    for row in found:
-        roles.setdefault(row["organisation_id"], []).append(TeamRole(row["role"]).label)
-    return roles
+# A staff member's current roles on an account as one number, a bit a role: My accounts
+# reads them as a column of its rows (team_roles_column) instead of a query of its own.
+# In the order of the roles' values, as the labels are listed.
+TEAM_ROLE_BITS = {role: 1 << n for n, role in enumerate(sorted(TeamRole.values))}
 
 
-ROLES_AT_ONCE = 50  # a page of My accounts: one query
-
-
-def _team_roles(*, user: User) -> QuerySet[AccountAssignment]:
-    return AccountAssignment.objects.current().filter(user=user).order_by("organisation_id", "role")
-
-
-def _team_roles_of_some(*, user: User, **ids: int) -> QuerySet:
-    """Always ROLES_AT_ONCE ids (`id_0`...), so that every page runs the same SQL."""
-    chosen = [ids[f"id_{i}"] for i in range(ROLES_AT_ONCE)]
-    return (
-        _team_roles(user=user).filter(organisation_id__in=chosen).values("organisation_id", "role")
+def team_roles_column(*, user: User, organisation: str = "pk") -> Coalesce:
+    """`user`'s current roles on the organisation of each row (its key at `organisation`),
+    summed as TEAM_ROLE_BITS; 0 for none. At most one current term of a role on an account
+    (assignment_one_current_per_role), so the sum is the roles' bits."""
+    bit = Case(
+        *(When(role=role, then=Value(value)) for role, value in TEAM_ROLE_BITS.items()),
+        default=Value(0),
     )
+    terms = AccountAssignment.objects.current().filter(
+        user=user, organisation=OuterRef(organisation)
+    )
+    summed = terms.order_by().annotate(bits=Func(bit, function="SUM")).values("bits")
+    return Coalesce(Subquery(summed, output_field=IntegerField()), 0)
 
 
-def _padded(ids: list[int], start: int) -> dict[str, int]:
-    """ids[start:start + ROLES_AT_ONCE] as id_0...; the rest of the places hold -1, which no
-    organisation has."""
-    chunk = ids[start : start + ROLES_AT_ONCE]
-    chunk += [-1] * (ROLES_AT_ONCE - len(chunk))
-    return {f"id_{i}": pk for i, pk in enumerate(chunk)}
+def team_role_labels(bits: int) -> list[str]:
+    """The labels of the roles in `bits` (team_roles_column), in the order of their values."""
+    return [TeamRole(role).label for role, value in TEAM_ROLE_BITS.items() if bits & value]
 
 
 def user_exists(*, email: str) -> bool:

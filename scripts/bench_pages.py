@@ -459,6 +459,7 @@ def targets(args) -> list[Target]:
     with 100 accounts and one with 500; then the API."""
     from accounts.models import AccountAssignment, User
     from portal.records.models import Order
+    from tickets.choices import OPEN_STATUSES
     from tickets.models import Ticket
 
     def customer(rank: int) -> tuple[User, list[str], str]:
@@ -495,6 +496,11 @@ def targets(args) -> list[Target]:
         .values_list("organisation_id", flat=True)
         .first()
     )
+    am_ticket = (
+        Ticket.objects.filter(organisation_id=account, status__in=OPEN_STATUSES)
+        .order_by("-created_at")
+        .first()
+    )
     pages = [
         Target("customer home, largest organisation", "/", largest, "Your service tier",
                largest_note),
@@ -518,6 +524,10 @@ def targets(args) -> list[Target]:
         Target("80/20 (customer value)", "/tier/value/", am_sessions, "Customer value",
                am_note(am)),
         Target("tier fit", "/tier/value/fit/", am_sessions, "Tier fit", am_note(am)),
+        # The page an AM opens from the work queue: the newest open ticket of their largest
+        # account, as bench_load's AMs open it (its merge list holds every open ticket).
+        Target("a ticket, account manager", f"/tickets/{am_ticket.pk}/", am_sessions,
+               am_ticket.reference, "the AM's largest account, its newest open ticket"),
         # The API's busiest list: a customer's system paging through its orders with its
         # own API tokens.
         Target(

@@ -3,8 +3,10 @@ from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.choices import Department
+from config.forms import Choices, QuickSelect
 from tickets import subjects
 from tickets.choices import FEEDBACK_DEPARTMENTS, Category, ImprovementStatus, Status
+from tickets.models import ticket_reference
 from tiers.choices import Priority
 
 
@@ -105,20 +107,25 @@ class RatingForm(forms.Form):
 
 
 class TriageForm(forms.Form):
-    assignee = forms.ModelChoiceField(queryset=None, required=False)
-    department = forms.ChoiceField(choices=Department.choices)
-    priority = forms.ChoiceField(choices=Priority.choices)
+    assignee = forms.ModelChoiceField(queryset=None, required=False, widget=QuickSelect)
+    department = forms.ChoiceField(choices=Department.choices, widget=QuickSelect)
+    priority = forms.ChoiceField(choices=Priority.choices, widget=QuickSelect)
     feedback_department = forms.ChoiceField(
         label=_("Feedback for"),
         required=False,
         choices=[("", _("Not feedback"))] + [(d.value, d.label) for d in FEEDBACK_DEPARTMENTS],
         help_text=_("Flag the department whose work caused this ticket."),
+        widget=QuickSelect,
     )
     feedback_note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
-    def __init__(self, *args, staff, **kwargs):
+    def __init__(self, *args, staff, staff_names, **kwargs):
+        """`staff` checks what is posted; `staff_names` are its (id, name) pairs, which
+        the list shows (tickets.selectors.staff_names): not a User made per person."""
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].queryset = staff
+        assignee = self.fields["assignee"]
+        assignee.queryset = staff
+        assignee.choices = Choices(_blank(assignee) + staff_names)
 
 
 class ImprovementForm(forms.Form):
@@ -145,12 +152,28 @@ class MergeForm(forms.Form):
         queryset=None,
         label=_("Merge this ticket into"),
         help_text=_("This one closes; the conversation goes on there, under its SLA."),
+        widget=QuickSelect,
     )
 
-    def __init__(self, *args, candidates, **kwargs):
+    def __init__(self, *args, candidates, shown, **kwargs):
+        """`candidates` checks what is posted; `shown` are its (id, subject) pairs, which
+        the list shows (tickets.selectors.merge_choices): a large account has hundreds of
+        open tickets, and a Ticket made for each cost more than the rest of the page."""
         super().__init__(*args, **kwargs)
-        self.fields["into"].queryset = candidates
-        self.fields["into"].label_from_instance = lambda t: f"{t.reference} {t.subject}"
+        into = self.fields["into"]
+        into.queryset = candidates
+        into.choices = Choices(
+            _blank(into) + [(pk, f"{ticket_reference(pk)} {subject}") for pk, subject in shown]
+        )
+
+    @property
+    def has_candidates(self) -> bool:
+        return len(self.fields["into"].choices) > len(_blank(self.fields["into"]))
+
+
+def _blank(field: forms.ModelChoiceField) -> list[tuple]:
+    """The choice of none that a model field's own choices start with, if it has one."""
+    return [("", field.empty_label)] if field.empty_label is not None else []
 
 
 class SavedViewForm(forms.Form):

@@ -210,6 +210,16 @@ def canned_replies(*, ticket: Ticket) -> QuerySet[CannedReply]:
     )
 
 
+def canned_reply_titles(*, ticket: Ticket) -> list[CannedReply]:
+    """canned_replies as the reply box lists them: each with its title only, in the
+    model's order (SQL built once per process, per department, config/prepared.py)."""
+    return prepared.objects(_canned_reply_titles, ticket.department)
+
+
+def _canned_reply_titles(department: str) -> QuerySet[CannedReply]:
+    return canned_replies(ticket=Ticket(department=department)).only("title")
+
+
 def canned_reply_text(*, ticket: Ticket, user: User, pk: int) -> str:
     """A canned reply's text filled in for this ticket, written by `user` (404 if unknown)."""
     reply = get_object_or_404(canned_replies(ticket=ticket), pk=pk)
@@ -237,8 +247,33 @@ def merge_candidates(*, ticket: Ticket, user: User) -> QuerySet[Ticket]:
     )
 
 
+def merge_choices(*, ticket: Ticket, user: User) -> list[tuple[int, str]]:
+    """merge_candidates as the merge list shows them: (id, subject), newest first (SQL
+    built once per process, config/prepared.py: a large account lists hundreds)."""
+    found = prepared.rows(
+        _merge_choices, user=user, pk=ticket.pk, organisation=ticket.organisation_id
+    )
+    return [(row["id"], row["subject"]) for row in found]
+
+
+def _merge_choices(*, user: User, pk: int, organisation: int) -> QuerySet:
+    ticket = Ticket(pk=pk, organisation_id=organisation)
+    return merge_candidates(ticket=ticket, user=user).values("id", "subject")
+
+
 def staff_choices() -> QuerySet[User]:
     return User.objects.staff().filter(is_active=True).order_by("full_name")
+
+
+def staff_names() -> list[tuple[int, str]]:
+    """staff_choices as a list shows them: (id, name or email), as str(user) says (SQL
+    built once per process)."""
+    found = prepared.rows(_staff_names)
+    return [(row["id"], row["full_name"] or row["email"]) for row in found]
+
+
+def _staff_names() -> QuerySet:
+    return staff_choices().values("id", "full_name", "email")
 
 
 def department_insights(*, user: User, department: str, months: int = 6) -> dict:

@@ -1,12 +1,12 @@
-"""team_roles_of: a staff member's current roles on the organisations asked about, by SQL
-built once per process, a page of ids a query; the same as the ORM gives afresh."""
+"""team_roles_column: a staff member's current roles on each organisation of a list, read
+as a column of its rows; the same as their current assignments say."""
 
 import pytest
 from django.utils import timezone
 
 from accounts import selectors
 from accounts.choices import TeamRole
-from accounts.models import AccountAssignment
+from accounts.models import AccountAssignment, Organisation
 from accounts.tests.factories import AssignmentFactory, OrganisationFactory, StaffFactory
 
 pytestmark = pytest.mark.django_db
@@ -14,44 +14,53 @@ pytestmark = pytest.mark.django_db
 
 def _expected(user, ids) -> dict[int, list[str]]:
     current = AccountAssignment.objects.filter(user=user, ended_at__isnull=True)
-    roles: dict[int, list[str]] = {}
+    roles: dict[int, list[str]] = {pk: [] for pk in ids}
     for org_id, role in (
         current.filter(organisation_id__in=ids)
         .order_by("organisation_id", "role")
         .values_list("organisation_id", "role")
     ):
-        roles.setdefault(org_id, []).append(TeamRole(role).label)
+        roles[org_id].append(TeamRole(role).label)
     return roles
 
 
+def _read(user, ids) -> dict[int, list[str]]:
+    rows = Organisation.objects.filter(pk__in=ids).annotate(
+        bits=selectors.team_roles_column(user=user)
+    )
+    return {org.pk: selectors.team_role_labels(org.bits) for org in rows}
+
+
 @pytest.fixture
-def am_with_many_accounts():
+def am_with_accounts():
     am, other = StaffFactory(), StaffFactory()
-    organisations = OrganisationFactory.create_batch(selectors.ROLES_AT_ONCE + 7)
+    organisations = OrganisationFactory.create_batch(13)  # the 13th: three roles
     for n, organisation in enumerate(organisations):
         AssignmentFactory(user=am if n % 5 else other, organisation=organisation)
         if n % 3 == 0:
             AssignmentFactory(user=am, organisation=organisation, role=TeamRole.EXECUTIVE_SPONSOR)
+        if n % 4 == 0:
+            AssignmentFactory(user=am, organisation=organisation, role=TeamRole.COVER_AM)
     ended = AssignmentFactory(user=am, organisation=organisations[1], role=TeamRole.BACKUP_AM)
     ended.ended_at = timezone.now()
     ended.save()
-    return am, [o.pk for o in organisations]
+    return am, other, [o.pk for o in organisations]
 
 
-def test_roles_on_a_page_are_the_orm_s(am_with_many_accounts):
-    am, ids = am_with_many_accounts
-    assert selectors.team_roles_of(user=am, organisation_ids=ids[:50]) == _expected(am, ids[:50])
-
-
-def test_roles_on_more_ids_than_one_query_takes(am_with_many_accounts, django_assert_num_queries):
-    am, ids = am_with_many_accounts
-    with django_assert_num_queries(2):
-        found = selectors.team_roles_of(user=am, organisation_ids=ids)
+def test_each_rows_roles_are_the_current_assignments(am_with_accounts):
+    am, other, ids = am_with_accounts
+    found = _read(am, ids)
     assert found == _expected(am, ids)
-    assert any(len(labels) == 2 for labels in found.values())
+    assert any(len(labels) == 3 for labels in found.values())
+    assert any(labels == [] for labels in found.values())  # another AM's account
+    assert _read(other, ids) == _expected(other, ids)
 
 
-def test_no_ids_no_roles_and_all_roles_without_ids(am_with_many_accounts):
-    am, ids = am_with_many_accounts
-    assert selectors.team_roles_of(user=am, organisation_ids=[]) == {}
-    assert selectors.team_roles_of(user=am) == _expected(am, ids)
+def test_every_set_of_roles_reads_back_in_the_order_of_their_values():
+    from itertools import combinations
+
+    roles = sorted(TeamRole.values)
+    for size in range(len(roles) + 1):
+        for chosen in combinations(roles, size):
+            bits = sum(selectors.TEAM_ROLE_BITS[role] for role in chosen)
+            assert selectors.team_role_labels(bits) == [TeamRole(r).label for r in chosen]

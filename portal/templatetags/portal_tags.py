@@ -11,6 +11,7 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext, ngettext
 
 from accounts.models import Organisation
+from accounts.selectors import team_role_labels
 from accounts.templatetags.ui import (
     Numbers,
     choice_label,
@@ -138,7 +139,7 @@ ACCOUNT_ROW = """      <tr>
 
 
 @register.simple_tag(takes_context=True)
-def account_rows(context, organisations, roles) -> str:
+def account_rows(context, organisations) -> str:
     """`{% account_rows page roles %}`: My accounts' rows (without the empty row). What is
     the same on every row (links, words, labels, month names) is looked up once a table and
     each value escaped as format_html would (portal/tests/test_rendered_rows.py holds it to
@@ -158,8 +159,10 @@ def account_rows(context, organisations, roles) -> str:
     stage_label = functools.cache(
         lambda stage: escaped(choice_label(Organisation, "lifecycle_stage", stage))
     )
-    # Each role's label translated once a table, not once a row.
-    role_list = functools.cache(lambda labels: escaped(", ".join(map(str, labels)) or "—"))
+    # Each set of roles' labels translated once a table, not once a row.
+    role_list = functools.cache(
+        lambda bits: escaped(", ".join(map(str, team_role_labels(bits))) or "—")
+    )
     colour = functools.cache(lambda model, value: escaped(choice_label(model, "colour", value)))
 
     def day(value) -> str:  # the date filter's "j M Y"
@@ -196,7 +199,7 @@ def account_rows(context, organisations, roles) -> str:
             else none,
             contact=escaped(since(org.last_contact)) if org.last_contact else never,
             tier=escaped(org.tier_name or "—"),
-            roles=role_list(tuple(get_item(roles, org.pk))),
+            roles=role_list(org.team_roles),
             account_url=escaped(account(org.pk)),
             view_as_url=escaped(view_as(org.pk)),
             csrf=csrf,

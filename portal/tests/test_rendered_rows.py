@@ -361,7 +361,9 @@ _DAYS = st.dates(min_value=datetime(1990, 1, 1).date(), max_value=datetime(2090,
                 "risk": st.integers(0, 3),
                 "contact_days": st.one_of(st.none(), st.integers(0, 4000)),
                 "tier": st.one_of(st.none(), _TEXT),
-                "roles": st.lists(st.sampled_from(["primary_am", "backup_am"]), max_size=2),
+                "roles": st.sets(
+                    st.sampled_from(["primary_am", "backup_am", "cover_am", "executive_sponsor"])
+                ),
                 "health": st.one_of(
                     st.none(),
                     st.tuples(
@@ -384,6 +386,7 @@ def test_account_rows_read_as_before_in_every_language(accounts, csrf, language)
 
     from accounts.choices import TeamRole
     from accounts.models import Organisation
+    from accounts.selectors import TEAM_ROLE_BITS
     from portal.relationship.models import HealthScore
     from portal.templatetags.portal_tags import account_rows
 
@@ -405,10 +408,12 @@ def test_account_rows_read_as_before_in_every_language(accounts, csrf, language)
             score=made["health"][0], colour=made["health"][1], computed_on=made["health"][2]
         )
         org.health_reasons = made["reasons"]
-        roles[pk] = [TeamRole(role).label for role in made["roles"]]
+        # As team_roles_of listed them: ordered by the role's value.
+        roles[pk] = [TeamRole(role).label for role in sorted(made["roles"])]
+        org.team_roles = sum(TEAM_ROLE_BITS[role] for role in made["roles"])
         organisations.append(org)
     with translation.override(language):
-        rows = account_rows({"csrf_token": csrf}, organisations, roles)
+        rows = account_rows({"csrf_token": csrf}, organisations)
         assert rows == _account_rows_as_before(organisations, roles, csrf)
 
 

@@ -132,10 +132,14 @@ def test_my_accounts_prepared_lists_what_the_orm_lists_for_every_sort_and_page(w
             open_ticket(world, organisation, requester, f"T{n}", start + timedelta(hours=hours))
         if n % 2:
             last_contact_record(organisation=organisation, at=start + timedelta(days=n))
-    fields = ("pk", "open_tickets", "tickets_at_risk", "last_contact", "tier_name", "health_score")
+    fields = (
+        "pk", "open_tickets", "tickets_at_risk", "last_contact", "tier_name", "health_score",
+        "team_roles",
+    )  # fmt: skip
     for user in (world.am_a, world.admin, world.am_b):
+        count = selectors.workspace_counts(user=user)["accounts"]
         for sort in [*selectors.ACCOUNT_SORTS, "nonsense"]:
-            pages = selectors.workspace_account_pages(user=user, sort=sort)
+            pages = selectors.workspace_account_pages(user=user, sort=sort, count=count)
             expected = selectors.workspace_accounts(user=user, sort=sort)
             assert len(pages) == expected.count()
             for number in (1, 2):

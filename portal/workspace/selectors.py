@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from accounts.choices import LifecycleStage
 from accounts.models import Organisation, User
+from accounts.selectors import team_roles_column
 from config import prepared
 from portal.relationship.choices import HealthColour
 from portal.relationship.health import AMBER_FROM, GREEN_FROM, attach_health, with_health
@@ -76,7 +77,8 @@ def workspace_accounts(
     Last contact is the stored one (portal.relationship.services.last_contact_record),
     one row per account, rather than a scan of every message of every account.
     `search` is a name or customer number; `tier` a tier's name; `stage` a lifecycle
-    stage; `health` a colour or "none"; `renewal_days` renewals from today to then.
+    stage; `health` a colour or "none"; `renewal_days` renewals from today to then. Each
+    has `team_roles`, the user's roles on it (accounts.selectors.team_role_labels).
     """
     now = now or timezone.now()
     open_tickets = Ticket.objects.filter(organisation=OuterRef("pk"), status__in=OPEN_STATUSES)
@@ -102,6 +104,7 @@ def workspace_accounts(
     if health in HEALTH_FILTERS:
         accounts = accounts.filter(HEALTH_FILTERS[health])
     return accounts.annotate(
+        team_roles=team_roles_column(user=user),
         tier_name=_current_tier("tier__name"),
         open_tickets=_count(open_tickets),
         tickets_at_risk=_count(risky),
@@ -124,19 +127,14 @@ def _accounts(sort: str, *, user: User, now: datetime) -> QuerySet[Organisation]
     return workspace_accounts(user=user, sort=sort, now=now)
 
 
-def _account_count(*, user: User) -> QuerySet[Organisation]:
-    counted = Func(F("pk"), function="COUNT", output_field=IntegerField())
-    return Organisation.objects.visible_to(user).order_by().annotate(n=counted).values("n")
-
-
-def workspace_account_pages(*, user: User, sort: str) -> prepared.Page:
-    """My accounts unfiltered, as `workspace_accounts` sorts them, for a Paginator: the
-    count and each page by SQL built once per process (config/prepared.py)."""
-    found = prepared.rows(_account_count, user=user)
+def workspace_account_pages(*, user: User, sort: str, count: int) -> prepared.Page:
+    """My accounts unfiltered, as `workspace_accounts` sorts them, for a Paginator: each
+    page by SQL built once per process (config/prepared.py). `count` is how many there are
+    (workspace_counts' "accounts")."""
     return prepared.Page(
         _accounts,
         sort if sort in ACCOUNT_SORTS else "name",
-        count=found[0]["n"] if found else 0,
+        count=count,
         user=user,
         now=timezone.now(),
     )
@@ -311,12 +309,14 @@ def _queue_counts(*, user: User, now: datetime, today: date) -> QuerySet[Ticket]
         commitments_overdue=_count_of(overdue_commitments(user=user, today=today)),
         sponsor_lapses=_count_of(sponsor_lapses(user=user)),
         to_match=_count_of(sync_selectors.identity_queue()),
-    ).values(*QUEUE_COUNTS, *RELATIONSHIP_COUNTS, "to_match")
+        accounts=_count_of(Organisation.objects.visible_to(user)),
+    ).values(*QUEUE_COUNTS, *RELATIONSHIP_COUNTS, "to_match", "accounts")
 
 
 def workspace_counts(*, user: User) -> dict[str, int]:
     """The numbers on My accounts' queue card: tickets waiting for us, at risk and breached;
-    reviews and commitments overdue, lapsed sponsor promises; customers to match.
+    reviews and commitments overdue, lapsed sponsor promises; customers to match; and how
+    many accounts the list has unfiltered (`accounts`).
 
     One query whatever the data, its SQL built once per process (config/prepared.py)."""
     now = timezone.now()

@@ -4,7 +4,6 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts import selectors as account_selectors
 from accounts.choices import LifecycleStage
 from accounts.decorators import staff_only
 from accounts.platform.page_cache import page_cache
@@ -48,19 +47,17 @@ def _workspace(request) -> dict:
         "health": params.get("health", ""),
         "renewal_days": _renewal_days(params.get("renewal", "")),
     }
+    counts = selectors.workspace_counts(user=request.user)
     if any(filters.values()):
         accounts = selectors.workspace_accounts(user=request.user, sort=sort, **filters)
-        page = paginate(accounts, params.get("page"), per_page=50)
-    else:  # the list most requests ask for: its SQL built once
-        accounts = selectors.workspace_account_pages(user=request.user, sort=sort)
-        page = paginate(accounts, params.get("page"), per_page=50)
-    counts = selectors.workspace_counts(user=request.user)
+    else:  # the list most requests ask for: its SQL built once, its count read with counts
+        accounts = selectors.workspace_account_pages(
+            user=request.user, sort=sort, count=counts["accounts"]
+        )
+    page = paginate(accounts, params.get("page"), per_page=50)
     health.attach_health(page.object_list)
     return {
         "page": page,
-        "roles": account_selectors.team_roles_of(
-            user=request.user, organisation_ids=[org.pk for org in page.object_list]
-        ),
         "sort": sort,
         "filters": {**filters, "renewal": params.get("renewal", "")},
         "filtered": any(filters.values()),

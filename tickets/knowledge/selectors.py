@@ -14,6 +14,7 @@ from django.utils import timezone, translation
 
 from accounts import policy
 from accounts.models import Organisation, User
+from config import prepared
 from tickets.knowledge.choices import DEFAULT_LANGUAGE, LANGUAGES, search_config
 from tickets.knowledge.models import Article, Category, Deflection
 from tickets.models import Ticket
@@ -126,9 +127,15 @@ def article_get(*, user: User, organisation: Organisation | None, pk: int) -> Ar
 
 def article_choices(*, user: User, ticket: Ticket) -> list[tuple[int, str]]:
     """The articles staff may link in a reply on this ticket: published, and meant for the
-    ticket's organisation (a link its people could not open would help nobody)."""
-    articles = Article.objects.visible_to(user).for_organisation(ticket.organisation).published()
-    return list(articles.order_by("title").values_list("pk", "title")[:500])
+    ticket's organisation (a link its people could not open would help nobody). SQL built
+    once per process (config/prepared.py): the ORM took 3 ms to build it a request."""
+    found = prepared.rows(_article_choices, user=user, organisation=ticket.organisation_id)
+    return [(row["id"], row["title"]) for row in found]
+
+
+def _article_choices(*, user: User, organisation: int) -> QuerySet[Article]:
+    articles = Article.objects.visible_to(user).for_organisation(Organisation(pk=organisation))
+    return articles.published().order_by("title").values("id", "title")[:500]
 
 
 def article_link_text(*, user: User, ticket: Ticket, pk: int) -> str:

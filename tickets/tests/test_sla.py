@@ -343,3 +343,29 @@ class TestScan:
 
         open_ticket(world, utc(2020, 11, 2, 9, 0))  # long overdue by the wall clock
         assert sla_scan.delay().get(timeout=10)["breached"] == 1
+
+
+def test_the_open_tickets_index_holds_every_column_an_open_list_reads():
+    """My accounts counts an AM's open tickets from ticket_open_sla_idx alone: a column
+    that the SLA state, "who spoke last" or the opening time reads, missing from the
+    index, would send PostgreSQL back to every open ticket's row."""
+    from django.db.models import Count, Min, Q
+
+    from tickets.models import OPEN_LIST_COLUMNS
+
+    now = utc(2026, 1, 5, 9)
+    read = (
+        Ticket.objects.open()
+        .with_sla_state(now)
+        .values("organisation")
+        .annotate(
+            waiting=Count("pk", filter=Q(last_public_by_customer=True) & ~Q(status="waiting")),
+            at_risk=Count("pk", filter=Q(sla_state="at_risk")),
+            oldest=Min("created_at"),
+        )
+    )
+    sql = str(read.query)
+    columns = {f.column for f in Ticket._meta.concrete_fields if f'"{f.column}"' in sql}
+    held = {Ticket._meta.get_field(name).column for name in OPEN_LIST_COLUMNS}
+    assert "resolution_warn_at" in columns  # the SLA state's columns are read
+    assert columns <= held | {"organisation_id"}

@@ -72,7 +72,9 @@ def ticket_status(request, pk: int):
 @staff_only
 def ticket_triage(request, pk: int):
     ticket = selectors.ticket_get(user=request.user, pk=pk)
-    form = TriageForm(request.POST, staff=selectors.staff_choices())
+    form = TriageForm(
+        request.POST, staff=selectors.staff_choices(), staff_names=selectors.staff_names()
+    )
     saved = save_then_redirect(
         request,
         form,

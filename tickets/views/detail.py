@@ -40,7 +40,7 @@ def _detail_content(request, ticket, **forms):
         "merged_tickets": selectors.merged_tickets(ticket=ticket),
         "transitions": services.allowed_transitions(ticket, user),
         "reply_form": forms.get("reply_form") or ReplyForm(initial={"kind": ReplyForm.REPLY}),
-        "canned_replies": selectors.canned_replies(ticket=ticket) if user.is_employee else [],
+        "canned_replies": selectors.canned_reply_titles(ticket=ticket) if user.is_employee else [],
         "kb_articles": kb_selectors.article_choices(user=user, ticket=ticket)
         if user.is_employee
         else [],
@@ -60,6 +60,7 @@ def _detail_content(request, ticket, **forms):
     if user.is_employee:
         context["triage_form"] = forms.get("triage_form") or TriageForm(
             staff=selectors.staff_choices(),
+            staff_names=selectors.staff_names(),
             initial={
                 "assignee": ticket.assignee_id,
                 "department": ticket.department,
@@ -111,4 +112,8 @@ def ticket_detail(request, pk: int):
 
 
 def merge_form(ticket, user, data=None) -> MergeForm:
-    return MergeForm(data, candidates=selectors.merge_candidates(ticket=ticket, user=user))
+    return MergeForm(
+        data,
+        candidates=selectors.merge_candidates(ticket=ticket, user=user),
+        shown=selectors.merge_choices(ticket=ticket, user=user),
+    )
