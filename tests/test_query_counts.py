@@ -119,11 +119,9 @@ PAGES = [
     ),  # +3: canned replies, merged tickets, merge candidates; +1 two-factor
     # +1: the help articles staff may link in a reply
     ("am_a", "tickets:queue", 9),  # +1: the kept content's data versions (issue 26)
-    (
-        "am_a",
-        "portal:work_queue",
-        14,
-    ),  # +3: overdue reviews, commitments, sponsor lapses; +1 sources
+    # the frame, the data versions, "Your tasks", and its reads in one round trip
+    # (config/prepared.py's together; issue 26)
+    ("am_a", "portal:work_queue", 4),
     ("am_a", "tickets:insights", 10),
     ("admin", "tickets:queue", 9),  # +1: the data versions
     ("admin", "tickets:insights", 10),
@@ -274,7 +272,7 @@ PAGES_28 = [
     ("am_a", "portal:am_tasks", 6),
     ("am_a", "accounts:own_team", 10),
     ("am_a", "home", 8),  # My accounts with "Your tasks" (+1); -2 count and roles (issue 26)
-    ("am_a", "portal:work_queue", 11),  # "Your tasks", the data versions; 1 for 3 tables
+    ("am_a", "portal:work_queue", 4),  # its reads in one round trip (issue 26)
     ("am_a", "portal:account", 11),  # +1 follows it? -1 one account query, +1 data versions
     ("member_a", "tickets:detail", 11),  # +1: who follows it
 ]

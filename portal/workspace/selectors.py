@@ -253,7 +253,8 @@ def _identities_waiting() -> QuerySet:
 def customers_to_match() -> int:
     """How many legacy customers wait for a person to match them: the work queue's count
     (SQL built once per process)."""
-    return prepared.rows(_identities_waiting)[0]["n"]
+    found = prepared.rows(_identities_waiting)
+    return found[0]["n"] if found else 0  # no row only while prepared.together learns
 
 
 TROUBLED_SOURCES_SHOWN = 20

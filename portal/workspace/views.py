@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.choices import LifecycleStage
 from accounts.decorators import staff_only
 from accounts.platform.page_cache import page_cache
+from config import prepared
 from config.views import paginate, query_without_page
 from portal.relationship import health
 from portal.relationship.choices import HealthColour
@@ -79,19 +80,25 @@ def _renewal_days(value: str) -> int | None:
 @staff_only
 def work_queue(request):
     """One queue across my accounts: tickets waiting for us, SLAs at risk, customers to match."""
-    kept = page_cache(request, "work_queue", lambda: _work_queue(request), across_accounts=True)
+    now = timezone.now()  # one moment for the page: its reads are learned, then answered
+    kept = page_cache(
+        request,
+        "work_queue",
+        lambda: prepared.together(lambda: _work_queue(request, now)),
+        across_accounts=True,
+    )
     return render(request, "portal/work_queue.html", {"page_cache": kept})
 
 
-def _work_queue(request) -> dict:
+def _work_queue(request, now) -> dict:
     return {
-        **selectors.work_queue_tickets(user=request.user),
+        **selectors.work_queue_tickets(user=request.user, now=now),
         "to_match": selectors.customers_to_match(),
         "troubled_sources": selectors.troubled_sources(),
         "reviews_overdue": selectors.reviews_overdue(user=request.user),
         "commitments_overdue": selectors.commitments_overdue(user=request.user),
         "sponsor_lapses": selectors.lapsed_sponsor_promises(user=request.user),
-        "today": timezone.localdate(),
+        "today": timezone.localdate(now),
     }
 
 
