@@ -9,6 +9,8 @@ Like healthchecks' alice/bob/charlie, each user has one clear role:
 """
 
 import copy
+import itertools
+import re
 from dataclasses import dataclass
 
 import pytest
@@ -71,6 +73,46 @@ def django_db_setup(
             database.drop()
         else:
             teardown_databases(config, verbosity=request.config.option.verbose)
+
+
+# A module's own marks, as its `pytestmark = ...` line (or bracketed list) names them.
+MODULE_MARKS = re.compile(r"^pytestmark\s*=\s*(\[[^\]]*\]|.*)$", re.MULTILINE)
+MARK_NAME = re.compile(r"pytest\.mark\.(\w+)")
+EXPRESSION_WORDS = re.compile(r"[A-Za-z_]\w*")
+
+
+def pytest_ignore_collect(collection_path, config):
+    """A test module whose own marks leave every one of its tests out of the `-m` expression
+    (`make test-fast`'s "not browser and not slow" and a module marked `slow`) is not even
+    imported: importing the browser and fuzz modules (Playwright, the schema's generated
+    cases) costs each test process seconds for tests it would deselect."""
+    expression = config.getoption("markexpr", "")
+    if (
+        not expression
+        or collection_path.suffix != ".py"
+        or not collection_path.name.startswith("test_")
+    ):
+        return None
+    found = MODULE_MARKS.search(collection_path.read_text(encoding="utf-8"))
+    marks = set(MARK_NAME.findall(found.group(1))) if found else set()
+    return (marks and _never_selected(expression, marks)) or None
+
+
+def _never_selected(expression: str, marks: set[str]) -> bool:
+    """The expression is false for a test with these marks, whatever other marks it has."""
+    from _pytest.mark.expression import Expression
+
+    compiled = Expression.compile(expression)
+    others = sorted(set(EXPRESSION_WORDS.findall(expression)) - marks - {"and", "or", "not"})
+    for present in itertools.product((False, True), repeat=len(others)):
+        names = marks | {name for name, on in zip(others, present, strict=True) if on}
+        if compiled.evaluate(_has_mark_in(names)):
+            return False
+    return True
+
+
+def _has_mark_in(names: set[str]):
+    return lambda name, /, **kwargs: name in names
 
 
 @pytest.fixture
