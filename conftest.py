@@ -115,6 +115,23 @@ def _has_mark_in(names: set[str]):
     return lambda name, /, **kwargs: name in names
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's, which reads the groups
+def pytest_collection_modifyitems(config, items):
+    """The tests that share a module-scoped fixture that builds in the database (a world
+    measured at two sizes, the access matrix's) run in one process under `--dist loadgroup`:
+    spread over the processes, each process would build it again."""
+    for item in items:
+        definitions = getattr(item, "_fixtureinfo", None)
+        for name in getattr(item, "fixturenames", ()):
+            defined = definitions.name2fixturedefs.get(name) if definitions else None
+            if defined and _builds_in_the_database_per_module(defined[-1]):
+                item.add_marker(pytest.mark.xdist_group(f"{item.module.__name__}:{name}"))
+
+
+def _builds_in_the_database_per_module(fixture) -> bool:
+    return fixture.scope == "module" and "django_db_blocker" in fixture.argnames
+
+
 @pytest.fixture
 def client():
     """pytest-django's client, whose force_login also gives the second factor where the
