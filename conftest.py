@@ -117,19 +117,15 @@ def _has_mark_in(names: set[str]):
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist's, which reads the groups
 def pytest_collection_modifyitems(config, items):
-    """The tests that share a module-scoped fixture that builds in the database (a world
-    measured at two sizes, the access matrix's) run in one process under `--dist loadgroup`:
-    spread over the processes, each process would build it again."""
+    """The tests that share a module-scoped fixture (a world measured at two sizes, the
+    access matrix's world, a process started with production's settings) run in one process
+    under `--dist loadgroup`: spread over the processes, each would build it again."""
     for item in items:
         definitions = getattr(item, "_fixtureinfo", None)
         for name in getattr(item, "fixturenames", ()):
             defined = definitions.name2fixturedefs.get(name) if definitions else None
-            if defined and _builds_in_the_database_per_module(defined[-1]):
+            if defined and defined[-1].scope == "module":
                 item.add_marker(pytest.mark.xdist_group(f"{item.module.__name__}:{name}"))
-
-
-def _builds_in_the_database_per_module(fixture) -> bool:
-    return fixture.scope == "module" and "django_db_blocker" in fixture.argnames
 
 
 @pytest.fixture
