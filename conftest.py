@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import pytest
 from django.core.cache import cache
-from django.db import transaction
+from django.core.management.color import no_style
+from django.db import connections, transaction
 from django.utils import timezone
 from pytest_django.plugin import validate_django_db
 
@@ -126,6 +127,38 @@ def pytest_collection_modifyitems(config, items):
             defined = definitions.name2fixturedefs.get(name) if definitions else None
             if defined and defined[-1].scope == "module":
                 item.add_marker(pytest.mark.xdist_group(f"{item.module.__name__}:{name}"))
+
+
+# Written by migrate alone (its post_migrate receivers), never by a test: the template
+# has them whole.
+MIGRATE_MADE_TABLES = {"django_content_type", "auth_permission"}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flush_keeps_what_migrate_made():
+    """After a test that commits, Django empties every table and runs post_migrate again to
+    make the content types and permissions anew (a second or more per test, most of it
+    making permissions). Here the emptying leaves those two tables as they were, so nothing
+    needs making again; everything a test can write is emptied as before."""
+    from django.test import TransactionTestCase
+
+    flush_all = TransactionTestCase._fixture_teardown
+
+    def flush(test_case) -> None:
+        if test_case.available_apps is not None or test_case.serialized_rollback:
+            return flush_all(test_case)
+        for alias in test_case._databases_names(include_mirrors=False):
+            _flush_all_but_what_migrate_made(connections[alias])
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(TransactionTestCase, "_fixture_teardown", flush)
+        yield
+
+
+def _flush_all_but_what_migrate_made(connection) -> None:
+    tables = connection.introspection.django_table_names(only_existing=True, include_views=False)
+    kept = [table for table in tables if table not in MIGRATE_MADE_TABLES]
+    connection.ops.execute_sql_flush(connection.ops.sql_flush(no_style(), kept))
 
 
 @pytest.fixture
