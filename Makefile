@@ -45,6 +45,11 @@ run: demo
 # The suite runs in TEST_WORKERS parallel processes (pytest-xdist; xdist_group marks say which
 # tests stay together). TEST_WORKERS=0 runs it in one process.
 TEST_WORKERS ?= 3
+# Python keeps the compiled modules, and pytest the test modules with their asserts
+# rewritten, in __pycache__ (ignored by git) for the next process and the next run: where
+# the machine turns that off (PYTHONDONTWRITEBYTECODE), each test process spends about 5 s
+# of CPU compiling them again.
+unexport PYTHONDONTWRITEBYTECODE
 EMBEDDED_LOG := var/test-embedded.log
 
 test: install $(AXE_JS) lint

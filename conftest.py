@@ -9,11 +9,14 @@ Like healthchecks' alice/bob/charlie, each user has one clear role:
 """
 
 import copy
+import itertools
+import re
 from dataclasses import dataclass
 
 import pytest
 from django.core.cache import cache
-from django.db import transaction
+from django.core.management.color import no_style
+from django.db import connections, transaction
 from django.utils import timezone
 from pytest_django.plugin import validate_django_db
 
@@ -71,6 +74,91 @@ def django_db_setup(
             database.drop()
         else:
             teardown_databases(config, verbosity=request.config.option.verbose)
+
+
+# A module's own marks, as its `pytestmark = ...` line (or bracketed list) names them.
+MODULE_MARKS = re.compile(r"^pytestmark\s*=\s*(\[[^\]]*\]|.*)$", re.MULTILINE)
+MARK_NAME = re.compile(r"pytest\.mark\.(\w+)")
+EXPRESSION_WORDS = re.compile(r"[A-Za-z_]\w*")
+
+
+def pytest_ignore_collect(collection_path, config):
+    """A test module whose own marks leave every one of its tests out of the `-m` expression
+    (`make test-fast`'s "not browser and not slow" and a module marked `slow`) is not even
+    imported: importing the browser and fuzz modules (Playwright, the schema's generated
+    cases) costs each test process seconds for tests it would deselect."""
+    expression = config.getoption("markexpr", "")
+    if (
+        not expression
+        or collection_path.suffix != ".py"
+        or not collection_path.name.startswith("test_")
+    ):
+        return None
+    found = MODULE_MARKS.search(collection_path.read_text(encoding="utf-8"))
+    marks = set(MARK_NAME.findall(found.group(1))) if found else set()
+    return (marks and _never_selected(expression, marks)) or None
+
+
+def _never_selected(expression: str, marks: set[str]) -> bool:
+    """The expression is false for a test with these marks, whatever other marks it has."""
+    from _pytest.mark.expression import Expression
+
+    compiled = Expression.compile(expression)
+    others = sorted(set(EXPRESSION_WORDS.findall(expression)) - marks - {"and", "or", "not"})
+    for present in itertools.product((False, True), repeat=len(others)):
+        names = marks | {name for name, on in zip(others, present, strict=True) if on}
+        if compiled.evaluate(_has_mark_in(names)):
+            return False
+    return True
+
+
+def _has_mark_in(names: set[str]):
+    return lambda name, /, **kwargs: name in names
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's, which reads the groups
+def pytest_collection_modifyitems(config, items):
+    """The tests that share a module-scoped fixture (a world measured at two sizes, the
+    access matrix's world, a process started with production's settings) run in one process
+    under `--dist loadgroup`: spread over the processes, each would build it again."""
+    for item in items:
+        definitions = getattr(item, "_fixtureinfo", None)
+        for name in getattr(item, "fixturenames", ()):
+            defined = definitions.name2fixturedefs.get(name) if definitions else None
+            if defined and defined[-1].scope == "module":
+                item.add_marker(pytest.mark.xdist_group(f"{item.module.__name__}:{name}"))
+
+
+# Written by migrate alone (its post_migrate receivers), never by a test: the template
+# has them whole.
+MIGRATE_MADE_TABLES = {"django_content_type", "auth_permission"}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flush_keeps_what_migrate_made():
+    """After a test that commits, Django empties every table and runs post_migrate again to
+    make the content types and permissions anew (a second or more per test, most of it
+    making permissions). Here the emptying leaves those two tables as they were, so nothing
+    needs making again; everything a test can write is emptied as before."""
+    from django.test import TransactionTestCase
+
+    flush_all = TransactionTestCase._fixture_teardown
+
+    def flush(test_case) -> None:
+        if test_case.available_apps is not None or test_case.serialized_rollback:
+            return flush_all(test_case)
+        for alias in test_case._databases_names(include_mirrors=False):
+            _flush_all_but_what_migrate_made(connections[alias])
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(TransactionTestCase, "_fixture_teardown", flush)
+        yield
+
+
+def _flush_all_but_what_migrate_made(connection) -> None:
+    tables = connection.introspection.django_table_names(only_existing=True, include_views=False)
+    kept = [table for table in tables if table not in MIGRATE_MADE_TABLES]
+    connection.ops.execute_sql_flush(connection.ops.sql_flush(no_style(), kept))
 
 
 @pytest.fixture

@@ -52,6 +52,10 @@ apt_install() {
     fi
 }
 
+# The servers that take seconds to start (PostgreSQL, MariaDB) start side by side, in the
+# background; the command runs once every one of them is up (a failed start fails the run).
+starting=()
+
 workdir=$(mktemp -d /tmp/portal-test-XXXXXX)
 chmod 755 "$workdir"
 
@@ -68,13 +72,17 @@ if [ -z "${DATABASE_URL:-}" ]; then
     fi
     pg_data="$workdir/pg"
     pg_port=$(free_port)
-    "${run_as[@]}" "$PG_BIN/initdb" -D "$pg_data" -U postgres --auth=trust -E UTF8 \
-        --no-locale >/dev/null
-    # Durability settings off: this cluster lives for one test run.
-    "${run_as[@]}" "$PG_BIN/pg_ctl" -D "$pg_data" -l "$workdir/pg.log" -w \
-        -o "-p $pg_port -k $workdir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
-        start >/dev/null
-    "$PG_BIN/createdb" -h 127.0.0.1 -p "$pg_port" -U postgres portal
+    # Durability settings off (and no fsync of the new cluster): it lives for one test run.
+    start_postgres() {
+        "${run_as[@]}" "$PG_BIN/initdb" -D "$pg_data" -U postgres --auth=trust -E UTF8 \
+            --no-locale --no-sync >/dev/null
+        "${run_as[@]}" "$PG_BIN/pg_ctl" -D "$pg_data" -l "$workdir/pg.log" -w \
+            -o "-p $pg_port -k $workdir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+            start >/dev/null
+        "$PG_BIN/createdb" -h 127.0.0.1 -p "$pg_port" -U postgres portal
+    }
+    start_postgres &
+    starting+=($!)
     export DATABASE_URL="postgres://postgres@127.0.0.1:$pg_port/portal"
     export PG_BIN PG_DATA="$pg_data" PG_RUN_AS="${run_as[*]}"
     echo "PostgreSQL: $DATABASE_URL" >&2
@@ -170,21 +178,25 @@ if [ -z "${TEST_MARIADB_URL:-}" ]; then
         maria_user=nobody
         chown -R nobody "$maria_dir"
     fi
-    mariadb-install-db --no-defaults --user="$maria_user" --datadir="$maria_dir/data" \
-        --auth-root-authentication-method=normal --skip-test-db >"$workdir/mariadb-install.log" 2>&1
-    [ "$(id -u)" = 0 ] && chown -R nobody "$maria_dir"
-    "$maria_bin" --no-defaults --user="$maria_user" --datadir="$maria_dir/data" \
-        --socket="$maria_dir/mysqld.sock" --pid-file="$maria_pidfile" \
-        --bind-address=127.0.0.1 --port="$maria_port" --skip-name-resolve \
-        --innodb-flush-log-at-trx-commit=0 --log-error="$maria_dir/mariadb.log" &
-    for _ in $(seq 100); do
-        python3 -c "import socket; socket.create_connection(('127.0.0.1', $maria_port), 1)" \
-            2>/dev/null && [ -f "$maria_pidfile" ] && break
-        sleep 0.1
-    done
-    mariadb --no-defaults -uroot --socket="$maria_dir/mysqld.sock" -e \
-        "CREATE DATABASE erp; CREATE USER 'sync'@'127.0.0.1' IDENTIFIED BY 'sync-secret';
-         GRANT ALL ON erp.* TO 'sync'@'127.0.0.1';"
+    start_mariadb() {
+        mariadb-install-db --no-defaults --user="$maria_user" --datadir="$maria_dir/data" \
+            --auth-root-authentication-method=normal --skip-test-db >"$workdir/mariadb-install.log" 2>&1
+        if [ "$(id -u)" = 0 ]; then chown -R nobody "$maria_dir"; fi
+        "$maria_bin" --no-defaults --user="$maria_user" --datadir="$maria_dir/data" \
+            --socket="$maria_dir/mysqld.sock" --pid-file="$maria_pidfile" \
+            --bind-address=127.0.0.1 --port="$maria_port" --skip-name-resolve \
+            --innodb-flush-log-at-trx-commit=0 --log-error="$maria_dir/mariadb.log" &
+        for _ in $(seq 100); do
+            python3 -c "import socket; socket.create_connection(('127.0.0.1', $maria_port), 1)" \
+                2>/dev/null && [ -f "$maria_pidfile" ] && break
+            sleep 0.1
+        done
+        mariadb --no-defaults -uroot --socket="$maria_dir/mysqld.sock" -e \
+            "CREATE DATABASE erp; CREATE USER 'sync'@'127.0.0.1' IDENTIFIED BY 'sync-secret';
+             GRANT ALL ON erp.* TO 'sync'@'127.0.0.1';"
+    }
+    start_mariadb &
+    starting+=($!)
     export TEST_MARIADB_URL="mysql://sync:sync-secret@127.0.0.1:$maria_port/erp"
     echo "MariaDB: 127.0.0.1:$maria_port" >&2
 fi
@@ -227,5 +239,7 @@ fi
 if ! command -v wrk >/dev/null && [ "$(id -u)" = 0 ]; then
     apt_install wrk
 fi
+
+for pid in "${starting[@]}"; do wait "$pid"; done
 
 "$@"
