@@ -123,12 +123,14 @@ def _device(row) -> TOTPDevice | None:
 def _load_sql() -> str:
     """The session's data, its person's columns and its authenticator's (or nulls). Built
     from the models (no value of a request in it)."""
+    from accounts.models import Session
+
     person = ", ".join(f'u."{column}"' for column in _PERSON)
     device = ", ".join(f'd."{column}"' for column in _DEVICE)
     return (
         f"SELECT s.session_data, {person}, {device}"  # noqa: S608 - from the models
-        " FROM accounts_session s"
-        " LEFT JOIN accounts_user u ON u.id = s.user_id"
+        f" FROM {Session._meta.db_table} s"
+        f" LEFT JOIN {User._meta.db_table} u ON u.id = s.user_id"
         f" LEFT JOIN {TOTPDevice._meta.db_table} d ON d.id = s.totp_device_id"
         " WHERE s.session_key = %s AND s.expire_date > %s"
     )

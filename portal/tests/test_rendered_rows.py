@@ -307,7 +307,7 @@ def _account_rows_as_before(organisations, roles, csrf) -> str:
 
     from accounts.models import Organisation
     from accounts.templatetags.ui import choice_label, url_of
-    from portal.templatetags.portal_tags import ACCOUNT_ROW, MUTED, get_item, health_pill, since
+    from portal.templatetags.portal_tags import ACCOUNT_ROW, MUTED, health_pill, since
 
     account, view_as = url_of("portal:account"), url_of("accounts:view_as_start")
     never, none = format_html(MUTED, gettext("never")), format_html(MUTED, gettext("none"))
@@ -335,7 +335,7 @@ def _account_rows_as_before(organisations, roles, csrf) -> str:
             if org.tickets_at_risk else none,
             "contact": since(org.last_contact) if org.last_contact else never,
             "tier": org.tier_name or "—",
-            "roles": ", ".join(str(label) for label in get_item(roles, org.pk)) or "—",
+            "roles": ", ".join(str(label) for label in roles.get(org.pk, [])) or "—",
             "account_url": account(org.pk),
             "view_as_url": view_as(org.pk),
             "csrf": csrf,

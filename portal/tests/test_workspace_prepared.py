@@ -37,7 +37,9 @@ def _orm_tables(user, now, rows: int) -> dict:
         return ticket_list(user=user, status="open", sla_state=sla_state, now=now)
 
     return {
-        "waiting": selectors.tickets_waiting_for_staff(user=user, now=now)[:rows],
+        "waiting": ticket_list(user=user, status="open", now=now)
+        .order_by("created_at", "pk")
+        .filter(selectors.WAITING_FOR_STAFF)[:rows],
         "at_risk": table("at_risk")[:rows],
         "breached": table("breached")[:rows],
     }

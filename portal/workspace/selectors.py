@@ -151,12 +151,6 @@ def _count(queryset):
 WAITING_FOR_STAFF = Q(last_public_by_customer=True) & ~Q(status="waiting")
 
 
-def tickets_waiting_for_staff(*, user: User, now: datetime | None = None) -> QuerySet[Ticket]:
-    """Open tickets whose last public word is the customer's: the ball is in our court."""
-    tickets = ticket_list(user=user, status="open", now=now)
-    return tickets.order_by("created_at", "pk").filter(WAITING_FOR_STAFF)
-
-
 # The work queue's ticket tables: 50 of each, oldest waiting first, newest at risk first.
 QUEUE_ROWS = 50
 
